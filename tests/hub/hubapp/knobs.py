@@ -1,0 +1,86 @@
+"""Run-time switches for tests and benchmarks, persisted in DIR/knobs.json. Changing an
+nginx-side knob (CDN bandwidth cap, CDN fault routing) rewrites DIR/nginx/knobs.conf and
+reloads nginx."""
+import json
+import os
+import signal
+import threading
+import time
+
+DEFAULTS = {
+    "rate_limit": 0,          # API requests per window per token (0 = off)
+    "rate_window": 60,        # seconds
+    "url_lifetime": 3600,     # seconds a signed CDN / upload / completion URL stays valid
+    "cdn_rate": 0,            # bytes per second per CDN request (nginx limit_rate; 0 = off)
+    "cdn_fault": None,        # see faults.py
+    "upload_fault": None,     # see faults.py
+    "tree_page_size": 1000,
+    "multipart_threshold": 16 << 20,
+    "chunk_size": 8 << 20,
+}
+NGINX_KNOBS = ("cdn_rate", "cdn_fault", "upload_fault")
+
+
+class Knobs:
+    def __init__(self, hub):
+        self.hub = hub
+        self.path = os.path.join(hub.dir, "knobs.json")
+        self.lock = threading.Lock()
+        self.values = dict(DEFAULTS)
+        self.values.update(hub.config.get("knobs", {}))
+        if os.path.exists(self.path):
+            with open(self.path) as f:
+                self.values.update(json.load(f))
+        self.counters = {}
+
+    def get(self, key):
+        return self.values.get(key)
+
+    def update(self, changes):
+        unknown = [k for k in changes if k not in DEFAULTS]
+        if unknown:
+            raise KeyError(", ".join(unknown))
+        with self.lock:
+            self.values.update(changes)
+            self.counters.clear()
+            tmp = self.path + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(self.values, f, indent=1)
+            os.replace(tmp, self.path)
+        if any(k in NGINX_KNOBS for k in changes):
+            write_nginx_knobs(self.hub.dir, self.values)
+            reload_nginx(self.hub.dir)
+
+    def next_count(self, name):
+        with self.lock:
+            self.counters[name] = self.counters.get(name, 0) + 1
+            return self.counters[name]
+
+    def stream_file(self, handler, path, start, length):
+        with open(path, "rb") as f:
+            f.seek(start)
+            left = length
+            while left > 0:
+                chunk = f.read(min(left, 1 << 20))
+                if not chunk:
+                    break
+                handler.wfile.write(chunk)
+                left -= len(chunk)
+
+
+def write_nginx_knobs(state_dir, values):
+    """Variables the generated nginx.conf reads; faults route the CDN through the app."""
+    lines = ["set $cdn_rate %d;" % int(values.get("cdn_rate") or 0),
+             "set $cdn_via_app %d;" % (1 if values.get("cdn_fault") else 0),
+             "set $upload_via_app %d;" % (1 if values.get("upload_fault") else 0)]
+    path = os.path.join(state_dir, "nginx", "knobs.conf")
+    with open(path + ".tmp", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(path + ".tmp", path)
+
+
+def reload_nginx(state_dir):
+    with open(os.path.join(state_dir, "run", "nginx.pid")) as f:
+        pid = int(f.read().strip())
+    os.kill(pid, signal.SIGHUP)
+    time.sleep(0.5)  # let the new workers take over before the caller goes on
