@@ -12,6 +12,7 @@ Admin requests are neither counted nor logged.
 A rule:
     {"path": "/files/a.bin"}  or  {"prefix": "/files/"}    which requests it looks at
     "ranged": true|false                                   only requests with / without Range
+    "method": "GET"                                        only this method
     when it fires (default: every matching request):
       "nth": 3 | "nths": [2, 5] | "first": 2 | "after": 4 | "probability": 0.3, "seed": 7
     what it does, "action":
@@ -66,13 +67,15 @@ class Rule:
         self.fired = 0
         self.rng = random.Random(spec.get("seed", 1))
 
-    def matches(self, path, has_range):
+    def matches(self, method, path, has_range):
         spec = self.spec
         if "path" in spec and path != spec["path"]:
             return False
         if "prefix" in spec and not path.startswith(spec["prefix"]):
             return False
         if "ranged" in spec and bool(spec["ranged"]) != has_range:
+            return False
+        if "method" in spec and method != spec["method"]:
             return False
         return True
 
@@ -246,7 +249,7 @@ class FaultProxy:
         has_range = request.header("Range") is not None
         transforms, fault = [], None
         for rule in self.rules:
-            if rule.matches(request.path(), has_range) and rule.fires():
+            if rule.matches(request.method, request.path(), has_range) and rule.fires():
                 if rule.action in REQUEST_TRANSFORMS:
                     transforms.append(rule)
                 elif fault is None:

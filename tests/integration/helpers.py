@@ -1,0 +1,184 @@
+"""Helpers shared by the integration tests: running ferry, checking its --json, watching progress."""
+import filecmp
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FERRY_BIN = os.environ.get("FERRY_BIN", os.path.join(REPO, "build", "ferry"))
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+# exit codes of the contract (README)
+EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_NETWORK, EXIT_HTTP = 0, 1, 2, 3, 4
+EXIT_CHECKSUM, EXIT_IO, EXIT_DISK_FULL, EXIT_CHANGED, EXIT_TLS = 5, 6, 7, 8, 9
+EXIT_PROTOCOL, EXIT_INTERRUPTED = 10, 130
+
+SUMMARY_KEYS = {"ok", "bytes", "bytes_received", "bytes_refetched", "resumed_bytes", "seconds",
+                "mb_per_s", "connections", "requests", "retries", "peak_memory", "peak_rss",
+                "files", "error"}
+FILE_KEYS = {"url", "path", "size", "sha256", "verified", "ok", "error"}
+
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(4 * MiB)
+            if not block:
+                break
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class FerryResult:
+    args: list
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def json(self):
+        return json.loads(self.stdout)
+
+    def describe(self):
+        return (f"ferry {' '.join(self.args)}\n exit {self.returncode} after {self.seconds:.1f}s\n"
+                f" stdout: {self.stdout[-2000:]}\n stderr: {self.stderr[-3000:]}")
+
+
+def run_ferry(args, timeout=180, cwd=None, env=None):
+    """Run `ferry ARGS` to completion, bounded by timeout."""
+    args = [str(a) for a in args]
+    start = time.monotonic()
+    completed = subprocess.run([FERRY_BIN] + args, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                               capture_output=True, text=True, timeout=timeout)
+    return FerryResult(args, completed.returncode, completed.stdout, completed.stderr,
+                       time.monotonic() - start)
+
+
+def start_ferry(args, cwd=None):
+    """Start `ferry ARGS` in the background. stderr goes to an unnamed temp file (a pipe could
+    fill up and block ferry); read it with process_stderr()."""
+    stderr = tempfile.TemporaryFile()
+    process = subprocess.Popen([FERRY_BIN] + [str(a) for a in args], cwd=cwd,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=stderr)
+    process.stderr_file = stderr
+    return process
+
+
+def process_stderr(process):
+    process.stderr_file.seek(0)
+    return process.stderr_file.read().decode(errors="replace")
+
+
+def bytes_written(pid):
+    """Bytes the process has passed to write()/pwrite() so far (/proc/PID/io wchar): progress
+    without relying on ferry's output format. Journal and log writes are small next to data."""
+    try:
+        with open(f"/proc/{pid}/io") as f:
+            for line in f:
+                if line.startswith("wchar:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def wait_for_progress(process, at_least, timeout=60):
+    """Poll until the running process has written at least `at_least` bytes; returns the count.
+    Fails if the process ends first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"ferry ended (exit {process.returncode}) before writing "
+                                 f"{at_least} bytes: {process_stderr(process)[-2000:]!r}")
+        written = bytes_written(process.pid)
+        if written is not None and written >= at_least:
+            return written
+        time.sleep(0.005)
+    raise AssertionError(f"ferry wrote fewer than {at_least} bytes in {timeout}s")
+
+
+def kill_and_wait(process, sig=signal.SIGKILL, timeout=20):
+    process.send_signal(sig)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
+        raise AssertionError(f"ferry did not exit within {timeout}s of signal {sig}")
+    stderr = process_stderr(process)
+    process.stderr_file.close()
+    return process.returncode, stderr
+
+
+def same_bytes(path_a, path_b):
+    return filecmp.cmp(path_a, path_b, shallow=False)
+
+
+def assert_identical(output, source_file):
+    """The output exists and is byte-identical to the served file (size and SHA-256 via hashlib)."""
+    assert os.path.isfile(output), f"no file at {output}"
+    assert os.path.getsize(output) == source_file.size
+    assert sha256_file(output) == source_file.sha256
+    assert same_bytes(output, source_file.path)
+
+
+def assert_no_final_file(output):
+    assert not os.path.exists(output), f"a file exists at {output} after a failed download"
+
+
+def check_summary(summary, *, size, sha256, path, verified):
+    """The documented --json shape and values for one successful download."""
+    assert SUMMARY_KEYS <= set(summary), f"missing keys: {SUMMARY_KEYS - set(summary)}"
+    assert summary["ok"] is True
+    assert summary["error"] is None
+    assert summary["bytes"] == size
+    assert summary["sha256"] == sha256
+    assert os.path.realpath(summary["path"]) == os.path.realpath(path)
+    for key in ("bytes", "bytes_received", "bytes_refetched", "resumed_bytes", "connections",
+                "requests", "retries", "peak_memory", "peak_rss"):
+        assert isinstance(summary[key], int) and not isinstance(summary[key], bool), key
+        assert summary[key] >= 0, key
+    for key in ("seconds", "mb_per_s"):
+        assert isinstance(summary[key], (int, float)) and not isinstance(summary[key], bool), key
+        assert summary[key] >= 0, key
+    if summary["seconds"] > 0.05 and size >= MiB:
+        expected = size / summary["seconds"] / 1e6
+        assert abs(summary["mb_per_s"] - expected) <= 0.05 * expected + 0.5, \
+            f"mb_per_s {summary['mb_per_s']} vs bytes/seconds {expected}"
+    assert summary["peak_rss"] > 0
+    assert len(summary["files"]) == 1
+    entry = summary["files"][0]
+    assert FILE_KEYS <= set(entry), f"missing file keys: {FILE_KEYS - set(entry)}"
+    assert entry["size"] == size
+    assert entry["sha256"] == sha256
+    assert entry["ok"] is True
+    assert entry["error"] is None
+    assert entry["verified"] is verified
+    assert os.path.realpath(entry["path"]) == os.path.realpath(path)
+
+
+def entries_for(log_entries, uri_part):
+    return [e for e in log_entries if uri_part in e["uri"]]
+
+
+def wait_for_log_quiet(read_entries, settle=0.3, timeout=10):
+    """nginx writes a log line when a request ends; after a client is killed the aborted requests
+    are logged a moment later. Wait until the log stops growing."""
+    deadline = time.monotonic() + timeout
+    previous = -1
+    while time.monotonic() < deadline:
+        count = len(read_entries())
+        if count == previous:
+            return
+        previous = count
+        time.sleep(settle)

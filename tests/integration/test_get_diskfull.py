@@ -1,0 +1,90 @@
+"""Disk full: downloads into a small tmpfs (we run as root), then a rerun once there is room."""
+import errno
+import os
+import signal
+import subprocess
+
+import pytest
+
+from helpers import (EXIT_DISK_FULL, MiB, assert_identical, assert_no_final_file,
+                     kill_and_wait, process_stderr, run_ferry, start_ferry, wait_for_progress)
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount_point)],
+                   check=True)
+    yield mount_point
+    if subprocess.run(["umount", str(mount_point)]).returncode != 0:
+        subprocess.run(["umount", "-l", str(mount_point)], check=True)
+
+
+def resize(mount_point, size):
+    subprocess.run(["mount", "-o", f"remount,size={size}", str(mount_point)], check=True)
+
+
+def fill(mount_point):
+    """Write a filler file until the filesystem is full (bounded by the tmpfs size)."""
+    filler = mount_point / "filler"
+    block = bytes(MiB)
+    with open(filler, "wb", buffering=0) as f:
+        for _ in range(4096):
+            try:
+                f.write(block)
+            except OSError as e:
+                assert e.errno == errno.ENOSPC
+                break
+    return filler
+
+
+def test_file_larger_than_free_space(ferry_bin, nginx, files, small_tmpfs):
+    served = files["crash.bin"]  # 96 MiB into 64 MiB
+    output = small_tmpfs / served.name
+    args = ["get", nginx.url(served.name), "-o", output, "--cacert", nginx.cacert,
+            "--sha256", served.sha256, "--json"]
+    result = run_ferry(args)
+    assert result.returncode == EXIT_DISK_FULL, result.describe()
+    assert_no_final_file(output)
+    error = result.json["error"]
+    assert error["code"] == EXIT_DISK_FULL
+    assert "space" in error["message"].lower() or "full" in error["message"].lower()
+    # the same path, now with room: the same command succeeds
+    resize(small_tmpfs, "256m")
+    again = run_ferry(args)
+    assert again.returncode == 0, again.describe()
+    assert_identical(output, served)
+
+
+def test_disk_fills_up_during_download(ferry_bin, nginx, files, small_tmpfs):
+    """Room at the start, none later. Either the space was reserved at the start (preallocated)
+    and the download completes, or the write fails: exit 7, no file at PATH, the journal kept,
+    and a rerun after freeing space finishes the file."""
+    served = files["crash.bin"]
+    resize(small_tmpfs, "112m")  # room for the 96 MiB file, the journal, little else
+    output = small_tmpfs / served.name
+    args = ["get", nginx.url(served.name, prefix="/slow/"), "-o", output,
+            "--cacert", nginx.cacert, "--sha256", served.sha256, "--json",
+            "--connections", 2, "--streams", 2, "--chunk-size", "8M"]
+    process = start_ferry(args)
+    try:
+        wait_for_progress(process, served.size // 5)
+        filler = fill(small_tmpfs)
+        process.wait(120)
+    finally:
+        if process.poll() is None:
+            kill_and_wait(process, signal.SIGKILL)
+    stderr = process_stderr(process)
+    if process.returncode == 0:
+        assert_identical(output, served)
+        return
+    assert process.returncode == EXIT_DISK_FULL, f"exit {process.returncode}: {stderr[-2000:]}"
+    assert "space" in stderr.lower() or "full" in stderr.lower(), stderr[-2000:]
+    assert_no_final_file(output)
+    assert os.path.exists(f"{output}.part.journal"), "the journal should stay for a resume"
+    os.unlink(filler)
+    again = run_ferry(args)
+    assert again.returncode == 0, again.describe()
+    assert_identical(output, served)
+    assert again.json["resumed_bytes"] > 0
