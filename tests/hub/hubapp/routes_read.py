@@ -140,8 +140,8 @@ def tree(req, repo, segs):
     if path and path not in dirs:
         raise HubError(404, "EntryNotFound", "Entry not found", headers={"X-Repo-Commit": oid})
     prefix = path + "/" if path else ""
-    entries = []
-    for d in sorted(dirs):
+    entries = []  # (path, directory entry dict | file row)
+    for d in dirs:
         if d and d.startswith(prefix) and (recursive or "/" not in d[len(prefix):]):
             under = [f for f in files if f["path"].startswith(d + "/")] if expand else None
             entries.append((d, dir_entry(req, repo, d, dirs[d], under, expand)))
@@ -154,9 +154,8 @@ def tree(req, repo, segs):
     if expand:
         page_size = min(page_size, 50)
     start = int(req.q("cursor") or 0)
-    page = entries[start:start + page_size]
-    out = [e if e.get("type") == "directory" else file_entry(req, repo, e, expand)
-           for _, e in ((p, dict(x) if isinstance(x, dict) else x) for p, x in page)]
+    out = [e if isinstance(e, dict) else file_entry(req, repo, e, expand)
+           for _, e in entries[start:start + page_size]]
     headers = {"X-Repo-Commit": oid}
     if start + page_size < len(entries):
         headers["Link"] = page_link(req, "cursor", start + page_size)
