@@ -107,7 +107,8 @@ def test_input_file_many_downloads_one_pool(ferry_bin, nginx, files, out_dir):
     assert summary["ok"] is True and summary["error"] is None
     assert summary["bytes"] == sum(served.size for served, _ in expected.values())
     assert len(summary["files"]) == len(names)
-    by_path = {os.path.realpath(f["path"]): f for f in summary["files"]}
+    # a relative path in the summary is relative to ferry's working folder
+    by_path = {os.path.realpath(os.path.join(out_dir, f["path"])): f for f in summary["files"]}
     for path, (served, verified) in expected.items():
         entry = by_path[os.path.realpath(path)]
         assert entry["ok"] is True and entry["error"] is None
