@@ -1,0 +1,35 @@
+/* ferry: the command-line front end of libferry. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: ferry <command> [options]\n"
+          "\n"
+          "commands:\n"
+          "  get URL [-o PATH]   download a URL, verified and resumable (ferry get --help)\n"
+          "\n"
+          "  ferry --version     versions of ferry and its libraries\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return FERRY_EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+    printf("%s\n", ferry_version_string());
+    return 0;
+  }
+  if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    usage(stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "get")) return cli_get(argc - 1, argv + 1);
+  fprintf(stderr, "ferry: unknown command '%s'\n", cmd);
+  usage(stderr);
+  return FERRY_EXIT_USAGE;
+}

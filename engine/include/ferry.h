@@ -1,0 +1,183 @@
+/* ferry.h: the whole public API of libferry.
+ *
+ * libferry moves files over HTTP(S) as fast as the network, the disk and SHA-256 allow:
+ * one event loop (libuv) drives libcurl's multi interface, files are split into ranged
+ * requests over a pool of HTTP/2 (or HTTP/1.1) connections, every byte is hashed while it
+ * arrives, and an interrupted download resumes from a journal beside its `.part` file.
+ *
+ * Conventions: functions return 0 or a negative ferry error code (FERRY_E_*); a function
+ * that returns an error never calls its callback. Names starting with ferry_ / FERRY_ are
+ * public; everything else is internal and may change.
+ */
+#ifndef FERRY_H
+#define FERRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define FERRY_EXTERN __attribute__((visibility("default")))
+#else
+#define FERRY_EXTERN
+#endif
+
+#define FERRY_VERSION "0.1.0"
+
+/* The error table: X(name, value, exit_class, retryable, message).
+ * exit_class groups errors for a command-line tool (see ferry_exit_class). */
+#define FERRY_ERRNO_MAP(X)                                                                 \
+  X(NOMEM, -1001, FERRY_EXIT_OTHER, 0, "out of memory")                                    \
+  X(INVAL, -1002, FERRY_EXIT_USAGE, 0, "invalid argument")                                 \
+  X(INTERNAL, -1003, FERRY_EXIT_OTHER, 0, "internal error")                                \
+  X(CONNECT, -1010, FERRY_EXIT_NETWORK, 1, "could not connect")                            \
+  X(RESOLVE, -1011, FERRY_EXIT_NETWORK, 1, "could not resolve host")                       \
+  X(RESET, -1012, FERRY_EXIT_NETWORK, 1, "connection reset or closed early")               \
+  X(TIMEOUT, -1013, FERRY_EXIT_NETWORK, 1, "timed out")                                    \
+  X(STALLED, -1014, FERRY_EXIT_NETWORK, 1, "transfer stalled")                             \
+  X(NETWORK, -1015, FERRY_EXIT_NETWORK, 1, "network error")                                \
+  X(HTTP_RETRY, -1020, FERRY_EXIT_HTTP, 1, "server error, retrying")                       \
+  X(HTTP, -1021, FERRY_EXIT_HTTP, 0, "HTTP error status")                                  \
+  X(RATELIMIT, -1022, FERRY_EXIT_HTTP, 1, "rate limited by the server")                    \
+  X(CHECKSUM, -1030, FERRY_EXIT_CHECKSUM, 0, "SHA-256 mismatch")                           \
+  X(SIZE, -1031, FERRY_EXIT_PROTOCOL, 0, "size differs from the expected size")            \
+  X(IO, -1040, FERRY_EXIT_IO, 0, "local file error")                                       \
+  X(NOSPC, -1041, FERRY_EXIT_NOSPC, 0, "no space left on device")                          \
+  X(CHANGED, -1050, FERRY_EXIT_CHANGED, 0, "the remote file changed during the download")  \
+  X(TLS, -1060, FERRY_EXIT_TLS, 0, "TLS or certificate error")                             \
+  X(PROTOCOL, -1070, FERRY_EXIT_PROTOCOL, 0, "malformed or unexpected server answer")      \
+  X(REDIRECTS, -1071, FERRY_EXIT_PROTOCOL, 0, "too many redirects")                        \
+  X(RETRIES, -1080, FERRY_EXIT_NETWORK, 0, "retries exhausted")                            \
+  X(INTERRUPTED, -1090, FERRY_EXIT_INTERRUPTED, 0, "interrupted")                          \
+  X(CANCELLED, -1091, FERRY_EXIT_INTERRUPTED, 0, "cancelled")
+
+/* Exit classes: the documented exit codes of the `ferry` command. */
+enum ferry_exit_class {
+  FERRY_EXIT_OK = 0,
+  FERRY_EXIT_OTHER = 1,
+  FERRY_EXIT_USAGE = 2,
+  FERRY_EXIT_NETWORK = 3,
+  FERRY_EXIT_HTTP = 4,
+  FERRY_EXIT_CHECKSUM = 5,
+  FERRY_EXIT_IO = 6,
+  FERRY_EXIT_NOSPC = 7,
+  FERRY_EXIT_CHANGED = 8,
+  FERRY_EXIT_TLS = 9,
+  FERRY_EXIT_PROTOCOL = 10,
+  FERRY_EXIT_INTERRUPTED = 130
+};
+
+enum ferry_error {
+#define FERRY__ERR_ENUM(name, value, cls, retry, msg) FERRY_E_##name = value,
+  FERRY_ERRNO_MAP(FERRY__ERR_ENUM)
+#undef FERRY__ERR_ENUM
+  FERRY_E_LAST = -2000
+};
+
+/* Text for an error code: a short message, its name ("CHECKSUM"), whether a request that
+ * failed with it is worth retrying, and the exit class a command should use. Unknown codes
+ * give "unknown error", "UNKNOWN", 0 and FERRY_EXIT_OTHER. */
+FERRY_EXTERN const char *ferry_strerror(int err);
+FERRY_EXTERN const char *ferry_err_name(int err);
+FERRY_EXTERN int ferry_is_retryable(int err);
+FERRY_EXTERN int ferry_exit_class(int err);
+
+struct ferry_stats;
+
+/* Engine configuration. Zero means "the default" for every numeric field. */
+struct ferry_config {
+  int connections;        /* TCP connections per origin (default 8) */
+  int streams;            /* HTTP/2 streams per connection (default 4) */
+  uint64_t chunk_size;    /* largest ranged request (default 8 MiB; lowered to fit memory) */
+  uint64_t max_memory;    /* byte budget for data in flight and buffered (default 48 MiB) */
+  uint64_t limit_rate;    /* total receive cap in bytes/s, 0 = none */
+  int http11;             /* 1: HTTP/1.1 only */
+  int h2c;                /* 1: HTTP/2 prior knowledge on http:// (no connection reuse) */
+  int insecure;           /* 1: do not verify TLS peers (never the default) */
+  const char *cacert;     /* CA bundle file, NULL = system default; copied */
+  int max_retries;        /* per request range (default 10) */
+  int stall_seconds;      /* re-issue a request that receives nothing this long (20) */
+  int connect_timeout;    /* seconds (default 15) */
+  int handle_signals;     /* 1: SIGINT/SIGTERM stop the engine cleanly (CLI use) */
+  int verbose;            /* 1: debug log on stderr, secrets redacted */
+  /* Called on the loop thread about every progress_ms (default 200) while running. */
+  void (*progress_cb)(void *user, const struct ferry_stats *stats);
+  void *progress_user;
+  int progress_ms;
+};
+
+/* Totals over everything the engine moved since it was created. */
+struct ferry_stats {
+  uint64_t bytes_total;       /* sum of the sizes of the files known so far */
+  uint64_t bytes_done;        /* bytes on disk and accounted for (written or resumed) */
+  uint64_t bytes_received;    /* body bytes received from the network */
+  uint64_t bytes_refetched;   /* bytes received that were not used or received twice */
+  uint64_t bytes_resumed;     /* bytes reused from an earlier run's journal */
+  uint64_t requests;          /* HTTP requests issued */
+  uint64_t retries;           /* requests retried after an error */
+  uint64_t connections_opened;
+  int connections_open;       /* open right now */
+  int connections_peak;
+  int requests_active;
+  int files_total, files_done, files_failed;
+  uint64_t memory_in_use;     /* buffer bytes allocated now */
+  uint64_t memory_peak;
+  double seconds;             /* since ferry_engine_run started */
+};
+
+/* One file to download. Strings are copied by ferry_engine_add. */
+struct ferry_job_spec {
+  const char *url;
+  const char *path;            /* final path; data goes to path + ".part" until verified */
+  const char *sha256_hex;      /* expected SHA-256 (64 hex digits) or NULL */
+  int64_t size;                /* expected size, -1 if unknown */
+  const char *const *headers;  /* NULL-terminated "Name: value" list, or NULL */
+  int no_resume;               /* 1: ignore and replace an existing journal */
+};
+
+struct ferry_job_result {
+  int error;                   /* 0 or FERRY_E_* */
+  long http_status;            /* last HTTP status that caused the error, or 0 */
+  char message[512];           /* what happened, with the URL (never a token) */
+  char sha256_hex[65];         /* SHA-256 of the file, when it was computed */
+  uint64_t size;
+  int verified;                /* 1: the hash matched the expected one */
+  uint64_t bytes_resumed;
+};
+
+struct ferry_engine;
+struct ferry_job;
+
+/* Creates an engine with its own libuv loop and libcurl multi handle. `cfg` may be NULL and
+ * is copied. Returns 0 or FERRY_E_NOMEM, FERRY_E_INVAL, FERRY_E_INTERNAL. */
+FERRY_EXTERN int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out);
+
+/* Adds a download; it starts when ferry_engine_run runs. The job belongs to the engine and is
+ * freed with it. Returns 0 or FERRY_E_NOMEM, FERRY_E_INVAL. */
+FERRY_EXTERN int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
+                                  struct ferry_job **out);
+
+/* Runs until every job has finished (ok or failed) or the engine is stopped. Returns 0 when
+ * all jobs succeeded, else the error of the first job that failed. */
+FERRY_EXTERN int ferry_engine_run(struct ferry_engine *e);
+
+/* Asks a running engine to stop as after SIGINT: in-flight data is written, the journals are
+ * flushed, unfinished jobs end with FERRY_E_INTERRUPTED. Safe from any thread. */
+FERRY_EXTERN void ferry_engine_stop(struct ferry_engine *e);
+
+FERRY_EXTERN void ferry_engine_stats(const struct ferry_engine *e, struct ferry_stats *out);
+FERRY_EXTERN void ferry_job_result(const struct ferry_job *j, struct ferry_job_result *out);
+
+/* Frees the engine, its jobs and its loop. Not while ferry_engine_run is running. */
+FERRY_EXTERN void ferry_engine_free(struct ferry_engine *e);
+
+/* Library versions, e.g. "ferry/0.1.0 libcurl/7.88.1 libuv/1.44.2 OpenSSL/3.0.x xxhash/0.8.1". */
+FERRY_EXTERN const char *ferry_version_string(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FERRY_H */

@@ -1,0 +1,349 @@
+/* engine: the public API (ferry.h) and the scheduler's pump.
+ *
+ * The pump runs after every event that can free capacity (a request done, a block written,
+ * a hash step done, a retry timer) and outside libcurl's callbacks, so it may add and remove
+ * easy handles. It cancels requests of jobs that fail, restart or stop, then starts work in
+ * file order: probes for new jobs, ranges from unassigned holes, and when no hole is left,
+ * half of the largest remaining range of a running request (no slow tail). */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "internal.h"
+
+void ferry__log(struct ferry_engine *e, const char *fmt, ...) {
+  if (!e->cfg.verbose) return;
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  double t = e->t0 ? (double)(uv_hrtime() - e->t0) / 1e9 : 0;
+  fprintf(stderr, "ferry: [%7.3f] %s\n", t, line);
+}
+
+uint64_t ferry__now_ms(struct ferry_engine *e) { return uv_now(&e->loop); }
+
+static char *dup_str(const char *s) { return s ? strdup(s) : NULL; }
+
+int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) {
+  static int curl_ready;
+  if (!curl_ready) {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return FERRY_E_INTERNAL;
+    curl_ready = 1;
+  }
+  struct ferry_engine *e = calloc(1, sizeof(*e));
+  if (!e) return FERRY_E_NOMEM;
+  if (cfg) e->cfg = *cfg;
+  struct ferry_config *c = &e->cfg;
+  if (c->connections <= 0) c->connections = 8;
+  if (c->streams <= 0) c->streams = 4;
+  if (c->chunk_size == 0) c->chunk_size = 8u << 20;
+  if (c->max_memory == 0) c->max_memory = 48u << 20;
+  if (c->max_retries <= 0) c->max_retries = 10;
+  if (c->stall_seconds <= 0) c->stall_seconds = 20;
+  if (c->connect_timeout <= 0) c->connect_timeout = 15;
+  if (c->progress_ms <= 0) c->progress_ms = 200;
+  if (c->connections > 256 || c->streams > 256 || c->max_memory < (4u << 20) ||
+      c->chunk_size < FERRY__ALIGN) {
+    free(e);
+    return FERRY_E_INVAL;
+  }
+  e->cacert = dup_str(c->cacert);
+  c->cacert = NULL;
+  e->mem_budget = c->max_memory;
+  /* Until the first answer says whether connections multiplex, assume they do (HTTP/2). */
+  e->max_inflight = c->connections * (c->http11 ? 1 : c->streams);
+  uint64_t chunk = e->mem_budget / (uint64_t)e->max_inflight / FERRY__ALIGN * FERRY__ALIGN;
+  if (chunk < FERRY__ALIGN) chunk = FERRY__ALIGN;
+  e->chunk = chunk < c->chunk_size ? chunk : c->chunk_size;
+  int err = ferry__loop_init(e);
+  if (err) {
+    if (e->multi) curl_multi_cleanup(e->multi);
+    free(e->cacert);
+    free(e);
+    return err;
+  }
+  *out = e;
+  return 0;
+}
+
+static int is_hex64(const char *s) {
+  if (strlen(s) != 64) return 0;
+  for (int i = 0; i < 64; i++)
+    if (!strchr("0123456789abcdefABCDEF", s[i])) return 0;
+  return 1;
+}
+
+static int is_authorization(const char *h) { return strncasecmp(h, "authorization:", 14) == 0; }
+
+int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
+                     struct ferry_job **out) {
+  if (!spec || !spec->url || !spec->path || !spec->path[0]) return FERRY_E_INVAL;
+  if (spec->sha256_hex && !is_hex64(spec->sha256_hex)) return FERRY_E_INVAL;
+  struct ferry__job *j = calloc(1, sizeof(*j));
+  if (!j) return FERRY_E_NOMEM;
+  j->e = e;
+  j->fd = j->jfd = -1;
+  j->url = strdup(spec->url);
+  j->path = strdup(spec->path);
+  size_t pl = strlen(spec->path);
+  j->part_path = malloc(pl + 6);
+  j->journal_path = malloc(pl + 14);
+  j->sha = EVP_MD_CTX_new();
+  int ok = j->url && j->path && j->part_path && j->journal_path && j->sha &&
+           EVP_DigestInit_ex(j->sha, EVP_sha256(), NULL) == 1;
+  if (ok) {
+    snprintf(j->part_path, pl + 6, "%s.part", spec->path);
+    snprintf(j->journal_path, pl + 14, "%s.part.journal", spec->path);
+  }
+  for (const char *const *h = spec->headers; ok && h && *h; h++) {
+    struct curl_slist *n = curl_slist_append(j->hdrs_first, *h);
+    if (!n) ok = 0;
+    else j->hdrs_first = n;
+    if (ok && !is_authorization(*h)) {
+      n = curl_slist_append(j->hdrs_other, *h);
+      if (!n) ok = 0;
+      else j->hdrs_other = n;
+    }
+  }
+  if (!ok) {
+    free(j->url), free(j->path), free(j->part_path), free(j->journal_path);
+    if (j->sha) EVP_MD_CTX_free(j->sha);
+    curl_slist_free_all(j->hdrs_first);
+    curl_slist_free_all(j->hdrs_other);
+    free(j);
+    return FERRY_E_NOMEM;
+  }
+  if (spec->sha256_hex)
+    for (int i = 0; i < 64; i++)
+      j->expected_sha[i] = (char)(spec->sha256_hex[i] | 0x20); /* lowercase hex */
+  j->expected_size = spec->size;
+  j->no_resume = spec->no_resume;
+  ferry__ivset_init(&j->unassigned);
+  ferry__ivset_init(&j->written);
+  ferry__ivset_init(&j->checking);
+  j->index = e->njobs++;
+  if (e->jobs_tail) e->jobs_tail->next = j;
+  else e->jobs = j;
+  e->jobs_tail = j;
+  e->st.files_total++;
+  if (out) *out = (struct ferry_job *)j;
+  return 0;
+}
+
+/* Frees budget for a request of `len` bytes, evicting hash-retained blocks if needed. */
+static int budget_allows(struct ferry_engine *e, uint64_t len) {
+  uint64_t need = ferry__round_up(len);
+  if (e->mem_charged + need <= e->mem_budget) return 1;
+  ferry__hash_evict(e, e->mem_charged + need - e->mem_budget);
+  return e->mem_charged + need <= e->mem_budget || e->nactive == 0;
+}
+
+static void reap(struct ferry_engine *e) {
+  for (struct ferry__xfer *x = e->active, *next; x; x = next) {
+    next = x->next;
+    struct ferry__job *j = x->job;
+    if (e->stopping || j->fail_pending || j->restart_pending) ferry__xfer_cancel(x);
+  }
+  for (struct ferry__retry *r = e->retries, *next; r; r = next) {
+    next = r->next;
+    struct ferry__job *j = r->job;
+    if (e->stopping || j->fail_pending || j->restart_pending) ferry__job_retry_now(r);
+  }
+}
+
+static int all_finished(struct ferry_engine *e) {
+  for (struct ferry__job *j = e->jobs; j; j = j->next)
+    if (j->state != FERRY__J_DONE && j->state != FERRY__J_FAILED) return 0;
+  return 1;
+}
+
+static void stop_loop_handles(struct ferry_engine *e) {
+  uv_timer_stop(&e->progress_timer);
+  uv_close((uv_handle_t *)&e->progress_timer, NULL);
+  uv_close((uv_handle_t *)&e->stop_async, NULL);
+  if (e->cfg.handle_signals) {
+    uv_close((uv_handle_t *)&e->sigint, NULL);
+    uv_close((uv_handle_t *)&e->sigterm, NULL);
+  }
+  uv_timer_stop(&e->curl_timer);
+  e->closing = 1;
+  uv_stop(&e->loop); /* idle pooled connections must not keep the loop alive */
+}
+
+void ferry__pump(struct ferry_engine *e) {
+  if (e->pump_depth || !e->running || e->closing) return; /* cancels call back into it */
+  e->pump_depth++;
+  reap(e);
+  if (e->stopping) {
+    for (struct ferry__job *j = e->jobs; j; j = j->next) {
+      if (j->state == FERRY__J_NEW) { /* never started: nothing to flush */
+        j->state = FERRY__J_FAILED;
+        j->error = FERRY_E_INTERRUPTED;
+        snprintf(j->message, sizeof(j->message), "interrupted before it started");
+        e->st.files_failed++;
+      } else {
+        ferry__job_check_progress(j);
+      }
+    }
+  }
+  while (!e->stopping && e->nactive < e->max_inflight) {
+    int started = 0, blocked = 0;
+    for (struct ferry__job *j = e->jobs; j && !started && !blocked; j = j->next) {
+      if (j->fail_pending || j->restart_pending) continue;
+      if (j->state == FERRY__J_NEW) {
+        if (e->jobs_open >= FERRY__MAX_OPEN_JOBS || !budget_allows(e, e->chunk)) {
+          blocked = 1;
+          break;
+        }
+        int err = ferry__job_open(j);
+        if (err) ferry__job_fail(j, err, 0, "could not start %s", j->url);
+        started = 1;
+      } else if (j->state == FERRY__J_RUNNING && j->unassigned.n) {
+        struct ferry__range r = j->unassigned.r[0];
+        uint64_t end = r.end - r.start > e->chunk ? r.start + e->chunk : r.end;
+        /* Don't leave a sliver behind: a remainder under a quarter chunk rides along. */
+        if (r.end - end < e->chunk / 4) end = r.end;
+        if (!budget_allows(e, end - r.start)) {
+          blocked = 1;
+          break;
+        }
+        ferry__ivset_remove(&j->unassigned, r.start, end);
+        int err = ferry__xfer_start(j, FERRY__X_RANGE, r.start, end, 0);
+        if (err) ferry__job_fail(j, err, 0, "could not start a request for %s", j->url);
+        started = 1;
+      }
+    }
+    if (!started && !blocked && budget_allows(e, e->chunk / 2)) started = ferry__job_steal(e);
+    if (!started) break;
+  }
+  e->pump_depth--;
+  if (all_finished(e) && !e->closing) stop_loop_handles(e);
+}
+
+static void on_progress(uv_timer_t *t) {
+  struct ferry_engine *e = ferry__container_of(t, struct ferry_engine, progress_timer);
+  if (!e->cfg.progress_cb) return;
+  struct ferry_stats s;
+  ferry_engine_stats(e, &s);
+  e->cfg.progress_cb(e->cfg.progress_user, &s);
+}
+
+static void begin_stop(struct ferry_engine *e) {
+  if (e->stopping) return;
+  e->stopping = 1;
+  ferry__log(e, "stopping: flushing data and journals");
+  ferry__pump(e);
+}
+
+static void on_stop_async(uv_async_t *a) {
+  begin_stop(ferry__container_of(a, struct ferry_engine, stop_async));
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+  (void)signum;
+  begin_stop((struct ferry_engine *)s->data);
+}
+
+int ferry_engine_run(struct ferry_engine *e) {
+  e->t0 = uv_hrtime();
+  e->running = 1;
+  uv_timer_init(&e->loop, &e->progress_timer);
+  uv_async_init(&e->loop, &e->stop_async, on_stop_async);
+  if (e->cfg.handle_signals) {
+    uv_signal_init(&e->loop, &e->sigint);
+    uv_signal_init(&e->loop, &e->sigterm);
+    e->sigint.data = e->sigterm.data = e;
+    uv_signal_start(&e->sigint, on_signal, SIGINT);
+    uv_signal_start(&e->sigterm, on_signal, SIGTERM);
+  }
+  if (e->cfg.progress_cb)
+    uv_timer_start(&e->progress_timer, on_progress, (uint64_t)e->cfg.progress_ms,
+                   (uint64_t)e->cfg.progress_ms);
+  ferry__pump(e);
+  uv_run(&e->loop, UV_RUN_DEFAULT);
+  e->st.seconds = (double)(uv_hrtime() - e->t0) / 1e9;
+  e->running = 0;
+  if (e->cfg.progress_cb) {
+    struct ferry_stats s;
+    ferry_engine_stats(e, &s);
+    e->cfg.progress_cb(e->cfg.progress_user, &s);
+  }
+  return e->first_error;
+}
+
+void ferry_engine_stop(struct ferry_engine *e) {
+  if (e->running) uv_async_send(&e->stop_async);
+}
+
+void ferry_engine_stats(const struct ferry_engine *e, struct ferry_stats *out) {
+  *out = e->st;
+  out->memory_in_use = e->mem_alloc;
+  out->memory_peak = e->mem_peak;
+  if (e->running) out->seconds = (double)(uv_hrtime() - e->t0) / 1e9;
+}
+
+void ferry_job_result(const struct ferry_job *job, struct ferry_job_result *out) {
+  const struct ferry__job *j = (const struct ferry__job *)job;
+  memset(out, 0, sizeof(*out));
+  out->error = j->state == FERRY__J_DONE ? 0 : j->error ? j->error : FERRY_E_INTERNAL;
+  out->http_status = j->http_status;
+  snprintf(out->message, sizeof(out->message), "%s", j->message);
+  snprintf(out->sha256_hex, sizeof(out->sha256_hex), "%s", j->sha_hex);
+  out->size = j->size;
+  out->verified = j->verified;
+  out->bytes_resumed = j->bytes_resumed;
+}
+
+void ferry_engine_free(struct ferry_engine *e) {
+  if (!e) return;
+  ferry__loop_close(e);
+  for (struct ferry__job *j = e->jobs, *next; j; j = next) {
+    next = j->next;
+    if (j->fd >= 0) close(j->fd);
+    if (j->jfd >= 0) close(j->jfd);
+    while (j->retained) {
+      struct ferry__block *b = j->retained;
+      j->retained = b->next;
+      free(b);
+    }
+    if (j->old) {
+      ferry__jparser_free(j->old);
+      free(j->old);
+    }
+    ferry__ivset_free(&j->unassigned);
+    ferry__ivset_free(&j->written);
+    ferry__ivset_free(&j->checking);
+    EVP_MD_CTX_free(j->sha);
+    curl_slist_free_all(j->hdrs_first);
+    curl_slist_free_all(j->hdrs_other);
+    free(j->url), free(j->final_url), free(j->path), free(j->part_path), free(j->journal_path);
+    free(j);
+  }
+  while (e->free_blocks) {
+    struct ferry__block *b = e->free_blocks;
+    e->free_blocks = b->next;
+    free(b);
+  }
+  free(e->cacert);
+  free(e);
+}
+
+const char *ferry_version_string(void) {
+  static char buf[256];
+  if (!buf[0]) {
+    curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+    snprintf(buf, sizeof(buf), "ferry/%s libcurl/%s (%s%s) libuv/%s %s xxhash/%u.%u.%u",
+             FERRY_VERSION, cv->version, cv->ssl_version ? cv->ssl_version : "no TLS",
+             cv->nghttp2_version ? ", nghttp2" : ", no HTTP/2", uv_version_string(),
+             OpenSSL_version(OPENSSL_VERSION), XXH_VERSION_MAJOR, XXH_VERSION_MINOR,
+             XXH_VERSION_RELEASE);
+  }
+  return buf;
+}

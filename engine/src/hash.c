@@ -1,0 +1,132 @@
+/* hash: SHA-256 of each file in file order, on a worker thread, as the written prefix grows.
+ *
+ * Written blocks are kept (retained) until the hash cursor passes them, so the hasher reads
+ * them from memory. When the memory budget is needed for new requests, retained blocks are
+ * evicted and the hasher reads those bytes back from the file instead (page cache): slower,
+ * never wrong, and memory stays bounded whatever the order in which ranges complete. */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct hash_req {
+  uv_work_t work;
+  struct ferry__job *job;
+  uint64_t from, to;
+  struct ferry__block *blocks; /* sorted, within [from, to), owned by the request */
+  int err;
+};
+
+void ferry__hash_retain(struct ferry__job *j, struct ferry__block *b) {
+  if (b->offset + b->len <= j->hash_cursor) { /* already hashed from the file */
+    ferry__block_free(j->e, b);
+    return;
+  }
+  struct ferry__block **p = &j->retained;
+  while (*p && (*p)->offset < b->offset) p = &(*p)->next;
+  b->next = *p;
+  *p = b;
+}
+
+static void hash_work(uv_work_t *w) {
+  struct hash_req *h = ferry__container_of(w, struct hash_req, work);
+  struct ferry__job *j = h->job;
+  unsigned char *scratch = NULL;
+  uint64_t pos = h->from;
+  struct ferry__block *b = h->blocks;
+  while (pos < h->to) {
+    while (b && b->offset + b->len <= pos) b = b->next;
+    if (b && b->offset <= pos) {
+      uint64_t end = b->offset + b->len < h->to ? b->offset + b->len : h->to;
+      EVP_DigestUpdate(j->sha, b->data + (pos - b->offset), (size_t)(end - pos));
+      pos = end;
+      continue;
+    }
+    /* A gap: those bytes were evicted from memory or resumed from disk. */
+    uint64_t gap_end = b && b->offset < h->to ? b->offset : h->to;
+    if (!scratch && !(scratch = malloc(FERRY__BLOCK_SIZE))) {
+      h->err = FERRY_E_NOMEM;
+      return;
+    }
+    while (pos < gap_end) {
+      size_t want = gap_end - pos < FERRY__BLOCK_SIZE ? (size_t)(gap_end - pos) : FERRY__BLOCK_SIZE;
+      ssize_t n = pread(j->fd, scratch, want, (off_t)pos);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        h->err = FERRY_E_IO;
+        free(scratch);
+        return;
+      }
+      EVP_DigestUpdate(j->sha, scratch, (size_t)n);
+      pos += (uint64_t)n;
+    }
+  }
+  free(scratch);
+}
+
+static void hash_done(uv_work_t *w, int status) {
+  struct hash_req *h = ferry__container_of(w, struct hash_req, work);
+  struct ferry__job *j = h->job;
+  struct ferry_engine *e = j->e;
+  j->hash_running = 0;
+  if (status != 0 && !h->err) h->err = FERRY_E_INTERNAL;
+  if (h->err) ferry__job_fail(j, h->err, 0, "cannot read back %s to hash it", j->part_path);
+  else j->hash_cursor = h->to;
+  while (h->blocks) {
+    struct ferry__block *b = h->blocks;
+    h->blocks = b->next;
+    ferry__block_free(e, b);
+  }
+  free(h);
+  ferry__hash_kick(j);
+  ferry__job_check_progress(j);
+  ferry__pump(e);
+}
+
+void ferry__hash_kick(struct ferry__job *j) {
+  if (j->hash_running || j->fail_pending || j->restart_pending || !j->sha) return;
+  uint64_t to = ferry__ivset_contiguous_end(&j->written, j->hash_cursor);
+  if (to <= j->hash_cursor) return;
+  struct hash_req *h = calloc(1, sizeof(*h));
+  if (!h) {
+    ferry__job_fail(j, FERRY_E_NOMEM, 0, "out of memory");
+    return;
+  }
+  h->job = j;
+  h->from = j->hash_cursor;
+  h->to = to;
+  /* Hand over the retained blocks that fall in [from, to); they are sorted. */
+  struct ferry__block **tail = &h->blocks;
+  while (j->retained && j->retained->offset < to) {
+    struct ferry__block *b = j->retained;
+    j->retained = b->next;
+    b->next = NULL;
+    *tail = b;
+    tail = &b->next;
+  }
+  j->hash_running = 1;
+  if (uv_queue_work(&j->e->loop, &h->work, hash_work, hash_done) != 0) {
+    j->hash_running = 0;
+    *tail = j->retained;
+    j->retained = h->blocks;
+    free(h);
+    ferry__job_fail(j, FERRY_E_INTERNAL, 0, "cannot queue hashing");
+  }
+}
+
+uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want) {
+  uint64_t freed = 0;
+  /* Furthest from the hash cursor first: those would wait longest in memory. */
+  for (struct ferry__job *j = e->jobs; j && freed < want; j = j->next) {
+    while (j->retained && freed < want) {
+      struct ferry__block **p = &j->retained;
+      while ((*p)->next) p = &(*p)->next;
+      struct ferry__block *b = *p;
+      *p = NULL;
+      freed += b->cap;
+      ferry__block_free(e, b);
+    }
+  }
+  return freed;
+}

@@ -1,0 +1,206 @@
+/* internal.h: the engine's private structures, shared by the files of engine/src.
+ *
+ * Threads: one loop thread owns libcurl and every field below. Worker threads (libuv's pool)
+ * only touch what a work request hands them: a block to write, a hash request with its
+ * blocks, a file to fsync. Ownership goes back to the loop in the request's done callback. */
+#ifndef FERRY_INTERNAL_H
+#define FERRY_INTERNAL_H
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "ferry.h"
+#include "http_parse.h"
+#include "ivset.h"
+#include "journal.h"
+
+#define ferry__container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+#define FERRY__UNKNOWN UINT64_MAX
+#define FERRY__BLOCK_SIZE (1u << 20)     /* write and journal granularity */
+#define FERRY__ALIGN (64u << 10)         /* block allocations round up to this */
+#define FERRY__MIN_SPLIT (256u << 10)    /* smallest half worth stealing from a slow request */
+#define FERRY__MAX_REDIRECTS 10
+#define FERRY__MAX_RESTARTS 3            /* remote changed: start over at most this often */
+#define FERRY__MAX_OPEN_JOBS 64          /* files open at once with -i */
+
+/* Bytes received for [offset, offset + len) of a job's file, on their way to disk. */
+struct ferry__block {
+  struct ferry__block *next;
+  struct ferry__job *job;
+  uint64_t offset;
+  size_t len, cap;
+  uint64_t xxh3; /* of data[0..len), computed by the writer */
+  int err;       /* write result: 0 or FERRY_E_* */
+  uv_work_t work;
+  unsigned char data[];
+};
+
+enum ferry__job_state {
+  FERRY__J_NEW,       /* not started: no file, no request */
+  FERRY__J_PROBING,   /* first request under way: size and final URL unknown */
+  FERRY__J_RUNNING,   /* ranges being fetched */
+  FERRY__J_DRAINING,  /* no more requests; waiting for writes, hashing, restart or failure */
+  FERRY__J_FINAL,     /* fsync + rename running on a worker */
+  FERRY__J_DONE,
+  FERRY__J_FAILED
+};
+
+struct ferry__job {
+  struct ferry__job *next;
+  struct ferry_engine *e;
+  int index;
+  int state;
+  /* what to fetch */
+  char *url, *final_url, *path, *part_path, *journal_path;
+  char expected_sha[65];
+  int64_t expected_size;
+  struct curl_slist *hdrs_first;  /* user headers, for the first origin */
+  struct curl_slist *hdrs_other;  /* the same without Authorization, for other origins */
+  int final_other_origin;
+  int no_resume;
+  int redirects, restarts;
+  /* what the server said */
+  int size_known;
+  uint64_t size;
+  int ranges;          /* server honours Range */
+  char validator[256]; /* strong ETag, or Last-Modified; "" when none */
+  int validator_is_etag;
+  /* the file */
+  int fd, jfd;
+  int restart_pending, fail_pending;
+  struct ferry__ivset unassigned; /* not yet requested */
+  struct ferry__ivset written;    /* on disk (written now or verified from the journal) */
+  struct ferry__ivset checking;   /* journal ranges being re-verified */
+  struct ferry__jparser *old;     /* the previous run's journal, until verified */
+  int verify_running;
+  /* hashing in file order */
+  EVP_MD_CTX *sha;
+  uint64_t hash_cursor;
+  int hash_running;
+  struct ferry__block *retained;  /* written blocks kept for the hasher, sorted by offset */
+  /* counters */
+  int active_xfers, pending_writes;
+  int total_retries;
+  uint64_t bytes_resumed;
+  /* result */
+  int error;
+  long http_status;
+  char message[512];
+  char sha_hex[65];
+  int verified;
+};
+
+enum ferry__xfer_kind { FERRY__X_PROBE, FERRY__X_RANGE, FERRY__X_WHOLE };
+
+/* One HTTP request for one byte range of one job. */
+struct ferry__xfer {
+  struct ferry__xfer *prev, *next; /* engine's active list */
+  struct ferry_engine *e;
+  struct ferry__job *job;
+  CURL *easy;
+  struct curl_slist *req_headers;
+  int kind;
+  uint64_t start, end, cursor; /* [start, end) asked; cursor = next byte expected */
+  uint64_t charged;            /* budget still reserved for bytes not yet in a block */
+  struct ferry__block *blk;    /* block being filled */
+  int attempt;
+  /* response, filled by the header callback */
+  int status;
+  int headers_done, checked;
+  struct ferry__content_range cr;
+  int has_cr;
+  int64_t content_length;
+  char etag[256];
+  char last_modified[128];
+  int encoded;
+  long retry_after;
+  /* outcome */
+  int verdict;    /* FERRY_E_* decided inside a callback, or 0 */
+  int done_early; /* reached `end` after a split: stopped on purpose */
+  int cancelled;
+  char errbuf[CURL_ERROR_SIZE];
+};
+
+/* A request waiting to be retried after a backoff. */
+struct ferry__retry {
+  uv_timer_t timer;
+  struct ferry__retry *prev, *next;
+  struct ferry__job *job;
+  uint64_t start, end;
+  int attempt;
+};
+
+struct ferry_engine {
+  struct ferry_config cfg;
+  char *cacert;
+  uv_loop_t loop;
+  uv_timer_t curl_timer, progress_timer;
+  uv_async_t stop_async;
+  uv_signal_t sigint, sigterm;
+  CURLM *multi;
+  struct ferry__job *jobs, *jobs_tail;
+  int njobs, jobs_open;
+  struct ferry__xfer *active;
+  int nactive, max_inflight, multiplex_known, multiplexed;
+  /* memory budget */
+  uint64_t mem_budget, mem_charged, mem_alloc, mem_peak;
+  struct ferry__block *free_blocks;
+  int nfree_blocks;
+  uint64_t chunk;
+  /* stats */
+  struct ferry_stats st;
+  uint64_t t0;
+  int running, stopping, closing, pump_depth;
+  int first_error;
+  struct ferry__retry *retries; /* waiting retries, fired early when their job stops */
+};
+
+/* engine.c */
+void ferry__log(struct ferry_engine *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void ferry__pump(struct ferry_engine *e);    /* schedule more work; safe to call often */
+uint64_t ferry__now_ms(struct ferry_engine *e);
+
+/* loop.c: libuv <-> libcurl glue */
+int ferry__loop_init(struct ferry_engine *e);
+void ferry__loop_close(struct ferry_engine *e);
+void ferry__loop_kick(struct ferry_engine *e); /* let curl start newly added handles */
+
+/* xfer.c */
+int ferry__xfer_start(struct ferry__job *j, int kind, uint64_t start, uint64_t end, int attempt);
+void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc); /* from the drain step */
+void ferry__xfer_cancel(struct ferry__xfer *x);
+
+/* job.c: the lifecycle of one download */
+int ferry__job_open(struct ferry__job *j);            /* NEW -> PROBING */
+int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x); /* headers of a probe */
+void ferry__job_fail(struct ferry__job *j, int err, long status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void ferry__job_restart(struct ferry__job *j, const char *why);
+void ferry__job_check_progress(struct ferry__job *j); /* maybe finish, restart or fail */
+void ferry__job_retry_later(struct ferry__job *j, uint64_t start, uint64_t end, int attempt,
+                            long delay_ms);
+int ferry__job_steal(struct ferry_engine *e);         /* split the largest hole */
+void ferry__job_retry_now(struct ferry__retry *r);    /* fire a waiting retry early */
+
+/* sink.c: blocks, writes, journal records, resume checks, final rename */
+struct ferry__block *ferry__block_new(struct ferry_engine *e, struct ferry__job *j,
+                                      uint64_t offset, size_t cap);
+void ferry__block_free(struct ferry_engine *e, struct ferry__block *b);
+void ferry__block_submit(struct ferry__block *b);  /* pwrite on a worker */
+void ferry__sink_verify_journal(struct ferry__job *j);
+void ferry__sink_finalize(struct ferry__job *j);
+void ferry__budget_release(struct ferry_engine *e, uint64_t bytes);
+uint64_t ferry__round_up(uint64_t v);
+int ferry__errno_to_err(int errnum);
+
+/* hash.c */
+void ferry__hash_kick(struct ferry__job *j);
+void ferry__hash_retain(struct ferry__job *j, struct ferry__block *b);
+uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want);
+
+#endif

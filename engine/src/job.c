@@ -1,0 +1,425 @@
+/* job: the lifecycle of one download.
+ *
+ * NEW -> PROBING (first request: size, validator, final URL) -> RUNNING (ranges) ->
+ * FINAL (fsync + rename on a worker) -> DONE; any state -> FAILED. A failure or a restart
+ * (the remote file changed) is first marked pending: requests in flight are cancelled from
+ * the pump, and the job acts only once no write, hash or check of it is still running. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static int quiet(const struct ferry__job *j) {
+  return j->active_xfers == 0 && j->pending_writes == 0 && !j->hash_running &&
+         !j->verify_running;
+}
+
+static void drop_old_journal(struct ferry__job *j) {
+  if (!j->old) return;
+  ferry__jparser_free(j->old);
+  free(j->old);
+  j->old = NULL;
+}
+
+int ferry__job_open(struct ferry__job *j) {
+  struct ferry_engine *e = j->e;
+  uint64_t probe_start = 0;
+  j->state = FERRY__J_PROBING;
+  e->jobs_open++;
+  if (!j->no_resume) {
+    struct ferry__jparser *p = malloc(sizeof(*p));
+    if (!p) return FERRY_E_NOMEM;
+    ferry__jparser_init(p);
+    enum ferry__jstatus st = ferry__journal_load(j->journal_path, p);
+    if (st == FERRY__J_OK && p->nrecords > 0) {
+      j->old = p;
+      /* Probe the first byte the journal does not cover, so the probe's data is useful. */
+      struct ferry__ivset rec;
+      ferry__ivset_init(&rec);
+      for (size_t i = 0; i < p->nrecords; i++)
+        ferry__ivset_add(&rec, p->records[i].offset, p->records[i].offset + p->records[i].length);
+      probe_start = ferry__ivset_contiguous_end(&rec, 0);
+      if (probe_start >= p->ident.size) probe_start = 0;
+      ferry__ivset_free(&rec);
+    } else {
+      if (st == FERRY__J_DAMAGED)
+        ferry__log(e, "%s: journal damaged (%s): starting over", j->journal_path, p->why);
+      ferry__jparser_free(p);
+      free(p);
+    }
+  }
+  uint64_t end = probe_start + e->chunk;
+  if (j->old && end > j->old->ident.size) end = j->old->ident.size;
+  if (j->expected_size >= 0 && !j->old && end > (uint64_t)j->expected_size && j->expected_size > 0)
+    end = (uint64_t)j->expected_size;
+  if (end <= probe_start) end = probe_start + 1;
+  return ferry__xfer_start(j, FERRY__X_PROBE, probe_start, end, 0);
+}
+
+/* Space check and preallocation: fallocate reserves the blocks, so a full disk is found here
+ * and not halfway through. Returns 0 or FERRY_E_NOSPC / FERRY_E_IO. */
+static int preallocate(struct ferry__job *j) {
+  if (j->size == 0) return ftruncate(j->fd, 0) == 0 ? 0 : FERRY_E_IO;
+  if (fallocate(j->fd, 0, 0, (off_t)j->size) == 0) return 0;
+  if (errno == ENOSPC) return FERRY_E_NOSPC;
+  if (errno != EOPNOTSUPP && errno != ENOSYS) return FERRY_E_IO;
+  struct statvfs sv;
+  if (fstatvfs(j->fd, &sv) == 0 && (uint64_t)sv.f_bavail * sv.f_frsize < j->size)
+    return FERRY_E_NOSPC;
+  return ftruncate(j->fd, (off_t)j->size) == 0 ? 0 : FERRY_E_IO;
+}
+
+static int journal_matches(const struct ferry__job *j) {
+  const struct ferry__jident *id = &j->old->ident;
+  return strcmp(id->id, j->url) == 0 && id->size == j->size &&
+         strcmp(id->validator, j->validator) == 0 && strcmp(id->sha256, j->expected_sha) == 0 &&
+         id->granularity == FERRY__BLOCK_SIZE;
+}
+
+int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
+  struct ferry_engine *e = j->e;
+  if (x->status == 206 && x->has_cr == 1 && x->cr.total >= 0 && !x->encoded) {
+    j->ranges = 1;
+    j->size = (uint64_t)x->cr.total;
+    if (x->cr.first != (int64_t)x->start) {
+      ferry__job_fail(j, FERRY_E_PROTOCOL, 206, "%s: Content-Range starts at %lld, asked %llu",
+                      j->url, (long long)x->cr.first, (unsigned long long)x->start);
+      return -1;
+    }
+    if ((uint64_t)x->cr.last + 1 < x->end) x->end = (uint64_t)x->cr.last + 1;
+  } else if (x->status == 206) {
+    ferry__job_fail(j, FERRY_E_PROTOCOL, 206, "%s: partial answer without a usable Content-Range",
+                    j->url);
+    return -1;
+  } else if (x->status == 416 && x->has_cr == 1 && x->cr.total == 0) {
+    j->ranges = 1; /* an empty file: nothing to fetch */
+    j->size = 0;
+  } else if (x->status == 416) {
+    if (j->old) { /* the file is shorter than the journal says: it changed */
+      ferry__job_restart(j, "the remote file is shorter than the journal says");
+      return -1;
+    }
+    ferry__job_fail(j, FERRY_E_PROTOCOL, 416, "%s: range not satisfiable", j->url);
+    return -1;
+  } else { /* 200: the whole file in one stream */
+    j->ranges = 0;
+    x->kind = FERRY__X_WHOLE;
+    x->start = x->cursor = 0;
+    if (x->encoded || x->content_length < 0) {
+      x->end = FERRY__UNKNOWN;
+      j->size = 0;
+    } else {
+      j->size = (uint64_t)x->content_length;
+      x->end = j->size;
+    }
+    ferry__log(e, "%s: the server answered the whole file (no ranges%s): one stream", j->url,
+               x->encoded ? ", content-encoded" : "");
+  }
+  j->size_known = !(x->kind == FERRY__X_WHOLE && x->end == FERRY__UNKNOWN);
+  if (j->size_known && j->expected_size >= 0 && j->size != (uint64_t)j->expected_size) {
+    ferry__job_fail(j, FERRY_E_SIZE, x->status, "%s: size is %llu bytes, expected %lld", j->url,
+                    (unsigned long long)j->size, (long long)j->expected_size);
+    return -1;
+  }
+  int is_etag = 0;
+  const char *v = "";
+  if (x->etag[0] && strncmp(x->etag, "W/", 2) != 0) v = x->etag, is_etag = 1;
+  else if (x->last_modified[0]) v = x->last_modified;
+  snprintf(j->validator, sizeof(j->validator), "%s", v);
+  j->validator_is_etag = is_etag;
+
+  /* Multiplexing is known once the first connection is up: size the window to it. */
+  if (!e->multiplex_known) {
+    long ver = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &ver);
+    e->multiplex_known = 1;
+    e->multiplexed = ver >= CURL_HTTP_VERSION_2_0 && !e->cfg.h2c;
+    int inflight = e->cfg.connections * (e->multiplexed ? e->cfg.streams : 1);
+    if (inflight != e->max_inflight) {
+      e->max_inflight = inflight;
+      uint64_t c = e->mem_budget / (uint64_t)inflight / FERRY__ALIGN * FERRY__ALIGN;
+      if (c < FERRY__ALIGN) c = FERRY__ALIGN;
+      e->chunk = c < e->cfg.chunk_size ? c : e->cfg.chunk_size;
+    }
+  }
+
+  int keep = j->old && j->ranges && j->size_known && journal_matches(j);
+  if (j->old && !keep)
+    ferry__log(e, "%s: journal does not match the remote file (size, validator or options "
+                  "changed): starting over", j->journal_path);
+  j->fd = open(j->part_path, O_RDWR | O_CREAT | O_CLOEXEC | (keep ? 0 : O_TRUNC), 0644);
+  if (j->fd < 0) {
+    int err = ferry__errno_to_err(errno);
+    ferry__job_fail(j, err, 0, "cannot open %s: %s", j->part_path, strerror(errno));
+    return -1;
+  }
+  if (j->size_known) {
+    int err = preallocate(j);
+    if (err) {
+      ferry__job_fail(j, err, 0, "%s: cannot reserve %llu bytes for %s",
+                      err == FERRY_E_NOSPC ? "no space left on device" : "file error",
+                      (unsigned long long)j->size, j->part_path);
+      if (!keep) drop_old_journal(j);
+      /* A fresh journal is still written so that the rerun recognises the download. */
+      if (!keep && j->ranges) {
+        struct ferry__jident id = {0};
+        snprintf(id.id, sizeof(id.id), "%s", j->url);
+        id.size = j->size;
+        snprintf(id.validator, sizeof(id.validator), "%s", j->validator);
+        snprintf(id.sha256, sizeof(id.sha256), "%s", j->expected_sha);
+        id.granularity = FERRY__BLOCK_SIZE;
+        int fd = ferry__journal_create(j->journal_path, &id);
+        if (fd >= 0) close(fd);
+      }
+      return -1;
+    }
+  }
+  if (keep) {
+    j->jfd = open(j->journal_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+  } else if (j->ranges && j->size_known) {
+    drop_old_journal(j);
+    struct ferry__jident id = {0};
+    snprintf(id.id, sizeof(id.id), "%s", j->url);
+    id.size = j->size;
+    snprintf(id.validator, sizeof(id.validator), "%s", j->validator);
+    snprintf(id.sha256, sizeof(id.sha256), "%s", j->expected_sha);
+    id.granularity = FERRY__BLOCK_SIZE;
+    j->jfd = ferry__journal_create(j->journal_path, &id);
+  } else {
+    drop_old_journal(j);
+    unlink(j->journal_path);
+  }
+  if (j->jfd < 0 && j->ranges && j->size_known) {
+    int err = j->jfd;
+    j->jfd = -1;
+    ferry__job_fail(j, err < 0 ? err : FERRY_E_IO, 0, "cannot write the journal %s",
+                    j->journal_path);
+    return -1;
+  }
+  if (j->size_known) e->st.bytes_total += j->size;
+  if (j->ranges) {
+    ferry__ivset_add(&j->unassigned, 0, j->size);
+    ferry__ivset_remove(&j->unassigned, x->start, x->end);
+    if (keep) {
+      for (size_t i = 0; i < j->old->nrecords; i++) {
+        const struct ferry__jrecord *r = &j->old->records[i];
+        ferry__ivset_add(&j->checking, r->offset, r->offset + r->length);
+      }
+      ferry__ivset_remove(&j->checking, x->start, x->end);
+      for (size_t i = 0; i < j->checking.n; i++)
+        ferry__ivset_remove(&j->unassigned, j->checking.r[i].start, j->checking.r[i].end);
+      ferry__sink_verify_journal(j);
+    }
+  }
+  j->state = FERRY__J_RUNNING;
+  return 0;
+}
+
+void ferry__job_fail(struct ferry__job *j, int err, long status, const char *fmt, ...) {
+  if (j->state == FERRY__J_DONE || j->state == FERRY__J_FAILED) return;
+  if (!j->fail_pending) {
+    j->fail_pending = 1;
+    j->error = err;
+    j->http_status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->message, sizeof(j->message), fmt, ap);
+    va_end(ap);
+    ferry__log(j->e, "error: %s", j->message);
+  }
+  ferry__job_check_progress(j);
+}
+
+void ferry__job_restart(struct ferry__job *j, const char *why) {
+  if (j->fail_pending || j->restart_pending) return;
+  if (j->restarts >= FERRY__MAX_RESTARTS) {
+    ferry__job_fail(j, FERRY_E_CHANGED, 0, "%s: %s, %d times: giving up", j->url, why,
+                    j->restarts);
+    return;
+  }
+  ferry__log(j->e, "%s: %s: starting this file over", j->url, why);
+  j->restart_pending = 1;
+  ferry__job_check_progress(j);
+}
+
+static void close_files(struct ferry__job *j) {
+  if (j->fd >= 0) close(j->fd);
+  if (j->jfd >= 0) {
+    fsync(j->jfd);
+    close(j->jfd);
+  }
+  j->fd = j->jfd = -1;
+}
+
+static void free_retained(struct ferry__job *j) {
+  while (j->retained) {
+    struct ferry__block *b = j->retained;
+    j->retained = b->next;
+    ferry__block_free(j->e, b);
+  }
+}
+
+/* Forget everything about the file and probe again (the remote file changed). */
+static void do_restart(struct ferry__job *j) {
+  struct ferry_engine *e = j->e;
+  close_files(j);
+  unlink(j->part_path);
+  unlink(j->journal_path);
+  free_retained(j);
+  drop_old_journal(j);
+  if (j->size_known) e->st.bytes_total -= j->size;
+  e->st.bytes_done -= ferry__ivset_total(&j->written) <= e->st.bytes_done
+                          ? ferry__ivset_total(&j->written)
+                          : e->st.bytes_done;
+  ferry__ivset_clear(&j->unassigned);
+  ferry__ivset_clear(&j->written);
+  ferry__ivset_clear(&j->checking);
+  EVP_DigestInit_ex(j->sha, EVP_sha256(), NULL);
+  j->hash_cursor = 0;
+  j->size_known = j->ranges = 0;
+  j->size = 0;
+  j->validator[0] = 0;
+  j->restart_pending = 0;
+  j->restarts++;
+  j->state = FERRY__J_NEW;
+  e->jobs_open--;
+  j->no_resume = 1;
+}
+
+static void finish_failed(struct ferry__job *j) {
+  struct ferry_engine *e = j->e;
+  int keep = j->error != FERRY_E_CHECKSUM && j->size_known && j->ranges &&
+             !j->restart_pending;
+  close_files(j);
+  free_retained(j);
+  drop_old_journal(j);
+  if (!keep) {
+    /* Nothing to resume from (or wrong data): leave no partial file behind. */
+    if (j->state != FERRY__J_NEW && j->state != FERRY__J_PROBING) unlink(j->part_path);
+    if (j->error == FERRY_E_CHECKSUM) unlink(j->journal_path);
+  }
+  if (j->state != FERRY__J_NEW) e->jobs_open--;
+  j->state = FERRY__J_FAILED;
+  e->st.files_failed++;
+  if (!e->first_error) e->first_error = j->error;
+}
+
+void ferry__job_check_progress(struct ferry__job *j) {
+  struct ferry_engine *e = j->e;
+  if (j->state == FERRY__J_DONE || j->state == FERRY__J_FAILED || j->state == FERRY__J_FINAL)
+    return;
+  if (e->stopping && !j->fail_pending && j->state != FERRY__J_NEW) {
+    j->fail_pending = 1;
+    j->error = FERRY_E_INTERRUPTED;
+    snprintf(j->message, sizeof(j->message), "interrupted: %s can be resumed by running the "
+             "same command again", j->path);
+  }
+  if (j->fail_pending || j->restart_pending) {
+    if (!quiet(j)) return; /* the pump cancels requests; writes finish on their own */
+    if (j->fail_pending) finish_failed(j);
+    else do_restart(j);
+    return;
+  }
+  if (j->state != FERRY__J_RUNNING || !j->size_known || !quiet(j)) return;
+  if (j->hash_cursor < j->size || j->unassigned.n || j->checking.n) return;
+  unsigned char md[32];
+  unsigned int mdlen = 0;
+  EVP_DigestFinal_ex(j->sha, md, &mdlen);
+  for (int i = 0; i < 32; i++) snprintf(j->sha_hex + 2 * i, 3, "%02x", md[i]);
+  if (j->expected_sha[0] && strcmp(j->sha_hex, j->expected_sha) != 0) {
+    ferry__job_fail(j, FERRY_E_CHECKSUM, 0, "%s: SHA-256 is %s, expected %s: file discarded",
+                    j->url, j->sha_hex, j->expected_sha);
+    return;
+  }
+  j->verified = j->expected_sha[0] != 0;
+  ferry__sink_finalize(j);
+}
+
+static void on_retry_closed(uv_handle_t *h) {
+  free(ferry__container_of((uv_timer_t *)h, struct ferry__retry, timer));
+}
+
+/* Runs a waiting retry: restarts the request, or hands the range back when the job stopped. */
+void ferry__job_retry_now(struct ferry__retry *r) {
+  struct ferry__job *j = r->job;
+  struct ferry_engine *e = j->e;
+  uv_timer_stop(&r->timer);
+  if (r->prev) r->prev->next = r->next;
+  else e->retries = r->next;
+  if (r->next) r->next->prev = r->prev;
+  j->active_xfers--; /* the waiting retry counted as a request in flight */
+  if (!e->stopping && !j->fail_pending && !j->restart_pending) {
+    int err = j->state == FERRY__J_PROBING
+                  ? ferry__xfer_start(j, FERRY__X_PROBE, r->start, r->end, r->attempt)
+                  : ferry__xfer_start(j, FERRY__X_RANGE, r->start, r->end, r->attempt);
+    if (err) ferry__job_fail(j, err, 0, "could not start a request");
+  }
+  uv_close((uv_handle_t *)&r->timer, on_retry_closed);
+  ferry__job_check_progress(j);
+}
+
+static void on_retry(uv_timer_t *t) {
+  struct ferry__retry *r = ferry__container_of(t, struct ferry__retry, timer);
+  struct ferry_engine *e = r->job->e;
+  ferry__job_retry_now(r);
+  ferry__pump(e);
+}
+
+void ferry__job_retry_later(struct ferry__job *j, uint64_t start, uint64_t end, int attempt,
+                            long delay_ms) {
+  struct ferry_engine *e = j->e;
+  struct ferry__retry *r = calloc(1, sizeof(*r));
+  if (!r) {
+    ferry__job_fail(j, FERRY_E_NOMEM, 0, "out of memory");
+    return;
+  }
+  r->job = j;
+  r->start = start;
+  r->end = end;
+  r->attempt = attempt;
+  uv_timer_init(&e->loop, &r->timer);
+  uv_timer_start(&r->timer, on_retry, (uint64_t)(delay_ms > 0 ? delay_ms : 1), 0);
+  r->next = e->retries;
+  if (e->retries) e->retries->prev = r;
+  e->retries = r;
+  j->active_xfers++; /* keeps the job from finishing while the retry waits */
+}
+
+int ferry__job_steal(struct ferry_engine *e) {
+  struct ferry__xfer *best = NULL;
+  uint64_t best_left = 0;
+  for (struct ferry__xfer *x = e->active; x; x = x->next) {
+    if (x->kind == FERRY__X_WHOLE || !x->checked || x->cancelled || x->status != 206) continue;
+    struct ferry__job *j = x->job;
+    if (j->state != FERRY__J_RUNNING || j->fail_pending || j->restart_pending) continue;
+    uint64_t left = x->end - x->cursor;
+    if (left > best_left) best = x, best_left = left;
+  }
+  if (!best || best_left < 2 * (uint64_t)FERRY__MIN_SPLIT) return 0;
+  uint64_t mid = best->cursor + best_left / 2;
+  mid = (mid + FERRY__ALIGN - 1) / FERRY__ALIGN * FERRY__ALIGN;
+  if (mid >= best->end) return 0;
+  uint64_t old_end = best->end;
+  /* The budget moves with the bytes: what the old request no longer needs pays for the new. */
+  uint64_t moved = old_end - mid < best->charged ? old_end - mid : best->charged;
+  best->charged -= moved;
+  ferry__budget_release(e, moved);
+  best->end = mid;
+  if (best->blk && best->blk->offset + best->blk->cap > mid && best->cursor == mid) {
+    struct ferry__block *b = best->blk;
+    best->blk = NULL;
+    ferry__block_submit(b);
+  }
+  if (e->cfg.verbose)
+    ferry__log(e, "split: bytes %llu-%llu of %s move to a new request",
+               (unsigned long long)mid, (unsigned long long)(old_end - 1), best->job->path);
+  int err = ferry__xfer_start(best->job, FERRY__X_RANGE, mid, old_end, 0);
+  if (err) ferry__job_fail(best->job, err, 0, "could not start a request");
+  return 1;
+}

@@ -1,0 +1,273 @@
+/* sink: the disk side. Blocks are written with pwrite at their offset on libuv's thread
+ * pool (with XXH3 for the journal and early writeback), journal records are appended once a
+ * block is on disk, the previous run's journal is re-checked on a worker, and a verified
+ * file is fsynced and renamed into place. Nothing else touches the final path. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "internal.h"
+
+uint64_t ferry__round_up(uint64_t v) { return (v + FERRY__ALIGN - 1) / FERRY__ALIGN * FERRY__ALIGN; }
+
+int ferry__errno_to_err(int errnum) {
+  return errnum == ENOSPC || errnum == EDQUOT ? FERRY_E_NOSPC : FERRY_E_IO;
+}
+
+void ferry__budget_release(struct ferry_engine *e, uint64_t bytes) {
+  e->mem_charged = bytes > e->mem_charged ? 0 : e->mem_charged - bytes;
+}
+
+struct ferry__block *ferry__block_new(struct ferry_engine *e, struct ferry__job *j,
+                                      uint64_t offset, size_t cap) {
+  struct ferry__block *b;
+  if (cap == FERRY__BLOCK_SIZE && e->free_blocks) {
+    b = e->free_blocks;
+    e->free_blocks = b->next;
+    e->nfree_blocks--;
+  } else {
+    b = malloc(sizeof(*b) + cap);
+    if (!b) return NULL;
+    e->mem_alloc += cap;
+    if (e->mem_alloc > e->mem_peak) e->mem_peak = e->mem_alloc;
+  }
+  b->next = NULL;
+  b->job = j;
+  b->offset = offset;
+  b->len = 0;
+  b->cap = cap;
+  b->err = 0;
+  return b;
+}
+
+void ferry__block_free(struct ferry_engine *e, struct ferry__block *b) {
+  ferry__budget_release(e, b->cap);
+  /* Keep full-size blocks for reuse, as many as the budget could ever have in use. */
+  if (b->cap == FERRY__BLOCK_SIZE &&
+      (uint64_t)(e->nfree_blocks + 1) * FERRY__BLOCK_SIZE <= e->mem_budget) {
+    b->next = e->free_blocks;
+    e->free_blocks = b;
+    e->nfree_blocks++;
+    return;
+  }
+  e->mem_alloc -= b->cap;
+  free(b);
+}
+
+static void write_work(uv_work_t *w) {
+  struct ferry__block *b = ferry__container_of(w, struct ferry__block, work);
+  int fd = b->job->fd;
+  size_t done = 0;
+  while (done < b->len) {
+    ssize_t n = pwrite(fd, b->data + done, b->len - done, (off_t)(b->offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      b->err = ferry__errno_to_err(n < 0 ? errno : ENOSPC);
+      return;
+    }
+    done += (size_t)n;
+  }
+  b->xxh3 = XXH3_64bits(b->data, b->len);
+  /* Start writeback now so the fsync before the rename has little left to do. */
+  sync_file_range(fd, (off_t)b->offset, (off_t)b->len, SYNC_FILE_RANGE_WRITE);
+}
+
+static void write_done(uv_work_t *w, int status) {
+  struct ferry__block *b = ferry__container_of(w, struct ferry__block, work);
+  struct ferry__job *j = b->job;
+  struct ferry_engine *e = j->e;
+  j->pending_writes--;
+  if (status != 0 && !b->err) b->err = FERRY_E_INTERNAL;
+  if (b->err) {
+    ferry__job_fail(j, b->err, 0, "%s writing %s at offset %llu",
+                    b->err == FERRY_E_NOSPC ? "no space left on device" : "I/O error",
+                    j->part_path, (unsigned long long)b->offset);
+    ferry__block_free(e, b);
+  } else if (j->restart_pending) {
+    ferry__block_free(e, b);
+  } else {
+    if (j->jfd >= 0) {
+      struct ferry__jrecord r = {b->offset, (uint32_t)b->len, b->xxh3};
+      int err = ferry__journal_append(j->jfd, &r);
+      if (err) ferry__job_fail(j, err, 0, "cannot append to the journal %s", j->journal_path);
+    }
+    ferry__ivset_add(&j->written, b->offset, b->offset + b->len);
+    e->st.bytes_done += b->len;
+    ferry__hash_retain(j, b);
+    ferry__hash_kick(j);
+  }
+  ferry__job_check_progress(j);
+  ferry__pump(e);
+}
+
+void ferry__block_submit(struct ferry__block *b) {
+  struct ferry__job *j = b->job;
+  j->pending_writes++;
+  if (uv_queue_work(&j->e->loop, &b->work, write_work, write_done) != 0) {
+    b->err = FERRY_E_INTERNAL;
+    j->pending_writes--;
+    ferry__job_fail(j, FERRY_E_INTERNAL, 0, "cannot queue a write");
+    ferry__block_free(j->e, b);
+  }
+}
+
+/* Re-checking the previous run's journal: each record's bytes must still hash to its XXH3. */
+struct verify_req {
+  uv_work_t work;
+  struct ferry__job *job;
+  unsigned char *ok; /* one flag per record */
+};
+
+static void verify_work(uv_work_t *w) {
+  struct verify_req *v = ferry__container_of(w, struct verify_req, work);
+  struct ferry__job *j = v->job;
+  unsigned char *buf = malloc(FERRY__BLOCK_SIZE);
+  if (!buf) return;
+  for (size_t i = 0; i < j->old->nrecords; i++) {
+    const struct ferry__jrecord *r = &j->old->records[i];
+    if (!ferry__ivset_covers(&j->checking, r->offset, r->offset + r->length)) continue;
+    ssize_t n = pread(j->fd, buf, r->length, (off_t)r->offset);
+    v->ok[i] = n == (ssize_t)r->length && XXH3_64bits(buf, r->length) == r->xxh3;
+  }
+  free(buf);
+}
+
+static void verify_done(uv_work_t *w, int status) {
+  struct verify_req *v = ferry__container_of(w, struct verify_req, work);
+  struct ferry__job *j = v->job;
+  struct ferry_engine *e = j->e;
+  j->verify_running = 0;
+  uint64_t good = 0, bad = 0;
+  for (size_t i = 0; status == 0 && i < j->old->nrecords; i++) {
+    const struct ferry__jrecord *r = &j->old->records[i];
+    if (!v->ok[i] || ferry__ivset_covers(&j->written, r->offset, r->offset + r->length)) continue;
+    ferry__ivset_add(&j->written, r->offset, r->offset + r->length);
+    good += r->length;
+  }
+  /* Whatever was claimed but did not check out is fetched again. */
+  for (size_t i = 0; i < j->checking.n; i++) {
+    for (uint64_t s = j->checking.r[i].start; s < j->checking.r[i].end;) {
+      uint64_t end = ferry__ivset_contiguous_end(&j->written, s);
+      if (end > s) {
+        s = end;
+        continue;
+      }
+      uint64_t next = j->checking.r[i].end;
+      for (size_t k = 0; k < j->written.n; k++)
+        if (j->written.r[k].start > s && j->written.r[k].start < next) next = j->written.r[k].start;
+      ferry__ivset_add(&j->unassigned, s, next);
+      bad += next - s;
+      s = next;
+    }
+  }
+  ferry__ivset_clear(&j->checking);
+  j->bytes_resumed += good;
+  e->st.bytes_resumed += good;
+  e->st.bytes_done += good;
+  ferry__log(e, "%s: resumed %llu bytes from the journal%s", j->path, (unsigned long long)good,
+             bad ? " (some recorded data did not check out and is fetched again)" : "");
+  free(v->ok);
+  free(v);
+  ferry__jparser_free(j->old);
+  free(j->old);
+  j->old = NULL;
+  ferry__hash_kick(j);
+  ferry__job_check_progress(j);
+  ferry__pump(e);
+}
+
+void ferry__sink_verify_journal(struct ferry__job *j) {
+  struct verify_req *v = calloc(1, sizeof(*v));
+  if (v) v->ok = calloc(j->old->nrecords ? j->old->nrecords : 1, 1);
+  if (!v || !v->ok) {
+    if (v) free(v);
+    ferry__job_fail(j, FERRY_E_NOMEM, 0, "out of memory");
+    return;
+  }
+  v->job = j;
+  j->verify_running = 1;
+  if (uv_queue_work(&j->e->loop, &v->work, verify_work, verify_done) != 0) {
+    j->verify_running = 0;
+    free(v->ok);
+    free(v);
+    ferry__job_fail(j, FERRY_E_INTERNAL, 0, "cannot queue the journal check");
+  }
+}
+
+/* fsync, rename into place, fsync the folder: the file appears complete or not at all. */
+struct final_req {
+  uv_work_t work;
+  struct ferry__job *job;
+  int err;
+  char why[256];
+};
+
+static void final_work(uv_work_t *w) {
+  struct final_req *f = ferry__container_of(w, struct final_req, work);
+  struct ferry__job *j = f->job;
+  if (fsync(j->fd) != 0) {
+    f->err = ferry__errno_to_err(errno);
+    snprintf(f->why, sizeof(f->why), "fsync %s: %s", j->part_path, strerror(errno));
+    return;
+  }
+  if (rename(j->part_path, j->path) != 0) {
+    f->err = ferry__errno_to_err(errno);
+    snprintf(f->why, sizeof(f->why), "rename to %s: %s", j->path, strerror(errno));
+    return;
+  }
+  char *dup = strdup(j->path);
+  if (dup) {
+    int dfd = open(dirname(dup), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      fsync(dfd);
+      close(dfd);
+    }
+    free(dup);
+  }
+}
+
+static void final_done(uv_work_t *w, int status) {
+  struct final_req *f = ferry__container_of(w, struct final_req, work);
+  struct ferry__job *j = f->job;
+  struct ferry_engine *e = j->e;
+  if (status != 0 && !f->err) f->err = FERRY_E_INTERNAL;
+  close(j->fd);
+  j->fd = -1;
+  if (j->jfd >= 0) close(j->jfd);
+  j->jfd = -1;
+  e->jobs_open--;
+  if (f->err) {
+    j->state = FERRY__J_FAILED;
+    j->error = f->err;
+    snprintf(j->message, sizeof(j->message), "%s", f->why);
+    e->st.files_failed++;
+    if (!e->first_error) e->first_error = f->err;
+  } else {
+    unlink(j->journal_path);
+    j->state = FERRY__J_DONE;
+    e->st.files_done++;
+    if (e->cfg.verbose) ferry__log(e, "done: %s sha256 %s", j->path, j->sha_hex);
+  }
+  free(f);
+  ferry__pump(e);
+}
+
+void ferry__sink_finalize(struct ferry__job *j) {
+  struct final_req *f = calloc(1, sizeof(*f));
+  if (!f) {
+    ferry__job_fail(j, FERRY_E_NOMEM, 0, "out of memory");
+    return;
+  }
+  f->job = j;
+  j->state = FERRY__J_FINAL;
+  if (uv_queue_work(&j->e->loop, &f->work, final_work, final_done) != 0) {
+    free(f);
+    j->state = FERRY__J_RUNNING;
+    ferry__job_fail(j, FERRY_E_INTERNAL, 0, "cannot queue the final rename");
+  }
+}

@@ -1,0 +1,515 @@
+/* xfer: one HTTP request for one byte range of a file.
+ *
+ * The header callback records what the response says; the body callback checks the
+ * response once (status, Content-Range, validator) before the first byte is used, then
+ * copies bytes into blocks that go to the writer. Completion (ferry__xfer_done) runs in the
+ * drain step, outside libcurl, and decides: done, retry later, restart the file, or fail. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+static void reset_response(struct ferry__xfer *x) {
+  x->status = 0;
+  x->headers_done = 0;
+  x->has_cr = 0;
+  x->content_length = -1;
+  x->etag[0] = 0;
+  x->last_modified[0] = 0;
+  x->encoded = 0;
+  x->retry_after = -1;
+}
+
+static void copy_value(char *dst, size_t cap, const char *v, size_t len) {
+  if (len >= cap) len = cap - 1;
+  memcpy(dst, v, len);
+  dst[len] = 0;
+}
+
+static size_t on_header(char *buf, size_t size, size_t n, void *userp) {
+  struct ferry__xfer *x = userp;
+  size_t len = size * n;
+  int st = ferry__parse_status_line(buf, len);
+  if (st >= 0) {
+    reset_response(x);
+    x->status = st;
+    return len;
+  }
+  const char *name, *val;
+  size_t nl, vl;
+  if (ferry__split_header(buf, len, &name, &nl, &val, &vl) != 0) {
+    if (x->status >= 200) x->headers_done = 1; /* the blank line after a final status */
+    return len;
+  }
+  if (ferry__header_is(name, nl, "content-range")) {
+    x->has_cr = ferry__parse_content_range(val, vl, &x->cr) == 0;
+    if (!x->has_cr) x->has_cr = -1; /* present but malformed */
+  } else if (ferry__header_is(name, nl, "content-length")) {
+    uint64_t v;
+    x->content_length = ferry__parse_u64(val, vl, &v) == 0 ? (int64_t)v : -1;
+  } else if (ferry__header_is(name, nl, "etag")) {
+    copy_value(x->etag, sizeof(x->etag), val, vl);
+  } else if (ferry__header_is(name, nl, "last-modified")) {
+    copy_value(x->last_modified, sizeof(x->last_modified), val, vl);
+  } else if (ferry__header_is(name, nl, "content-encoding")) {
+    x->encoded = !(vl == 8 && strncasecmp(val, "identity", 8) == 0);
+  } else if (ferry__header_is(name, nl, "retry-after")) {
+    x->retry_after = ferry__parse_retry_after(val, vl, time(NULL));
+  }
+  return len;
+}
+
+/* The validator a response carries, as the job stores it. */
+static const char *response_validator(const struct ferry__xfer *x, int *is_etag) {
+  if (x->etag[0] && strncmp(x->etag, "W/", 2) != 0) {
+    *is_etag = 1;
+    return x->etag;
+  }
+  *is_etag = 0;
+  return x->last_modified;
+}
+
+/* Checks a 200/206 answer before its first byte is used. Returns 0 to accept it. */
+static int check_response(struct ferry__xfer *x) {
+  struct ferry__job *j = x->job;
+  if (x->kind == FERRY__X_PROBE) return ferry__job_on_probe(j, x);
+  if (x->kind == FERRY__X_WHOLE) return 0;
+  int is_etag;
+  const char *v = response_validator(x, &is_etag);
+  if (j->validator[0] && strcmp(v, j->validator) != 0) {
+    x->verdict = FERRY_E_CHANGED;
+    return -1;
+  }
+  if (x->status == 200) {
+    /* A ranged request answered in full: with an unchanged validator the server stopped
+     * honouring Range; without a validator we cannot tell, so treat it as a change. */
+    x->verdict = j->validator[0] ? FERRY_E_HTTP_RETRY : FERRY_E_CHANGED;
+    return -1;
+  }
+  if (x->has_cr != 1 || x->encoded) {
+    x->verdict = FERRY_E_PROTOCOL;
+    return -1;
+  }
+  if (x->cr.total != (int64_t)j->size) {
+    x->verdict = FERRY_E_CHANGED;
+    return -1;
+  }
+  if (x->cr.first != (int64_t)x->start || x->cr.last < x->cr.first) {
+    x->verdict = FERRY_E_PROTOCOL;
+    return -1;
+  }
+  uint64_t got_end = (uint64_t)x->cr.last + 1;
+  if (got_end < x->end) { /* the server sent less than asked: the rest goes back */
+    if (ferry__ivset_add(&j->unassigned, got_end, x->end)) {
+      x->verdict = FERRY_E_NOMEM;
+      return -1;
+    }
+    ferry__budget_release(x->e, min_u64(x->charged, x->end - got_end));
+    x->charged -= min_u64(x->charged, x->end - got_end);
+    x->end = got_end;
+  }
+  return 0;
+}
+
+static size_t on_body(char *ptr, size_t size, size_t n, void *userp) {
+  struct ferry__xfer *x = userp;
+  struct ferry_engine *e = x->e;
+  struct ferry__job *j = x->job;
+  size_t len = size * n;
+  if (x->status != 200 && x->status != 206) return len; /* redirect or error page: dropped */
+  if (j->fail_pending || j->restart_pending || e->stopping || x->cancelled) return 0;
+  if (!x->checked) {
+    x->checked = 1;
+    if (check_response(x) != 0) return 0;
+  }
+  e->st.bytes_received += len;
+  size_t take = len;
+  if (x->end != FERRY__UNKNOWN && x->cursor + take > x->end) {
+    take = (size_t)(x->end - x->cursor);
+    x->done_early = 1;
+    e->st.bytes_refetched += len - take;
+  }
+  while (take) {
+    if (!x->blk) {
+      uint64_t want = x->end == FERRY__UNKNOWN ? FERRY__BLOCK_SIZE : x->end - x->cursor;
+      size_t cap = (size_t)ferry__round_up(min_u64(want, FERRY__BLOCK_SIZE));
+      if (x->charged >= cap) {
+        x->charged -= cap;
+      } else {
+        e->mem_charged += cap - x->charged;
+        x->charged = 0;
+      }
+      x->blk = ferry__block_new(e, j, x->cursor, cap);
+      if (!x->blk) {
+        x->verdict = FERRY_E_NOMEM;
+        return 0;
+      }
+    }
+    struct ferry__block *b = x->blk;
+    size_t c = b->cap - b->len;
+    if (c > take) c = take;
+    memcpy(b->data + b->len, ptr, c);
+    b->len += c;
+    x->cursor += c;
+    ptr += c;
+    take -= c;
+    if (b->len == b->cap || x->cursor == x->end) {
+      x->blk = NULL;
+      ferry__block_submit(b);
+    }
+  }
+  return x->done_early ? 0 : len;
+}
+
+static curl_socket_t on_open_socket(void *userp, curlsocktype purpose,
+                                    struct curl_sockaddr *addr) {
+  struct ferry_engine *e = userp;
+  (void)purpose;
+  curl_socket_t fd = socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+  if (fd != CURL_SOCKET_BAD) {
+    e->st.connections_opened++;
+    if (++e->st.connections_open > e->st.connections_peak)
+      e->st.connections_peak = e->st.connections_open;
+  }
+  return fd;
+}
+
+static int on_close_socket(void *userp, curl_socket_t fd) {
+  struct ferry_engine *e = userp;
+  e->st.connections_open--;
+  return close(fd);
+}
+
+/* Same scheme, host and port: where Authorization may go. */
+static int same_origin(const char *a, const char *b) {
+  CURLU *ua = curl_url(), *ub = curl_url();
+  int same = 0;
+  if (ua && ub && !curl_url_set(ua, CURLUPART_URL, a, 0) &&
+      !curl_url_set(ub, CURLUPART_URL, b, 0)) {
+    static const CURLUPart parts[] = {CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT};
+    same = 1;
+    for (int i = 0; i < 3 && same; i++) {
+      char *pa = NULL, *pb = NULL;
+      curl_url_get(ua, parts[i], &pa, CURLU_DEFAULT_PORT);
+      curl_url_get(ub, parts[i], &pb, CURLU_DEFAULT_PORT);
+      same = pa && pb && strcasecmp(pa, pb) == 0;
+      curl_free(pa);
+      curl_free(pb);
+    }
+  }
+  curl_url_cleanup(ua);
+  curl_url_cleanup(ub);
+  return same;
+}
+
+static struct curl_slist *copy_list(struct curl_slist *src, struct curl_slist *dst) {
+  for (; src; src = src->next) {
+    struct curl_slist *n = curl_slist_append(dst, src->data);
+    if (!n) {
+      curl_slist_free_all(dst);
+      return NULL;
+    }
+    dst = n;
+  }
+  return dst;
+}
+
+static void setup_easy(struct ferry__xfer *x) {
+  struct ferry_engine *e = x->e;
+  const struct ferry_config *c = &e->cfg;
+  CURL *h = x->easy;
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_PRIVATE, (char *)x);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+  curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+  curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, e);
+  curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+  curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, e);
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* redirects are ours: see job.c */
+  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "identity");
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "ferry/" FERRY_VERSION);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)c->connect_timeout);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)c->stall_seconds);
+  curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  long ver = CURL_HTTP_VERSION_2TLS;
+  if (c->http11) ver = CURL_HTTP_VERSION_1_1;
+  else if (c->h2c) ver = CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+  curl_easy_setopt(h, CURLOPT_HTTP_VERSION, ver);
+  /* libcurl 7.88 breaks when it reuses an h2c connection (curl issue #10634). */
+  if (c->h2c) curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+  if (e->cacert) curl_easy_setopt(h, CURLOPT_CAINFO, e->cacert);
+  if (c->insecure) {
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (c->limit_rate) {
+    curl_off_t per = (curl_off_t)(c->limit_rate / (uint64_t)(e->max_inflight ? e->max_inflight : 1));
+    curl_easy_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE, per > 1024 ? per : (curl_off_t)1024);
+  }
+}
+
+int ferry__xfer_start(struct ferry__job *j, int kind, uint64_t start, uint64_t end, int attempt) {
+  struct ferry_engine *e = j->e;
+  struct ferry__xfer *x = calloc(1, sizeof(*x));
+  if (!x) return FERRY_E_NOMEM;
+  x->e = e;
+  x->job = j;
+  x->kind = kind;
+  x->start = x->cursor = start;
+  x->end = end;
+  x->attempt = attempt;
+  reset_response(x);
+  x->easy = curl_easy_init();
+  const char *url = j->final_url ? j->final_url : j->url;
+  struct curl_slist *base = j->final_other_origin ? j->hdrs_other : j->hdrs_first;
+  x->req_headers = copy_list(base, NULL);
+  int ok = x->easy != NULL && (base == NULL || x->req_headers != NULL);
+  if (ok && kind == FERRY__X_RANGE && j->validator[0]) {
+    /* Pin the object: a changed file answers 412 instead of mixing versions. */
+    char h[300];
+    snprintf(h, sizeof(h), "%s: %s", j->validator_is_etag ? "If-Match" : "If-Unmodified-Since",
+             j->validator);
+    struct curl_slist *n = curl_slist_append(x->req_headers, h);
+    ok = n != NULL;
+    if (n) x->req_headers = n;
+  }
+  if (!ok) {
+    if (x->easy) curl_easy_cleanup(x->easy);
+    curl_slist_free_all(x->req_headers);
+    free(x);
+    return FERRY_E_NOMEM;
+  }
+  setup_easy(x);
+  curl_easy_setopt(x->easy, CURLOPT_URL, url);
+  curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->req_headers);
+  if (kind != FERRY__X_WHOLE) {
+    char range[64];
+    snprintf(range, sizeof(range), "%llu-%llu", (unsigned long long)start,
+             (unsigned long long)(end - 1));
+    curl_easy_setopt(x->easy, CURLOPT_RANGE, range);
+  }
+  x->charged = end == FERRY__UNKNOWN ? 0 : ferry__round_up(end - start);
+  e->mem_charged += x->charged;
+  CURLMcode mc = curl_multi_add_handle(e->multi, x->easy);
+  if (mc != CURLM_OK) {
+    e->mem_charged -= x->charged;
+    curl_easy_cleanup(x->easy);
+    curl_slist_free_all(x->req_headers);
+    free(x);
+    return FERRY_E_INTERNAL;
+  }
+  x->next = e->active;
+  if (e->active) e->active->prev = x;
+  e->active = x;
+  e->nactive++;
+  j->active_xfers++;
+  e->st.requests++;
+  e->st.requests_active = e->nactive;
+  if (e->cfg.verbose)
+    ferry__log(e, "request #%llu %s bytes %llu-%llu of %s (attempt %d)",
+               (unsigned long long)e->st.requests,
+               kind == FERRY__X_PROBE ? "probe" : kind == FERRY__X_RANGE ? "range" : "whole",
+               (unsigned long long)start, (unsigned long long)(end - 1), j->path, attempt);
+  return 0;
+}
+
+/* Unlinks the request from the engine and frees it. A partly filled block still holds good
+ * bytes (they arrived in order from `start`), so it is written unless the file is being
+ * thrown away. */
+static void xfer_release(struct ferry__xfer *x, int keep_partial) {
+  struct ferry_engine *e = x->e;
+  struct ferry__job *j = x->job;
+  curl_multi_remove_handle(e->multi, x->easy);
+  curl_easy_cleanup(x->easy);
+  curl_slist_free_all(x->req_headers);
+  if (x->blk) {
+    if (keep_partial && x->blk->len) {
+      ferry__block_submit(x->blk);
+    } else {
+      ferry__block_free(e, x->blk);
+    }
+    x->blk = NULL;
+  }
+  ferry__budget_release(e, x->charged);
+  if (x->prev) x->prev->next = x->next;
+  else e->active = x->next;
+  if (x->next) x->next->prev = x->prev;
+  e->nactive--;
+  e->st.requests_active = e->nactive;
+  j->active_xfers--;
+  free(x);
+}
+
+void ferry__xfer_cancel(struct ferry__xfer *x) {
+  struct ferry__job *j = x->job;
+  int keep = !j->restart_pending && j->size_known && j->jfd >= 0;
+  xfer_release(x, keep);
+  ferry__job_check_progress(j);
+}
+
+/* Maps a transfer result to an engine error; 0 means the transfer itself went fine. */
+static int classify_curl(CURLcode rc) {
+  switch (rc) {
+  case CURLE_OK: return 0;
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY: return FERRY_E_RESOLVE;
+  case CURLE_COULDNT_CONNECT: return FERRY_E_CONNECT;
+  case CURLE_OPERATION_TIMEDOUT: return FERRY_E_STALLED;
+  case CURLE_PARTIAL_FILE:
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+  case CURLE_GOT_NOTHING:
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM: return FERRY_E_RESET;
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
+  case CURLE_SSL_ISSUER_ERROR:
+  case CURLE_SSL_PINNEDPUBKEYNOTMATCH: return FERRY_E_TLS;
+  case CURLE_SSL_CONNECT_ERROR: return FERRY_E_CONNECT; /* often a reset in the handshake */
+  case CURLE_WEIRD_SERVER_REPLY:
+  case CURLE_BAD_CONTENT_ENCODING:
+  case CURLE_UNSUPPORTED_PROTOCOL:
+  case CURLE_URL_MALFORMAT: return FERRY_E_PROTOCOL;
+  case CURLE_OUT_OF_MEMORY: return FERRY_E_NOMEM;
+  default: return FERRY_E_NETWORK;
+  }
+}
+
+static int classify_status(int status) {
+  if (status == 200 || status == 206) return 0;
+  if (status == 429) return FERRY_E_RATELIMIT;
+  if (status == 408 || status >= 500) return FERRY_E_HTTP_RETRY;
+  return FERRY_E_HTTP;
+}
+
+static long backoff_ms(int attempt, long retry_after) {
+  if (retry_after >= 0) return retry_after * 1000 + 50; /* the server's word, not earlier */
+  long base = 250L << (attempt < 6 ? attempt : 6);
+  if (base > 10000) base = 10000;
+  return base / 2 + (long)(random() % (base / 2 + 1)); /* jitter: half fixed, half random */
+}
+
+/* Follows one redirect of a probe: the next probe goes to `loc` (already copied). */
+static void on_redirect(struct ferry__job *j, char *loc, int status, uint64_t start,
+                        uint64_t end, int attempt) {
+  if (!loc) {
+    ferry__job_fail(j, FERRY_E_PROTOCOL, status, "redirect without Location from %s", j->url);
+    return;
+  }
+  if (++j->redirects > FERRY__MAX_REDIRECTS) {
+    free(loc);
+    ferry__job_fail(j, FERRY_E_REDIRECTS, status, "more than %d redirects from %s",
+                    FERRY__MAX_REDIRECTS, j->url);
+    return;
+  }
+  free(j->final_url);
+  j->final_url = loc;
+  /* Authorization goes only to the first origin, even if a later hop comes back to it. */
+  if (!j->final_other_origin) j->final_other_origin = !same_origin(j->url, loc);
+  ferry__log(j->e, "redirect %d to %s", status,
+             j->final_other_origin ? "another origin (Authorization dropped)" : "the same origin");
+  int err = ferry__xfer_start(j, FERRY__X_PROBE, start, end, attempt);
+  if (err) ferry__job_fail(j, err, 0, "could not start a request");
+}
+
+void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
+  struct ferry_engine *e = x->e;
+  struct ferry__job *j = x->job;
+  if (!x->checked && (x->status == 200 || x->status == 206 || x->status == 416) &&
+      rc == CURLE_OK && !j->fail_pending && !j->restart_pending) {
+    x->checked = 1; /* a body-less answer (empty file, 416) is checked here */
+    if (check_response(x) != 0 && !x->verdict && !j->fail_pending) x->verdict = FERRY_E_PROTOCOL;
+  }
+  int err = x->verdict;
+  if (!err && !(x->done_early && x->cursor == x->end)) err = classify_curl(rc);
+  if (!err && rc == CURLE_OK) err = classify_status(x->status);
+  if (x->done_early && x->cursor == x->end && !x->verdict) err = 0;
+  /* Everything below needs the outcome only; keep the parts of x it needs. */
+  int status = x->status, kind = x->kind, attempt = x->attempt;
+  uint64_t start = x->start, cursor = x->cursor, end = x->end;
+  long retry_after = x->retry_after;
+  char why[CURL_ERROR_SIZE + 64];
+  snprintf(why, sizeof(why), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+  int redirect = status >= 300 && status < 400 && status != 304 && kind == FERRY__X_PROBE &&
+                 rc == CURLE_OK && !x->verdict;
+  int keep = !j->restart_pending && err != FERRY_E_CHANGED && j->size_known && j->jfd >= 0;
+  if (redirect) {
+    char *loc = NULL, *copy = NULL;
+    curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL, &loc);
+    if (loc) copy = strdup(loc);
+    xfer_release(x, 0);
+    if (loc && !copy) ferry__job_fail(j, FERRY_E_NOMEM, 0, "out of memory");
+    else if (!j->fail_pending && !e->stopping) on_redirect(j, copy, status, start, end, attempt);
+    else free(copy);
+    return;
+  }
+  xfer_release(x, keep);
+  if (e->stopping || j->fail_pending || j->restart_pending) {
+    ferry__job_check_progress(j);
+    return;
+  }
+  if (!err) {
+    if (kind == FERRY__X_WHOLE && !j->size_known) { /* stream ended: now the size is known */
+      j->size = cursor;
+      j->size_known = 1;
+      e->st.bytes_total += cursor;
+    } else if (cursor < end) {
+      err = FERRY_E_RESET; /* curl saw no error but bytes are missing */
+    }
+  }
+  if (!err) {
+    ferry__job_check_progress(j);
+    return;
+  }
+  if (err == FERRY_E_CHANGED) {
+    ferry__job_restart(j, "the remote file changed (validator or size differs)");
+    return;
+  }
+  const char *url = j->final_url ? j->final_url : j->url;
+  if (ferry_is_retryable(err) && kind == FERRY__X_WHOLE) {
+    /* No ranges: the only way to go on is from the start. */
+    if (j->total_retries++ < e->cfg.max_retries) {
+      e->st.retries++;
+      ferry__job_restart(j, "the server does not support ranges and the transfer broke");
+      return;
+    }
+  } else if (ferry_is_retryable(err)) {
+    /* Progress resets the count: a flaky server that keeps sending still gets there, while
+     * total_retries bounds the loop whatever happens. */
+    int next = cursor - start >= FERRY__BLOCK_SIZE ? attempt : attempt + 1;
+    if (next <= e->cfg.max_retries && j->total_retries < e->cfg.max_retries * 50) {
+      j->total_retries++;
+      e->st.retries++;
+      long delay = backoff_ms(next, retry_after);
+      if (e->cfg.verbose)
+        ferry__log(e, "retry bytes %llu-%llu of %s in %ld ms: %s (HTTP %d, %s)",
+                   (unsigned long long)cursor, (unsigned long long)(end - 1), j->path, delay,
+                   ferry_strerror(err), status, why);
+      ferry__job_retry_later(j, cursor, end, next, delay);
+      return;
+    }
+    ferry__job_fail(j, FERRY_E_RETRIES, status,
+                    "%s: giving up after %d retries; last error: %s (HTTP %d, %s)", url,
+                    j->total_retries, ferry_strerror(err), status, why);
+    return;
+  }
+  if (err == FERRY_E_HTTP)
+    ferry__job_fail(j, err, status, "%s: HTTP %d", url, status);
+  else
+    ferry__job_fail(j, err, status, "%s: %s (%s)", url, ferry_strerror(err), why);
+}
