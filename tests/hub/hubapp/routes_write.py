@@ -152,7 +152,7 @@ def commit(req, repo, rest):
         elif key == "deletedFile":
             ops.append(("delete", path))
         elif key == "deletedFolder":
-            ops.append(("delete_folder", path))
+            ops.append(("delete_folder", path.rstrip("/")))
         else:
             raise HubError(400, None, "Unknown commit operation: %s" % key)
     if header is None:
