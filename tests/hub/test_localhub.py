@@ -2,6 +2,7 @@
 access log, and the conformance script of the official JavaScript client."""
 import base64
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -690,3 +691,61 @@ def test_conformance_with_the_javascript_client(hub):
                          env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "# all 16 steps passed" in out.stdout
+
+
+# --- faults ----------------------------------------------------------------------------------
+def seeded_location(hub):
+    return hub.head("/demo/tiny-model/resolve/main/model.safetensors").header("location")
+
+
+def test_cdn_faults(hub):
+    loc = seeded_location(hub)
+    whole = hub.get(loc).body
+    assert len(whole) == SEED_SIZE
+    try:
+        hub.knobs(cdn_fault={"mode": "status", "status": 503, "nth": 2})
+        statuses = [hub.get(loc, headers={"Range": "bytes=0-9"}).status for _ in range(3)]
+        assert statuses == [206, 503, 206]
+
+        hub.knobs(cdn_fault={"mode": "ignore_range"})
+        ans = hub.get(loc, headers={"Range": "bytes=0-9"})
+        assert ans.status == 200 and ans.body == whole
+
+        hub.knobs(cdn_fault={"mode": "corrupt", "offset": 1000})
+        bad = hub.get(loc).body
+        assert len(bad) == len(whole) and bad != whole
+        assert [i for i in range(0, len(whole), 1) if bad[i] != whole[i]][:2] == [1000]
+
+        hub.knobs(cdn_fault={"mode": "stall", "after_bytes": 4096, "stall_seconds": 1})
+        t0 = time.time()
+        assert hub.get(loc).body == whole
+        assert time.time() - t0 >= 1.0
+
+        hub.knobs(cdn_fault={"mode": "reset", "after_bytes": 100000})
+        with pytest.raises((http.client.IncompleteRead, ConnectionError)):
+            hub.get(loc)
+    finally:
+        hub.knobs(cdn_fault=None)
+    assert hub.get(loc, headers={"Range": "bytes=0-9"}).status == 206
+
+
+def test_upload_faults(hub):
+    repo = new_repo(hub)
+    content = os.urandom(40 * 1024)
+    sha = hashlib.sha256(content).hexdigest()
+    obj = hub.post("/%s.git/info/lfs/objects/batch" % repo, token=hub.token, json_body={
+        "operation": "upload", "objects": [{"oid": sha, "size": len(content)}]}).json()["objects"][0]
+    href = obj["actions"]["upload"]["href"]
+    try:
+        hub.knobs(upload_fault={"mode": "status", "status": 500, "nth": [1]})
+        assert hub.request("PUT", href, body=content).status == 500
+        ok = hub.request("PUT", href, body=content)
+        assert ok.status == 201 and ok.header("etag")
+        hub.knobs(upload_fault={"mode": "reset"})
+        with pytest.raises((ConnectionError, http.client.HTTPException)):
+            hub.request("PUT", href, body=content)
+    finally:
+        hub.knobs(upload_fault=None)
+    ans = commit(hub, repo, [lfs_file("up.bin", sha, len(content))])
+    assert ans.status == 200, ans.body
+    assert hub.get(hub.head("/%s/resolve/main/up.bin" % repo).header("location")).body == content

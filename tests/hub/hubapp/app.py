@@ -11,7 +11,7 @@ import time
 import traceback
 import urllib.parse
 
-from . import admin, lfs, routes_read, routes_write
+from . import admin, faults, lfs, routes_read, routes_write
 from .app_util import Response, json_response, error_response
 from .db import Database
 from .errors import HubError, invalid_credentials
@@ -83,6 +83,8 @@ def route(req):
     segs = req.raw_path.split("/")[1:]
     if segs and segs[0] == "admin":
         return admin.handle(req, segs)
+    if segs and segs[0] == "_fault":
+        return faults.handle(req, segs[1:])
     if segs[:2] == ["api", "whoami-v2"]:
         return routes_read.whoami(req)
     if segs[:2] == ["api", "repos"] and len(segs) == 3:
@@ -163,14 +165,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         req = Request(self, self.hub)
         extra = {}
         try:
-            authenticate(req)
-            extra = rate_limit(req) or {}
+            if not req.raw_path.startswith("/_fault/"):  # CDN traffic: no auth, no API quota
+                authenticate(req)
+                extra = rate_limit(req) or {}
             resp = route(req)
         except HubError as err:
             resp = error_response(err)
         except Exception as exc:  # keep serving; the traceback goes to logs/app.log
             traceback.print_exc(file=sys.stderr)
             resp = error_response(HubError(500, None, "Internal Error - %s" % exc))
+        if resp is None:
+            return  # the connection was reset on purpose (fault injection)
         for k, v in extra.items():
             resp.headers.setdefault(k, v)
         if req._body is None and self.command in ("POST", "PUT", "DELETE"):
@@ -179,7 +184,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _send(self, resp):
         self.send_response(resp.status)
-        length = resp.file[2] if resp.file else len(resp.body)
+        length = resp.length if resp.stream else len(resp.body)
         resp.headers.setdefault("Content-Length", str(length))
         for k, v in resp.headers.items():
             if isinstance(v, list):
@@ -190,8 +195,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command == "HEAD":
             return
-        if resp.file:
-            self.hub.knobs.stream_file(self, *resp.file)
+        if resp.stream:
+            resp.stream(self)
         else:
             self.wfile.write(resp.body)
 
@@ -202,6 +207,11 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], OSError):
+            return  # peers (and injected faults) break connections; nothing to report
+        super().handle_error(request, client_address)
 
 
 def main():

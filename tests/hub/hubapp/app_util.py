@@ -6,13 +6,15 @@ from .errors import HubError
 
 
 class Response:
-    def __init__(self, status=200, body=b"", headers=None, content_type=None, file=None):
+    def __init__(self, status=200, body=b"", headers=None, content_type=None, stream=None,
+                 length=None):
         self.status = status
         self.body = body
         self.headers = dict(headers or {})
         if content_type:
             self.headers["Content-Type"] = content_type
-        self.file = file  # (path, start, length) streamed instead of body
+        self.stream = stream  # callable(handler) writing `length` bytes instead of body
+        self.length = length
 
 
 def json_response(obj, status=200, headers=None):
@@ -28,6 +30,28 @@ def error_response(err: HubError):
     body = {"error": err.message}
     body.update(err.extra)
     return json_response(body, err.status, headers)
+
+
+def parse_range(header, size):
+    """'bytes=a-b' (first range only) -> (start, end) inclusive; None when absent or not
+    understood (serve everything); raises IndexError when unsatisfiable."""
+    if not header:
+        return None
+    unit, _, spec = header.partition("=")
+    a, _, b = spec.split(",")[0].strip().partition("-")
+    try:
+        if unit.strip() != "bytes":
+            return None
+        if a == "":
+            start, end = max(0, size - int(b)), size - 1
+        else:
+            start, end = int(a), (int(b) if b else size - 1)
+    except ValueError:
+        return None
+    end = min(end, size - 1)
+    if start > end or start >= size:
+        raise IndexError(header)
+    return start, end
 
 
 def split_rev(segs):

@@ -56,17 +56,6 @@ class Knobs:
             self.counters[name] = self.counters.get(name, 0) + 1
             return self.counters[name]
 
-    def stream_file(self, handler, path, start, length):
-        with open(path, "rb") as f:
-            f.seek(start)
-            left = length
-            while left > 0:
-                chunk = f.read(min(left, 1 << 20))
-                if not chunk:
-                    break
-                handler.wfile.write(chunk)
-                left -= len(chunk)
-
 
 def write_nginx_knobs(state_dir, values):
     """Variables the generated nginx.conf reads; faults route the CDN through the app."""

@@ -94,7 +94,10 @@ http {{
             proxy_buffering off;
             proxy_request_buffering off;
             proxy_read_timeout 600s;
+            # an upstream that resets before answering becomes a reset for the client too
+            error_page 502 = @drop;
         }}
+        location @drop {{ return 444; }}
 
         location / {{ return 404; }}
     }}

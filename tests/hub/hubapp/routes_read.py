@@ -4,7 +4,7 @@ import json
 import urllib.parse
 
 from . import access, gitobj, routes_write, signing
-from .app_util import json_response, Response, split_rev, page_link
+from .app_util import json_response, Response, split_rev, page_link, parse_range
 from .errors import HubError, entry_not_found
 from .repos import DEFAULT_BRANCH
 
@@ -269,27 +269,14 @@ def content_type(path, content):
 
 def ranged(req, content, headers):
     size = len(content)
-    rng = req.headers.get("Range")
-    if not rng:
-        return Response(200, content, headers)
     try:
-        unit, _, spec = rng.partition("=")
-        first = spec.split(",")[0].strip()
-        a, _, b = first.partition("-")
-        if unit.strip() != "bytes":
-            raise ValueError
-        if a == "":
-            start, end = max(0, size - int(b)), size - 1
-        else:
-            start, end = int(a), (int(b) if b else size - 1)
-        end = min(end, size - 1)
-        if start > end or start >= size:
-            raise IndexError
-    except ValueError:
-        return Response(200, content, headers)
+        rng = parse_range(req.headers.get("Range"), size)
     except IndexError:
         headers["Content-Range"] = "bytes */%d" % size
         return Response(416, b"", headers)
+    if rng is None:
+        return Response(200, content, headers)
+    start, end = rng
     headers["Content-Range"] = "bytes %d-%d/%d" % (start, end, size)
     return Response(206, content[start:end + 1], headers)
 
