@@ -50,7 +50,6 @@ extern "C" {
   X(TLS, -1060, FERRY_EXIT_TLS, 0, "TLS or certificate error")                             \
   X(PROTOCOL, -1070, FERRY_EXIT_PROTOCOL, 0, "malformed or unexpected server answer")      \
   X(REDIRECTS, -1071, FERRY_EXIT_PROTOCOL, 0, "too many redirects")                        \
-  X(RETRIES, -1080, FERRY_EXIT_NETWORK, 0, "retries exhausted")                            \
   X(INTERRUPTED, -1090, FERRY_EXIT_INTERRUPTED, 0, "interrupted")                          \
   X(CANCELLED, -1091, FERRY_EXIT_INTERRUPTED, 0, "cancelled")
 

@@ -15,6 +15,7 @@
 #include <xxhash.h>
 
 #include "internal.h"
+#include "plan.h"
 
 void ferry__log(struct ferry_engine *e, const char *fmt, ...) {
   if (!e->cfg.verbose) return;
@@ -59,9 +60,7 @@ int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) 
   e->mem_budget = c->max_memory;
   /* Until the first answer says whether connections multiplex, assume they do (HTTP/2). */
   e->max_inflight = c->connections * (c->http11 ? 1 : c->streams);
-  uint64_t chunk = e->mem_budget / (uint64_t)e->max_inflight / FERRY__ALIGN * FERRY__ALIGN;
-  if (chunk < FERRY__ALIGN) chunk = FERRY__ALIGN;
-  e->chunk = chunk < c->chunk_size ? chunk : c->chunk_size;
+  e->chunk = ferry__plan_chunk(e->mem_budget, e->max_inflight, c->chunk_size, FERRY__ALIGN);
   int err = ferry__loop_init(e);
   if (err) {
     if (e->multi) curl_multi_cleanup(e->multi);
@@ -206,16 +205,14 @@ void ferry__pump(struct ferry_engine *e) {
         if (err) ferry__job_fail(j, err, 0, "could not start %s", j->url);
         started = 1;
       } else if (j->state == FERRY__J_RUNNING && j->unassigned.n) {
-        struct ferry__range r = j->unassigned.r[0];
-        uint64_t end = r.end - r.start > e->chunk ? r.start + e->chunk : r.end;
-        /* Don't leave a sliver behind: a remainder under a quarter chunk rides along. */
-        if (r.end - end < e->chunk / 4) end = r.end;
-        if (!budget_allows(e, end - r.start)) {
+        uint64_t start, end;
+        ferry__plan_next(&j->unassigned, e->chunk, &start, &end);
+        if (!budget_allows(e, end - start)) {
           blocked = 1;
           break;
         }
-        ferry__ivset_remove(&j->unassigned, r.start, end);
-        int err = ferry__xfer_start(j, FERRY__X_RANGE, r.start, end, 0);
+        ferry__ivset_remove(&j->unassigned, start, end);
+        int err = ferry__xfer_start(j, FERRY__X_RANGE, start, end, 0);
         if (err) ferry__job_fail(j, err, 0, "could not start a request for %s", j->url);
         started = 1;
       }
@@ -229,6 +226,16 @@ void ferry__pump(struct ferry_engine *e) {
 
 static void on_progress(uv_timer_t *t) {
   struct ferry_engine *e = ferry__container_of(t, struct ferry_engine, progress_timer);
+  if (e->cfg.verbose) {
+    int writes = 0, retained = 0;
+    for (struct ferry__job *j = e->jobs; j; j = j->next) {
+      writes += j->pending_writes;
+      for (struct ferry__block *b = j->retained; b; b = b->next) retained++;
+    }
+    ferry__log(e, "memory: charged %llu KiB, allocated %llu KiB, %d requests, %d writes queued, "
+               "%d blocks kept for hashing", (unsigned long long)e->mem_charged >> 10,
+               (unsigned long long)e->mem_alloc >> 10, e->nactive, writes, retained);
+  }
   if (!e->cfg.progress_cb) return;
   struct ferry_stats s;
   ferry_engine_stats(e, &s);

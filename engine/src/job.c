@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "plan.h"
 
 static int quiet(const struct ferry__job *j) {
   return j->active_xfers == 0 && j->pending_writes == 0 && !j->hash_running &&
@@ -143,9 +144,7 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
     int inflight = e->cfg.connections * (e->multiplexed ? e->cfg.streams : 1);
     if (inflight != e->max_inflight) {
       e->max_inflight = inflight;
-      uint64_t c = e->mem_budget / (uint64_t)inflight / FERRY__ALIGN * FERRY__ALIGN;
-      if (c < FERRY__ALIGN) c = FERRY__ALIGN;
-      e->chunk = c < e->cfg.chunk_size ? c : e->cfg.chunk_size;
+      e->chunk = ferry__plan_chunk(e->mem_budget, inflight, e->cfg.chunk_size, FERRY__ALIGN);
     }
   }
 
@@ -401,10 +400,9 @@ int ferry__job_steal(struct ferry_engine *e) {
     uint64_t left = x->end - x->cursor;
     if (left > best_left) best = x, best_left = left;
   }
-  if (!best || best_left < 2 * (uint64_t)FERRY__MIN_SPLIT) return 0;
-  uint64_t mid = best->cursor + best_left / 2;
-  mid = (mid + FERRY__ALIGN - 1) / FERRY__ALIGN * FERRY__ALIGN;
-  if (mid >= best->end) return 0;
+  if (!best) return 0;
+  uint64_t mid = ferry__plan_split(best->cursor, best->end, FERRY__MIN_SPLIT, FERRY__ALIGN);
+  if (!mid) return 0;
   uint64_t old_end = best->end;
   /* The budget moves with the bytes: what the old request no longer needs pays for the new. */
   uint64_t moved = old_end - mid < best->charged ? old_end - mid : best->charged;

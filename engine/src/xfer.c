@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "plan.h"
 
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
@@ -360,50 +361,6 @@ void ferry__xfer_cancel(struct ferry__xfer *x) {
   ferry__job_check_progress(j);
 }
 
-/* Maps a transfer result to an engine error; 0 means the transfer itself went fine. */
-static int classify_curl(CURLcode rc) {
-  switch (rc) {
-  case CURLE_OK: return 0;
-  case CURLE_COULDNT_RESOLVE_HOST:
-  case CURLE_COULDNT_RESOLVE_PROXY: return FERRY_E_RESOLVE;
-  case CURLE_COULDNT_CONNECT: return FERRY_E_CONNECT;
-  case CURLE_OPERATION_TIMEDOUT: return FERRY_E_STALLED;
-  case CURLE_PARTIAL_FILE:
-  case CURLE_RECV_ERROR:
-  case CURLE_SEND_ERROR:
-  case CURLE_GOT_NOTHING:
-  case CURLE_HTTP2:
-  case CURLE_HTTP2_STREAM: return FERRY_E_RESET;
-  case CURLE_PEER_FAILED_VERIFICATION:
-  case CURLE_SSL_CACERT_BADFILE:
-  case CURLE_SSL_CERTPROBLEM:
-  case CURLE_SSL_CIPHER:
-  case CURLE_SSL_ISSUER_ERROR:
-  case CURLE_SSL_PINNEDPUBKEYNOTMATCH: return FERRY_E_TLS;
-  case CURLE_SSL_CONNECT_ERROR: return FERRY_E_CONNECT; /* often a reset in the handshake */
-  case CURLE_WEIRD_SERVER_REPLY:
-  case CURLE_BAD_CONTENT_ENCODING:
-  case CURLE_UNSUPPORTED_PROTOCOL:
-  case CURLE_URL_MALFORMAT: return FERRY_E_PROTOCOL;
-  case CURLE_OUT_OF_MEMORY: return FERRY_E_NOMEM;
-  default: return FERRY_E_NETWORK;
-  }
-}
-
-static int classify_status(int status) {
-  if (status == 200 || status == 206) return 0;
-  if (status == 429) return FERRY_E_RATELIMIT;
-  if (status == 408 || status >= 500) return FERRY_E_HTTP_RETRY;
-  return FERRY_E_HTTP;
-}
-
-static long backoff_ms(int attempt, long retry_after) {
-  if (retry_after >= 0) return retry_after * 1000 + 50; /* the server's word, not earlier */
-  long base = 250L << (attempt < 6 ? attempt : 6);
-  if (base > 10000) base = 10000;
-  return base / 2 + (long)(random() % (base / 2 + 1)); /* jitter: half fixed, half random */
-}
-
 /* Follows one redirect of a probe: the next probe goes to `loc` (already copied). */
 static void on_redirect(struct ferry__job *j, char *loc, int status, uint64_t start,
                         uint64_t end, int attempt) {
@@ -436,15 +393,17 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
     if (check_response(x) != 0 && !x->verdict && !j->fail_pending) x->verdict = FERRY_E_PROTOCOL;
   }
   int err = x->verdict;
-  if (!err && !(x->done_early && x->cursor == x->end)) err = classify_curl(rc);
-  if (!err && rc == CURLE_OK) err = classify_status(x->status);
+  if (!err && !(x->done_early && x->cursor == x->end)) err = ferry__classify_curl(rc);
+  if (!err && rc == CURLE_OK) err = ferry__classify_status(x->status, x->kind);
   if (x->done_early && x->cursor == x->end && !x->verdict) err = 0;
   /* Everything below needs the outcome only; keep the parts of x it needs. */
   int status = x->status, kind = x->kind, attempt = x->attempt;
   uint64_t start = x->start, cursor = x->cursor, end = x->end;
   long retry_after = x->retry_after;
   char why[CURL_ERROR_SIZE + 64];
-  snprintf(why, sizeof(why), "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+  snprintf(why, sizeof(why), "%s", x->errbuf[0]           ? x->errbuf
+                                   : rc != CURLE_OK       ? curl_easy_strerror(rc)
+                                                          : "error status from the server");
   int redirect = status >= 300 && status < 400 && status != 304 && kind == FERRY__X_PROBE &&
                  rc == CURLE_OK && !x->verdict;
   int keep = !j->restart_pending && err != FERRY_E_CHANGED && j->size_known && j->jfd >= 0;
@@ -495,7 +454,7 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
     if (next <= e->cfg.max_retries && j->total_retries < e->cfg.max_retries * 50) {
       j->total_retries++;
       e->st.retries++;
-      long delay = backoff_ms(next, retry_after);
+      long delay = ferry__backoff_ms(next, retry_after, random());
       if (e->cfg.verbose)
         ferry__log(e, "retry bytes %llu-%llu of %s in %ld ms: %s (HTTP %d, %s)",
                    (unsigned long long)cursor, (unsigned long long)(end - 1), j->path, delay,
@@ -503,9 +462,9 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
       ferry__job_retry_later(j, cursor, end, next, delay);
       return;
     }
-    ferry__job_fail(j, FERRY_E_RETRIES, status,
-                    "%s: giving up after %d retries; last error: %s (HTTP %d, %s)", url,
-                    j->total_retries, ferry_strerror(err), status, why);
+    /* The job keeps the last error's code, so the exit status tells its class. */
+    ferry__job_fail(j, err, status, "%s: giving up after %d retries; last error: %s (HTTP %d, %s)",
+                    url, j->total_retries, ferry_strerror(err), status, why);
     return;
   }
   if (err == FERRY_E_HTTP)

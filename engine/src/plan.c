@@ -1,0 +1,75 @@
+/* plan: scheduler decisions without side effects (see plan.h). */
+#include "plan.h"
+
+#include "internal.h"
+
+uint64_t ferry__plan_chunk(uint64_t budget, int inflight, uint64_t chunk, uint64_t align) {
+  uint64_t c = budget / (uint64_t)(inflight > 0 ? inflight : 1) / align * align;
+  if (c < align) c = align;
+  return c < chunk ? c : chunk;
+}
+
+int ferry__plan_next(const struct ferry__ivset *unassigned, uint64_t chunk, uint64_t *start,
+                     uint64_t *end) {
+  if (!unassigned->n) return -1;
+  struct ferry__range r = unassigned->r[0];
+  uint64_t e = r.end - r.start > chunk ? r.start + chunk : r.end;
+  if (r.end - e < chunk / 4) e = r.end;
+  *start = r.start;
+  *end = e;
+  return 0;
+}
+
+uint64_t ferry__plan_split(uint64_t cursor, uint64_t end, uint64_t min_split, uint64_t align) {
+  if (end <= cursor || end - cursor < 2 * min_split) return 0;
+  uint64_t mid = cursor + (end - cursor) / 2;
+  mid = (mid + align - 1) / align * align;
+  return mid < end ? mid : 0;
+}
+
+int ferry__classify_curl(CURLcode rc) {
+  switch (rc) {
+  case CURLE_OK: return 0;
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY: return FERRY_E_RESOLVE;
+  case CURLE_COULDNT_CONNECT: return FERRY_E_CONNECT;
+  case CURLE_OPERATION_TIMEDOUT: return FERRY_E_STALLED;
+  case CURLE_PARTIAL_FILE:
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+  case CURLE_GOT_NOTHING:
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM: return FERRY_E_RESET;
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CACERT_BADFILE:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
+  case CURLE_SSL_ISSUER_ERROR:
+  case CURLE_SSL_PINNEDPUBKEYNOTMATCH: return FERRY_E_TLS;
+  case CURLE_SSL_CONNECT_ERROR: return FERRY_E_CONNECT; /* often a reset in the handshake */
+  case CURLE_WEIRD_SERVER_REPLY:
+  case CURLE_BAD_CONTENT_ENCODING:
+  case CURLE_UNSUPPORTED_PROTOCOL:
+  case CURLE_URL_MALFORMAT: return FERRY_E_PROTOCOL;
+  case CURLE_OUT_OF_MEMORY: return FERRY_E_NOMEM;
+  default: return FERRY_E_NETWORK;
+  }
+}
+
+int ferry__classify_status(int status, int kind) {
+  if (status == 200 || status == 206) return 0;
+  /* If-Match failed, or the range no longer fits: the file is not the one we started. */
+  if (status == 412 || (status == 416 && kind == FERRY__X_RANGE)) return FERRY_E_CHANGED;
+  if (status == 429) return FERRY_E_RATELIMIT;
+  if (status == 408 || status >= 500) return FERRY_E_HTTP_RETRY;
+  return FERRY_E_HTTP;
+}
+
+long ferry__backoff_ms(int attempt, long retry_after, long rnd) {
+  if (retry_after >= 0) return retry_after * 1000 + 50; /* the server's word, not earlier */
+  if (attempt < 1) attempt = 1;
+  long base = 250L << (attempt - 1 < 6 ? attempt - 1 : 6);
+  if (base > 10000) base = 10000;
+  if (rnd < 0) rnd = -rnd;
+  return base / 2 + rnd % (base / 2 + 1); /* jitter: half fixed, half random */
+}

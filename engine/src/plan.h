@@ -1,0 +1,35 @@
+/* plan: the pure decisions of the scheduler, kept apart so they can be tested alone.
+ * What to ask for next from a file's unassigned ranges, where to split a running request
+ * (no slow tail), how to classify a finished request, and how long to wait before a retry. */
+#ifndef FERRY_PLAN_H
+#define FERRY_PLAN_H
+
+#include <curl/curl.h>
+#include <stdint.h>
+
+#include "ivset.h"
+
+/* Request size for a window of `inflight` requests sharing `budget` bytes, at most `chunk`,
+ * a multiple of `align` and at least `align`. */
+uint64_t ferry__plan_chunk(uint64_t budget, int inflight, uint64_t chunk, uint64_t align);
+
+/* The next range to request from `unassigned` (first range, at most `chunk` long; a
+ * remainder under a quarter chunk rides along so no sliver is left). Returns 0 and fills
+ * *start / *end, or -1 when nothing is unassigned. */
+int ferry__plan_next(const struct ferry__ivset *unassigned, uint64_t chunk, uint64_t *start,
+                     uint64_t *end);
+
+/* Where to split a request that still has [cursor, end) to receive: the new request takes
+ * [mid, end). Returns 0 when the rest is under 2 * min_split (not worth a new request). */
+uint64_t ferry__plan_split(uint64_t cursor, uint64_t end, uint64_t min_split, uint64_t align);
+
+/* Error for a finished transfer (0 = the transfer itself went fine). */
+int ferry__classify_curl(CURLcode rc);
+/* Error for a final HTTP status of a request of kind (FERRY__X_*), 0 for 200/206. */
+int ferry__classify_status(int status, int kind);
+/* Backoff before retry number `attempt` (1-based): the server's Retry-After when it gave one
+ * (retry_after >= 0, seconds), else exponential from 250 ms, capped at 10 s, with half of it
+ * random (`rnd` is a random number). */
+long ferry__backoff_ms(int attempt, long retry_after, long rnd);
+
+#endif
