@@ -749,3 +749,35 @@ def test_upload_faults(hub):
     ans = commit(hub, repo, [lfs_file("up.bin", sha, len(content))])
     assert ans.status == 200, ans.body
     assert hub.get(hub.head("/%s/resolve/main/up.bin" % repo).header("location")).body == content
+
+
+def test_settings_validate_yaml_and_request_id(hub):
+    repo = new_repo(hub)
+    url = "/%s/resolve/main/.gitattributes" % repo
+    ans = hub.request("PUT", "/api/models/%s/settings" % repo, token=hub.token,
+                      json_body={"gated": "auto"})
+    assert ans.status == 200
+    assert hub.get(url).header("x-error-code") == "GatedRepo"
+    hub.request("PUT", "/api/models/%s/settings" % repo, token=hub.token,
+                json_body={"gated": False, "visibility": "private"})
+    assert hub.get(url, token=hub.token).status == 200
+    assert hub.get(url).header("x-error-code") == "RepoNotFound"
+    assert hub.request("PUT", "/api/models/%s/settings" % repo, token=hub.tokens["bob"],
+                       json_body={"private": False}).status == 404
+    ans = hub.post("/api/validate-yaml", token=hub.token,
+                   json_body={"content": "---\nlicense: mit\n---\n", "repoType": "model"})
+    assert ans.status == 200 and ans.json() == {}
+    assert re.match(r"^[0-9a-f]{32}$", ans.header("x-request-id"))
+
+
+def test_spaces_and_datasets_routes(hub):
+    ans = hub.post("/api/repos/create", token=hub.token,
+                   json_body={"name": "space-" + uuid.uuid4().hex[:6], "type": "space", "sdk": "static"})
+    assert ans.status == 200 and "/spaces/demo/" in ans.json()["url"]
+    repo = ans.json()["name"]
+    assert commit(hub, repo, [add_file("index.html", b"<p>hi</p>\n")], rtype="spaces").status == 200
+    assert hub.get("/spaces/%s/resolve/main/index.html" % repo).body == b"<p>hi</p>\n"
+    info = hub.get("/api/spaces/" + repo).json()
+    assert info["sdk"] == "static"
+    assert repo in [s["id"] for s in hub.get("/api/spaces?author=demo").json()]
+    assert hub.get("/datasets/demo/many-files/resolve/main/README.md").status == 200

@@ -3,7 +3,6 @@ limit, routing to the route modules, and error answers in the Hub's format."""
 import http.server
 import json
 import os
-import re
 import socketserver
 import sys
 import threading
@@ -12,7 +11,8 @@ import traceback
 import urllib.parse
 
 from . import admin, faults, lfs, routes_read, routes_write
-from .app_util import Response, json_response, error_response
+from .assembler import Assembler
+from .app_util import json_response, error_response
 from .db import Database
 from .errors import HubError, invalid_credentials
 from .knobs import Knobs
@@ -37,6 +37,7 @@ class Hub:
         self.uploads_dir = os.path.join(state_dir, "upload")
         self.repos = Repos(self.db, self.store)
         self.knobs = Knobs(self)
+        self.assembler = Assembler(self)
         self.rate_lock = threading.Lock()
         self.rate_window = {}
 
@@ -218,6 +219,7 @@ def main():
     state_dir = sys.argv[1]
     hub = Hub(state_dir)
     Handler.hub = hub
+    hub.assembler.start()
     server = Server(("127.0.0.1", hub.config["app_port"]), Handler)
     server.serve_forever()
 

@@ -136,12 +136,16 @@ def complete_multipart(req, uid):
     total = sum(os.path.getsize(p) for p in paths)
     if total != row["size"]:
         raise HubError(400, None, "Size mismatch: received %d bytes, expected %d" % (total, row["size"]))
-    dest = os.path.join(hub.store.tmp_dir, uid)
-    sha = hub.store.assemble_parts(paths, dest)
+    sha, dest = hub.assembler.finish(uid, row["parts"])
+    if sha != row["sha256"]:  # maybe a part was sent again after it was hashed: start over
+        hub.assembler.forget(uid)
+        dest = os.path.join(hub.store.tmp_dir, uid)
+        sha = hub.store.assemble_parts(paths, dest)
     if sha != row["sha256"]:
         os.unlink(dest)
         raise HubError(400, None, "sha256 mismatch: got %s, expected %s" % (sha, row["sha256"]))
     os.chmod(dest, 0o644)
     os.replace(dest, hub.store.lfs_path(sha))
     register(hub, sha, row["size"], uid)
+    hub.assembler.forget(uid)
     return lfs_json({"message": "completed"})

@@ -39,6 +39,7 @@ http {{
         listen 127.0.0.1:{hub_port} ssl http2;
         access_log {dir}/logs/access.log hub_log;
         client_max_body_size 0;
+        add_header X-Request-Id $request_id always;
         location / {{
             proxy_pass http://hubapp;
             proxy_http_version 1.1;

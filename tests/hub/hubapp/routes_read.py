@@ -8,9 +8,6 @@ from .app_util import json_response, Response, split_rev, page_link, parse_range
 from .errors import HubError, entry_not_found
 from .repos import DEFAULT_BRANCH
 
-PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
-
-
 def whoami(req):
     if req.user is None:
         raise HubError(401, None, "Invalid credentials in Authorization header")

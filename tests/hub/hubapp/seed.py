@@ -10,7 +10,6 @@ import secrets
 import string
 import struct
 import subprocess
-import time
 
 from .repos import DEFAULT_BRANCH, Repos, now_iso
 
@@ -156,8 +155,3 @@ def tokenizer_json():
                        "added_tokens": [], "normalizer": None, "pre_tokenizer": None},
                       indent=2) + "\n"
 
-
-def timed(fn, *args):
-    t = time.time()
-    out = fn(*args)
-    return out, time.time() - t
