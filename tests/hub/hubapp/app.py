@@ -188,11 +188,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         length = resp.length if resp.stream else len(resp.body)
         resp.headers.setdefault("Content-Length", str(length))
         for k, v in resp.headers.items():
-            if isinstance(v, list):
-                for item in v:
-                    self.send_header(k, item)
-            else:
-                self.send_header(k, v)
+            for item in (v if isinstance(v, list) else [v]):
+                # header values must be latin-1: escape anything else (e.g. a path in a message)
+                self.send_header(k, str(item).encode("ascii", "backslashreplace").decode())
         self.end_headers()
         if self.command == "HEAD":
             return
