@@ -40,7 +40,7 @@ def lfs_patterns(gitattributes: bytes):
     for line in gitattributes.decode("utf-8", "replace").splitlines():
         parts = line.split()
         if len(parts) >= 2 and "filter=lfs" in parts[1:]:
-            pats.append(parts[0])
+            pats.append(parts[0].replace("[[:space:]]", " "))  # how git spells a space
     return pats
 
 

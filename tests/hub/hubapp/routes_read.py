@@ -137,11 +137,10 @@ def tree(req, repo, segs):
     if path and path not in dirs:
         raise HubError(404, "EntryNotFound", "Entry not found", headers={"X-Repo-Commit": oid})
     prefix = path + "/" if path else ""
-    entries = []  # (path, directory entry dict | file row)
+    entries = []  # (path, file row or None for a directory)
     for d in dirs:
         if d and d.startswith(prefix) and (recursive or "/" not in d[len(prefix):]):
-            under = [f for f in files if f["path"].startswith(d + "/")] if expand else None
-            entries.append((d, dir_entry(req, repo, d, dirs[d], under, expand)))
+            entries.append((d, None))
     for f in files:
         p = f["path"]
         if p.startswith(prefix) and (recursive or "/" not in p[len(prefix):]):
@@ -151,8 +150,13 @@ def tree(req, repo, segs):
     if expand:
         page_size = min(page_size, 50)
     start = int(req.q("cursor") or 0)
-    out = [e if isinstance(e, dict) else file_entry(req, repo, e, expand)
-           for _, e in entries[start:start + page_size]]
+    out = []
+    for p, f in entries[start:start + page_size]:
+        if f is not None:
+            out.append(file_entry(req, repo, f, expand))
+        else:
+            under = [x for x in files if x["path"].startswith(p + "/")] if expand else None
+            out.append(dir_entry(req, repo, p, dirs[p], under, expand))
     headers = {"X-Repo-Commit": oid}
     if start + page_size < len(entries):
         headers["Link"] = page_link(req, "cursor", start + page_size)
