@@ -22,8 +22,10 @@ A rule:
       "stall"        send headers and "bytes" body bytes, then nothing for "seconds", then close
       "ignore_range" drop Range/If-Range before forwarding: upstream answers 200 with everything
       "swap"         forward to the path "to" instead (a file that changed: other bytes, ETag)
+      "strip_conditionals"  drop If-Match/If-Range/If-None-Match/If-Unmodified-Since: a server
+                     (or CDN) that ignores validators, so only the answer's ETag tells a change
       "delay"        wait "seconds" before forwarding
-Request transforms (ignore_range, swap, delay) combine; of the response faults (reset,
+Request transforms (ignore_range, swap, delay, strip_conditionals) combine; of the response faults (reset,
 truncate, status, stall) the first rule that fires wins.
 
 Every request is logged as one JSON line (method, path, range, upstream path, status, body
@@ -51,7 +53,7 @@ MAX_REQUESTS_PER_CONNECTION = 100000
 READ_SIZE = 256 * 1024
 UPSTREAM_TIMEOUT = 30.0
 RESPONSE_FAULTS = ("reset", "truncate", "status", "stall")
-REQUEST_TRANSFORMS = ("ignore_range", "swap", "delay")
+REQUEST_TRANSFORMS = ("ignore_range", "swap", "delay", "strip_conditionals")
 REASONS = {200: "OK", 206: "Partial Content", 429: "Too Many Requests",
            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
            404: "Not Found", 400: "Bad Request"}
@@ -284,6 +286,8 @@ class FaultProxy:
         for rule in transforms:
             if rule.action == "ignore_range":
                 request.without("Range", "If-Range")
+            elif rule.action == "strip_conditionals":
+                request.without("If-Match", "If-Range", "If-None-Match", "If-Unmodified-Since")
             elif rule.action == "swap":
                 query = request.target.partition("?")[2]
                 target = rule.spec["to"] + ("?" + query if query else "")
