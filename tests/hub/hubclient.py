@@ -26,7 +26,7 @@ class HubClient:
 
     def request(self, method, url, token=None, headers=None, body=None, json_body=None,
                 timeout=60):
-        if not url.startswith("https://"):
+        if not url.startswith(("https://", "http://")):
             url = self.endpoint + url
         u = urllib.parse.urlsplit(url)
         hdrs = dict(headers or {})
@@ -35,7 +35,10 @@ class HubClient:
         if json_body is not None:
             body = json.dumps(json_body).encode()
             hdrs.setdefault("Content-Type", "application/json")
-        conn = http.client.HTTPSConnection(u.hostname, u.port, context=self.ctx, timeout=timeout)
+        if u.scheme == "http":
+            conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+        else:
+            conn = http.client.HTTPSConnection(u.hostname, u.port, context=self.ctx, timeout=timeout)
         try:
             conn.request(method, u.path + ("?" + u.query if u.query else ""), body=body, headers=hdrs)
             resp = conn.getresponse()

@@ -170,6 +170,29 @@ def test_start_stop_without_seed_and_restart_keeps_unfinished_multipart(tmp_path
     assert not os.path.exists(d / "run" / "nginx.pid")
 
 
+def test_optional_plain_http_ports(tmp_path):
+    d = tmp_path / "plain"
+    env, _ = start_hub(d, "--http")
+    from conftest import Hub
+    h = Hub(d, env, None)
+    try:
+        plain = env["LOCALHUB_HTTP_ENDPOINT"]
+        assert plain.startswith("http://127.0.0.1:")
+        h.endpoint = plain
+        repo = new_repo(h)
+        created = h.post("/api/repos/create", token=h.token, json_body={"name": repo.split("/")[1]})
+        assert created.json()["url"] == "%s/%s" % (plain, repo)
+        sha = lfs_upload(h, repo, b"plain http payload" * 100)
+        assert commit(h, repo, [lfs_file("p.bin", sha, 1800)]).status == 200
+        loc = h.head("/%s/resolve/main/p.bin" % repo).header("location")
+        assert loc.startswith("http://127.0.0.1:") and not loc.startswith(plain)
+        assert h.get(loc).body == b"plain http payload" * 100
+        h.endpoint = env["HF_ENDPOINT"]  # the TLS origin still answers with https links
+        assert h.head("/%s/resolve/main/p.bin" % repo).header("location").startswith("https://")
+    finally:
+        stop_hub(d)
+
+
 # --- identity --------------------------------------------------------------------------------
 def test_whoami(hub):
     ans = hub.get("/api/whoami-v2", token=hub.token)

@@ -49,4 +49,4 @@ def require_content_access(req, repo):
                   repo["id"], req.user["name"]):
         raise HubError(403, "GatedRepo", "Access to %s %s is restricted and you are not in the "
                        "authorized list. Visit %s/%s to ask for access."
-                       % (KIND_WORD[repo["type"]], rid, req.hub.endpoint, rid))
+                       % (KIND_WORD[repo["type"]], rid, req.endpoint, rid))

@@ -76,8 +76,21 @@ class Request:
         except ValueError:
             raise HubError(400, None, "Invalid JSON body")
 
+    @property
+    def plain(self):
+        """True for a request on the optional plain-HTTP port: links then stay plain HTTP."""
+        return self.headers.get("X-Forwarded-Proto") == "http" and "http_endpoint" in self.hub.config
+
+    @property
+    def endpoint(self):
+        return self.hub.config["http_endpoint"] if self.plain else self.hub.endpoint
+
+    @property
+    def cdn_endpoint(self):
+        return self.hub.config["http_cdn_endpoint"] if self.plain else self.hub.cdn_endpoint
+
     def url(self, path_and_query):
-        return self.hub.endpoint + path_and_query
+        return self.endpoint + path_and_query
 
 
 def route(req):

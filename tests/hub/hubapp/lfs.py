@@ -52,7 +52,7 @@ def batch(req, rtype, ns, name):
                 item["error"] = {"code": 404, "message": "Object does not exist"}
             else:
                 item["actions"] = {"download": {
-                    "href": hub.cdn_endpoint + signing.nginx_secure_link(
+                    "href": req.cdn_endpoint + signing.nginx_secure_link(
                         "/lfs/" + sha, hub.config["cdn_secret"], lifetime),
                     "expires_in": lifetime}}
         elif ensure_object(hub, sha, required=False):
@@ -75,19 +75,19 @@ def upload_actions(req, sha, size, lifetime):
         parts = math.ceil(size / chunk)
         header = {"chunk_size": str(chunk)}
         for i in range(1, parts + 1):
-            header["%05d" % i] = hub.cdn_endpoint + signing.nginx_secure_link(
+            header["%05d" % i] = req.cdn_endpoint + signing.nginx_secure_link(
                 "/upload/%s/%d" % (uid, i), secret, lifetime)
         hub.db.run("INSERT INTO uploads (uid, sha256, size, chunk_size, parts, expires, state)"
                    " VALUES (?,?,?,?,?,?,?)", uid, sha, size, chunk, parts,
                    int(time.time()) + lifetime, "multipart")
-        href = hub.endpoint + signing.app_sign("/api/lfs/complete/" + uid,
+        href = req.endpoint + signing.app_sign("/api/lfs/complete/" + uid,
                                                hub.config["app_secret"], lifetime)
         return {"upload": {"href": href, "header": header, "expires_in": lifetime}}
     hub.db.run("INSERT INTO uploads (uid, sha256, size, chunk_size, parts, expires, state)"
                " VALUES (?,?,?,?,?,?,?)", uid, sha, size, 0, 1, int(time.time()) + lifetime, "basic")
-    href = hub.cdn_endpoint + signing.nginx_secure_link("/upload/%s/basic" % uid, secret, lifetime)
+    href = req.cdn_endpoint + signing.nginx_secure_link("/upload/%s/basic" % uid, secret, lifetime)
     verify = "%s/%s.git/info/lfs/objects/verify" % (
-        hub.endpoint, req.raw_path.split(".git/info/lfs/")[0].lstrip("/"))
+        req.endpoint, req.raw_path.split(".git/info/lfs/")[0].lstrip("/"))
     return {"upload": {"href": href, "expires_in": lifetime},
             "verify": {"href": verify, "expires_in": lifetime}}
 

@@ -37,6 +37,7 @@ http {{
 
     server {{
         listen 127.0.0.1:{hub_port} ssl http2;
+        {hub_plain_listen}
         access_log {dir}/logs/access.log hub_log;
         client_max_body_size 0;
         add_header X-Request-Id $request_id always;
@@ -46,6 +47,7 @@ http {{
             proxy_set_header Connection "";
             proxy_set_header Host $http_host;
             proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header X-Forwarded-Proto $scheme;
             proxy_redirect off;
             proxy_buffering off;
             proxy_read_timeout 600s;
@@ -54,6 +56,7 @@ http {{
 
     server {{
         listen 127.0.0.1:{cdn_port} ssl http2;
+        {cdn_plain_listen}
         access_log {dir}/logs/access.log cdn_log;
         client_max_body_size 0;
         include {dir}/nginx/knobs.conf;
@@ -113,7 +116,9 @@ def write(state_dir, config):
     text = TEMPLATE.format(
         dir=state_dir, app_port=config["app_port"], hub_port=config["hub_port"],
         cdn_port=config["cdn_port"], secret=config["cdn_secret"],
-        user_line="user root;" if os.geteuid() == 0 else "")
+        user_line="user root;" if os.geteuid() == 0 else "",
+        hub_plain_listen=("listen 127.0.0.1:%d;" % config["http_port"]) if "http_port" in config else "",
+        cdn_plain_listen=("listen 127.0.0.1:%d;" % config["http_cdn_port"]) if "http_port" in config else "")
     path = os.path.join(state_dir, "nginx", "nginx.conf")
     with open(path, "w") as f:
         f.write(text)

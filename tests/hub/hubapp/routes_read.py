@@ -243,7 +243,7 @@ def resolve(req, rtype, ns, name, kind, segs):
         sha, size = f["lfs_oid"], f["size"]
         if req.method == "GET" and req.hub.config.get("count_downloads", True):
             req.hub.db.run("UPDATE repos SET downloads=downloads+1 WHERE id=?", repo["id"])
-        location = req.hub.cdn_endpoint + signing.nginx_secure_link(
+        location = req.cdn_endpoint + signing.nginx_secure_link(
             "/lfs/" + sha, req.hub.config["cdn_secret"], req.hub.knobs.get("url_lifetime"))
         headers.update({"Location": location, "X-Linked-Etag": '"%s"' % sha,
                         "X-Linked-Size": str(size), "ETag": '"%s"' % sha,

@@ -15,7 +15,7 @@ LFS_SIZE_THRESHOLD = 10 << 20
 
 
 def repo_url(req, rtype, ns, name):
-    return "%s/%s%s/%s" % (req.hub.endpoint, PREFIX[rtype], ns, name)
+    return "%s/%s%s/%s" % (req.endpoint, PREFIX[rtype], ns, name)
 
 
 def create_repo(req):
