@@ -32,6 +32,32 @@ uint64_t ferry__now_ms(struct ferry_engine *e) { return uv_now(&e->loop); }
 
 static char *dup_str(const char *s) { return s ? strdup(s) : NULL; }
 
+char *ferry__redact_url(const char *url) {
+  CURLU *u = curl_url();
+  char *out = NULL;
+  if (u && curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK) {
+    int had_query = 0;
+    char *q = NULL;
+    if (curl_url_get(u, CURLUPART_QUERY, &q, 0) == CURLUE_OK) had_query = 1;
+    curl_free(q);
+    curl_url_set(u, CURLUPART_USER, NULL, 0);
+    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
+    curl_url_set(u, CURLUPART_QUERY, NULL, 0);
+    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0);
+    char *clean = NULL;
+    if (curl_url_get(u, CURLUPART_URL, &clean, 0) == CURLUE_OK) {
+      size_t n = strlen(clean) + 8;
+      out = malloc(n);
+      if (out) snprintf(out, n, "%s%s", clean, had_query ? "?..." : "");
+    }
+    curl_free(clean);
+  } else {
+    out = strdup("(unparsable URL)");
+  }
+  curl_url_cleanup(u);
+  return out;
+}
+
 int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) {
   static int curl_ready;
   if (!curl_ready) {
@@ -60,7 +86,7 @@ int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) 
   e->mem_budget = c->max_memory;
   /* Until the first answer says whether connections multiplex, assume they do (HTTP/2). */
   e->max_inflight = c->connections * (c->http11 ? 1 : c->streams);
-  e->chunk = ferry__plan_chunk(e->mem_budget, e->max_inflight, c->chunk_size, FERRY__ALIGN);
+  e->chunk = ferry__plan_chunk(e->mem_budget / 2, e->max_inflight, c->chunk_size, FERRY__ALIGN);
   int err = ferry__loop_init(e);
   if (err) {
     if (e->multi) curl_multi_cleanup(e->multi);
@@ -90,12 +116,13 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
   j->e = e;
   j->fd = j->jfd = -1;
   j->url = strdup(spec->url);
+  j->shown_url = ferry__redact_url(spec->url);
   j->path = strdup(spec->path);
   size_t pl = strlen(spec->path);
   j->part_path = malloc(pl + 6);
   j->journal_path = malloc(pl + 14);
   j->sha = EVP_MD_CTX_new();
-  int ok = j->url && j->path && j->part_path && j->journal_path && j->sha &&
+  int ok = j->url && j->shown_url && j->path && j->part_path && j->journal_path && j->sha &&
            EVP_DigestInit_ex(j->sha, EVP_sha256(), NULL) == 1;
   if (ok) {
     snprintf(j->part_path, pl + 6, "%s.part", spec->path);
@@ -112,7 +139,7 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
     }
   }
   if (!ok) {
-    free(j->url), free(j->path), free(j->part_path), free(j->journal_path);
+    free(j->url), free(j->shown_url), free(j->path), free(j->part_path), free(j->journal_path);
     if (j->sha) EVP_MD_CTX_free(j->sha);
     curl_slist_free_all(j->hdrs_first);
     curl_slist_free_all(j->hdrs_other);
@@ -136,12 +163,20 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
   return 0;
 }
 
-/* Frees budget for a request of `len` bytes, evicting hash-retained blocks if needed. */
+/* Whether a request of `len` bytes fits the memory budget. Half of the budget is for
+ * requests in flight (the request size is planned so), the other half lets written blocks
+ * wait in memory for the hasher; past that half they are evicted (the hasher then reads
+ * those bytes back from the file), so the total never exceeds the budget. */
 static int budget_allows(struct ferry_engine *e, uint64_t len) {
   uint64_t need = ferry__round_up(len);
   if (e->mem_charged + need <= e->mem_budget) return 1;
-  ferry__hash_evict(e, e->mem_charged + need - e->mem_budget);
-  return e->mem_charged + need <= e->mem_budget || e->nactive == 0;
+  uint64_t half = e->mem_budget / 2;
+  if (e->mem_retained > half) {
+    uint64_t excess = e->mem_charged + need - e->mem_budget;
+    uint64_t evictable = e->mem_retained - half;
+    ferry__hash_evict(e, excess < evictable ? excess : evictable);
+  }
+  return e->mem_charged + need <= e->mem_budget;
 }
 
 static void reap(struct ferry_engine *e) {
@@ -202,7 +237,7 @@ void ferry__pump(struct ferry_engine *e) {
           break;
         }
         int err = ferry__job_open(j);
-        if (err) ferry__job_fail(j, err, 0, "could not start %s", j->url);
+        if (err) ferry__job_fail(j, err, 0, "could not start %s", j->shown_url);
         started = 1;
       } else if (j->state == FERRY__J_RUNNING && j->unassigned.n) {
         uint64_t start, end;
@@ -213,7 +248,7 @@ void ferry__pump(struct ferry_engine *e) {
         }
         ferry__ivset_remove(&j->unassigned, start, end);
         int err = ferry__xfer_start(j, FERRY__X_RANGE, start, end, 0);
-        if (err) ferry__job_fail(j, err, 0, "could not start a request for %s", j->url);
+        if (err) ferry__job_fail(j, err, 0, "could not start a request for %s", j->shown_url);
         started = 1;
       }
     }
@@ -330,7 +365,7 @@ void ferry_engine_free(struct ferry_engine *e) {
     EVP_MD_CTX_free(j->sha);
     curl_slist_free_all(j->hdrs_first);
     curl_slist_free_all(j->hdrs_other);
-    free(j->url), free(j->final_url), free(j->path), free(j->part_path), free(j->journal_path);
+    free(j->url), free(j->shown_url), free(j->final_url), free(j->path), free(j->part_path), free(j->journal_path);
     free(j);
   }
   while (e->free_blocks) {

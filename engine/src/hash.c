@@ -27,6 +27,7 @@ void ferry__hash_retain(struct ferry__job *j, struct ferry__block *b) {
   while (*p && (*p)->offset < b->offset) p = &(*p)->next;
   b->next = *p;
   *p = b;
+  j->e->mem_retained += b->cap;
 }
 
 static void hash_work(uv_work_t *w) {
@@ -98,18 +99,22 @@ void ferry__hash_kick(struct ferry__job *j) {
   h->to = to;
   /* Hand over the retained blocks that fall in [from, to); they are sorted. */
   struct ferry__block **tail = &h->blocks;
+  uint64_t moved = 0;
   while (j->retained && j->retained->offset < to) {
     struct ferry__block *b = j->retained;
     j->retained = b->next;
     b->next = NULL;
+    moved += b->cap;
     *tail = b;
     tail = &b->next;
   }
+  j->e->mem_retained -= moved;
   j->hash_running = 1;
   if (uv_queue_work(&j->e->loop, &h->work, hash_work, hash_done) != 0) {
     j->hash_running = 0;
     *tail = j->retained;
     j->retained = h->blocks;
+    j->e->mem_retained += moved;
     free(h);
     ferry__job_fail(j, FERRY_E_INTERNAL, 0, "cannot queue hashing");
   }
@@ -125,6 +130,7 @@ uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want) {
       struct ferry__block *b = *p;
       *p = NULL;
       freed += b->cap;
+      e->mem_retained -= b->cap;
       ferry__block_free(e, b);
     }
   }

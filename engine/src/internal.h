@@ -56,6 +56,7 @@ struct ferry__job {
   int state;
   /* what to fetch */
   char *url, *final_url, *path, *part_path, *journal_path;
+  char *shown_url; /* url without query or credentials: the form messages print */
   char expected_sha[65];
   int64_t expected_size;
   struct curl_slist *hdrs_first;  /* user headers, for the first origin */
@@ -148,6 +149,7 @@ struct ferry_engine {
   int nactive, max_inflight, multiplex_known, multiplexed;
   /* memory budget */
   uint64_t mem_budget, mem_charged, mem_alloc, mem_peak;
+  uint64_t mem_retained;             /* written blocks waiting for the hasher */
   struct ferry__block *free_blocks;
   int nfree_blocks;
   uint64_t chunk;
@@ -164,6 +166,9 @@ void ferry__log(struct ferry_engine *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void ferry__pump(struct ferry_engine *e);    /* schedule more work; safe to call often */
 uint64_t ferry__now_ms(struct ferry_engine *e);
+/* A copy of `url` fit for messages: no user:password and no query (signed URLs carry
+ * credentials there). NULL only when out of memory. */
+char *ferry__redact_url(const char *url);
 
 /* loop.c: libuv <-> libcurl glue */
 int ferry__loop_init(struct ferry_engine *e);

@@ -90,13 +90,13 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
     j->size = (uint64_t)x->cr.total;
     if (x->cr.first != (int64_t)x->start) {
       ferry__job_fail(j, FERRY_E_PROTOCOL, 206, "%s: Content-Range starts at %lld, asked %llu",
-                      j->url, (long long)x->cr.first, (unsigned long long)x->start);
+                      j->shown_url, (long long)x->cr.first, (unsigned long long)x->start);
       return -1;
     }
     if ((uint64_t)x->cr.last + 1 < x->end) x->end = (uint64_t)x->cr.last + 1;
   } else if (x->status == 206) {
     ferry__job_fail(j, FERRY_E_PROTOCOL, 206, "%s: partial answer without a usable Content-Range",
-                    j->url);
+                    j->shown_url);
     return -1;
   } else if (x->status == 416 && x->has_cr == 1 && x->cr.total == 0) {
     j->ranges = 1; /* an empty file: nothing to fetch */
@@ -106,7 +106,7 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
       ferry__job_restart(j, "the remote file is shorter than the journal says");
       return -1;
     }
-    ferry__job_fail(j, FERRY_E_PROTOCOL, 416, "%s: range not satisfiable", j->url);
+    ferry__job_fail(j, FERRY_E_PROTOCOL, 416, "%s: range not satisfiable", j->shown_url);
     return -1;
   } else { /* 200: the whole file in one stream */
     j->ranges = 0;
@@ -119,12 +119,12 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
       j->size = (uint64_t)x->content_length;
       x->end = j->size;
     }
-    ferry__log(e, "%s: the server answered the whole file (no ranges%s): one stream", j->url,
+    ferry__log(e, "%s: the server answered the whole file (no ranges%s): one stream", j->shown_url,
                x->encoded ? ", content-encoded" : "");
   }
   j->size_known = !(x->kind == FERRY__X_WHOLE && x->end == FERRY__UNKNOWN);
   if (j->size_known && j->expected_size >= 0 && j->size != (uint64_t)j->expected_size) {
-    ferry__job_fail(j, FERRY_E_SIZE, x->status, "%s: size is %llu bytes, expected %lld", j->url,
+    ferry__job_fail(j, FERRY_E_SIZE, x->status, "%s: size is %llu bytes, expected %lld", j->shown_url,
                     (unsigned long long)j->size, (long long)j->expected_size);
     return -1;
   }
@@ -144,7 +144,7 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
     int inflight = e->cfg.connections * (e->multiplexed ? e->cfg.streams : 1);
     if (inflight != e->max_inflight) {
       e->max_inflight = inflight;
-      e->chunk = ferry__plan_chunk(e->mem_budget, inflight, e->cfg.chunk_size, FERRY__ALIGN);
+      e->chunk = ferry__plan_chunk(e->mem_budget / 2, inflight, e->cfg.chunk_size, FERRY__ALIGN);
     }
   }
 
@@ -238,11 +238,11 @@ void ferry__job_fail(struct ferry__job *j, int err, long status, const char *fmt
 void ferry__job_restart(struct ferry__job *j, const char *why) {
   if (j->fail_pending || j->restart_pending) return;
   if (j->restarts >= FERRY__MAX_RESTARTS) {
-    ferry__job_fail(j, FERRY_E_CHANGED, 0, "%s: %s, %d times: giving up", j->url, why,
+    ferry__job_fail(j, FERRY_E_CHANGED, 0, "%s: %s, %d times: giving up", j->shown_url, why,
                     j->restarts);
     return;
   }
-  ferry__log(j->e, "%s: %s: starting this file over", j->url, why);
+  ferry__log(j->e, "%s: %s: starting this file over", j->shown_url, why);
   j->restart_pending = 1;
   ferry__job_check_progress(j);
 }
@@ -260,6 +260,7 @@ static void free_retained(struct ferry__job *j) {
   while (j->retained) {
     struct ferry__block *b = j->retained;
     j->retained = b->next;
+    j->e->mem_retained -= b->cap;
     ferry__block_free(j->e, b);
   }
 }
@@ -333,7 +334,7 @@ void ferry__job_check_progress(struct ferry__job *j) {
   for (int i = 0; i < 32; i++) snprintf(j->sha_hex + 2 * i, 3, "%02x", md[i]);
   if (j->expected_sha[0] && strcmp(j->sha_hex, j->expected_sha) != 0) {
     ferry__job_fail(j, FERRY_E_CHECKSUM, 0, "%s: SHA-256 is %s, expected %s: file discarded",
-                    j->url, j->sha_hex, j->expected_sha);
+                    j->shown_url, j->sha_hex, j->expected_sha);
     return;
   }
   j->verified = j->expected_sha[0] != 0;

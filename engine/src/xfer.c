@@ -365,13 +365,13 @@ void ferry__xfer_cancel(struct ferry__xfer *x) {
 static void on_redirect(struct ferry__job *j, char *loc, int status, uint64_t start,
                         uint64_t end, int attempt) {
   if (!loc) {
-    ferry__job_fail(j, FERRY_E_PROTOCOL, status, "redirect without Location from %s", j->url);
+    ferry__job_fail(j, FERRY_E_PROTOCOL, status, "redirect without Location from %s", j->shown_url);
     return;
   }
   if (++j->redirects > FERRY__MAX_REDIRECTS) {
     free(loc);
     ferry__job_fail(j, FERRY_E_REDIRECTS, status, "more than %d redirects from %s",
-                    FERRY__MAX_REDIRECTS, j->url);
+                    FERRY__MAX_REDIRECTS, j->shown_url);
     return;
   }
   free(j->final_url);
@@ -383,6 +383,10 @@ static void on_redirect(struct ferry__job *j, char *loc, int status, uint64_t st
   int err = ferry__xfer_start(j, FERRY__X_PROBE, start, end, attempt);
   if (err) ferry__job_fail(j, err, 0, "could not start a request");
 }
+
+static void retry_or_fail(struct ferry__job *j, int err, int status, int kind, int attempt,
+                        uint64_t start, uint64_t cursor, uint64_t end, long retry_after,
+                        const char *why, const char *url);
 
 void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
   struct ferry_engine *e = x->e;
@@ -439,7 +443,17 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
     ferry__job_restart(j, "the remote file changed (validator or size differs)");
     return;
   }
-  const char *url = j->final_url ? j->final_url : j->url;
+  char *shown_final = j->final_url ? ferry__redact_url(j->final_url) : NULL;
+  const char *url = shown_final ? shown_final : j->shown_url;
+  retry_or_fail(j, err, status, kind, attempt, start, cursor, end, retry_after, why, url);
+  free(shown_final);
+}
+
+/* What to do about a request that ended with `err` (not 0, not CHANGED). */
+static void retry_or_fail(struct ferry__job *j, int err, int status, int kind, int attempt,
+                        uint64_t start, uint64_t cursor, uint64_t end, long retry_after,
+                        const char *why, const char *url) {
+  struct ferry_engine *e = j->e;
   if (ferry_is_retryable(err) && kind == FERRY__X_WHOLE) {
     /* No ranges: the only way to go on is from the start. */
     if (j->total_retries++ < e->cfg.max_retries) {
