@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from conftest import HERE, SEED_SIZE, start_hub, stop_hub
+from hubtest import HERE, SEED_SIZE, Hub, start_hub, stop_hub
 
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
 
@@ -133,7 +133,6 @@ def test_start_stop_without_seed_and_restart_keeps_unfinished_multipart(tmp_path
     t0 = time.time()
     env, _ = start_hub(d, "--multipart-threshold", "64K", "--chunk-size", "32K")
     assert time.time() - t0 < 10
-    from conftest import Hub
     h = Hub(d, env, None)
     try:
         repo = new_repo(h)
@@ -173,7 +172,6 @@ def test_start_stop_without_seed_and_restart_keeps_unfinished_multipart(tmp_path
 def test_optional_plain_http_ports(tmp_path):
     d = tmp_path / "plain"
     env, _ = start_hub(d, "--http")
-    from conftest import Hub
     h = Hub(d, env, None)
     try:
         plain = env["LOCALHUB_HTTP_ENDPOINT"]
