@@ -1,0 +1,322 @@
+/* Unit tests for engine/src/plan.h: request sizing, the next range, splitting a running
+ * request, classification of finished requests, and retry backoff. */
+#include <curl/curl.h>
+#include <limits.h>
+#include <stdint.h>
+
+#include "assert.h"
+#include "internal.h"
+#include "plan.h"
+
+#define KiB 1024ull
+#define MiB (1024ull * 1024ull)
+
+/* The contract of ferry__plan_chunk for one input; chunk >= align. */
+static void check_chunk(uint64_t budget, int inflight, uint64_t chunk, uint64_t align) {
+  TEST_NOTE("budget %llu, inflight %d, chunk %llu, align %llu", (unsigned long long)budget,
+            inflight, (unsigned long long)chunk, (unsigned long long)align);
+  uint64_t c = ferry__plan_chunk(budget, inflight, chunk, align);
+  uint64_t n = inflight > 0 ? (uint64_t)inflight : 1;
+  ASSERT_LE_U64(c, chunk);
+  ASSERT_GE_U64(c, align);
+  ASSERT_EQ_U64(c % align, 0);
+  if (budget >= align * n) {
+    ASSERT_LE_U64(c * n, budget);                           /* the window fits the budget */
+    if (c < chunk && c + align <= chunk) ASSERT_GT_U64((c + align) * n, budget); /* largest */
+  }
+}
+
+void test_plan_chunk_bounds(void) {
+  const uint64_t A = 64 * KiB;
+  ASSERT_EQ_U64(ferry__plan_chunk(64 * MiB, 8, 16 * MiB, A), 8 * MiB);
+  ASSERT_EQ_U64(ferry__plan_chunk(64 * MiB, 1, 16 * MiB, A), 16 * MiB); /* capped by chunk */
+  ASSERT_EQ_U64(ferry__plan_chunk(64 * MiB, 0, 16 * MiB, A), 16 * MiB); /* no window: as 1 */
+  ASSERT_EQ_U64(ferry__plan_chunk(64 * MiB, -3, 16 * MiB, A), 16 * MiB);
+  ASSERT_EQ_U64(ferry__plan_chunk(1000, 32, 8 * MiB, A), A);            /* at least align */
+  ASSERT_EQ_U64(ferry__plan_chunk(0, 4, 8 * MiB, A), A);
+  /* 10 MiB / 3 = 3495253.3 bytes, rounded down to 53 * 64 KiB */
+  ASSERT_EQ_U64(ferry__plan_chunk(10 * MiB, 3, 16 * MiB, A), 53 * A);
+  ASSERT_EQ_U64(ferry__plan_chunk(48 * MiB, 32, 8 * MiB, A), 1536 * KiB);
+  /* a sweep over the space the engine uses (chunk a multiple of align) */
+  const uint64_t budgets[] = {0, 1, A - 1, A, 4 * MiB, 48 * MiB, 48 * MiB + 1, 1ull << 34};
+  const int inflights[] = {-1, 0, 1, 2, 3, 7, 32, 256, 65536};
+  const uint64_t chunks[] = {A, 2 * A, 8 * MiB, 100 * MiB};
+  const uint64_t aligns[] = {1, 4096, A};
+  for (size_t b = 0; b < sizeof(budgets) / sizeof(budgets[0]); b++)
+    for (size_t i = 0; i < sizeof(inflights) / sizeof(inflights[0]); i++)
+      for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++)
+        for (size_t a = 0; a < sizeof(aligns) / sizeof(aligns[0]); a++)
+          check_chunk(budgets[b], inflights[i], chunks[c], aligns[a]);
+}
+
+/* The engine takes --chunk-size as any size >= 64 KiB; the header promises a multiple of
+ * align at most chunk, so a chunk that is not a multiple must be rounded down. */
+void test_plan_chunk_unaligned_chunk(void) {
+  check_chunk(1ull << 34, 1, 100000, 64 * KiB);
+  check_chunk(1ull << 34, 4, 5 * MiB + 1, 64 * KiB);
+}
+
+static void set_of(struct ferry__ivset *s, size_t n, const uint64_t *pairs) {
+  ferry__ivset_clear(s);
+  for (size_t i = 0; i < n; i++) ASSERT_EQ_INT(ferry__ivset_add(s, pairs[2 * i], pairs[2 * i + 1]), 0);
+}
+
+static void expect_next(const struct ferry__ivset *s, uint64_t chunk, uint64_t start,
+                        uint64_t end) {
+  uint64_t a = 1, b = 1;
+  ASSERT_EQ_INT(ferry__plan_next(s, chunk, &a, &b), 0);
+  ASSERT_EQ_U64(a, start);
+  ASSERT_EQ_U64(b, end);
+}
+
+void test_plan_next(void) {
+  struct ferry__ivset s;
+  ferry__ivset_init(&s);
+  uint64_t a = 7, b = 9;
+  TEST_NOTE("empty set");
+  ASSERT_EQ_INT(ferry__plan_next(&s, 100, &a, &b), -1);
+
+  TEST_NOTE("one long range: a chunk from its start");
+  set_of(&s, 1, (uint64_t[]){0, 1000});
+  expect_next(&s, 100, 0, 100);
+  TEST_NOTE("a range shorter than a chunk: all of it");
+  set_of(&s, 1, (uint64_t[]){500, 530});
+  expect_next(&s, 100, 500, 530);
+  TEST_NOTE("exactly one chunk");
+  set_of(&s, 1, (uint64_t[]){0, 100});
+  expect_next(&s, 100, 0, 100);
+  TEST_NOTE("the first range, not the largest");
+  set_of(&s, 3, (uint64_t[]){10, 20, 100, 10000, 20000, 30000});
+  expect_next(&s, 100, 10, 20);
+
+  /* quarter-chunk rule, chunk 100: a remainder under 25 rides along, 25 or more does not */
+  TEST_NOTE("remainder 24 rides along");
+  set_of(&s, 1, (uint64_t[]){0, 124});
+  expect_next(&s, 100, 0, 124);
+  TEST_NOTE("remainder 1 rides along");
+  set_of(&s, 1, (uint64_t[]){0, 101});
+  expect_next(&s, 100, 0, 101);
+  TEST_NOTE("remainder 25 is left for later");
+  set_of(&s, 1, (uint64_t[]){0, 125});
+  expect_next(&s, 100, 0, 100);
+  TEST_NOTE("remainder of another range does not ride along");
+  set_of(&s, 2, (uint64_t[]){0, 100, 110, 115});
+  expect_next(&s, 100, 0, 100);
+  TEST_NOTE("large offsets, 8 MiB chunk, remainder 2 MiB - 1");
+  set_of(&s, 1, (uint64_t[]){1ull << 40, (1ull << 40) + 10 * MiB - 1});
+  expect_next(&s, 8 * MiB, 1ull << 40, (1ull << 40) + 10 * MiB - 1);
+  TEST_NOTE("large offsets, 8 MiB chunk, remainder 2 MiB");
+  set_of(&s, 1, (uint64_t[]){1ull << 40, (1ull << 40) + 10 * MiB});
+  expect_next(&s, 8 * MiB, 1ull << 40, (1ull << 40) + 8 * MiB);
+
+  /* draining a set with plan_next covers it exactly, in order, with no sliver left */
+  TEST_NOTE("drain [3, 1000003) with chunk 4096");
+  set_of(&s, 1, (uint64_t[]){3, 1000003});
+  uint64_t expect_start = 3;
+  int steps = 0;
+  while (ferry__plan_next(&s, 4096, &a, &b) == 0) {
+    ASSERT_EQ_U64(a, expect_start);
+    ASSERT_GT_U64(b, a);
+    ASSERT_LE_U64(b - a, 4096 + 4096 / 4);
+    if (b != 1000003) ASSERT_GE_U64(1000003 - b, 4096 / 4);
+    ASSERT_EQ_INT(ferry__ivset_remove(&s, a, b), 0);
+    expect_start = b;
+    ASSERT_LT_INT(++steps, 1000);
+  }
+  ASSERT_EQ_U64(expect_start, 1000003);
+  ferry__ivset_free(&s);
+}
+
+/* The contract of ferry__plan_split for one input. */
+static void check_split(uint64_t cursor, uint64_t end, uint64_t min_split, uint64_t align) {
+  TEST_NOTE("cursor %llu, end %llu, min_split %llu, align %llu", (unsigned long long)cursor,
+            (unsigned long long)end, (unsigned long long)min_split, (unsigned long long)align);
+  uint64_t mid = ferry__plan_split(cursor, end, min_split, align);
+  uint64_t rest = end > cursor ? end - cursor : 0;
+  if (rest < 2 * min_split) {
+    ASSERT_EQ_U64(mid, 0);
+    return;
+  }
+  if (mid == 0) { /* allowed only when no aligned point lies inside the second half */
+    ASSERT_LT_U64(rest, 2 * align);
+    return;
+  }
+  ASSERT_GT_U64(mid, cursor);
+  ASSERT_LT_U64(mid, end);
+  ASSERT_EQ_U64(mid % align, 0);
+  ASSERT_GE_U64(mid, cursor + rest / 2); /* the new request takes at most half */
+}
+
+void test_plan_split(void) {
+  const uint64_t A = 64 * KiB, M = 256 * KiB;
+  /* too small to be worth a new request */
+  ASSERT_EQ_U64(ferry__plan_split(0, 2 * M - 1, M, A), 0);
+  ASSERT_EQ_U64(ferry__plan_split(1000, 1000, M, A), 0);
+  ASSERT_EQ_U64(ferry__plan_split(2000, 1000, M, A), 0); /* cursor past end */
+  /* exactly twice the minimum: split in the middle */
+  ASSERT_EQ_U64(ferry__plan_split(0, 2 * M, M, A), M);
+  ASSERT_EQ_U64(ferry__plan_split(0, 8 * MiB, M, A), 4 * MiB);
+  /* the middle rounds up to the alignment */
+  ASSERT_EQ_U64(ferry__plan_split(3, 3 + 8 * MiB, M, A), 4 * MiB + A);
+  ASSERT_EQ_U64(ferry__plan_split(100, 100 + 8 * MiB, M, MiB), 5 * MiB);
+  /* rounding would reach `end`: no split */
+  ASSERT_EQ_U64(ferry__plan_split(0, A, 1, A), 0);
+  ASSERT_EQ_U64(ferry__plan_split(0, A + 10, 1, A), A);
+  /* a sweep */
+  const uint64_t cursors[] = {0, 1, A - 1, A, 3 * MiB + 17, 1ull << 40};
+  const uint64_t rests[] = {0, 1, 2, M - 1, 2 * M - 1, 2 * M, 2 * M + 1, 3 * MiB, 100 * MiB + 3};
+  const uint64_t mins[] = {1, 4096, M};
+  const uint64_t aligns[] = {1, 4096, A, MiB};
+  for (size_t c = 0; c < sizeof(cursors) / sizeof(cursors[0]); c++)
+    for (size_t r = 0; r < sizeof(rests) / sizeof(rests[0]); r++)
+      for (size_t m = 0; m < sizeof(mins) / sizeof(mins[0]); m++)
+        for (size_t a = 0; a < sizeof(aligns) / sizeof(aligns[0]); a++)
+          check_split(cursors[c], cursors[c] + rests[r], mins[m], aligns[a]);
+}
+
+void test_plan_classify_curl(void) {
+  static const struct {
+    CURLcode rc;
+    int err;
+  } map[] = {
+      {CURLE_OK, 0},
+      {CURLE_COULDNT_RESOLVE_HOST, FERRY_E_RESOLVE},
+      {CURLE_COULDNT_RESOLVE_PROXY, FERRY_E_RESOLVE},
+      {CURLE_COULDNT_CONNECT, FERRY_E_CONNECT},
+      {CURLE_OPERATION_TIMEDOUT, FERRY_E_STALLED},
+      {CURLE_PARTIAL_FILE, FERRY_E_RESET},
+      {CURLE_RECV_ERROR, FERRY_E_RESET},
+      {CURLE_SEND_ERROR, FERRY_E_RESET},
+      {CURLE_GOT_NOTHING, FERRY_E_RESET},
+      {CURLE_HTTP2, FERRY_E_RESET},
+      {CURLE_HTTP2_STREAM, FERRY_E_RESET},
+      {CURLE_PEER_FAILED_VERIFICATION, FERRY_E_TLS},
+      {CURLE_SSL_CACERT_BADFILE, FERRY_E_TLS},
+      {CURLE_SSL_CERTPROBLEM, FERRY_E_TLS},
+      {CURLE_SSL_CIPHER, FERRY_E_TLS},
+      {CURLE_SSL_ISSUER_ERROR, FERRY_E_TLS},
+      {CURLE_SSL_PINNEDPUBKEYNOTMATCH, FERRY_E_TLS},
+      {CURLE_SSL_CONNECT_ERROR, FERRY_E_CONNECT},
+      {CURLE_WEIRD_SERVER_REPLY, FERRY_E_PROTOCOL},
+      {CURLE_BAD_CONTENT_ENCODING, FERRY_E_PROTOCOL},
+      {CURLE_UNSUPPORTED_PROTOCOL, FERRY_E_PROTOCOL},
+      {CURLE_URL_MALFORMAT, FERRY_E_PROTOCOL},
+      {CURLE_OUT_OF_MEMORY, FERRY_E_NOMEM},
+      /* anything else is a generic network error */
+      {CURLE_ABORTED_BY_CALLBACK, FERRY_E_NETWORK},
+      {CURLE_FILESIZE_EXCEEDED, FERRY_E_NETWORK},
+      {(CURLcode)9999, FERRY_E_NETWORK},
+  };
+  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+    TEST_NOTE("CURLcode %d (%s)", (int)map[i].rc, curl_easy_strerror(map[i].rc));
+    int got = ferry__classify_curl(map[i].rc);
+    if (got != map[i].err)
+      fprintf(stderr, "got %s, want %s\n", ferry_err_name(got), ferry_err_name(map[i].err));
+    ASSERT_EQ_INT(got, map[i].err);
+  }
+  /* the retry decision that follows from it */
+  ASSERT_EQ_INT(ferry_is_retryable(ferry__classify_curl(CURLE_RECV_ERROR)), 1);
+  ASSERT_EQ_INT(ferry_is_retryable(ferry__classify_curl(CURLE_OPERATION_TIMEDOUT)), 1);
+  ASSERT_EQ_INT(ferry_is_retryable(ferry__classify_curl(CURLE_PEER_FAILED_VERIFICATION)), 0);
+}
+
+void test_plan_classify_status(void) {
+  static const struct {
+    int status, kind, err;
+  } map[] = {
+      {200, FERRY__X_PROBE, 0},
+      {206, FERRY__X_PROBE, 0},
+      {200, FERRY__X_RANGE, 0},
+      {206, FERRY__X_RANGE, 0},
+      {200, FERRY__X_WHOLE, 0},
+      {412, FERRY__X_RANGE, FERRY_E_CHANGED}, /* If-Match failed */
+      {412, FERRY__X_PROBE, FERRY_E_CHANGED},
+      {416, FERRY__X_RANGE, FERRY_E_CHANGED}, /* a range that fit before no longer does */
+      {416, FERRY__X_PROBE, FERRY_E_HTTP},    /* the probe asked beyond an unknown size */
+      {429, FERRY__X_RANGE, FERRY_E_RATELIMIT},
+      {429, FERRY__X_PROBE, FERRY_E_RATELIMIT},
+      {408, FERRY__X_RANGE, FERRY_E_HTTP_RETRY},
+      {500, FERRY__X_RANGE, FERRY_E_HTTP_RETRY},
+      {502, FERRY__X_PROBE, FERRY_E_HTTP_RETRY},
+      {503, FERRY__X_RANGE, FERRY_E_HTTP_RETRY},
+      {504, FERRY__X_RANGE, FERRY_E_HTTP_RETRY},
+      {599, FERRY__X_RANGE, FERRY_E_HTTP_RETRY},
+      {404, FERRY__X_RANGE, FERRY_E_HTTP},
+      {404, FERRY__X_PROBE, FERRY_E_HTTP},
+      {403, FERRY__X_PROBE, FERRY_E_HTTP},
+      {401, FERRY__X_PROBE, FERRY_E_HTTP},
+      {400, FERRY__X_RANGE, FERRY_E_HTTP},
+      {410, FERRY__X_RANGE, FERRY_E_HTTP},
+  };
+  for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+    TEST_NOTE("status %d, kind %d", map[i].status, map[i].kind);
+    int got = ferry__classify_status(map[i].status, map[i].kind);
+    if (got != map[i].err)
+      fprintf(stderr, "got %s, want %s\n", ferry_err_name(got), ferry_err_name(map[i].err));
+    ASSERT_EQ_INT(got, map[i].err);
+  }
+  /* what gets retried */
+  ASSERT_EQ_INT(ferry_is_retryable(ferry__classify_status(503, FERRY__X_RANGE)), 1);
+  ASSERT_EQ_INT(ferry_is_retryable(ferry__classify_status(429, FERRY__X_RANGE)), 1);
+  ASSERT_EQ_INT(ferry_is_retryable(ferry__classify_status(404, FERRY__X_RANGE)), 0);
+  ASSERT_EQ_INT(ferry_is_retryable(ferry__classify_status(412, FERRY__X_RANGE)), 0);
+}
+
+/* Exponential base for an attempt, from the contract: 250 ms doubling, at most 10 s. */
+static long base_ms(int attempt) {
+  long b = 250;
+  for (int i = 1; i < attempt && b < 10000; i++) b *= 2;
+  return b > 10000 ? 10000 : b;
+}
+
+void test_plan_backoff(void) {
+  /* Retry-After wins over the exponential schedule, whatever the attempt and the dice */
+  const long ras[] = {0, 1, 5, 120, 3600};
+  for (size_t i = 0; i < sizeof(ras) / sizeof(ras[0]); i++)
+    for (int attempt = 1; attempt <= 12; attempt += 11) {
+      TEST_NOTE("Retry-After %ld, attempt %d", ras[i], attempt);
+      long ms = ferry__backoff_ms(attempt, ras[i], 987654321);
+      ASSERT_GE_INT(ms, ras[i] * 1000);      /* never earlier than the server asked */
+      ASSERT_LT_INT(ms, ras[i] * 1000 + 1000); /* and not a second later */
+    }
+  /* growth, cap and jitter within [base/2, base] */
+  long prev_max = 0;
+  for (int attempt = 1; attempt <= 40; attempt++) {
+    long base = base_ms(attempt);
+    long lo = LONG_MAX, hi = 0;
+    for (long rnd = 0; rnd <= 3 * base; rnd++) {
+      TEST_NOTE("attempt %d, rnd %ld", attempt, rnd);
+      long ms = ferry__backoff_ms(attempt, -1, rnd);
+      ASSERT_GE_INT(ms, base / 2);
+      ASSERT_LE_INT(ms, base);
+      ASSERT_LE_INT(ms, 10000);
+      if (ms < lo) lo = ms;
+      if (ms > hi) hi = ms;
+    }
+    TEST_NOTE("attempt %d: jitter spread", attempt);
+    ASSERT_EQ_INT(lo, base / 2); /* the dice reach both ends */
+    ASSERT_EQ_INT(hi, base);
+    ASSERT_GE_INT(hi, prev_max); /* never shrinks with more attempts */
+    prev_max = hi;
+  }
+  TEST_NOTE("the cap is reached");
+  ASSERT_EQ_INT(prev_max, 10000);
+  /* attempt numbers below 1 count as the first */
+  TEST_NOTE("attempt 0 and -5");
+  ASSERT_LE_INT(ferry__backoff_ms(0, -1, 123456), 250);
+  ASSERT_GE_INT(ferry__backoff_ms(-5, -1, 123456), 125);
+  ASSERT_LE_INT(ferry__backoff_ms(-5, -1, 123456), 250);
+  ASSERT_LE_INT(ferry__backoff_ms(INT_MAX, -1, 123456), 10000);
+}
+
+/* `rnd` is any random long, the sign handled by the function itself. */
+void test_plan_backoff_any_rnd(void) {
+  const long rnds[] = {-1, -12345, LONG_MAX, LONG_MIN + 1, LONG_MIN};
+  for (int attempt = 1; attempt <= 8; attempt++)
+    for (size_t i = 0; i < sizeof(rnds) / sizeof(rnds[0]); i++) {
+      TEST_NOTE("attempt %d, rnd %ld", attempt, rnds[i]);
+      long ms = ferry__backoff_ms(attempt, -1, rnds[i]);
+      ASSERT_GE_INT(ms, base_ms(attempt) / 2);
+      ASSERT_LE_INT(ms, base_ms(attempt));
+    }
+}
