@@ -201,6 +201,7 @@ static int all_finished(struct ferry_engine *e) {
 static void stop_loop_handles(struct ferry_engine *e) {
   uv_timer_stop(&e->progress_timer);
   uv_close((uv_handle_t *)&e->progress_timer, NULL);
+  uv_close((uv_handle_t *)&e->watchdog, NULL);
   uv_close((uv_handle_t *)&e->stop_async, NULL);
   if (e->cfg.handle_signals) {
     uv_close((uv_handle_t *)&e->sigint, NULL);
@@ -277,6 +278,12 @@ static void on_progress(uv_timer_t *t) {
   e->cfg.progress_cb(e->cfg.progress_user, &s);
 }
 
+static void on_watchdog(uv_timer_t *t) {
+  struct ferry_engine *e = ferry__container_of(t, struct ferry_engine, watchdog);
+  ferry__xfer_check_stalls(e);
+  ferry__pump(e);
+}
+
 static void begin_stop(struct ferry_engine *e) {
   if (e->stopping) return;
   e->stopping = 1;
@@ -298,6 +305,8 @@ int ferry_engine_run(struct ferry_engine *e) {
   e->running = 1;
   uv_timer_init(&e->loop, &e->progress_timer);
   uv_async_init(&e->loop, &e->stop_async, on_stop_async);
+  uv_timer_init(&e->loop, &e->watchdog);
+  uv_timer_start(&e->watchdog, on_watchdog, 250, 250);
   if (e->cfg.handle_signals) {
     uv_signal_init(&e->loop, &e->sigint);
     uv_signal_init(&e->loop, &e->sigterm);

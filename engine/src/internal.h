@@ -109,6 +109,7 @@ struct ferry__xfer {
   uint64_t charged;            /* budget still reserved for bytes not yet in a block */
   struct ferry__block *blk;    /* block being filled */
   int attempt;
+  uint64_t last_progress_ms; /* loop time of the last byte (header or body) received */
   /* response, filled by the header callback */
   int status;
   int headers_done, checked;
@@ -139,7 +140,7 @@ struct ferry_engine {
   struct ferry_config cfg;
   char *cacert;
   uv_loop_t loop;
-  uv_timer_t curl_timer, progress_timer;
+  uv_timer_t curl_timer, progress_timer, watchdog;
   uv_async_t stop_async;
   uv_signal_t sigint, sigterm;
   CURLM *multi;
@@ -179,6 +180,7 @@ void ferry__loop_kick(struct ferry_engine *e); /* let curl start newly added han
 int ferry__xfer_start(struct ferry__job *j, int kind, uint64_t start, uint64_t end, int attempt);
 void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc); /* from the drain step */
 void ferry__xfer_cancel(struct ferry__xfer *x);
+void ferry__xfer_check_stalls(struct ferry_engine *e); /* re-issue silent requests */
 
 /* job.c: the lifecycle of one download */
 int ferry__job_open(struct ferry__job *j);            /* NEW -> PROBING */

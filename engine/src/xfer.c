@@ -35,6 +35,7 @@ static void copy_value(char *dst, size_t cap, const char *v, size_t len) {
 static size_t on_header(char *buf, size_t size, size_t n, void *userp) {
   struct ferry__xfer *x = userp;
   size_t len = size * n;
+  x->last_progress_ms = uv_now(&x->e->loop);
   int st = ferry__parse_status_line(buf, len);
   if (st >= 0) {
     reset_response(x);
@@ -122,6 +123,7 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *userp) {
   struct ferry_engine *e = x->e;
   struct ferry__job *j = x->job;
   size_t len = size * n;
+  x->last_progress_ms = uv_now(&e->loop);
   if (x->status != 200 && x->status != 206) return len; /* redirect or error page: dropped */
   if (j->fail_pending || j->restart_pending || e->stopping || x->cancelled) return 0;
   if (!x->checked) {
@@ -240,8 +242,6 @@ static void setup_easy(struct ferry__xfer *x) {
   curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "ferry/" FERRY_VERSION);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)c->connect_timeout);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)c->stall_seconds);
   curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -272,6 +272,7 @@ int ferry__xfer_start(struct ferry__job *j, int kind, uint64_t start, uint64_t e
   x->start = x->cursor = start;
   x->end = end;
   x->attempt = attempt;
+  x->last_progress_ms = uv_now(&e->loop);
   reset_response(x);
   x->easy = curl_easy_init();
   const char *url = j->final_url ? j->final_url : j->url;
@@ -352,6 +353,22 @@ static void xfer_release(struct ferry__xfer *x, int keep_partial) {
   e->st.requests_active = e->nactive;
   j->active_xfers--;
   free(x);
+}
+
+/* libcurl's low-speed check averages over several seconds, so a stall is found late; the
+ * engine's own watchdog looks at the time of the last byte instead. */
+void ferry__xfer_check_stalls(struct ferry_engine *e) {
+  uint64_t now = uv_now(&e->loop), limit = (uint64_t)e->cfg.stall_seconds * 1000;
+  for (struct ferry__xfer *x = e->active, *next; x; x = next) {
+    next = x->next;
+    if (now - x->last_progress_ms < limit) continue;
+    ferry__log(e, "no data for %d s on bytes %llu-%llu of %s: re-issuing", e->cfg.stall_seconds,
+               (unsigned long long)x->cursor, (unsigned long long)(x->end - 1), x->job->path);
+    snprintf(x->errbuf, sizeof(x->errbuf), "no data received for %d s", e->cfg.stall_seconds);
+    x->verdict = FERRY_E_STALLED;
+    next = x->next; /* done may start new requests at the head; the walk goes on from here */
+    ferry__xfer_done(x, CURLE_OPERATION_TIMEDOUT);
+  }
 }
 
 void ferry__xfer_cancel(struct ferry__xfer *x) {
