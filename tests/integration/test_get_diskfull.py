@@ -1,4 +1,10 @@
-"""Disk full: downloads into a small tmpfs (we run as root), then a rerun once there is room."""
+"""Disk full: downloads into a small tmpfs or a small ext2 image (we run as root), then a rerun
+once there is room.
+
+tmpfs supports fallocate, so a preallocating download finds a full disk before it starts (or
+never, once its blocks are reserved). ext2 has no fallocate: the file stays sparse and the disk
+fills up under the running download, so the write path's ENOSPC handling is exercised.
+"""
 import errno
 import os
 import signal
@@ -16,6 +22,21 @@ def small_tmpfs(tmp_path):
     mount_point.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount_point)],
                    check=True)
+    yield mount_point
+    if subprocess.run(["umount", str(mount_point)]).returncode != 0:
+        subprocess.run(["umount", "-l", str(mount_point)], check=True)
+
+
+@pytest.fixture
+def small_ext2(tmp_path):
+    image = tmp_path / "ext2.img"
+    with open(image, "wb") as f:
+        f.truncate(160 * MiB)
+    subprocess.run(["mkfs.ext2", "-q", "-F", "-m", "0", str(image)], check=True,
+                   stdout=subprocess.DEVNULL)
+    mount_point = tmp_path / "ext2"
+    mount_point.mkdir()
+    subprocess.run(["mount", "-o", "loop", str(image), str(mount_point)], check=True)
     yield mount_point
     if subprocess.run(["umount", str(mount_point)]).returncode != 0:
         subprocess.run(["umount", "-l", str(mount_point)], check=True)
@@ -88,3 +109,32 @@ def test_disk_fills_up_during_download(ferry_bin, nginx, files, small_tmpfs):
     assert again.returncode == 0, again.describe()
     assert_identical(output, served)
     assert again.json["resumed_bytes"] > 0
+
+
+def test_disk_full_while_writing(ferry_bin, nginx, files, small_ext2):
+    """The disk fills up under the running download: exit 7, no file at PATH, the journal
+    kept; after freeing space the same command resumes and finishes the file."""
+    served = files["crash.bin"]
+    output = small_ext2 / served.name
+    args = ["get", nginx.url(served.name, prefix="/slow/"), "-o", output,
+            "--cacert", nginx.cacert, "--sha256", served.sha256, "--json",
+            "--connections", 2, "--streams", 2, "--chunk-size", "8M"]
+    process = start_ferry(args)
+    try:
+        wait_for_progress(process, served.size // 4)
+        filler = fill(small_ext2)
+        process.wait(120)
+    finally:
+        if process.poll() is None:
+            kill_and_wait(process, signal.SIGKILL)
+    stderr = process_stderr(process)
+    assert process.returncode == EXIT_DISK_FULL, f"exit {process.returncode}: {stderr[-2000:]}"
+    assert "space" in stderr.lower() or "full" in stderr.lower(), stderr[-2000:]
+    assert_no_final_file(output)
+    assert os.path.exists(f"{output}.part.journal"), \
+        f"the journal should stay for a resume: {os.listdir(small_ext2)}"
+    os.unlink(filler)
+    again = run_ferry(args)
+    assert again.returncode == 0, again.describe()
+    assert_identical(output, served)
+    assert again.json["resumed_bytes"] >= served.size // 8
