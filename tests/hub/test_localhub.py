@@ -1,6 +1,7 @@
 """Tests of the local hub itself: start/stop, git semantics, error answers, uploads, knobs,
 access log, and the conformance script of the official JavaScript client."""
 import base64
+import gzip
 import hashlib
 import http.client
 import json
@@ -802,3 +803,19 @@ def test_spaces_and_datasets_routes(hub):
     assert info["sdk"] == "static"
     assert repo in [s["id"] for s in hub.get("/api/spaces?author=demo").json()]
     assert hub.get("/datasets/demo/many-files/resolve/main/README.md").status == 200
+
+
+def test_hub_gzip_knob(hub):
+    url = "/demo/tiny-model/resolve/main/tokenizer.json"
+    plain = hub.get(url, headers={"Accept-Encoding": "gzip"})
+    assert plain.header("content-encoding") is None
+    hub.knobs(hub_gzip=True)
+    try:
+        ans = hub.get(url, headers={"Accept-Encoding": "gzip"})
+        head = hub.head(url, headers={"Accept-Encoding": "identity"})
+    finally:
+        hub.knobs(hub_gzip=False)
+    assert ans.header("content-encoding") == "gzip"
+    assert gzip.decompress(ans.body) == plain.body
+    assert head.header("content-length") == str(len(plain.body))
+    assert head.header("etag") == plain.header("etag")

@@ -12,13 +12,14 @@ DEFAULTS = {
     "rate_window": 60,        # seconds
     "url_lifetime": 3600,     # seconds a signed CDN / upload / completion URL stays valid
     "cdn_rate": 0,            # bytes per second per CDN request (nginx limit_rate; 0 = off)
+    "hub_gzip": False,        # gzip JSON and text answers of the hub origin, as the Hub does
     "cdn_fault": None,        # see faults.py
     "upload_fault": None,     # see faults.py
     "tree_page_size": 1000,
     "multipart_threshold": 16 << 20,
     "chunk_size": 8 << 20,
 }
-NGINX_KNOBS = ("cdn_rate", "cdn_fault", "upload_fault")
+NGINX_KNOBS = ("cdn_rate", "cdn_fault", "upload_fault", "hub_gzip")
 
 
 class Knobs:
@@ -62,9 +63,17 @@ def write_nginx_knobs(state_dir, values):
     lines = ["set $cdn_rate %d;" % int(values.get("cdn_rate") or 0),
              "set $cdn_via_app %d;" % (1 if values.get("cdn_fault") else 0),
              "set $upload_via_app %d;" % (1 if values.get("upload_fault") else 0)]
-    path = os.path.join(state_dir, "nginx", "knobs.conf")
+    write_file(os.path.join(state_dir, "nginx", "knobs.conf"), "\n".join(lines) + "\n")
+    hub_lines = ["gzip off;"]
+    if values.get("hub_gzip"):
+        hub_lines = ["gzip on;", "gzip_proxied any;", "gzip_min_length 256;",
+                     "gzip_types application/json text/plain;"]
+    write_file(os.path.join(state_dir, "nginx", "hub-knobs.conf"), "\n".join(hub_lines) + "\n")
+
+
+def write_file(path, text):
     with open(path + ".tmp", "w") as f:
-        f.write("\n".join(lines) + "\n")
+        f.write(text)
     os.replace(path + ".tmp", path)
 
 

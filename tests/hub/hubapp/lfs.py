@@ -4,6 +4,7 @@ assembles and verifies the sha256 before the object enters the store. A basic up
 adopted when the object is first needed (verify, commit, or a later batch)."""
 import math
 import os
+import re
 import secrets
 import time
 
@@ -12,6 +13,7 @@ from .app_util import json_response
 from .errors import HubError
 
 LFS_JSON = "application/vnd.git-lfs+json"
+SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 def handle(req, rtype, ns, name, rest):
@@ -44,7 +46,7 @@ def batch(req, rtype, ns, name):
     for obj in body.get("objects") or []:
         sha, size = obj.get("oid") or "", obj.get("size")
         item = {"oid": sha, "size": size}
-        if len(sha) != 64 or not isinstance(size, int) or size < 0:
+        if not SHA256_RE.match(sha) or not isinstance(size, int) or size < 0:
             item["error"] = {"code": 422, "message": "Invalid object"}
         elif operation == "download":
             access.require_content_access(req, repo)

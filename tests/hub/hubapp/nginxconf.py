@@ -41,6 +41,7 @@ http {{
         access_log {dir}/logs/access.log hub_log;
         client_max_body_size 0;
         add_header X-Request-Id $request_id always;
+        include {dir}/nginx/hub-knobs.conf;
         location / {{
             proxy_pass http://hubapp;
             proxy_http_version 1.1;

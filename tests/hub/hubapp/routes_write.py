@@ -146,7 +146,9 @@ def commit(req, repo, rest):
         elif key == "file":
             ops.append(("file", path, decode_file_op(value)))
         elif key == "lfsFile":
-            sha = value.get("oid")
+            sha = str(value.get("oid") or "")
+            if not lfs.SHA256_RE.match(sha):
+                raise HubError(400, None, "Invalid LFS oid: %r" % sha)
             lfs.ensure_object(req.hub, sha)
             ops.append(("lfs", path, sha))
         elif key == "deletedFile":
