@@ -56,10 +56,10 @@ def add_file(path, content: bytes):
                                      "content": base64.b64encode(content).decode()}}
 
 
-def lfs_upload(hub, repo, content: bytes):
+def lfs_upload(hub, repo, content: bytes, prefix=""):
     """Uploads content through the LFS batch API (basic or multipart); returns the sha256."""
     sha = hashlib.sha256(content).hexdigest()
-    ans = hub.post("/%s.git/info/lfs/objects/batch" % repo, token=hub.token, json_body={
+    ans = hub.post("/%s%s.git/info/lfs/objects/batch" % (prefix, repo), token=hub.token, json_body={
         "operation": "upload", "transfers": ["basic", "multipart"], "hash_algo": "sha256",
         "objects": [{"oid": sha, "size": len(content)}], "ref": {"name": "main"}},
         headers={"Accept": "application/vnd.git-lfs+json"})
@@ -803,6 +803,14 @@ def test_spaces_and_datasets_routes(hub):
     assert info["sdk"] == "static"
     assert repo in [s["id"] for s in hub.get("/api/spaces?author=demo").json()]
     assert hub.get("/datasets/demo/many-files/resolve/main/README.md").status == 200
+    ds = new_repo(hub, rtype="dataset")
+    content = os.urandom(3000)
+    sha = lfs_upload(hub, ds, content, prefix="datasets/")
+    assert commit(hub, ds, [lfs_file("train.parquet", sha, 3000)], rtype="datasets").status == 200
+    loc = hub.head("/datasets/%s/resolve/main/train.parquet" % ds).header("location")
+    assert hub.get(loc).body == content
+    tree = hub.get("/api/datasets/%s/tree/main" % ds).json()
+    assert [e["lfs"]["oid"] for e in tree if e["path"] == "train.parquet"] == [sha]
 
 
 def test_hub_gzip_knob(hub):
