@@ -40,8 +40,13 @@ def test_edge_sizes(ferry_bin, nginx, files, out_dir, protocol, size):
 
 
 @pytest.mark.parametrize("protocol", ["h2", "plain"])
-def test_one_gib(ferry_bin, nginx, big_file, out_dir, protocol):
+def test_one_gib(ferry_bin, nginx, big_file, files, out_dir, protocol):
     scheme, options, logged_protocol = PROTOCOLS[protocol]
+    # a 64 MiB download with the same options first: peak RSS must not grow with file size
+    small = files["pool.bin"]
+    baseline = run_ferry(["get", nginx.url(small.name, scheme=scheme), "-o", out_dir / "small.bin",
+                          "--cacert", nginx.cacert, "--json"] + options)
+    assert baseline.returncode == 0, baseline.describe()
     output = out_dir / "big.bin"
     mark = nginx.log_size()
     result = run_ferry(["get", nginx.url(big_file.name, scheme=scheme), "-o", output,
@@ -55,6 +60,9 @@ def test_one_gib(ferry_bin, nginx, big_file, out_dir, protocol):
     assert summary["bytes_received"] - summary["bytes_refetched"] <= big_file.size
     # bounded memory: the budget does not grow with the file (the benchmark target is 64 MiB)
     assert summary["peak_rss"] <= 256 * MiB, summary["peak_rss"]
+    assert summary["peak_rss"] <= baseline.json["peak_rss"] + 16 * MiB, \
+        f"peak RSS {summary['peak_rss']} for 1 GiB vs {baseline.json['peak_rss']} for 64 MiB"
+    assert summary["peak_memory"] <= baseline.json["peak_memory"] + 8 * MiB
     logged = [e for e in nginx.log_entries_since(mark) if e["uri"] == f"/files/{big_file.name}"]
     assert {e["proto"] for e in logged} == {logged_protocol}
     assert len([e for e in logged if e["status"] == 206]) >= 2, "expected parallel ranges"
