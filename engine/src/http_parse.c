@@ -6,12 +6,13 @@
 #include <string.h>
 
 int ferry__parse_u64(const char *s, size_t len, uint64_t *out) {
-  if (len == 0 || len > 19) return -1; /* 19 digits always fit in 63 bits */
+  if (len == 0 || len > 19) return -1; /* 19 digits fit in 64 bits; INT64_MAX is checked */
   uint64_t v = 0;
   for (size_t i = 0; i < len; i++) {
     if (s[i] < '0' || s[i] > '9') return -1;
     v = v * 10 + (uint64_t)(s[i] - '0');
   }
+  if (v > (uint64_t)INT64_MAX) return -1; /* sizes and offsets are off_t */
   *out = v;
   return 0;
 }

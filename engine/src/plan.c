@@ -4,9 +4,10 @@
 #include "internal.h"
 
 uint64_t ferry__plan_chunk(uint64_t budget, int inflight, uint64_t chunk, uint64_t align) {
-  uint64_t c = budget / (uint64_t)(inflight > 0 ? inflight : 1) / align * align;
-  if (c < align) c = align;
-  return c < chunk ? c : chunk;
+  uint64_t c = budget / (uint64_t)(inflight > 0 ? inflight : 1);
+  if (c > chunk) c = chunk;
+  c = c / align * align;
+  return c < align ? align : c;
 }
 
 int ferry__plan_next(const struct ferry__ivset *unassigned, uint64_t chunk, uint64_t *start,
@@ -70,6 +71,6 @@ long ferry__backoff_ms(int attempt, long retry_after, long rnd) {
   if (attempt < 1) attempt = 1;
   long base = 250L << (attempt - 1 < 6 ? attempt - 1 : 6);
   if (base > 10000) base = 10000;
-  if (rnd < 0) rnd = -rnd;
-  return base / 2 + rnd % (base / 2 + 1); /* jitter: half fixed, half random */
+  /* jitter: half fixed, half random */
+  return base / 2 + (long)((unsigned long)rnd % (unsigned long)(base / 2 + 1));
 }

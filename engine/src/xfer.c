@@ -427,7 +427,10 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
                                                           : "error status from the server");
   int redirect = status >= 300 && status < 400 && status != 304 && kind == FERRY__X_PROBE &&
                  rc == CURLE_OK && !x->verdict;
-  int keep = !j->restart_pending && err != FERRY_E_CHANGED && j->size_known && j->jfd >= 0;
+  /* A partly filled block holds good bytes: write them when they can still be used (the
+   * journal will know them, or they end a whole-file stream). */
+  int keep = !j->restart_pending && err != FERRY_E_CHANGED &&
+             (kind == FERRY__X_WHOLE ? err == 0 : j->size_known && j->jfd >= 0);
   if (redirect) {
     char *loc = NULL, *copy = NULL;
     curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL, &loc);
@@ -448,6 +451,11 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
       j->size = cursor;
       j->size_known = 1;
       e->st.bytes_total += cursor;
+      if (j->expected_size >= 0 && j->size != (uint64_t)j->expected_size) {
+        ferry__job_fail(j, FERRY_E_SIZE, status, "%s: decoded size is %llu bytes, expected %lld",
+                        j->shown_url, (unsigned long long)j->size, (long long)j->expected_size);
+        return;
+      }
     } else if (cursor < end) {
       err = FERRY_E_RESET; /* curl saw no error but bytes are missing */
     }
