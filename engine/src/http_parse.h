@@ -33,7 +33,8 @@ int ferry__split_header(const char *line, size_t len, const char **name, size_t 
 /* Case-insensitive comparison of a header name with a NUL-terminated lowercase name. */
 int ferry__header_is(const char *name, size_t name_len, const char *lower);
 
-/* Parses a non-negative decimal that must fill the whole span. Returns 0 or -1. */
+/* Parses a decimal from 0 to INT64_MAX (sizes and offsets are off_t) that fills the whole
+ * span. Returns 0 or -1. */
 int ferry__parse_u64(const char *s, size_t len, uint64_t *out);
 
 #endif

@@ -282,7 +282,8 @@ void test_http_parse_u64(void) {
   expect_u64("007", 7);
   expect_u64("1234567890", 1234567890u);
   expect_u64("9223372036854775807", (uint64_t)INT64_MAX);
-  expect_u64("9999999999999999999", UINT64_C(9999999999999999999)); /* 19 digits */
+  expect_u64_bad("9999999999999999999"); /* 19 digits, above INT64_MAX: refused */
+  expect_u64_bad("9223372036854775808"); /* INT64_MAX + 1 */
   expect_u64_exact_or_refused("18446744073709551615", UINT64_MAX);
   expect_u64_exact_or_refused("0000000000000000000001", 1);
   /* past 2^64 - 1 there is no exact answer: refused, never wrapped */
