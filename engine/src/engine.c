@@ -179,6 +179,31 @@ static int budget_allows(struct ferry_engine *e, uint64_t len) {
   return e->mem_charged + need <= e->mem_budget;
 }
 
+static void on_rate_timer(uv_timer_t *t) {
+  ferry__pump(ferry__container_of(t, struct ferry_engine, rate_timer));
+}
+
+/* --limit-rate: a request may start only when the bucket holds its bytes. libcurl's own
+ * per-transfer cap smooths each request, but short requests would burst past it; the bucket
+ * bounds the total over any second to the rate plus one burst. */
+static int rate_allows(struct ferry_engine *e, uint64_t len) {
+  uint64_t rate = e->cfg.limit_rate;
+  if (!rate) return 1;
+  uint64_t now = uv_now(&e->loop);
+  double burst = (double)(rate / 4 > e->chunk ? rate / 4 : e->chunk);
+  e->rate_tokens += (double)rate * (double)(now - e->rate_last_ms) / 1000.0;
+  if (e->rate_tokens > burst) e->rate_tokens = burst;
+  e->rate_last_ms = now;
+  if (e->rate_tokens >= (double)len || e->rate_tokens >= burst) {
+    e->rate_tokens -= (double)len;
+    return 1;
+  }
+  double wait_ms = ((double)len - e->rate_tokens) * 1000.0 / (double)rate;
+  if (!uv_is_active((uv_handle_t *)&e->rate_timer))
+    uv_timer_start(&e->rate_timer, on_rate_timer, (uint64_t)wait_ms + 1, 0);
+  return 0;
+}
+
 static void reap(struct ferry_engine *e) {
   for (struct ferry__xfer *x = e->active, *next; x; x = next) {
     next = x->next;
@@ -202,6 +227,7 @@ static void stop_loop_handles(struct ferry_engine *e) {
   uv_timer_stop(&e->progress_timer);
   uv_close((uv_handle_t *)&e->progress_timer, NULL);
   uv_close((uv_handle_t *)&e->watchdog, NULL);
+  uv_close((uv_handle_t *)&e->rate_timer, NULL);
   uv_close((uv_handle_t *)&e->stop_async, NULL);
   if (e->cfg.handle_signals) {
     uv_close((uv_handle_t *)&e->sigint, NULL);
@@ -233,7 +259,8 @@ void ferry__pump(struct ferry_engine *e) {
     for (struct ferry__job *j = e->jobs; j && !started && !blocked; j = j->next) {
       if (j->fail_pending || j->restart_pending) continue;
       if (j->state == FERRY__J_NEW) {
-        if (e->jobs_open >= FERRY__MAX_OPEN_JOBS || !budget_allows(e, e->chunk)) {
+        if (e->jobs_open >= FERRY__MAX_OPEN_JOBS || !budget_allows(e, e->chunk) ||
+            !rate_allows(e, e->chunk)) {
           blocked = 1;
           break;
         }
@@ -243,7 +270,7 @@ void ferry__pump(struct ferry_engine *e) {
       } else if (j->state == FERRY__J_RUNNING && j->unassigned.n) {
         uint64_t start, end;
         ferry__plan_next(&j->unassigned, e->chunk, &start, &end);
-        if (!budget_allows(e, end - start)) {
+        if (!budget_allows(e, end - start) || !rate_allows(e, end - start)) {
           blocked = 1;
           break;
         }
@@ -306,6 +333,8 @@ int ferry_engine_run(struct ferry_engine *e) {
   uv_timer_init(&e->loop, &e->progress_timer);
   uv_async_init(&e->loop, &e->stop_async, on_stop_async);
   uv_timer_init(&e->loop, &e->watchdog);
+  uv_timer_init(&e->loop, &e->rate_timer);
+  e->rate_last_ms = uv_now(&e->loop);
   uv_timer_start(&e->watchdog, on_watchdog, 250, 250);
   if (e->cfg.handle_signals) {
     uv_signal_init(&e->loop, &e->sigint);

@@ -140,7 +140,7 @@ struct ferry_engine {
   struct ferry_config cfg;
   char *cacert;
   uv_loop_t loop;
-  uv_timer_t curl_timer, progress_timer, watchdog;
+  uv_timer_t curl_timer, progress_timer, watchdog, rate_timer;
   uv_async_t stop_async;
   uv_signal_t sigint, sigterm;
   CURLM *multi;
@@ -154,6 +154,9 @@ struct ferry_engine {
   struct ferry__block *free_blocks;
   int nfree_blocks;
   uint64_t chunk;
+  /* --limit-rate: a token bucket on the bytes requests may ask for */
+  double rate_tokens;
+  uint64_t rate_last_ms;
   /* stats */
   struct ferry_stats st;
   uint64_t t0;
