@@ -12,6 +12,7 @@
 #include <xxhash.h>
 
 #include "internal.h"
+#include "xxh3_fast.h"
 
 uint64_t ferry__round_up(uint64_t v) { return (v + FERRY__ALIGN - 1) / FERRY__ALIGN * FERRY__ALIGN; }
 
@@ -72,7 +73,7 @@ static void write_work(uv_work_t *w) {
     }
     done += (size_t)n;
   }
-  b->xxh3 = XXH3_64bits(b->data, b->len);
+  b->xxh3 = ferry__xxh3(b->data, b->len);
   /* Start writeback now so the fsync before the rename has little left to do. */
   sync_file_range(fd, (off_t)b->offset, (off_t)b->len, SYNC_FILE_RANGE_WRITE);
 }
@@ -132,7 +133,7 @@ static void verify_work(uv_work_t *w) {
     const struct ferry__jrecord *r = &j->old->records[i];
     if (!ferry__ivset_covers(&j->checking, r->offset, r->offset + r->length)) continue;
     ssize_t n = pread(j->fd, buf, r->length, (off_t)r->offset);
-    v->ok[i] = n == (ssize_t)r->length && XXH3_64bits(buf, r->length) == r->xxh3;
+    v->ok[i] = n == (ssize_t)r->length && ferry__xxh3(buf, r->length) == r->xxh3;
   }
   free(buf);
 }

@@ -49,6 +49,7 @@
   X(errors_table) \
   X(errors_unknown) \
   X(errors_retryable) \
-  X(errors_exit_classes)
+  X(errors_exit_classes) \
+  X(xxh3_matches_library)
 
 #endif
