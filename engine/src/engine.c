@@ -157,6 +157,7 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
   j->index = e->njobs++;
   if (e->jobs_tail) e->jobs_tail->next = j;
   else e->jobs = j;
+  if (!e->sched_head) e->sched_head = j;
   e->jobs_tail = j;
   e->st.files_total++;
   if (out) *out = (struct ferry_job *)j;
@@ -217,10 +218,15 @@ static void reap(struct ferry_engine *e) {
   }
 }
 
-static int all_finished(struct ferry_engine *e) {
-  for (struct ferry__job *j = e->jobs; j; j = j->next)
-    if (j->state != FERRY__J_DONE && j->state != FERRY__J_FAILED) return 0;
-  return 1;
+static int finished(const struct ferry__job *j) {
+  return j->state == FERRY__J_DONE || j->state == FERRY__J_FAILED;
+}
+
+/* The first job not finished yet: jobs finish roughly in order, so the pump's walk starts
+ * here instead of at the head of a list that may hold thousands of finished files. */
+static struct ferry__job *first_unfinished(struct ferry_engine *e) {
+  while (e->sched_head && finished(e->sched_head)) e->sched_head = e->sched_head->next;
+  return e->sched_head;
 }
 
 static void stop_loop_handles(struct ferry_engine *e) {
@@ -256,7 +262,7 @@ void ferry__pump(struct ferry_engine *e) {
   }
   while (!e->stopping && e->nactive < e->max_inflight) {
     int started = 0, blocked = 0;
-    for (struct ferry__job *j = e->jobs; j && !started && !blocked; j = j->next) {
+    for (struct ferry__job *j = first_unfinished(e); j && !started && !blocked; j = j->next) {
       if (j->fail_pending || j->restart_pending) continue;
       if (j->state == FERRY__J_NEW) {
         if (e->jobs_open >= FERRY__MAX_OPEN_JOBS || !budget_allows(e, e->chunk) ||
@@ -284,7 +290,7 @@ void ferry__pump(struct ferry_engine *e) {
     if (!started) break;
   }
   e->pump_depth--;
-  if (all_finished(e) && !e->closing) stop_loop_handles(e);
+  if (!first_unfinished(e) && !e->closing) stop_loop_handles(e);
 }
 
 static void on_progress(uv_timer_t *t) {

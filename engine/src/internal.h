@@ -144,7 +144,7 @@ struct ferry_engine {
   uv_async_t stop_async;
   uv_signal_t sigint, sigterm;
   CURLM *multi;
-  struct ferry__job *jobs, *jobs_tail;
+  struct ferry__job *jobs, *jobs_tail, *sched_head;
   int njobs, jobs_open;
   struct ferry__xfer *active;
   int nactive, max_inflight, multiplex_known, multiplexed;
