@@ -27,7 +27,7 @@ static void get_usage(FILE *f) {
           "      --connections N    TCP connections per host (default 8)\n"
           "      --streams N        HTTP/2 streams per connection (default 4)\n"
           "      --chunk-size SIZE  largest ranged request (default 8M, lowered to fit memory)\n"
-          "      --max-memory SIZE  buffer budget (default 48M)\n"
+          "      --max-memory SIZE  buffer budget (default 32M)\n"
           "      --limit-rate RATE  total bandwidth cap in bytes/s (e.g. 50M)\n"
           "      --header 'K: V'    extra request header (repeatable); Authorization is\n"
           "                         sent only to the URL's own origin, never after a redirect\n"

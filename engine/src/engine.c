@@ -71,7 +71,7 @@ int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) 
   if (c->connections <= 0) c->connections = 8;
   if (c->streams <= 0) c->streams = 4;
   if (c->chunk_size == 0) c->chunk_size = 8u << 20;
-  if (c->max_memory == 0) c->max_memory = 48u << 20;
+  if (c->max_memory == 0) c->max_memory = 32u << 20;
   if (c->max_retries <= 0) c->max_retries = 10;
   if (c->stall_seconds <= 0) c->stall_seconds = 20;
   if (c->connect_timeout <= 0) c->connect_timeout = 15;

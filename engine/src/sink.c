@@ -32,6 +32,14 @@ struct ferry__block *ferry__block_new(struct ferry_engine *e, struct ferry__job 
     e->free_blocks = b->next;
     e->nfree_blocks--;
   } else {
+    /* Spare full-size blocks give way, so buffers in use plus spares stay within budget. */
+    while (e->free_blocks && e->mem_alloc + cap > e->mem_budget) {
+      struct ferry__block *spare = e->free_blocks;
+      e->free_blocks = spare->next;
+      e->nfree_blocks--;
+      e->mem_alloc -= spare->cap;
+      free(spare);
+    }
     b = malloc(sizeof(*b) + cap);
     if (!b) return NULL;
     e->mem_alloc += cap;
@@ -49,8 +57,7 @@ struct ferry__block *ferry__block_new(struct ferry_engine *e, struct ferry__job 
 void ferry__block_free(struct ferry_engine *e, struct ferry__block *b) {
   ferry__budget_release(e, b->cap);
   /* Keep full-size blocks for reuse, as many as the budget could ever have in use. */
-  if (b->cap == FERRY__BLOCK_SIZE &&
-      (uint64_t)(e->nfree_blocks + 1) * FERRY__BLOCK_SIZE <= e->mem_budget) {
+  if (b->cap == FERRY__BLOCK_SIZE && e->mem_alloc <= e->mem_budget) {
     b->next = e->free_blocks;
     e->free_blocks = b;
     e->nfree_blocks++;

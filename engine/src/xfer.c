@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/ssl.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -222,6 +223,17 @@ static struct curl_slist *copy_list(struct curl_slist *src, struct curl_slist *d
   return dst;
 }
 
+/* TLS 1.3 suites in the order ferry offers them: AES-128-GCM first, which costs both ends
+ * less CPU than OpenSSL's default first choice (AES-256-GCM), with the same guarantees
+ * that matter here. Certificate checks are untouched. */
+static CURLcode on_ssl_ctx(CURL *h, void *ctx, void *userp) {
+  (void)h;
+  (void)userp;
+  SSL_CTX_set_ciphersuites(
+      (SSL_CTX *)ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
+  return CURLE_OK;
+}
+
 static void setup_easy(struct ferry__xfer *x) {
   struct ferry_engine *e = x->e;
   const struct ferry_config *c = &e->cfg;
@@ -239,7 +251,8 @@ static void setup_easy(struct ferry__xfer *x) {
   curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, e);
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* redirects are ours: see job.c */
   curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "identity");
-  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 256L * 1024);
+  /* 64 KiB: larger receive buffers measured no faster and cost RSS per request. */
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 64L * 1024);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "ferry/" FERRY_VERSION);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)c->connect_timeout);
   curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
@@ -252,6 +265,7 @@ static void setup_easy(struct ferry__xfer *x) {
   /* libcurl 7.88 breaks when it reuses an h2c connection (curl issue #10634). */
   if (c->h2c) curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
   if (e->cacert) curl_easy_setopt(h, CURLOPT_CAINFO, e->cacert);
+  curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
   if (c->insecure) {
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
