@@ -124,4 +124,11 @@ def proxy(proxy_server):
 
 @pytest.fixture
 def out_dir(tmp_path):
-    return tmp_path
+    """The test's output folder, emptied afterwards (outputs run to hundreds of MiB)."""
+    yield tmp_path
+    for entry in os.listdir(tmp_path):
+        path = os.path.join(tmp_path, entry)
+        if os.path.isdir(path) and not os.path.ismount(path):
+            shutil.rmtree(path, ignore_errors=True)
+        elif os.path.isfile(path):
+            os.unlink(path)

@@ -13,6 +13,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 FERRY_BIN = os.environ.get("FERRY_BIN", os.path.join(REPO, "build", "ferry"))
 MiB = 1024 * 1024
 GiB = 1024 * MiB
+# sanitizer builds run slower: tests/run sets this (e.g. 4) and every timeout and timing
+# tolerance is scaled by it
+TIMEOUT_SCALE = float(os.environ.get("FERRY_TEST_TIMEOUT_MULTIPLIER", "1") or 1)
 
 # exit codes of the contract (README)
 EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_NETWORK, EXIT_HTTP = 0, 1, 2, 3, 4
@@ -53,12 +56,12 @@ class FerryResult:
                 f" stdout: {self.stdout[-2000:]}\n stderr: {self.stderr[-3000:]}")
 
 
-def run_ferry(args, timeout=180, cwd=None, env=None):
-    """Run `ferry ARGS` to completion, bounded by timeout."""
+def run_ferry(args, timeout=60, cwd=None, env=None):
+    """Run `ferry ARGS` to completion, bounded by timeout (scaled by TIMEOUT_SCALE)."""
     args = [str(a) for a in args]
     start = time.monotonic()
     completed = subprocess.run([FERRY_BIN] + args, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                               capture_output=True, text=True, timeout=timeout)
+                               capture_output=True, text=True, timeout=timeout * TIMEOUT_SCALE)
     return FerryResult(args, completed.returncode, completed.stdout, completed.stderr,
                        time.monotonic() - start)
 
@@ -95,6 +98,7 @@ def bytes_written(pid):
 def wait_for_progress(process, at_least, timeout=60):
     """Poll until the running process has written at least `at_least` bytes; returns the count.
     Fails if the process ends first."""
+    timeout *= TIMEOUT_SCALE
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -108,6 +112,7 @@ def wait_for_progress(process, at_least, timeout=60):
 
 
 def kill_and_wait(process, sig=signal.SIGKILL, timeout=20):
+    timeout *= TIMEOUT_SCALE
     process.send_signal(sig)
     try:
         process.wait(timeout)

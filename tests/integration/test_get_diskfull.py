@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from helpers import (EXIT_DISK_FULL, MiB, assert_identical, assert_no_final_file,
+from helpers import (EXIT_DISK_FULL, TIMEOUT_SCALE, MiB, assert_identical, assert_no_final_file,
                      kill_and_wait, process_stderr, run_ferry, start_ferry, wait_for_progress)
 
 
@@ -92,7 +92,7 @@ def test_disk_fills_up_during_download(ferry_bin, nginx, files, small_tmpfs):
     try:
         wait_for_progress(process, served.size // 5)
         filler = fill(small_tmpfs)
-        process.wait(120)
+        process.wait(120 * TIMEOUT_SCALE)
     finally:
         if process.poll() is None:
             kill_and_wait(process, signal.SIGKILL)
@@ -123,7 +123,7 @@ def test_disk_full_while_writing(ferry_bin, nginx, files, small_ext2):
     try:
         wait_for_progress(process, served.size // 4)
         filler = fill(small_ext2)
-        process.wait(120)
+        process.wait(120 * TIMEOUT_SCALE)
     finally:
         if process.poll() is None:
             kill_and_wait(process, signal.SIGKILL)

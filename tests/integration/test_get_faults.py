@@ -6,8 +6,9 @@ chunk requests whatever the engine does for its first (probe) request.
 """
 import os
 
-from helpers import (EXIT_CHANGED, EXIT_CHECKSUM, EXIT_HTTP, EXIT_NETWORK, MiB, assert_identical,
-                     assert_no_final_file, check_summary, run_ferry, same_bytes, sha256_file)
+from helpers import (EXIT_CHANGED, EXIT_CHECKSUM, EXIT_HTTP, EXIT_NETWORK, TIMEOUT_SCALE, MiB,
+                     assert_identical, assert_no_final_file, check_summary, run_ferry,
+                     same_bytes, sha256_file)
 
 CHUNK_OPTIONS = ["--chunk-size", "4M", "--connections", 2]
 
@@ -87,7 +88,8 @@ def test_429_retry_after_is_honoured(ferry_bin, proxy, files, out_dir):
                and e["range"].startswith(f"bytes={start}-")]
     assert retried, f"the refused range {refused[0]['range']} was never asked again"
     waited = retried[0]["time"] - refused[0]["time"]
-    assert wait - 0.3 <= waited <= wait + 5, f"retried after {waited:.2f}s, Retry-After {wait}s"
+    assert wait - 0.3 <= waited <= wait + 5 * TIMEOUT_SCALE, \
+        f"retried after {waited:.2f}s, Retry-After {wait}s"
     assert summary["seconds"] >= wait - 0.3
 
 
@@ -112,9 +114,9 @@ def test_stalled_response_is_reissued(ferry_bin, proxy, files, out_dir):
     assert again, f"no request resumed the stalled range at {resumed_at}: " \
                   f"{[e['range'] for e in entries]}"
     waited = again[0]["time"] - stalled["time"]
-    assert stall_timeout - 0.5 <= waited <= stall_timeout + 2.5, \
+    assert stall_timeout - 0.5 <= waited <= stall_timeout + 2.5 * TIMEOUT_SCALE, \
         f"re-issued {waited:.1f}s after the stall began (--stall-timeout {stall_timeout})"
-    assert result.seconds <= 20, result.seconds
+    assert result.seconds <= 20 * TIMEOUT_SCALE, result.seconds
 
 
 def test_server_ignoring_range(ferry_bin, proxy, files, out_dir):
