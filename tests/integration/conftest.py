@@ -114,6 +114,25 @@ def proxy_server(session_dir, nginx):
     proxy.stop()
 
 
+@pytest.fixture(scope="session")
+def tls_proxy_server(session_dir, nginx):
+    """The fault proxy again, speaking TLS (HTTP/1.1 by ALPN) with the test certificate."""
+    cert_dir = os.path.dirname(nginx.cacert)
+    proxy = FaultProxyProcess(nginx.http_port, str(session_dir / "proxy"), name="tlsproxy",
+                              tls_cert=os.path.join(cert_dir, "server.crt"),
+                              tls_key=os.path.join(cert_dir, "server.key"))
+    proxy.start()
+    yield proxy
+    proxy.stop()
+
+
+@pytest.fixture
+def tls_proxy(tls_proxy_server):
+    tls_proxy_server.set_rules([])
+    yield tls_proxy_server
+    tls_proxy_server.set_rules([])
+
+
 @pytest.fixture
 def proxy(proxy_server):
     """The fault proxy with no rules; rules set by a test are cleared afterwards."""

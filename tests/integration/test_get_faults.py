@@ -46,6 +46,22 @@ def test_connection_reset_mid_body(ferry_bin, proxy, files, out_dir):
     assert len(resets) == 3
 
 
+def test_faults_over_tls(ferry_bin, nginx, tls_proxy, files, out_dir):
+    """Resets and truncations inside TLS records (HTTPS, HTTP/1.1) are resumed the same way."""
+    served = files["fault.bin"]
+    output = out_dir / "tls-faults.bin"
+    proxy_path = f"/files/{served.name}"
+    tls_proxy.set_rules([dict(ranged_gets(proxy_path), nth=1, action="reset", bytes=1_000_000),
+                         dict(ranged_gets(proxy_path), nth=3, action="truncate", bytes=900_000)])
+    result = run_ferry(["get", tls_proxy.base_url() + proxy_path, "-o", output,
+                        "--cacert", nginx.cacert, "--sha256", served.sha256, "--json",
+                        *CHUNK_OPTIONS])
+    summary = assert_success(result, served, output)
+    assert [rule["fired"] for rule in tls_proxy.get_rules()] == [1, 1]
+    assert summary["retries"] >= 2
+    assert summary["bytes_received"] <= served.size + 2 * MiB
+
+
 def test_truncated_body(ferry_bin, proxy, files, out_dir):
     served = files["fault.bin"]
     output = out_dir / "truncated.bin"
