@@ -52,6 +52,7 @@ MAX_HEADER_BYTES = 64 * 1024
 MAX_REQUESTS_PER_CONNECTION = 100000
 READ_SIZE = 256 * 1024
 UPSTREAM_TIMEOUT = 30.0
+IDLE_TIMEOUT = 300.0  # an idle keep-alive client connection is closed after this long
 RESPONSE_FAULTS = ("reset", "truncate", "status", "stall")
 REQUEST_TRANSFORMS = ("ignore_range", "swap", "delay", "strip_conditionals")
 REASONS = {200: "OK", 206: "Partial Content", 429: "Too Many Requests",
@@ -225,7 +226,7 @@ class FaultProxy:
         conn_id = self.connections
         try:
             for _ in range(MAX_REQUESTS_PER_CONNECTION):
-                head = await read_head(reader)
+                head = await asyncio.wait_for(read_head(reader), IDLE_TIMEOUT)
                 if head is None:
                     break
                 request = parse_request(head)
@@ -275,7 +276,8 @@ class FaultProxy:
         try:
             return await self.forward(request, reader, writer, transforms, fault, entry)
         finally:
-            self.log_file.write(json.dumps(entry) + "\n")
+            if not self.log_file.closed:  # closed once the proxy is stopping
+                self.log_file.write(json.dumps(entry) + "\n")
 
     async def forward(self, request, reader, writer, transforms, fault, entry):
         request_body = b""
@@ -406,8 +408,10 @@ async def serve(args):
     with open(tmp, "w") as f:
         f.write(f"{port}\n")
     os.replace(tmp, args.port_file)  # the port file appears only when the proxy listens
-    async with server:
-        await stop.wait()
+    await stop.wait()
+    # stop listening; open connections are cancelled when asyncio.run() ends (not waited for:
+    # an idle keep-alive client would hold the shutdown)
+    server.close()
     proxy.log_file.close()
 
 
