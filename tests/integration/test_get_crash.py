@@ -99,3 +99,75 @@ def test_interrupt_exits_130_and_resumes(ferry_bin, nginx, files, out_dir, sig):
     # a clean stop flushes the journal: all that was written is reused
     assert summary["resumed_bytes"] >= written - PROGRESS_SLACK_PER_REQUEST * IN_FLIGHT
     assert summary["resumed_bytes"] > 0
+
+
+def killed_midway(nginx, served, output):
+    """Start the download and kill -9 it halfway; returns the command and bytes written."""
+    args = command(nginx, served, output)
+    process = start_ferry(args)
+    try:
+        written = wait_for_progress(process, served.size // 2)
+    finally:
+        kill_and_wait(process, signal.SIGKILL)
+    assert os.path.exists(f"{output}.part.journal")
+    return args, written
+
+
+def test_damaged_part_file_is_rechecked(ferry_bin, nginx, files, out_dir):
+    """A completed chunk damaged on disk after the kill fails its XXH3 re-check and is fetched
+    again: the result is still byte-identical."""
+    served = files["crash.bin"]
+    output = out_dir / "damaged-part.bin"
+    args, written = killed_midway(nginx, served, output)
+    with open(f"{output}.part", "r+b") as part:  # the first chunk is long complete
+        part.seek(MiB)
+        original = part.read(16)
+        part.seek(MiB)
+        part.write(bytes(b ^ 0xFF for b in original))
+    result = run_ferry(args)
+    assert result.returncode == 0, result.describe()
+    assert_identical(output, served)
+    summary = result.json
+    assert summary["resumed_bytes"] <= written - MiB, "the damaged chunk was reused"
+    assert summary["resumed_bytes"] > 0
+
+
+def test_damaged_journal_is_not_trusted(ferry_bin, nginx, files, out_dir):
+    served = files["crash.bin"]
+    output = out_dir / "damaged-journal.bin"
+    args, _ = killed_midway(nginx, served, output)
+    journal = f"{output}.part.journal"
+    size = os.path.getsize(journal)
+    with open(journal, "r+b") as f:  # flip one byte in the middle
+        f.seek(size // 2)
+        byte = f.read(1)
+        f.seek(size // 2)
+        f.write(bytes([byte[0] ^ 0x5A]))
+    # the same command without --json: the normal output, where a user reads the notice
+    result = run_ferry([a for a in args if a != "--json"])
+    assert result.returncode == 0, result.describe()
+    assert_identical(output, served)
+    assert "journal" in result.stderr.lower(), "a damaged journal is discarded with a message"
+
+
+def test_journal_of_another_download_is_not_used(ferry_bin, nginx, files, out_dir):
+    served, other = files["crash.bin"], files["pool.bin"]
+    output = out_dir / "reused-path.bin"
+    killed_midway(nginx, served, output)
+    result = run_ferry(["get", nginx.url(other.name), "-o", output, "--cacert", nginx.cacert,
+                        "--sha256", other.sha256, "--json"])
+    assert result.returncode == 0, result.describe()
+    assert_identical(output, other)
+    assert result.json["resumed_bytes"] == 0
+    assert not os.path.exists(f"{output}.part.journal")
+
+
+def test_no_resume_starts_over(ferry_bin, nginx, files, out_dir):
+    served = files["crash.bin"]
+    output = out_dir / "no-resume.bin"
+    args, _ = killed_midway(nginx, served, output)
+    result = run_ferry(args + ["--no-resume"])
+    assert result.returncode == 0, result.describe()
+    assert_identical(output, served)
+    assert result.json["resumed_bytes"] == 0
+    assert result.json["bytes_received"] >= served.size
