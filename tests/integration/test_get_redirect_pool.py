@@ -1,7 +1,8 @@
-"""Redirects and Authorization, HTTP/2 connection pooling, and `-i FILE` lists."""
+"""Redirects and Authorization, connection pools (HTTP/2 and HTTP/1.1), `-i FILE` lists,
+--limit-rate and --size."""
 import os
 
-from helpers import (MiB, assert_identical, check_summary, run_ferry)
+from helpers import MiB, assert_identical, assert_no_final_file, check_summary, run_ferry
 
 TOKEN = "Bearer secret-token-5f2b9c"
 
@@ -137,3 +138,51 @@ def test_input_file_with_a_wrong_checksum_fails_only_that_file(ferry_bin, nginx,
     by_path = {os.path.realpath(f["path"]): f for f in summary["files"]}
     assert by_path[os.path.realpath(out_dir / "good.bin")]["ok"] is True
     assert by_path[os.path.realpath(out_dir / "bad.bin")]["ok"] is False
+
+
+def test_http1_pool_is_bounded(ferry_bin, nginx, files, out_dir):
+    served = files["pool.bin"]
+    output = out_dir / "pooled-h1.bin"
+    mark = nginx.log_size()
+    result = run_ferry(["get", nginx.url(served.name), "-o", output, "--cacert", nginx.cacert,
+                        "--http1.1", "--connections", 3, "--chunk-size", "4M",
+                        "--sha256", served.sha256, "--json"])
+    assert result.returncode == 0, result.describe()
+    assert_identical(output, served)
+    summary = result.json
+    check_summary(summary, size=served.size, sha256=served.sha256, path=output, verified=True)
+    assert 1 <= summary["connections"] <= 3
+    logged = [e for e in nginx.log_entries_since(mark) if e["uri"] == f"/files/{served.name}"]
+    assert {e["proto"] for e in logged} == {"HTTP/1.1"}
+    assert len({e["conn"] for e in logged}) <= 3
+    assert len([e for e in logged if e["status"] == 206]) >= served.size // (4 * MiB) - 1
+    # connections are reused (keep-alive), not opened per request
+    assert max(e["conn_requests"] for e in logged) >= 3
+
+
+def test_limit_rate_caps_total_bandwidth(ferry_bin, nginx, files, out_dir):
+    served = files["fault.bin"]  # 24 MiB at 16 MiB/s: about 1.5 s
+    output = out_dir / "capped.bin"
+    rate = 16 * MiB
+    result = run_ferry(["get", nginx.url(served.name), "-o", output, "--cacert", nginx.cacert,
+                        "--limit-rate", "16M", "--connections", 4, "--json"])
+    assert result.returncode == 0, result.describe()
+    assert_identical(output, served)
+    seconds = result.json["seconds"]
+    # a burst at the start is fair, but the whole transfer keeps to the cap
+    assert served.size / seconds <= rate * 1.15, f"{served.size / seconds / MiB:.1f} MiB/s"
+    assert seconds <= 10
+
+
+def test_wrong_expected_size_is_a_protocol_error(ferry_bin, nginx, files, out_dir):
+    served = files["list-b.bin"]
+    output = out_dir / "wrong-size.bin"
+    result = run_ferry(["get", nginx.url(served.name), "-o", output, "--cacert", nginx.cacert,
+                        "--size", served.size + 1, "--json"])
+    assert result.returncode == 10, result.describe()
+    assert_no_final_file(output)
+    assert result.json["error"]["code"] == 10
+    right = run_ferry(["get", nginx.url(served.name), "-o", output, "--cacert", nginx.cacert,
+                       "--size", served.size, "-q"])
+    assert right.returncode == 0, right.describe()
+    assert_identical(output, served)
