@@ -189,3 +189,21 @@ def wait_for_log_quiet(read_entries, settle=0.3, timeout=10):
             return
         previous = count
         time.sleep(settle)
+
+
+def most_connections_open_at_once(log_entries):
+    """From nginx log lines (end time and duration of each request): the most connections that
+    were open at the same moment, taking each connection's life as its first request's start
+    to its last request's end."""
+    life = {}
+    for e in log_entries:
+        start, end = e["end"] - e["request_time"], e["end"]
+        first, last = life.get(e["conn"], (start, end))
+        life[e["conn"]] = (min(first, start), max(last, end))
+    events = sorted([(t, 1) for t, _ in life.values()] + [(t, -1) for _, t in life.values()],
+                    key=lambda ev: (ev[0], ev[1]))  # a close before an open at the same time
+    most = current = 0
+    for _, step in events:
+        current += step
+        most = max(most, current)
+    return most

@@ -2,7 +2,8 @@
 --limit-rate and --size."""
 import os
 
-from helpers import MiB, assert_identical, assert_no_final_file, check_summary, run_ferry
+from helpers import (MiB, assert_identical, assert_no_final_file, check_summary,
+                     most_connections_open_at_once, run_ferry)
 
 TOKEN = "Bearer secret-token-5f2b9c"
 
@@ -151,10 +152,13 @@ def test_http1_pool_is_bounded(ferry_bin, nginx, files, out_dir):
     assert_identical(output, served)
     summary = result.json
     check_summary(summary, size=served.size, sha256=served.sha256, path=output, verified=True)
-    assert 1 <= summary["connections"] <= 3
+    # HTTP/1.1 cannot cancel a request without closing its connection (a split hole), so
+    # more than 3 may be opened in all, but never more than 3 at once
+    assert 1 <= summary["max_connections"] <= 3
+    assert summary["connections"] >= summary["max_connections"]
     logged = [e for e in nginx.log_entries_since(mark) if e["uri"] == f"/files/{served.name}"]
     assert {e["proto"] for e in logged} == {"HTTP/1.1"}
-    assert len({e["conn"] for e in logged}) <= 3
+    assert most_connections_open_at_once(logged) <= 3
     assert len([e for e in logged if e["status"] == 206]) >= served.size // (4 * MiB) - 1
     # connections are reused (keep-alive), not opened per request
     assert max(e["conn_requests"] for e in logged) >= 3

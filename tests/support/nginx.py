@@ -47,7 +47,7 @@ LOG_FORMAT = (
     '"uri":"$request_uri","status":$status,"body_bytes":$body_bytes_sent,'
     '"range":"$http_range","if_range":"$http_if_range","auth":"$ferry_auth_present",'
     '"proto":"$server_protocol","conn":$connection,"conn_requests":$connection_requests,'
-    '"request_time":$request_time}'
+    '"request_time":$request_time,"end":$msec}'
 )
 
 
