@@ -1,5 +1,5 @@
 """Redirects and Authorization, connection pools (HTTP/2 and HTTP/1.1), `-i FILE` lists,
---limit-rate and --size."""
+and --size. (--limit-rate: test_get_rate.py.)"""
 import os
 
 from helpers import (MiB, assert_identical, assert_no_final_file, check_summary,
@@ -162,20 +162,6 @@ def test_http1_pool_is_bounded(ferry_bin, nginx, files, out_dir):
     assert len([e for e in logged if e["status"] == 206]) >= served.size // (4 * MiB) - 1
     # connections are reused (keep-alive), not opened per request
     assert max(e["conn_requests"] for e in logged) >= 3
-
-
-def test_limit_rate_caps_total_bandwidth(ferry_bin, nginx, files, out_dir):
-    served = files["fault.bin"]  # 24 MiB at 16 MiB/s: about 1.5 s
-    output = out_dir / "capped.bin"
-    rate = 16 * MiB
-    result = run_ferry(["get", nginx.url(served.name), "-o", output, "--cacert", nginx.cacert,
-                        "--limit-rate", "16M", "--connections", 4, "--json"])
-    assert result.returncode == 0, result.describe()
-    assert_identical(output, served)
-    seconds = result.json["seconds"]
-    # a burst at the start is fair, but the whole transfer keeps to the cap
-    assert served.size / seconds <= rate * 1.15, f"{served.size / seconds / MiB:.1f} MiB/s"
-    assert seconds <= 10
 
 
 def test_wrong_expected_size_is_a_protocol_error(ferry_bin, nginx, files, out_dir):
