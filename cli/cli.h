@@ -20,7 +20,11 @@ const char *cli_fmt_duration(double seconds, char *buf, int cap);
 struct cli_progress {
   int enabled;
   int drawn;
+  int quiet;
 };
+/* The engine's messages on stderr ("ferry: ..."), clearing the progress line first;
+ * notices are dropped with -q, debug lines appear only with -v. */
+void cli_log(void *user, int level, const char *message);
 void cli_progress_init(struct cli_progress *p, int quiet);
 void cli_progress_draw(void *user, const struct ferry_stats *s);
 void cli_progress_end(struct cli_progress *p);

@@ -286,6 +286,9 @@ int cli_get(int argc, char **argv) {
   }
   struct cli_progress progress;
   cli_progress_init(&progress, quiet);
+  cfg.log_cb = cli_log;
+  cfg.log_user = &progress;
+  progress.quiet = quiet;
   cfg.handle_signals = 1;
   cfg.progress_cb = cli_progress_draw;
   cfg.progress_user = &progress;

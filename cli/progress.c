@@ -31,6 +31,13 @@ void cli_progress_draw(void *user, const struct ferry_stats *s) {
   p->drawn = 1;
 }
 
+void cli_log(void *user, int level, const char *message) {
+  struct cli_progress *p = user;
+  if (level == FERRY_LOG_NOTICE && p->quiet) return;
+  if (p->drawn) fputs("\r\033[K", stderr);
+  fprintf(stderr, "ferry: %s\n", message);
+}
+
 void cli_progress_end(struct cli_progress *p) {
   if (p->enabled && p->drawn) fputc('\n', stderr);
   p->drawn = 0;

@@ -106,7 +106,14 @@ struct ferry_config {
   void (*progress_cb)(void *user, const struct ferry_stats *stats);
   void *progress_user;
   int progress_ms;
+  /* Messages for the user, on the loop thread: FERRY_LOG_NOTICE (a journal discarded or
+   * resumed, a file started over, a server without ranges) and, with `verbose`,
+   * FERRY_LOG_DEBUG. Without a callback the engine prints nothing. Never holds a secret. */
+  void (*log_cb)(void *user, int level, const char *message);
+  void *log_user;
 };
+
+enum ferry_log_level { FERRY_LOG_NOTICE = 0, FERRY_LOG_DEBUG = 1 };
 
 /* Totals over everything the engine moved since it was created. */
 struct ferry_stats {
@@ -132,9 +139,16 @@ struct ferry_job_spec {
   const char *url;
   const char *path;            /* final path; data goes to path + ".part" until verified */
   const char *sha256_hex;      /* expected SHA-256 (64 hex digits) or NULL */
+  /* Instead of SHA-256: the expected git blob SHA-1 (40 hex digits), the hash git gives a
+   * regular file: SHA-1 of "blob <size>\0" followed by the content. NULL for SHA-256. */
+  const char *git_sha1_hex;
   int64_t size;                /* expected size, -1 if unknown */
   const char *const *headers;  /* NULL-terminated "Name: value" list, or NULL */
   int no_resume;               /* 1: ignore and replace an existing journal */
+  /* Optional: where partial data and the journal go (default path + ".part" and
+   * path + ".part.journal"), and what identifies the download in the journal (default the
+   * URL; a Hub download uses repo, commit and file, since signed URLs change). */
+  const char *part_path, *journal_path, *identity;
 };
 
 struct ferry_job_result {
@@ -142,6 +156,7 @@ struct ferry_job_result {
   long http_status;            /* last HTTP status that caused the error, or 0 */
   char message[512];           /* what happened, with the URL (never a token) */
   char sha256_hex[65];         /* SHA-256 of the file, when it was computed */
+  char git_sha1_hex[41];       /* git blob SHA-1, for jobs that asked for one */
   uint64_t size;
   int verified;                /* 1: the hash matched the expected one */
   uint64_t bytes_resumed;

@@ -17,15 +17,30 @@
 #include "internal.h"
 #include "plan.h"
 
-void ferry__log(struct ferry_engine *e, const char *fmt, ...) {
-  if (!e->cfg.verbose) return;
+static void emit(struct ferry_engine *e, int level, const char *fmt, va_list ap) {
+  if (!e->cfg.log_cb || (level == FERRY_LOG_DEBUG && !e->cfg.verbose)) return;
   char line[1024];
+  int n = 0;
+  if (level == FERRY_LOG_DEBUG) {
+    double t = e->t0 ? (double)(uv_hrtime() - e->t0) / 1e9 : 0;
+    n = snprintf(line, sizeof(line), "[%7.3f] ", t);
+  }
+  vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+  e->cfg.log_cb(e->cfg.log_user, level, line);
+}
+
+void ferry__log(struct ferry_engine *e, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(line, sizeof(line), fmt, ap);
+  emit(e, FERRY_LOG_DEBUG, fmt, ap);
   va_end(ap);
-  double t = e->t0 ? (double)(uv_hrtime() - e->t0) / 1e9 : 0;
-  fprintf(stderr, "ferry: [%7.3f] %s\n", t, line);
+}
+
+void ferry__notice(struct ferry_engine *e, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  emit(e, FERRY_LOG_NOTICE, fmt, ap);
+  va_end(ap);
 }
 
 uint64_t ferry__now_ms(struct ferry_engine *e) { return uv_now(&e->loop); }
@@ -98,9 +113,9 @@ int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) 
   return 0;
 }
 
-static int is_hex64(const char *s) {
-  if (strlen(s) != 64) return 0;
-  for (int i = 0; i < 64; i++)
+static int is_hex(const char *s, size_t n) {
+  if (strlen(s) != n) return 0;
+  for (size_t i = 0; i < n; i++)
     if (!strchr("0123456789abcdefABCDEF", s[i])) return 0;
   return 1;
 }
@@ -110,7 +125,9 @@ static int is_authorization(const char *h) { return strncasecmp(h, "authorizatio
 int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
                      struct ferry_job **out) {
   if (!spec || !spec->url || !spec->path || !spec->path[0]) return FERRY_E_INVAL;
-  if (spec->sha256_hex && !is_hex64(spec->sha256_hex)) return FERRY_E_INVAL;
+  if (spec->sha256_hex && !is_hex(spec->sha256_hex, 64)) return FERRY_E_INVAL;
+  if (spec->git_sha1_hex && (!is_hex(spec->git_sha1_hex, 40) || spec->sha256_hex))
+    return FERRY_E_INVAL;
   struct ferry__job *j = calloc(1, sizeof(*j));
   if (!j) return FERRY_E_NOMEM;
   j->e = e;
@@ -119,15 +136,25 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
   j->shown_url = ferry__redact_url(spec->url);
   j->path = strdup(spec->path);
   size_t pl = strlen(spec->path);
-  j->part_path = malloc(pl + 6);
-  j->journal_path = malloc(pl + 14);
+  j->part_path = spec->part_path ? strdup(spec->part_path) : malloc(pl + 6);
+  j->journal_path = spec->journal_path ? strdup(spec->journal_path) : malloc(pl + 14);
   j->sha = EVP_MD_CTX_new();
-  int ok = j->url && j->shown_url && j->path && j->part_path && j->journal_path && j->sha &&
-           EVP_DigestInit_ex(j->sha, EVP_sha256(), NULL) == 1;
-  if (ok) {
-    snprintf(j->part_path, pl + 6, "%s.part", spec->path);
-    snprintf(j->journal_path, pl + 14, "%s.part.journal", spec->path);
+  j->git_sha1 = spec->git_sha1_hex != NULL;
+  const char *expected = j->git_sha1 ? spec->git_sha1_hex : spec->sha256_hex;
+  if (j->git_sha1 && expected) {
+    /* The journal's identity has one hash field, for SHA-256: the git hash joins the id. */
+    size_t n = strlen(spec->identity ? spec->identity : spec->url) + 64;
+    j->identity = malloc(n);
+    if (j->identity)
+      snprintf(j->identity, n, "%s#git-sha1=%s", spec->identity ? spec->identity : spec->url,
+               expected);
+  } else {
+    j->identity = strdup(spec->identity ? spec->identity : spec->url);
   }
+  int ok = j->url && j->shown_url && j->path && j->part_path && j->journal_path && j->sha &&
+           j->identity;
+  if (ok && !spec->part_path) snprintf(j->part_path, pl + 6, "%s.part", spec->path);
+  if (ok && !spec->journal_path) snprintf(j->journal_path, pl + 14, "%s.part.journal", spec->path);
   for (const char *const *h = spec->headers; ok && h && *h; h++) {
     struct curl_slist *n = curl_slist_append(j->hdrs_first, *h);
     if (!n) ok = 0;
@@ -140,15 +167,15 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
   }
   if (!ok) {
     free(j->url), free(j->shown_url), free(j->path), free(j->part_path), free(j->journal_path);
+    free(j->identity);
     if (j->sha) EVP_MD_CTX_free(j->sha);
     curl_slist_free_all(j->hdrs_first);
     curl_slist_free_all(j->hdrs_other);
     free(j);
     return FERRY_E_NOMEM;
   }
-  if (spec->sha256_hex)
-    for (int i = 0; i < 64; i++)
-      j->expected_sha[i] = (char)(spec->sha256_hex[i] | 0x20); /* lowercase hex */
+  for (size_t i = 0; expected && expected[i]; i++)
+    j->expected_sha[i] = (char)(expected[i] | 0x20); /* lowercase hex */
   j->expected_size = spec->size;
   j->no_resume = spec->no_resume;
   ferry__ivset_init(&j->unassigned);
@@ -381,7 +408,8 @@ void ferry_job_result(const struct ferry_job *job, struct ferry_job_result *out)
   out->error = j->state == FERRY__J_DONE ? 0 : j->error ? j->error : FERRY_E_INTERNAL;
   out->http_status = j->http_status;
   snprintf(out->message, sizeof(out->message), "%s", j->message);
-  snprintf(out->sha256_hex, sizeof(out->sha256_hex), "%s", j->sha_hex);
+  if (j->git_sha1) snprintf(out->git_sha1_hex, sizeof(out->git_sha1_hex), "%.40s", j->sha_hex);
+  else snprintf(out->sha256_hex, sizeof(out->sha256_hex), "%s", j->sha_hex);
   out->size = j->size;
   out->verified = j->verified;
   out->bytes_resumed = j->bytes_resumed;
@@ -409,6 +437,7 @@ void ferry_engine_free(struct ferry_engine *e) {
     EVP_MD_CTX_free(j->sha);
     curl_slist_free_all(j->hdrs_first);
     curl_slist_free_all(j->hdrs_other);
+    free(j->identity);
     free(j->url), free(j->shown_url), free(j->final_url), free(j->path), free(j->part_path), free(j->journal_path);
     free(j);
   }

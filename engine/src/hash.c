@@ -85,8 +85,22 @@ static void hash_done(uv_work_t *w, int status) {
   ferry__pump(e);
 }
 
+void ferry__hash_start(struct ferry__job *j) {
+  EVP_DigestInit_ex(j->sha, j->git_sha1 ? EVP_sha1() : EVP_sha256(), NULL);
+  if (j->git_sha1) {
+    char head[48];
+    int n = snprintf(head, sizeof(head), "blob %llu", (unsigned long long)j->size);
+    EVP_DigestUpdate(j->sha, head, (size_t)n + 1); /* the NUL is part of git's header */
+  }
+  j->hash_ready = 1;
+}
+
 void ferry__hash_kick(struct ferry__job *j) {
   if (j->hash_running || j->fail_pending || j->restart_pending || !j->sha) return;
+  if (!j->hash_ready) {
+    if (j->git_sha1 && !j->size_known) return; /* git's header needs the size first */
+    ferry__hash_start(j);
+  }
   uint64_t to = ferry__ivset_contiguous_end(&j->written, j->hash_cursor);
   if (to <= j->hash_cursor) return;
   struct hash_req *h = calloc(1, sizeof(*h));

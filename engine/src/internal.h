@@ -55,9 +55,11 @@ struct ferry__job {
   int index;
   int state;
   /* what to fetch */
-  char *url, *final_url, *path, *part_path, *journal_path;
+  char *url, *final_url, *path, *part_path, *journal_path, *identity;
   char *shown_url; /* url without query or credentials: the form messages print */
-  char expected_sha[65];
+  char expected_sha[65];  /* expected hash in hex (SHA-256, or git SHA-1), "" if none */
+  int git_sha1;           /* hash is git's blob SHA-1 ("blob <size>\0" + content) */
+  int hash_ready;         /* the digest has been started (git: once the size is known) */
   int64_t expected_size;
   struct curl_slist *hdrs_first;  /* user headers, for the first origin */
   struct curl_slist *hdrs_other;  /* the same without Authorization, for other origins */
@@ -166,7 +168,10 @@ struct ferry_engine {
 };
 
 /* engine.c */
+/* Debug log (only with cfg.verbose) and notices for the user (see ferry_config.log_cb). */
 void ferry__log(struct ferry_engine *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void ferry__notice(struct ferry_engine *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void ferry__pump(struct ferry_engine *e);    /* schedule more work; safe to call often */
 uint64_t ferry__now_ms(struct ferry_engine *e);
@@ -209,6 +214,7 @@ uint64_t ferry__round_up(uint64_t v);
 int ferry__errno_to_err(int errnum);
 
 /* hash.c */
+void ferry__hash_start(struct ferry__job *j); /* begin the digest; git needs the size */
 void ferry__hash_kick(struct ferry__job *j);
 void ferry__hash_retain(struct ferry__job *j, struct ferry__block *b);
 uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want);

@@ -50,7 +50,8 @@ int ferry__job_open(struct ferry__job *j) {
       ferry__ivset_free(&rec);
     } else {
       if (st == FERRY__J_DAMAGED)
-        ferry__log(e, "%s: journal damaged (%s): starting over", j->journal_path, p->why);
+        ferry__notice(e, "%s: journal damaged (%s): discarded, starting over", j->journal_path,
+                      p->why);
       ferry__jparser_free(p);
       free(p);
     }
@@ -76,10 +77,19 @@ static int preallocate(struct ferry__job *j) {
   return ftruncate(j->fd, (off_t)j->size) == 0 ? 0 : FERRY_E_IO;
 }
 
+static void journal_identity(const struct ferry__job *j, struct ferry__jident *id) {
+  snprintf(id->id, sizeof(id->id), "%s", j->identity);
+  id->size = j->size;
+  snprintf(id->validator, sizeof(id->validator), "%s", j->validator);
+  snprintf(id->sha256, sizeof(id->sha256), "%s", j->git_sha1 ? "" : j->expected_sha);
+  id->granularity = FERRY__BLOCK_SIZE;
+}
+
 static int journal_matches(const struct ferry__job *j) {
   const struct ferry__jident *id = &j->old->ident;
-  return strcmp(id->id, j->url) == 0 && id->size == j->size &&
-         strcmp(id->validator, j->validator) == 0 && strcmp(id->sha256, j->expected_sha) == 0 &&
+  return strcmp(id->id, j->identity) == 0 && id->size == j->size &&
+         strcmp(id->validator, j->validator) == 0 &&
+         strcmp(id->sha256, j->git_sha1 ? "" : j->expected_sha) == 0 &&
          id->granularity == FERRY__BLOCK_SIZE;
 }
 
@@ -119,7 +129,7 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
       j->size = (uint64_t)x->content_length;
       x->end = j->size;
     }
-    ferry__log(e, "%s: the server answered the whole file (no ranges%s): one stream", j->shown_url,
+    ferry__notice(e, "%s: the server answered the whole file (no ranges%s): one stream", j->shown_url,
                x->encoded ? ", content-encoded" : "");
   }
   j->size_known = !(x->kind == FERRY__X_WHOLE && x->end == FERRY__UNKNOWN);
@@ -150,7 +160,7 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
 
   int keep = j->old && j->ranges && j->size_known && journal_matches(j);
   if (j->old && !keep)
-    ferry__log(e, "%s: journal does not match the remote file (size, validator or options "
+    ferry__notice(e, "%s: journal does not match the remote file (size, validator or options "
                   "changed): starting over", j->journal_path);
   j->fd = open(j->part_path, O_RDWR | O_CREAT | O_CLOEXEC | (keep ? 0 : O_TRUNC), 0644);
   if (j->fd < 0) {
@@ -168,10 +178,7 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
       /* A fresh journal is still written so that the rerun recognises the download. */
       if (!keep && j->ranges) {
         struct ferry__jident id = {0};
-        snprintf(id.id, sizeof(id.id), "%s", j->url);
-        id.size = j->size;
-        snprintf(id.validator, sizeof(id.validator), "%s", j->validator);
-        snprintf(id.sha256, sizeof(id.sha256), "%s", j->expected_sha);
+        journal_identity(j, &id);
         id.granularity = FERRY__BLOCK_SIZE;
         int fd = ferry__journal_create(j->journal_path, &id);
         if (fd >= 0) close(fd);
@@ -184,10 +191,7 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
   } else if (j->ranges && j->size_known) {
     drop_old_journal(j);
     struct ferry__jident id = {0};
-    snprintf(id.id, sizeof(id.id), "%s", j->url);
-    id.size = j->size;
-    snprintf(id.validator, sizeof(id.validator), "%s", j->validator);
-    snprintf(id.sha256, sizeof(id.sha256), "%s", j->expected_sha);
+    journal_identity(j, &id);
     id.granularity = FERRY__BLOCK_SIZE;
     j->jfd = ferry__journal_create(j->journal_path, &id);
   } else {
@@ -242,7 +246,7 @@ void ferry__job_restart(struct ferry__job *j, const char *why) {
                     j->restarts);
     return;
   }
-  ferry__log(j->e, "%s: %s: starting this file over", j->shown_url, why);
+  ferry__notice(j->e, "%s: %s: starting this file over", j->shown_url, why);
   j->restart_pending = 1;
   ferry__job_check_progress(j);
 }
@@ -280,7 +284,7 @@ static void do_restart(struct ferry__job *j) {
   ferry__ivset_clear(&j->unassigned);
   ferry__ivset_clear(&j->written);
   ferry__ivset_clear(&j->checking);
-  EVP_DigestInit_ex(j->sha, EVP_sha256(), NULL);
+  j->hash_ready = 0;
   j->hash_cursor = 0;
   j->size_known = j->ranges = 0;
   j->size = 0;
@@ -328,13 +332,15 @@ void ferry__job_check_progress(struct ferry__job *j) {
   }
   if (j->state != FERRY__J_RUNNING || !j->size_known || !quiet(j)) return;
   if (j->hash_cursor < j->size || j->unassigned.n || j->checking.n) return;
-  unsigned char md[32];
+  if (!j->hash_ready) ferry__hash_start(j); /* an empty file: nothing was hashed yet */
+  unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
   EVP_DigestFinal_ex(j->sha, md, &mdlen);
-  for (int i = 0; i < 32; i++) snprintf(j->sha_hex + 2 * i, 3, "%02x", md[i]);
+  for (unsigned i = 0; i < mdlen && i < 32; i++) snprintf(j->sha_hex + 2 * i, 3, "%02x", md[i]);
   if (j->expected_sha[0] && strcmp(j->sha_hex, j->expected_sha) != 0) {
-    ferry__job_fail(j, FERRY_E_CHECKSUM, 0, "%s: SHA-256 is %s, expected %s: file discarded",
-                    j->shown_url, j->sha_hex, j->expected_sha);
+    ferry__job_fail(j, FERRY_E_CHECKSUM, 0, "%s: %s is %s, expected %s: file discarded",
+                    j->shown_url, j->git_sha1 ? "git blob SHA-1" : "SHA-256", j->sha_hex,
+                    j->expected_sha);
     return;
   }
   j->verified = j->expected_sha[0] != 0;

@@ -177,7 +177,7 @@ static void verify_done(uv_work_t *w, int status) {
   j->bytes_resumed += good;
   e->st.bytes_resumed += good;
   e->st.bytes_done += good;
-  ferry__log(e, "%s: resumed %llu bytes from the journal%s", j->path, (unsigned long long)good,
+  ferry__notice(e, "%s: resumed %llu bytes from the journal%s", j->path, (unsigned long long)good,
              bad ? " (some recorded data did not check out and is fetched again)" : "");
   free(v->ok);
   free(v);

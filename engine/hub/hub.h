@@ -1,0 +1,359 @@
+/* hub.h: the pure building blocks of the Hub client (no network I/O).
+ *
+ * What the official client (huggingface_hub) does on the wire and on disk is described in
+ * /work/shared/docs/hub-protocol.md; the section numbers below refer to it.
+ *
+ *   util.c      the environment lookup, bounded formatting, error reasons
+ *   repo.c      repo ids, repo types, revisions, endpoint and URL building (§2.1, §4.1, §7.3)
+ *   cache.c     the cache layout byte for byte (§3), local-dir metadata (§3.6), path safety (§2.1)
+ *   patterns.c  allow/ignore filtering (§4.2)
+ *   tree.c      repo-info and tree JSON, Link headers (§1.5, §4.4), trees/<commit>.json (§3.5)
+ *   auth.c      token resolution (§5.5), boolean environment variables (§8), same-origin rule
+ *   lock.c      ferry's own lock files (pid + host + start time; not flock)
+ *
+ * Conventions: functions return 0 or a negative FERRY_E_* code from ferry.h. Functions that
+ * can reject input take `why`/`why_len` (may be NULL/0) and write a one-line reason there.
+ * A `char **out` result is malloc'd and belongs to the caller (free it); on error *out is
+ * NULL. Input strings are borrowed, never kept. No function keeps global state: the
+ * environment is passed in as a lookup (struct ferry__hub_env) so tests control it.
+ */
+#ifndef FERRY_HUB_H
+#define FERRY_HUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "ferry.h"
+
+/* Caps: every string built or read here is bounded. */
+#define FERRY__HUB_PATH_MAX 4096      /* a file system path or a path in a repo */
+#define FERRY__HUB_URL_MAX 16384      /* a URL we build or accept */
+#define FERRY__HUB_REPO_ID_MAX 200    /* "namespace/name" (the name itself is at most 96) */
+#define FERRY__HUB_ETAG_MAX 128       /* a normalized etag (40 or 64 hex on the Hub) */
+#define FERRY__HUB_OID_MAX 128        /* oid / lfs.oid / xetHash strings in tree entries */
+#define FERRY__HUB_JSON_MAX (64u << 20) /* one repo-info or tree page body, or trees/<c>.json */
+#define FERRY__HUB_TREE_MAX_ENTRIES 10000000 /* entries in one listing (all pages) */
+#define FERRY__HUB_SMALL_FILE_MAX (64u << 10) /* token files, refs, metadata, lock files */
+
+/* ---- util.c: the environment lookup and bounded string helpers --------------------------- */
+
+/* Looks a variable up; returns NULL when unset. The string must stay valid until the next
+ * lookup. ferry__hub_env_process() reads the process environment (getenv). */
+struct ferry__hub_env {
+  const char *(*get)(void *user, const char *name);
+  void *user;
+};
+struct ferry__hub_env ferry__hub_env_process(void);
+/* NULL env or NULL get: the process environment. */
+const char *ferry__hub_env_get(const struct ferry__hub_env *env, const char *name);
+
+/* printf into a new string of at most `cap` bytes (NUL included). FERRY_E_NOMEM, or
+ * FERRY_E_INVAL when the result would not fit. */
+int ferry__hub_fmt(char **out, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Writes a reason into why[why_len] (NULL allowed) and returns `err`. */
+int ferry__hub_why(int err, char *why, size_t why_len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- repo.c ------------------------------------------------------------------------------ */
+
+enum ferry__hub_repo_type { FERRY__HUB_MODEL = 0, FERRY__HUB_DATASET = 1, FERRY__HUB_SPACE = 2 };
+
+struct ferry__hub_repo {
+  enum ferry__hub_repo_type type;
+  char id[FERRY__HUB_REPO_ID_MAX + 1]; /* "name" or "namespace/name", validated */
+};
+
+/* "model", "dataset", "space" */
+const char *ferry__hub_repo_type_name(enum ferry__hub_repo_type t);
+/* "models", "datasets", "spaces": API paths ({Ts}) and cache folders */
+const char *ferry__hub_repo_type_plural(enum ferry__hub_repo_type t);
+/* "", "datasets/", "spaces/": the prefix of resolve URLs ({P}) */
+const char *ferry__hub_repo_url_prefix(enum ferry__hub_repo_type t);
+/* Parses a --repo-type value (model, dataset, space). FERRY_E_INVAL otherwise. */
+int ferry__hub_repo_type_parse(const char *s, enum ferry__hub_repo_type *out, char *why,
+                               size_t why_len);
+
+/* huggingface_hub's validate_repo_id: "name" or "ns/name"; ASCII letters, digits, '-', '_',
+ * '.'; each part starts and ends with a letter, digit or '_'; name at most 96 characters;
+ * no "--", no "..", not ending in ".git". FERRY_E_INVAL with a reason otherwise. */
+int ferry__hub_repo_id_validate(const char *id, char *why, size_t why_len);
+
+/* Parses a REPO_ID argument. A leading "models/", "datasets/" or "spaces/" sets the type;
+ * `type_opt` is the --repo-type value or NULL (default model). A prefix that contradicts
+ * --repo-type is an error. FERRY_E_INVAL with a reason. */
+int ferry__hub_repo_parse(const char *arg, const char *type_opt, struct ferry__hub_repo *out,
+                          char *why, size_t why_len);
+
+/* A revision (branch, tag, commit, refs/pr/N) that is also safe as a path under refs/:
+ * non-empty, at most 255 bytes, no control characters, no backslash, no empty, "." or ".."
+ * segment, no leading '/'. FERRY_E_INVAL with a reason. */
+int ferry__hub_revision_validate(const char *rev, char *why, size_t why_len);
+
+/* 1 when `rev` is a full commit hash (40 lowercase hex), as huggingface_hub's
+ * REGEX_COMMIT_HASH; else 0. */
+int ferry__hub_is_commit(const char *rev);
+
+/* Checks an endpoint (http or https URL with a host, no query or fragment) and returns it
+ * with every trailing '/' removed, as huggingface_hub does with HF_ENDPOINT. */
+int ferry__hub_endpoint_normalize(const char *endpoint, char **out, char *why, size_t why_len);
+
+/* Python's urllib.parse.quote: letters, digits and "_.-~" stay, every other byte becomes
+ * %XX; with keep_slash, '/' stays too (quote(s, safe="/")), else it is %2F (safe=""). */
+int ferry__hub_quote(const char *s, int keep_slash, char **out);
+
+/* {E}/api/{Ts}/{repo}/revision/{quote(rev, safe="")} */
+int ferry__hub_url_revision(const char *endpoint, const struct ferry__hub_repo *repo,
+                            const char *rev, char **out);
+/* {E}/api/{Ts}/{repo}/tree/{quote(rev, safe="")}[/{quote(path, safe="")}]
+ *   ?recursive=true|false&expand=true|false      (list_repo_tree, §7.3; path may be NULL) */
+int ferry__hub_url_tree(const char *endpoint, const struct ferry__hub_repo *repo,
+                        const char *rev, const char *path, int recursive, int expand,
+                        char **out);
+/* {E}/{P}{repo}/resolve/{quote(rev, safe="")}/{quote(path, safe="/")} */
+int ferry__hub_url_resolve(const char *endpoint, const struct ferry__hub_repo *repo,
+                           const char *rev, const char *path, char **out);
+
+/* ---- cache.c ----------------------------------------------------------------------------- */
+
+/* Refuses a file name given by the server before it touches the disk (§2.1): empty, longer
+ * than FERRY__HUB_PATH_MAX, absolute, a drive letter ("C:"), a backslash, a control
+ * character, or an empty, "." or ".." segment. FERRY_E_PROTOCOL with a reason. */
+int ferry__hub_path_check(const char *path, char *why, size_t why_len);
+
+/* HF_HOME: $HF_HOME, else $XDG_CACHE_HOME/huggingface, else $HOME/.cache/huggingface.
+ * A leading "~" and $VAR / ${VAR} are expanded (Python's expanduser + expandvars; unknown
+ * variables stay as they are). Empty variables count as unset. */
+int ferry__hub_home(const struct ferry__hub_env *env, char **out);
+/* The hub cache: $HF_HUB_CACHE, else $HUGGINGFACE_HUB_CACHE, else HF_HOME/hub (same
+ * expansion). `cache_dir` (--cache-dir) wins when not NULL. */
+int ferry__hub_cache_root(const struct ferry__hub_env *env, const char *cache_dir, char **out);
+
+/* "models--org--name" (§3.2) into out[out_len]. FERRY_E_INVAL if it does not fit. */
+int ferry__hub_repo_folder_name(const struct ferry__hub_repo *repo, char *out, size_t out_len);
+/* {cache_root}/{folder name} */
+int ferry__hub_repo_dir(const char *cache_root, const struct ferry__hub_repo *repo, char **out);
+
+/* huggingface_hub's _normalize_etag: strip leading 'W' and '/' characters, then '"' at both
+ * ends. The result must be a usable file name (non-empty, at most FERRY__HUB_ETAG_MAX, only
+ * letters, digits, '-', '_', '.', not "." or ".."), else FERRY_E_PROTOCOL. */
+int ferry__hub_etag_normalize(const char *etag, char *out, size_t out_len, char *why,
+                              size_t why_len);
+
+/* {repo_dir}/blobs/{etag} (etag already normalized) */
+int ferry__hub_blob_path(const char *repo_dir, const char *etag, char **out);
+/* {repo_dir}/snapshots/{commit}[/{path}]  (path NULL: the snapshot folder) */
+int ferry__hub_snapshot_path(const char *repo_dir, const char *commit, const char *path,
+                             char **out);
+/* The relative symlink target from snapshots/<commit>/<path> to blobs/<etag>:
+ * "../../blobs/<etag>" plus one "../" per folder in path. */
+int ferry__hub_symlink_target(const char *path, const char *etag, char **out);
+/* {cache_root}/.locks/{folder name}/{etag}.ferry-lock */
+int ferry__hub_lock_path(const char *cache_root, const struct ferry__hub_repo *repo,
+                         const char *etag, char **out);
+
+/* Creates `dir` and its missing parents (mode 0777 & ~umask). */
+int ferry__hub_mkdirs(const char *dir);
+/* Writes `len` bytes to `path` atomically: a unique temp file "<path>.<8 hex>.tmp" in the same
+ * folder (parents created), fsync, rename over `path`. `mode` is the file mode before umask.
+ * The temp file is removed on failure. FERRY_E_IO / FERRY_E_NOSPC. */
+int ferry__hub_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Reads a whole small file (at most `cap` bytes, NUL-terminated). *found = 0 and 0 returned
+ * when it does not exist; FERRY_E_PROTOCOL when it is larger than cap. */
+int ferry__hub_read_small(const char *path, size_t cap, char **out, size_t *len, int *found);
+
+/* refs/<rev> = commit, no trailing newline (§3.2). rev may contain '/' (refs/pr/1 makes
+ * nested folders). Skipped when the file already holds that commit. rev and commit are
+ * validated (FERRY_E_INVAL). */
+int ferry__hub_ref_write(const char *repo_dir, const char *rev, const char *commit);
+/* Reads refs/<rev> into commit_out (41 bytes); *found = 0 when absent. A ref that is not a
+ * 40-hex commit (after trimming whitespace) is FERRY_E_PROTOCOL. */
+int ferry__hub_ref_read(const char *repo_dir, const char *rev, char commit_out[41], int *found);
+
+/* .no_exist/<commit>/<path>: an empty marker that the file is absent at that commit. */
+int ferry__hub_no_exist_mark(const char *repo_dir, const char *commit, const char *path);
+int ferry__hub_no_exist_check(const char *repo_dir, const char *commit, const char *path,
+                              int *exists);
+
+/* The exact CACHEDIR.TAG huggingface_hub writes, and a writer that creates it in `dir` when it
+ * is missing (an existing one is never rewritten). */
+extern const char ferry__hub_cachedir_tag[];
+int ferry__hub_cachedir_tag_ensure(const char *dir);
+
+/* Whether snapshots use symlinks in the cache at `cache_root` (§3.3): 0 when
+ * HF_HUB_DISABLE_SYMLINKS is true, else a probe: a relative symlink made in a temp folder
+ * inside cache_root (created if missing) must resolve. The probe folder is removed. */
+int ferry__hub_symlinks_supported(const struct ferry__hub_env *env, const char *cache_root,
+                                  int *supported);
+
+/* --local-dir bookkeeping (§3.6). <local_dir>/.cache/huggingface gets ".gitignore" ("*") and
+ * CACHEDIR.TAG (each written only when missing). */
+int ferry__hub_local_dir_init(const char *local_dir);
+/* <local_dir>/.cache/huggingface/download/<path>.metadata (path checked) */
+int ferry__hub_local_meta_path(const char *local_dir, const char *path, char **out);
+/* Three lines "<commit>\n<etag>\n<unix time>\n" written atomically. */
+int ferry__hub_local_meta_write(const char *local_dir, const char *path, const char *commit,
+                                const char *etag, double timestamp);
+struct ferry__hub_local_meta {
+  char commit[FERRY__HUB_ETAG_MAX + 1];
+  char etag[FERRY__HUB_ETAG_MAX + 1];
+  double timestamp;
+  int fresh; /* the file <local_dir>/<path> exists and its mtime - 1 s <= timestamp */
+};
+/* *found = 0 when there is no metadata; malformed metadata is deleted (as huggingface_hub
+ * does) and reported as not found. */
+int ferry__hub_local_meta_read(const char *local_dir, const char *path,
+                               struct ferry__hub_local_meta *out, int *found);
+
+/* <folder>/trees/<commit>.json; folder is the repo dir, or <local_dir>/.cache/huggingface. */
+int ferry__hub_tree_cache_path(const char *folder, const char *commit, char **out);
+
+/* ---- patterns.c -------------------------------------------------------------------------- */
+
+/* Python fnmatch.fnmatchcase(path, pattern) after huggingface_hub's preparation: backslashes
+ * become '/', a pattern ending in '/' gets '*' appended. '*' matches '/' too. Returns 1 on a
+ * match, 0 on none, FERRY_E_NOMEM / FERRY_E_INVAL (pattern or path longer than
+ * FERRY__HUB_PATH_MAX). */
+int ferry__hub_pattern_match(const char *pattern, const char *path);
+/* filter_repo_objects: keep `path` iff (no allow patterns, or one matches) and (no ignore
+ * patterns, or none matches). 1 keep, 0 drop, or a negative error. */
+int ferry__hub_patterns_keep(const char *const *allow, size_t n_allow,
+                             const char *const *ignore, size_t n_ignore, const char *path);
+
+/* ---- tree.c ------------------------------------------------------------------------------ */
+
+struct ferry__hub_entry {
+  int is_dir;                            /* "directory" (1) or "file" (0) */
+  char *path;                            /* owned by the tree; checked with ferry__hub_path_check */
+  uint64_t size;                         /* content size (0 for directories) */
+  char oid[FERRY__HUB_OID_MAX + 1];      /* git blob sha1 ("" when absent) */
+  int has_lfs;
+  char lfs_oid[FERRY__HUB_OID_MAX + 1];  /* sha256 of the content (64 lowercase hex) */
+  uint64_t lfs_size;
+  char xet_hash[FERRY__HUB_OID_MAX + 1]; /* "" when absent */
+};
+
+struct ferry__hub_tree {
+  struct ferry__hub_entry *v;
+  size_t n, cap;
+};
+void ferry__hub_tree_init(struct ferry__hub_tree *t);
+void ferry__hub_tree_free(struct ferry__hub_tree *t);
+/* Appends the entries of one page of the tree endpoint (a JSON array, §4.4). Malformed JSON,
+ * a non-array, an entry without a string "path" or a known "type", a negative or missing
+ * file size, a bad lfs object, an unsafe path, a body over FERRY__HUB_JSON_MAX or a listing
+ * over FERRY__HUB_TREE_MAX_ENTRIES: FERRY_E_PROTOCOL with a reason, and `t` is unchanged. */
+int ferry__hub_tree_parse_page(const char *json, size_t len, struct ferry__hub_tree *t,
+                               char *why, size_t why_len);
+
+/* The fields of repo info (GET .../revision/<rev>) that a download needs. */
+struct ferry__hub_repo_info {
+  char id[FERRY__HUB_REPO_ID_MAX + 1];
+  char sha[41];                /* 40 lowercase hex; required */
+  int is_private;              /* -1 absent, 0, 1 */
+  int gated;                   /* -1 absent, 0 false, 1 "auto", 2 "manual" (other strings: 3) */
+  int disabled;                /* -1 absent, 0, 1 */
+  char **siblings;             /* rfilename of each sibling (NULL when the key is absent) */
+  size_t n_siblings;
+};
+/* FERRY_E_PROTOCOL with a reason when the JSON is malformed, not an object, has no "id" or
+ * no 40-hex "sha", or a sibling without a string rfilename. */
+int ferry__hub_repo_info_parse(const char *json, size_t len, struct ferry__hub_repo_info *out,
+                               char *why, size_t why_len);
+void ferry__hub_repo_info_free(struct ferry__hub_repo_info *info);
+
+/* The target of rel="next" in a Link header value (several links separated by ','). It must
+ * be an absolute http(s) URL (§1.5), else FERRY_E_PROTOCOL. *out = NULL when there is no
+ * next link. */
+int ferry__hub_link_next(const char *value, size_t len, char **out);
+
+/* trees/<commit>.json (§3.5, huggingface_hub >= 1.22): {"format_version": 1, "files": {path:
+ * {"size", "blob_id", ["lfs_sha256", "lfs_size"], ["xet_hash"]}}}, files sorted by path,
+ * indent 1, non-ASCII escaped: byte for byte what Python's json.dump writes. Directories are
+ * left out. */
+int ferry__hub_tree_cache_serialize(const struct ferry__hub_tree *t, char **out, size_t *len);
+/* Parses such a file into `t` (files only, sorted by path). An unknown format_version or any
+ * malformed part is FERRY_E_PROTOCOL (the caller lists again). */
+int ferry__hub_tree_cache_parse(const char *json, size_t len, struct ferry__hub_tree *t,
+                                char *why, size_t why_len);
+/* Write (atomically) / read <folder>/trees/<commit>.json. Read: *found = 0 when missing. */
+int ferry__hub_tree_cache_write(const char *folder, const char *commit,
+                                const struct ferry__hub_tree *t);
+int ferry__hub_tree_cache_read(const char *folder, const char *commit, struct ferry__hub_tree *t,
+                               int *found, char *why, size_t why_len);
+
+/* ---- auth.c ------------------------------------------------------------------------------ */
+
+/* huggingface_hub's _is_true: the value upper-cased is one of 1, ON, YES, TRUE. NULL: 0. */
+int ferry__hub_env_true(const char *value);
+
+struct ferry__hub_settings {
+  int offline;               /* HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE true */
+  int disable_progress_bars; /* HF_HUB_DISABLE_PROGRESS_BARS: -1 unset, 0 force on, 1 force off */
+  int disable_symlinks;      /* HF_HUB_DISABLE_SYMLINKS */
+  int disable_implicit_token;/* HF_HUB_DISABLE_IMPLICIT_TOKEN */
+};
+void ferry__hub_settings_read(const struct ferry__hub_env *env, struct ferry__hub_settings *out);
+
+/* HF_ENDPOINT (default https://huggingface.co), normalized. */
+int ferry__hub_endpoint(const struct ferry__hub_env *env, char **out, char *why, size_t why_len);
+
+/* huggingface_hub's _clean_token: remove every '\r' and '\n', trim whitespace; empty -> none
+ * (*out = NULL, returns 0). */
+int ferry__hub_token_clean(const char *s, size_t len, char **out);
+
+enum ferry__hub_token_source {
+  FERRY__HUB_TOKEN_NONE = 0,
+  FERRY__HUB_TOKEN_EXPLICIT, /* --token */
+  FERRY__HUB_TOKEN_ENV,      /* HF_TOKEN or HUGGING_FACE_HUB_TOKEN */
+  FERRY__HUB_TOKEN_FILE      /* HF_TOKEN_PATH, default $HF_HOME/token */
+};
+/* The token to send (§5.5): `explicit_token` (--token) if given; else, unless
+ * HF_HUB_DISABLE_IMPLICIT_TOKEN is true, the first non-empty cleaned value of
+ * HF_TOKEN || HUGGING_FACE_HUB_TOKEN, then the token file. *out = NULL when none. */
+int ferry__hub_token_resolve(const struct ferry__hub_env *env, const char *explicit_token,
+                             char **out, enum ferry__hub_token_source *source);
+
+/* 1 when both URLs have the same scheme, host (case-insensitive) and port (the scheme's
+ * default when absent); 0 otherwise, also when either does not parse (so no token leaks). */
+int ferry__hub_same_origin(const char *url_a, const char *url_b);
+
+/* ---- lock.c ------------------------------------------------------------------------------ */
+
+/* A lock file "<something>.ferry-lock" created with O_CREAT|O_EXCL, holding
+ *   ferry-lock 1\npid <pid>\nhost <hostname>\nstarted <unix seconds>\nnonce <32 hex>\n
+ * It is stale when its host is this host and its pid is dead, or when it is older than
+ * stale_after_s. Releasing checks the nonce, so only the owner removes it. */
+struct ferry__hub_lock_owner {
+  long pid;
+  char host[256];
+  int64_t started;
+  char nonce[33];
+};
+struct ferry__hub_lock {
+  char *path; /* NULL when not held */
+  char nonce[33];
+};
+struct ferry__hub_lock_opts {
+  int poll_ms;        /* between attempts (default 100) */
+  int max_wait_ms;    /* give up after this (default 0: try once) */
+  int stale_after_s;  /* a lock older than this is stale whoever holds it (default 86400) */
+};
+/* Reads a lock file. *found = 0 when it does not exist. A file that does not parse is
+ * FERRY_E_PROTOCOL. */
+int ferry__hub_lock_read(const char *path, struct ferry__hub_lock_owner *out, int *found);
+/* 1 when `owner` is stale per the rule above (this_host: gethostname of the caller). */
+int ferry__hub_lock_is_stale(const struct ferry__hub_lock_owner *owner, const char *this_host,
+                             int64_t now, int stale_after_s);
+/* Acquires the lock at `path` (its folder is created), breaking stale locks, polling until
+ * max_wait_ms. FERRY_E_TIMEOUT when it stays held; FERRY_E_INVAL when path does not end in
+ * ".ferry-lock". */
+int ferry__hub_lock_acquire(const char *path, const struct ferry__hub_lock_opts *opts,
+                            struct ferry__hub_lock *out);
+/* Removes the lock file if it is still ours (same nonce) and frees `l`. Releasing a lock
+ * that was broken and taken by someone else leaves their file alone. */
+int ferry__hub_lock_release(struct ferry__hub_lock *l);
+
+#endif
