@@ -185,6 +185,39 @@ FERRY_EXTERN void ferry_engine_stop(struct ferry_engine *e);
 FERRY_EXTERN void ferry_engine_stats(const struct ferry_engine *e, struct ferry_stats *out);
 FERRY_EXTERN void ferry_job_result(const struct ferry_job *j, struct ferry_job_result *out);
 
+/* A small HTTP request (an API call): the whole answer is kept in memory. */
+struct ferry_request {
+  const char *method;          /* "GET" (NULL), "HEAD", "POST", "PUT", "DELETE" */
+  const char *url;
+  const char *const *headers;  /* NULL-terminated "Name: value" list, or NULL */
+  const void *body;            /* request body or NULL */
+  size_t body_len;
+  size_t max_body;             /* answers longer than this fail (default 64 MiB) */
+  int max_retries;             /* for resets, 429, 5xx (default: the engine's); -1 for none */
+};
+
+struct ferry_response {
+  long status;                 /* HTTP status of the final answer (redirects not followed) */
+  char *body;                  /* NUL-terminated; owned by the response */
+  size_t body_len;
+  char *headers;               /* "Name: value\n" lines of the final answer; owned */
+  int retries;
+};
+
+/* Runs one request to completion on the engine's loop (synchronously: not from inside a
+ * callback and not while ferry_engine_run runs). Transport errors, 429 (waiting for
+ * Retry-After or the RateLimit header's reset) and 5xx are retried with backoff; any final
+ * HTTP status is returned in `out` with 0. Returns 0 or FERRY_E_* (network, TLS, NOMEM,
+ * PROTOCOL when the body exceeds max_body); `out` must be freed with ferry_response_free
+ * either way. */
+FERRY_EXTERN int ferry_engine_fetch(struct ferry_engine *e, const struct ferry_request *req,
+                                    struct ferry_response *out);
+FERRY_EXTERN void ferry_response_free(struct ferry_response *r);
+/* The value of header `name` (case-insensitive) in the response, copied into buf (cap
+ * bytes, NUL-terminated). Returns 0, or -1 when absent. */
+FERRY_EXTERN int ferry_response_header(const struct ferry_response *r, const char *name,
+                                       char *buf, size_t cap);
+
 /* Frees the engine, its jobs and its loop. Not while ferry_engine_run is running. */
 FERRY_EXTERN void ferry_engine_free(struct ferry_engine *e);
 

@@ -99,8 +99,12 @@ struct ferry__job {
 
 enum ferry__xfer_kind { FERRY__X_PROBE, FERRY__X_RANGE, FERRY__X_WHOLE };
 
+/* What CURLOPT_PRIVATE points to starts with one of these, so the drain step knows. */
+enum ferry__tag { FERRY__TAG_XFER = 0x58464552, FERRY__TAG_FETCH = 0x46455443 };
+
 /* One HTTP request for one byte range of one job. */
 struct ferry__xfer {
+  int tag;                         /* FERRY__TAG_XFER */
   struct ferry__xfer *prev, *next; /* engine's active list */
   struct ferry_engine *e;
   struct ferry__job *job;
@@ -184,7 +188,11 @@ int ferry__loop_init(struct ferry_engine *e);
 void ferry__loop_close(struct ferry_engine *e);
 void ferry__loop_kick(struct ferry_engine *e); /* let curl start newly added handles */
 
+/* fetch.c: one-shot API requests (ferry_engine_fetch) */
+void ferry__fetch_done(void *fetch, CURLcode rc);
+
 /* xfer.c */
+void ferry__easy_common(struct ferry_engine *e, CURL *h); /* TLS, versions, timeouts, sockets */
 int ferry__xfer_start(struct ferry__job *j, int kind, uint64_t start, uint64_t end, int attempt);
 void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc); /* from the drain step */
 void ferry__xfer_cancel(struct ferry__xfer *x);

@@ -20,10 +20,12 @@ static void drain(struct ferry_engine *e) {
   int left;
   while ((msg = curl_multi_info_read(e->multi, &left))) {
     if (msg->msg != CURLMSG_DONE) continue;
-    struct ferry__xfer *x = NULL;
+    char *priv = NULL;
     CURLcode rc = msg->data.result;
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-    ferry__xfer_done(x, rc); /* removes the handle; msg is dead after this */
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+    /* Both handlers remove the handle: msg is dead after them. */
+    if (*(int *)priv == FERRY__TAG_FETCH) ferry__fetch_done(priv, rc);
+    else ferry__xfer_done((struct ferry__xfer *)priv, rc);
   }
 }
 

@@ -234,25 +234,14 @@ static CURLcode on_ssl_ctx(CURL *h, void *ctx, void *userp) {
   return CURLE_OK;
 }
 
-static void setup_easy(struct ferry__xfer *x) {
-  struct ferry_engine *e = x->e;
+void ferry__easy_common(struct ferry_engine *e, CURL *h) {
   const struct ferry_config *c = &e->cfg;
-  CURL *h = x->easy;
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_PRIVATE, (char *)x);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
   curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
   curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, e);
   curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
   curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, e);
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L); /* redirects are ours: see job.c */
-  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "identity");
-  /* 64 KiB: larger receive buffers measured no faster and cost RSS per request. */
-  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 64L * 1024);
   curl_easy_setopt(h, CURLOPT_USERAGENT, "ferry/" FERRY_VERSION);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)c->connect_timeout);
   curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
@@ -270,6 +259,22 @@ static void setup_easy(struct ferry__xfer *x) {
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
   }
+}
+
+static void setup_easy(struct ferry__xfer *x) {
+  struct ferry_engine *e = x->e;
+  const struct ferry_config *c = &e->cfg;
+  CURL *h = x->easy;
+  ferry__easy_common(e, h);
+  curl_easy_setopt(h, CURLOPT_PRIVATE, (char *)x);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "identity");
+  /* 64 KiB: larger receive buffers measured no faster and cost RSS per request. */
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 64L * 1024);
   if (c->limit_rate) {
     curl_off_t per = (curl_off_t)(c->limit_rate / (uint64_t)(e->max_inflight ? e->max_inflight : 1));
     curl_easy_setopt(h, CURLOPT_MAX_RECV_SPEED_LARGE, per > 1024 ? per : (curl_off_t)1024);
@@ -280,6 +285,7 @@ int ferry__xfer_start(struct ferry__job *j, int kind, uint64_t start, uint64_t e
   struct ferry_engine *e = j->e;
   struct ferry__xfer *x = calloc(1, sizeof(*x));
   if (!x) return FERRY_E_NOMEM;
+  x->tag = FERRY__TAG_XFER;
   x->e = e;
   x->job = j;
   x->kind = kind;
@@ -392,8 +398,9 @@ void ferry__xfer_cancel(struct ferry__xfer *x) {
   ferry__job_check_progress(j);
 }
 
-/* Follows one redirect of a probe: the next probe goes to `loc` (already copied). */
-static void on_redirect(struct ferry__job *j, char *loc, int status, uint64_t start,
+/* Follows one redirect: the same request goes again to `loc` (already copied), which
+ * becomes the URL of every later request of the job. */
+static void on_redirect(struct ferry__job *j, int kind, char *loc, int status, uint64_t start,
                         uint64_t end, int attempt) {
   if (!loc) {
     ferry__job_fail(j, FERRY_E_PROTOCOL, status, "redirect without Location from %s", j->shown_url);
@@ -411,7 +418,7 @@ static void on_redirect(struct ferry__job *j, char *loc, int status, uint64_t st
   if (!j->final_other_origin) j->final_other_origin = !same_origin(j->url, loc);
   ferry__log(j->e, "redirect %d to %s", status,
              j->final_other_origin ? "another origin (Authorization dropped)" : "the same origin");
-  int err = ferry__xfer_start(j, FERRY__X_PROBE, start, end, attempt);
+  int err = ferry__xfer_start(j, kind, start, end, attempt);
   if (err) ferry__job_fail(j, err, 0, "could not start a request");
 }
 
@@ -439,7 +446,7 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
   snprintf(why, sizeof(why), "%s", x->errbuf[0]           ? x->errbuf
                                    : rc != CURLE_OK       ? curl_easy_strerror(rc)
                                                           : "error status from the server");
-  int redirect = status >= 300 && status < 400 && status != 304 && kind == FERRY__X_PROBE &&
+  int redirect = status >= 300 && status < 400 && status != 304 && kind != FERRY__X_WHOLE &&
                  rc == CURLE_OK && !x->verdict;
   /* A partly filled block holds good bytes: write them when they can still be used (the
    * journal will know them, or they end a whole-file stream). */
@@ -451,7 +458,8 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
     if (loc) copy = strdup(loc);
     xfer_release(x, 0);
     if (loc && !copy) ferry__job_fail(j, FERRY_E_NOMEM, 0, "out of memory");
-    else if (!j->fail_pending && !e->stopping) on_redirect(j, copy, status, start, end, attempt);
+    else if (!j->fail_pending && !e->stopping)
+      on_redirect(j, kind, copy, status, start, end, attempt);
     else free(copy);
     return;
   }
@@ -480,6 +488,20 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
   }
   if (err == FERRY_E_CHANGED) {
     ferry__job_restart(j, "the remote file changed (validator or size differs)");
+    return;
+  }
+  if (status == 403 && j->final_url && kind != FERRY__X_WHOLE && attempt < e->cfg.max_retries &&
+      j->total_retries < e->cfg.max_retries * 50) {
+    /* A signed URL (a CDN's) that expired: ask the original URL again for a fresh one. */
+    ferry__notice(e, "%s: the redirected URL was refused (HTTP 403, expired?): resolving again",
+                  j->shown_url);
+    free(j->final_url);
+    j->final_url = NULL;
+    j->final_other_origin = 0;
+    j->redirects = 0;
+    j->total_retries++;
+    e->st.retries++;
+    ferry__job_retry_later(j, cursor, end, attempt + 1, 0);
     return;
   }
   char *shown_final = j->final_url ? ferry__redact_url(j->final_url) : NULL;

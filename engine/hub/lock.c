@@ -1,0 +1,203 @@
+/* lock.c: ferry's own lock files, which work wherever O_EXCL and rename work (no flock, so
+ * also on NFS and other file systems where flock is absent or local only).
+ *
+ * A lock is a file created with O_CREAT|O_EXCL holding its owner (pid, host, start time, a
+ * random nonce). A waiting process polls; a lock is stale when its owner ran on this host and
+ * is dead, or when it is older than a limit (an owner on another host cannot be checked).
+ * Breaking a stale lock renames it to a unique name first, so two processes that both saw it
+ * stale cannot both delete a fresh lock: only one rename wins, and the winner checks that what
+ * it moved is the lock it judged stale (same nonce) before deleting it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hub.h"
+
+#define SUFFIX ".ferry-lock"
+/* A lock file that does not parse (its owner died between create and write) is stale once it
+ * is this old. */
+#define MALFORMED_GRACE_S 10
+
+static int has_suffix(const char *path) {
+  size_t n = strlen(path), s = strlen(SUFFIX);
+  return n > s && strcmp(path + n - s, SUFFIX) == 0;
+}
+
+static void hostname(char out[256]) {
+  if (gethostname(out, 255) != 0) strcpy(out, "unknown");
+  out[255] = 0;
+}
+
+static int random_hex(char *out, size_t bytes) {
+  unsigned char rnd[32];
+  if (bytes > sizeof(rnd) || RAND_bytes(rnd, (int)bytes) != 1) return FERRY_E_INTERNAL;
+  for (size_t i = 0; i < bytes; i++) snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+  return 0;
+}
+
+static int parse_owner(const char *text, struct ferry__hub_lock_owner *o) {
+  memset(o, 0, sizeof(*o));
+  long long started;
+  int used = 0;
+  if (sscanf(text, "ferry-lock 1\npid %ld\nhost %255s\nstarted %lld\nnonce %32[0-9a-f]\n%n",
+             &o->pid, o->host, &started, o->nonce, &used) != 4 ||
+      used == 0 || text[used] != 0 || o->pid <= 0 || strlen(o->nonce) != 32)
+    return FERRY_E_PROTOCOL;
+  o->started = started;
+  return 0;
+}
+
+int ferry__hub_lock_read(const char *path, struct ferry__hub_lock_owner *out, int *found) {
+  char *text = NULL;
+  size_t len;
+  memset(out, 0, sizeof(*out));
+  int r = ferry__hub_read_small(path, 1024, &text, &len, found);
+  if (r || !*found) return r;
+  r = strlen(text) == len ? parse_owner(text, out) : FERRY_E_PROTOCOL;
+  free(text);
+  return r;
+}
+
+int ferry__hub_lock_is_stale(const struct ferry__hub_lock_owner *owner, const char *this_host,
+                             int64_t now, int stale_after_s) {
+  if (stale_after_s > 0 && now - owner->started > stale_after_s) return 1;
+  if (strcmp(owner->host, this_host) != 0) return 0; /* cannot see that host's processes */
+  if (owner->pid <= 0) return 1;
+  return kill((pid_t)owner->pid, 0) != 0 && errno == ESRCH;
+}
+
+/* One attempt to create the lock file with our owner record. 0, or FERRY_E_CHANGED when it
+ * exists, or another error. */
+static int try_create(const char *path, const char *nonce) {
+  char host[256], text[512];
+  hostname(host);
+  int n = snprintf(text, sizeof(text), "ferry-lock 1\npid %ld\nhost %s\nstarted %lld\nnonce %s\n",
+                   (long)getpid(), host, (long long)time(NULL), nonce);
+  if (n < 0 || (size_t)n >= sizeof(text)) return FERRY_E_INTERNAL;
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return errno == EEXIST ? FERRY_E_CHANGED : FERRY_E_IO;
+  /* One write: a reader sees all of it or (for a moment) an empty file. */
+  ssize_t w = write(fd, text, (size_t)n);
+  int r = w == n ? 0 : FERRY_E_IO;
+  if (close(fd) != 0) r = FERRY_E_IO;
+  if (r) unlink(path);
+  return r;
+}
+
+/* If the lock at path is stale, moves it away and deletes it. 1 when it was broken (try again
+ * at once), 0 when it is live or already gone, or an error. */
+static int break_if_stale(const char *path, int stale_after_s) {
+  struct ferry__hub_lock_owner o;
+  int found = 0;
+  int r = ferry__hub_lock_read(path, &o, &found);
+  if (r == 0 && !found) return 0;
+  char host[256];
+  hostname(host);
+  int64_t now = (int64_t)time(NULL);
+  if (r == FERRY_E_PROTOCOL) { /* half-written or foreign: judge it by its age */
+    struct stat st;
+    if (stat(path, &st) != 0) return 0;
+    if (now - (int64_t)st.st_mtime < MALFORMED_GRACE_S) return 0;
+    memset(&o, 0, sizeof(o));
+  } else if (r) {
+    return r;
+  } else if (!ferry__hub_lock_is_stale(&o, host, now, stale_after_s)) {
+    return 0;
+  }
+  char rnd[17], *aside = NULL;
+  if ((r = random_hex(rnd, 8))) return r;
+  if ((r = ferry__hub_fmt(&aside, FERRY__HUB_PATH_MAX + 64, "%s.broken.%ld.%s", path,
+                          (long)getpid(), rnd)))
+    return r;
+  if (rename(path, aside) != 0) { /* someone else broke or released it first */
+    free(aside);
+    return 0;
+  }
+  /* Check we moved the lock we judged, not a fresh one that replaced it in between. */
+  struct ferry__hub_lock_owner moved;
+  int mfound = 0;
+  int mr = ferry__hub_lock_read(aside, &moved, &mfound);
+  int same = o.nonce[0] ? (mr == 0 && mfound && strcmp(moved.nonce, o.nonce) == 0)
+                        : (mr == FERRY_E_PROTOCOL);
+  if (!same && link(aside, path) != 0) {
+    /* A fresh lock we moved aside cannot be put back because yet another one exists; the
+     * owner of the moved one will find its lock gone at release (and leave others alone). */
+  }
+  unlink(aside);
+  free(aside);
+  return same ? 1 : 0;
+}
+
+static void sleep_ms(int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int ferry__hub_lock_acquire(const char *path, const struct ferry__hub_lock_opts *opts,
+                            struct ferry__hub_lock *out) {
+  memset(out, 0, sizeof(*out));
+  if (!path || !has_suffix(path) || strlen(path) >= FERRY__HUB_PATH_MAX) return FERRY_E_INVAL;
+  int poll_ms = opts && opts->poll_ms > 0 ? opts->poll_ms : 100;
+  int max_wait = opts && opts->max_wait_ms > 0 ? opts->max_wait_ms : 0;
+  int stale_after = opts && opts->stale_after_s > 0 ? opts->stale_after_s : 86400;
+  const char *slash = strrchr(path, '/');
+  if (slash && slash != path) {
+    char dir[FERRY__HUB_PATH_MAX];
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = 0;
+    int r = ferry__hub_mkdirs(dir);
+    if (r) return r;
+  }
+  char nonce[33];
+  int r = random_hex(nonce, 16);
+  if (r) return r;
+  int64_t deadline = now_ms() + max_wait;
+  for (int breaks = 0;;) {
+    r = try_create(path, nonce);
+    if (r == 0) break;
+    if (r != FERRY_E_CHANGED) return r;
+    int b = breaks < 100 ? break_if_stale(path, stale_after) : 0; /* bounded */
+    if (b < 0) return b;
+    if (b == 1) {
+      breaks++;
+      continue;
+    }
+    int64_t left = deadline - now_ms();
+    if (left <= 0) return FERRY_E_TIMEOUT;
+    sleep_ms(left < poll_ms ? (int)left : poll_ms);
+  }
+  out->path = strdup(path);
+  if (!out->path) {
+    unlink(path);
+    return FERRY_E_NOMEM;
+  }
+  memcpy(out->nonce, nonce, sizeof(nonce));
+  return 0;
+}
+
+int ferry__hub_lock_release(struct ferry__hub_lock *l) {
+  if (!l || !l->path) return 0;
+  struct ferry__hub_lock_owner o;
+  int found = 0, r = ferry__hub_lock_read(l->path, &o, &found);
+  if (r == 0 && found && strcmp(o.nonce, l->nonce) == 0 && unlink(l->path) != 0 && errno != ENOENT)
+    r = FERRY_E_IO;
+  else if (r == FERRY_E_PROTOCOL)
+    r = 0; /* not ours: leave it */
+  free(l->path);
+  memset(l, 0, sizeof(*l));
+  return r;
+}

@@ -1,0 +1,12 @@
+# The Hub client's pure building blocks (engine/hub), for libferry. engine/CMakeLists.txt
+# includes this file and adds ${FERRY_HUB_SOURCES} to the library's sources.
+set(FERRY_HUB_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/auth.c
+  ${CMAKE_CURRENT_LIST_DIR}/cache.c
+  ${CMAKE_CURRENT_LIST_DIR}/lock.c
+  ${CMAKE_CURRENT_LIST_DIR}/patterns.c
+  ${CMAKE_CURRENT_LIST_DIR}/repo.c
+  ${CMAKE_CURRENT_LIST_DIR}/tree.c
+  ${CMAKE_CURRENT_LIST_DIR}/util.c
+)
+set(FERRY_HUB_INCLUDE_DIR ${CMAKE_CURRENT_LIST_DIR})

@@ -1,0 +1,446 @@
+/* tree.c: the JSON the Hub answers with (repo info and tree pages, hub-protocol.md §4.4), the
+ * Link header that pages the tree (§1.5), and the trees/<commit>.json listing cache that
+ * huggingface_hub >= 1.22 keeps (§3.5). Parsing is jansson's; every body has a size cap. */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hub.h"
+
+void ferry__hub_tree_init(struct ferry__hub_tree *t) { memset(t, 0, sizeof(*t)); }
+
+void ferry__hub_tree_free(struct ferry__hub_tree *t) {
+  for (size_t i = 0; i < t->n; i++) free(t->v[i].path);
+  free(t->v);
+  memset(t, 0, sizeof(*t));
+}
+
+static int push(struct ferry__hub_tree *t, const struct ferry__hub_entry *e) {
+  if (t->n >= FERRY__HUB_TREE_MAX_ENTRIES) return FERRY_E_PROTOCOL;
+  if (t->n == t->cap) {
+    size_t cap = t->cap ? t->cap * 2 : 64;
+    struct ferry__hub_entry *v = realloc(t->v, cap * sizeof(*v));
+    if (!v) return FERRY_E_NOMEM;
+    t->v = v;
+    t->cap = cap;
+  }
+  t->v[t->n++] = *e;
+  return 0;
+}
+
+/* A JSON string without an embedded NUL, copied into out[cap]; 0 or -1. */
+static int copy_str(const json_t *j, char *out, size_t cap) {
+  if (!json_is_string(j)) return -1;
+  size_t n = json_string_length(j);
+  const char *s = json_string_value(j);
+  if (n + 1 > cap || strlen(s) != n) return -1;
+  memcpy(out, s, n + 1);
+  return 0;
+}
+
+static int get_size(const json_t *j, uint64_t *out) {
+  if (!json_is_integer(j) || json_integer_value(j) < 0) return -1;
+  *out = (uint64_t)json_integer_value(j);
+  return 0;
+}
+
+static int is_hex(const char *s, size_t n) {
+  if (strlen(s) != n) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
+  return 1;
+}
+
+static json_t *load(const char *json, size_t len, char *why, size_t why_len, int *err) {
+  *err = 0;
+  if (len > FERRY__HUB_JSON_MAX) {
+    *err = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "server answer too large (%zu bytes)",
+                          len);
+    return NULL;
+  }
+  json_error_t je;
+  json_t *root = json_loadb(json, len, 0, &je);
+  if (!root)
+    *err = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "malformed JSON at line %d column %d: %s",
+                          je.line, je.column, je.text);
+  return root;
+}
+
+/* One element of a tree page into e (e->path malloc'd on success). */
+static int parse_entry(const json_t *item, size_t index, struct ferry__hub_entry *e, char *why,
+                       size_t why_len) {
+  memset(e, 0, sizeof(*e));
+  if (!json_is_object(item))
+    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree entry %zu is not an object", index);
+  const json_t *type = json_object_get(item, "type"), *path = json_object_get(item, "path");
+  if (!json_is_string(type))
+    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree entry %zu has no type", index);
+  /* huggingface_hub: "file" is a file, any other type a folder. */
+  e->is_dir = strcmp(json_string_value(type), "file") != 0;
+  char *p = malloc(FERRY__HUB_PATH_MAX + 1);
+  if (!p) return FERRY_E_NOMEM;
+  if (copy_str(path, p, FERRY__HUB_PATH_MAX + 1) != 0) {
+    free(p);
+    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree entry %zu has no usable path", index);
+  }
+  int r = ferry__hub_path_check(p, why, why_len);
+  if (r) {
+    free(p);
+    return r;
+  }
+  const json_t *size = json_object_get(item, "size"), *oid = json_object_get(item, "oid");
+  const json_t *lfs = json_object_get(item, "lfs"), *xet = json_object_get(item, "xetHash");
+  const char *bad = NULL;
+  if (!e->is_dir && get_size(size, &e->size) != 0) bad = "size";
+  else if (e->is_dir && size && !json_is_null(size) && get_size(size, &e->size) != 0) bad = "size";
+  else if (!e->is_dir && copy_str(oid, e->oid, sizeof(e->oid)) != 0) bad = "oid";
+  else if (e->is_dir && oid && !json_is_null(oid) && copy_str(oid, e->oid, sizeof(e->oid)) != 0)
+    bad = "oid";
+  else if (xet && !json_is_null(xet) && copy_str(xet, e->xet_hash, sizeof(e->xet_hash)) != 0)
+    bad = "xetHash";
+  else if (lfs && !json_is_null(lfs)) {
+    if (!json_is_object(lfs) ||
+        copy_str(json_object_get(lfs, "oid"), e->lfs_oid, sizeof(e->lfs_oid)) != 0 ||
+        !is_hex(e->lfs_oid, 64) || get_size(json_object_get(lfs, "size"), &e->lfs_size) != 0)
+      bad = "lfs";
+    else e->has_lfs = 1;
+  }
+  if (bad) {
+    ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree entry '%s' has a missing or bad %s", p,
+                   bad);
+    free(p);
+    return FERRY_E_PROTOCOL;
+  }
+  e->path = p;
+  return 0;
+}
+
+int ferry__hub_tree_parse_page(const char *json, size_t len, struct ferry__hub_tree *t,
+                               char *why, size_t why_len) {
+  int r;
+  json_t *root = load(json, len, why, why_len, &r);
+  if (!root) return r;
+  if (!json_is_array(root)) {
+    json_decref(root);
+    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree page is not a JSON array");
+  }
+  size_t before = t->n, i;
+  json_t *item;
+  json_array_foreach(root, i, item) {
+    struct ferry__hub_entry e;
+    if ((r = parse_entry(item, i, &e, why, why_len))) break;
+    if ((r = push(t, &e))) {
+      free(e.path);
+      if (r == FERRY_E_PROTOCOL) ferry__hub_why(r, why, why_len, "tree listing has too many entries");
+      break;
+    }
+  }
+  json_decref(root);
+  if (r) { /* leave t as it was */
+    for (size_t k = before; k < t->n; k++) free(t->v[k].path);
+    t->n = before;
+  }
+  return r;
+}
+
+void ferry__hub_repo_info_free(struct ferry__hub_repo_info *info) {
+  for (size_t i = 0; i < info->n_siblings; i++) free(info->siblings[i]);
+  free(info->siblings);
+  info->siblings = NULL;
+  info->n_siblings = 0;
+}
+
+static int get_bool(const json_t *j) {
+  if (!j || json_is_null(j)) return -1;
+  return json_is_true(j) ? 1 : 0;
+}
+
+int ferry__hub_repo_info_parse(const char *json, size_t len, struct ferry__hub_repo_info *out,
+                               char *why, size_t why_len) {
+  memset(out, 0, sizeof(*out));
+  int r;
+  json_t *root = load(json, len, why, why_len, &r);
+  if (!root) return r;
+  r = 0;
+  const json_t *sha = json_object_get(root, "sha"), *siblings = json_object_get(root, "siblings");
+  const json_t *gated = json_object_get(root, "gated");
+  if (!json_is_object(root)) r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "repo info is not a JSON object");
+  else if (copy_str(json_object_get(root, "id"), out->id, sizeof(out->id)) != 0)
+    r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "repo info has no id");
+  else if (copy_str(sha, out->sha, sizeof(out->sha)) != 0 || !is_hex(out->sha, 40))
+    r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "repo info has no 40-hex sha");
+  else if (siblings && !json_is_null(siblings) && !json_is_array(siblings))
+    r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "repo info siblings is not an array");
+  if (r) {
+    json_decref(root);
+    memset(out, 0, sizeof(*out));
+    return r;
+  }
+  out->is_private = get_bool(json_object_get(root, "private"));
+  out->disabled = get_bool(json_object_get(root, "disabled"));
+  if (!gated || json_is_null(gated)) out->gated = -1;
+  else if (json_is_false(gated)) out->gated = 0;
+  else if (json_is_string(gated) && strcmp(json_string_value(gated), "auto") == 0) out->gated = 1;
+  else if (json_is_string(gated) && strcmp(json_string_value(gated), "manual") == 0) out->gated = 2;
+  else out->gated = 3;
+  if (json_is_array(siblings)) {
+    size_t n = json_array_size(siblings);
+    if (n > FERRY__HUB_TREE_MAX_ENTRIES) r = FERRY_E_PROTOCOL;
+    else if (!(out->siblings = calloc(n ? n : 1, sizeof(char *)))) r = FERRY_E_NOMEM;
+    for (size_t i = 0; i < n && !r; i++) {
+      const json_t *f = json_object_get(json_array_get(siblings, i), "rfilename");
+      size_t fl = json_is_string(f) ? json_string_length(f) : 0;
+      if (!json_is_string(f) || fl > FERRY__HUB_PATH_MAX || strlen(json_string_value(f)) != fl) {
+        r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "sibling %zu has no rfilename", i);
+        break;
+      }
+      if (!(out->siblings[i] = strdup(json_string_value(f)))) r = FERRY_E_NOMEM;
+      else out->n_siblings = i + 1;
+    }
+  }
+  json_decref(root);
+  if (r) {
+    ferry__hub_repo_info_free(out);
+    memset(out, 0, sizeof(*out));
+  }
+  return r;
+}
+
+/* ---- Link: <url>; rel="next" ------------------------------------------------------------------ */
+
+static int is_ws(char c) { return c == ' ' || c == '\t'; }
+
+/* 1 when the rel value (a space-separated list) holds "next". */
+static int rel_has_next(const char *v, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    while (i < n && is_ws(v[i])) i++;
+    size_t s = i;
+    while (i < n && !is_ws(v[i])) i++;
+    if (i - s == 4 && strncasecmp(v + s, "next", 4) == 0) return 1;
+  }
+  return 0;
+}
+
+static int absolute_http_url(const char *url) {
+  CURLU *u = curl_url();
+  if (!u) return 0;
+  char *scheme = NULL, *host = NULL;
+  int ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+           curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+           curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host[0] &&
+           (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) &&
+           strncasecmp(url, scheme, strlen(scheme)) == 0 && url[strlen(scheme)] == ':';
+  curl_free(scheme);
+  curl_free(host);
+  curl_url_cleanup(u);
+  return ok;
+}
+
+int ferry__hub_link_next(const char *value, size_t len, char **out) {
+  *out = NULL;
+  size_t i = 0;
+  while (i < len) {
+    while (i < len && (is_ws(value[i]) || value[i] == ',')) i++;
+    if (i >= len) break;
+    if (value[i] != '<') return FERRY_E_PROTOCOL;
+    const char *close = memchr(value + i, '>', len - i);
+    if (!close) return FERRY_E_PROTOCOL;
+    size_t url_start = i + 1, url_len = (size_t)(close - value) - url_start;
+    i = (size_t)(close - value) + 1;
+    int next = 0;
+    /* Parameters: ; name[=value] with value a token or a quoted string, up to ','. */
+    while (i < len && value[i] != ',') {
+      while (i < len && is_ws(value[i])) i++;
+      if (i >= len || value[i] == ',') break;
+      if (value[i] != ';') return FERRY_E_PROTOCOL;
+      i++;
+      while (i < len && is_ws(value[i])) i++;
+      size_t ns = i;
+      while (i < len && value[i] != '=' && value[i] != ';' && value[i] != ',' && !is_ws(value[i])) i++;
+      size_t nl = i - ns;
+      while (i < len && is_ws(value[i])) i++;
+      const char *v = "";
+      size_t vl = 0;
+      if (i < len && value[i] == '=') {
+        i++;
+        while (i < len && is_ws(value[i])) i++;
+        if (i < len && value[i] == '"') {
+          const char *q = memchr(value + i + 1, '"', len - i - 1);
+          if (!q) return FERRY_E_PROTOCOL;
+          v = value + i + 1;
+          vl = (size_t)(q - v);
+          i = (size_t)(q - value) + 1;
+        } else {
+          v = value + i;
+          while (i < len && value[i] != ';' && value[i] != ',' && !is_ws(value[i])) i++;
+          vl = (size_t)(value + i - v);
+        }
+      }
+      if (nl == 3 && strncasecmp(value + ns, "rel", 3) == 0 && rel_has_next(v, vl)) next = 1;
+    }
+    if (!next) continue;
+    if (url_len == 0 || url_len >= FERRY__HUB_URL_MAX) return FERRY_E_PROTOCOL;
+    char *url = malloc(url_len + 1);
+    if (!url) return FERRY_E_NOMEM;
+    memcpy(url, value + url_start, url_len);
+    url[url_len] = 0;
+    if (!absolute_http_url(url)) {
+      free(url);
+      return FERRY_E_PROTOCOL;
+    }
+    *out = url;
+    return 0;
+  }
+  return 0;
+}
+
+/* ---- trees/<commit>.json ---------------------------------------------------------------------- */
+
+static int by_path(const void *a, const void *b) {
+  return strcmp(((const struct ferry__hub_entry *)a)->path, ((const struct ferry__hub_entry *)b)->path);
+}
+
+/* jansson writes \u escapes with upper-case hex, Python with lower-case. In JSON text every
+ * backslash starts an escape, so walking them in pairs finds each \u exactly. */
+static void lowercase_unicode_escapes(char *s) {
+  for (; *s; s++) {
+    if (*s != '\\') continue;
+    if (s[1] == 'u')
+      for (int k = 2; k < 6 && s[k]; k++)
+        if (s[k] >= 'A' && s[k] <= 'F') s[k] = (char)(s[k] - 'A' + 'a');
+    if (s[1]) s++;
+  }
+}
+
+int ferry__hub_tree_cache_serialize(const struct ferry__hub_tree *t, char **out, size_t *len) {
+  *out = NULL;
+  *len = 0;
+  struct ferry__hub_entry *files = malloc((t->n ? t->n : 1) * sizeof(*files));
+  if (!files) return FERRY_E_NOMEM;
+  size_t n = 0;
+  for (size_t i = 0; i < t->n; i++)
+    if (!t->v[i].is_dir) files[n++] = t->v[i];
+  qsort(files, n, sizeof(*files), by_path);
+  json_t *root = json_object(), *map = json_object();
+  int r = root && map ? 0 : FERRY_E_NOMEM;
+  if (!r && (json_object_set_new(root, "format_version", json_integer(1)) ||
+             json_object_set(root, "files", map)))
+    r = FERRY_E_NOMEM;
+  for (size_t i = 0; i < n && !r; i++) {
+    const struct ferry__hub_entry *e = &files[i];
+    json_t *info = json_object();
+    if (!info || json_object_set_new(map, e->path, info)) {
+      r = FERRY_E_NOMEM;
+      break;
+    }
+    /* Key order as TreeCacheEntry.to_json inserts them. */
+    if (json_object_set_new(info, "size", json_integer((json_int_t)e->size)) ||
+        json_object_set_new(info, "blob_id", json_string(e->oid)))
+      r = FERRY_E_NOMEM;
+    if (!r && e->has_lfs &&
+        (json_object_set_new(info, "lfs_sha256", json_string(e->lfs_oid)) ||
+         json_object_set_new(info, "lfs_size", json_integer((json_int_t)e->lfs_size))))
+      r = FERRY_E_NOMEM;
+    if (!r && e->xet_hash[0] && json_object_set_new(info, "xet_hash", json_string(e->xet_hash)))
+      r = FERRY_E_NOMEM;
+  }
+  char *text = NULL;
+  if (!r) {
+    text = json_dumps(root, JSON_INDENT(1) | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
+    if (!text) r = FERRY_E_NOMEM;
+  }
+  json_decref(map);
+  json_decref(root);
+  free(files);
+  if (r) return r;
+  lowercase_unicode_escapes(text);
+  /* Hand the caller memory from malloc, not jansson's allocator. */
+  size_t tl = strlen(text);
+  *out = malloc(tl + 1);
+  if (*out) memcpy(*out, text, tl + 1), *len = tl;
+  free(text);
+  return *out ? 0 : FERRY_E_NOMEM;
+}
+
+int ferry__hub_tree_cache_parse(const char *json, size_t len, struct ferry__hub_tree *t,
+                                char *why, size_t why_len) {
+  ferry__hub_tree_init(t);
+  int r;
+  json_t *root = load(json, len, why, why_len, &r);
+  if (!root) return r;
+  const json_t *ver = json_object_get(root, "format_version"), *files = json_object_get(root, "files");
+  if (!json_is_integer(ver) || json_integer_value(ver) != 1) {
+    json_decref(root);
+    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has an unknown format_version");
+  }
+  if (!json_is_object(files)) {
+    json_decref(root);
+    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has no files object");
+  }
+  const char *key;
+  json_t *info;
+  r = 0;
+  json_object_foreach((json_t *)files, key, info) {
+    struct ferry__hub_entry e;
+    memset(&e, 0, sizeof(e));
+    const json_t *ls = json_object_get(info, "lfs_sha256"), *xh = json_object_get(info, "xet_hash");
+    if ((r = ferry__hub_path_check(key, why, why_len))) break;
+    if (!json_is_object(info) || get_size(json_object_get(info, "size"), &e.size) != 0 ||
+        copy_str(json_object_get(info, "blob_id"), e.oid, sizeof(e.oid)) != 0 ||
+        (ls && !json_is_null(ls) &&
+         (copy_str(ls, e.lfs_oid, sizeof(e.lfs_oid)) != 0 || !is_hex(e.lfs_oid, 64) ||
+          get_size(json_object_get(info, "lfs_size"), &e.lfs_size) != 0)) ||
+        (xh && !json_is_null(xh) && copy_str(xh, e.xet_hash, sizeof(e.xet_hash)) != 0)) {
+      r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache entry is malformed");
+      break;
+    }
+    e.has_lfs = e.lfs_oid[0] != 0;
+    if (!(e.path = strdup(key))) {
+      r = FERRY_E_NOMEM;
+      break;
+    }
+    if ((r = push(t, &e))) {
+      free(e.path);
+      break;
+    }
+  }
+  json_decref(root);
+  if (r) {
+    ferry__hub_tree_free(t);
+    return r;
+  }
+  qsort(t->v, t->n, sizeof(*t->v), by_path);
+  return 0;
+}
+
+int ferry__hub_tree_cache_write(const char *folder, const char *commit,
+                                const struct ferry__hub_tree *t) {
+  char *path = NULL, *text = NULL;
+  size_t len;
+  int r = ferry__hub_tree_cache_path(folder, commit, &path);
+  if (!r) r = ferry__hub_tree_cache_serialize(t, &text, &len);
+  if (!r) r = ferry__hub_write_atomic(path, text, len, 0666);
+  free(path);
+  free(text);
+  return r;
+}
+
+int ferry__hub_tree_cache_read(const char *folder, const char *commit, struct ferry__hub_tree *t,
+                               int *found, char *why, size_t why_len) {
+  ferry__hub_tree_init(t);
+  *found = 0;
+  char *path = NULL, *text = NULL;
+  size_t len;
+  int r = ferry__hub_tree_cache_path(folder, commit, &path);
+  if (!r) r = ferry__hub_read_small(path, FERRY__HUB_JSON_MAX, &text, &len, found);
+  free(path);
+  if (!r && *found) {
+    r = ferry__hub_tree_cache_parse(text, len, t, why, why_len);
+    if (r) *found = 0;
+  }
+  free(text);
+  return r;
+}
