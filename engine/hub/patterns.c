@@ -45,10 +45,6 @@ static void translate(const char *pat, char *out) {
     }
     size_t start = i, end = j; /* the set's characters: pat[start..end) */
     i = j + 1;
-    if (end - start == 1 && pat[start] == '!') { /* "[!]": Python matches any one character */
-      out[o++] = '?';
-      continue;
-    }
     out[o++] = '[';
     if (pat[start] == '!') out[o++] = '!', start++;
     for (size_t k = start; k < end; k++) {

@@ -50,6 +50,47 @@
   X(errors_unknown) \
   X(errors_retryable) \
   X(errors_exit_classes) \
+  X(hub_repo_id_valid) \
+  X(hub_repo_id_invalid) \
+  X(hub_repo_parse) \
+  X(hub_revision) \
+  X(hub_endpoint) \
+  X(hub_quote) \
+  X(hub_urls) \
+  X(hub_cache_path_check) \
+  X(hub_cache_roots) \
+  X(hub_cache_names) \
+  X(hub_cache_etag) \
+  X(hub_cache_symlink_target) \
+  X(hub_cache_write_atomic) \
+  X(hub_cache_refs) \
+  X(hub_cache_no_exist) \
+  X(hub_cache_cachedir_tag) \
+  X(hub_cache_symlink_probe) \
+  X(hub_cache_local_dir) \
+  X(hub_patterns_table) \
+  X(hub_patterns_allow_ignore) \
+  X(hub_patterns_limits) \
+  X(hub_tree_page) \
+  X(hub_tree_page_malformed) \
+  X(hub_tree_repo_info) \
+  X(hub_tree_link_next) \
+  X(hub_tree_cache_format) \
+  X(hub_tree_cache_roundtrip) \
+  X(hub_tree_cache_malformed) \
+  X(hub_auth_env_true) \
+  X(hub_auth_settings) \
+  X(hub_auth_endpoint) \
+  X(hub_auth_token_clean) \
+  X(hub_auth_token_resolve) \
+  X(hub_auth_same_origin) \
+  X(hub_lock_acquire_release) \
+  X(hub_lock_release_only_own) \
+  X(hub_lock_dead_owner) \
+  X(hub_lock_live_owner) \
+  X(hub_lock_stale_rules) \
+  X(hub_lock_malformed) \
+  X(hub_lock_contention) \
   X(xxh3_matches_library)
 
 #endif

@@ -1,0 +1,739 @@
+/* download: `ferry download`, a repository snapshot into huggingface_hub's cache layout.
+ *
+ * revision -> commit (one API call, or none for a commit or offline), the recursive tree at
+ * that commit (trees/<commit>.json, or listed page by page and then kept), the selection
+ * (file names or patterns), then every missing blob as one job of one engine: resolve URL,
+ * expected size and hash from the tree (SHA-256 for LFS, git blob SHA-1 otherwise), partial
+ * data in blobs/<etag>.incomplete with its journal. Only verified blobs are renamed into
+ * place; the snapshot's relative symlinks and refs/<rev> follow (hub-protocol.md §2-§4). */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hub.h"
+
+#define WHY 512
+#define DEFERRED_WAIT_MS (6 * 3600 * 1000) /* another process's download of the same blob */
+
+/* Everything one download needs, built step by step and freed in one place. */
+struct dl {
+  const struct ferry_hub_download_opts *o;
+  struct ferry_hub_download_result *out;
+  struct ferry__hub_env env;
+  struct ferry__hub_settings settings;
+  struct ferry__hub_repo repo;
+  const char *rev;
+  char *endpoint, *token, *cache_root, *repo_dir, *auth_header;
+  const char *headers[3];
+  struct ferry_engine *api; /* API calls; also the first round of transfers */
+  struct ferry__hub_tree tree;
+  int tree_known;
+  int symlinks;
+  size_t *pick; /* indexes into tree.v of the selected files */
+  size_t npick;
+  struct ferry__hub_lock *locks;
+  struct ferry_job **jobs;
+  int *deferred;
+};
+
+static int fail(struct dl *d, int err, long status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(struct dl *d, int err, long status, const char *fmt, ...) {
+  if (!d->out->error) {
+    d->out->error = err;
+    d->out->http_status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d->out->message, sizeof(d->out->message), fmt, ap);
+    va_end(ap);
+  }
+  return d->out->error;
+}
+
+static void notice(struct dl *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void notice(struct dl *d, const char *fmt, ...) {
+  const struct ferry_config *c = d->o->engine;
+  if (!c || !c->log_cb) return;
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  c->log_cb(c->log_user, FERRY_LOG_NOTICE, line);
+}
+
+static const char *repo_label(struct dl *d) {
+  static char buf[FERRY__HUB_REPO_ID_MAX + 32];
+  snprintf(buf, sizeof(buf), "%s%s", ferry__hub_repo_url_prefix(d->repo.type), d->repo.id);
+  return buf;
+}
+
+/* The Hub's errors, as huggingface_hub maps them (hub-protocol.md §1.6, §5.3). */
+static int hub_error(struct dl *d, const struct ferry_response *r, const char *what) {
+  char code[128] = "", msg[256] = "";
+  ferry_response_header(r, "x-error-code", code, sizeof(code));
+  ferry_response_header(r, "x-error-message", msg, sizeof(msg));
+  const char *repo = repo_label(d);
+  if (!strcmp(code, "RevisionNotFound"))
+    return fail(d, FERRY_E_HUB_REVISION_NOT_FOUND, r->status, "revision not found: %s in %s%s%s",
+                d->rev, repo, msg[0] ? ": " : "", msg);
+  if (!strcmp(code, "EntryNotFound"))
+    return fail(d, FERRY_E_HUB_ENTRY_NOT_FOUND, r->status, "%s: %s%s%s", what, repo,
+                msg[0] ? ": " : "", msg);
+  if (!strcmp(code, "GatedRepo"))
+    return fail(d, FERRY_E_HUB_GATED, r->status,
+                "%s is gated and your token has no access yet: ask for access on its page%s%s",
+                repo, msg[0] ? ": " : "", msg);
+  if (r->status == 401 && !strcmp(msg, "Invalid credentials in Authorization header"))
+    return fail(d, FERRY_E_HUB_AUTH, r->status,
+                "the token was refused (invalid credentials): check HF_TOKEN or the token file");
+  if (!strcmp(code, "RepoNotFound") || r->status == 401)
+    return fail(d, FERRY_E_HUB_REPO_NOT_FOUND, r->status,
+                "repository not found or private: %s (%s)", repo,
+                d->token ? "does your token have access to it?"
+                         : "no token was sent: set HF_TOKEN or use --token");
+  if (r->status == 403)
+    return fail(d, FERRY_E_HUB_AUTH, r->status, "forbidden: %s%s%s", repo, msg[0] ? ": " : "",
+                msg);
+  return fail(d, FERRY_E_HTTP, r->status, "%s: HTTP %ld%s%s", what, r->status,
+              msg[0] ? ": " : "", msg);
+}
+
+static int api_get(struct dl *d, const char *url, struct ferry_response *r, int *err) {
+  struct ferry_request req = {.url = url, .headers = d->headers};
+  *err = ferry_engine_fetch(d->api, &req, r);
+  return *err == 0 && r->status >= 200 && r->status < 300;
+}
+
+/* revision -> commit. *soft = 1 when the Hub could not be asked (network, 5xx, offline):
+ * huggingface_hub then falls back to the cache. */
+static int resolve_commit(struct dl *d, int *soft) {
+  *soft = 0;
+  if (ferry__hub_is_commit(d->rev)) {
+    memcpy(d->out->commit, d->rev, 41);
+    return 0;
+  }
+  if (d->settings.offline) {
+    *soft = 1;
+    return 0;
+  }
+  char *url = NULL;
+  int err = ferry__hub_url_revision(d->endpoint, &d->repo, d->rev, &url);
+  if (err) return fail(d, err, 0, "cannot build the revision URL");
+  struct ferry_response r;
+  int ok = api_get(d, url, &r, &err);
+  free(url);
+  if (ok) {
+    struct ferry__hub_repo_info info;
+    char why[WHY] = "";
+    err = ferry__hub_repo_info_parse(r.body, r.body_len, &info, why, sizeof(why));
+    if (!err) {
+      memcpy(d->out->commit, info.sha, 41);
+      ferry__hub_repo_info_free(&info);
+    } else {
+      fail(d, err, r.status, "malformed repository info from the Hub: %s", why);
+    }
+  } else if (err || r.status == 408 || r.status == 429 || r.status >= 500) {
+    *soft = 1; /* the Hub is unreachable or failing: try the cache */
+    notice(d, "cannot reach the Hub (%s): looking in the cache",
+           err ? ferry_strerror(err) : "server error");
+    err = 0;
+  } else {
+    err = hub_error(d, &r, "repository info");
+  }
+  ferry_response_free(&r);
+  return err;
+}
+
+static int list_tree(struct dl *d) {
+  char *url = NULL;
+  int err = ferry__hub_url_tree(d->endpoint, &d->repo, d->out->commit, NULL, 1, 0, &url);
+  if (err) return fail(d, err, 0, "cannot build the tree URL");
+  for (int page = 0; url && !err; page++) {
+    struct ferry_response r;
+    if (!api_get(d, url, &r, &err)) {
+      if (err) fail(d, err, 0, "listing %s: %s", repo_label(d), ferry_strerror(err));
+      else err = hub_error(d, &r, "tree listing");
+    } else {
+      char why[WHY] = "", link[4096] = "";
+      err = ferry__hub_tree_parse_page(r.body, r.body_len, &d->tree, why, sizeof(why));
+      if (err) fail(d, err, r.status, "malformed tree listing from the Hub: %s", why);
+      free(url);
+      url = NULL;
+      if (!err && ferry_response_header(&r, "link", link, sizeof(link)) == 0) {
+        err = ferry__hub_link_next(link, strlen(link), &url);
+        if (err) fail(d, err, r.status, "malformed Link header in the tree listing");
+      }
+    }
+    ferry_response_free(&r);
+  }
+  free(url);
+  if (!err) d->tree_known = 1;
+  return err;
+}
+
+/* trees/<commit>.json lives in the repo folder, or in <local_dir>/.cache/huggingface. */
+static char *tree_folder(struct dl *d) {
+  if (!d->o->local_dir) return strdup(d->repo_dir);
+  char *f = NULL;
+  ferry__hub_fmt(&f, FERRY__HUB_PATH_MAX, "%s/.cache/huggingface", d->o->local_dir);
+  return f;
+}
+
+static int load_tree(struct dl *d, int may_list) {
+  char *folder = tree_folder(d);
+  if (!folder) return fail(d, FERRY_E_NOMEM, 0, "out of memory");
+  int found = 0, err;
+  char why[WHY] = "";
+  err = ferry__hub_tree_cache_read(folder, d->out->commit, &d->tree, &found, why, sizeof(why));
+  if (err) { /* a damaged tree cache is listed again, as huggingface_hub does */
+    ferry__hub_tree_free(&d->tree);
+    ferry__hub_tree_init(&d->tree);
+    found = 0;
+  }
+  if (found) {
+    d->tree_known = 1;
+  } else if (may_list) {
+    err = list_tree(d);
+    if (!err && ferry__hub_tree_cache_write(folder, d->out->commit, &d->tree) != 0)
+      notice(d, "could not write the tree cache in %s", folder);
+  }
+  free(folder);
+  return err ? err : 0;
+}
+
+static const struct ferry__hub_entry *find_file(struct dl *d, const char *path) {
+  for (size_t i = 0; i < d->tree.n; i++)
+    if (!d->tree.v[i].is_dir && !strcmp(d->tree.v[i].path, path)) return &d->tree.v[i];
+  return NULL;
+}
+
+static int select_files(struct dl *d) {
+  const struct ferry_hub_download_opts *o = d->o;
+  d->pick = calloc(d->tree.n + 1, sizeof(*d->pick));
+  if (!d->pick) return fail(d, FERRY_E_NOMEM, 0, "out of memory");
+  if (o->n_filenames) {
+    for (size_t k = 0; k < o->n_filenames; k++) {
+      const struct ferry__hub_entry *e = find_file(d, o->filenames[k]);
+      if (!e) {
+        ferry__hub_no_exist_mark(d->repo_dir, d->out->commit, o->filenames[k]);
+        return fail(d, FERRY_E_HUB_ENTRY_NOT_FOUND, 404, "%s not found in %s at %s",
+                    o->filenames[k], repo_label(d), d->out->commit);
+      }
+      d->pick[d->npick++] = (size_t)(e - d->tree.v);
+    }
+    return 0;
+  }
+  for (size_t i = 0; i < d->tree.n; i++) {
+    if (d->tree.v[i].is_dir) continue;
+    int keep = ferry__hub_patterns_keep(o->include, o->n_include, o->exclude, o->n_exclude,
+                                        d->tree.v[i].path);
+    if (keep < 0) return fail(d, keep, 0, "bad --include or --exclude pattern");
+    if (keep) d->pick[d->npick++] = i;
+  }
+  return 0;
+}
+
+static char *result_path(struct dl *d) {
+  char *p = NULL;
+  const char *single = d->o->n_filenames == 1 ? d->o->filenames[0] : NULL;
+  if (d->o->local_dir) {
+    if (single) ferry__hub_fmt(&p, FERRY__HUB_PATH_MAX, "%s/%s", d->o->local_dir, single);
+    else p = strdup(d->o->local_dir);
+  } else {
+    ferry__hub_snapshot_path(d->repo_dir, d->out->commit, single, &p);
+  }
+  return p;
+}
+
+/* The offline / fallback path (§4.3): the cached snapshot, if complete. */
+static int serve_from_cache(struct dl *d) {
+  if (!d->out->commit[0]) {
+    char commit[41];
+    int found = 0;
+    if (ferry__hub_ref_read(d->repo_dir, d->rev, commit, &found) == 0 && found)
+      memcpy(d->out->commit, commit, 41);
+  }
+  if (!d->out->commit[0])
+    return fail(d, FERRY_E_HUB_OFFLINE, 0, "%s at %s is not in the cache %s(offline)",
+                repo_label(d), d->rev, d->cache_root);
+  load_tree(d, 0);
+  if (d->tree_known && select_files(d)) return d->out->error;
+  char *snap = NULL;
+  ferry__hub_snapshot_path(d->repo_dir, d->out->commit, NULL, &snap);
+  struct stat st;
+  int have = snap && stat(snap, &st) == 0 && S_ISDIR(st.st_mode);
+  for (size_t k = 0; have && k < d->o->n_filenames; k++) {
+    char *f = NULL;
+    ferry__hub_snapshot_path(d->repo_dir, d->out->commit, d->o->filenames[k], &f);
+    have = f && stat(f, &st) == 0;
+    free(f);
+  }
+  for (size_t k = 0; have && d->tree_known && k < d->npick; k++) {
+    char *f = NULL;
+    ferry__hub_snapshot_path(d->repo_dir, d->out->commit, d->tree.v[d->pick[k]].path, &f);
+    have = f && stat(f, &st) == 0;
+    free(f);
+  }
+  free(snap);
+  if (!have)
+    return fail(d, FERRY_E_HUB_OFFLINE, 0,
+                "%s at %s is not completely in the cache %s and the Hub cannot be reached",
+                repo_label(d), d->rev, d->cache_root);
+  d->out->path = result_path(d);
+  d->out->files_cached = (int)d->npick;
+  return 0;
+}
+
+static int is_regular_with_size(const char *path, uint64_t size) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
+}
+
+static int mkparents(const char *path) {
+  char *dup = strdup(path);
+  if (!dup) return FERRY_E_NOMEM;
+  int err = ferry__hub_mkdirs(dirname(dup));
+  free(dup);
+  return err;
+}
+
+static int copy_file(const char *from, const char *to) {
+  char *tmp = NULL;
+  if (ferry__hub_fmt(&tmp, FERRY__HUB_PATH_MAX, "%s.ferry-copy", to)) return FERRY_E_NOMEM;
+  int in = open(from, O_RDONLY | O_CLOEXEC);
+  int outfd = in < 0 ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int err = in < 0 || outfd < 0 ? FERRY_E_IO : 0;
+  static char buf[1 << 16];
+  ssize_t n;
+  while (!err && (n = read(in, buf, sizeof(buf))) > 0)
+    if (write(outfd, buf, (size_t)n) != n) err = errno == ENOSPC ? FERRY_E_NOSPC : FERRY_E_IO;
+  if (!err && (fsync(outfd) != 0 || rename(tmp, to) != 0)) err = FERRY_E_IO;
+  if (in >= 0) close(in);
+  if (outfd >= 0) close(outfd);
+  if (err) unlink(tmp);
+  free(tmp);
+  return err;
+}
+
+/* snapshots/<commit>/<path> -> ../../blobs/<etag> (relative), or a copy / move of the blob
+ * where symlinks do not work (§3.3). */
+static int link_snapshot(struct dl *d, const struct ferry__hub_entry *e, const char *etag,
+                         int fresh) {
+  char *pointer = NULL, *blob = NULL, *target = NULL;
+  int err = ferry__hub_snapshot_path(d->repo_dir, d->out->commit, e->path, &pointer);
+  if (!err) err = ferry__hub_blob_path(d->repo_dir, etag, &blob);
+  if (!err) err = mkparents(pointer);
+  if (!err && d->symlinks) {
+    err = ferry__hub_symlink_target(e->path, etag, &target);
+    if (!err) {
+      char cur[FERRY__HUB_PATH_MAX];
+      ssize_t n = readlink(pointer, cur, sizeof(cur) - 1);
+      if (n >= 0) cur[n] = 0;
+      if (n < 0 || strcmp(cur, target) != 0) {
+        unlink(pointer);
+        if (symlink(target, pointer) != 0 && errno != EEXIST) err = FERRY_E_IO;
+      }
+    }
+  } else if (!err) {
+    if (fresh) {
+      if (rename(blob, pointer) != 0) err = FERRY_E_IO;
+    } else if (!is_regular_with_size(pointer, e->has_lfs ? e->lfs_size : e->size)) {
+      err = copy_file(blob, pointer);
+    }
+  }
+  if (err) fail(d, err, 0, "cannot place %s in the snapshot %s", e->path, d->out->commit);
+  free(pointer);
+  free(blob);
+  free(target);
+  return err;
+}
+
+static uint64_t entry_size(const struct ferry__hub_entry *e) {
+  return e->has_lfs ? e->lfs_size : e->size;
+}
+
+static int entry_etag(struct dl *d, const struct ferry__hub_entry *e, char etag[65]) {
+  char why[WHY] = "";
+  int err = ferry__hub_etag_normalize(e->has_lfs ? e->lfs_oid : e->oid, etag, 65, why,
+                                      sizeof(why));
+  if (err) fail(d, err, 0, "%s: unusable object id from the Hub: %s", e->path, why);
+  return err;
+}
+
+/* Where a file's bytes go: blobs/<etag> in the cache, or <local_dir>/<path>. */
+struct target {
+  char *final, *part, *journal;
+};
+
+static void target_free(struct target *t) {
+  free(t->final), free(t->part), free(t->journal);
+  memset(t, 0, sizeof(*t));
+}
+
+static int target_for(struct dl *d, const struct ferry__hub_entry *e, const char *etag,
+                      struct target *t) {
+  memset(t, 0, sizeof(*t));
+  int err;
+  if (d->o->local_dir) {
+    err = ferry__hub_fmt(&t->final, FERRY__HUB_PATH_MAX, "%s/%s", d->o->local_dir, e->path);
+    if (!err)
+      err = ferry__hub_fmt(&t->part, FERRY__HUB_PATH_MAX,
+                           "%s/.cache/huggingface/download/%s.%s.incomplete", d->o->local_dir,
+                           e->path, etag);
+  } else {
+    err = ferry__hub_blob_path(d->repo_dir, etag, &t->final);
+    if (!err) err = ferry__hub_fmt(&t->part, FERRY__HUB_PATH_MAX, "%s.incomplete", t->final);
+  }
+  if (!err && t->part) {
+    size_t n = strlen(t->part) - strlen(".incomplete");
+    err = ferry__hub_fmt(&t->journal, FERRY__HUB_PATH_MAX, "%.*s.journal", (int)n, t->part);
+  }
+  if (!err) err = mkparents(t->final);
+  if (!err) err = mkparents(t->part);
+  if (err) target_free(t);
+  return err;
+}
+
+/* Already there? In the cache a blob with its expected name and size is trusted (as
+ * huggingface_hub does; `ferry cache verify` re-hashes); in a local dir, the metadata must
+ * name the same etag and be fresh. */
+static int already_there(struct dl *d, const struct ferry__hub_entry *e, const char *etag,
+                         const struct target *t) {
+  if (d->o->force_download || !is_regular_with_size(t->final, entry_size(e))) return 0;
+  if (!d->o->local_dir) return 1;
+  struct ferry__hub_local_meta meta;
+  int found = 0;
+  return ferry__hub_local_meta_read(d->o->local_dir, e->path, &meta, &found) == 0 && found &&
+         meta.fresh && !strcmp(meta.etag, etag);
+}
+
+static int finish_file(struct dl *d, size_t k, const char *etag, int fresh) {
+  const struct ferry__hub_entry *e = &d->tree.v[d->pick[k]];
+  if (d->o->local_dir)
+    return ferry__hub_local_meta_write(d->o->local_dir, e->path, d->out->commit, etag,
+                                       (double)time(NULL) + 1.0);
+  return link_snapshot(d, e, etag, fresh);
+}
+
+static void add_stats(struct ferry_stats *to, const struct ferry_stats *s) {
+  to->bytes_total += s->bytes_total;
+  to->bytes_done += s->bytes_done;
+  to->bytes_received += s->bytes_received;
+  to->bytes_refetched += s->bytes_refetched;
+  to->bytes_resumed += s->bytes_resumed;
+  to->requests += s->requests;
+  to->retries += s->retries;
+  to->connections_opened += s->connections_opened;
+  if (s->connections_peak > to->connections_peak) to->connections_peak = s->connections_peak;
+  to->files_total += s->files_total;
+  to->files_done += s->files_done;
+  to->files_failed += s->files_failed;
+  if (s->memory_peak > to->memory_peak) to->memory_peak = s->memory_peak;
+  to->seconds += s->seconds;
+}
+
+/* One round of transfers for the files marked in `todo` (1 = fetch). Files fetched are
+ * placed; files that fail keep their error. Returns 0, or FERRY_E_INTERRUPTED. */
+static int transfer_round(struct dl *d, struct ferry_engine *eng, unsigned char *todo,
+                          int *checksum_failed) {
+  struct ferry_hub_file *files = d->out->files;
+  int any = 0;
+  for (size_t k = 0; k < d->npick; k++) {
+    d->jobs[k] = NULL;
+    if (!todo[k]) continue;
+    const struct ferry__hub_entry *e = &d->tree.v[d->pick[k]];
+    struct target t;
+    char *url = NULL, *identity = NULL;
+    int err = target_for(d, e, files[k].etag, &t);
+    if (!err) err = ferry__hub_url_resolve(d->endpoint, &d->repo, d->out->commit, e->path, &url);
+    if (!err)
+      err = ferry__hub_fmt(&identity, FERRY__HUB_PATH_MAX, "hub-blob:%s", files[k].etag);
+    if (!err) {
+      struct ferry_job_spec spec = {
+          .url = url, .path = t.final, .size = (int64_t)entry_size(e), .headers = d->headers,
+          .sha256_hex = e->has_lfs ? files[k].etag : NULL,
+          .git_sha1_hex = e->has_lfs ? NULL : files[k].etag, .part_path = t.part,
+          .journal_path = t.journal, .identity = identity, .no_resume = d->o->force_download};
+      /* LFS etags are the content's SHA-256; others the git blob SHA-1 of the content. */
+      if (e->has_lfs && strlen(files[k].etag) != 64) spec.sha256_hex = NULL;
+      err = ferry_engine_add(eng, &spec, &d->jobs[k]);
+    }
+    if (err) {
+      files[k].status = FERRY_HUB_FILE_FAILED;
+      files[k].error = err;
+      fail(d, err, 0, "%s: cannot start its download", e->path);
+    } else {
+      any = 1;
+    }
+    free(url);
+    free(identity);
+    target_free(&t);
+  }
+  int run_err = any ? ferry_engine_run(eng) : 0;
+  if (eng != d->api) { /* the first engine's figures are added once, at the end */
+    struct ferry_stats st;
+    ferry_engine_stats(eng, &st);
+    add_stats(&d->out->stats, &st);
+  }
+  for (size_t k = 0; k < d->npick; k++) {
+    if (!d->jobs[k]) continue;
+    struct ferry_job_result r;
+    ferry_job_result(d->jobs[k], &r);
+    todo[k] = 0;
+    if (r.error) {
+      files[k].status = FERRY_HUB_FILE_FAILED;
+      files[k].error = r.error;
+      if (r.error == FERRY_E_CHECKSUM) {
+        todo[k] = 1; /* one more try, then it is reported */
+        (*checksum_failed)++;
+      }
+      if (r.error != FERRY_E_CHECKSUM || d->out->error == 0)
+        fail(d, r.error, r.http_status, "%s", r.message);
+      continue;
+    }
+    files[k].status = FERRY_HUB_FILE_DOWNLOADED;
+    files[k].error = 0;
+    d->out->files_downloaded++;
+    d->out->bytes_downloaded += r.size - r.bytes_resumed;
+    if (finish_file(d, k, files[k].etag, 1)) files[k].status = FERRY_HUB_FILE_FAILED;
+  }
+  return run_err == FERRY_E_INTERRUPTED ? FERRY_E_INTERRUPTED : 0;
+}
+
+static int run_transfers(struct dl *d, unsigned char *todo) {
+  int checksum_failed = 0;
+  int err = transfer_round(d, d->api, todo, &checksum_failed);
+  if (!err && checksum_failed) {
+    /* A wrong file is fetched once more from scratch before it is reported. */
+    notice(d, "%d file(s) did not match their hash: fetching them once more", checksum_failed);
+    struct ferry_engine *again = NULL;
+    err = ferry_engine_new(d->o->engine, &again);
+    if (!err) {
+      int ignored = 0;
+      d->out->error = 0;
+      d->out->message[0] = 0;
+      err = transfer_round(d, again, todo, &ignored);
+      ferry_engine_free(again);
+    }
+  }
+  return err;
+}
+
+/* Blobs another process is downloading: wait for its lock, then use its result or fetch. */
+static int run_deferred(struct dl *d) {
+  unsigned char *todo = calloc(d->npick + 1, 1);
+  if (!todo) return fail(d, FERRY_E_NOMEM, 0, "out of memory");
+  int need = 0;
+  for (size_t k = 0; k < d->npick; k++) {
+    if (!d->deferred[k]) continue;
+    char *lock_path = NULL;
+    ferry__hub_lock_path(d->cache_root, &d->repo, d->out->files[k].etag, &lock_path);
+    struct ferry__hub_lock_opts lo = {.poll_ms = 200, .max_wait_ms = DEFERRED_WAIT_MS};
+    notice(d, "%s is being downloaded by another process: waiting for it", d->out->files[k].path);
+    int err = lock_path ? ferry__hub_lock_acquire(lock_path, &lo, &d->locks[k]) : FERRY_E_NOMEM;
+    free(lock_path);
+    if (err) {
+      d->out->files[k].status = FERRY_HUB_FILE_FAILED;
+      fail(d, err, 0, "%s: waited too long for another process", d->out->files[k].path);
+      continue;
+    }
+    const struct ferry__hub_entry *e = &d->tree.v[d->pick[k]];
+    struct target t;
+    if (target_for(d, e, d->out->files[k].etag, &t) == 0) {
+      if (is_regular_with_size(t.final, entry_size(e))) {
+        d->out->files[k].status = FERRY_HUB_FILE_CACHED;
+        d->out->files_cached++;
+        finish_file(d, k, d->out->files[k].etag, 0);
+      } else {
+        todo[k] = 1;
+        need = 1;
+      }
+      target_free(&t);
+    }
+  }
+  int err = 0;
+  if (need) {
+    struct ferry_engine *eng = NULL;
+    err = ferry_engine_new(d->o->engine, &eng);
+    if (!err) {
+      int failed = 0;
+      err = transfer_round(d, eng, todo, &failed);
+      ferry_engine_free(eng);
+    }
+  }
+  free(todo);
+  return err;
+}
+
+static int plan_and_fetch(struct dl *d) {
+  struct ferry_hub_download_result *out = d->out;
+  out->files = calloc(d->npick + 1, sizeof(*out->files));
+  d->locks = calloc(d->npick + 1, sizeof(*d->locks));
+  d->jobs = calloc(d->npick + 1, sizeof(*d->jobs));
+  d->deferred = calloc(d->npick + 1, sizeof(*d->deferred));
+  unsigned char *todo = calloc(d->npick + 1, 1);
+  if (!out->files || !d->locks || !d->jobs || !d->deferred || !todo) {
+    free(todo);
+    return fail(d, FERRY_E_NOMEM, 0, "out of memory");
+  }
+  out->n_files = d->npick;
+  int err = 0, any = 0;
+  for (size_t k = 0; k < d->npick && !err; k++) {
+    const struct ferry__hub_entry *e = &d->tree.v[d->pick[k]];
+    struct ferry_hub_file *f = &out->files[k];
+    f->path = strdup(e->path);
+    f->size = entry_size(e);
+    f->lfs = e->has_lfs;
+    out->bytes_total += f->size;
+    if (!f->path || (err = entry_etag(d, e, f->etag))) break;
+    struct target t;
+    if ((err = target_for(d, e, f->etag, &t))) {
+      fail(d, err, 0, "cannot prepare the folder for %s", e->path);
+      break;
+    }
+    int there = already_there(d, e, f->etag, &t);
+    target_free(&t);
+    if (there) {
+      f->status = FERRY_HUB_FILE_CACHED;
+      out->files_cached++;
+      if (!d->o->dry_run) err = finish_file(d, k, f->etag, 0);
+      continue;
+    }
+    f->status = FERRY_HUB_FILE_PLANNED;
+    if (d->o->dry_run) continue;
+    if (!d->o->local_dir) { /* one process per blob: the others wait and reuse it */
+      char *lock_path = NULL;
+      struct ferry__hub_lock_opts lo = {0};
+      err = ferry__hub_lock_path(d->cache_root, &d->repo, f->etag, &lock_path);
+      int held = err ? err : ferry__hub_lock_acquire(lock_path, &lo, &d->locks[k]);
+      free(lock_path);
+      err = 0;
+      if (held == FERRY_E_TIMEOUT) {
+        d->deferred[k] = 1;
+        continue;
+      }
+      if (held) {
+        err = fail(d, held, 0, "cannot create the lock for %s", e->path);
+        break;
+      }
+    }
+    todo[k] = 1;
+    any = 1;
+  }
+  if (!err && any) err = run_transfers(d, todo);
+  for (size_t k = 0; k < d->npick; k++) ferry__hub_lock_release(&d->locks[k]);
+  free(todo);
+  if (!err && !d->o->dry_run) err = run_deferred(d);
+  for (size_t k = 0; k < d->npick; k++) ferry__hub_lock_release(&d->locks[k]);
+  return err ? err : out->error;
+}
+
+static void cleanup(struct dl *d) {
+  free(d->endpoint);
+  free(d->token);
+  free(d->cache_root);
+  free(d->repo_dir);
+  free(d->auth_header);
+  free(d->pick);
+  free(d->locks);
+  free(d->jobs);
+  free(d->deferred);
+  ferry__hub_tree_free(&d->tree);
+  if (d->api) ferry_engine_free(d->api);
+}
+
+int ferry_hub_download(const struct ferry_hub_download_opts *o,
+                       struct ferry_hub_download_result *out) {
+  memset(out, 0, sizeof(*out));
+  struct dl d = {.o = o, .out = out};
+  char why[WHY] = "";
+  int err = 0, soft = 0;
+  d.env = ferry__hub_env_process();
+  ferry__hub_settings_read(&d.env, &d.settings);
+  ferry__hub_tree_init(&d.tree);
+  d.rev = o->revision ? o->revision : "main";
+  if (o->n_filenames && (o->n_include || o->n_exclude)) {
+    err = fail(&d, FERRY_E_INVAL, 0, "file names and --include/--exclude do not go together");
+    goto done;
+  }
+  for (size_t k = 0; k < o->n_filenames && !err; k++)
+    if ((err = ferry__hub_path_check(o->filenames[k], why, sizeof(why))))
+      err = fail(&d, FERRY_E_INVAL, 0, "bad file name %s: %s", o->filenames[k], why);
+  if (err) goto done;
+  if ((err = ferry__hub_repo_parse(o->repo_id, o->repo_type, &d.repo, why, sizeof(why))) ||
+      (err = ferry__hub_revision_validate(d.rev, why, sizeof(why)))) {
+    err = fail(&d, FERRY_E_INVAL, 0, "%s", why);
+    goto done;
+  }
+  if ((err = ferry__hub_endpoint(&d.env, &d.endpoint, why, sizeof(why)))) {
+    err = fail(&d, FERRY_E_INVAL, 0, "HF_ENDPOINT: %s", why);
+    goto done;
+  }
+  enum ferry__hub_token_source src;
+  if ((err = ferry__hub_token_resolve(&d.env, o->token, &d.token, &src)) ||
+      (err = ferry__hub_cache_root(&d.env, o->cache_dir, &d.cache_root)) ||
+      (err = ferry__hub_repo_dir(d.cache_root, &d.repo, &d.repo_dir))) {
+    err = fail(&d, err, 0, "cannot read the token or find the cache folder");
+    goto done;
+  }
+  if (d.token) {
+    /* The engine sends Authorization to the endpoint's origin only, never after a redirect
+     * to another origin (the CDN). */
+    if ((err = ferry__hub_fmt(&d.auth_header, 8192, "Authorization: Bearer %s", d.token))) {
+      err = fail(&d, err, 0, "the token is too long");
+      goto done;
+    }
+    d.headers[0] = d.auth_header;
+  }
+  if ((err = ferry_engine_new(o->engine, &d.api))) {
+    err = fail(&d, err, 0, "cannot start the transfer engine");
+    goto done;
+  }
+  if ((err = resolve_commit(&d, &soft))) goto done;
+  if (soft) {
+    err = serve_from_cache(&d);
+    goto done;
+  }
+  if ((err = load_tree(&d, 1)) || (err = select_files(&d))) goto done;
+  if (!o->dry_run) {
+    /* refs/<rev> goes to the main cache even with --local-dir, as huggingface_hub does. */
+    if (!ferry__hub_is_commit(d.rev) && ferry__hub_ref_write(d.repo_dir, d.rev, out->commit))
+      notice(&d, "could not write refs/%s", d.rev);
+    if (o->local_dir) ferry__hub_local_dir_init(o->local_dir);
+    else {
+      ferry__hub_mkdirs(d.cache_root);
+      ferry__hub_cachedir_tag_ensure(d.cache_root);
+      int supported = 1;
+      ferry__hub_symlinks_supported(&d.env, d.cache_root, &supported);
+      d.symlinks = supported;
+      if (!supported) notice(&d, "symlinks are off or unsupported: snapshot files are copies");
+    }
+  }
+  err = plan_and_fetch(&d);
+  if (!out->path) out->path = result_path(&d);
+done:
+  if (d.api) { /* API calls and the first round of transfers */
+    struct ferry_stats st;
+    ferry_engine_stats(d.api, &st);
+    add_stats(&out->stats, &st);
+  }
+  cleanup(&d);
+  if (!out->error && err) out->error = err;
+  return out->error;
+}
+
+void ferry_hub_download_result_free(struct ferry_hub_download_result *r) {
+  if (!r) return;
+  for (size_t k = 0; k < r->n_files; k++) free(r->files[k].path);
+  free(r->files);
+  free(r->path);
+  memset(r, 0, sizeof(*r));
+}

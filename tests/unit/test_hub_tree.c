@@ -1,0 +1,344 @@
+/* Unit tests for engine/hub/tree.c: tree pages and repo info (hub-protocol.md §4.4), Link
+ * headers (§1.5) and the trees/<commit>.json cache (§3.5). */
+#include <stdlib.h>
+
+#include "assert.h"
+#include "test_hub_env.h"
+
+#define COMMIT "0123456789abcdef0123456789abcdef01234567"
+#define SHA256 "403450e234d65943a7dcf7e05a771ce3c92faa84dd07db4ac20f592037a1e4bd"
+#define SHA1 "d7edf6bd2a681fb0175f7735299831ee1b22b812"
+
+static const char page1[] =
+    "[{\"type\":\"file\",\"oid\":\"" SHA1 "\",\"size\":1432,\"path\":\"config.json\"},"
+    " {\"type\":\"directory\",\"oid\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"size\":0,\"path\":\"sub\"},"
+    " {\"type\":\"file\",\"oid\":\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\",\"size\":336592329,"
+    "  \"lfs\":{\"oid\":\"" SHA256 "\",\"size\":336592329,\"pointerSize\":134},"
+    "  \"xetHash\":\"cccc\",\"path\":\"sub/model.safetensors\","
+    "  \"lastCommit\":{\"id\":\"" COMMIT "\",\"title\":\"t\",\"date\":\"2024-01-01T00:00:00.000Z\"},"
+    "  \"securityFileStatus\":{\"status\":\"safe\"}}]";
+
+static const char page2[] =
+    "[{\"type\":\"file\",\"oid\":\"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\",\"size\":3,"
+    "\"path\":\"\\u65e5\\u672c/\\u00e9t\\u00e9 1.txt\"},"
+    " {\"type\":\"file\",\"oid\":\"ffffffffffffffffffffffffffffffffffffffff\",\"size\":0,\"path\":\"empty\","
+    "  \"lfs\":null}]";
+
+static void parse_pages(struct ferry__hub_tree *t) {
+  char why[256] = "";
+  ferry__hub_tree_init(t);
+  ASSERT_EQ_INT(ferry__hub_tree_parse_page(page1, strlen(page1), t, why, sizeof(why)), 0);
+  ASSERT_EQ_INT(ferry__hub_tree_parse_page(page2, strlen(page2), t, why, sizeof(why)), 0);
+  ASSERT_EQ_U64(t->n, 5);
+}
+
+void test_hub_tree_page(void) {
+  struct ferry__hub_tree t;
+  parse_pages(&t);
+  ASSERT_EQ_INT(t.v[0].is_dir, 0);
+  ASSERT_EQ_STR(t.v[0].path, "config.json");
+  ASSERT_EQ_U64(t.v[0].size, 1432);
+  ASSERT_EQ_STR(t.v[0].oid, SHA1);
+  ASSERT_EQ_INT(t.v[0].has_lfs, 0);
+  ASSERT_EQ_STR(t.v[0].xet_hash, "");
+  ASSERT_EQ_INT(t.v[1].is_dir, 1);
+  ASSERT_EQ_STR(t.v[1].path, "sub");
+  ASSERT_EQ_STR(t.v[2].path, "sub/model.safetensors");
+  ASSERT_EQ_U64(t.v[2].size, 336592329);
+  ASSERT_EQ_INT(t.v[2].has_lfs, 1);
+  ASSERT_EQ_STR(t.v[2].lfs_oid, SHA256);
+  ASSERT_EQ_U64(t.v[2].lfs_size, 336592329);
+  ASSERT_EQ_STR(t.v[2].xet_hash, "cccc");
+  ASSERT_EQ_STR(t.v[3].path, "\xe6\x97\xa5\xe6\x9c\xac/\xc3\xa9t\xc3\xa9 1.txt");
+  ASSERT_EQ_INT(t.v[4].has_lfs, 0);
+  ASSERT_EQ_U64(t.v[4].size, 0);
+  ferry__hub_tree_free(&t);
+  ASSERT_EQ_U64(t.n, 0);
+  /* an empty page is fine */
+  ferry__hub_tree_init(&t);
+  ASSERT_EQ_INT(ferry__hub_tree_parse_page("[]", 2, &t, NULL, 0), 0);
+  ASSERT_EQ_U64(t.n, 0);
+  ferry__hub_tree_free(&t);
+}
+
+void test_hub_tree_page_malformed(void) {
+  struct {
+    const char *json, *why;
+  } bad[] = {
+      {"", "malformed JSON"},
+      {"[", "malformed JSON"},
+      {"[{\"type\":\"file\"", "malformed JSON"},
+      {"{\"error\":\"x\"}", "not a JSON array"},
+      {"[1]", "not an object"},
+      {"[{\"path\":\"a\",\"size\":1,\"oid\":\"x\"}]", "no type"},
+      {"[{\"type\":\"file\",\"size\":1,\"oid\":\"x\"}]", "no usable path"},
+      {"[{\"type\":\"file\",\"path\":7,\"size\":1,\"oid\":\"x\"}]", "no usable path"},
+      {"[{\"type\":\"file\",\"path\":\"a\\u0000b\",\"size\":1,\"oid\":\"x\"}]", "malformed JSON"}, /* NUL */
+      {"[{\"type\":\"file\",\"path\":\"a\",\"oid\":\"x\"}]", "bad size"},
+      {"[{\"type\":\"file\",\"path\":\"a\",\"size\":-1,\"oid\":\"x\"}]", "bad size"},
+      {"[{\"type\":\"file\",\"path\":\"a\",\"size\":1.5,\"oid\":\"x\"}]", "bad size"},
+      {"[{\"type\":\"file\",\"path\":\"a\",\"size\":\"1\",\"oid\":\"x\"}]", "bad size"},
+      {"[{\"type\":\"file\",\"path\":\"a\",\"size\":1}]", "bad oid"},
+      {"[{\"type\":\"file\",\"path\":\"a\",\"size\":1,\"oid\":\"x\",\"lfs\":{\"oid\":\"zz\",\"size\":1}}]", "bad lfs"},
+      {"[{\"type\":\"file\",\"path\":\"a\",\"size\":1,\"oid\":\"x\",\"lfs\":{\"oid\":\"" SHA256 "\"}}]", "bad lfs"},
+      {"[{\"type\":\"file\",\"path\":\"a\",\"size\":1,\"oid\":\"x\",\"lfs\":[]}]", "bad lfs"},
+      {"[{\"type\":\"file\",\"path\":\"a\",\"size\":1,\"oid\":\"x\",\"xetHash\":5}]", "bad xetHash"},
+      {"[{\"type\":\"file\",\"path\":\"../etc/passwd\",\"size\":1,\"oid\":\"x\"}]", "'..'"},
+      {"[{\"type\":\"file\",\"path\":\"/etc/passwd\",\"size\":1,\"oid\":\"x\"}]", "absolute"},
+      {"[{\"type\":\"file\",\"path\":\"C:/x\",\"size\":1,\"oid\":\"x\"}]", "drive"},
+      {"[{\"type\":\"file\",\"path\":\"a\\\\b\",\"size\":1,\"oid\":\"x\"}]", "backslash"},
+      {"[{\"type\":\"directory\",\"path\":\"sub/..\"}]", "'..'"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    struct ferry__hub_tree t;
+    char why[256] = "";
+    TEST_NOTE("json %s", bad[i].json);
+    parse_pages(&t); /* a listing in progress must come out unchanged */
+    ASSERT_EQ_INT(ferry__hub_tree_parse_page(bad[i].json, strlen(bad[i].json), &t, why, sizeof(why)),
+                  FERRY_E_PROTOCOL);
+    if (!strstr(why, bad[i].why))
+      ferry_unit_fail(__FILE__, __LINE__, "reason \"%s\" lacks \"%s\"", why, bad[i].why);
+    ASSERT_EQ_U64(t.n, 5);
+    ASSERT_EQ_STR(t.v[4].path, "empty");
+    ferry__hub_tree_free(&t);
+  }
+  /* a bad entry after good ones in the same page drops the whole page */
+  const char *mixed = "[{\"type\":\"file\",\"path\":\"ok\",\"size\":1,\"oid\":\"x\"},"
+                      "{\"type\":\"file\",\"path\":\"../bad\",\"size\":1,\"oid\":\"x\"}]";
+  struct ferry__hub_tree t;
+  ferry__hub_tree_init(&t);
+  ASSERT_EQ_INT(ferry__hub_tree_parse_page(mixed, strlen(mixed), &t, NULL, 0), FERRY_E_PROTOCOL);
+  ASSERT_EQ_U64(t.n, 0);
+  ferry__hub_tree_free(&t);
+  /* the size cap is checked before parsing */
+  char why[128] = "";
+  ASSERT_EQ_INT(ferry__hub_tree_parse_page("[]", (size_t)FERRY__HUB_JSON_MAX + 1, &t, why, sizeof(why)),
+                FERRY_E_PROTOCOL);
+  ASSERT_TRUE(strstr(why, "too large") != NULL);
+  /* unknown entry types are folders, as in huggingface_hub */
+  const char *sub = "[{\"type\":\"submodule\",\"path\":\"ext\"}]";
+  ASSERT_EQ_INT(ferry__hub_tree_parse_page(sub, strlen(sub), &t, NULL, 0), 0);
+  ASSERT_EQ_INT(t.v[0].is_dir, 1);
+  ferry__hub_tree_free(&t);
+}
+
+void test_hub_tree_repo_info(void) {
+  const char *json =
+      "{\"_id\":\"x\",\"id\":\"org/name\",\"sha\":\"" COMMIT "\",\"private\":false,"
+      "\"gated\":\"manual\",\"disabled\":false,\"lastModified\":\"2024-01-01T00:00:00.000Z\","
+      "\"siblings\":[{\"rfilename\":\"config.json\"},{\"rfilename\":\"sub/m.safetensors\",\"size\":3,"
+      "\"lfs\":{\"size\":3,\"sha256\":\"" SHA256 "\",\"pointerSize\":134}}],\"tags\":[]}";
+  struct ferry__hub_repo_info info;
+  char why[256] = "";
+  ASSERT_EQ_INT(ferry__hub_repo_info_parse(json, strlen(json), &info, why, sizeof(why)), 0);
+  ASSERT_EQ_STR(info.id, "org/name");
+  ASSERT_EQ_STR(info.sha, COMMIT);
+  ASSERT_EQ_INT(info.is_private, 0);
+  ASSERT_EQ_INT(info.gated, 2);
+  ASSERT_EQ_INT(info.disabled, 0);
+  ASSERT_EQ_U64(info.n_siblings, 2);
+  ASSERT_EQ_STR(info.siblings[1], "sub/m.safetensors");
+  ferry__hub_repo_info_free(&info);
+
+  const char *minimal = "{\"id\":\"gpt2\",\"sha\":\"" COMMIT "\",\"private\":true,\"gated\":false}";
+  ASSERT_EQ_INT(ferry__hub_repo_info_parse(minimal, strlen(minimal), &info, NULL, 0), 0);
+  ASSERT_EQ_INT(info.is_private, 1);
+  ASSERT_EQ_INT(info.gated, 0);
+  ASSERT_EQ_INT(info.disabled, -1);
+  ASSERT_TRUE(info.siblings == NULL);
+  ferry__hub_repo_info_free(&info);
+  const char *gauto = "{\"id\":\"gpt2\",\"sha\":\"" COMMIT "\",\"gated\":\"auto\"}";
+  ASSERT_EQ_INT(ferry__hub_repo_info_parse(gauto, strlen(gauto), &info, NULL, 0), 0);
+  ASSERT_EQ_INT(info.gated, 1);
+  ASSERT_EQ_INT(info.is_private, -1);
+  ferry__hub_repo_info_free(&info);
+
+  struct {
+    const char *json, *why;
+  } bad[] = {
+      {"not json", "malformed JSON"},
+      {"[]", "not a JSON object"},
+      {"{\"sha\":\"" COMMIT "\"}", "no id"},
+      {"{\"id\":\"a\"}", "no 40-hex sha"},
+      {"{\"id\":\"a\",\"sha\":\"main\"}", "no 40-hex sha"},
+      {"{\"id\":\"a\",\"sha\":\"" COMMIT "\",\"siblings\":{}}", "not an array"},
+      {"{\"id\":\"a\",\"sha\":\"" COMMIT "\",\"siblings\":[{\"x\":1}]}", "no rfilename"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    TEST_NOTE("json %s", bad[i].json);
+    why[0] = 0;
+    ASSERT_EQ_INT(ferry__hub_repo_info_parse(bad[i].json, strlen(bad[i].json), &info, why, sizeof(why)),
+                  FERRY_E_PROTOCOL);
+    if (!strstr(why, bad[i].why))
+      ferry_unit_fail(__FILE__, __LINE__, "reason \"%s\" lacks \"%s\"", why, bad[i].why);
+    ASSERT_TRUE(info.siblings == NULL);
+  }
+}
+
+static void link_is(const char *value, const char *want) {
+  char *out = (char *)1;
+  TEST_NOTE("Link: %s", value);
+  ASSERT_EQ_INT(ferry__hub_link_next(value, strlen(value), &out), 0);
+  if (!want) {
+    ASSERT_TRUE(out == NULL);
+    return;
+  }
+  ASSERT_EQ_STR(out, want);
+  free(out);
+}
+
+void test_hub_tree_link_next(void) {
+  link_is("<https://hf.co/api/models/a/b/tree/main?cursor=abc&recursive=true>; rel=\"next\"",
+          "https://hf.co/api/models/a/b/tree/main?cursor=abc&recursive=true");
+  link_is("<http://127.0.0.1:8080/p?c=1>; rel=\"prev\", <http://127.0.0.1:8080/p?c=3>; rel=\"next\"",
+          "http://127.0.0.1:8080/p?c=3");
+  link_is("<http://h/x?a=1,2>;rel=next", "http://h/x?a=1,2"); /* a comma inside <> */
+  link_is("<http://h/x>; title=\"a, b; c\"; rel=\"last next\"", "http://h/x");
+  link_is("<http://h/x> ; REL = \"Next\"", "http://h/x");
+  link_is("<http://h/x>; rel=\"prev\"", NULL);
+  link_is("<http://h/x>; rel=\"nextpage\"", NULL);
+  link_is("", NULL);
+  link_is("  ,  ", NULL);
+  /* relative or non-http next links, and broken syntax, are errors */
+  const char *bad[] = {"</api/models?cursor=1>; rel=\"next\"", "<ftp://h/x>; rel=\"next\"",
+                       "<>; rel=\"next\"", "https://h/x; rel=\"next\"", "<https://h/x; rel=\"next\"",
+                       "<https://h/x>; rel=\"next", "<https://h/x> junk"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    char *out = (char *)1;
+    TEST_NOTE("Link: %s", bad[i]);
+    ASSERT_EQ_INT(ferry__hub_link_next(bad[i], strlen(bad[i]), &out), FERRY_E_PROTOCOL);
+    ASSERT_TRUE(out == NULL);
+  }
+  /* the value ends at len */
+  const char *v = "<http://h/a>; rel=\"next\"XYZ";
+  char *out = NULL;
+  ASSERT_EQ_INT(ferry__hub_link_next(v, strlen(v) - 3, &out), 0);
+  ASSERT_EQ_STR(out, "http://h/a");
+  free(out);
+}
+
+/* What Python 3.11 writes for the same listing with
+ * json.dump({"format_version": 1, "files": {...sorted...}}, f, indent=1). */
+static const char want_cache[] =
+    "{\n"
+    " \"format_version\": 1,\n"
+    " \"files\": {\n"
+    "  \"config.json\": {\n"
+    "   \"size\": 1432,\n"
+    "   \"blob_id\": \"" SHA1 "\"\n"
+    "  },\n"
+    "  \"empty\": {\n"
+    "   \"size\": 0,\n"
+    "   \"blob_id\": \"ffffffffffffffffffffffffffffffffffffffff\"\n"
+    "  },\n"
+    "  \"sub/model.safetensors\": {\n"
+    "   \"size\": 336592329,\n"
+    "   \"blob_id\": \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\",\n"
+    "   \"lfs_sha256\": \"" SHA256 "\",\n"
+    "   \"lfs_size\": 336592329,\n"
+    "   \"xet_hash\": \"cccc\"\n"
+    "  },\n"
+    "  \"\\u65e5\\u672c/\\u00e9t\\u00e9 1.txt\": {\n"
+    "   \"size\": 3,\n"
+    "   \"blob_id\": \"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\"\n"
+    "  }\n"
+    " }\n"
+    "}";
+
+void test_hub_tree_cache_format(void) {
+  struct ferry__hub_tree t;
+  parse_pages(&t);
+  char *text = NULL;
+  size_t len = 0;
+  ASSERT_EQ_INT(ferry__hub_tree_cache_serialize(&t, &text, &len), 0);
+  ASSERT_EQ_STR(text, want_cache);
+  ASSERT_EQ_U64(len, strlen(want_cache));
+  free(text);
+  /* an empty listing */
+  struct ferry__hub_tree empty;
+  ferry__hub_tree_init(&empty);
+  ASSERT_EQ_INT(ferry__hub_tree_cache_serialize(&empty, &text, &len), 0);
+  ASSERT_EQ_STR(text, "{\n \"format_version\": 1,\n \"files\": {}\n}");
+  free(text);
+  ferry__hub_tree_free(&t);
+}
+
+void test_hub_tree_cache_roundtrip(void) {
+  struct ferry__hub_tree t, back;
+  parse_pages(&t);
+  char *folder = NULL;
+  ASSERT_EQ_INT(ferry__hub_fmt(&folder, 4096, "%s/models--org--name", ferry_unit_tmpdir()), 0);
+  ASSERT_EQ_INT(ferry__hub_tree_cache_write(folder, COMMIT, &t), 0);
+  int found = 0;
+  char why[256] = "";
+  ASSERT_EQ_INT(ferry__hub_tree_cache_read(folder, COMMIT, &back, &found, why, sizeof(why)), 0);
+  ASSERT_EQ_INT(found, 1);
+  ASSERT_EQ_U64(back.n, 4); /* the folder is not cached */
+  const char *order[] = {"config.json", "empty", "sub/model.safetensors",
+                         "\xe6\x97\xa5\xe6\x9c\xac/\xc3\xa9t\xc3\xa9 1.txt"};
+  for (size_t i = 0; i < 4; i++) {
+    ASSERT_EQ_STR(back.v[i].path, order[i]);
+    ASSERT_EQ_INT(back.v[i].is_dir, 0);
+  }
+  ASSERT_EQ_U64(back.v[2].size, 336592329);
+  ASSERT_EQ_STR(back.v[2].oid, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+  ASSERT_EQ_INT(back.v[2].has_lfs, 1);
+  ASSERT_EQ_STR(back.v[2].lfs_oid, SHA256);
+  ASSERT_EQ_U64(back.v[2].lfs_size, 336592329);
+  ASSERT_EQ_STR(back.v[2].xet_hash, "cccc");
+  ASSERT_EQ_INT(back.v[0].has_lfs, 0);
+  /* written again from what was read: the same bytes */
+  char *a = NULL, *b = NULL;
+  size_t la, lb;
+  ASSERT_EQ_INT(ferry__hub_tree_cache_serialize(&t, &a, &la), 0);
+  ASSERT_EQ_INT(ferry__hub_tree_cache_serialize(&back, &b, &lb), 0);
+  ASSERT_EQ_STR(a, b);
+  free(a), free(b);
+  ferry__hub_tree_free(&back);
+  /* another commit is not cached */
+  ASSERT_EQ_INT(ferry__hub_tree_cache_read(folder, "89abcdef0123456789abcdef0123456789abcdef", &back,
+                                           &found, NULL, 0), 0);
+  ASSERT_EQ_INT(found, 0);
+  ferry__hub_tree_free(&t);
+  free(folder);
+}
+
+void test_hub_tree_cache_malformed(void) {
+  struct {
+    const char *json, *why;
+  } bad[] = {
+      {"{\"format_version\": 2, \"files\": {}}", "unknown format_version"},
+      {"{\"files\": {}}", "unknown format_version"},
+      {"{\"format_version\": \"1\", \"files\": {}}", "unknown format_version"},
+      {"{\"format_version\": 1}", "no files object"},
+      {"{\"format_version\": 1, \"files\": []}", "no files object"},
+      {"{\"format_version\": 1, \"files\": {\"a\": {\"blob_id\": \"x\"}}}", "malformed"},
+      {"{\"format_version\": 1, \"files\": {\"a\": {\"size\": 1}}}", "malformed"},
+      {"{\"format_version\": 1, \"files\": {\"a\": {\"size\": 1, \"blob_id\": \"x\", \"lfs_sha256\": \"" SHA256 "\"}}}", "malformed"},
+      {"{\"format_version\": 1, \"files\": {\"a\": {\"size\": 1, \"blob_id\": \"x\", \"lfs_sha256\": \"nothex\", \"lfs_size\": 1}}}", "malformed"},
+      {"{\"format_version\": 1, \"files\": {\"a\": 5}}", "malformed"},
+      {"{\"format_version\": 1, \"files\": {\"../a\": {\"size\": 1, \"blob_id\": \"x\"}}}", "'..'"},
+      {"{\"format_version\": 1, \"files\": {", "malformed JSON"},
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    struct ferry__hub_tree t;
+    char why[256] = "";
+    TEST_NOTE("json %s", bad[i].json);
+    ASSERT_EQ_INT(ferry__hub_tree_cache_parse(bad[i].json, strlen(bad[i].json), &t, why, sizeof(why)),
+                  FERRY_E_PROTOCOL);
+    if (!strstr(why, bad[i].why))
+      ferry_unit_fail(__FILE__, __LINE__, "reason \"%s\" lacks \"%s\"", why, bad[i].why);
+    ASSERT_EQ_U64(t.n, 0);
+    ASSERT_TRUE(t.v == NULL);
+  }
+  /* a corrupt file on disk reads as an error and not found */
+  char *folder = NULL, *path = NULL;
+  ASSERT_EQ_INT(ferry__hub_fmt(&folder, 4096, "%s/r", ferry_unit_tmpdir()), 0);
+  ASSERT_EQ_INT(ferry__hub_tree_cache_path(folder, COMMIT, &path), 0);
+  ASSERT_EQ_INT(ferry__hub_write_atomic(path, "{oops", 5, 0644), 0);
+  struct ferry__hub_tree t;
+  int found = 1;
+  ASSERT_EQ_INT(ferry__hub_tree_cache_read(folder, COMMIT, &t, &found, NULL, 0), FERRY_E_PROTOCOL);
+  ASSERT_EQ_INT(found, 0);
+  free(folder), free(path);
+}
