@@ -10,6 +10,7 @@ static void usage(FILE *f) {
           "\n"
           "commands:\n"
           "  get URL [-o PATH]   download a URL, verified and resumable (ferry get --help)\n"
+          "  download REPO_ID    a Hub repository into the Hugging Face cache (--help)\n"
           "\n"
           "  ferry --version     versions of ferry and its libraries\n");
 }
@@ -29,6 +30,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (!strcmp(cmd, "get")) return cli_get(argc - 1, argv + 1);
+  if (!strcmp(cmd, "download")) return cli_download(argc - 1, argv + 1);
   fprintf(stderr, "ferry: unknown command '%s'\n", cmd);
   usage(stderr);
   return FERRY_EXIT_USAGE;

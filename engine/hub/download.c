@@ -25,6 +25,7 @@
 /* Everything one download needs, built step by step and freed in one place. */
 struct dl {
   const struct ferry_hub_download_opts *o;
+  char offline_why[256]; /* why the Hub could not be asked, for the final message */
   struct ferry_hub_download_result *out;
   struct ferry__hub_env env;
   struct ferry__hub_settings settings;
@@ -122,6 +123,7 @@ static int resolve_commit(struct dl *d, int *soft) {
   }
   if (d->settings.offline) {
     *soft = 1;
+    snprintf(d->offline_why, sizeof(d->offline_why), "HF_HUB_OFFLINE is set");
     return 0;
   }
   char *url = NULL;
@@ -142,8 +144,9 @@ static int resolve_commit(struct dl *d, int *soft) {
     }
   } else if (err || r.status == 408 || r.status == 429 || r.status >= 500) {
     *soft = 1; /* the Hub is unreachable or failing: try the cache */
-    notice(d, "cannot reach the Hub (%s): looking in the cache",
-           err ? ferry_strerror(err) : "server error");
+    if (err) snprintf(d->offline_why, sizeof(d->offline_why), "%s", ferry_strerror(err));
+    else snprintf(d->offline_why, sizeof(d->offline_why), "HTTP %ld", r.status);
+    notice(d, "cannot reach the Hub (%s): looking in the cache", d->offline_why);
     err = 0;
   } else {
     err = hub_error(d, &r, "repository info");
@@ -262,8 +265,8 @@ static int serve_from_cache(struct dl *d) {
       memcpy(d->out->commit, commit, 41);
   }
   if (!d->out->commit[0])
-    return fail(d, FERRY_E_HUB_OFFLINE, 0, "%s at %s is not in the cache %s(offline)",
-                repo_label(d), d->rev, d->cache_root);
+    return fail(d, FERRY_E_HUB_OFFLINE, 0, "%s at %s is not in the cache %s (%s)",
+                repo_label(d), d->rev, d->cache_root, d->offline_why);
   load_tree(d, 0);
   if (d->tree_known && select_files(d)) return d->out->error;
   char *snap = NULL;
@@ -284,9 +287,8 @@ static int serve_from_cache(struct dl *d) {
   }
   free(snap);
   if (!have)
-    return fail(d, FERRY_E_HUB_OFFLINE, 0,
-                "%s at %s is not completely in the cache %s and the Hub cannot be reached",
-                repo_label(d), d->rev, d->cache_root);
+    return fail(d, FERRY_E_HUB_OFFLINE, 0, "%s at %s is not completely in the cache %s (%s)",
+                repo_label(d), d->rev, d->cache_root, d->offline_why);
   d->out->path = result_path(d);
   d->out->files_cached = (int)d->npick;
   return 0;
@@ -300,7 +302,9 @@ static int is_regular_with_size(const char *path, uint64_t size) {
 static int mkparents(const char *path) {
   char *dup = strdup(path);
   if (!dup) return FERRY_E_NOMEM;
-  int err = ferry__hub_mkdirs(dirname(dup));
+  struct stat st;
+  const char *dir = dirname(dup);
+  int err = stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : ferry__hub_mkdirs(dir);
   free(dup);
   return err;
 }
@@ -673,6 +677,8 @@ int ferry_hub_download(const struct ferry_hub_download_opts *o,
     err = fail(&d, FERRY_E_INVAL, 0, "%s", why);
     goto done;
   }
+  snprintf(out->repo_type, sizeof(out->repo_type), "%s", ferry__hub_repo_type_name(d.repo.type));
+  snprintf(out->repo_id, sizeof(out->repo_id), "%s", d.repo.id);
   if ((err = ferry__hub_endpoint(&d.env, &d.endpoint, why, sizeof(why)))) {
     err = fail(&d, FERRY_E_INVAL, 0, "HF_ENDPOINT: %s", why);
     goto done;

@@ -51,6 +51,12 @@ extern "C" {
   X(PROTOCOL, -1070, FERRY_EXIT_PROTOCOL, 0, "malformed or unexpected server answer")      \
   X(REDIRECTS, -1071, FERRY_EXIT_PROTOCOL, 0, "too many redirects")                        \
   X(INTERRUPTED, -1090, FERRY_EXIT_INTERRUPTED, 0, "interrupted")                          \
+  X(HUB_REPO_NOT_FOUND, -1100, FERRY_EXIT_HUB_REPO, 0, "repository not found")              \
+  X(HUB_REVISION_NOT_FOUND, -1101, FERRY_EXIT_HUB_REVISION, 0, "revision not found")        \
+  X(HUB_ENTRY_NOT_FOUND, -1102, FERRY_EXIT_HUB_ENTRY, 0, "file not found in the repository") \
+  X(HUB_GATED, -1103, FERRY_EXIT_HUB_GATED, 0, "gated repository: access not granted")      \
+  X(HUB_AUTH, -1104, FERRY_EXIT_HUB_AUTH, 0, "invalid or insufficient token")               \
+  X(HUB_OFFLINE, -1105, FERRY_EXIT_HUB_OFFLINE, 0, "not (completely) in the cache while offline") \
   X(CANCELLED, -1091, FERRY_EXIT_INTERRUPTED, 0, "cancelled")
 
 /* Exit classes: the documented exit codes of the `ferry` command. */
@@ -66,6 +72,12 @@ enum ferry_exit_class {
   FERRY_EXIT_CHANGED = 8,
   FERRY_EXIT_TLS = 9,
   FERRY_EXIT_PROTOCOL = 10,
+  FERRY_EXIT_HUB_REPO = 11,
+  FERRY_EXIT_HUB_REVISION = 12,
+  FERRY_EXIT_HUB_ENTRY = 13,
+  FERRY_EXIT_HUB_GATED = 14,
+  FERRY_EXIT_HUB_AUTH = 15,
+  FERRY_EXIT_HUB_OFFLINE = 16,
   FERRY_EXIT_INTERRUPTED = 130
 };
 
@@ -220,6 +232,63 @@ FERRY_EXTERN int ferry_response_header(const struct ferry_response *r, const cha
 
 /* Frees the engine, its jobs and its loop. Not while ferry_engine_run is running. */
 FERRY_EXTERN void ferry_engine_free(struct ferry_engine *e);
+
+/* ---- The Hub client ----------------------------------------------------------------------
+ * Downloads a repository snapshot (or some of its files) from a Hugging Face Hub endpoint
+ * into huggingface_hub's cache layout, or into a plain folder (local_dir). The endpoint,
+ * cache and token come from the same environment variables huggingface_hub reads. */
+
+struct ferry_hub_download_opts {
+  const char *repo_id;                 /* "org/name", or "datasets/org/name" etc. */
+  const char *repo_type;               /* "model" (NULL), "dataset", "space" */
+  const char *revision;                /* branch, tag, commit, refs/pr/N; NULL = "main" */
+  const char *const *filenames;        /* these files only (n_filenames), or NULL */
+  size_t n_filenames;
+  const char *const *include, *const *exclude; /* fnmatch patterns (NULL when none) */
+  size_t n_include, n_exclude;
+  const char *cache_dir;               /* NULL: HF_HUB_CACHE / HF_HOME / default */
+  const char *local_dir;               /* NULL: the cache; else real files here */
+  const char *token;                   /* NULL: HF_TOKEN, then the token file */
+  int force_download, dry_run;
+  const struct ferry_config *engine;   /* transfer settings, progress and log callbacks */
+};
+
+enum ferry_hub_file_status {
+  FERRY_HUB_FILE_PLANNED = 0, /* dry run: would be downloaded */
+  FERRY_HUB_FILE_CACHED,      /* already there: no request */
+  FERRY_HUB_FILE_DOWNLOADED,
+  FERRY_HUB_FILE_FAILED
+};
+
+struct ferry_hub_file {
+  char *path;                 /* path in the repository */
+  uint64_t size;
+  char etag[65];              /* blob name: LFS sha256, or git blob sha1 */
+  int lfs;
+  int status;                 /* enum ferry_hub_file_status */
+  int error;                  /* FERRY_E_* when failed */
+};
+
+struct ferry_hub_download_result {
+  int error;                  /* 0 or FERRY_E_* (FERRY_E_HUB_* for the Hub's own errors) */
+  long http_status;
+  char message[512];
+  char commit[41];
+  char repo_type[16];         /* "model", "dataset", "space" (after REPO_ID prefixes) */
+  char repo_id[256];          /* "org/name" without a type prefix */
+  char *path;                 /* snapshot folder, the single file, or the local dir */
+  struct ferry_hub_file *files;
+  size_t n_files;
+  int files_downloaded, files_cached;
+  uint64_t bytes_total, bytes_downloaded;
+  struct ferry_stats stats;   /* of the transfers (and API calls) */
+};
+
+/* Runs the whole download (synchronously). Returns 0 or out->error; `out` must be freed with
+ * ferry_hub_download_result_free either way. */
+FERRY_EXTERN int ferry_hub_download(const struct ferry_hub_download_opts *opts,
+                                    struct ferry_hub_download_result *out);
+FERRY_EXTERN void ferry_hub_download_result_free(struct ferry_hub_download_result *r);
 
 /* Library versions, e.g. "ferry/0.1.0 libcurl/7.88.1 libuv/1.44.2 OpenSSL/3.0.x xxhash/0.8.1". */
 FERRY_EXTERN const char *ferry_version_string(void);
