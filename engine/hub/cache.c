@@ -82,10 +82,10 @@ static int expand_path(const struct ferry__hub_env *env, const char *s, char **o
   char *user = NULL;
   if (s[0] == '~' && (s[1] == 0 || s[1] == '/')) {
     const char *home = ferry__hub_env_get(env, "HOME");
-    if (!home) {
-      struct passwd *pw = getpwuid(getuid());
-      home = pw ? pw->pw_dir : NULL;
-    }
+    struct passwd pwd, *pw = NULL;
+    char pwbuf[4096];
+    if (!home && getpwuid_r(getuid(), &pwd, pwbuf, sizeof(pwbuf), &pw) == 0 && pw)
+      home = pw->pw_dir;
     if (home) {
       size_t hl = strlen(home);
       while (hl > 1 && home[hl - 1] == '/') hl--; /* expanduser strips a trailing '/' */

@@ -32,9 +32,9 @@
 #define FERRY__HUB_URL_MAX 16384      /* a URL we build or accept */
 #define FERRY__HUB_REPO_ID_MAX 200    /* "namespace/name" (the name itself is at most 96) */
 #define FERRY__HUB_ETAG_MAX 128       /* a normalized etag (40 or 64 hex on the Hub) */
-#define FERRY__HUB_OID_MAX 128        /* oid / lfs.oid / xetHash strings in tree entries */
+#define FERRY__HUB_OID_MAX 64         /* oid / lfs.oid / xetHash (40 or 64 hex on the Hub) */
 #define FERRY__HUB_JSON_MAX (64u << 20) /* one repo-info or tree page body, or trees/<c>.json */
-#define FERRY__HUB_TREE_MAX_ENTRIES 10000000 /* entries in one listing (all pages) */
+#define FERRY__HUB_TREE_MAX_ENTRIES 2000000 /* entries in one listing, all pages (~0.5 GB) */
 #define FERRY__HUB_SMALL_FILE_MAX (64u << 10) /* token files, refs, metadata, lock files */
 
 /* ---- util.c: the environment lookup and bounded string helpers --------------------------- */
@@ -344,7 +344,10 @@ struct ferry__hub_lock_opts {
 /* Reads a lock file. *found = 0 when it does not exist. A file that does not parse is
  * FERRY_E_PROTOCOL. */
 int ferry__hub_lock_read(const char *path, struct ferry__hub_lock_owner *out, int *found);
-/* 1 when `owner` is stale per the rule above (this_host: gethostname of the caller). */
+/* This host's name as lock files record it (gethostname, blanks and control characters
+ * replaced by '_'). */
+void ferry__hub_lock_hostname(char out[256]);
+/* 1 when `owner` is stale per the rule above (this_host: ferry__hub_lock_hostname). */
 int ferry__hub_lock_is_stale(const struct ferry__hub_lock_owner *owner, const char *this_host,
                              int64_t now, int stale_after_s);
 /* Acquires the lock at `path` (its folder is created), breaking stale locks, polling until

@@ -30,9 +30,13 @@ static int has_suffix(const char *path) {
   return n > s && strcmp(path + n - s, SUFFIX) == 0;
 }
 
-static void hostname(char out[256]) {
-  if (gethostname(out, 255) != 0) strcpy(out, "unknown");
+/* This host's name as lock files record it: one word (a blank or control character would
+ * make every lock unreadable, and unreadable locks are broken after a grace time). */
+void ferry__hub_lock_hostname(char out[256]) {
+  if (gethostname(out, 255) != 0 || !out[0]) strcpy(out, "unknown");
   out[255] = 0;
+  for (char *c = out; *c; c++)
+    if ((unsigned char)*c <= ' ' || *c == 0x7f) *c = '_';
 }
 
 static int random_hex(char *out, size_t bytes) {
@@ -77,7 +81,7 @@ int ferry__hub_lock_is_stale(const struct ferry__hub_lock_owner *owner, const ch
  * exists, or another error. */
 static int try_create(const char *path, const char *nonce) {
   char host[256], text[512];
-  hostname(host);
+  ferry__hub_lock_hostname(host);
   int n = snprintf(text, sizeof(text), "ferry-lock 1\npid %ld\nhost %s\nstarted %lld\nnonce %s\n",
                    (long)getpid(), host, (long long)time(NULL), nonce);
   if (n < 0 || (size_t)n >= sizeof(text)) return FERRY_E_INTERNAL;
@@ -99,7 +103,7 @@ static int break_if_stale(const char *path, int stale_after_s) {
   int r = ferry__hub_lock_read(path, &o, &found);
   if (r == 0 && !found) return 0;
   char host[256];
-  hostname(host);
+  ferry__hub_lock_hostname(host);
   int64_t now = (int64_t)time(NULL);
   if (r == FERRY_E_PROTOCOL) { /* half-written or foreign: judge it by its age */
     struct stat st;

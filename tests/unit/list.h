@@ -91,6 +91,9 @@
   X(hub_lock_stale_rules) \
   X(hub_lock_malformed) \
   X(hub_lock_contention) \
+  X(hub_util_env) \
+  X(hub_util_fmt) \
+  X(hub_util_mkdirs) \
   X(xxh3_matches_library)
 
 #endif

@@ -388,7 +388,9 @@ void test_hub_cache_local_dir(void) {
   ASSERT_EQ_INT(ferry__hub_local_meta_path(local, "sub/dir/file.bin", &mp), 0);
   char *want_mp = tmp_path("out/.cache/huggingface/download/sub/dir/file.bin.metadata");
   ASSERT_EQ_STR(mp, want_mp);
+  free(mp);
   ASSERT_EQ_INT(ferry__hub_local_meta_path(local, "../x", &mp), FERRY_E_INVAL);
+  ASSERT_TRUE(mp == NULL);
   /* the file itself, then its metadata stamped now */
   char *file = tmp_path("out/sub/dir/file.bin");
   ASSERT_EQ_INT(ferry__hub_write_atomic(file, "data", 4, 0644), 0);

@@ -20,8 +20,12 @@ static char *lock_path(const char *name) {
 }
 
 static void this_host(char out[256]) {
-  ASSERT_EQ_INT(gethostname(out, 255), 0);
-  out[255] = 0;
+  char raw[256];
+  ASSERT_EQ_INT(gethostname(raw, 255), 0);
+  raw[255] = 0;
+  ferry__hub_lock_hostname(out);
+  ASSERT_TRUE(out[0] != 0);
+  if (!strpbrk(raw, " \t\n")) ASSERT_EQ_STR(out, raw); /* an ordinary name is kept as is */
 }
 
 void test_hub_lock_acquire_release(void) {
