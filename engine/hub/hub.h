@@ -355,6 +355,10 @@ int ferry__hub_lock_is_stale(const struct ferry__hub_lock_owner *owner, const ch
  * ".ferry-lock". */
 int ferry__hub_lock_acquire(const char *path, const struct ferry__hub_lock_opts *opts,
                             struct ferry__hub_lock *out);
+/* For a holder that keeps a lock longer than stale_after_s: stamps the lock file with the
+ * current time again (atomically, same nonce). FERRY_E_CHANGED when the lock is no longer
+ * ours (it was broken as stale). */
+int ferry__hub_lock_refresh(struct ferry__hub_lock *l);
 /* Removes the lock file if it is still ours (same nonce) and frees `l`. Releasing a lock
  * that was broken and taken by someone else leaves their file alone. */
 int ferry__hub_lock_release(struct ferry__hub_lock *l);

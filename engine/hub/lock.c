@@ -193,6 +193,21 @@ int ferry__hub_lock_acquire(const char *path, const struct ferry__hub_lock_opts 
   return 0;
 }
 
+int ferry__hub_lock_refresh(struct ferry__hub_lock *l) {
+  if (!l || !l->path) return FERRY_E_INVAL;
+  struct ferry__hub_lock_owner o;
+  int found = 0, r = ferry__hub_lock_read(l->path, &o, &found);
+  if (r == FERRY_E_PROTOCOL || (r == 0 && (!found || strcmp(o.nonce, l->nonce) != 0)))
+    return FERRY_E_CHANGED; /* broken and perhaps taken by someone else */
+  if (r) return r;
+  char text[512];
+  int n = snprintf(text, sizeof(text), "ferry-lock 1\npid %ld\nhost %s\nstarted %lld\nnonce %s\n",
+                   o.pid, o.host, (long long)time(NULL), l->nonce);
+  if (n < 0 || (size_t)n >= sizeof(text)) return FERRY_E_INTERNAL;
+  /* rename() over the lock: readers see the old record or the new one, never a gap */
+  return ferry__hub_write_atomic(l->path, text, (size_t)n, 0644);
+}
+
 int ferry__hub_lock_release(struct ferry__hub_lock *l) {
   if (!l || !l->path) return 0;
   struct ferry__hub_lock_owner o;

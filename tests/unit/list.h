@@ -91,6 +91,7 @@
   X(hub_lock_stale_rules) \
   X(hub_lock_malformed) \
   X(hub_lock_contention) \
+  X(hub_lock_refresh) \
   X(hub_util_env) \
   X(hub_util_fmt) \
   X(hub_util_mkdirs) \

@@ -266,3 +266,34 @@ void test_hub_lock_contention(void) {
   ASSERT_TRUE(access(path, F_OK) != 0);
   free(path), free(counter);
 }
+
+void test_hub_lock_refresh(void) {
+  char *path = lock_path("long.ferry-lock");
+  char text[512], host[256];
+  this_host(host);
+  struct ferry__hub_lock l;
+  ASSERT_EQ_INT(ferry__hub_lock_acquire(path, NULL, &l), 0);
+  /* pretend we have held it for two hours */
+  snprintf(text, sizeof(text), "ferry-lock 1\npid %ld\nhost %s\nstarted %lld\nnonce %s\n",
+           (long)getpid(), host, (long long)time(NULL) - 7200, l.nonce);
+  ASSERT_EQ_INT(ferry__hub_write_atomic(path, text, strlen(text), 0644), 0);
+  struct ferry__hub_lock_owner o;
+  int found = 0;
+  ASSERT_EQ_INT(ferry__hub_lock_read(path, &o, &found), 0);
+  ASSERT_EQ_INT(ferry__hub_lock_is_stale(&o, host, (int64_t)time(NULL), 3600), 1);
+  ASSERT_EQ_INT(ferry__hub_lock_refresh(&l), 0);
+  ASSERT_EQ_INT(ferry__hub_lock_read(path, &o, &found), 0);
+  ASSERT_EQ_STR(o.nonce, l.nonce);
+  ASSERT_EQ_INT(o.pid, getpid());
+  ASSERT_EQ_INT(ferry__hub_lock_is_stale(&o, host, (int64_t)time(NULL), 3600), 0);
+  /* once someone else's lock replaced ours, refresh says so and leaves theirs alone */
+  snprintf(text, sizeof(text), "ferry-lock 1\npid %ld\nhost %s\nstarted %lld\nnonce %s\n",
+           (long)getppid(), host, (long long)time(NULL), "ffeeddccbbaa99887766554433221100");
+  ASSERT_EQ_INT(ferry__hub_write_atomic(path, text, strlen(text), 0644), 0);
+  ASSERT_EQ_INT(ferry__hub_lock_refresh(&l), FERRY_E_CHANGED);
+  ASSERT_EQ_INT(ferry__hub_lock_read(path, &o, &found), 0);
+  ASSERT_EQ_STR(o.nonce, "ffeeddccbbaa99887766554433221100");
+  ASSERT_EQ_INT(ferry__hub_lock_release(&l), 0);
+  ASSERT_EQ_INT(access(path, F_OK), 0);
+  free(path);
+}
