@@ -62,7 +62,7 @@ static int token_from_file(const struct ferry__hub_env *env, char **out) {
   int r;
   const char *p = ferry__hub_env_get(env, "HF_TOKEN_PATH");
   if (p && *p) {
-    r = ferry__hub_cache_root(env, p, &path); /* the same ~ and $VAR expansion */
+    r = ferry__hub_expand_path(env, p, &path);
   } else {
     char *home = NULL;
     r = ferry__hub_home(env, &home);

@@ -77,7 +77,7 @@ static int is_name_char(char c) {
 /* Python's os.path.expandvars(os.path.expanduser(s)) on POSIX: a leading "~" (alone or before
  * '/') becomes $HOME (or the password database's home), then $NAME and ${NAME} are replaced
  * when the variable is set and left as they are otherwise. */
-static int expand_path(const struct ferry__hub_env *env, const char *s, char **out) {
+int ferry__hub_expand_path(const struct ferry__hub_env *env, const char *s, char **out) {
   *out = NULL;
   char *user = NULL;
   if (s[0] == '~' && (s[1] == 0 || s[1] == '/')) {
@@ -143,23 +143,24 @@ static int expand_path(const struct ferry__hub_env *env, const char *s, char **o
 
 int ferry__hub_home(const struct ferry__hub_env *env, char **out) {
   const char *v = env_nonempty(env, "HF_HOME");
-  if (v) return expand_path(env, v, out);
+  if (v) return ferry__hub_expand_path(env, v, out);
   char *raw = NULL;
   const char *xdg = env_nonempty(env, "XDG_CACHE_HOME");
   int r = xdg ? ferry__hub_fmt(&raw, FERRY__HUB_PATH_MAX, "%s/huggingface", xdg)
               : ferry__hub_fmt(&raw, FERRY__HUB_PATH_MAX, "~/.cache/huggingface");
   if (r) return r;
-  r = expand_path(env, raw, out);
+  r = ferry__hub_expand_path(env, raw, out);
   free(raw);
   return r;
 }
 
 int ferry__hub_cache_root(const struct ferry__hub_env *env, const char *cache_dir, char **out) {
   *out = NULL;
-  if (cache_dir && *cache_dir) return expand_path(env, cache_dir, out);
+  if (cache_dir && *cache_dir) /* used as given, as huggingface_hub does (the shell expands) */
+    return ferry__hub_fmt(out, FERRY__HUB_PATH_MAX, "%s", cache_dir);
   const char *v = env_nonempty(env, "HF_HUB_CACHE");
   if (!v) v = env_nonempty(env, "HUGGINGFACE_HUB_CACHE");
-  if (v) return expand_path(env, v, out);
+  if (v) return ferry__hub_expand_path(env, v, out);
   char *home = NULL;
   int r = ferry__hub_home(env, &home);
   if (r) return r;

@@ -123,12 +123,17 @@ int ferry__hub_url_resolve(const char *endpoint, const struct ferry__hub_repo *r
  * character, or an empty, "." or ".." segment. FERRY_E_PROTOCOL with a reason. */
 int ferry__hub_path_check(const char *path, char *why, size_t why_len);
 
+/* Python's os.path.expandvars(os.path.expanduser(s)): a leading "~" (alone or before '/')
+ * becomes $HOME (or the password database's home); $NAME and ${NAME} are replaced when set
+ * and kept as they are otherwise. FERRY_E_INVAL when the result exceeds FERRY__HUB_PATH_MAX. */
+int ferry__hub_expand_path(const struct ferry__hub_env *env, const char *s, char **out);
 /* HF_HOME: $HF_HOME, else $XDG_CACHE_HOME/huggingface, else $HOME/.cache/huggingface.
  * A leading "~" and $VAR / ${VAR} are expanded (Python's expanduser + expandvars; unknown
  * variables stay as they are). Empty variables count as unset. */
 int ferry__hub_home(const struct ferry__hub_env *env, char **out);
 /* The hub cache: $HF_HUB_CACHE, else $HUGGINGFACE_HUB_CACHE, else HF_HOME/hub (same
- * expansion). `cache_dir` (--cache-dir) wins when not NULL. */
+ * expansion). `cache_dir` (--cache-dir) wins when not NULL or empty, and is used as given
+ * (huggingface_hub does not expand it either). */
 int ferry__hub_cache_root(const struct ferry__hub_env *env, const char *cache_dir, char **out);
 
 /* "models--org--name" (§3.2) into out[out_len]. FERRY_E_INVAL if it does not fit. */

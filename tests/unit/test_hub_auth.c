@@ -124,6 +124,11 @@ void test_hub_auth_token_resolve(void) {
   /* HF_TOKEN_PATH replaces $HF_HOME/token */
   token_is(TEST_HUB_ENV(home_var, path_var), NULL, "hf_from_token_path", FERRY__HUB_TOKEN_FILE);
   token_is(TEST_HUB_ENV(home_var), NULL, "hf_from_home_file", FERRY__HUB_TOKEN_FILE);
+  /* HF_TOKEN_PATH gets ~ and $VAR expansion */
+  char tmp_home[4200];
+  snprintf(tmp_home, sizeof(tmp_home), "HOME=%s", ferry_unit_tmpdir());
+  token_is(TEST_HUB_ENV(tmp_home, "HF_TOKEN_PATH=~/elsewhere/${NAME}", "NAME=tok"), NULL,
+           "hf_from_token_path", FERRY__HUB_TOKEN_FILE);
   /* the default HF_HOME under $HOME (~/.cache/huggingface/token) */
   char *def = token_file("user/.cache/huggingface/token", "hf_default\r\n");
   char user_home[4200];

@@ -103,8 +103,18 @@ void test_hub_cache_roots(void) {
   root_is(TEST_HUB_ENV("HF_HUB_CACHE=$BASE/cache/${SUB}x/$NOPE/$", "BASE=/b", "SUB=s"), NULL,
           "/b/cache/sx/$NOPE/$");
   root_is(TEST_HUB_ENV("HF_HUB_CACHE=~user/x", "HOME=/home/u"), NULL, "~user/x");
-  /* --cache-dir wins */
-  root_is(TEST_HUB_ENV("HF_HUB_CACHE=/c1", "HOME=/home/u"), "~/mine", "/home/u/mine");
+  /* --cache-dir wins, used as given */
+  root_is(TEST_HUB_ENV("HF_HUB_CACHE=/c1", "HOME=/home/u"), "/mine/$X", "/mine/$X");
+  root_is(TEST_HUB_ENV("HF_HUB_CACHE=/c1", "HOME=/home/u"), "rel/dir", "rel/dir");
+  root_is(TEST_HUB_ENV("HF_HUB_CACHE=/c1", "HOME=/home/u"), "", "/c1");
+  char *x = NULL;
+  struct ferry__hub_env ex = TEST_HUB_ENV("HOME=/home/u", "A=1");
+  ASSERT_EQ_INT(ferry__hub_expand_path(&ex, "~", &x), 0);
+  ASSERT_EQ_STR(x, "/home/u");
+  free(x);
+  ASSERT_EQ_INT(ferry__hub_expand_path(&ex, "/p/~/$A${A}$A_b${}${A", &x), 0);
+  ASSERT_EQ_STR(x, "/p/~/11$A_b${}${A"); /* $A_b names A_b; ${} and an open ${ stay */
+  free(x);
   char *home = NULL;
   struct ferry__hub_env env = TEST_HUB_ENV("XDG_CACHE_HOME=/x");
   ASSERT_EQ_INT(ferry__hub_home(&env, &home), 0);
