@@ -1,5 +1,6 @@
 /* progress: one line on stderr, redrawn in place: bar, bytes, rate, ETA, connections. */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -22,12 +23,21 @@ void cli_progress_draw(void *user, const struct ferry_stats *s) {
   char bar[32];
   for (int i = 0; i < width; i++) bar[i] = i < fill ? '=' : i == fill ? '>' : ' ';
   bar[width] = 0;
-  fprintf(stderr, "\r[%s] %3.0f%% %s / %s  %s/s  ETA %s  conn %d  files %d/%d \033[K", bar,
+  fprintf(stderr, "\r[%s] %3.0f%% %s / %s  %s/s  ETA %s  conn %d  files %d/%d", bar,
           frac * 100, cli_fmt_bytes((double)s->bytes_done, done, sizeof(done)),
           cli_fmt_bytes((double)s->bytes_total, total, sizeof(total)),
           cli_fmt_bytes(rate, speed, sizeof(speed)),
           cli_fmt_duration(rate > 0 ? left / rate : -1, eta, sizeof(eta)), s->connections_open,
           s->files_done, s->files_total);
+  /* With several files, the largest in flight (what the remaining time depends on). */
+  for (int i = 0; s->files_total > 1 && i < s->nlargest && i < 2; i++) {
+    const char *name = strrchr(s->largest[i].label, '/');
+    name = name ? name + 1 : s->largest[i].label;
+    fprintf(stderr, "%s %.24s %.0f%%", i ? "," : "  |", name,
+            s->largest[i].size ? 100.0 * (double)s->largest[i].done / (double)s->largest[i].size
+                               : 100.0);
+  }
+  fputs(" \033[K", stderr);
   p->drawn = 1;
 }
 

@@ -340,26 +340,36 @@ int ferry__hub_read_small(const char *path, size_t cap, char **out, size_t *len,
   *found = 0;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno == ENOENT || errno == ENOTDIR ? 0 : FERRY_E_IO;
-  char *buf = malloc(cap + 1);
-  if (!buf) {
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
-    return FERRY_E_NOMEM;
+    return FERRY_E_IO;
   }
-  size_t pos = 0;
-  int r = 0;
-  for (;;) {
-    ssize_t n = read(fd, buf + pos, cap + 1 - pos);
+  if ((uint64_t)st.st_size > cap) {
+    close(fd);
+    return FERRY_E_PROTOCOL; /* larger than the cap: not a file of ours */
+  }
+  /* Sized from fstat, grown (up to cap) only if the file grows while we read it. */
+  size_t size = (size_t)st.st_size + 1, pos = 0;
+  char *buf = malloc(size + 1);
+  int r = buf ? 0 : FERRY_E_NOMEM;
+  while (!r) {
+    if (pos == size) {
+      size_t bigger = size * 2 > cap + 1 ? cap + 1 : size * 2;
+      char *b = bigger > size ? realloc(buf, bigger + 1) : NULL;
+      if (!b) {
+        r = bigger > size ? FERRY_E_NOMEM : FERRY_E_PROTOCOL;
+        break;
+      }
+      buf = b;
+      size = bigger;
+    }
+    ssize_t n = read(fd, buf + pos, size - pos);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      r = FERRY_E_IO;
-      break;
-    }
-    if (n == 0) break;
-    pos += (size_t)n;
-    if (pos > cap) {
-      r = FERRY_E_PROTOCOL; /* larger than the cap: not a file of ours */
-      break;
-    }
+    if (n < 0) r = FERRY_E_IO;
+    else if (n == 0) break;
+    else pos += (size_t)n;
+    if (pos > cap) r = FERRY_E_PROTOCOL;
   }
   close(fd);
   if (r) {

@@ -246,10 +246,12 @@ struct ferry__hub_tree {
 };
 void ferry__hub_tree_init(struct ferry__hub_tree *t);
 void ferry__hub_tree_free(struct ferry__hub_tree *t);
-/* Appends the entries of one page of the tree endpoint (a JSON array, §4.4). Malformed JSON,
- * a non-array, an entry without a string "path" or a known "type", a negative or missing
- * file size, a bad lfs object, an unsafe path, a body over FERRY__HUB_JSON_MAX or a listing
- * over FERRY__HUB_TREE_MAX_ENTRIES: FERRY_E_PROTOCOL with a reason, and `t` is unchanged. */
+/* Appends the entries of one page of the tree endpoint (a JSON array, §4.4). Type "file" is a
+ * file, any other type string a folder (as huggingface_hub). Malformed JSON, a non-array, an
+ * entry without a string "type" or "path", a file without a non-negative integer "size" or a
+ * string "oid", a bad lfs object (64-hex oid, integer size), an unsafe path, a body over
+ * FERRY__HUB_JSON_MAX or a listing over FERRY__HUB_TREE_MAX_ENTRIES: FERRY_E_PROTOCOL with a
+ * reason, and `t` is unchanged (a page is taken whole or not at all). */
 int ferry__hub_tree_parse_page(const char *json, size_t len, struct ferry__hub_tree *t,
                                char *why, size_t why_len);
 

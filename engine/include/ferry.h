@@ -144,6 +144,13 @@ struct ferry_stats {
   uint64_t memory_in_use;     /* buffer bytes allocated now */
   uint64_t memory_peak;
   double seconds;             /* since ferry_engine_run started */
+  /* The largest files being transferred right now (for a progress display): their label,
+   * size and bytes on disk. Labels stay valid until the next call into the engine. */
+  struct ferry_file_progress {
+    const char *label;
+    uint64_t size, done;
+  } largest[3];
+  int nlargest;
 };
 
 /* One file to download. Strings are copied by ferry_engine_add. */
@@ -161,6 +168,7 @@ struct ferry_job_spec {
    * path + ".part.journal"), and what identifies the download in the journal (default the
    * URL; a Hub download uses repo, commit and file, since signed URLs change). */
   const char *part_path, *journal_path, *identity;
+  const char *label;           /* name for progress displays (default: path) */
 };
 
 struct ferry_job_result {

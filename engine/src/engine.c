@@ -134,6 +134,7 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
   j->fd = j->jfd = -1;
   j->url = strdup(spec->url);
   j->shown_url = ferry__redact_url(spec->url);
+  j->label = strdup(spec->label ? spec->label : spec->path);
   j->path = strdup(spec->path);
   size_t pl = strlen(spec->path);
   j->part_path = spec->part_path ? strdup(spec->part_path) : malloc(pl + 6);
@@ -151,7 +152,7 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
   } else {
     j->identity = strdup(spec->identity ? spec->identity : spec->url);
   }
-  int ok = j->url && j->shown_url && j->path && j->part_path && j->journal_path && j->sha &&
+  int ok = j->url && j->shown_url && j->label && j->path && j->part_path && j->journal_path && j->sha &&
            j->identity;
   if (ok && !spec->part_path) snprintf(j->part_path, pl + 6, "%s.part", spec->path);
   if (ok && !spec->journal_path) snprintf(j->journal_path, pl + 14, "%s.part.journal", spec->path);
@@ -167,7 +168,7 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
   }
   if (!ok) {
     free(j->url), free(j->shown_url), free(j->path), free(j->part_path), free(j->journal_path);
-    free(j->identity);
+    free(j->identity), free(j->label);
     if (j->sha) EVP_MD_CTX_free(j->sha);
     curl_slist_free_all(j->hdrs_first);
     curl_slist_free_all(j->hdrs_other);
@@ -399,6 +400,20 @@ void ferry_engine_stats(const struct ferry_engine *e, struct ferry_stats *out) {
   *out = e->st;
   out->memory_in_use = e->mem_alloc;
   out->memory_peak = e->mem_peak;
+  /* The three largest files in flight, from the unfinished ones (at most FERRY__MAX_OPEN_JOBS
+   * are open at a time, so the walk stays short). */
+  out->nlargest = 0;
+  for (const struct ferry__job *j = e->sched_head; j; j = j->next) {
+    if (j->state != FERRY__J_RUNNING || !j->size_known) continue;
+    struct ferry_file_progress p = {j->label, j->size, ferry__ivset_total(&j->written)};
+    int n = out->nlargest, i = n < 3 ? n : 3;
+    while (i > 0 && out->largest[i - 1].size < p.size) {
+      if (i < 3) out->largest[i] = out->largest[i - 1];
+      i--;
+    }
+    if (i < 3) out->largest[i] = p;
+    if (n < 3) out->nlargest++;
+  }
   if (e->running) out->seconds = (double)(uv_hrtime() - e->t0) / 1e9;
 }
 
@@ -437,7 +452,7 @@ void ferry_engine_free(struct ferry_engine *e) {
     EVP_MD_CTX_free(j->sha);
     curl_slist_free_all(j->hdrs_first);
     curl_slist_free_all(j->hdrs_other);
-    free(j->identity);
+    free(j->identity), free(j->label);
     free(j->url), free(j->shown_url), free(j->final_url), free(j->path), free(j->part_path), free(j->journal_path);
     free(j);
   }

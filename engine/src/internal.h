@@ -57,6 +57,7 @@ struct ferry__job {
   /* what to fetch */
   char *url, *final_url, *path, *part_path, *journal_path, *identity;
   char *shown_url; /* url without query or credentials: the form messages print */
+  char *label;     /* for progress displays */
   char expected_sha[65];  /* expected hash in hex (SHA-256, or git SHA-1), "" if none */
   int git_sha1;           /* hash is git's blob SHA-1 ("blob <size>\0" + content) */
   int hash_ready;         /* the digest has been started (git: once the size is known) */
