@@ -8,7 +8,9 @@
  * place; the snapshot's relative symlinks and refs/<rev> follow (hub-protocol.md §2-§4). */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <libgen.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -734,6 +736,163 @@ done:
   }
   cleanup(&d);
   if (!out->error && err) out->error = err;
+  return out->error;
+}
+
+/* SHA-256 of a file, or its git blob SHA-1 ("blob <size>\0" + content), in hex. */
+static int hash_file(const char *path, int git, uint64_t size, char *hex) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return FERRY_E_IO;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  unsigned char *buf = malloc(1u << 20);
+  int err = ctx && buf ? 0 : FERRY_E_NOMEM;
+  if (!err) EVP_DigestInit_ex(ctx, git ? EVP_sha1() : EVP_sha256(), NULL);
+  if (!err && git) {
+    char head[48];
+    int n = snprintf(head, sizeof(head), "blob %llu", (unsigned long long)size);
+    EVP_DigestUpdate(ctx, head, (size_t)n + 1);
+  }
+  ssize_t n;
+  while (!err && (n = read(fd, buf, 1u << 20)) > 0) EVP_DigestUpdate(ctx, buf, (size_t)n);
+  if (!err && n < 0) err = FERRY_E_IO;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!err) EVP_DigestFinal_ex(ctx, md, &len);
+  for (unsigned i = 0; !err && i < len; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+  EVP_MD_CTX_free(ctx);
+  free(buf);
+  close(fd);
+  return err;
+}
+
+/* Files under `dir` (relative paths) that the tree does not list: "extra" files. */
+static int count_extra(struct dl *d, const char *root, const char *rel, int *extra) {
+  char *dir = NULL;
+  if (ferry__hub_fmt(&dir, FERRY__HUB_PATH_MAX, "%s%s%s", root, rel[0] ? "/" : "", rel))
+    return FERRY_E_NOMEM;
+  DIR *dh = opendir(dir);
+  free(dir);
+  if (!dh) return 0;
+  struct dirent *de;
+  while ((de = readdir(dh))) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    if (!rel[0] && d->o->local_dir && !strcmp(de->d_name, ".cache")) continue;
+    char *sub = NULL;
+    if (ferry__hub_fmt(&sub, FERRY__HUB_PATH_MAX, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name))
+      continue;
+    char *full = NULL;
+    ferry__hub_fmt(&full, FERRY__HUB_PATH_MAX, "%s/%s", root, sub);
+    struct stat st;
+    if (full && stat(full, &st) == 0 && S_ISDIR(st.st_mode)) count_extra(d, root, sub, extra);
+    else if (!find_file(d, sub)) {
+      (*extra)++;
+      notice(d, "extra file not in the repository: %s", sub);
+    }
+    free(full);
+    free(sub);
+  }
+  closedir(dh);
+  return 0;
+}
+
+int ferry_hub_verify(const struct ferry_hub_download_opts *o, struct ferry_hub_download_result *out,
+                     int *missing, int *extra) {
+  memset(out, 0, sizeof(*out));
+  *missing = *extra = 0;
+  struct dl d = {.o = o, .out = out};
+  char why[WHY] = "";
+  int err = 0, soft = 0;
+  d.env = ferry__hub_env_process();
+  ferry__hub_settings_read(&d.env, &d.settings);
+  ferry__hub_tree_init(&d.tree);
+  d.rev = o->revision ? o->revision : "main";
+  enum ferry__hub_token_source src;
+  if ((err = ferry__hub_repo_parse(o->repo_id, o->repo_type, &d.repo, why, sizeof(why))) ||
+      (err = ferry__hub_revision_validate(d.rev, why, sizeof(why))) ||
+      (err = ferry__hub_endpoint(&d.env, &d.endpoint, why, sizeof(why)))) {
+    fail(&d, FERRY_E_INVAL, 0, "%s", why);
+    goto done;
+  }
+  snprintf(out->repo_type, sizeof(out->repo_type), "%s", ferry__hub_repo_type_name(d.repo.type));
+  snprintf(out->repo_id, sizeof(out->repo_id), "%s", d.repo.id);
+  if ((err = ferry__hub_token_resolve(&d.env, o->token, &d.token, &src)) ||
+      (err = ferry__hub_cache_root(&d.env, o->cache_dir, &d.cache_root)) ||
+      (err = ferry__hub_repo_dir(d.cache_root, &d.repo, &d.repo_dir)) ||
+      (d.token && (err = ferry__hub_fmt(&d.auth_header, 8192, "Authorization: Bearer %s",
+                                        d.token))) ||
+      (err = ferry_engine_new(o->engine, &d.api))) {
+    fail(&d, err, 0, "cannot set up: %s", ferry_strerror(err));
+    goto done;
+  }
+  d.headers[0] = d.auth_header;
+  if ((err = resolve_commit(&d, &soft))) goto done;
+  if (soft && !out->commit[0]) { /* offline: the commit the cache's ref names */
+    char commit[41];
+    int found = 0;
+    if (ferry__hub_ref_read(d.repo_dir, d.rev, commit, &found) == 0 && found)
+      memcpy(out->commit, commit, 41);
+    else {
+      fail(&d, FERRY_E_HUB_OFFLINE, 0, "%s at %s: no commit known (%s)", repo_label(&d), d.rev,
+           d.offline_why);
+      goto done;
+    }
+  }
+  if ((err = load_tree(&d, !soft))) goto done;
+  if (!d.tree_known) {
+    fail(&d, FERRY_E_HUB_OFFLINE, 0, "no tree listing for %s at %s (%s)", repo_label(&d),
+         out->commit, d.offline_why);
+    goto done;
+  }
+  if ((err = select_files(&d))) goto done;
+  out->files = calloc(d.npick + 1, sizeof(*out->files));
+  if (!out->files) {
+    fail(&d, FERRY_E_NOMEM, 0, "out of memory");
+    goto done;
+  }
+  out->n_files = d.npick;
+  int bad = 0;
+  for (size_t k = 0; k < d.npick; k++) {
+    const struct ferry__hub_entry *e = &d.tree.v[d.pick[k]];
+    struct ferry_hub_file *f = &out->files[k];
+    f->path = strdup(e->path);
+    f->size = entry_size(e);
+    f->lfs = e->has_lfs;
+    if (entry_etag(&d, e, f->etag)) goto done;
+    char *file = NULL;
+    if (o->local_dir) ferry__hub_fmt(&file, FERRY__HUB_PATH_MAX, "%s/%s", o->local_dir, e->path);
+    else ferry__hub_snapshot_path(d.repo_dir, out->commit, e->path, &file);
+    struct stat st;
+    if (!file || stat(file, &st) != 0) {
+      f->status = FERRY_HUB_FILE_FAILED;
+      f->error = FERRY_E_HUB_ENTRY_NOT_FOUND;
+      (*missing)++;
+      free(file);
+      continue;
+    }
+    char hex[65] = "";
+    int herr = hash_file(file, !e->has_lfs, (uint64_t)st.st_size, hex);
+    free(file);
+    const char *want = e->has_lfs ? e->lfs_oid : e->oid;
+    if (herr || strcasecmp(hex, want) != 0 || (uint64_t)st.st_size != f->size) {
+      f->status = FERRY_HUB_FILE_FAILED;
+      f->error = herr ? herr : FERRY_E_CHECKSUM;
+      bad++;
+      notice(&d, "%s: %s", e->path, herr ? "cannot be read" : "content does not match the Hub's hash");
+    } else {
+      f->status = FERRY_HUB_FILE_CACHED;
+      out->files_cached++;
+      out->bytes_total += f->size;
+    }
+  }
+  char *root = NULL;
+  if (o->local_dir) root = strdup(o->local_dir);
+  else ferry__hub_snapshot_path(d.repo_dir, out->commit, NULL, &root);
+  if (root) count_extra(&d, root, "", extra);
+  out->path = root;
+  if (bad) fail(&d, FERRY_E_CHECKSUM, 0, "%d file(s) of %s at %.12s do not match the Hub's hashes",
+                bad, repo_label(&d), out->commit);
+done:
+  cleanup(&d);
   return out->error;
 }
 

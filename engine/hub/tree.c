@@ -225,14 +225,16 @@ static int rel_has_next(const char *v, size_t n) {
 }
 
 static int absolute_http_url(const char *url) {
+  for (const char *c = url; *c; c++) /* a URL in a header: visible ASCII only */
+    if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f) return 0;
+  if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0) return 0;
   CURLU *u = curl_url();
   if (!u) return 0;
   char *scheme = NULL, *host = NULL;
   int ok = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
            curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host[0] &&
-           (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) &&
-           strncasecmp(url, scheme, strlen(scheme)) == 0 && url[strlen(scheme)] == ':';
+           (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0);
   curl_free(scheme);
   curl_free(host);
   curl_url_cleanup(u);

@@ -298,6 +298,17 @@ FERRY_EXTERN int ferry_hub_download(const struct ferry_hub_download_opts *opts,
                                     struct ferry_hub_download_result *out);
 FERRY_EXTERN void ferry_hub_download_result_free(struct ferry_hub_download_result *r);
 
+/* Re-hashes a cached snapshot (or a local dir) against the remote tree, like `hf cache
+ * verify`: SHA-256 against lfs.oid for LFS files, git blob SHA-1 against oid for the others.
+ * Uses opts' repo_id, repo_type, revision, cache_dir, local_dir, token and engine; file
+ * statuses: FERRY_HUB_FILE_CACHED = verified, FAILED with error FERRY_E_CHECKSUM (mismatch)
+ * or FERRY_E_HUB_ENTRY_NOT_FOUND (missing), PLANNED = on disk but not in the repository
+ * (extra). Returns 0 when every file present matches (out->error says otherwise) and sets
+ * *missing / *extra counts. */
+FERRY_EXTERN int ferry_hub_verify(const struct ferry_hub_download_opts *opts,
+                                  struct ferry_hub_download_result *out, int *missing,
+                                  int *extra);
+
 /* Library versions, e.g. "ferry/0.1.0 libcurl/7.88.1 libuv/1.44.2 OpenSSL/3.0.x xxhash/0.8.1". */
 FERRY_EXTERN const char *ferry_version_string(void);
 
