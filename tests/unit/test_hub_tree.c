@@ -1,6 +1,7 @@
 /* Unit tests for engine/hub/tree.c: tree pages and repo info (hub-protocol.md §4.4), Link
  * headers (§1.5) and the trees/<commit>.json cache (§3.5). */
 #include <stdlib.h>
+#include <strings.h>
 
 #include "assert.h"
 #include "test_hub_env.h"
@@ -201,6 +202,8 @@ void test_hub_tree_link_next(void) {
   link_is("  ,  ", NULL);
   /* relative or non-http next links, and broken syntax, are errors */
   const char *bad[] = {"</api/models?cursor=1>; rel=\"next\"", "<ftp://h/x>; rel=\"next\"",
+                       "<http:/h/x>; rel=\"next\"", "<http://h/a b>; rel=\"next\"",
+                       "<http://h/\xc3\xa9>; rel=\"next\"", "<//h/x>; rel=\"next\"",
                        "<>; rel=\"next\"", "https://h/x; rel=\"next\"", "<https://h/x; rel=\"next\"",
                        "<https://h/x>; rel=\"next", "<https://h/x> junk"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -341,4 +344,63 @@ void test_hub_tree_cache_malformed(void) {
   ASSERT_EQ_INT(ferry__hub_tree_cache_read(folder, COMMIT, &t, &found, NULL, 0), FERRY_E_PROTOCOL);
   ASSERT_EQ_INT(found, 0);
   free(folder), free(path);
+}
+
+/* An exact-length heap copy (no NUL after it), so a parser reading past len trips ASan. */
+static char *exact_copy(const char *s, size_t len) {
+  char *p = malloc(len ? len : 1);
+  ASSERT_NOT_NULL(p);
+  memcpy(p, s, len);
+  return p;
+}
+
+/* Mutated inputs (bytes flipped, cut, duplicated) to every parser: each answers 0 or
+ * FERRY_E_PROTOCOL, never reads outside its input, and what it accepts is well formed. */
+void test_hub_tree_mutations(void) {
+  const char *seeds[] = {page1, page2, want_cache,
+                         "<http://h/a?x=1>; rel=\"next\", <http://h/b>; rel=\"prev\"",
+                         "{\"id\":\"a/b\",\"sha\":\"" COMMIT "\",\"siblings\":[{\"rfilename\":\"x\"}]}"};
+  uint32_t rnd = 12345;
+  char buf[4096];
+  for (int iter = 0; iter < 3000; iter++) {
+    const char *seed = seeds[iter % 5];
+    size_t len = strlen(seed);
+    memcpy(buf, seed, len);
+    int edits = 1 + iter % 4;
+    for (int k = 0; k < edits; k++) {
+      rnd = rnd * 1103515245u + 12345u;
+      size_t at = (rnd >> 8) % (len ? len : 1);
+      switch ((rnd >> 4) % 4) {
+        case 0: buf[at] = (char)(rnd >> 16); break;         /* overwrite */
+        case 1: len = at; break;                            /* cut */
+        case 2: if (len < sizeof(buf) - 1) buf[len++] = buf[at]; break; /* append */
+        default: buf[at] = "[]{}\",:<>;=\\u0"[(rnd >> 20) % 15]; break; /* a syntax byte */
+      }
+    }
+    TEST_NOTE("iteration %d", iter);
+    char *in = exact_copy(buf, len);
+    struct ferry__hub_tree t;
+    ferry__hub_tree_init(&t);
+    int r = ferry__hub_tree_parse_page(in, len, &t, NULL, 0);
+    ASSERT_TRUE(r == 0 || r == FERRY_E_PROTOCOL);
+    for (size_t i = 0; i < t.n; i++) ASSERT_EQ_INT(ferry__hub_path_check(t.v[i].path, NULL, 0), 0);
+    ferry__hub_tree_free(&t);
+    r = ferry__hub_tree_cache_parse(in, len, &t, NULL, 0);
+    ASSERT_TRUE(r == 0 || r == FERRY_E_PROTOCOL);
+    for (size_t i = 0; i < t.n; i++) ASSERT_EQ_INT(ferry__hub_path_check(t.v[i].path, NULL, 0), 0);
+    ferry__hub_tree_free(&t);
+    struct ferry__hub_repo_info info;
+    r = ferry__hub_repo_info_parse(in, len, &info, NULL, 0);
+    ASSERT_TRUE(r == 0 || r == FERRY_E_PROTOCOL);
+    if (r == 0) ASSERT_EQ_INT(ferry__hub_is_commit(info.sha), 1);
+    ferry__hub_repo_info_free(&info);
+    char *next = NULL;
+    r = ferry__hub_link_next(in, len, &next);
+    ASSERT_TRUE(r == 0 || r == FERRY_E_PROTOCOL);
+    if (next) TEST_NOTE("iteration %d: next link \"%s\"", iter, next);
+    if (next) ASSERT_TRUE(strncasecmp(next, "http://", 7) == 0 || strncasecmp(next, "https://", 8) == 0);
+    for (const char *c = next; c && *c; c++) ASSERT_TRUE(*c > ' ' && *c < 0x7f);
+    free(next);
+    free(in);
+  }
 }
