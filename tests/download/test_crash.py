@@ -1,0 +1,105 @@
+"""kill -9 and Ctrl-C during a snapshot, then the same command again: completed files are not
+fetched again, the partial one resumes; two processes on the same cache download each blob once."""
+import glob
+import os
+import signal
+
+from dlhelpers import (EXIT_INTERRUPTED, EXIT_OK, MiB, cdn_gets, read_bytes, resolve_gets,
+                       sha256_bytes, start_download, stop_process, wait_until)
+from helpers import bytes_written
+
+RATE = "8M"  # 32 MiB of weights take about 4 s
+# as tests/integration/test_get_crash.py: the journal records in-flight progress at least every
+# 4 MiB per request; two requests at most in flight
+ENGINE = ["--connections", "2", "--streams", "1"]
+PROGRESS_SLACK = 4 * MiB * 2
+
+
+def leftovers(cache):
+    return (glob.glob(os.path.join(cache, "*", "blobs", "*.incomplete")) +
+            glob.glob(os.path.join(cache, "*", "blobs", "*.journal")) +
+            glob.glob(os.path.join(cache, ".locks", "**", "*.ferry-lock"), recursive=True))
+
+
+def check_complete(ferry, tiny):
+    snap = os.path.join(ferry.cache, tiny.folder, "snapshots", tiny.commit)
+    for path in tiny.by_path:
+        assert sha256_bytes(read_bytes(os.path.join(snap, path))) == tiny.reference[path], path
+    assert leftovers(ferry.cache) == []
+
+
+def small_files_done(ferry, tiny):
+    blobs = os.path.join(ferry.cache, tiny.folder, "blobs")
+    return all(os.path.isfile(os.path.join(blobs, e["oid"]))
+               for e in tiny.entries if "lfs" not in e)
+
+
+def interrupt_and_resume(ferry, tiny, log, sig):
+    weights = tiny.by_path["model.safetensors"]
+    sha = weights["lfs"]["oid"]
+    args = ferry.args(["demo/tiny-model", "--limit-rate", RATE, *ENGINE])
+    process = start_download(args, ferry.env)
+    try:
+        wait_until(lambda: small_files_done(ferry, tiny) and
+                   (bytes_written(process.pid) or 0) >= 14 * MiB,
+                   "small files done and 14 MiB written", process=process)
+        written = bytes_written(process.pid)
+    except BaseException:
+        stop_process(process)
+        raise
+    code, stderr = stop_process(process, sig)
+    partial = glob.glob(os.path.join(ferry.cache, tiny.folder, "blobs", sha + "*.incomplete"))
+    assert len(partial) == 1, os.listdir(os.path.join(ferry.cache, tiny.folder, "blobs"))
+    assert not os.path.exists(os.path.join(ferry.cache, tiny.folder, "blobs", sha))
+
+    log.mark()
+    r = ferry("demo/tiny-model", "-q", *ENGINE)
+    assert r.returncode == EXIT_OK, r.describe()
+    lines = log.lines()
+    for entry in tiny.entries:
+        if "lfs" not in entry:
+            assert resolve_gets(lines, entry["path"]) == [], f"{entry['path']} fetched again"
+    again = sum(ln.bytes_sent for ln in cdn_gets(lines, sha))
+    allowed = weights["size"] - written + PROGRESS_SLACK
+    assert again <= allowed, f"fetched {again} bytes again, allowed {allowed}"
+    check_complete(ferry, tiny)
+    return code, stderr
+
+
+def test_kill_9_then_resume(ferry, tiny, log):
+    code, _ = interrupt_and_resume(ferry, tiny, log, signal.SIGKILL)
+    assert code == 128 + 9
+
+
+def test_ctrl_c_exits_130_then_resume(ferry, tiny, log):
+    code, stderr = interrupt_and_resume(ferry, tiny, log, signal.SIGINT)
+    assert code == EXIT_INTERRUPTED, stderr
+
+
+def test_two_processes_on_the_same_cache(ferry, tiny, log):
+    args = ferry.args(["demo/tiny-model", "--limit-rate", "16M"])
+    first = start_download(args, ferry.env)
+    second = start_download(args, ferry.env)
+    for process in (first, second):
+        try:
+            process.wait(90)
+        except Exception:
+            stop_process(first)
+            stop_process(second)
+            raise
+    codes = [first.returncode, second.returncode]
+    for process in (first, second):
+        process.stderr_file.seek(0)
+        process.stderr_text = process.stderr_file.read().decode(errors="replace")
+        process.stderr_file.close()
+    assert codes == [0, 0], first.stderr_text + "\n---\n" + second.stderr_text
+    lines = log.lines()
+    weights = tiny.by_path["model.safetensors"]
+    sent = sum(ln.bytes_sent for ln in cdn_gets(lines, weights["lfs"]["oid"])
+               if ln.status in (200, 206))
+    assert weights["size"] <= sent < weights["size"] * 1.1, sent
+    for entry in tiny.entries:
+        if "lfs" not in entry:
+            got = [ln for ln in resolve_gets(lines, entry["path"]) if ln.status in (200, 206)]
+            assert len(got) == 1, (entry["path"], got)
+    check_complete(ferry, tiny)

@@ -1,0 +1,136 @@
+"""Whole snapshots: the exact huggingface_hub cache layout, content identical to what the hub
+serves, the printed path, -q and --json."""
+import json
+import os
+
+from dlhelpers import (EXIT_OK, JSON_FILE_KEYS, JSON_KEYS, check_snapshot, data_requests,
+                       etag_of, read_bytes, sha256_bytes)
+
+
+def check_tree_cache(cache, info):
+    """trees/<commit>.json in huggingface_hub's format (hub-protocol.md section 3.5)."""
+    path = os.path.join(cache, info.folder, "trees", info.commit + ".json")
+    with open(path) as f:
+        tree = json.load(f)
+    assert tree["format_version"] == 1
+    assert set(tree["files"]) == set(info.by_path)
+    for p, entry in info.by_path.items():
+        cached = tree["files"][p]
+        assert cached["size"] == entry["size"], p
+        assert cached["blob_id"] == entry["oid"], p
+        if "lfs" in entry:
+            assert cached["lfs_sha256"] == entry["lfs"]["oid"], p
+            assert cached["lfs_size"] == entry["lfs"]["size"], p
+        else:
+            assert "lfs_sha256" not in cached, p
+
+
+def test_tiny_model_snapshot_layout(ferry, tiny, log):
+    r = ferry("demo/tiny-model")
+    assert r.returncode == EXIT_OK, r.describe()
+    snap = os.path.join(ferry.cache, "models--demo--tiny-model", "snapshots", tiny.commit)
+    assert r.stdout.strip().splitlines()[-1] == snap
+    check_snapshot(ferry.cache, "demo/tiny-model", "model", tiny.commit, tiny.entries,
+                   tiny.reference)
+    check_tree_cache(ferry.cache, tiny)
+    # one resolve per file, nothing else fetched twice
+    resolves = [ln.path.split("/resolve/", 1)[1].split("/", 1)[1]
+                for ln in data_requests(log.lines()) if ln.origin == "hub" and ln.method == "GET"]
+    assert sorted(resolves) == sorted(tiny.by_path), resolves
+    # the weights went through the CDN, not through the hub
+    weights = tiny.by_path["model.safetensors"]
+    cdn = [ln for ln in log.lines() if ln.origin == "cdn"]
+    assert cdn and all(weights["lfs"]["oid"] in ln.path for ln in cdn)
+
+
+def test_many_files_snapshot_layout(ferry, many):
+    assert len(many.entries) >= 2000
+    r = ferry("demo/many-files", "--repo-type", "dataset", timeout=120)
+    assert r.returncode == EXIT_OK, r.describe()
+    snap = os.path.join(ferry.cache, "datasets--demo--many-files", "snapshots", many.commit)
+    assert r.stdout.strip().splitlines()[-1] == snap
+    check_snapshot(ferry.cache, "demo/many-files", "dataset", many.commit, many.entries,
+                   many.reference)
+    check_tree_cache(ferry.cache, many)
+    # nested folders are real directories, not links
+    nested = next(e["path"] for e in many.entries if e["path"].count("/") >= 3)
+    assert os.path.isdir(os.path.join(snap, os.path.dirname(nested)))
+    assert not os.path.islink(os.path.join(snap, os.path.dirname(nested)))
+
+
+def test_datasets_prefix_is_the_repo_type(ferry, many):
+    r = ferry("datasets/demo/many-files", "--include", "README.md", "-q")
+    assert r.returncode == EXIT_OK, r.describe()
+    snap = os.path.join(ferry.cache, "datasets--demo--many-files", "snapshots", many.commit)
+    assert r.stdout == snap + "\n"
+    assert os.listdir(snap) == ["README.md"]
+
+
+def test_quiet_prints_only_the_path(ferry, tiny):
+    r = ferry("demo/tiny-model", "-q")
+    assert r.returncode == EXIT_OK, r.describe()
+    assert r.stdout == os.path.join(ferry.cache, tiny.folder, "snapshots", tiny.commit) + "\n"
+
+
+def test_json_summary(ferry, tiny):
+    r = ferry("demo/tiny-model", "--json")
+    assert r.returncode == EXIT_OK, r.describe()
+    summary = json.loads(r.stdout)
+    assert JSON_KEYS <= set(summary), JSON_KEYS - set(summary)
+    snap = os.path.join(ferry.cache, tiny.folder, "snapshots", tiny.commit)
+    assert summary["ok"] is True and summary["error"] is None
+    assert summary["repo_id"] == "demo/tiny-model"
+    assert summary["repo_type"] == "model"
+    assert summary["revision"] == "main"
+    assert summary["commit"] == tiny.commit
+    assert summary["path"] == snap
+    assert summary["files_total"] == len(tiny.entries)
+    assert summary["files_downloaded"] == len(tiny.entries)
+    assert summary["files_cached"] == 0
+    assert summary["bytes_total"] == tiny.size
+    assert summary["bytes_downloaded"] == tiny.size
+    for key in ("requests", "connections", "peak_rss"):
+        assert isinstance(summary[key], int) and summary[key] > 0, key
+    assert summary["requests"] >= len(tiny.entries)
+    for key in ("seconds", "mb_per_s"):
+        assert isinstance(summary[key], (int, float)) and summary[key] >= 0, key
+    files = {f["path"]: f for f in summary["files"]}
+    assert set(files) == set(tiny.by_path)
+    for p, f in files.items():
+        assert JSON_FILE_KEYS <= set(f), JSON_FILE_KEYS - set(f)
+        entry = tiny.by_path[p]
+        assert f["size"] == entry["size"]
+        assert f["etag"] == etag_of(entry)
+        assert f["lfs"] is ("lfs" in entry)
+        assert f["status"] == "downloaded"
+        assert f["error"] is None
+
+    # the same again: everything cached
+    again = json.loads(ferry("demo/tiny-model", "--json").stdout)
+    assert again["ok"] is True
+    assert again["files_cached"] == len(tiny.entries)
+    assert again["files_downloaded"] == 0
+    assert again["bytes_downloaded"] == 0
+    assert {f["status"] for f in again["files"]} == {"cached"}
+
+
+def test_single_file_prints_its_path(ferry, tiny):
+    r = ferry("demo/tiny-model", "config.json")
+    assert r.returncode == EXIT_OK, r.describe()
+    pointer = os.path.join(ferry.cache, tiny.folder, "snapshots", tiny.commit, "config.json")
+    assert r.stdout.strip().splitlines()[-1] == pointer
+    assert os.readlink(pointer) == "../../blobs/" + tiny.by_path["config.json"]["oid"]
+    assert sha256_bytes(read_bytes(pointer)) == tiny.reference["config.json"]
+    assert os.listdir(os.path.join(ferry.cache, tiny.folder, "snapshots", tiny.commit)) == \
+        ["config.json"]
+    q = ferry("demo/tiny-model", "config.json", "-q")
+    assert q.stdout == pointer + "\n"
+
+
+def test_two_filenames_print_the_snapshot(ferry, tiny):
+    r = ferry("demo/tiny-model", "config.json", "README.md", "-q")
+    assert r.returncode == EXIT_OK, r.describe()
+    snap = os.path.join(ferry.cache, tiny.folder, "snapshots", tiny.commit)
+    assert r.stdout == snap + "\n"
+    assert sorted(os.listdir(snap)) == ["README.md", "config.json"]
+
