@@ -71,6 +71,8 @@
   X(hub_patterns_table) \
   X(hub_patterns_allow_ignore) \
   X(hub_patterns_limits) \
+  X(hub_patterns_vs_python) \
+  X(hub_patterns_many_characters) \
   X(hub_tree_page) \
   X(hub_tree_page_malformed) \
   X(hub_tree_repo_info) \
