@@ -218,9 +218,11 @@ int ferry__hub_tree_cache_path(const char *folder, const char *commit, char **ou
 /* ---- patterns.c -------------------------------------------------------------------------- */
 
 /* Python fnmatch.fnmatchcase(path, pattern) after huggingface_hub's preparation: backslashes
- * become '/', a pattern ending in '/' gets '*' appended. '*' matches '/' too. Returns 1 on a
- * match, 0 on none, FERRY_E_NOMEM / FERRY_E_INVAL (pattern or path longer than
- * FERRY__HUB_PATH_MAX). */
+ * become '/', a pattern ending in '/' gets '*' appended. '*' matches '/' too; '?' and sets
+ * match one character (not byte); sets follow Python's rules (see patterns.c). Returns 1 on a
+ * match, 0 on none, FERRY_E_NOMEM, or FERRY_E_INVAL (pattern or path longer than
+ * FERRY__HUB_PATH_MAX, a set Python's re would reject, more than 63 ranges in one set).
+ * Thread-safe: the locale it needs is switched for the calling thread only. */
 int ferry__hub_pattern_match(const char *pattern, const char *path);
 /* filter_repo_objects: keep `path` iff (no allow patterns, or one matches) and (no ignore
  * patterns, or none matches). 1 keep, 0 drop, or a negative error. */
