@@ -59,8 +59,10 @@ def test_corruption_on_the_first_request_only_is_refetched(ferry, hub_clean, tin
 def test_signed_url_expiring_mid_download(ferry, hub_clean, tiny, log):
     hub_clean.knobs(url_lifetime=1)
     weights = tiny.by_path["model.safetensors"]
-    # 32 MiB at 8 MiB/s: about 4 s, the 1-second URLs expire on the way
-    r = ferry("demo/tiny-model", "--limit-rate", "8M", "-q", timeout=90)
+    # 32 MiB at 8 MiB/s on two connections (one request each at a time): about 4 s, so the
+    # ranged requests after the first ones carry a URL older than its 1-second lifetime
+    r = ferry("demo/tiny-model", "--limit-rate", "8M", "--connections", "2", "--streams", "1",
+              "-q", timeout=90)
     assert r.returncode == EXIT_OK, r.describe()
     lines = log.lines()
     assert any(ln.status == 403 for ln in cdn_gets(lines)), "no URL expired: test too fast"
@@ -70,3 +72,18 @@ def test_signed_url_expiring_mid_download(ferry, hub_clean, tiny, log):
     # nothing fetched twice beyond the expired requests' bytes
     useful = sum(ln.bytes_sent for ln in cdn_gets(lines) if ln.status in (200, 206))
     assert useful < weights["size"] * 1.5
+
+
+def test_rate_limited_api_waits_and_goes_on(ferry, hub_clean, tiny, log):
+    # 7 requests (revision, tree, 5 resolves) against 4 per 2-second window: 429s on the way
+    hub_clean.knobs(rate_limit=4, rate_window=2)
+    try:
+        r = ferry("demo/tiny-model", "--token", hub_clean.tokens["demo-read"], "-q", timeout=90)
+    finally:
+        hub_clean.knobs(rate_limit=0, rate_window=60)
+    assert r.returncode == EXIT_OK, r.describe()
+    assert any(ln.status == 429 for ln in log.lines()), "the hub never answered 429"
+    blob, pointer = weights_state(ferry, tiny)
+    for path in tiny.by_path:
+        assert sha256_bytes(read_bytes(os.path.join(os.path.dirname(pointer), path))) == \
+            tiny.reference[path], path

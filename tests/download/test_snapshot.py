@@ -1,7 +1,9 @@
 """Whole snapshots: the exact huggingface_hub cache layout, content identical to what the hub
 serves, the printed path, -q and --json."""
+import base64
 import json
 import os
+import uuid
 
 from dlhelpers import (EXIT_OK, JSON_FILE_KEYS, JSON_KEYS, check_snapshot, data_requests,
                        etag_of, read_bytes, sha256_bytes)
@@ -134,3 +136,40 @@ def test_two_filenames_print_the_snapshot(ferry, tiny):
     assert r.stdout == snap + "\n"
     assert sorted(os.listdir(snap)) == ["README.md", "config.json"]
 
+
+
+def test_space_repo_and_type_prefixes(ferry, hub):
+    name = "space-" + uuid.uuid4().hex[:8]
+    ans = hub.post("/api/repos/create", token=hub.token,
+                   json_body={"name": name, "organization": "demo", "type": "space",
+                              "sdk": "static"})
+    assert ans.status == 200, ans.body
+    content = b"<html>ferry</html>\n"
+    lines = [{"key": "header", "value": {"summary": "page", "description": ""}},
+             {"key": "file", "value": {"path": "index.html", "encoding": "base64",
+                                       "content": base64.b64encode(content).decode()}}]
+    ans = hub.post(f"/api/spaces/demo/{name}/commit/main", token=hub.token,
+                   body=("\n".join(json.dumps(x) for x in lines) + "\n").encode(),
+                   headers={"Content-Type": "application/x-ndjson"})
+    assert ans.status == 200, ans.body
+    commit = ans.json()["commitOid"]
+    snap = os.path.join(ferry.cache, f"spaces--demo--{name}", "snapshots", commit)
+    for args in ([f"spaces/demo/{name}"], [f"demo/{name}", "--repo-type", "space"]):
+        r = ferry(*args, "index.html", "-q")
+        assert r.returncode == EXIT_OK, r.describe()
+        assert r.stdout == os.path.join(snap, "index.html") + "\n"
+        assert read_bytes(os.path.join(snap, "index.html")) == content
+    # models/ is the default type spelled out
+    r = ferry("models/demo/tiny-model", "config.json", "-q")
+    assert r.returncode == EXIT_OK, r.describe()
+    assert r.stdout.startswith(os.path.join(ferry.cache, "models--demo--tiny-model", "snapshots"))
+
+
+def test_max_workers_bounds_the_connections(ferry, tiny):
+    r = ferry("demo/tiny-model", "--max-workers", "2", "--json")
+    assert r.returncode == EXIT_OK, r.describe()
+    summary = json.loads(r.stdout)
+    assert summary["ok"] is True
+    assert 1 <= summary["connections"] <= 2 * 2  # two per origin at most (hub and CDN)
+    check_snapshot(ferry.cache, "demo/tiny-model", "model", tiny.commit, tiny.entries,
+                   tiny.reference)
