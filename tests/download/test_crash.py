@@ -103,3 +103,31 @@ def test_two_processes_on_the_same_cache(ferry, tiny, log):
             got = [ln for ln in resolve_gets(lines, entry["path"]) if ln.status in (200, 206)]
             assert len(got) == 1, (entry["path"], got)
     check_complete(ferry, tiny)
+
+
+def test_two_processes_on_many_small_files(ferry, many, log):
+    args = ferry.args(["demo/many-files", "--repo-type", "dataset", "--include", "data/group-0[0-3]/"])
+    expected = [p for p in many.by_path if p.startswith(("data/group-00/", "data/group-01/",
+                                                         "data/group-02/", "data/group-03/"))]
+    processes = [start_download(args, ferry.env) for _ in range(2)]
+    try:
+        for process in processes:
+            process.wait(120)
+    finally:
+        stderr = [stop_process(p)[1] if p.returncode is None else "" for p in processes]
+    for process in processes:
+        process.stderr_file.seek(0)
+        stderr.append(process.stderr_file.read().decode(errors="replace"))
+    assert [p.returncode for p in processes] == [0, 0], "\n---\n".join(stderr)
+    fetched = {}
+    for ln in resolve_gets(log.lines()):
+        if ln.status in (200, 206):
+            path = ln.path.split("/resolve/", 1)[1].split("/", 1)[1]
+            fetched[path] = fetched.get(path, 0) + 1
+    assert set(fetched) == set(expected)
+    twice = {p: n for p, n in fetched.items() if n > 1}
+    assert twice == {}, f"{len(twice)} files fetched more than once, e.g. {list(twice)[:5]}"
+    snap = os.path.join(ferry.cache, many.folder, "snapshots", many.commit)
+    for path in expected:
+        assert sha256_bytes(read_bytes(os.path.join(snap, path))) == many.reference[path], path
+    assert leftovers(ferry.cache) == []

@@ -1,4 +1,5 @@
 """Errors as the hub signals them, each with its exit code; tokens from every documented source."""
+import json
 import os
 
 from dlhelpers import (EXIT_BAD_TOKEN, EXIT_ENTRY_NOT_FOUND, EXIT_GATED, EXIT_OK,
@@ -97,3 +98,23 @@ def test_filenames_with_include_is_a_usage_error(ferry, log):
     r = ferry()
     assert r.returncode == EXIT_USAGE, r.describe()
     assert log.lines() == [], "a usage error must not reach the hub"
+
+
+def test_json_error_object(ferry, tiny):
+    r = ferry("demo/no-such-repo", "--json")
+    assert r.returncode == EXIT_REPO_NOT_FOUND, r.describe()
+    summary = json.loads(r.stdout)
+    assert summary["ok"] is False
+    error = summary["error"]
+    assert {"code", "name", "message", "http_status"} <= set(error)
+    assert error["code"] == EXIT_REPO_NOT_FOUND
+    assert error["http_status"] == 401  # anonymous: the hub hides the repo behind a 401
+    assert isinstance(error["name"], str) and error["name"]
+    assert "token" in error["message"].lower()
+
+    r = ferry("demo/tiny-model", "missing.txt", "--json")
+    assert r.returncode == EXIT_ENTRY_NOT_FOUND, r.describe()
+    summary = json.loads(r.stdout)
+    assert summary["ok"] is False
+    assert summary["error"]["code"] == EXIT_ENTRY_NOT_FOUND
+    assert summary["commit"] == tiny.commit

@@ -2,12 +2,14 @@
 --cache-dir / HF_HUB_CACHE / HUGGINGFACE_HUB_CACHE / HF_HOME, the CA from the environment,
 HF_HUB_DISABLE_SYMLINKS."""
 import os
+import signal
+import subprocess
 import time
 
 import pytest
 
 from dlhelpers import (CACHEDIR_TAG_SIGNATURE, EXIT_OK, cdn_gets, etag_of, read_bytes,
-                       resolve_gets, sha256_bytes)
+                       resolve_gets, sha256_bytes, start_download, stop_process)
 
 
 def check_metadata(local_dir, path, commit, etag, started, ended):
@@ -132,3 +134,37 @@ def test_disable_symlinks_makes_real_files(ferry, tiny):
         pointer = os.path.join(snap, path)
         assert os.path.isfile(pointer) and not os.path.islink(pointer), path
         assert sha256_bytes(read_bytes(pointer)) == tiny.reference[path], path
+
+
+def test_local_dir_rerun_fetches_nothing(ferry, tiny, tmp_path, log):
+    local = tmp_path / "local"
+    r = ferry("demo/tiny-model", "--local-dir", local, "-q")
+    assert r.returncode == EXIT_OK, r.describe()
+    log.mark()
+    again = ferry("demo/tiny-model", "--local-dir", local, "-q")
+    assert again.returncode == EXIT_OK, again.describe()
+    assert again.stdout == r.stdout
+    assert resolve_gets(log.lines()) == [] and cdn_gets(log.lines()) == [], log.lines()
+    for path in tiny.by_path:
+        assert sha256_bytes(read_bytes(local / path)) == tiny.reference[path], path
+
+
+def test_proxy_variables(ferry, tiny, log):
+    dead_proxy = "http://127.0.0.1:1"  # nothing listens on port 1
+    r = ferry("demo/tiny-model", "config.json", "-q",
+              env={"HTTPS_PROXY": dead_proxy, "NO_PROXY": "127.0.0.1"})
+    assert r.returncode == EXIT_OK, r.describe()
+    assert sha256_bytes(read_bytes(r.stdout.strip())) == tiny.reference["config.json"]
+    # through the dead proxy ferry retries for a long while: give it 3 s, then stop it; it
+    # must not have succeeded nor reached the hub directly
+    log.mark()
+    process = start_download(ferry.args(["demo/tiny-model", "README.md", "-q"]),
+                             ferry.env_with({"HTTPS_PROXY": dead_proxy}))
+    try:
+        process.wait(3)
+    except subprocess.TimeoutExpired:
+        pass
+    code, stderr = stop_process(process, signal.SIGKILL) if process.returncode is None \
+        else (process.returncode, "")
+    assert code != EXIT_OK, "HTTPS_PROXY was ignored"
+    assert log.lines() == []
