@@ -28,6 +28,7 @@ def test_rerun_on_a_complete_cache(ferry, tiny, many, which, log):
     summary = json.loads(again.stdout)
     assert summary["files_cached"] == len(info.entries)
     assert summary["bytes_downloaded"] == 0
+    assert summary["requests"] == len(lines)
     assert os.stat(trees).st_mtime_ns == tree_mtime
 
     # by commit: nothing at all to ask

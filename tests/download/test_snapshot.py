@@ -74,7 +74,7 @@ def test_quiet_prints_only_the_path(ferry, tiny):
     assert r.stdout == os.path.join(ferry.cache, tiny.folder, "snapshots", tiny.commit) + "\n"
 
 
-def test_json_summary(ferry, tiny):
+def test_json_summary(ferry, tiny, log):
     r = ferry("demo/tiny-model", "--json")
     assert r.returncode == EXIT_OK, r.describe()
     summary = json.loads(r.stdout)
@@ -93,7 +93,7 @@ def test_json_summary(ferry, tiny):
     assert summary["bytes_downloaded"] == tiny.size
     for key in ("requests", "connections", "peak_rss"):
         assert isinstance(summary[key], int) and summary[key] > 0, key
-    assert summary["requests"] >= len(tiny.entries)
+    assert summary["requests"] == len(log.lines()), "requests must count what the hub saw"
     for key in ("seconds", "mb_per_s"):
         assert isinstance(summary[key], (int, float)) and summary[key] >= 0, key
     files = {f["path"]: f for f in summary["files"]}
@@ -108,7 +108,9 @@ def test_json_summary(ferry, tiny):
         assert f["error"] is None
 
     # the same again: everything cached
+    log.mark()
     again = json.loads(ferry("demo/tiny-model", "--json").stdout)
+    assert again["requests"] == len(log.lines())
     assert again["ok"] is True
     assert again["files_cached"] == len(tiny.entries)
     assert again["files_downloaded"] == 0
