@@ -72,3 +72,13 @@ def test_offline_incomplete_snapshot_is_16(ferry, tiny, log):
     assert part.returncode == EXIT_OK, part.describe()
     assert part.stdout == r.stdout
     assert log.lines() == []
+
+
+def test_unreachable_hub_falls_back_to_a_complete_cache(ferry, tiny):
+    r = ferry("demo/tiny-model", "-q")
+    assert r.returncode == EXIT_OK, r.describe()
+    # nothing listens on port 1: the API fails, the cached snapshot is served (as
+    # huggingface_hub does on a connection error); ferry retries first (about 35 s today)
+    down = ferry("demo/tiny-model", "-q", env={"HF_ENDPOINT": "https://127.0.0.1:1"}, timeout=90)
+    assert down.returncode == EXIT_OK, down.describe()
+    assert down.stdout == r.stdout
