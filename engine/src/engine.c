@@ -102,6 +102,7 @@ int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) 
   /* Until the first answer says whether connections multiplex, assume they do (HTTP/2). */
   e->max_inflight = c->connections * (c->http11 ? 1 : c->streams);
   e->chunk = ferry__plan_chunk(e->mem_budget / 2, e->max_inflight, c->chunk_size, FERRY__ALIGN);
+  e->block_size = e->chunk < FERRY__BLOCK_SIZE ? (size_t)e->chunk : FERRY__BLOCK_SIZE;
   int err = ferry__loop_init(e);
   if (err) {
     if (e->multi) curl_multi_cleanup(e->multi);

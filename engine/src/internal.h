@@ -158,9 +158,11 @@ struct ferry_engine {
   /* memory budget */
   uint64_t mem_budget, mem_charged, mem_alloc, mem_peak;
   uint64_t mem_retained;             /* written blocks waiting for the hasher */
-  struct ferry__block *free_blocks;
+  struct ferry__block *free_blocks; /* spare blocks of block_size, reused */
   int nfree_blocks;
   uint64_t chunk;
+  size_t block_size; /* min(FERRY__BLOCK_SIZE, chunk): most blocks have this size, so
+                        they are reused instead of going back to malloc (page faults) */
   /* --limit-rate: a token bucket on the bytes requests may ask for */
   double rate_tokens;
   uint64_t rate_last_ms;

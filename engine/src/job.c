@@ -155,6 +155,17 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
     if (inflight != e->max_inflight) {
       e->max_inflight = inflight;
       e->chunk = ferry__plan_chunk(e->mem_budget / 2, inflight, e->cfg.chunk_size, FERRY__ALIGN);
+      size_t bs = e->chunk < FERRY__BLOCK_SIZE ? (size_t)e->chunk : FERRY__BLOCK_SIZE;
+      if (bs != e->block_size) { /* spares of the old size would never be reused */
+        while (e->free_blocks) {
+          struct ferry__block *b = e->free_blocks;
+          e->free_blocks = b->next;
+          e->mem_alloc -= b->cap;
+          free(b);
+        }
+        e->nfree_blocks = 0;
+        e->block_size = bs;
+      }
     }
   }
 

@@ -27,7 +27,7 @@ void ferry__budget_release(struct ferry_engine *e, uint64_t bytes) {
 struct ferry__block *ferry__block_new(struct ferry_engine *e, struct ferry__job *j,
                                       uint64_t offset, size_t cap) {
   struct ferry__block *b;
-  if (cap == FERRY__BLOCK_SIZE && e->free_blocks) {
+  if (cap == e->block_size && e->free_blocks) {
     b = e->free_blocks;
     e->free_blocks = b->next;
     e->nfree_blocks--;
@@ -57,7 +57,7 @@ struct ferry__block *ferry__block_new(struct ferry_engine *e, struct ferry__job 
 void ferry__block_free(struct ferry_engine *e, struct ferry__block *b) {
   ferry__budget_release(e, b->cap);
   /* Keep full-size blocks for reuse, as many as the budget could ever have in use. */
-  if (b->cap == FERRY__BLOCK_SIZE && e->mem_alloc <= e->mem_budget) {
+  if (b->cap == e->block_size && e->mem_alloc <= e->mem_budget) {
     b->next = e->free_blocks;
     e->free_blocks = b;
     e->nfree_blocks++;

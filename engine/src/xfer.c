@@ -140,8 +140,8 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *userp) {
   }
   while (take) {
     if (!x->blk) {
-      uint64_t want = x->end == FERRY__UNKNOWN ? FERRY__BLOCK_SIZE : x->end - x->cursor;
-      size_t cap = (size_t)ferry__round_up(min_u64(want, FERRY__BLOCK_SIZE));
+      uint64_t want = x->end == FERRY__UNKNOWN ? e->block_size : x->end - x->cursor;
+      size_t cap = (size_t)ferry__round_up(min_u64(want, e->block_size));
       if (x->charged >= cap) {
         x->charged -= cap;
       } else {
