@@ -48,9 +48,12 @@ def interrupt_and_resume(ferry, tiny, log, sig):
         stop_process(process)
         raise
     code, stderr = stop_process(process, sig)
-    partial = glob.glob(os.path.join(ferry.cache, tiny.folder, "blobs", sha + "*.incomplete"))
-    assert len(partial) == 1, os.listdir(os.path.join(ferry.cache, tiny.folder, "blobs"))
-    assert not os.path.exists(os.path.join(ferry.cache, tiny.folder, "blobs", sha))
+    blobs = os.path.join(ferry.cache, tiny.folder, "blobs")
+    assert os.path.isfile(os.path.join(blobs, sha + ".incomplete")), os.listdir(blobs)
+    assert os.path.isfile(os.path.join(blobs, sha + ".journal")), os.listdir(blobs)
+    assert not os.path.exists(os.path.join(blobs, sha))
+    if sig == signal.SIGINT:  # a clean stop releases its locks
+        assert glob.glob(os.path.join(ferry.cache, ".locks", "*", "*.ferry-lock")) == []
 
     log.mark()
     r = ferry("demo/tiny-model", "-q", *ENGINE)

@@ -2,6 +2,8 @@
 import json
 import os
 
+import pytest
+
 from dlhelpers import (EXIT_BAD_TOKEN, EXIT_ENTRY_NOT_FOUND, EXIT_GATED, EXIT_OK,
                        EXIT_REPO_NOT_FOUND, EXIT_REVISION_NOT_FOUND, EXIT_USAGE, read_bytes,
                        resolve_gets)
@@ -68,16 +70,24 @@ def test_private_repo_needs_the_token(ferry, hub, tmp_path):
         assert token not in r.stdout + r.stderr
 
 
-def test_gated_repo(ferry, hub):
-    r = ferry("demo/gated-model", "--token", hub.tokens["bob"])
-    assert r.returncode == EXIT_GATED, r.describe()
-    r = ferry("demo/gated-model")
-    assert r.returncode == EXIT_GATED, r.describe()
-    r = ferry("demo/gated-model", "--token", hub.tokens["alice"], "-q")
-    assert r.returncode == EXIT_OK, r.describe()
-    expected = hub.get("/demo/gated-model/resolve/main/config.json",
+@pytest.mark.parametrize("user,expected", [("bob", EXIT_GATED), (None, EXIT_GATED),
+                                           ("alice", EXIT_OK)])
+def test_gated_repo(ferry, hub, user, expected):
+    """bob is not approved (the hub answers 403 GatedRepo on resolve), anonymous gets 401
+    GatedRepo, alice is approved."""
+    token = ["--token", hub.tokens[user]] if user else []
+    r = ferry("demo/gated-model", "-q", *token)
+    assert r.returncode == expected, r.describe()
+    snap = os.path.join(ferry.cache, "models--demo--gated-model", "snapshots")
+    if expected == EXIT_OK:
+        body = hub.get("/demo/gated-model/resolve/main/config.json",
                        token=hub.tokens["alice"]).body
-    assert read_bytes(os.path.join(r.stdout.strip(), "config.json")) == expected
+        assert read_bytes(os.path.join(r.stdout.strip(), "config.json")) == body
+    else:
+        blobs = os.path.join(ferry.cache, "models--demo--gated-model", "blobs")
+        assert not os.path.isdir(blobs) or os.listdir(blobs) == []
+        assert not os.path.isdir(snap) or all(os.listdir(os.path.join(snap, c)) == []
+                                               for c in os.listdir(snap))
 
 
 def test_invalid_token_is_15(ferry, log):
