@@ -82,3 +82,40 @@ def test_unreachable_hub_falls_back_to_a_complete_cache(ferry, tiny):
     down = ferry("demo/tiny-model", "-q", env={"HF_ENDPOINT": "https://127.0.0.1:1"}, timeout=90)
     assert down.returncode == EXIT_OK, down.describe()
     assert down.stdout == r.stdout
+
+
+def test_missing_link_is_restored_without_a_request(ferry, tiny, log):
+    r = ferry("demo/tiny-model", "-q")
+    assert r.returncode == EXIT_OK, r.describe()
+    snap = r.stdout.strip()
+    os.unlink(os.path.join(snap, "model.safetensors"))
+    log.mark()
+    again = ferry("demo/tiny-model", "-q")
+    assert again.returncode == EXIT_OK, again.describe()
+    assert data_requests(log.lines()) == []
+    pointer = os.path.join(snap, "model.safetensors")
+    assert os.readlink(pointer) == "../../blobs/" + tiny.by_path["model.safetensors"]["lfs"]["oid"]
+
+
+def test_blob_of_the_wrong_size_is_fetched_again(ferry, tiny, log):
+    r = ferry("demo/tiny-model", "config.json", "-q")
+    assert r.returncode == EXIT_OK, r.describe()
+    blob = os.path.realpath(r.stdout.strip())
+    with open(blob, "r+b") as f:
+        f.truncate(10)
+    log.mark()
+    again = ferry("demo/tiny-model", "config.json", "-q")
+    assert again.returncode == EXIT_OK, again.describe()
+    assert sha256_bytes(read_bytes(again.stdout.strip())) == tiny.reference["config.json"]
+    assert len([ln for ln in data_requests(log.lines()) if "config.json" in ln.path]) >= 1
+
+
+def test_offline_local_dir(ferry, tiny, tmp_path, log):
+    local = tmp_path / "local"
+    r = ferry("demo/tiny-model", "--local-dir", local, "-q")
+    assert r.returncode == EXIT_OK, r.describe()
+    log.mark()
+    offline = ferry("demo/tiny-model", "--local-dir", local, "-q", env={"HF_HUB_OFFLINE": "1"})
+    assert offline.returncode == EXIT_OK, offline.describe()
+    assert offline.stdout == r.stdout
+    assert log.lines() == []

@@ -105,3 +105,27 @@ def test_single_file_at_a_tag(ferry, revisions):
     assert os.readlink(pointer) == "../../../../blobs/" + git_blob_sha1(b"nested one\n")
     with open(os.path.join(repo_dir, "refs", "v1.0"), "rb") as f:
         assert f.read() == revisions["first"].encode()
+
+
+def test_blobs_shared_between_revisions_are_not_fetched_again(ferry, revisions, log):
+    r = ferry(revisions["repo"], "--revision", "v1.0", "-q")
+    assert r.returncode == EXIT_OK, r.describe()
+    log.mark()
+    r = ferry(revisions["repo"], "--revision", "main", "-q")
+    assert r.returncode == EXIT_OK, r.describe()
+    fetched = {ln.path.rsplit("/", 1)[-1] for ln in resolve_gets(log.lines())}
+    # main changed a.txt only; b.txt and .gitattributes have the same blobs as at v1.0
+    assert fetched == {"a.txt"}
+
+
+@pytest.mark.parametrize("case", ["branch", "tag", "main", "pr", "full sha"])
+def test_offline_revision_from_refs(ferry, revisions, case, log):
+    revision, commit_key, _ = CASES[case]
+    revision = revision or revisions[commit_key]
+    r = ferry(revisions["repo"], "--revision", revision, "-q")
+    assert r.returncode == EXIT_OK, r.describe()
+    log.mark()
+    offline = ferry(revisions["repo"], "--revision", revision, "-q", env={"HF_HUB_OFFLINE": "1"})
+    assert offline.returncode == EXIT_OK, offline.describe()
+    assert offline.stdout == r.stdout
+    assert log.lines() == []
