@@ -3,6 +3,7 @@ fetched again, the partial one resumes; two processes on the same cache download
 import glob
 import os
 import signal
+import subprocess
 
 from dlhelpers import (EXIT_INTERRUPTED, EXIT_OK, MiB, cdn_gets, read_bytes, resolve_gets,
                        sha256_bytes, start_download, stop_process, wait_until)
@@ -69,6 +70,24 @@ def interrupt_and_resume(ferry, tiny, log, sig):
     return code, stderr
 
 
+def wait_all(processes, timeout):
+    """Wait for every process (killing all of them on a timeout); returns their stderr."""
+    try:
+        for process in processes:
+            process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        for process in processes:
+            if process.poll() is None:
+                stop_process(process)
+        raise
+    stderr = []
+    for process in processes:
+        process.stderr_file.seek(0)
+        stderr.append(process.stderr_file.read().decode(errors="replace"))
+        process.stderr_file.close()
+    return stderr
+
+
 def test_kill_9_then_resume(ferry, tiny, log):
     code, _ = interrupt_and_resume(ferry, tiny, log, signal.SIGKILL)
     assert code == 128 + 9
@@ -81,21 +100,9 @@ def test_ctrl_c_exits_130_then_resume(ferry, tiny, log):
 
 def test_two_processes_on_the_same_cache(ferry, tiny, log):
     args = ferry.args(["demo/tiny-model", "--limit-rate", "16M"])
-    first = start_download(args, ferry.env)
-    second = start_download(args, ferry.env)
-    for process in (first, second):
-        try:
-            process.wait(90)
-        except Exception:
-            stop_process(first)
-            stop_process(second)
-            raise
-    codes = [first.returncode, second.returncode]
-    for process in (first, second):
-        process.stderr_file.seek(0)
-        process.stderr_text = process.stderr_file.read().decode(errors="replace")
-        process.stderr_file.close()
-    assert codes == [0, 0], first.stderr_text + "\n---\n" + second.stderr_text
+    processes = [start_download(args, ferry.env) for _ in range(2)]
+    stderr = wait_all(processes, 90)
+    assert [p.returncode for p in processes] == [0, 0], "\n---\n".join(stderr)
     lines = log.lines()
     weights = tiny.by_path["model.safetensors"]
     sent = sum(ln.bytes_sent for ln in cdn_gets(lines, weights["lfs"]["oid"])
@@ -113,14 +120,7 @@ def test_two_processes_on_many_small_files(ferry, many, log):
     expected = [p for p in many.by_path if p.startswith(("data/group-00/", "data/group-01/",
                                                          "data/group-02/", "data/group-03/"))]
     processes = [start_download(args, ferry.env) for _ in range(2)]
-    try:
-        for process in processes:
-            process.wait(120)
-    finally:
-        stderr = [stop_process(p)[1] if p.returncode is None else "" for p in processes]
-    for process in processes:
-        process.stderr_file.seek(0)
-        stderr.append(process.stderr_file.read().decode(errors="replace"))
+    stderr = wait_all(processes, 120)
     assert [p.returncode for p in processes] == [0, 0], "\n---\n".join(stderr)
     fetched = {}
     for ln in resolve_gets(log.lines()):
