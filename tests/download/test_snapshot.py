@@ -40,6 +40,8 @@ def test_tiny_model_snapshot_layout(ferry, tiny, log):
     resolves = [ln.path.split("/resolve/", 1)[1].split("/", 1)[1]
                 for ln in data_requests(log.lines()) if ln.origin == "hub" and ln.method == "GET"]
     assert sorted(resolves) == sorted(tiny.by_path), resolves
+    # sizes and hashes come from the tree: no HEAD per file
+    assert [ln for ln in log.lines() if ln.method == "HEAD"] == []
     # the weights went through the CDN, not through the hub
     weights = tiny.by_path["model.safetensors"]
     cdn = [ln for ln in log.lines() if ln.origin == "cdn"]
