@@ -110,7 +110,8 @@ static int hub_error(struct dl *d, const struct ferry_response *r, const char *w
 }
 
 static int api_get(struct dl *d, const char *url, struct ferry_response *r, int *err) {
-  struct ferry_request req = {.url = url, .headers = d->headers};
+  /* huggingface_hub's http_backoff tries 5 times; so do we (a 429 still waits as told). */
+  struct ferry_request req = {.url = url, .headers = d->headers, .max_retries = 4};
   *err = ferry_engine_fetch(d->api, &req, r);
   return *err == 0 && r->status >= 200 && r->status < 300;
 }
@@ -144,6 +145,11 @@ static int resolve_commit(struct dl *d, int *soft) {
     } else {
       fail(d, err, r.status, "malformed repository info from the Hub: %s", why);
     }
+  } else if (err == FERRY_E_TLS) {
+    /* A certificate that does not verify is a configuration (or an attack), not an outage:
+     * no silent fallback to the cache. */
+    fail(d, err, 0, "TLS error talking to %s: %s (is the CA right? --cacert, SSL_CERT_FILE)",
+         d->endpoint, ferry_strerror(err));
   } else if (err || r.status == 408 || r.status == 429 || r.status >= 500) {
     *soft = 1; /* the Hub is unreachable or failing: try the cache */
     if (err) snprintf(d->offline_why, sizeof(d->offline_why), "%s", ferry_strerror(err));
@@ -258,6 +264,47 @@ static char *result_path(struct dl *d) {
   return p;
 }
 
+/* The offline path with --local-dir (§4.3): the folder itself, if it holds the files. */
+static int serve_local_dir(struct dl *d) {
+  const char *dir = d->o->local_dir;
+  DIR *dh = opendir(dir);
+  int nonempty = 0;
+  struct dirent *de;
+  while (dh && !nonempty && (de = readdir(dh)))
+    nonempty = strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && strcmp(de->d_name, ".cache");
+  if (dh) closedir(dh);
+  if (!nonempty)
+    return fail(d, FERRY_E_HUB_OFFLINE, 0, "%s is empty and the Hub cannot be asked (%s)", dir,
+                d->offline_why);
+  if (d->out->commit[0]) { /* with a known commit, every selected file must be there */
+    load_tree(d, 0);
+    if (d->tree_known && select_files(d)) return d->out->error;
+    struct stat st;
+    for (size_t k = 0; d->tree_known && k < d->npick; k++) {
+      char *f = NULL;
+      ferry__hub_fmt(&f, FERRY__HUB_PATH_MAX, "%s/%s", dir, d->tree.v[d->pick[k]].path);
+      int have = f && stat(f, &st) == 0;
+      free(f);
+      if (!have)
+        return fail(d, FERRY_E_HUB_OFFLINE, 0, "%s is missing %s and the Hub cannot be asked (%s)",
+                    dir, d->tree.v[d->pick[k]].path, d->offline_why);
+    }
+  }
+  for (size_t k = 0; k < d->o->n_filenames; k++) {
+    char *f = NULL;
+    struct stat st;
+    ferry__hub_fmt(&f, FERRY__HUB_PATH_MAX, "%s/%s", dir, d->o->filenames[k]);
+    int have = f && stat(f, &st) == 0;
+    free(f);
+    if (!have)
+      return fail(d, FERRY_E_HUB_OFFLINE, 0, "%s is missing %s and the Hub cannot be asked (%s)",
+                  dir, d->o->filenames[k], d->offline_why);
+  }
+  d->out->path = result_path(d);
+  d->out->files_cached = (int)d->npick;
+  return 0;
+}
+
 /* The offline / fallback path (§4.3): the cached snapshot, if complete. */
 static int serve_from_cache(struct dl *d) {
   if (!d->out->commit[0]) {
@@ -266,6 +313,7 @@ static int serve_from_cache(struct dl *d) {
     if (ferry__hub_ref_read(d->repo_dir, d->rev, commit, &found) == 0 && found)
       memcpy(d->out->commit, commit, 41);
   }
+  if (d->o->local_dir) return serve_local_dir(d);
   if (!d->out->commit[0])
     return fail(d, FERRY_E_HUB_OFFLINE, 0, "%s at %s is not in the cache %s (%s)",
                 repo_label(d), d->rev, d->cache_root, d->offline_why);
@@ -446,16 +494,93 @@ static void add_stats(struct ferry_stats *to, const struct ferry_stats *s) {
   to->seconds += s->seconds;
 }
 
-/* One round of transfers for the files marked in `todo` (1 = fetch). Files fetched are
- * placed; files that fail keep their error. Returns 0, or FERRY_E_INTERRUPTED. */
+/* A failed blob: the Hub's own error code (sent on the resolve answer) decides the class. */
+static void blob_failed(struct dl *d, size_t k, const struct ferry_job_result *r) {
+  struct ferry_hub_file *f = &d->out->files[k];
+  int err = r->error;
+  const char *repo = repo_label(d);
+  f->status = FERRY_HUB_FILE_FAILED;
+  if (!strcmp(r->server_code, "GatedRepo")) err = FERRY_E_HUB_GATED;
+  else if (!strcmp(r->server_code, "RepoNotFound")) err = FERRY_E_HUB_REPO_NOT_FOUND;
+  else if (!strcmp(r->server_code, "EntryNotFound")) err = FERRY_E_HUB_ENTRY_NOT_FOUND;
+  else if (!strcmp(r->server_code, "RevisionNotFound")) err = FERRY_E_HUB_REVISION_NOT_FOUND;
+  else if (r->http_status == 401)
+    err = !strcmp(r->server_message, "Invalid credentials in Authorization header")
+              ? FERRY_E_HUB_AUTH
+              : FERRY_E_HUB_REPO_NOT_FOUND;
+  f->error = err;
+  if (err == FERRY_E_HUB_GATED)
+    fail(d, err, r->http_status, "%s is gated and %s: ask for access on its page (%s)", repo,
+         d->token ? "your token has no access yet" : "no token was sent",
+         r->server_message[0] ? r->server_message : f->path);
+  else if (err == FERRY_E_HUB_REPO_NOT_FOUND)
+    fail(d, err, r->http_status, "repository not found or private: %s (%s)", repo,
+         d->token ? "does your token have access to it?" : "no token was sent: set HF_TOKEN");
+  else if (err != r->error)
+    fail(d, err, r->http_status, "%s: %s%s%s", f->path, ferry_strerror(err),
+         r->server_message[0] ? ": " : "", r->server_message);
+  else if (err != FERRY_E_CHECKSUM || d->out->error == 0)
+    fail(d, err, r->http_status, "%s", r->message);
+}
+
+/* Called by the engine as each blob finishes: place it and let other processes have it. */
+struct blob_ctx {
+  struct dl *d;
+  size_t k;
+  int done;
+};
+
+static void on_blob_done(void *user, struct ferry_job *job) {
+  struct blob_ctx *c = user;
+  struct dl *d = c->d;
+  struct ferry_hub_file *f = &d->out->files[c->k];
+  struct ferry_job_result r;
+  ferry_job_result(job, &r);
+  c->done = 1;
+  if (r.error) {
+    blob_failed(d, c->k, &r);
+  } else {
+    f->status = FERRY_HUB_FILE_DOWNLOADED;
+    f->error = 0;
+    d->out->files_downloaded++;
+    d->out->bytes_downloaded += r.size - r.bytes_resumed;
+    if (finish_file(d, c->k, f->etag, 1)) f->status = FERRY_HUB_FILE_FAILED;
+  }
+  ferry__hub_lock_release(&d->locks[c->k]);
+}
+
+/* One round of transfers for the files marked in `todo` (1 = fetch). In the cache, each blob
+ * is locked first; one that another process holds is left for run_deferred. Returns 0, or
+ * FERRY_E_INTERRUPTED. Files that fail with a checksum error stay marked in `todo`. */
 static int transfer_round(struct dl *d, struct ferry_engine *eng, unsigned char *todo,
                           int *checksum_failed) {
   struct ferry_hub_file *files = d->out->files;
+  struct blob_ctx *ctx = calloc(d->npick + 1, sizeof(*ctx));
+  if (!ctx) return fail(d, FERRY_E_NOMEM, 0, "out of memory");
   int any = 0;
   for (size_t k = 0; k < d->npick; k++) {
     d->jobs[k] = NULL;
     if (!todo[k]) continue;
     const struct ferry__hub_entry *e = &d->tree.v[d->pick[k]];
+    if (!d->o->local_dir && !d->locks[k].path) { /* one process per blob */
+      char *lock_path = NULL;
+      struct ferry__hub_lock_opts lo = {0};
+      int held = ferry__hub_lock_path(d->cache_root, &d->repo, files[k].etag, &lock_path);
+      if (!held) held = ferry__hub_lock_acquire(lock_path, &lo, &d->locks[k]);
+      free(lock_path);
+      if (held == FERRY_E_TIMEOUT) {
+        d->deferred[k] = 1;
+        todo[k] = 0;
+        continue;
+      }
+      if (held) {
+        files[k].status = FERRY_HUB_FILE_FAILED;
+        files[k].error = held;
+        fail(d, held, 0, "cannot create the lock for %s", e->path);
+        todo[k] = 0;
+        continue;
+      }
+    }
     struct target t;
     char *url = NULL, *identity = NULL;
     int err = target_for(d, e, files[k].etag, &t);
@@ -463,12 +588,13 @@ static int transfer_round(struct dl *d, struct ferry_engine *eng, unsigned char 
     if (!err)
       err = ferry__hub_fmt(&identity, FERRY__HUB_PATH_MAX, "hub-blob:%s", files[k].etag);
     if (!err) {
+      ctx[k] = (struct blob_ctx){d, k, 0};
       struct ferry_job_spec spec = {
           .url = url, .path = t.final, .size = (int64_t)entry_size(e), .headers = d->headers,
           .sha256_hex = e->has_lfs ? files[k].etag : NULL,
           .git_sha1_hex = e->has_lfs ? NULL : files[k].etag, .part_path = t.part,
           .journal_path = t.journal, .identity = identity, .no_resume = d->o->force_download,
-          .label = e->path};
+          .label = e->path, .done_cb = on_blob_done, .done_user = &ctx[k]};
       /* LFS etags are the content's SHA-256; others the git blob SHA-1 of the content. */
       if (e->has_lfs && strlen(files[k].etag) != 64) spec.sha256_hex = NULL;
       err = ferry_engine_add(eng, &spec, &d->jobs[k]);
@@ -477,6 +603,8 @@ static int transfer_round(struct dl *d, struct ferry_engine *eng, unsigned char 
       files[k].status = FERRY_HUB_FILE_FAILED;
       files[k].error = err;
       fail(d, err, 0, "%s: cannot start its download", e->path);
+      ferry__hub_lock_release(&d->locks[k]);
+      todo[k] = 0;
     } else {
       any = 1;
     }
@@ -492,26 +620,14 @@ static int transfer_round(struct dl *d, struct ferry_engine *eng, unsigned char 
   }
   for (size_t k = 0; k < d->npick; k++) {
     if (!d->jobs[k]) continue;
-    struct ferry_job_result r;
-    ferry_job_result(d->jobs[k], &r);
+    if (!ctx[k].done) on_blob_done(&ctx[k], d->jobs[k]); /* never ran: interrupted first */
     todo[k] = 0;
-    if (r.error) {
-      files[k].status = FERRY_HUB_FILE_FAILED;
-      files[k].error = r.error;
-      if (r.error == FERRY_E_CHECKSUM) {
-        todo[k] = 1; /* one more try, then it is reported */
-        (*checksum_failed)++;
-      }
-      if (r.error != FERRY_E_CHECKSUM || d->out->error == 0)
-        fail(d, r.error, r.http_status, "%s", r.message);
-      continue;
+    if (files[k].status == FERRY_HUB_FILE_FAILED && files[k].error == FERRY_E_CHECKSUM) {
+      todo[k] = 1; /* one more try, then it is reported */
+      (*checksum_failed)++;
     }
-    files[k].status = FERRY_HUB_FILE_DOWNLOADED;
-    files[k].error = 0;
-    d->out->files_downloaded++;
-    d->out->bytes_downloaded += r.size - r.bytes_resumed;
-    if (finish_file(d, k, files[k].etag, 1)) files[k].status = FERRY_HUB_FILE_FAILED;
   }
+  free(ctx);
   return run_err == FERRY_E_INTERRUPTED ? FERRY_E_INTERRUPTED : 0;
 }
 
@@ -559,6 +675,7 @@ static int run_deferred(struct dl *d) {
         d->out->files[k].status = FERRY_HUB_FILE_CACHED;
         d->out->files_cached++;
         finish_file(d, k, d->out->files[k].etag, 0);
+        ferry__hub_lock_release(&d->locks[k]);
       } else {
         todo[k] = 1;
         need = 1;
@@ -616,27 +733,10 @@ static int plan_and_fetch(struct dl *d) {
     }
     f->status = FERRY_HUB_FILE_PLANNED;
     if (d->o->dry_run) continue;
-    if (!d->o->local_dir) { /* one process per blob: the others wait and reuse it */
-      char *lock_path = NULL;
-      struct ferry__hub_lock_opts lo = {0};
-      err = ferry__hub_lock_path(d->cache_root, &d->repo, f->etag, &lock_path);
-      int held = err ? err : ferry__hub_lock_acquire(lock_path, &lo, &d->locks[k]);
-      free(lock_path);
-      err = 0;
-      if (held == FERRY_E_TIMEOUT) {
-        d->deferred[k] = 1;
-        continue;
-      }
-      if (held) {
-        err = fail(d, held, 0, "cannot create the lock for %s", e->path);
-        break;
-      }
-    }
     todo[k] = 1;
     any = 1;
   }
   if (!err && any) err = run_transfers(d, todo);
-  for (size_t k = 0; k < d->npick; k++) ferry__hub_lock_release(&d->locks[k]);
   free(todo);
   if (!err && !d->o->dry_run) err = run_deferred(d);
   for (size_t k = 0; k < d->npick; k++) ferry__hub_lock_release(&d->locks[k]);

@@ -97,6 +97,7 @@ FERRY_EXTERN int ferry_is_retryable(int err);
 FERRY_EXTERN int ferry_exit_class(int err);
 
 struct ferry_stats;
+struct ferry_job;
 
 /* Engine configuration. Zero means "the default" for every numeric field. */
 struct ferry_config {
@@ -169,12 +170,18 @@ struct ferry_job_spec {
    * URL; a Hub download uses repo, commit and file, since signed URLs change). */
   const char *part_path, *journal_path, *identity;
   const char *label;           /* name for progress displays (default: path) */
+  /* Called on the engine's thread when the job has finished (ok or failed), from inside
+   * ferry_engine_run; it may read ferry_job_result and must not call the engine. */
+  void (*done_cb)(void *user, struct ferry_job *job);
+  void *done_user;
 };
 
 struct ferry_job_result {
   int error;                   /* 0 or FERRY_E_* */
   long http_status;            /* last HTTP status that caused the error, or 0 */
   char message[512];           /* what happened, with the URL (never a token) */
+  char server_code[64];        /* the server's X-Error-Code on the failing answer, if any */
+  char server_message[256];    /* the server's X-Error-Message, if any */
   char sha256_hex[65];         /* SHA-256 of the file, when it was computed */
   char git_sha1_hex[41];       /* git blob SHA-1, for jobs that asked for one */
   uint64_t size;

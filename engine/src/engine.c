@@ -180,6 +180,8 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
     j->expected_sha[i] = (char)(expected[i] | 0x20); /* lowercase hex */
   j->expected_size = spec->size;
   j->no_resume = spec->no_resume;
+  j->done_cb = spec->done_cb;
+  j->done_user = spec->done_user;
   ferry__ivset_init(&j->unassigned);
   ferry__ivset_init(&j->written);
   ferry__ivset_init(&j->checking);
@@ -284,6 +286,7 @@ void ferry__pump(struct ferry_engine *e) {
         j->error = FERRY_E_INTERRUPTED;
         snprintf(j->message, sizeof(j->message), "interrupted before it started");
         e->st.files_failed++;
+        if (j->done_cb) j->done_cb(j->done_user, (struct ferry_job *)j);
       } else {
         ferry__job_check_progress(j);
       }
@@ -429,6 +432,8 @@ void ferry_job_result(const struct ferry_job *job, struct ferry_job_result *out)
   out->size = j->size;
   out->verified = j->verified;
   out->bytes_resumed = j->bytes_resumed;
+  snprintf(out->server_code, sizeof(out->server_code), "%s", j->server_code);
+  snprintf(out->server_message, sizeof(out->server_message), "%s", j->server_message);
 }
 
 void ferry_engine_free(struct ferry_engine *e) {

@@ -96,6 +96,9 @@ struct ferry__job {
   char message[512];
   char sha_hex[65];
   int verified;
+  char server_code[64], server_message[256];
+  void (*done_cb)(void *user, struct ferry_job *job);
+  void *done_user;
 };
 
 enum ferry__xfer_kind { FERRY__X_PROBE, FERRY__X_RANGE, FERRY__X_WHOLE };
@@ -125,6 +128,7 @@ struct ferry__xfer {
   int64_t content_length;
   char etag[256];
   char last_modified[128];
+  char error_code[64], error_message[256]; /* X-Error-Code / X-Error-Message (Hub errors) */
   int encoded;
   long retry_after;
   /* outcome */

@@ -323,6 +323,7 @@ static void finish_failed(struct ferry__job *j) {
   j->state = FERRY__J_FAILED;
   e->st.files_failed++;
   if (!e->first_error) e->first_error = j->error;
+  if (j->done_cb) j->done_cb(j->done_user, (struct ferry_job *)j);
 }
 
 void ferry__job_check_progress(struct ferry__job *j) {

@@ -261,6 +261,7 @@ static void final_done(uv_work_t *w, int status) {
     e->st.files_done++;
     if (e->cfg.verbose) ferry__log(e, "done: %s sha256 %s", j->path, j->sha_hex);
   }
+  if (j->done_cb) j->done_cb(j->done_user, (struct ferry_job *)j);
   free(f);
   ferry__pump(e);
 }

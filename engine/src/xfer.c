@@ -23,6 +23,8 @@ static void reset_response(struct ferry__xfer *x) {
   x->content_length = -1;
   x->etag[0] = 0;
   x->last_modified[0] = 0;
+  x->error_code[0] = 0;
+  x->error_message[0] = 0;
   x->encoded = 0;
   x->retry_after = -1;
 }
@@ -63,6 +65,10 @@ static size_t on_header(char *buf, size_t size, size_t n, void *userp) {
     x->encoded = !(vl == 8 && strncasecmp(val, "identity", 8) == 0);
   } else if (ferry__header_is(name, nl, "retry-after")) {
     x->retry_after = ferry__parse_retry_after(val, vl, time(NULL));
+  } else if (ferry__header_is(name, nl, "x-error-code")) {
+    copy_value(x->error_code, sizeof(x->error_code), val, vl);
+  } else if (ferry__header_is(name, nl, "x-error-message")) {
+    copy_value(x->error_message, sizeof(x->error_message), val, vl);
   }
   return len;
 }
@@ -440,6 +446,10 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
   if (x->done_early && x->cursor == x->end && !x->verdict) err = 0;
   /* Everything below needs the outcome only; keep the parts of x it needs. */
   int status = x->status, kind = x->kind, attempt = x->attempt;
+  if (x->error_code[0] || x->error_message[0]) { /* the server's own words, for the caller */
+    snprintf(j->server_code, sizeof(j->server_code), "%s", x->error_code);
+    snprintf(j->server_message, sizeof(j->server_message), "%s", x->error_message);
+  }
   uint64_t start = x->start, cursor = x->cursor, end = x->end;
   long retry_after = x->retry_after;
   char why[CURL_ERROR_SIZE + 64];
