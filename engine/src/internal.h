@@ -65,6 +65,7 @@ struct ferry__job {
   struct curl_slist *hdrs_first;  /* user headers, for the first origin */
   struct curl_slist *hdrs_other;  /* the same without Authorization, for other origins */
   int final_other_origin;
+  unsigned url_gen;   /* bumped whenever final_url changes */
   int no_resume;
   int redirects, restarts;
   /* what the server said */
@@ -119,6 +120,8 @@ struct ferry__xfer {
   uint64_t charged;            /* budget still reserved for bytes not yet in a block */
   struct ferry__block *blk;    /* block being filled */
   int attempt;
+  int via_redirect;   /* sent to the job's final_url (a redirect target), not its url */
+  unsigned url_gen;   /* the job's url_gen when this request started */
   uint64_t last_progress_ms; /* loop time of the last byte (header or body) received */
   /* response, filled by the header callback */
   int status;

@@ -302,6 +302,8 @@ int ferry__xfer_start(struct ferry__job *j, int kind, uint64_t start, uint64_t e
   reset_response(x);
   x->easy = curl_easy_init();
   const char *url = j->final_url ? j->final_url : j->url;
+  x->via_redirect = j->final_url != NULL;
+  x->url_gen = j->url_gen;
   struct curl_slist *base = j->final_other_origin ? j->hdrs_other : j->hdrs_first;
   x->req_headers = copy_list(base, NULL);
   int ok = x->easy != NULL && (base == NULL || x->req_headers != NULL);
@@ -420,6 +422,7 @@ static void on_redirect(struct ferry__job *j, int kind, char *loc, int status, u
   }
   free(j->final_url);
   j->final_url = loc;
+  j->url_gen++;
   /* Authorization goes only to the first origin, even if a later hop comes back to it. */
   if (!j->final_other_origin) j->final_other_origin = !same_origin(j->url, loc);
   ferry__log(j->e, "redirect %d to %s", status,
@@ -446,6 +449,7 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
   if (x->done_early && x->cursor == x->end && !x->verdict) err = 0;
   /* Everything below needs the outcome only; keep the parts of x it needs. */
   int status = x->status, kind = x->kind, attempt = x->attempt;
+  int via_redirect = x->via_redirect, stale_url = x->url_gen == j->url_gen;
   if (x->error_code[0] || x->error_message[0]) { /* the server's own words, for the caller */
     snprintf(j->server_code, sizeof(j->server_code), "%s", x->error_code);
     snprintf(j->server_message, sizeof(j->server_message), "%s", x->error_message);
@@ -500,15 +504,19 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
     ferry__job_restart(j, "the remote file changed (validator or size differs)");
     return;
   }
-  if (status == 403 && j->final_url && kind != FERRY__X_WHOLE && attempt < e->cfg.max_retries &&
+  if (status == 403 && via_redirect && kind != FERRY__X_WHOLE && attempt < e->cfg.max_retries &&
       j->total_retries < e->cfg.max_retries * 50) {
-    /* A signed URL (a CDN's) that expired: ask the original URL again for a fresh one. */
-    ferry__notice(e, "%s: the redirected URL was refused (HTTP 403, expired?): resolving again",
-                  j->shown_url);
-    free(j->final_url);
-    j->final_url = NULL;
-    j->final_other_origin = 0;
-    j->redirects = 0;
+    /* A signed URL (a CDN's) that expired: ask the original URL again for a fresh one, unless
+     * another request already did (then this range simply goes to the fresh one). */
+    if (stale_url && j->final_url) {
+      ferry__notice(e, "%s: the redirected URL was refused (HTTP 403, expired?): resolving again",
+                    j->shown_url);
+      free(j->final_url);
+      j->final_url = NULL;
+      j->final_other_origin = 0;
+      j->redirects = 0;
+      j->url_gen++;
+    }
     j->total_retries++;
     e->st.retries++;
     ferry__job_retry_later(j, cursor, end, attempt + 1, 0);
