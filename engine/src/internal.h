@@ -35,7 +35,6 @@ struct ferry__block {
   size_t len, cap;
   uint64_t xxh3; /* of data[0..len), computed by the writer */
   int err;       /* write result: 0 or FERRY_E_* */
-  uv_work_t work;
   unsigned char data[];
 };
 
@@ -89,6 +88,10 @@ struct ferry__job {
   struct ferry__block *retained;  /* written blocks kept for the hasher, sorted by offset */
   /* counters */
   int active_xfers, pending_writes;
+  /* One writer per file: blocks queue here and a worker writes a whole batch in one go
+   * (several threads writing one file only contend for its inode lock). */
+  struct ferry__block *wq_head, *wq_tail, *writing;
+  uv_work_t write_work;
   int total_retries;
   uint64_t bytes_resumed;
   /* result */

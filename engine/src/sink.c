@@ -67,8 +67,7 @@ void ferry__block_free(struct ferry_engine *e, struct ferry__block *b) {
   free(b);
 }
 
-static void write_work(uv_work_t *w) {
-  struct ferry__block *b = ferry__container_of(w, struct ferry__block, work);
+static void write_one(struct ferry__block *b) {
   int fd = b->job->fd;
   size_t done = 0;
   while (done < b->len) {
@@ -85,43 +84,75 @@ static void write_work(uv_work_t *w) {
   sync_file_range(fd, (off_t)b->offset, (off_t)b->len, SYNC_FILE_RANGE_WRITE);
 }
 
+static void write_work(uv_work_t *w) {
+  struct ferry__job *j = ferry__container_of(w, struct ferry__job, write_work);
+  for (struct ferry__block *b = j->writing; b; b = b->next) write_one(b);
+}
+
+static void start_writes(struct ferry__job *j);
+
+/* Back on the loop: each block of the batch is recorded in the journal and handed to the
+ * hasher, then the next batch starts. */
 static void write_done(uv_work_t *w, int status) {
-  struct ferry__block *b = ferry__container_of(w, struct ferry__block, work);
-  struct ferry__job *j = b->job;
+  struct ferry__job *j = ferry__container_of(w, struct ferry__job, write_work);
   struct ferry_engine *e = j->e;
-  j->pending_writes--;
-  if (status != 0 && !b->err) b->err = FERRY_E_INTERNAL;
-  if (b->err) {
-    ferry__job_fail(j, b->err, 0, "%s writing %s at offset %llu",
-                    b->err == FERRY_E_NOSPC ? "no space left on device" : "I/O error",
-                    j->part_path, (unsigned long long)b->offset);
-    ferry__block_free(e, b);
-  } else if (j->restart_pending) {
-    ferry__block_free(e, b);
-  } else {
-    if (j->jfd >= 0) {
-      struct ferry__jrecord r = {b->offset, (uint32_t)b->len, b->xxh3};
-      int err = ferry__journal_append(j->jfd, &r);
-      if (err) ferry__job_fail(j, err, 0, "cannot append to the journal %s", j->journal_path);
+  struct ferry__block *batch = j->writing;
+  j->writing = NULL;
+  while (batch) {
+    struct ferry__block *b = batch;
+    batch = b->next;
+    b->next = NULL;
+    j->pending_writes--;
+    if (status != 0 && !b->err) b->err = FERRY_E_INTERNAL;
+    if (b->err) {
+      ferry__job_fail(j, b->err, 0, "%s writing %s at offset %llu",
+                      b->err == FERRY_E_NOSPC ? "no space left on device" : "I/O error",
+                      j->part_path, (unsigned long long)b->offset);
+      ferry__block_free(e, b);
+    } else if (j->restart_pending) {
+      ferry__block_free(e, b);
+    } else {
+      if (j->jfd >= 0) {
+        struct ferry__jrecord r = {b->offset, (uint32_t)b->len, b->xxh3};
+        int err = ferry__journal_append(j->jfd, &r);
+        if (err) ferry__job_fail(j, err, 0, "cannot append to the journal %s", j->journal_path);
+      }
+      ferry__ivset_add(&j->written, b->offset, b->offset + b->len);
+      e->st.bytes_done += b->len;
+      ferry__hash_retain(j, b);
     }
-    ferry__ivset_add(&j->written, b->offset, b->offset + b->len);
-    e->st.bytes_done += b->len;
-    ferry__hash_retain(j, b);
-    ferry__hash_kick(j);
   }
+  start_writes(j);
+  ferry__hash_kick(j);
   ferry__job_check_progress(j);
   ferry__pump(e);
+}
+
+static void start_writes(struct ferry__job *j) {
+  if (j->writing || !j->wq_head) return;
+  j->writing = j->wq_head; /* the whole queue becomes one batch */
+  j->wq_head = j->wq_tail = NULL;
+  if (uv_queue_work(&j->e->loop, &j->write_work, write_work, write_done) != 0) {
+    struct ferry__block *batch = j->writing;
+    j->writing = NULL;
+    while (batch) {
+      struct ferry__block *b = batch;
+      batch = b->next;
+      j->pending_writes--;
+      ferry__block_free(j->e, b);
+    }
+    ferry__job_fail(j, FERRY_E_INTERNAL, 0, "cannot queue a write");
+  }
 }
 
 void ferry__block_submit(struct ferry__block *b) {
   struct ferry__job *j = b->job;
   j->pending_writes++;
-  if (uv_queue_work(&j->e->loop, &b->work, write_work, write_done) != 0) {
-    b->err = FERRY_E_INTERNAL;
-    j->pending_writes--;
-    ferry__job_fail(j, FERRY_E_INTERNAL, 0, "cannot queue a write");
-    ferry__block_free(j->e, b);
-  }
+  b->next = NULL;
+  if (j->wq_tail) j->wq_tail->next = b;
+  else j->wq_head = b;
+  j->wq_tail = b;
+  start_writes(j);
 }
 
 /* Re-checking the previous run's journal: each record's bytes must still hash to its XXH3. */
