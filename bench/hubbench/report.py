@@ -70,6 +70,11 @@ def _f(v, fmt):
     return "-" if v is None else format(v, fmt)
 
 
+def _rate(v):
+    """MB/s: whole numbers, one decimal below 10 (the JS client on small files)."""
+    return "-" if v is None else format(v, ".1f" if v < 10 else ".0f")
+
+
 def _runs_cell(s):
     cell = f"{len(s.good)}/{len(s.good) + len(s.bad)}"
     if s.bad:
@@ -92,8 +97,8 @@ def download_table(summaries, with_files):
     for s in summaries:
         m = s.median("mbps")
         lo, hi = s.span("mbps")
-        row = [s.label, _f(s.median("wall"), ".2f"), _f(m, ".0f"),
-               "-" if lo is None else f"{lo:.0f}-{hi:.0f}"]
+        row = [s.label, _f(s.median("wall"), ".2f"), _rate(m),
+               "-" if lo is None else f"{_rate(lo)}-{_rate(hi)}"]
         if with_files:
             row.append(_f(s.median("files_per_s"), ".0f"))
         req = "-" if not s.good else \
@@ -131,8 +136,8 @@ def speed_check(case, ferry, other, need):
     got = f / o
     verdict = "PASS" if got >= need else "MISS"
     miss = "" if got >= need else \
-        f"; short by {(1 - got / need) * 100:.0f} % (needs {need * o:.0f} MB/s)"
-    return (f"- {verdict} {what}: {f:.0f} MB/s vs {o:.0f} MB/s = {got:.2f}x "
+        f"; short by {(1 - got / need) * 100:.0f} %: needs {_rate(need * o)} MB/s"
+    return (f"- {verdict} {what}: {_rate(f)} MB/s vs {_rate(o)} MB/s = {got:.2f}x "
             f"(need >= {need:g}x{miss})")
 
 
