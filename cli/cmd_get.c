@@ -38,6 +38,7 @@ static void get_usage(FILE *f) {
           "      --no-resume        ignore an existing journal and start over\n"
           "      --retries N        attempts per range after errors (default 10)\n"
           "      --stall-timeout S  re-issue a request that receives nothing for S s (20)\n"
+          "      --no-direct-io     write through the page cache even where O_DIRECT works\n"
           "  -q, --quiet            print nothing on stdout, no progress bar\n"
           "      --json             print one JSON summary object on stdout\n"
           "  -v, --verbose          debug log on stderr\n");
@@ -194,7 +195,7 @@ static void print_human(struct entry *list, int n, const struct ferry_stats *s) 
 enum {
   OPT_SHA256 = 1000, OPT_SIZE, OPT_CACERT, OPT_INSECURE, OPT_JSON, OPT_CONNECTIONS, OPT_STREAMS,
   OPT_CHUNK, OPT_MAXMEM, OPT_RATE, OPT_HEADER, OPT_HTTP11, OPT_H2C, OPT_NORESUME, OPT_RETRIES,
-  OPT_STALL, OPT_VERSION
+  OPT_STALL, OPT_VERSION, OPT_NODIRECT
 };
 
 static int parse_int(const char *s, int lo, int hi, int *out) {
@@ -221,6 +222,7 @@ int cli_get(int argc, char **argv) {
       {"retries", required_argument, 0, OPT_RETRIES},
       {"stall-timeout", required_argument, 0, OPT_STALL},
       {"verbose", no_argument, 0, 'v'},          {"version", no_argument, 0, OPT_VERSION},
+      {"no-direct-io", no_argument, 0, OPT_NODIRECT},
       {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
   struct ferry_config cfg = {0};
   const char *out = NULL, *sha = NULL, *input = NULL;
@@ -256,6 +258,7 @@ int cli_get(int argc, char **argv) {
     case OPT_RETRIES: bad = parse_int(optarg, 0, 1000, &cfg.max_retries); if (!cfg.max_retries) cfg.max_retries = -1; break;
     case OPT_STALL: bad = parse_int(optarg, 1, 3600, &cfg.stall_seconds); break;
     case 'v': cfg.verbose = 1; break;
+    case OPT_NODIRECT: cfg.no_direct_io = 1; break;
     case OPT_VERSION: printf("%s\n", ferry_version_string()); return 0;
     case 'h': get_usage(stdout); return 0;
     default: get_usage(stderr); return FERRY_EXIT_USAGE;

@@ -115,6 +115,7 @@ struct ferry_config {
   int connect_timeout;    /* seconds (default 15) */
   int handle_signals;     /* 1: SIGINT/SIGTERM stop the engine cleanly (CLI use) */
   int verbose;            /* 1: debug log on stderr, secrets redacted */
+  int no_direct_io;       /* 1: always write through the page cache (no O_DIRECT) */
   /* Called on the loop thread about every progress_ms (default 200) while running. */
   void (*progress_cb)(void *user, const struct ferry_stats *stats);
   void *progress_user;

@@ -132,7 +132,7 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
   struct ferry__job *j = calloc(1, sizeof(*j));
   if (!j) return FERRY_E_NOMEM;
   j->e = e;
-  j->fd = j->jfd = -1;
+  j->fd = j->jfd = j->dfd = -1;
   j->url = strdup(spec->url);
   j->shown_url = ferry__redact_url(spec->url);
   j->label = strdup(spec->label ? spec->label : spec->path);
@@ -443,6 +443,7 @@ void ferry_engine_free(struct ferry_engine *e) {
     next = j->next;
     if (j->fd >= 0) close(j->fd);
     if (j->jfd >= 0) close(j->jfd);
+    if (j->dfd >= 0) close(j->dfd);
     while (j->retained) {
       struct ferry__block *b = j->retained;
       j->retained = b->next;

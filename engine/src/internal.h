@@ -35,8 +35,11 @@ struct ferry__block {
   size_t len, cap;
   uint64_t xxh3; /* of data[0..len), computed by the writer */
   int err;       /* write result: 0 or FERRY_E_* */
-  unsigned char data[];
+  unsigned char *data; /* FERRY__DIO_ALIGN-aligned, right after the header's page */
 };
+
+/* O_DIRECT wants buffers, offsets and lengths aligned; 4 KiB suits every common device. */
+#define FERRY__DIO_ALIGN 4096u
 
 enum ferry__job_state {
   FERRY__J_NEW,       /* not started: no file, no request */
@@ -75,6 +78,7 @@ struct ferry__job {
   int validator_is_etag;
   /* the file */
   int fd, jfd;
+  int dfd; /* the .part file opened with O_DIRECT (-1 where the filesystem refuses it) */
   int restart_pending, fail_pending;
   struct ferry__ivset unassigned; /* not yet requested */
   struct ferry__ivset written;    /* on disk (written now or verified from the journal) */

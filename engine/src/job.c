@@ -179,6 +179,9 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
     ferry__job_fail(j, err, 0, "cannot open %s: %s", j->part_path, strerror(errno));
     return -1;
   }
+  /* Large files are written around the page cache where the filesystem allows it. */
+  if (j->size_known && j->size >= 4 * (uint64_t)FERRY__BLOCK_SIZE && !e->cfg.no_direct_io)
+    j->dfd = open(j->part_path, O_WRONLY | O_DIRECT | O_CLOEXEC);
   if (j->size_known) {
     int err = preallocate(j);
     if (err) {
@@ -263,6 +266,8 @@ void ferry__job_restart(struct ferry__job *j, const char *why) {
 }
 
 static void close_files(struct ferry__job *j) {
+  if (j->dfd >= 0) close(j->dfd);
+  j->dfd = -1;
   if (j->fd >= 0) close(j->fd);
   if (j->jfd >= 0) {
     fsync(j->jfd);
