@@ -42,8 +42,9 @@ class LocalHub:
         return self
 
     def stop(self):
+        # its own session: a Ctrl-C at the terminal does not reach the stop command
         subprocess.run([LOCALHUB, "stop", "--dir", self.dir], capture_output=True, timeout=120,
-                       stdin=subprocess.DEVNULL)
+                       stdin=subprocess.DEVNULL, start_new_session=True)
 
     @property
     def endpoint(self):
