@@ -580,6 +580,19 @@ static int transfer_round(struct dl *d, struct ferry_engine *eng, unsigned char 
         todo[k] = 0;
         continue;
       }
+      /* Another process may have finished this blob between our look and our lock. */
+      char *blob = NULL;
+      int there = ferry__hub_blob_path(d->repo_dir, files[k].etag, &blob) == 0 &&
+                  !d->o->force_download && is_regular_with_size(blob, entry_size(e));
+      free(blob);
+      if (there) {
+        files[k].status = FERRY_HUB_FILE_CACHED;
+        d->out->files_cached++;
+        finish_file(d, k, files[k].etag, 0);
+        ferry__hub_lock_release(&d->locks[k]);
+        todo[k] = 0;
+        continue;
+      }
     }
     struct target t;
     char *url = NULL, *identity = NULL;
