@@ -710,6 +710,24 @@ static int run_deferred(struct dl *d) {
   return err;
 }
 
+/* A complete blob can have leftovers from a process killed between its rename and its
+ * clean-up: a journal, a partial file, a lock. Taking the lock (which breaks a dead owner's)
+ * proves nobody is working on it; then they go. */
+static void tidy_leftovers(struct dl *d, const char *etag, const struct target *t) {
+  char *lock_path = NULL;
+  struct stat st;
+  if (ferry__hub_lock_path(d->cache_root, &d->repo, etag, &lock_path)) return;
+  int any = stat(t->journal, &st) == 0 || stat(t->part, &st) == 0 || stat(lock_path, &st) == 0;
+  struct ferry__hub_lock lock = {0};
+  struct ferry__hub_lock_opts lo = {0};
+  if (any && ferry__hub_lock_acquire(lock_path, &lo, &lock) == 0) {
+    unlink(t->journal);
+    unlink(t->part);
+    ferry__hub_lock_release(&lock);
+  }
+  free(lock_path);
+}
+
 static int plan_and_fetch(struct dl *d) {
   struct ferry_hub_download_result *out = d->out;
   out->files = calloc(d->npick + 1, sizeof(*out->files));
@@ -737,6 +755,7 @@ static int plan_and_fetch(struct dl *d) {
       break;
     }
     int there = already_there(d, e, f->etag, &t);
+    if (there && !d->o->dry_run && !d->o->local_dir) tidy_leftovers(d, f->etag, &t);
     target_free(&t);
     if (there) {
       f->status = FERRY_HUB_FILE_CACHED;

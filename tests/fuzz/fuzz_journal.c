@@ -26,9 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (a != b) abort();
   if (a == FERRY__J_OK) {
     if (whole->nrecords != cut->nrecords) abort();
-    if (whole->nrecords && memcmp(whole->records, cut->records,
-                                  whole->nrecords * sizeof(whole->records[0])))
-      abort();
+    for (size_t i = 0; i < whole->nrecords; i++) { /* field by field: the struct has padding */
+      const struct ferry__jrecord *x = &whole->records[i], *y = &cut->records[i];
+      if (x->offset != y->offset || x->length != y->length || x->xxh3 != y->xxh3) abort();
+    }
     for (size_t i = 0; i < whole->nrecords; i++) {
       const struct ferry__jrecord *r = &whole->records[i];
       if (!r->length || r->offset > whole->ident.size ||
