@@ -789,16 +789,49 @@ static void cleanup(struct dl *d) {
   if (d->api) ferry_engine_free(d->api);
 }
 
+/* What download and verify share: options checked, endpoint, token, cache folders, the
+ * Authorization header and the engine for API calls. Returns 0 or out->error. */
+static int dl_setup(struct dl *d, const struct ferry_hub_download_opts *o,
+                    struct ferry_hub_download_result *out) {
+  char why[WHY] = "";
+  int err;
+  memset(out, 0, sizeof(*out));
+  d->o = o;
+  d->out = out;
+  d->env = ferry__hub_env_process();
+  ferry__hub_settings_read(&d->env, &d->settings);
+  ferry__hub_tree_init(&d->tree);
+  d->rev = o->revision ? o->revision : "main";
+  if ((err = ferry__hub_repo_parse(o->repo_id, o->repo_type, &d->repo, why, sizeof(why))) ||
+      (err = ferry__hub_revision_validate(d->rev, why, sizeof(why))))
+    return fail(d, FERRY_E_INVAL, 0, "%s", why);
+  snprintf(out->repo_type, sizeof(out->repo_type), "%s", ferry__hub_repo_type_name(d->repo.type));
+  snprintf(out->repo_id, sizeof(out->repo_id), "%s", d->repo.id);
+  if ((err = ferry__hub_endpoint(&d->env, &d->endpoint, why, sizeof(why))))
+    return fail(d, FERRY_E_INVAL, 0, "HF_ENDPOINT: %s", why);
+  enum ferry__hub_token_source src;
+  if ((err = ferry__hub_token_resolve(&d->env, o->token, &d->token, &src)) ||
+      (err = ferry__hub_cache_root(&d->env, o->cache_dir, &d->cache_root)) ||
+      (err = ferry__hub_repo_dir(d->cache_root, &d->repo, &d->repo_dir)))
+    return fail(d, err, 0, "cannot read the token or find the cache folder");
+  if (d->token) {
+    /* The engine sends Authorization to the endpoint's origin only, never after a redirect
+     * to another origin (the CDN). */
+    if ((err = ferry__hub_fmt(&d->auth_header, 8192, "Authorization: Bearer %s", d->token)))
+      return fail(d, err, 0, "the token is too long");
+    d->headers[0] = d->auth_header;
+  }
+  if ((err = ferry_engine_new(o->engine, &d->api)))
+    return fail(d, err, 0, "cannot start the transfer engine");
+  return 0;
+}
+
 int ferry_hub_download(const struct ferry_hub_download_opts *o,
                        struct ferry_hub_download_result *out) {
-  memset(out, 0, sizeof(*out));
-  struct dl d = {.o = o, .out = out};
+  struct dl d = {0};
   char why[WHY] = "";
   int err = 0, soft = 0;
-  d.env = ferry__hub_env_process();
-  ferry__hub_settings_read(&d.env, &d.settings);
-  ferry__hub_tree_init(&d.tree);
-  d.rev = o->revision ? o->revision : "main";
+  if ((err = dl_setup(&d, o, out))) goto done;
   if (o->n_filenames && (o->n_include || o->n_exclude)) {
     err = fail(&d, FERRY_E_INVAL, 0, "file names and --include/--exclude do not go together");
     goto done;
@@ -807,37 +840,6 @@ int ferry_hub_download(const struct ferry_hub_download_opts *o,
     if ((err = ferry__hub_path_check(o->filenames[k], why, sizeof(why))))
       err = fail(&d, FERRY_E_INVAL, 0, "bad file name %s: %s", o->filenames[k], why);
   if (err) goto done;
-  if ((err = ferry__hub_repo_parse(o->repo_id, o->repo_type, &d.repo, why, sizeof(why))) ||
-      (err = ferry__hub_revision_validate(d.rev, why, sizeof(why)))) {
-    err = fail(&d, FERRY_E_INVAL, 0, "%s", why);
-    goto done;
-  }
-  snprintf(out->repo_type, sizeof(out->repo_type), "%s", ferry__hub_repo_type_name(d.repo.type));
-  snprintf(out->repo_id, sizeof(out->repo_id), "%s", d.repo.id);
-  if ((err = ferry__hub_endpoint(&d.env, &d.endpoint, why, sizeof(why)))) {
-    err = fail(&d, FERRY_E_INVAL, 0, "HF_ENDPOINT: %s", why);
-    goto done;
-  }
-  enum ferry__hub_token_source src;
-  if ((err = ferry__hub_token_resolve(&d.env, o->token, &d.token, &src)) ||
-      (err = ferry__hub_cache_root(&d.env, o->cache_dir, &d.cache_root)) ||
-      (err = ferry__hub_repo_dir(d.cache_root, &d.repo, &d.repo_dir))) {
-    err = fail(&d, err, 0, "cannot read the token or find the cache folder");
-    goto done;
-  }
-  if (d.token) {
-    /* The engine sends Authorization to the endpoint's origin only, never after a redirect
-     * to another origin (the CDN). */
-    if ((err = ferry__hub_fmt(&d.auth_header, 8192, "Authorization: Bearer %s", d.token))) {
-      err = fail(&d, err, 0, "the token is too long");
-      goto done;
-    }
-    d.headers[0] = d.auth_header;
-  }
-  if ((err = ferry_engine_new(o->engine, &d.api))) {
-    err = fail(&d, err, 0, "cannot start the transfer engine");
-    goto done;
-  }
   if ((err = resolve_commit(&d, &soft))) goto done;
   if (soft) {
     err = serve_from_cache(&d);
@@ -929,34 +931,10 @@ static int count_extra(struct dl *d, const char *root, const char *rel, int *ext
 
 int ferry_hub_verify(const struct ferry_hub_download_opts *o, struct ferry_hub_download_result *out,
                      int *missing, int *extra) {
-  memset(out, 0, sizeof(*out));
-  *missing = *extra = 0;
-  struct dl d = {.o = o, .out = out};
-  char why[WHY] = "";
+  struct dl d = {0};
   int err = 0, soft = 0;
-  d.env = ferry__hub_env_process();
-  ferry__hub_settings_read(&d.env, &d.settings);
-  ferry__hub_tree_init(&d.tree);
-  d.rev = o->revision ? o->revision : "main";
-  enum ferry__hub_token_source src;
-  if ((err = ferry__hub_repo_parse(o->repo_id, o->repo_type, &d.repo, why, sizeof(why))) ||
-      (err = ferry__hub_revision_validate(d.rev, why, sizeof(why))) ||
-      (err = ferry__hub_endpoint(&d.env, &d.endpoint, why, sizeof(why)))) {
-    fail(&d, FERRY_E_INVAL, 0, "%s", why);
-    goto done;
-  }
-  snprintf(out->repo_type, sizeof(out->repo_type), "%s", ferry__hub_repo_type_name(d.repo.type));
-  snprintf(out->repo_id, sizeof(out->repo_id), "%s", d.repo.id);
-  if ((err = ferry__hub_token_resolve(&d.env, o->token, &d.token, &src)) ||
-      (err = ferry__hub_cache_root(&d.env, o->cache_dir, &d.cache_root)) ||
-      (err = ferry__hub_repo_dir(d.cache_root, &d.repo, &d.repo_dir)) ||
-      (d.token && (err = ferry__hub_fmt(&d.auth_header, 8192, "Authorization: Bearer %s",
-                                        d.token))) ||
-      (err = ferry_engine_new(o->engine, &d.api))) {
-    fail(&d, err, 0, "cannot set up: %s", ferry_strerror(err));
-    goto done;
-  }
-  d.headers[0] = d.auth_header;
+  *missing = *extra = 0;
+  if ((err = dl_setup(&d, o, out))) goto done;
   if ((err = resolve_commit(&d, &soft))) goto done;
   if (soft && !out->commit[0]) { /* offline: the commit the cache's ref names */
     char commit[41];
