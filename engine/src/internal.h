@@ -203,7 +203,6 @@ char *ferry__redact_url(const char *url);
 /* loop.c: libuv <-> libcurl glue */
 int ferry__loop_init(struct ferry_engine *e);
 void ferry__loop_close(struct ferry_engine *e);
-void ferry__loop_kick(struct ferry_engine *e); /* let curl start newly added handles */
 
 /* fetch.c: one-shot API requests (ferry_engine_fetch) */
 void ferry__fetch_done(void *fetch, CURLcode rc);

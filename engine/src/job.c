@@ -294,9 +294,8 @@ static void do_restart(struct ferry__job *j) {
   free_retained(j);
   drop_old_journal(j);
   if (j->size_known) e->st.bytes_total -= j->size;
-  e->st.bytes_done -= ferry__ivset_total(&j->written) <= e->st.bytes_done
-                          ? ferry__ivset_total(&j->written)
-                          : e->st.bytes_done;
+  uint64_t had = ferry__ivset_total(&j->written);
+  e->st.bytes_done -= had < e->st.bytes_done ? had : e->st.bytes_done;
   ferry__ivset_clear(&j->unassigned);
   ferry__ivset_clear(&j->written);
   ferry__ivset_clear(&j->checking);
@@ -432,12 +431,7 @@ int ferry__job_steal(struct ferry_engine *e) {
   uint64_t moved = old_end - mid < best->charged ? old_end - mid : best->charged;
   best->charged -= moved;
   ferry__budget_release(e, moved);
-  best->end = mid;
-  if (best->blk && best->blk->offset + best->blk->cap > mid && best->cursor == mid) {
-    struct ferry__block *b = best->blk;
-    best->blk = NULL;
-    ferry__block_submit(b);
-  }
+  best->end = mid; /* the body callback stops it there (cursor < mid, so it still runs) */
   if (e->cfg.verbose)
     ferry__log(e, "split: bytes %llu-%llu of %s move to a new request",
                (unsigned long long)mid, (unsigned long long)(old_end - 1), best->job->path);

@@ -119,13 +119,6 @@ int ferry__loop_init(struct ferry_engine *e) {
   return 0;
 }
 
-void ferry__loop_kick(struct ferry_engine *e) {
-  /* New handles start from the timer curl arms in add_handle; nothing to do here but make
-   * sure the timer exists (it does once add_handle ran). Kept as the one place to change if
-   * that ever differs. */
-  (void)e;
-}
-
 static void close_cb(uv_handle_t *h) { (void)h; }
 
 void ferry__loop_close(struct ferry_engine *e) {

@@ -219,21 +219,12 @@ static void verify_done(uv_work_t *w, int status) {
     ferry__ivset_add(&j->written, r->offset, r->offset + r->length);
     good += r->length;
   }
-  /* Whatever was claimed but did not check out is fetched again. */
+  /* Whatever was claimed but did not check out is fetched again: checking minus written. */
+  for (size_t i = 0; i < j->written.n; i++)
+    ferry__ivset_remove(&j->checking, j->written.r[i].start, j->written.r[i].end);
   for (size_t i = 0; i < j->checking.n; i++) {
-    for (uint64_t s = j->checking.r[i].start; s < j->checking.r[i].end;) {
-      uint64_t end = ferry__ivset_contiguous_end(&j->written, s);
-      if (end > s) {
-        s = end;
-        continue;
-      }
-      uint64_t next = j->checking.r[i].end;
-      for (size_t k = 0; k < j->written.n; k++)
-        if (j->written.r[k].start > s && j->written.r[k].start < next) next = j->written.r[k].start;
-      ferry__ivset_add(&j->unassigned, s, next);
-      bad += next - s;
-      s = next;
-    }
+    ferry__ivset_add(&j->unassigned, j->checking.r[i].start, j->checking.r[i].end);
+    bad += j->checking.r[i].end - j->checking.r[i].start;
   }
   ferry__ivset_clear(&j->checking);
   j->bytes_resumed += good;
