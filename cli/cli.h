@@ -14,6 +14,10 @@ int cli_cache(int argc, char **argv);
  * Returns 0 or -1 when malformed. */
 int cli_parse_size(const char *s, uint64_t *out);
 
+/* --cacert, else SSL_CERT_FILE, CURL_CA_BUNDLE and (for the Hub commands, as Python's
+ * requests) REQUESTS_CA_BUNDLE; NULL for the system default. Empty values count as unset. */
+const char *cli_cacert(const char *given, int with_requests);
+
 /* Human-readable bytes ("1.07 GB") and durations ("1:02:03") into buf. */
 const char *cli_fmt_bytes(double bytes, char *buf, int cap);
 const char *cli_fmt_duration(double seconds, char *buf, int cap);

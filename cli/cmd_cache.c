@@ -57,10 +57,7 @@ static int cache_verify(int argc, char **argv) {
     return FERRY_EXIT_USAGE;
   }
   o.repo_id = argv[optind];
-  if (!cfg.cacert) cfg.cacert = getenv("SSL_CERT_FILE");
-  if (!cfg.cacert || !*cfg.cacert) cfg.cacert = getenv("CURL_CA_BUNDLE");
-  if (!cfg.cacert || !*cfg.cacert) cfg.cacert = getenv("REQUESTS_CA_BUNDLE");
-  if (cfg.cacert && !*cfg.cacert) cfg.cacert = NULL;
+  cfg.cacert = cli_cacert(cfg.cacert, 1);
   struct cli_progress progress;
   cli_progress_init(&progress, 1);
   progress.quiet = quiet || json;

@@ -188,11 +188,7 @@ int cli_download(int argc, char **argv) {
   }
   o.include = o.n_include ? include : NULL;
   o.exclude = o.n_exclude ? exclude : NULL;
-  /* The same order as ferry get, then the variable of Python's requests. */
-  if (!cfg.cacert) cfg.cacert = getenv("SSL_CERT_FILE");
-  if (!cfg.cacert || !*cfg.cacert) cfg.cacert = getenv("CURL_CA_BUNDLE");
-  if (!cfg.cacert || !*cfg.cacert) cfg.cacert = getenv("REQUESTS_CA_BUNDLE");
-  if (cfg.cacert && !*cfg.cacert) cfg.cacert = NULL;
+  cfg.cacert = cli_cacert(cfg.cacert, 1);
   const char *bars = getenv("HF_HUB_DISABLE_PROGRESS_BARS");
   int no_bars = bars && strchr("1yYtTOo", bars[0]) && strcasecmp(bars, "off") != 0;
   struct cli_progress progress;

@@ -269,9 +269,7 @@ int cli_get(int argc, char **argv) {
     }
   }
   if (cfg.max_retries < 0) cfg.max_retries = 0;
-  if (!cfg.cacert) cfg.cacert = getenv("SSL_CERT_FILE");
-  if (!cfg.cacert) cfg.cacert = getenv("CURL_CA_BUNDLE");
-  if (cfg.cacert && !*cfg.cacert) cfg.cacert = NULL;
+  cfg.cacert = cli_cacert(cfg.cacert, 0);
   int nargs = argc - optind;
   if ((input && (nargs || out || sha)) || (!input && nargs != 1)) {
     fprintf(stderr, input ? "ferry: -i takes no URL, -o or --sha256 of its own\n"
