@@ -372,4 +372,15 @@ int ferry__hub_lock_refresh(struct ferry__hub_lock *l);
  * that was broken and taken by someone else leaves their file alone. */
 int ferry__hub_lock_release(struct ferry__hub_lock *l);
 
+/* ---- client.c ---------------------------------------------------------------------------- */
+
+/* The client's engine (for transfers beside the API calls), token (NULL when none) and
+ * settings. */
+struct ferry_engine *ferry__hub_client_engine(struct ferry_hub_client *c);
+const char *ferry__hub_client_token(const struct ferry_hub_client *c);
+const struct ferry__hub_settings *ferry__hub_client_settings(const struct ferry_hub_client *c);
+/* Fills out->error, error_code, server_message and message from an answer. */
+void ferry__hub_classify(const struct ferry_response *r, int have_token,
+                         struct ferry_hub_reply *out);
+
 #endif

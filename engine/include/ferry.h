@@ -57,7 +57,9 @@ extern "C" {
   X(HUB_GATED, -1103, FERRY_EXIT_HUB_GATED, 0, "gated repository: access not granted")      \
   X(HUB_AUTH, -1104, FERRY_EXIT_HUB_AUTH, 0, "invalid or insufficient token")               \
   X(HUB_OFFLINE, -1105, FERRY_EXIT_HUB_OFFLINE, 0, "not (completely) in the cache while offline") \
-  X(CANCELLED, -1091, FERRY_EXIT_INTERRUPTED, 0, "cancelled")
+  X(CANCELLED, -1091, FERRY_EXIT_INTERRUPTED, 0, "cancelled")                              \
+  X(HUB_CONFLICT, -1106, FERRY_EXIT_HUB_CONFLICT, 0, "already exists or conflicts on the Hub") \
+  X(HUB_BAD_REQUEST, -1107, FERRY_EXIT_HUB_BAD_REQUEST, 0, "refused by the Hub as invalid")
 
 /* Exit classes: the documented exit codes of the `ferry` command. */
 enum ferry_exit_class {
@@ -78,6 +80,8 @@ enum ferry_exit_class {
   FERRY_EXIT_HUB_GATED = 14,
   FERRY_EXIT_HUB_AUTH = 15,
   FERRY_EXIT_HUB_OFFLINE = 16,
+  FERRY_EXIT_HUB_CONFLICT = 17,
+  FERRY_EXIT_HUB_BAD_REQUEST = 18,
   FERRY_EXIT_INTERRUPTED = 130
 };
 
@@ -316,6 +320,61 @@ FERRY_EXTERN void ferry_hub_download_result_free(struct ferry_hub_download_resul
 FERRY_EXTERN int ferry_hub_verify(const struct ferry_hub_download_opts *opts,
                                   struct ferry_hub_download_result *out, int *missing,
                                   int *extra);
+
+/* ---- Hub API calls (shared by every Hub command) -----------------------------------------
+ * A client resolves the endpoint (HF_ENDPOINT) and the token (--token, HF_TOKEN, the token
+ * file; hub-protocol.md §5.5) once and keeps one engine for API calls. The token is sent to
+ * the endpoint's origin only; redirects are not followed. */
+
+struct ferry_hub_client_opts {
+  const char *endpoint;               /* NULL: HF_ENDPOINT, else https://huggingface.co */
+  const char *token;                  /* NULL: HF_TOKEN, then the token file */
+  int no_token;                       /* send no token at all, even a stored one */
+  const struct ferry_config *engine;  /* TLS (cacert, insecure), retries, log callback */
+};
+
+enum ferry_hub_token_source {
+  FERRY_HUB_TOKEN_NONE = 0,
+  FERRY_HUB_TOKEN_EXPLICIT, /* given by the caller (--token) */
+  FERRY_HUB_TOKEN_ENV,      /* HF_TOKEN or HUGGING_FACE_HUB_TOKEN */
+  FERRY_HUB_TOKEN_FILE      /* HF_TOKEN_PATH, default $HF_HOME/token */
+};
+
+struct ferry_hub_client;
+
+/* Returns 0, or FERRY_E_INVAL (bad endpoint) / FERRY_E_NOMEM / FERRY_E_IO with a reason in
+ * `why`. */
+FERRY_EXTERN int ferry_hub_client_new(const struct ferry_hub_client_opts *opts,
+                                      struct ferry_hub_client **out, char *why, size_t why_len);
+FERRY_EXTERN void ferry_hub_client_free(struct ferry_hub_client *c);
+FERRY_EXTERN const char *ferry_hub_client_endpoint(const struct ferry_hub_client *c);
+/* Where the token came from (enum ferry_hub_token_source); NONE when no token is sent. */
+FERRY_EXTERN int ferry_hub_client_token_source(const struct ferry_hub_client *c);
+
+struct ferry_hub_reply {
+  long status;                /* HTTP status, 0 when no answer came */
+  char *body;                 /* the answer's body (NUL-terminated), or NULL */
+  size_t body_len;
+  char *headers;              /* "Name: value\n" lines */
+  int error;                  /* 0 for 2xx; else FERRY_E_HUB_* / FERRY_E_HTTP / transport */
+  char error_code[64];        /* the Hub's X-Error-Code ("RepoNotFound", ...), or "" */
+  char server_message[512];   /* the Hub's own words (X-Error-Message or body "error") */
+  char message[640];          /* one line for the user, e.g. "HTTP 409: conflict: ..." */
+};
+
+/* One API call: `path` starts with '/' and is appended to the endpoint (already escaped);
+ * `content_type` and `body` may be NULL. 429 and 5xx are retried with backoff. Returns
+ * out->error; `out` must be freed with ferry_hub_reply_free either way. Error answers map
+ * as huggingface_hub does: RepoNotFound / 401 -> HUB_REPO_NOT_FOUND, RevisionNotFound,
+ * EntryNotFound, GatedRepo, 401 "Invalid credentials" and 403 -> HUB_AUTH, 409/412 ->
+ * HUB_CONFLICT, 400/422 -> HUB_BAD_REQUEST. */
+FERRY_EXTERN int ferry_hub_call(struct ferry_hub_client *c, const char *method,
+                                const char *path, const char *content_type, const void *body,
+                                size_t len, struct ferry_hub_reply *out);
+/* Header `name` (case-insensitive) of a reply into buf; 0, or -1 when absent. */
+FERRY_EXTERN int ferry_hub_reply_header(const struct ferry_hub_reply *r, const char *name,
+                                        char *buf, size_t cap);
+FERRY_EXTERN void ferry_hub_reply_free(struct ferry_hub_reply *r);
 
 /* Library versions, e.g. "ferry/0.1.0 libcurl/7.88.1 libuv/1.44.2 OpenSSL/3.0.x xxhash/0.8.1". */
 FERRY_EXTERN const char *ferry_version_string(void);

@@ -87,6 +87,7 @@
   X(hub_auth_token_clean) \
   X(hub_auth_token_resolve) \
   X(hub_auth_same_origin) \
+  X(hub_client_classify_codes) \
   X(hub_lock_acquire_release) \
   X(hub_lock_release_only_own) \
   X(hub_lock_dead_owner) \

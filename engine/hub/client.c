@@ -1,0 +1,206 @@
+/* client: one authenticated connection to the Hub's API, shared by every Hub command.
+ *
+ * Resolves the endpoint and the token as huggingface_hub does (hub-protocol.md §5.5), keeps
+ * one engine for API calls, and turns the Hub's error answers into ferry errors with a
+ * one-line message (§1.6, §5.3). The token only ever goes to the endpoint's origin: the
+ * engine's fetch does not follow redirects, and upload/download URLs elsewhere are sent
+ * without it. */
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub.h"
+
+#define API_RETRIES 4 /* huggingface_hub's http_backoff tries 5 times */
+
+struct ferry_hub_client {
+  struct ferry__hub_env env;
+  struct ferry__hub_settings settings;
+  enum ferry__hub_token_source token_source;
+  char *endpoint, *token, *auth_header;
+  const char *headers[4];
+  struct ferry_engine *api;
+};
+
+int ferry_hub_client_new(const struct ferry_hub_client_opts *o, struct ferry_hub_client **out,
+                         char *why, size_t why_len) {
+  *out = NULL;
+  struct ferry_hub_client *c = calloc(1, sizeof(*c));
+  if (!c) return FERRY_E_NOMEM;
+  c->env = ferry__hub_env_process();
+  ferry__hub_settings_read(&c->env, &c->settings);
+  int err;
+  if (o && o->endpoint) {
+    err = ferry__hub_endpoint_normalize(o->endpoint, &c->endpoint, why, why_len);
+  } else {
+    err = ferry__hub_endpoint(&c->env, &c->endpoint, why, why_len);
+  }
+  if (err) goto fail;
+  if (!(o && o->no_token)) {
+    err = ferry__hub_token_resolve(&c->env, o ? o->token : NULL, &c->token, &c->token_source);
+    if (err) {
+      snprintf(why, why_len, "cannot read the token");
+      goto fail;
+    }
+  }
+  c->headers[0] = "Accept: application/json";
+  if (c->token) {
+    if ((err = ferry__hub_fmt(&c->auth_header, 8192, "Authorization: Bearer %s", c->token))) {
+      snprintf(why, why_len, "the token is too long");
+      goto fail;
+    }
+    c->headers[1] = c->auth_header;
+  }
+  if ((err = ferry_engine_new(o ? o->engine : NULL, &c->api))) {
+    snprintf(why, why_len, "cannot start the transfer engine");
+    goto fail;
+  }
+  *out = c;
+  return 0;
+fail:
+  ferry_hub_client_free(c);
+  return err;
+}
+
+void ferry_hub_client_free(struct ferry_hub_client *c) {
+  if (!c) return;
+  if (c->api) ferry_engine_free(c->api);
+  if (c->token) memset(c->token, 0, strlen(c->token));
+  if (c->auth_header) memset(c->auth_header, 0, strlen(c->auth_header));
+  free(c->token);
+  free(c->auth_header);
+  free(c->endpoint);
+  free(c);
+}
+
+const char *ferry_hub_client_endpoint(const struct ferry_hub_client *c) { return c->endpoint; }
+
+int ferry_hub_client_token_source(const struct ferry_hub_client *c) {
+  switch (c->token_source) {
+  case FERRY__HUB_TOKEN_EXPLICIT: return FERRY_HUB_TOKEN_EXPLICIT;
+  case FERRY__HUB_TOKEN_ENV: return FERRY_HUB_TOKEN_ENV;
+  case FERRY__HUB_TOKEN_FILE: return FERRY_HUB_TOKEN_FILE;
+  default: return FERRY_HUB_TOKEN_NONE;
+  }
+}
+
+struct ferry_engine *ferry__hub_client_engine(struct ferry_hub_client *c) { return c->api; }
+const char *ferry__hub_client_token(const struct ferry_hub_client *c) { return c->token; }
+const struct ferry__hub_settings *ferry__hub_client_settings(const struct ferry_hub_client *c) {
+  return &c->settings;
+}
+
+/* The server's own words: X-Error-Message, else the JSON body's "error" (a string, or the
+ * first message of a list as the commit endpoint sends), else nothing. */
+static void server_message(const struct ferry_response *r, char *out, size_t cap) {
+  out[0] = 0;
+  if (ferry_response_header(r, "x-error-message", out, cap) == 0 && out[0]) return;
+  if (!r->body || !r->body_len) return;
+  json_t *j = json_loadb(r->body, r->body_len, 0, NULL);
+  const json_t *e = json_object_get(j, "error");
+  if (json_is_array(e)) e = json_array_get(e, 0);
+  if (json_is_object(e)) e = json_object_get(e, "message");
+  if (json_is_string(e)) snprintf(out, cap, "%s", json_string_value(e));
+  json_decref(j);
+  for (char *p = out; *p; p++)
+    if (*p == '\n' || *p == '\r') *p = ' ';
+}
+
+void ferry__hub_classify(const struct ferry_response *r, int have_token,
+                         struct ferry_hub_reply *out) {
+  char code[64] = "";
+  ferry_response_header(r, "x-error-code", code, sizeof(code));
+  snprintf(out->error_code, sizeof(out->error_code), "%s", code);
+  server_message(r, out->server_message, sizeof(out->server_message));
+  long s = r->status;
+  const char *m = out->server_message;
+  int err;
+  const char *what;
+  if (s >= 200 && s < 300) {
+    out->error = 0;
+    return;
+  }
+  if (!strcmp(code, "RevisionNotFound")) {
+    err = FERRY_E_HUB_REVISION_NOT_FOUND, what = "revision not found";
+  } else if (!strcmp(code, "EntryNotFound")) {
+    err = FERRY_E_HUB_ENTRY_NOT_FOUND, what = "file not found";
+  } else if (!strcmp(code, "GatedRepo")) {
+    err = FERRY_E_HUB_GATED, what = "gated repository: ask for access on its page";
+  } else if (s == 401 && strstr(m, "Invalid credentials")) {
+    err = FERRY_E_HUB_AUTH, what = "the token was refused (invalid credentials)";
+  } else if (!strcmp(code, "RepoNotFound") || s == 401) {
+    err = FERRY_E_HUB_REPO_NOT_FOUND;
+    what = have_token ? "repository not found (or your token has no access to it)"
+                      : "repository not found (or private: no token was sent; log in or use "
+                        "--token)";
+  } else if (s == 403) {
+    err = FERRY_E_HUB_AUTH, what = "forbidden (does your token have write access?)";
+  } else if (s == 409 || s == 412) {
+    err = FERRY_E_HUB_CONFLICT, what = s == 409 ? "conflict" : "precondition failed";
+  } else if (s == 400 || s == 422) {
+    err = FERRY_E_HUB_BAD_REQUEST, what = "refused as invalid";
+  } else if (s == 404) {
+    err = FERRY_E_HUB_ENTRY_NOT_FOUND, what = "not found";
+  } else if (s == 429) {
+    err = FERRY_E_RATELIMIT, what = "rate limited";
+  } else {
+    err = FERRY_E_HTTP, what = "error";
+  }
+  out->error = err;
+  snprintf(out->message, sizeof(out->message), "HTTP %ld: %s%s%s", s, what, m[0] ? ": " : "",
+           m);
+}
+
+int ferry_hub_call(struct ferry_hub_client *c, const char *method, const char *path,
+                   const char *content_type, const void *body, size_t len,
+                   struct ferry_hub_reply *out) {
+  memset(out, 0, sizeof(*out));
+  char *url = NULL, *ctype = NULL;
+  int err = ferry__hub_fmt(&url, FERRY__HUB_URL_MAX + 1024, "%s%s", c->endpoint, path);
+  if (!err && content_type) err = ferry__hub_fmt(&ctype, 256, "Content-Type: %s", content_type);
+  if (err) {
+    free(url);
+    out->error = err;
+    snprintf(out->message, sizeof(out->message), "the request is too long");
+    return err;
+  }
+  const char *headers[6];
+  size_t n = 0;
+  for (size_t i = 0; c->headers[i]; i++) headers[n++] = c->headers[i];
+  if (ctype) headers[n++] = ctype;
+  headers[n] = NULL;
+  struct ferry_request req = {.method = method, .url = url, .headers = headers, .body = body,
+                              .body_len = len, .max_retries = API_RETRIES};
+  struct ferry_response r;
+  err = ferry_engine_fetch(c->api, &req, &r);
+  free(url);
+  free(ctype);
+  out->status = r.status;
+  if (err) {
+    out->error = err;
+    snprintf(out->message, sizeof(out->message), "%s: %s", c->endpoint, ferry_strerror(err));
+    if (err == FERRY_E_TLS)
+      snprintf(out->message, sizeof(out->message),
+               "TLS error talking to %s (is the CA right? --cacert, SSL_CERT_FILE)", c->endpoint);
+  } else {
+    ferry__hub_classify(&r, c->token != NULL, out);
+    out->body = r.body, out->body_len = r.body_len, out->headers = r.headers;
+    r.body = r.headers = NULL;
+  }
+  ferry_response_free(&r);
+  return out->error;
+}
+
+int ferry_hub_reply_header(const struct ferry_hub_reply *r, const char *name, char *buf,
+                           size_t cap) {
+  struct ferry_response tmp = {.headers = r->headers};
+  return ferry_response_header(&tmp, name, buf, cap);
+}
+
+void ferry_hub_reply_free(struct ferry_hub_reply *r) {
+  free(r->body);
+  free(r->headers);
+  r->body = r->headers = NULL;
+}
