@@ -5,7 +5,9 @@ cdn_fault:    {"mode": "status"|"reset"|"stall"|"ignore_range"|"corrupt",
                "nth": N or [N, ...] (which requests, counted from when the knob was set;
                       absent = every request),
                "status": 503, "after_bytes": 0, "stall_seconds": 30, "offset": byte to corrupt}
-upload_fault: {"mode": "status"|"reset", "nth": ..., "status": 500}  (part and basic PUTs)
+upload_fault: {"mode": "status"|"reset"|"stall", "nth": ..., "status": 500,
+               "stall_seconds": 30}  (part and basic PUTs; stall waits before reading the
+               body, as a slow uplink would, then stores the part normally)
 """
 import hmac
 import os
@@ -116,6 +118,8 @@ def receive_upload(req, uid, part):
         req._body = b""
         reset_connection(req.handler)
         return None
+    if mode == "stall":
+        time.sleep(float(fault.get("stall_seconds", 30)))
     folder = os.path.join(req.hub.uploads_dir, uid)
     os.makedirs(folder, exist_ok=True)
     tmp = os.path.join(folder, ".%s.%s" % (part, secrets.token_hex(4)))

@@ -1,0 +1,66 @@
+"""Session fixtures of the `ferry upload` tests: one local hub with a small multipart threshold
+(4 MiB, parts of 1 MiB, so a 6 MiB file needs 6 parts and the data stays small), always
+stopped; knobs reset around every test; an isolated environment and a fresh repo name per test.
+
+Run:  /usr/bin/python3 -m pytest tests/upload -q      (binary: env FERRY_BIN, default build/ferry)
+"""
+import os
+import re
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from uphelpers import FERRY_BIN, AccessLog, Uploader  # noqa: E402
+from hubtest import Hub, start_hub, stop_hub  # noqa: E402  (path set up by dlhelpers)
+
+THRESHOLD, CHUNK = "4M", "1M"
+DEFAULT_KNOBS = {"upload_fault": None, "url_lifetime": 3600, "cdn_rate": 0,
+                 "multipart_threshold": 4 << 20, "chunk_size": 1 << 20}
+
+
+@pytest.fixture(scope="session")
+def ferry_bin():
+    assert os.access(FERRY_BIN, os.X_OK), f"ferry binary not found at {FERRY_BIN} (set FERRY_BIN)"
+    return FERRY_BIN
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory, ferry_bin):
+    directory = tmp_path_factory.mktemp("upload-hub")
+    env, out = start_hub(directory, "--multipart-threshold", THRESHOLD, "--chunk-size", CHUNK)
+    try:
+        h = Hub(directory, env, out)
+        h.ca = env["LOCALHUB_CA"]
+        yield h
+    finally:
+        stop_hub(directory)
+
+
+@pytest.fixture
+def knobs(hub):
+    """Set hub knobs for one test; the defaults come back after it (faults must not leak)."""
+    hub.knobs(**DEFAULT_KNOBS)
+    yield hub.knobs
+    hub.knobs(**DEFAULT_KNOBS)
+
+
+@pytest.fixture
+def log(hub):
+    """The access log from this point on."""
+    return AccessLog(hub.dir).mark()
+
+
+@pytest.fixture
+def up(hub, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    return Uploader(hub, home)
+
+
+@pytest.fixture
+def repo_id(request):
+    """A repo name of user demo unique to the test (the hub lives for the whole session)."""
+    name = re.sub(r"[^A-Za-z0-9]+", "-", request.node.name).strip("-").lower()[:80]
+    return "demo/up-" + name

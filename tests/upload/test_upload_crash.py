@@ -1,0 +1,97 @@
+"""kill -9, Ctrl-C and SIGTERM in the middle of a multipart upload, then the same command again:
+parts the server accepted before the crash are not sent again (counted per part number in the
+hub's access log), and the result is right. The hub's upload_fault `stall` holds every part
+after the first few (as a slow uplink would), so the signal lands mid-upload for sure."""
+import json
+import os
+import signal
+import time
+
+from uphelpers import (EXIT_INTERRUPTED, MiB, accepted_parts, binary_blob, json_summary,
+                       lfs_batches, ok, part_of, served_files, sha256_bytes, stop_process,
+                       upload_puts, wait_until, write_tree)
+
+PARTS = 12
+FAST = 3       # parts the hub accepts before it starts stalling
+
+
+def checkpoint():
+    return {"README.md": b"# crash test\n", "config.json": b"{}\n",
+            "model.bin": binary_blob(PARTS * MiB - 1000, "crash")}
+
+
+def start_stalled(up, knobs, log, repo_id, folder, fast=FAST, **extra_knobs):
+    """Start ferry upload with every part after the first `fast` ones held by the hub; return
+    the process once `fast` parts were accepted (and a moment for ferry to record them)."""
+    knobs(upload_fault={"mode": "stall", "nth": list(range(fast + 1, fast + 500)),
+                        "stall_seconds": 30}, **extra_knobs)
+    process = up.start(repo_id, folder)
+    wait_until(lambda: len(accepted_parts(log.lines(settle=False))) >= fast,
+               f"{fast} parts accepted", timeout=30, process=process)
+    time.sleep(0.5)
+    return process
+
+
+def interrupt_and_resume(hub, up, knobs, log, repo_id, tmp_path, sig):
+    files = checkpoint()
+    folder = write_tree(tmp_path / "ckpt", files)
+    sha = sha256_bytes(files["model.bin"])
+    process = start_stalled(up, knobs, log, repo_id, folder)
+    code, stderr = stop_process(process, sig)
+    first = log.lines()
+    accepted = accepted_parts(first)
+    uids = {uid for uid, _ in accepted}
+    assert len(accepted) >= FAST and len(uids) == 1, first
+    journal = up.parts_journal(sha)
+    assert os.path.isfile(journal), f"no multipart journal at {journal}"
+    with open(journal) as f:
+        json.load(f)   # a complete JSON document, even after kill -9
+    knobs(upload_fault=None)
+
+    log.mark()
+    s = json_summary(ok(up(repo_id, folder, "--json")))
+    again = upload_puts(log.lines())
+    resent = [ln for ln in again if part_of(ln) in accepted]
+    assert resent == [], f"parts accepted before the crash were sent again: {resent}"
+    assert {uid for uid, _ in map(part_of, again)} == uids, "the journal's upload was not reused"
+    sent_now = sorted(int(p) for _, p in map(part_of, again))
+    expected = sorted(set(range(1, PARTS + 1)) - {int(p) for _, p in accepted})
+    assert sent_now == expected, (sent_now, expected)
+    assert s["parts_resumed"] == len(accepted) and s["parts_sent"] == len(expected), s
+    assert served_files(hub, repo_id) == files
+    return code, stderr
+
+
+def test_kill_9_mid_multipart_then_resume(hub, up, knobs, log, repo_id, tmp_path):
+    code, _ = interrupt_and_resume(hub, up, knobs, log, repo_id, tmp_path, signal.SIGKILL)
+    assert code == 128 + signal.SIGKILL
+
+
+def test_ctrl_c_exits_130_and_stays_resumable(hub, up, knobs, log, repo_id, tmp_path):
+    code, stderr = interrupt_and_resume(hub, up, knobs, log, repo_id, tmp_path, signal.SIGINT)
+    assert code == EXIT_INTERRUPTED, stderr
+    assert hub.token not in stderr
+
+
+def test_sigterm_exits_130_and_stays_resumable(hub, up, knobs, log, repo_id, tmp_path):
+    code, stderr = interrupt_and_resume(hub, up, knobs, log, repo_id, tmp_path, signal.SIGTERM)
+    assert code == EXIT_INTERRUPTED, stderr
+
+
+def test_resume_after_the_signed_urls_expired(hub, up, knobs, log, repo_id, tmp_path):
+    """The journal's part URLs and completion URL expired while ferry was down: the re-run asks
+    for a fresh batch and completes (the content is what counts)."""
+    files = checkpoint()
+    folder = write_tree(tmp_path / "ckpt", files)
+    t0 = time.monotonic()
+    process = start_stalled(up, knobs, log, repo_id, folder, fast=2, url_lifetime=3)
+    stop_process(process, signal.SIGKILL)
+    knobs(upload_fault=None, url_lifetime=3600)
+    time.sleep(max(0.0, 4.5 - (time.monotonic() - t0)))   # every URL of that batch is dead now
+    log.mark()
+    ok(up(repo_id, folder))
+    lines = log.lines()
+    assert len(lfs_batches(lines)) >= 1, "expired URLs need a fresh batch"
+    fresh = [ln for ln in upload_puts(lines) if 200 <= ln.status < 300]
+    assert sorted(int(p) for _, p in map(part_of, fresh)) == list(range(1, PARTS + 1))
+    assert served_files(hub, repo_id) == files

@@ -1,0 +1,119 @@
+"""--create-pr, --revision (new and existing branch), --delete, --include/--exclude, commit
+message and description, and what the folder walk leaves out (.git/, .cache/huggingface/)."""
+from uphelpers import (MiB, binary_blob, commits, head_commit, json_summary, ok, pr_refs,
+                       revision_status, served_files, write_tree)
+
+BASE = {"README.md": b"# base\n", "keep.txt": b"keep\n",
+        "old/a.txt": b"old a\n", "old/b.bin": binary_blob(64 * 1024, "old-b"),
+        "logs/run1.txt": b"1\n", "logs/deep/run2.txt": b"2\n"}
+
+
+def seeded(up, repo_id, tmp_path):
+    ok(up(repo_id, write_tree(tmp_path / "base", BASE)))
+    return dict(BASE)
+
+
+def test_create_pr(hub, up, repo_id, tmp_path):
+    expected_main = seeded(up, repo_id, tmp_path)
+    main_head = head_commit(hub, repo_id)
+    change = {"keep.txt": b"changed in a PR\n", "new/file.bin": binary_blob(5 * MiB, "pr")}
+    r = ok(up(repo_id, write_tree(tmp_path / "pr", change), "--create-pr"))
+    prs = pr_refs(hub, repo_id)
+    assert list(prs) == ["refs/pr/1"], prs
+    assert f"{hub.endpoint}/{repo_id}/discussions/1" in r.stdout, r.describe()
+    assert f"/commit/{prs['refs/pr/1']}" in r.stdout, r.describe()
+    assert head_commit(hub, repo_id) == main_head, "main moved"
+    assert served_files(hub, repo_id) == expected_main
+    assert served_files(hub, repo_id, revision="refs/pr/1") == {**expected_main, **change}
+
+    r = ok(up(repo_id, write_tree(tmp_path / "pr2", {"z.txt": b"z\n"}), "--create-pr", "--json"))
+    s = json_summary(r)
+    assert s["pr_url"] == f"{hub.endpoint}/{repo_id}/discussions/2", s
+    assert s["commit_oid"] == pr_refs(hub, repo_id)["refs/pr/2"]
+
+
+def test_revision_new_branch_from_main(hub, up, repo_id, tmp_path):
+    expected = seeded(up, repo_id, tmp_path)
+    main_head = head_commit(hub, repo_id)
+    assert revision_status(hub, repo_id, "model", "dev") == 404
+    change = {"dev-only.txt": b"on dev\n"}
+    r = ok(up(repo_id, write_tree(tmp_path / "dev", change), "--revision", "dev"))
+    dev_head = head_commit(hub, repo_id, revision="dev")
+    assert f"/commit/{dev_head}" in r.stdout, r.describe()
+    assert commits(hub, repo_id, revision="dev")[1]["id"] == main_head   # branched from main
+    assert served_files(hub, repo_id, revision="dev") == {**expected, **change}
+    assert head_commit(hub, repo_id) == main_head
+    # an existing branch: committed on top of it
+    ok(up(repo_id, write_tree(tmp_path / "dev2", {"second.txt": b"2\n"}), "--revision", "dev"))
+    assert commits(hub, repo_id, revision="dev")[1]["id"] == dev_head
+    assert "second.txt" in served_files(hub, repo_id, revision="dev")
+    assert "second.txt" not in served_files(hub, repo_id)
+
+
+def test_delete_patterns_in_the_same_commit(hub, up, repo_id, tmp_path):
+    seeded(up, repo_id, tmp_path)
+    before = len(commits(hub, repo_id))
+    new = {"old/a.txt": b"re-added\n", "fresh.txt": b"fresh\n"}
+    s = json_summary(ok(up(repo_id, write_tree(tmp_path / "n", new), "--delete", "old/*",
+                           "--delete", "logs/*", "--json")))
+    assert s["commits"] == 1 and len(commits(hub, repo_id)) == before + 1
+    # old/b.bin and logs/** deleted (`*` crosses `/`), old/a.txt re-added (not deleted),
+    # keep.txt and README.md untouched
+    assert served_files(hub, repo_id) == {"README.md": b"# base\n", "keep.txt": b"keep\n",
+                                          "old/a.txt": b"re-added\n", "fresh.txt": b"fresh\n"}
+
+
+def test_delete_everything_but_gitattributes(hub, up, repo_id, tmp_path):
+    seeded(up, repo_id, tmp_path)
+    ok(up(repo_id, write_tree(tmp_path / "n", {"only.txt": b"only\n"}), "--delete", "*"))
+    got = served_files(hub, repo_id, skip=())
+    assert set(got) == {".gitattributes", "only.txt"}
+
+
+def test_delete_under_path_in_repo_only(hub, up, repo_id, tmp_path):
+    seeded(up, repo_id, tmp_path)
+    ok(up(repo_id, write_tree(tmp_path / "n", {"a.txt": b"new a\n"}), "old", "--delete", "*"))
+    got = served_files(hub, repo_id)
+    assert got["old/a.txt"] == b"new a\n"
+    assert "old/b.bin" not in got
+    assert got["keep.txt"] == b"keep\n" and "logs/run1.txt" in got   # outside old/: kept
+
+
+def test_include_exclude(hub, up, repo_id, tmp_path):
+    files = {"a.txt": b"a\n", "b.bin": binary_blob(1000, "b"), "sub/c.txt": b"c\n",
+             "sub/d.md": b"d\n", "sub/deep/e.txt": b"e\n", "README.md": b"# r\n"}
+    folder = write_tree(tmp_path / "f", files)
+    ok(up(repo_id, folder, "--include", "*.txt", "--include", "README.md"))
+    # fnmatch without FNM_PATHNAME: `*.txt` matches in subfolders too
+    assert set(served_files(hub, repo_id)) == {"a.txt", "sub/c.txt", "sub/deep/e.txt",
+                                               "README.md"}
+    repo2 = repo_id + "-ex"
+    ok(up(repo2, folder, "--exclude", "sub/*", "--exclude", "*.bin"))
+    assert set(served_files(hub, repo2)) == {"a.txt", "README.md"}
+    repo3 = repo_id + "-both"
+    ok(up(repo3, folder, "--include", "sub/*", "--exclude", "*.md"))
+    assert set(served_files(hub, repo3)) == {"sub/c.txt", "sub/deep/e.txt"}
+
+
+def test_commit_message_and_description(hub, up, repo_id, tmp_path):
+    folder = write_tree(tmp_path / "f", {"README.md": b"# m\n"})
+    ok(up(repo_id, folder, "--commit-message", "Add the first checkpoint",
+          "--commit-description", "step 1000, loss 1.23"))
+    c = commits(hub, repo_id)[0]
+    assert c["title"] == "Add the first checkpoint"
+    assert "step 1000, loss 1.23" in c["message"]
+    (folder / "x.txt").write_bytes(b"x\n")
+    ok(up(repo_id, folder))
+    assert commits(hub, repo_id)[0]["title"]  # a default message (hf: "Upload folder ...")
+
+
+def test_walk_skips_git_and_hf_cache(hub, up, repo_id, tmp_path):
+    files = {"README.md": b"# w\n", "src/model.py": b"print(1)\n"}
+    folder = write_tree(tmp_path / "f", {
+        **files,
+        ".git/config": b"[core]\n", ".git/objects/ab/cdef": b"\0git object",
+        ".cache/huggingface/upload/README.md.metadata": b"meta\n",
+        "sub/.git/HEAD": b"ref: refs/heads/main\n",
+        "sub/.cache/huggingface/download/x.metadata": b"m\n"})
+    ok(up(repo_id, folder))
+    assert served_files(hub, repo_id) == files
