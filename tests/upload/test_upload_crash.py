@@ -15,9 +15,9 @@ PARTS = 12
 FAST = 3       # parts the hub accepts before it starts stalling
 
 
-def checkpoint():
+def checkpoint(tag):
     return {"README.md": b"# crash test\n", "config.json": b"{}\n",
-            "model.bin": binary_blob(PARTS * MiB - 1000, "crash")}
+            "model.bin": binary_blob(PARTS * MiB - 1000, "crash" + tag)}
 
 
 def start_stalled(up, knobs, log, repo_id, folder, fast=FAST, **extra_knobs):
@@ -33,7 +33,7 @@ def start_stalled(up, knobs, log, repo_id, folder, fast=FAST, **extra_knobs):
 
 
 def interrupt_and_resume(hub, up, knobs, log, repo_id, tmp_path, sig):
-    files = checkpoint()
+    files = checkpoint(repo_id)
     folder = write_tree(tmp_path / "ckpt", files)
     sha = sha256_bytes(files["model.bin"])
     process = start_stalled(up, knobs, log, repo_id, folder)
@@ -44,8 +44,15 @@ def interrupt_and_resume(hub, up, knobs, log, repo_id, tmp_path, sig):
     assert len(accepted) >= FAST and len(uids) == 1, first
     journal = up.parts_journal(sha)
     assert os.path.isfile(journal), f"no multipart journal at {journal}"
-    with open(journal) as f:
-        json.load(f)   # a complete JSON document, even after kill -9
+    # the signed part URLs are credentials: readable by the owner only
+    assert os.stat(journal).st_mode & 0o077 == 0, oct(os.stat(journal).st_mode)
+    with open(journal) as f:   # JSON, or JSON lines (appended as parts are accepted)
+        text = f.read()
+    try:
+        json.loads(text)
+    except ValueError:
+        for line in text.splitlines():
+            assert not line.strip() or isinstance(json.loads(line), dict), line
     knobs(upload_fault=None)
 
     log.mark()
@@ -81,7 +88,7 @@ def test_sigterm_exits_130_and_stays_resumable(hub, up, knobs, log, repo_id, tmp
 def test_resume_after_the_signed_urls_expired(hub, up, knobs, log, repo_id, tmp_path):
     """The journal's part URLs and completion URL expired while ferry was down: the re-run asks
     for a fresh batch and completes (the content is what counts)."""
-    files = checkpoint()
+    files = checkpoint(repo_id)
     folder = write_tree(tmp_path / "ckpt", files)
     t0 = time.monotonic()
     process = start_stalled(up, knobs, log, repo_id, folder, fast=2, url_lifetime=3)

@@ -9,7 +9,7 @@ PARTS = 6
 
 def checkpoint(tag):
     return {"README.md": b"# faults\n",
-            "model.bin": binary_blob(PARTS * MiB, "faults-" + tag),
+            "model.bin": binary_blob(PARTS * MiB, "faults-" + tag),  # tag: one per test
             "small.bin": binary_blob(3000, "small-" + tag)}
 
 

@@ -7,16 +7,16 @@ from uphelpers import (MiB, binary_blob, commit_posts, commits, head_commit, jso
                        lfs_batches, ok, served_files, upload_puts, write_tree)
 
 
-def folder_files():
+def folder_files(tag):
     return {"README.md": b"# re-upload\n",
             "config.json": b'{"a": 1}\n',
-            "shards/one.bin": binary_blob(5 * MiB, "one"),
-            "shards/two.bin": binary_blob(300 * 1024, "two"),
+            "shards/one.bin": binary_blob(5 * MiB, "one" + tag),
+            "shards/two.bin": binary_blob(300 * 1024, "two" + tag),
             "deep/x/y.txt": b"y\n" * 100}
 
 
 def test_unchanged_folder_sends_nothing_and_makes_no_commit(hub, up, log, repo_id, tmp_path):
-    files = folder_files()
+    files = folder_files(repo_id)
     folder = write_tree(tmp_path / "f", files)
     ok(up(repo_id, folder))
     history = commits(hub, repo_id)
@@ -43,11 +43,11 @@ def test_unchanged_folder_sends_nothing_and_makes_no_commit(hub, up, log, repo_i
 
 
 def test_changed_file_is_the_only_one_sent(hub, up, log, repo_id, tmp_path):
-    files = folder_files()
+    files = folder_files(repo_id)
     folder = write_tree(tmp_path / "f", files)
     ok(up(repo_id, folder))
     before = len(commits(hub, repo_id))
-    files["shards/two.bin"] = binary_blob(300 * 1024, "two-v2")
+    files["shards/two.bin"] = binary_blob(300 * 1024, "two-v2" + repo_id)
     (folder / "shards" / "two.bin").write_bytes(files["shards/two.bin"])
     log.mark()
     s = json_summary(ok(up(repo_id, folder, "--json")))
@@ -64,7 +64,7 @@ def test_second_run_uses_the_hash_cache(hub, up, log, repo_id, tmp_path):
     size, same inode) and put its mtime back. A run that re-hashed would see new content and
     commit; a run that trusts the cache (path, size, mtime, inode) reports it unchanged. Then
     a real mtime change makes ferry hash and upload it."""
-    files = folder_files()
+    files = folder_files(repo_id)
     folder = write_tree(tmp_path / "f", files)
     ok(up(repo_id, folder))
     assert os.listdir(up.hash_cache_dir), "no hash cache written"
@@ -92,7 +92,7 @@ def test_second_run_uses_the_hash_cache(hub, up, log, repo_id, tmp_path):
 
 
 def test_objects_already_on_the_server_are_not_sent(hub, up, log, repo_id, tmp_path):
-    files = folder_files()
+    files = folder_files(repo_id)
     ok(up(repo_id + "-first", write_tree(tmp_path / "a", files)))
     log.mark()
     s = json_summary(ok(up(repo_id, write_tree(tmp_path / "b", files), "--json")))

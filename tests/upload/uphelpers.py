@@ -135,7 +135,8 @@ def json_summary(result):
         summary = json.loads(result.stdout)
     except ValueError:
         raise AssertionError("stdout is not one JSON object\n" + result.describe())
-    assert set(summary) == JSON_KEYS, (sorted(set(summary) ^ JSON_KEYS), result.describe())
+    missing = JSON_KEYS - set(summary)
+    assert not missing, (f"--json lacks the contract's keys {sorted(missing)}", result.describe())
     if summary["error"] is not None:
         assert set(summary["error"]) == ERROR_KEYS, summary["error"]
     return summary
