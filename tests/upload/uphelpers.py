@@ -187,29 +187,58 @@ def tree(hub, repo_id, repo_type="model", revision="main"):
 
 
 def served_files(hub, repo_id, repo_type="model", revision="main", skip=(".gitattributes",)):
-    """{path: bytes} as the hub serves them at revision (LFS redirects to the CDN followed)."""
+    """{path: bytes} as the hub serves them at revision (LFS redirects to the CDN followed),
+    on one keep-alive connection per origin."""
     commit = head_commit(hub, repo_id, repo_type, revision)
     ctx = ssl.create_default_context(cafile=hub.ca)
+    hub_netloc = urllib.parse.urlsplit(hub.endpoint).netloc
+    conns = {}
+
+    def get(url):
+        u = urllib.parse.urlsplit(url)
+        if u.netloc not in conns:
+            conns[u.netloc] = http.client.HTTPSConnection(u.hostname, u.port, context=ctx,
+                                                          timeout=60)
+        headers = {"Authorization": "Bearer " + hub.token} if u.netloc == hub_netloc else {}
+        conns[u.netloc].request("GET", u.path + ("?" + u.query if u.query else ""),
+                                headers=headers)
+        resp = conns[u.netloc].getresponse()
+        return resp, resp.read()
+
     out = {}
-    for path in tree(hub, repo_id, repo_type, commit):
-        if path in skip:
-            continue
-        url = f"{hub.endpoint}/{type_prefix(repo_type)}{repo_id}/resolve/{commit}/{urllib.parse.quote(path)}"
-        for _ in range(3):   # resolve, then at most one redirect
-            u = urllib.parse.urlsplit(url)
-            conn = http.client.HTTPSConnection(u.hostname, u.port, context=ctx, timeout=60)
-            headers = {"Authorization": "Bearer " + hub.token} if u.netloc in hub.endpoint else {}
-            conn.request("GET", u.path + ("?" + u.query if u.query else ""), headers=headers)
-            resp = conn.getresponse()
-            body = resp.read()
-            conn.close()
-            if resp.status in (301, 302, 307):
-                url = resp.getheader("Location")
+    try:
+        for path in tree(hub, repo_id, repo_type, commit):
+            if path in skip:
                 continue
+            resp, body = get(f"{hub.endpoint}/{type_prefix(repo_type)}{repo_id}/resolve/"
+                             f"{commit}/{urllib.parse.quote(path)}")
+            if resp.status in (301, 302, 307):
+                resp, body = get(resp.getheader("Location"))
             assert resp.status == 200, (path, resp.status)
             out[path] = body
-            break
+    finally:
+        for conn in conns.values():
+            conn.close()
     return out
+
+
+def git_blob_sha1(data):
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def check_tree_ids(hub, repo_id, files, repo_type="model", revision="main"):
+    """The tree at revision holds exactly files ({path: bytes}, .gitattributes aside), each with
+    the right id: the LFS sha256 and size for LFS files, the git blob sha1 for the others.
+    One request: for folders too large to download back file by file."""
+    entries = tree(hub, repo_id, repo_type, revision)
+    entries.pop(".gitattributes", None)
+    assert set(entries) == set(files), sorted(set(entries) ^ set(files))[:10]
+    for path, data in files.items():
+        e = entries[path]
+        if "lfs" in e:
+            assert (e["lfs"]["oid"], e["lfs"]["size"]) == (sha256_bytes(data), len(data)), path
+        else:
+            assert e["oid"] == git_blob_sha1(data), path
 
 
 def lfs_paths(hub, repo_id, repo_type="model", revision="main"):
