@@ -896,7 +896,10 @@ int ferry_hub_upload(const struct ferry_hub_upload_opts *o, struct ferry_hub_upl
       struct ferry__upload_file *f = &u.files.v[i];
       if (f->ignored) continue;
       out->bytes_total += f->size;
-      if ((f->unchanged = is_unchanged(f))) out->files_unchanged++;
+      if ((f->unchanged = is_unchanged(f))) {
+        out->files_unchanged++;
+        out->bytes_skipped += f->size;
+      }
       if (!strcmp(f->path, "README.md")) u.remote_readme = 1;
     }
     out->no_readme = !u.remote_readme;
