@@ -182,7 +182,7 @@ void ferry__put_done(void *req, CURLcode rc) {
     err = FERRY_E_HTTP;
     retry = r->status == 408 || r->status == 429 || r->status >= 500;
     if (retry) wait_s = r->retry_after;
-    snprintf(p->message, sizeof(p->message), "HTTP %ld%s%s", r->status, reason[0] ? ": " : "",
+    snprintf(p->message, sizeof(p->message), "HTTP %ld%s%.200s", r->status, reason[0] ? ": " : "",
              reason);
   }
   p->status = r->status;
