@@ -190,6 +190,10 @@ struct ferry_engine {
   int running, stopping, closing, pump_depth;
   int first_error;
   struct ferry__retry *retries; /* waiting retries, fired early when their job stops */
+  /* Folders that got a file renamed into them: fsynced once each when the run ends, not
+   * once per file (the rename's durability, not its correctness, depends on it). */
+  char **synced_dirs;
+  size_t nsynced_dirs, capsynced_dirs;
 };
 
 /* engine.c */
@@ -240,6 +244,7 @@ void ferry__block_free(struct ferry_engine *e, struct ferry__block *b);
 void ferry__block_submit(struct ferry__block *b);  /* pwrite on a worker */
 void ferry__sink_verify_journal(struct ferry__job *j);
 void ferry__sink_finalize(struct ferry__job *j);
+void ferry__sink_sync_dirs(struct ferry_engine *e); /* the folders of renamed files */
 void ferry__budget_release(struct ferry_engine *e, uint64_t bytes);
 uint64_t ferry__round_up(uint64_t v);
 int ferry__errno_to_err(int errnum);
