@@ -110,6 +110,12 @@ static struct ferry_hub_client *client_new(const struct auth_opts *o, struct fer
   struct ferry_hub_client_opts co = {.token = o->token, .engine = cfg};
   struct ferry_hub_client *c = NULL;
   *err = ferry_hub_client_new(&co, &c, msg, msg_len);
+  if (!*err && o->verbose) {
+    static const char *const from[] = {"none", "--token", "HF_TOKEN", "the token file"};
+    int s = ferry_hub_client_token_source(c);
+    fprintf(stderr, "ferry: endpoint %s, token from %s, CA %s\n", ferry_hub_client_endpoint(c),
+            from[s >= 0 && s <= 3 ? s : 0], cfg->cacert ? cfg->cacert : "(system)");
+  }
   return c;
 }
 

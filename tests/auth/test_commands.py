@@ -301,3 +301,20 @@ def test_help(ferry):
     for args in (["auth", "--help"], ["auth", "login", "--help"], ["--help"]):
         res = ferry(*args)
         assert res.returncode == 0 and "auth" in res.stdout, res.describe()
+
+
+def test_network_tls_and_verbose_errors(ferry):
+    ferry.login("demo")
+    res = ferry("auth", "whoami", env={"HF_ENDPOINT": "https://127.0.0.1:9"})
+    assert res.returncode == 3, res.describe()  # network
+    assert "could not connect" in res.stderr
+    res = ferry("auth", "whoami", "--cacert", "/etc/ssl/certs/ca-certificates.crt",
+                drop=["SSL_CERT_FILE"])
+    assert res.returncode == 9, res.describe()  # TLS: the hub's CA is not in that bundle
+    # -v: the engine's debug log, with the token sent, and still no token in it
+    res = ferry("auth", "login", "-v", "--token", ferry.token("alice"))
+    assert res.returncode == 0, res.describe()
+    assert "token from --token" in res.stderr
+    res = ferry("auth", "whoami", "-v", env={"HF_TOKEN": INVALID_TOKEN})
+    assert res.returncode == EXIT_BAD_TOKEN
+    assert "token from HF_TOKEN" in res.stderr
