@@ -79,6 +79,20 @@ static int parse(int argc, char **argv, const char *allowed, struct auth_opts *o
   return -1;
 }
 
+/* A JSON string even from bytes that are not UTF-8 (a name or path from a file or the
+ * environment): such bytes become '?'. NULL gives null. */
+static json_t *jstr(const char *s) {
+  if (!s) return json_null();
+  json_t *j = json_string(s);
+  if (j) return j;
+  char *copy = strdup(s);
+  for (char *p = copy; p && *p; p++)
+    if ((unsigned char)*p >= 0x80) *p = '?';
+  j = copy ? json_string(copy) : NULL;
+  free(copy);
+  return j ? j : json_null();
+}
+
 static json_t *json_err(int err, const char *msg) {
   if (!err) return json_null();
   return json_pack("{s:i, s:s, s:s}", "code", ferry_exit_class(err), "name", ferry_err_name(err),
@@ -155,15 +169,15 @@ static int read_token(char *buf, size_t cap) {
   struct termios quiet = saved_tty;
   quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
   quiet.c_lflag |= ICANON;
-  int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP};
-  struct sigaction sa = {0}, old[5];
+  int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+  struct sigaction sa = {0}, old[4];
   sa.sa_handler = restore_and_reraise;
-  for (int i = 0; i < 5; i++) sigaction(sigs[i], &sa, &old[i]);
+  for (int i = 0; i < 4; i++) sigaction(sigs[i], &sa, &old[i]);
   echo_off = 1;
   int r = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0 ? read_line(buf, cap) : -1;
   tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty);
   echo_off = 0;
-  for (int i = 0; i < 5; i++) sigaction(sigs[i], &old[i], NULL);
+  for (int i = 0; i < 4; i++) sigaction(sigs[i], &old[i], NULL);
   fprintf(stderr, "\n");
   return r;
 }
@@ -208,10 +222,8 @@ static int auth_login(int argc, char **argv) {
                          err ? json_null() : json_string(who.user), "token_name",
                          err ? json_null() : json_string(name), "role",
                          err || !who.role[0] ? json_null() : json_string(who.role), "token_path",
-                         paths.token_path ? json_string(paths.token_path) : json_null(),
-                         "stored_tokens_path",
-                         paths.stored_tokens_path ? json_string(paths.stored_tokens_path)
-                                                  : json_null(),
+                         jstr(paths.token_path), "stored_tokens_path",
+                         jstr(paths.stored_tokens_path),
                          "env_token_overrides", env_overrides, "error", json_err(err, msg)));
   } else if (err) {
     fail(err, msg);
@@ -237,7 +249,7 @@ static int auth_logout(int argc, char **argv) {
   int err = ferry_hub_logout(o.token_name, &r, msg, sizeof(msg));
   if (o.json) {
     json_print(json_pack("{s:b, s:o, s:b, s:b, s:b, s:o}", "ok", !err, "token_name",
-                         o.token_name ? json_string(o.token_name) : json_null(), "was_logged_in",
+                         jstr(o.token_name), "was_logged_in",
                          r.was_logged_in, "removed_active", r.removed_active, "env_token",
                          r.env_token, "error", json_err(err, msg)));
   } else if (err) {
@@ -329,10 +341,10 @@ static int auth_list(int argc, char **argv) {
   if (o.json) {
     json_t *tokens = json_array();
     for (size_t i = 0; i < l.n; i++)
-      json_array_append_new(tokens, json_pack("{s:s, s:s, s:b}", "name", l.v[i].name, "masked",
-                                              l.v[i].masked, "active", l.v[i].active));
+      json_array_append_new(tokens, json_pack("{s:o, s:s, s:b}", "name", jstr(l.v[i].name),
+                                              "masked", l.v[i].masked, "active", l.v[i].active));
     json_print(json_pack("{s:b, s:o, s:o, s:b, s:o}", "ok", !err, "tokens", tokens, "active",
-                         active ? json_string(active) : json_null(), "env_token", l.env_token,
+                         jstr(active), "env_token", l.env_token,
                          "error", json_err(err, msg)));
   } else if (err) {
     fail(err, msg);
@@ -409,8 +421,7 @@ static int auth_switch(int argc, char **argv) {
   if (!err) err = ferry_hub_switch(o.token_name, &env_overrides, msg, sizeof(msg));
   if (o.json) {
     json_print(json_pack("{s:b, s:o, s:b, s:o}", "ok", !err, "token_name",
-                         o.token_name ? json_string(o.token_name) : json_null(),
-                         "env_token_overrides", env_overrides, "error", json_err(err, msg)));
+                         jstr(o.token_name), "env_token_overrides", env_overrides, "error", json_err(err, msg)));
   } else if (err) {
     fail(err, msg);
   } else if (!o.quiet) {

@@ -56,6 +56,19 @@ static int by_string(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A JSON string even from bytes that are not UTF-8: such bytes become '?'. NULL gives null. */
+static json_t *jstr(const char *s) {
+  if (!s) return json_null();
+  json_t *j = json_string(s);
+  if (j) return j;
+  char *copy = strdup(s);
+  for (char *p = copy; p && *p; p++)
+    if ((unsigned char)*p >= 0x80) *p = '?';
+  j = copy ? json_string(copy) : NULL;
+  free(copy);
+  return j ? j : json_null();
+}
+
 static int count_stored(const struct ferry_hub_token_list *l) { return (int)l->n; }
 
 enum { OPT_TOKEN = 5000, OPT_JSON, OPT_CACERT, OPT_OFFLINE };
@@ -153,23 +166,21 @@ int cli_env(int argc, char **argv) {
       char name[256];
       snprintf(name, sizeof(name), "%.*s", (int)(eq - vars[i] < 255 ? eq - vars[i] : 255),
                vars[i]);
-      json_object_set_new(vj, name, json_string(secret(vars[i], (size_t)(eq - vars[i]))
-                                                    ? "<hidden>"
-                                                    : eq + 1));
+      json_t *value = jstr(secret(vars[i], (size_t)(eq - vars[i])) ? "<hidden>" : eq + 1);
+      if (json_object_set_new(vj, name, value) != 0) /* a name that is not UTF-8 */
+        json_object_set_new(vj, "?", jstr(""));
     }
     json_t *obj = json_pack(
         "{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:b, s:o, s:o, s:o}",
         "ferry_version", FERRY_VERSION, "versions", ferry_version_string(), "platform", platform,
-        "endpoint", endpoint, "hf_home",
-        paths.hf_home ? json_string(paths.hf_home) : json_null(), "cache_dir",
-        paths.cache_dir ? json_string(paths.cache_dir) : json_null(), "token_path",
-        paths.token_path ? json_string(paths.token_path) : json_null(), "stored_tokens_path",
-        paths.stored_tokens_path ? json_string(paths.stored_tokens_path) : json_null(),
+        "endpoint", endpoint, "hf_home", jstr(paths.hf_home), "cache_dir",
+        jstr(paths.cache_dir), "token_path", jstr(paths.token_path), "stored_tokens_path",
+        jstr(paths.stored_tokens_path),
         "stored_tokens", serr ? json_null() : json_integer(count_stored(&stored)),
         "token_found", source != FERRY_HUB_TOKEN_NONE, "token_source",
         src ? json_string(src) : json_null(), "offline", offline, "user",
-        have_user ? json_string(who.user) : json_null(), "user_error",
-        have_user ? json_null() : json_string(user_error), "variables", vj);
+        have_user ? jstr(who.user) : json_null(), "user_error",
+        have_user ? json_null() : jstr(user_error), "variables", vj);
     char *text = json_dumps(obj, JSON_COMPACT);
     if (text) printf("%s\n", text);
     free(text);

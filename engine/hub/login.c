@@ -173,9 +173,9 @@ int ferry_hub_login(struct ferry_hub_client *c, struct ferry_hub_whoami *who, ch
     return ferry__hub_why(FERRY_E_HUB_AUTH, msg, msg_len,
                           "this is an organization token (api_org...): log in with your "
                           "personal access token");
-  if (!token_chars_ok(token) || strlen(token) > 1024)
+  if (!token_chars_ok(token) || strlen(token) > 4000)
     return ferry__hub_why(FERRY_E_HUB_AUTH, msg, msg_len,
-                          "that is not a token: a Hub token is at most 1024 printable ASCII "
+                          "that is not a token: a Hub token is at most 4000 printable ASCII "
                           "characters without blanks");
   struct ferry__hub_env env = ferry__hub_env_process();
   struct files f;

@@ -1,8 +1,10 @@
 """`ferry env`: versions, paths, the token's presence and source (never its value), the user
 when the Hub answers, offline and unreachable Hubs tolerated."""
+import json
 import os
+import subprocess
 
-from authhelpers import CLI_WARNING
+from authhelpers import CLI_WARNING, FERRY_BIN
 
 ENV_KEYS = {"ferry_version", "versions", "platform", "endpoint", "hf_home", "cache_dir",
             "token_path", "stored_tokens_path", "stored_tokens", "token_found", "token_source",
@@ -86,3 +88,14 @@ def test_env_invalid_token_and_bad_endpoint(ferry):
     assert "refused" in res.json["user_error"]
     res = ferry("env", "--json", env={"HF_ENDPOINT": "not a url"})
     assert res.returncode == 0 and res.json["user"] is None and res.json["endpoint"] == ""
+
+
+def test_env_json_with_bytes_that_are_not_utf8(ferry):
+    env_b = {k.encode(): v.encode() for k, v in ferry.env.items()}
+    env_b[b"HF_HOME"] = ferry.hf_home.encode() + b"/\xff\xfe"
+    env_b[b"HF_HUB_WEIRD"] = b"\xff"
+    done = subprocess.run([FERRY_BIN, "env", "--json", "--offline"], env=env_b,
+                          capture_output=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["hf_home"] == ferry.hf_home + "/??" and out["variables"]["HF_HUB_WEIRD"] == "?"
