@@ -343,8 +343,9 @@ static int auth_list(int argc, char **argv) {
     for (size_t i = 0; i < l.n; i++)
       json_array_append_new(tokens, json_pack("{s:o, s:s, s:b}", "name", jstr(l.v[i].name),
                                               "masked", l.v[i].masked, "active", l.v[i].active));
-    json_print(json_pack("{s:b, s:o, s:o, s:b, s:o}", "ok", !err, "tokens", tokens, "active",
-                         jstr(active), "env_token", l.env_token,
+    json_print(json_pack("{s:b, s:o, s:o, s:b, s:b, s:o}", "ok", !err, "tokens", tokens,
+                         "active", jstr(active), "env_token", l.env_token, "file_token",
+                         l.file_token,
                          "error", json_err(err, msg)));
   } else if (err) {
     fail(err, msg);
@@ -364,6 +365,9 @@ static int auth_list(int argc, char **argv) {
     if (l.env_token)
       fprintf(stderr, "ferry: note: HF_TOKEN is set and is the active token, whatever is "
                       "stored\n");
+    else if (l.file_token && !active)
+      fprintf(stderr, "ferry: note: the token file holds a token that is not stored by name "
+                      "(an older login): it is the active one\n");
     else if (l.n && !active)
       fprintf(stderr, "ferry: note: no stored token is active; `ferry auth switch` or `ferry "
                       "auth login`\n");

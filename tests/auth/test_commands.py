@@ -9,7 +9,7 @@ from authhelpers import (CLI_WARNING, EXIT_BAD_TOKEN, EXIT_IO, EXIT_OFFLINE, EXI
 
 WHOAMI_KEYS = {"ok", "user", "fullname", "type", "orgs", "token_name", "role", "token_source",
                "endpoint", "error"}
-LIST_KEYS = {"ok", "tokens", "active", "env_token", "error"}
+LIST_KEYS = {"ok", "tokens", "active", "env_token", "file_token", "error"}
 LOGOUT_KEYS = {"ok", "token_name", "was_logged_in", "removed_active", "env_token", "error"}
 SWITCH_KEYS = {"ok", "token_name", "env_token_overrides", "error"}
 
@@ -89,7 +89,7 @@ def test_list_empty(ferry):
     assert res.returncode == 0 and res.stdout == "No access tokens stored.\n"
     res = ferry("auth", "list", "--json")
     assert res.json == {"ok": True, "tokens": [], "active": None, "env_token": False,
-                        "error": None}
+                        "file_token": False, "error": None}
 
 
 def test_list_marks_the_active_token_and_masks_like_hf(ferry):
@@ -119,6 +119,17 @@ def test_list_with_hf_token_set(ferry):
     assert res.json["active"] == "localhub-alice" and res.json["env_token"] is True
     res = ferry("auth", "list", env={"HF_TOKEN": ferry.token("alice")})
     assert "HF_TOKEN is set" in res.stderr
+
+
+def test_list_with_an_unnamed_token_file(ferry):
+    os.makedirs(ferry.hf_home)
+    with open(ferry.token_path, "w") as f:
+        f.write(ferry.token("demo"))
+    res = ferry("auth", "list")
+    assert res.stdout == "No access tokens stored.\n"
+    assert "not stored by name" in res.stderr
+    res = ferry("auth", "list", "--json")
+    assert res.json["file_token"] is True and res.json["active"] is None
 
 
 def test_list_short_token_is_fully_masked(ferry):
