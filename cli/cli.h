@@ -9,6 +9,7 @@
 int cli_get(int argc, char **argv);
 int cli_download(int argc, char **argv);
 int cli_cache(int argc, char **argv);
+int cli_upload(int argc, char **argv);
 /* auth and env (issue 6) */
 int cli_auth(int argc, char **argv);
 int cli_env(int argc, char **argv);

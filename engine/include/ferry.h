@@ -250,6 +250,39 @@ FERRY_EXTERN void ferry_response_free(struct ferry_response *r);
 FERRY_EXTERN int ferry_response_header(const struct ferry_response *r, const char *name,
                                        char *buf, size_t cap);
 
+/* One upload: [offset, offset + length) of the open file `fd` as the body of a PUT. */
+struct ferry_put {
+  const char *url;
+  const char *const *headers;  /* NULL-terminated "Name: value" list, or NULL */
+  int fd;
+  uint64_t offset, length;
+  void *user;                  /* the caller's, untouched */
+  /* results */
+  int error;                   /* 0 or FERRY_E_* after the retries */
+  long status;                 /* HTTP status of the last answer */
+  int retries;
+  char etag[128];              /* the answer's ETag header, as sent (quotes kept) */
+  char message[256];           /* why it failed, one line (no URL: signed URLs are secrets) */
+};
+
+struct ferry_put_opts {
+  int max_parallel;            /* requests at once; 0: the engine's connections */
+  /* Set to non-zero (from a signal handler, say) to stop: requests in flight are abandoned
+   * and every unfinished put ends with FERRY_E_INTERRUPTED. Checked every 50 ms. */
+  const volatile int *stop;
+  void (*done_cb)(void *user, struct ferry_put *p);            /* each put as it ends */
+  void (*progress_cb)(void *user, uint64_t bytes_sent);        /* about every progress_ms */
+  void *user;
+};
+
+/* Sends every put (synchronously, like ferry_engine_fetch). The body is pread straight into
+ * libcurl's upload buffer: memory stays at max_parallel buffers whatever the sizes. Each put
+ * is retried on its own (transport errors, stalls, 408, 429 after Retry-After, 5xx); a 4xx
+ * fails it at once (an expired signed URL is the caller's to renew). Returns 0 when all
+ * succeeded, else the first error; each put says its own. */
+FERRY_EXTERN int ferry_engine_put(struct ferry_engine *e, struct ferry_put *puts, size_t n,
+                                  const struct ferry_put_opts *opts);
+
 /* Frees the engine, its jobs and its loop. Not while ferry_engine_run is running. */
 FERRY_EXTERN void ferry_engine_free(struct ferry_engine *e);
 
@@ -320,6 +353,63 @@ FERRY_EXTERN void ferry_hub_download_result_free(struct ferry_hub_download_resul
 FERRY_EXTERN int ferry_hub_verify(const struct ferry_hub_download_opts *opts,
                                   struct ferry_hub_download_result *out, int *missing,
                                   int *extra);
+
+/* ---- Upload ------------------------------------------------------------------------------
+ * `hf upload` semantics (hub-protocol.md §6): the repo is created if missing, a missing
+ * --revision becomes a branch; preupload decides LFS or regular; unchanged files are dropped;
+ * LFS objects the server has are not sent; multipart parts go in parallel over the engine's
+ * pool and are journaled (a killed upload resumes); one commit, or several when the folder is
+ * beyond one commit's limits. */
+
+struct ferry_hub_upload_progress {
+  int phase;                  /* 0 hashing and uploading, 1 committing */
+  uint64_t bytes_total;       /* of the files to upload */
+  uint64_t bytes_hashed;      /* read for hashing (or known from the hash cache) */
+  uint64_t bytes_to_send;     /* LFS bytes the server does not have, known so far */
+  uint64_t bytes_sent;
+  double seconds;
+};
+
+struct ferry_hub_upload_opts {
+  const char *repo_id;                 /* "org/name" (or "datasets/org/name", ...) */
+  const char *repo_type;               /* NULL: model */
+  const char *revision;                /* NULL: main; created as a branch when missing */
+  const char *local_path;              /* a file or a folder */
+  const char *path_in_repo;            /* NULL: basename for a file, the root for a folder */
+  const char *const *include, *const *exclude, *const *delete_patterns;
+  size_t n_include, n_exclude, n_delete;
+  const char *commit_message;          /* NULL: huggingface_hub's default */
+  const char *commit_description;
+  int create_pr, private_repo;
+  const char *token;                   /* NULL: HF_TOKEN, then the token file */
+  const volatile int *stop;            /* set to stop (Ctrl-C): the upload stays resumable */
+  void (*progress_cb)(void *user, const struct ferry_hub_upload_progress *p);
+  void *progress_user;
+  const struct ferry_config *engine;   /* connections, TLS, retries, log callback */
+};
+
+struct ferry_hub_upload_result {
+  int error;                  /* 0 or FERRY_E_* */
+  long http_status;
+  char message[640];
+  char repo_type[16];
+  char repo_id[256];
+  char revision[256];
+  char commit_oid[41];        /* the last commit made ("" when nothing changed) */
+  char *commit_url;           /* of that commit, or of the revision when nothing changed */
+  char *pr_url;               /* with create_pr */
+  int files_total, files_committed, files_unchanged, files_deleted;
+  int lfs_objects_sent, lfs_objects_present, commits;
+  int no_readme;              /* neither the repo nor the upload has a README.md */
+  int skipped_links;          /* symlinks pointing outside the folder, left out */
+  uint64_t bytes_total, bytes_sent, bytes_skipped;
+  uint64_t parts_sent, parts_resumed, parts_retried;
+  double seconds;
+};
+
+FERRY_EXTERN int ferry_hub_upload(const struct ferry_hub_upload_opts *opts,
+                                  struct ferry_hub_upload_result *out);
+FERRY_EXTERN void ferry_hub_upload_result_free(struct ferry_hub_upload_result *r);
 
 /* ---- Hub API calls (shared by every Hub command) -----------------------------------------
  * A client resolves the endpoint (HF_ENDPOINT) and the token (--token, HF_TOKEN, the token

@@ -112,7 +112,11 @@ struct ferry__job {
 enum ferry__xfer_kind { FERRY__X_PROBE, FERRY__X_RANGE, FERRY__X_WHOLE };
 
 /* What CURLOPT_PRIVATE points to starts with one of these, so the drain step knows. */
-enum ferry__tag { FERRY__TAG_XFER = 0x58464552, FERRY__TAG_FETCH = 0x46455443 };
+enum ferry__tag {
+  FERRY__TAG_XFER = 0x58464552,
+  FERRY__TAG_FETCH = 0x46455443,
+  FERRY__TAG_PUT = 0x50555420
+};
 
 /* One HTTP request for one byte range of one job. */
 struct ferry__xfer {
@@ -206,6 +210,9 @@ void ferry__loop_close(struct ferry_engine *e);
 
 /* fetch.c: one-shot API requests (ferry_engine_fetch) */
 void ferry__fetch_done(void *fetch, CURLcode rc);
+
+/* put.c: file-backed uploads (ferry_engine_put) */
+void ferry__put_done(void *req, CURLcode rc);
 
 /* xfer.c */
 void ferry__easy_common(struct ferry_engine *e, CURL *h); /* TLS, versions, timeouts, sockets */

@@ -88,6 +88,11 @@
   X(hub_auth_token_resolve) \
   X(hub_auth_same_origin) \
   X(hub_client_classify_codes) \
+  X(hub_upload_lfs_batch_parse) \
+  X(hub_upload_commit_body) \
+  X(hub_upload_parts_journal) \
+  X(hub_upload_walk) \
+  X(hub_upload_hash_cache) \
   X(hub_lock_acquire_release) \
   X(hub_lock_release_only_own) \
   X(hub_lock_dead_owner) \
