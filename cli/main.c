@@ -14,6 +14,9 @@ static void usage(FILE *f) {
           "  upload REPO_ID [LOCAL_PATH] [PATH_IN_REPO]\n"
           "                      a file or folder into a Hub repository (--help)\n"
           "  cache verify REPO   re-hash a cached snapshot against the Hub's tree\n"
+          /* auth and env (issue 6) */
+          "  auth login|logout|whoami|list|switch   Hub login, shared with hf (--help)\n"
+          "  env                 versions, endpoint, paths, token source, logged-in user\n"
           "\n"
           "  ferry --version     versions of ferry and its libraries\n");
 }
@@ -36,6 +39,9 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "download")) return cli_download(argc - 1, argv + 1);
   if (!strcmp(cmd, "cache")) return cli_cache(argc - 1, argv + 1);
   if (!strcmp(cmd, "upload")) return cli_upload(argc - 1, argv + 1);
+  /* auth and env (issue 6) */
+  if (!strcmp(cmd, "auth")) return cli_auth(argc - 1, argv + 1);
+  if (!strcmp(cmd, "env")) return cli_env(argc - 1, argv + 1);
   fprintf(stderr, "ferry: unknown command '%s'\n", cmd);
   usage(stderr);
   return FERRY_EXIT_USAGE;

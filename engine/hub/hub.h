@@ -9,6 +9,8 @@
  *   patterns.c  allow/ignore filtering (§4.2)
  *   tree.c      repo-info and tree JSON, Link headers (§1.5, §4.4), trees/<commit>.json (§3.5)
  *   auth.c      token resolution (§5.5), boolean environment variables (§8), same-origin rule
+ *   stored_tokens.c  the token and stored_tokens files `hf auth login` writes (§5.5)
+ *   login.c     whoami, login, logout, switch, the token list (public API in ferry.h)
  *   lock.c      ferry's own lock files (pid + host + start time; not flock)
  *
  * Conventions: functions return 0 or a negative FERRY_E_* code from ferry.h. Functions that
@@ -325,9 +327,60 @@ enum ferry__hub_token_source {
 int ferry__hub_token_resolve(const struct ferry__hub_env *env, const char *explicit_token,
                              char **out, enum ferry__hub_token_source *source);
 
+/* The token file huggingface_hub reads and `hf auth login` writes: $HF_TOKEN_PATH (expanded),
+ * else HF_HOME/token. */
+int ferry__hub_token_path(const struct ferry__hub_env *env, char **out);
+/* The cleaned token of HF_TOKEN || HUGGING_FACE_HUB_TOKEN, and of the token file; *out = NULL
+ * when there is none (a missing or oversized file is none). */
+int ferry__hub_token_from_env(const struct ferry__hub_env *env, char **out);
+int ferry__hub_token_from_file(const struct ferry__hub_env *env, char **out);
+
 /* 1 when both URLs have the same scheme, host (case-insensitive) and port (the scheme's
  * default when absent); 0 otherwise, also when either does not parse (so no token leaks). */
 int ferry__hub_same_origin(const char *url_a, const char *url_b);
+
+/* ---- stored_tokens.c: the files `hf auth login` writes (§5.5) ---------------------------- */
+
+struct ferry__hub_ini_field {
+  char *key;   /* lower-cased, as configparser's optionxform */
+  char *value; /* may be a secret: zeroed when freed */
+};
+struct ferry__hub_ini_section {
+  char *name;
+  struct ferry__hub_ini_field *fields;
+  size_t n;
+};
+struct ferry__hub_ini {
+  struct ferry__hub_ini_section *v;
+  size_t n;
+};
+/* Parses stored_tokens as configparser reads it (see stored_tokens.c). What configparser would
+ * reject, a [DEFAULT] section or a NUL byte: FERRY_E_IO with "line N: ..." in why. */
+int ferry__hub_ini_parse(const char *text, size_t len, struct ferry__hub_ini *out, char *why,
+                         size_t why_len);
+/* What configparser.write produces for the sections sorted by name (the sections are sorted
+ * in place). */
+int ferry__hub_ini_serialize(struct ferry__hub_ini *ini, char **out, size_t *len);
+void ferry__hub_ini_free(struct ferry__hub_ini *ini);
+struct ferry__hub_ini_section *ferry__hub_ini_find(struct ferry__hub_ini *ini, const char *name);
+/* The value of `key` in a section, or NULL. */
+const char *ferry__hub_ini_get(const struct ferry__hub_ini_section *s, const char *key);
+/* Section `name` becomes {hf_token = token} alone (added when missing), as _save_token. */
+int ferry__hub_ini_set_token(struct ferry__hub_ini *ini, const char *name, const char *token);
+/* 1 when section `name` was removed, 0 when there was none. */
+int ferry__hub_ini_remove(struct ferry__hub_ini *ini, const char *name);
+/* A name that can be a section of the file and read back the same: not empty, at most 256
+ * bytes, no control character, no blank at either end, not "DEFAULT". FERRY_E_INVAL. */
+int ferry__hub_token_name_check(const char *name, char *why, size_t why_len);
+/* os.path.join(os.path.dirname(token_path), "stored_tokens") */
+int ferry__hub_stored_tokens_path(const char *token_path, char **out);
+/* Writes a secret file as huggingface_hub's _write_secret, but atomically: the folder is
+ * created (its missing parents as usual, itself 0700) and chmod 0700; the data goes to a temp
+ * file created 0600 beside `path`, fsynced, renamed over it, then chmod 0600. */
+int ferry__hub_secret_write(const char *path, const void *data, size_t len);
+/* Reads and parses stored_tokens; *found = 0 (and an empty ini) when it does not exist. */
+int ferry__hub_stored_tokens_load(const char *path, struct ferry__hub_ini *out, int *found,
+                                  char *why, size_t why_len);
 
 /* ---- lock.c ------------------------------------------------------------------------------ */
 

@@ -6,8 +6,10 @@ set(FERRY_HUB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/client.c
   ${CMAKE_CURRENT_LIST_DIR}/commit_api.c
   ${CMAKE_CURRENT_LIST_DIR}/lock.c
+  ${CMAKE_CURRENT_LIST_DIR}/login.c
   ${CMAKE_CURRENT_LIST_DIR}/patterns.c
   ${CMAKE_CURRENT_LIST_DIR}/repo.c
+  ${CMAKE_CURRENT_LIST_DIR}/stored_tokens.c
   ${CMAKE_CURRENT_LIST_DIR}/tree.c
   ${CMAKE_CURRENT_LIST_DIR}/upload_hash.c
   ${CMAKE_CURRENT_LIST_DIR}/upload_parts.c

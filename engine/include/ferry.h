@@ -466,6 +466,78 @@ FERRY_EXTERN int ferry_hub_reply_header(const struct ferry_hub_reply *r, const c
                                         char *buf, size_t cap);
 FERRY_EXTERN void ferry_hub_reply_free(struct ferry_hub_reply *r);
 
+/* ---- Hub login: ferry auth and ferry env (hub-protocol.md §5.4, §5.5) ----------------------
+ * The same files as `hf auth login`: the token file ($HF_TOKEN_PATH, default $HF_HOME/token)
+ * holds the active token, `stored_tokens` beside it every token logged in, by name (an INI
+ * file), both mode 0600 in a folder of mode 0700. No function here returns, logs or puts a
+ * token value into a message. */
+
+struct ferry_hub_paths {
+  char *hf_home;            /* HF_HOME, else $XDG_CACHE_HOME/huggingface, else ~/.cache/... */
+  char *cache_dir;          /* HF_HUB_CACHE, else HF_HOME/hub */
+  char *token_path;         /* HF_TOKEN_PATH, else HF_HOME/token */
+  char *stored_tokens_path; /* the folder of token_path + "/stored_tokens" */
+};
+/* The paths huggingface_hub would use, from the environment. Free with ferry_hub_paths_free. */
+FERRY_EXTERN int ferry_hub_paths_get(struct ferry_hub_paths *out);
+FERRY_EXTERN void ferry_hub_paths_free(struct ferry_hub_paths *p);
+
+struct ferry_hub_whoami {
+  char type[16];            /* "user" (or "org", "app") */
+  char user[128];           /* "name" */
+  char fullname[256];
+  char **orgs;              /* the names in "orgs" */
+  size_t n_orgs;
+  char token_name[257];     /* auth.accessToken.displayName, "" when absent */
+  char role[32];            /* auth.accessToken.role ("read", "write", "fineGrained"), or "" */
+};
+/* GET /api/whoami-v2 with the client's token. No token: FERRY_E_HUB_AUTH ("not logged in");
+ * a token the Hub refuses: FERRY_E_HUB_AUTH; HF_HUB_OFFLINE: FERRY_E_HUB_OFFLINE. On error,
+ * msg gets one line. Free `out` with ferry_hub_whoami_free either way. */
+FERRY_EXTERN int ferry_hub_whoami(struct ferry_hub_client *c, struct ferry_hub_whoami *out,
+                                  char *msg, size_t msg_len);
+FERRY_EXTERN void ferry_hub_whoami_free(struct ferry_hub_whoami *w);
+
+/* `hf auth login --token`: the client's explicit token (ferry_hub_client_opts.token) must not
+ * be an org token (api_org...: FERRY_E_HUB_AUTH) and is checked with whoami-v2, then stored in
+ * stored_tokens under auth.accessToken.displayName (else "oauth-<user>") and written to the
+ * token file. `who` gets the whoami answer (free it with ferry_hub_whoami_free). A
+ * stored_tokens that does not parse is left alone: FERRY_E_IO with the line in msg. */
+FERRY_EXTERN int ferry_hub_login(struct ferry_hub_client *c, struct ferry_hub_whoami *who,
+                                 char *msg, size_t msg_len);
+
+struct ferry_hub_stored_token {
+  char *name;
+  char masked[16]; /* as `hf auth list`: first 3 + "****" + last 4 characters; "****" for a
+                      token shorter than 16 characters (the mask would show all of it) */
+  int active;      /* it is the token in use (HF_TOKEN, else the token file) */
+};
+struct ferry_hub_token_list {
+  struct ferry_hub_stored_token *v; /* in file order */
+  size_t n;
+  int env_token;   /* HF_TOKEN or HUGGING_FACE_HUB_TOKEN is set: it wins over the files */
+  int file_token;  /* the token file holds a token */
+};
+/* The stored tokens, never their values. Free with ferry_hub_token_list_free either way. */
+FERRY_EXTERN int ferry_hub_tokens_list(struct ferry_hub_token_list *out, char *msg,
+                                       size_t msg_len);
+FERRY_EXTERN void ferry_hub_token_list_free(struct ferry_hub_token_list *l);
+
+struct ferry_hub_logout_result {
+  int was_logged_in;  /* there was a token file or a stored token */
+  int removed_active; /* the token file was deleted */
+  int env_token;      /* HF_TOKEN / HUGGING_FACE_HUB_TOKEN still set: still logged in */
+};
+/* `hf auth logout`: token_name NULL deletes the token file and stored_tokens; else that
+ * section is removed, and the token file when it held that token. An unknown name:
+ * FERRY_E_INVAL (huggingface_hub says nothing; ferry says it). */
+FERRY_EXTERN int ferry_hub_logout(const char *token_name, struct ferry_hub_logout_result *out,
+                                  char *msg, size_t msg_len);
+/* `hf auth switch`: stored token `token_name` becomes the token file's. An unknown name:
+ * FERRY_E_INVAL. *env_overrides = 1 when HF_TOKEN is set to another token. */
+FERRY_EXTERN int ferry_hub_switch(const char *token_name, int *env_overrides, char *msg,
+                                  size_t msg_len);
+
 /* Library versions, e.g. "ferry/0.1.0 libcurl/7.88.1 libuv/1.44.2 OpenSSL/3.0.x xxhash/0.8.1". */
 FERRY_EXTERN const char *ferry_version_string(void);
 

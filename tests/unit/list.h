@@ -101,6 +101,11 @@
   X(hub_lock_malformed) \
   X(hub_lock_contention) \
   X(hub_lock_refresh) \
+  X(hub_login_ini_configparser_rules) \
+  X(hub_login_ini_errors) \
+  X(hub_login_ini_set_and_remove) \
+  X(hub_login_token_names) \
+  X(hub_login_paths) \
   X(hub_util_env) \
   X(hub_util_fmt) \
   X(hub_util_mkdirs) \
