@@ -11,7 +11,12 @@ static void usage(FILE *f) {
           "commands:\n"
           "  get URL [-o PATH]   download a URL, verified and resumable (ferry get --help)\n"
           "  download REPO_ID    a Hub repository into the Hugging Face cache (--help)\n"
+          "  upload REPO_ID [LOCAL_PATH] [PATH_IN_REPO]\n"
+          "                      a file or folder into a Hub repository (--help)\n"
           "  cache verify REPO   re-hash a cached snapshot against the Hub's tree\n"
+          /* auth and env (issue 6) */
+          "  auth login|logout|whoami|list|switch   Hub login, shared with hf (--help)\n"
+          "  env                 versions, endpoint, paths, token source, logged-in user\n"
           "\n"
           "  ferry --version     versions of ferry and its libraries\n");
 }
@@ -33,6 +38,10 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "get")) return cli_get(argc - 1, argv + 1);
   if (!strcmp(cmd, "download")) return cli_download(argc - 1, argv + 1);
   if (!strcmp(cmd, "cache")) return cli_cache(argc - 1, argv + 1);
+  if (!strcmp(cmd, "upload")) return cli_upload(argc - 1, argv + 1);
+  /* auth and env (issue 6) */
+  if (!strcmp(cmd, "auth")) return cli_auth(argc - 1, argv + 1);
+  if (!strcmp(cmd, "env")) return cli_env(argc - 1, argv + 1);
   fprintf(stderr, "ferry: unknown command '%s'\n", cmd);
   usage(stderr);
   return FERRY_EXIT_USAGE;

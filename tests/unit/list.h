@@ -88,6 +88,11 @@
   X(hub_auth_token_resolve) \
   X(hub_auth_same_origin) \
   X(hub_client_classify_codes) \
+  X(hub_upload_lfs_batch_parse) \
+  X(hub_upload_commit_body) \
+  X(hub_upload_parts_journal) \
+  X(hub_upload_walk) \
+  X(hub_upload_hash_cache) \
   X(hub_lock_acquire_release) \
   X(hub_lock_release_only_own) \
   X(hub_lock_dead_owner) \
@@ -96,6 +101,11 @@
   X(hub_lock_malformed) \
   X(hub_lock_contention) \
   X(hub_lock_refresh) \
+  X(hub_login_ini_configparser_rules) \
+  X(hub_login_ini_errors) \
+  X(hub_login_ini_set_and_remove) \
+  X(hub_login_token_names) \
+  X(hub_login_paths) \
   X(hub_util_env) \
   X(hub_util_fmt) \
   X(hub_util_mkdirs) \
