@@ -6,7 +6,7 @@ cdn_fault:    {"mode": "status"|"reset"|"stall"|"ignore_range"|"corrupt",
                       absent = every request),
                "status": 503, "after_bytes": 0, "stall_seconds": 30, "offset": byte to corrupt}
 upload_fault: {"mode": "status"|"reset"|"stall", "nth": ..., "status": 500,
-               "stall_seconds": 30}  (part and basic PUTs; stall waits before reading the
+               "retry_after": seconds (status: sent as Retry-After), "stall_seconds": 30}  (part and basic PUTs; stall waits before reading the
                body, as a slow uplink would, then stores the part normally)
 """
 import hmac
@@ -111,7 +111,10 @@ def receive_upload(req, uid, part):
     mode = fault.get("mode")
     if mode == "status":
         _ = req.body
-        return Response(int(fault.get("status", 500)), b"injected fault", {"Content-Type": "text/plain"})
+        headers = {"Content-Type": "text/plain"}
+        if fault.get("retry_after") is not None:
+            headers["Retry-After"] = str(fault["retry_after"])
+        return Response(int(fault.get("status", 500)), b"injected fault", headers)
     if mode == "reset":
         n = int(req.headers.get("Content-Length") or 0)
         req.handler.rfile.read(min(n, 4096))
