@@ -38,7 +38,8 @@ def test_unchanged_folder_sends_nothing_and_makes_no_commit(hub, up, log, repo_i
     assert s["files_total"] == len(files) and s["files_unchanged"] == len(files)
     assert s["files_committed"] == 0
     assert (s["bytes_sent"], s["parts_sent"], s["lfs_objects_sent"]) == (0, 0, 0)
-    assert s["commit_oid"] == head
+    # like huggingface_hub's no-op commit (CommitInfo of the revision's current commit)
+    assert s["commit_oid"] == head, f"no-op: commit_oid should be the revision's head: {s}"
     assert upload_puts(log.lines()) == []
 
 
