@@ -7,9 +7,10 @@ import os
 import signal
 import time
 
-from uphelpers import (EXIT_INTERRUPTED, MiB, accepted_parts, binary_blob, json_summary,
-                       lfs_batches, ok, part_of, served_files, sha256_bytes, stop_process,
-                       upload_puts, wait_until, write_tree)
+from uphelpers import (EXIT_CONFLICT, EXIT_INTERRUPTED, TIMEOUT_SCALE, MiB, accepted_parts,
+                       binary_blob, commits, json_summary, lfs_batches, ok, part_of,
+                       served_files, sha256_bytes, stop_process, tree, upload_puts, wait_until,
+                       write_tree)
 
 PARTS = 12
 FAST = 3       # parts the hub accepts before it starts stalling
@@ -102,3 +103,33 @@ def test_resume_after_the_signed_urls_expired(hub, up, knobs, log, repo_id, tmp_
     fresh = [ln for ln in upload_puts(lines) if 200 <= ln.status < 300]
     assert sorted(int(p) for _, p in map(part_of, fresh)) == list(range(1, PARTS + 1))
     assert served_files(hub, repo_id) == files
+
+
+def test_branch_moved_during_the_upload(hub, up, knobs, log, repo_id, tmp_path):
+    """Another commit lands on main while ferry uploads: ferry's commit names its parent
+    (parentCommit), the hub refuses it (412) and ferry stops with exit 17 and the server's
+    word, leaving the other commit in place."""
+    import base64
+    ok(up(repo_id, write_tree(tmp_path / "card", {"README.md": b"# moving\n"})))
+    files = checkpoint(repo_id)
+    folder = write_tree(tmp_path / "ckpt", files)
+    knobs(upload_fault={"mode": "stall", "nth": [1], "stall_seconds": 3})
+    log.mark()
+    process = up.start(repo_id, folder)
+    wait_until(lambda: lfs_batches(log.lines(settle=False)), "the LFS batch", timeout=30,
+               process=process)
+    other = (json.dumps({"key": "header", "value": {"summary": "meanwhile"}}) + "\n" +
+             json.dumps({"key": "file", "value": {
+                 "path": "other.txt", "encoding": "base64",
+                 "content": base64.b64encode(b"other\n").decode()}}) + "\n").encode()
+    ans = hub.post(f"/api/models/{repo_id}/commit/main", token=hub.token, body=other,
+                   headers={"Content-Type": "application/x-ndjson"})
+    assert ans.status == 200, ans.body
+    process.wait(60 * TIMEOUT_SCALE)
+    process.stderr_file.seek(0)
+    stderr = process.stderr_file.read().decode(errors="replace")
+    assert process.returncode == EXIT_CONFLICT, (process.returncode, stderr)
+    assert "412" in stderr or "parent" in stderr.lower() or "conflict" in stderr.lower(), stderr
+    history = commits(hub, repo_id)
+    assert history[0]["title"] == "meanwhile"
+    assert "model.bin" not in tree(hub, repo_id)

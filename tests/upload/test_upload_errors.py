@@ -117,6 +117,9 @@ def test_token_only_on_the_api(hub, up, log, repo_id, tmp_path):
     assert cdn and all(ln.auth == "no" for ln in cdn), [ln for ln in cdn if ln.auth != "no"]
     done = completions(lines)
     assert len(done) == 1 and done[0].auth == "no", done
+    # the basic upload's verify action is called (with the token: it is on the Hub's API)
+    verify = [ln for ln in lines if ln.method == "POST" and ln.path.endswith("/objects/verify")]
+    assert len(verify) == 1 and verify[0].status == 200, verify
     api = [ln for ln in lines if ln.origin == "hub" and "/api/lfs/complete/" not in ln.path]
     assert api and all(ln.auth == "yes" for ln in api), [ln for ln in api if ln.auth != "yes"]
     for text in (r.stdout, r.stderr):
