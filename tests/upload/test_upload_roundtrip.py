@@ -174,6 +174,10 @@ def test_warning_without_model_card(hub, up, repo_id, tmp_path):
     (folder / "README.md").write_bytes(b"# now documented\n")
     r = ok(up(repo_id, folder))
     assert "ferry card new" not in r.stderr, r.describe()
+    # the repo has its card now: a later upload without one in the folder is not warned about
+    more = write_tree(tmp_path / "more", {"weights/extra.json": b"{}\n"})
+    r = ok(up(repo_id, more))
+    assert "ferry card new" not in r.stderr, r.describe()
 
 
 def test_quiet_prints_only_the_url(hub, up, repo_id, tmp_path):
