@@ -12,6 +12,13 @@ static void usage(FILE *f) {
           "  get URL [-o PATH]   download a URL, verified and resumable (ferry get --help)\n"
           "  download REPO_ID    a Hub repository into the Hugging Face cache (--help)\n"
           "  cache verify REPO   re-hash a cached snapshot against the Hub's tree\n"
+          /* Hub management: repos, refs, listing and search */
+          "  repo create|delete|settings|move REPO_ID   repositories on the Hub\n"
+          "  branch create|delete REPO_ID BRANCH        branches\n"
+          "  tag create|delete|list REPO_ID [TAG]       tags\n"
+          "  ls REPO_ID [PATH]   files of a repo with sizes and LFS flags (-R)\n"
+          "  info REPO_ID        a repo's metadata, files and total size\n"
+          "  search models|datasets|spaces [QUERY]      find repos (--author, --filter, --sort)\n"
           "\n"
           "  ferry --version     versions of ferry and its libraries\n");
 }
@@ -33,6 +40,13 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "get")) return cli_get(argc - 1, argv + 1);
   if (!strcmp(cmd, "download")) return cli_download(argc - 1, argv + 1);
   if (!strcmp(cmd, "cache")) return cli_cache(argc - 1, argv + 1);
+  /* Hub management: repos, refs, listing and search */
+  if (!strcmp(cmd, "repo") || !strcmp(cmd, "repos")) return cli_repo(argc - 1, argv + 1);
+  if (!strcmp(cmd, "branch")) return cli_branch(argc - 1, argv + 1);
+  if (!strcmp(cmd, "tag")) return cli_tag(argc - 1, argv + 1);
+  if (!strcmp(cmd, "ls")) return cli_ls(argc - 1, argv + 1);
+  if (!strcmp(cmd, "info")) return cli_info(argc - 1, argv + 1);
+  if (!strcmp(cmd, "search")) return cli_search(argc - 1, argv + 1);
   fprintf(stderr, "ferry: unknown command '%s'\n", cmd);
   usage(stderr);
   return FERRY_EXIT_USAGE;

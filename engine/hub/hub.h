@@ -383,4 +383,18 @@ const struct ferry__hub_settings *ferry__hub_client_settings(const struct ferry_
 void ferry__hub_classify(const struct ferry_response *r, int have_token,
                          struct ferry_hub_reply *out);
 
+/* ---- repos.c / listing.c: repo management and listing ----------------------------------- */
+
+/* One API call for a repo command: `body` (a JSON value, may be NULL) is sent as
+ * application/json. On an error answer, why = "<what>: <the reply's one-line message>". The
+ * caller frees `out` either way (ferry_hub_reply_free). */
+int ferry__hub_api(struct ferry_hub_client *c, const char *method, const char *path,
+                   const char *body_json, struct ferry_hub_reply *out, const char *what,
+                   char *why, size_t why_len);
+/* REPO_ID + type into a parsed repo; the reason names the argument. */
+int ferry__hub_repo_arg(const char *repo_id, const char *repo_type, struct ferry__hub_repo *out,
+                        char *why, size_t why_len);
+/* "/api/{Ts}/{id}" plus suffix (already escaped; may be ""). */
+int ferry__hub_repo_api_path(const struct ferry__hub_repo *r, const char *suffix, char **out);
+
 #endif

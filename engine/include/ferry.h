@@ -376,6 +376,152 @@ FERRY_EXTERN int ferry_hub_reply_header(const struct ferry_hub_reply *r, const c
                                         char *buf, size_t cap);
 FERRY_EXTERN void ferry_hub_reply_free(struct ferry_hub_reply *r);
 
+/* ---- Hub repo management and listing (engine/hub/repos.c, engine/hub/listing.c) ----------
+ * One function per Hub API call of `hf repos`, `hf ls`, `hf models ls` (hub-protocol.md §6.1,
+ * §6.2, §7). Each takes a client (ferry_hub_client_new), a REPO_ID ("ns/name"; a "datasets/"
+ * or "spaces/" prefix sets the type) and a repo type ("model", "dataset", "space"; NULL =
+ * model, or the prefix's). Each returns 0 or a FERRY_E_* code and writes a one-line reason
+ * into why[why_len] (never a token): FERRY_E_INVAL for arguments refused before any request
+ * (a repo id with "..", spaces, ...), FERRY_E_HUB_* for the Hub's answers as ferry_hub_call
+ * maps them (HUB_REPO_NOT_FOUND, HUB_AUTH for 403 without write access, HUB_CONFLICT for an
+ * existing repo/branch/tag, ...), FERRY_E_PROTOCOL for a malformed answer, transport errors.
+ * Strings returned through `char **` and the result structs are malloc'd; free them with
+ * free() / the matching *_free function. */
+
+/* POST /api/repos/create. `space_sdk` (gradio, streamlit, docker, static) is required for a
+ * Space and ignored otherwise. With exist_ok, an existing repo is success (*existed = 1) as in
+ * huggingface_hub: the 409's `url` is used, and a 403 (no right to create there) is success
+ * when the repo can be read. *url_out: the repo's URL (e.g. {endpoint}/datasets/ns/name). */
+FERRY_EXTERN int ferry_hub_repo_create(struct ferry_hub_client *c, const char *repo_id,
+                                       const char *repo_type, int private_repo, int exist_ok,
+                                       const char *space_sdk, char **url_out, int *existed,
+                                       char *why, size_t why_len);
+/* DELETE /api/repos/delete. With missing_ok a missing repo is success (*was_missing = 1). */
+FERRY_EXTERN int ferry_hub_repo_delete(struct ferry_hub_client *c, const char *repo_id,
+                                       const char *repo_type, int missing_ok, int *was_missing,
+                                       char *why, size_t why_len);
+/* PUT /api/{type}s/{repo}/settings. private_repo: -1 unchanged, 0 public, 1 private; gated:
+ * NULL unchanged, "auto", "manual" or "false". At least one must change. */
+FERRY_EXTERN int ferry_hub_repo_settings(struct ferry_hub_client *c, const char *repo_id,
+                                         const char *repo_type, int private_repo,
+                                         const char *gated, char *why, size_t why_len);
+/* POST /api/repos/move: both ids "namespace/name". *url_out: the repo's new URL. */
+FERRY_EXTERN int ferry_hub_repo_move(struct ferry_hub_client *c, const char *from_id,
+                                     const char *to_id, const char *repo_type, char **url_out,
+                                     char *why, size_t why_len);
+/* POST .../branch/{branch} from `revision` (NULL: the default branch); with exist_ok an
+ * existing branch is success (*existed = 1). DELETE .../branch/{branch}. */
+FERRY_EXTERN int ferry_hub_branch_create(struct ferry_hub_client *c, const char *repo_id,
+                                         const char *repo_type, const char *branch,
+                                         const char *revision, int exist_ok, int *existed,
+                                         char *why, size_t why_len);
+FERRY_EXTERN int ferry_hub_branch_delete(struct ferry_hub_client *c, const char *repo_id,
+                                         const char *repo_type, const char *branch, char *why,
+                                         size_t why_len);
+/* POST .../tag/{revision} {"tag", "message"?} (revision NULL: main); with exist_ok an
+ * existing tag is success (*existed = 1). DELETE .../tag/{tag}. */
+FERRY_EXTERN int ferry_hub_tag_create(struct ferry_hub_client *c, const char *repo_id,
+                                      const char *repo_type, const char *tag,
+                                      const char *message, const char *revision, int exist_ok,
+                                      int *existed, char *why, size_t why_len);
+FERRY_EXTERN int ferry_hub_tag_delete(struct ferry_hub_client *c, const char *repo_id,
+                                      const char *repo_type, const char *tag, char *why,
+                                      size_t why_len);
+
+/* GET .../refs: the repo's branches, tags and converts. */
+struct ferry_hub_git_ref {
+  char *name;             /* "main", "v1.0" */
+  char *ref;              /* "refs/heads/main" */
+  char target_commit[41]; /* 40 hex */
+};
+struct ferry_hub_refs {
+  struct ferry_hub_git_ref *branches, *tags, *converts;
+  size_t n_branches, n_tags, n_converts;
+};
+FERRY_EXTERN int ferry_hub_list_refs(struct ferry_hub_client *c, const char *repo_id,
+                                     const char *repo_type, struct ferry_hub_refs *out,
+                                     char *why, size_t why_len);
+FERRY_EXTERN void ferry_hub_refs_free(struct ferry_hub_refs *r);
+
+/* A file or folder of a repository. */
+struct ferry_hub_tree_entry {
+  int is_dir;
+  char *path;             /* path in the repository */
+  uint64_t size;          /* content size (0 for folders) */
+  char oid[65];           /* git blob id (of the LFS pointer for LFS files), or tree id */
+  int lfs;                /* 1: stored in LFS */
+  char lfs_sha256[65];    /* the content's SHA-256 for LFS files, else "" */
+};
+
+/* GET .../tree/{revision}[/{path}]?recursive=..., every page (Link rel="next", at most
+ * 100,000 pages, only on the endpoint). `path` NULL or "" is the root; revision NULL is main. */
+struct ferry_hub_tree_listing {
+  char commit[41];        /* the X-Repo-Commit of the answer, "" when the Hub sent none */
+  struct ferry_hub_tree_entry *entries;
+  size_t n, n_files, n_dirs, n_lfs;
+  uint64_t total_size;    /* sum of the file sizes */
+  int pages;
+};
+FERRY_EXTERN int ferry_hub_list_tree(struct ferry_hub_client *c, const char *repo_id,
+                                     const char *repo_type, const char *revision,
+                                     const char *path, int recursive,
+                                     struct ferry_hub_tree_listing *out, char *why,
+                                     size_t why_len);
+FERRY_EXTERN void ferry_hub_tree_listing_free(struct ferry_hub_tree_listing *l);
+
+/* GET /api/{type}s/{repo}/revision/{revision}?blobs=true (huggingface_hub's repo_info with
+ * files_metadata=True): the repo's metadata and its files with sizes and LFS flags. */
+struct ferry_hub_info {
+  char repo_id[256];
+  char repo_type[16];
+  char sha[41];
+  char last_modified[64], created_at[64]; /* ISO-8601 as the Hub sends it, or "" */
+  int is_private;                         /* -1 unknown, 0, 1 */
+  char gated[16];                         /* "false", "auto", "manual", or "" unknown */
+  int disabled;                           /* -1 unknown, 0, 1 */
+  int64_t downloads, likes;               /* -1 unknown */
+  char *card_data;                        /* cardData as compact JSON, or NULL */
+  struct ferry_hub_tree_entry *files;     /* the siblings (files only) */
+  size_t n_files, n_lfs;
+  uint64_t total_size;
+};
+FERRY_EXTERN int ferry_hub_repo_info(struct ferry_hub_client *c, const char *repo_id,
+                                     const char *repo_type, const char *revision,
+                                     struct ferry_hub_info *out, char *why, size_t why_len);
+FERRY_EXTERN void ferry_hub_info_free(struct ferry_hub_info *info);
+
+/* GET /api/models|datasets|spaces with search, author, filter, sort and limit, following the
+ * Link pagination until `limit` results (default 30, as `hf models ls`). sort: downloads,
+ * likes, created, modified, trending (or the Hub's names createdAt, lastModified,
+ * trendingScore); NULL: the Hub's order. */
+struct ferry_hub_search_opts {
+  const char *repo_type;         /* model (NULL), dataset, space */
+  const char *query;             /* substring of the id, or NULL */
+  const char *author;
+  const char *const *filters;    /* tags every result has */
+  size_t n_filters;
+  const char *sort;
+  size_t limit;                  /* 0: 30; at most 100,000 */
+};
+struct ferry_hub_search_item {
+  char *id;
+  int is_private;                /* -1 unknown, 0, 1 */
+  char gated[16];                /* "false", "auto", "manual", or "" */
+  int64_t downloads, likes;      /* -1 unknown */
+  char last_modified[64], created_at[64];
+  char *pipeline_tag;            /* or NULL */
+};
+struct ferry_hub_search_result {
+  struct ferry_hub_search_item *items;
+  size_t n;
+  int pages;
+};
+FERRY_EXTERN int ferry_hub_search(struct ferry_hub_client *c, const struct ferry_hub_search_opts *o,
+                                  struct ferry_hub_search_result *out, char *why,
+                                  size_t why_len);
+FERRY_EXTERN void ferry_hub_search_result_free(struct ferry_hub_search_result *r);
+/* ---- end of Hub repo management and listing ---------------------------------------------- */
+
 /* Library versions, e.g. "ferry/0.1.0 libcurl/7.88.1 libuv/1.44.2 OpenSSL/3.0.x xxhash/0.8.1". */
 FERRY_EXTERN const char *ferry_version_string(void);
 
