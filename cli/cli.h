@@ -69,6 +69,9 @@ int cli_hub_client(const struct cli_hub_opts *o, struct ferry_hub_client **out, 
  * (taken; may be NULL) plus "ok" and "error" ({code, name, message} or null) on stdout.
  * Returns the exit code. */
 int cli_hub_finish(const struct cli_hub_opts *o, json_t *obj, int err, const char *why);
+/* After getopt_long returned '?': "ferry: error: <cmd>: unknown option or missing value: ...";
+ * returns the usage exit code. */
+int cli_hub_bad_option(int argc, char **argv);
 /* A JSON string, or null for NULL. */
 json_t *cli_json_str(const char *s);
 /* Asks `question` on the terminal unless yes: 0 to go on, else the exit code (2 when stdin is

@@ -45,24 +45,25 @@ static int parse(int argc, char **argv, struct ls_args *a, int max_pos, int allo
   memset(a, 0, sizeof(*a));
   int c;
   optind = 1;
+  opterr = 0; /* our own one-line message instead of getopt's */
   while ((c = getopt_long(argc, argv, "qvhR", ls_options, NULL)) != -1) {
     if (cli_hub_opt(&a->hub, c, optarg)) continue;
     switch (c) {
     case OPT_REVISION: a->revision = optarg; break;
     case 'R':
       if (!allow_r) {
-        fprintf(stderr, "ferry: %s does not take --recursive\n", argv[0]);
+        fprintf(stderr, "ferry: error: %s does not take --recursive\n", argv[0]);
         return FERRY_EXIT_USAGE;
       }
       a->recursive = 1;
       break;
     case 'h': ls_usage(stdout); return 0;
-    default: ls_usage(stderr); return FERRY_EXIT_USAGE;
+    default: return cli_hub_bad_option(argc, argv);
     }
   }
   int n = argc - optind;
   if (n < 1 || n > max_pos) {
-    fprintf(stderr, "ferry: %s needs REPO_ID%s\n", argv[0], max_pos > 1 ? " [PATH]" : "");
+    fprintf(stderr, "ferry: error: %s needs REPO_ID%s\n", argv[0], max_pos > 1 ? " [PATH]" : "");
     ls_usage(stderr);
     return FERRY_EXIT_USAGE;
   }

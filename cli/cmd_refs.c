@@ -48,6 +48,7 @@ static int parse(int argc, char **argv, struct refs_args *a, const char *what,
   memset(a, 0, sizeof(*a));
   int c;
   optind = 1;
+  opterr = 0; /* our own one-line message instead of getopt's */
   while ((c = getopt_long(argc, argv, "qvhym:", refs_options, NULL)) != -1) {
     if (cli_hub_opt(&a->hub, c, optarg)) continue;
     const char *name = NULL;
@@ -57,17 +58,17 @@ static int parse(int argc, char **argv, struct refs_args *a, const char *what,
     case 'm': a->message = optarg, name = "m"; break;
     case 'y': a->yes = 1, name = "y"; break;
     case 'h': refs_usage(stdout); return 0;
-    default: refs_usage(stderr); return FERRY_EXIT_USAGE;
+    default: return cli_hub_bad_option(argc, argv);
     }
     char key[32];
     snprintf(key, sizeof(key), " %s ", name);
     if (!strstr(allowed, key)) {
-      fprintf(stderr, "ferry: %s does not take -%s%s\n", what, name[1] ? "-" : "", name);
+      fprintf(stderr, "ferry: error: %s does not take -%s%s\n", what, name[1] ? "-" : "", name);
       return FERRY_EXIT_USAGE;
     }
   }
   if (argc - optind != npos) {
-    fprintf(stderr, "ferry: %s needs %s\n", what, npos == 1 ? "REPO_ID" : "REPO_ID and a name");
+    fprintf(stderr, "ferry: error: %s needs %s\n", what, npos == 1 ? "REPO_ID" : "REPO_ID and a name");
     refs_usage(stderr);
     return FERRY_EXIT_USAGE;
   }
@@ -185,7 +186,7 @@ int cli_branch(int argc, char **argv) {
   if (!strcmp(sub, "create")) return branch_create(argc - 1, argv + 1);
   if (!strcmp(sub, "delete")) return branch_delete(argc - 1, argv + 1);
   int help = !strcmp(sub, "--help") || !strcmp(sub, "-h");
-  if (!help) fprintf(stderr, "ferry: branch needs create or delete\n");
+  if (!help) fprintf(stderr, "ferry: error: branch needs create or delete\n");
   refs_usage(help ? stdout : stderr);
   return help ? 0 : FERRY_EXIT_USAGE;
 }
@@ -196,7 +197,7 @@ int cli_tag(int argc, char **argv) {
   if (!strcmp(sub, "delete")) return tag_delete(argc - 1, argv + 1);
   if (!strcmp(sub, "list") || !strcmp(sub, "ls")) return tag_list(argc - 1, argv + 1);
   int help = !strcmp(sub, "--help") || !strcmp(sub, "-h");
-  if (!help) fprintf(stderr, "ferry: tag needs create, delete or list\n");
+  if (!help) fprintf(stderr, "ferry: error: tag needs create, delete or list\n");
   refs_usage(help ? stdout : stderr);
   return help ? 0 : FERRY_EXIT_USAGE;
 }

@@ -55,6 +55,7 @@ static int parse(int argc, char **argv, struct repo_args *a, const char *allowed
   a->private_repo = -1;
   int c;
   optind = 1;
+  opterr = 0; /* our own one-line message instead of getopt's */
   while ((c = getopt_long(argc, argv, "qvhy", repo_options, NULL)) != -1) {
     if (cli_hub_opt(&a->hub, c, optarg)) continue;
     const char *name = NULL;
@@ -67,18 +68,18 @@ static int parse(int argc, char **argv, struct repo_args *a, const char *allowed
     case OPT_GATED: a->gated = optarg, name = "gated"; break;
     case 'y': a->yes = 1, name = "y"; break;
     case 'h': repo_usage(stdout); return 0;
-    default: repo_usage(stderr); return FERRY_EXIT_USAGE;
+    default: return cli_hub_bad_option(argc, argv);
     }
     char key[32];
     snprintf(key, sizeof(key), " %s ", name);
     if (!strstr(allowed, key)) {
-      fprintf(stderr, "ferry: repo %s does not take --%s\n", argv[0], name);
+      fprintf(stderr, "ferry: error: repo %s does not take --%s\n", argv[0], name);
       return FERRY_EXIT_USAGE;
     }
   }
   for (; optind < argc; optind++) {
     if (a->npos == 3) {
-      fprintf(stderr, "ferry: too many arguments\n");
+      fprintf(stderr, "ferry: error: too many arguments\n");
       return FERRY_EXIT_USAGE;
     }
     a->pos[a->npos++] = argv[optind];
@@ -88,7 +89,7 @@ static int parse(int argc, char **argv, struct repo_args *a, const char *allowed
 
 static int need_args(const struct repo_args *a, int n, const char *what) {
   if (a->npos == n) return 0;
-  fprintf(stderr, "ferry: repo %s\n", what);
+  fprintf(stderr, "ferry: error: repo %s\n", what);
   repo_usage(stderr);
   return FERRY_EXIT_USAGE;
 }
@@ -198,7 +199,7 @@ int cli_repo(int argc, char **argv) {
   if (!strcmp(sub, "settings")) return repo_settings(argc - 1, argv + 1);
   if (!strcmp(sub, "move")) return repo_move(argc - 1, argv + 1);
   int help = !strcmp(sub, "--help") || !strcmp(sub, "-h");
-  if (!help) fprintf(stderr, "ferry: repo needs create, delete, settings or move\n");
+  if (!help) fprintf(stderr, "ferry: error: repo needs create, delete, settings or move\n");
   repo_usage(help ? stdout : stderr);
   return help ? 0 : FERRY_EXIT_USAGE;
 }

@@ -42,6 +42,7 @@ int cli_search(int argc, char **argv) {
   const char *filters[MAX_FILTERS];
   int c;
   optind = 1;
+  opterr = 0; /* our own one-line message instead of getopt's */
   while ((c = getopt_long(argc, argv, "qvh", search_options, NULL)) != -1) {
     if (cli_hub_opt(&hub, c, optarg)) continue;
     char *end = NULL;
@@ -49,7 +50,7 @@ int cli_search(int argc, char **argv) {
     case OPT_AUTHOR: o.author = optarg; break;
     case OPT_FILTER:
       if (o.n_filters == MAX_FILTERS) {
-        fprintf(stderr, "ferry: at most %d --filter\n", MAX_FILTERS);
+        fprintf(stderr, "ferry: error: at most %d --filter\n", MAX_FILTERS);
         return FERRY_EXIT_USAGE;
       }
       filters[o.n_filters++] = optarg;
@@ -59,14 +60,14 @@ int cli_search(int argc, char **argv) {
     case OPT_LIMIT: {
       unsigned long long v = strtoull(optarg, &end, 10);
       if (!*optarg || *end || optarg[0] == '-' || v < 1 || v > 100000) {
-        fprintf(stderr, "ferry: --limit takes a number from 1 to 100000: %s\n", optarg);
+        fprintf(stderr, "ferry: error: --limit takes a number from 1 to 100000: %s\n", optarg);
         return FERRY_EXIT_USAGE;
       }
       o.limit = (size_t)v;
       break;
     }
     case 'h': search_usage(stdout); return 0;
-    default: search_usage(stderr); return FERRY_EXIT_USAGE;
+    default: return cli_hub_bad_option(argc, argv);
     }
   }
   int n = argc - optind;
@@ -75,7 +76,7 @@ int cli_search(int argc, char **argv) {
   for (int k = 0; n >= 1 && k < 3; k++)
     if (!strcmp(argv[optind], kinds[k][0])) o.repo_type = kinds[k][1];
   if (!o.repo_type || n > 2 || (n == 2 && o.query)) {
-    fprintf(stderr, "ferry: search needs models, datasets or spaces, then at most one QUERY\n");
+    fprintf(stderr, "ferry: error: search needs models, datasets or spaces, then at most one QUERY\n");
     search_usage(stderr);
     return FERRY_EXIT_USAGE;
   }

@@ -1,6 +1,7 @@
 /* hubcmd: what the Hub management commands (repo, branch, tag, ls, info, search) share: the
  * common options, the client, the one-line error or the --json object, and the confirmation
  * before deleting something. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,4 +82,11 @@ int cli_hub_confirm(const struct cli_hub_opts *o, int yes, const char *action,
   fprintf(stderr, "ferry: aborted, nothing was changed\n");
   json_decref(obj);
   return FERRY_EXIT_OTHER;
+}
+
+int cli_hub_bad_option(int argc, char **argv) {
+  const char *arg = optind >= 1 && optind <= argc ? argv[optind - 1] : "?";
+  fprintf(stderr, "ferry: error: %s: unknown option or missing value: %s (--help lists them)\n",
+          argv[0], arg);
+  return FERRY_EXIT_USAGE;
 }

@@ -87,6 +87,16 @@ static int check_ref_name(const char *what, const char *name, char *why, size_t 
   return 0;
 }
 
+/* Every write needs a token: without one the Hub answers 401, which reads like a missing repo
+ * (§1.6), so say what is wrong before asking. */
+static int need_token(struct ferry_hub_client *c, const char *what, char *why, size_t why_len) {
+  if (ferry_hub_client_token_source(c) != FERRY_HUB_TOKEN_NONE) return 0;
+  return ferry__hub_why(FERRY_E_HUB_AUTH, why, why_len,
+                        "%s: no token (set HF_TOKEN, pass --token or log in): changing the Hub "
+                        "needs a write token",
+                        what);
+}
+
 int ferry_hub_repo_create(struct ferry_hub_client *c, const char *repo_id,
                           const char *repo_type, int private_repo, int exist_ok,
                           const char *space_sdk, char **url_out, int *existed, char *why,
@@ -113,6 +123,10 @@ int ferry_hub_repo_create(struct ferry_hub_client *c, const char *repo_id,
   if (!body) return FERRY_E_NOMEM;
   char what[FERRY__HUB_REPO_ID_MAX + 64];
   snprintf(what, sizeof(what), "cannot create %s %s", ferry__hub_repo_type_name(r.type), r.id);
+  if ((err = need_token(c, what, why, why_len))) {
+    free(body);
+    return err;
+  }
   struct ferry_hub_reply rep;
   for (int attempt = 1;; attempt++) {
     err = ferry__hub_api(c, "POST", "/api/repos/create", body, &rep, what, why, why_len);
@@ -160,8 +174,9 @@ int ferry_hub_repo_delete(struct ferry_hub_client *c, const char *repo_id,
   if (!body) return FERRY_E_NOMEM;
   char what[FERRY__HUB_REPO_ID_MAX + 64];
   snprintf(what, sizeof(what), "cannot delete %s %s", ferry__hub_repo_type_name(r.type), r.id);
-  struct ferry_hub_reply rep;
-  err = ferry__hub_api(c, "DELETE", "/api/repos/delete", body, &rep, what, why, why_len);
+  struct ferry_hub_reply rep = {0};
+  if (!(err = need_token(c, what, why, why_len)))
+    err = ferry__hub_api(c, "DELETE", "/api/repos/delete", body, &rep, what, why, why_len);
   free(body);
   ferry_hub_reply_free(&rep);
   if (err == FERRY_E_HUB_REPO_NOT_FOUND && missing_ok) {
@@ -198,8 +213,9 @@ int ferry_hub_repo_settings(struct ferry_hub_client *c, const char *repo_id,
   }
   char what[FERRY__HUB_REPO_ID_MAX + 64];
   snprintf(what, sizeof(what), "cannot change the settings of %s", r.id);
-  struct ferry_hub_reply rep;
-  err = ferry__hub_api(c, "PUT", path, body, &rep, what, why, why_len);
+  struct ferry_hub_reply rep = {0};
+  if (!(err = need_token(c, what, why, why_len)))
+    err = ferry__hub_api(c, "PUT", path, body, &rep, what, why, why_len);
   ferry_hub_reply_free(&rep);
   free(body);
   free(path);
@@ -223,8 +239,9 @@ int ferry_hub_repo_move(struct ferry_hub_client *c, const char *from_id, const c
   if (!body) return FERRY_E_NOMEM;
   char what[2 * FERRY__HUB_REPO_ID_MAX + 64];
   snprintf(what, sizeof(what), "cannot move %s to %s", from.id, to.id);
-  struct ferry_hub_reply rep;
-  err = ferry__hub_api(c, "POST", "/api/repos/move", body, &rep, what, why, why_len);
+  struct ferry_hub_reply rep = {0};
+  if (!(err = need_token(c, what, why, why_len)))
+    err = ferry__hub_api(c, "POST", "/api/repos/move", body, &rep, what, why, why_len);
   ferry_hub_reply_free(&rep);
   free(body);
   if (!err && (err = local_url(c, &to, url_out))) ferry__hub_why(err, why, why_len, "out of memory");
@@ -242,7 +259,7 @@ static int ref_call(struct ferry_hub_client *c, const struct ferry__hub_repo *r,
   if (!err) err = ferry__hub_repo_api_path(r, suffix, &path);
   if (err) {
     ferry__hub_why(err, why, why_len, "%s: the request is too long", what);
-  } else {
+  } else if (!(err = need_token(c, what, why, why_len))) {
     struct ferry_hub_reply rep;
     err = ferry__hub_api(c, method, path, text, &rep, what, why, why_len);
     ferry_hub_reply_free(&rep);
