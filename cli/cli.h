@@ -72,6 +72,9 @@ int cli_hub_finish(const struct cli_hub_opts *o, json_t *obj, int err, const cha
 /* After getopt_long returned '?': "ferry: error: <cmd>: unknown option or missing value: ...";
  * returns the usage exit code. */
 int cli_hub_bad_option(int argc, char **argv);
+/* {"repo_id", "repo_type"}: the repo as the engine reads REPO_ID (prefix moved to the type),
+ * or as given when it does not parse. */
+json_t *cli_hub_repo_object(const char *repo_id, const char *repo_type);
 /* A JSON string, or null for NULL. */
 json_t *cli_json_str(const char *s);
 /* Asks `question` on the terminal unless yes: 0 to go on, else the exit code (2 when stdin is

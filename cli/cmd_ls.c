@@ -82,10 +82,10 @@ int cli_ls(int argc, char **argv) {
   int rc = parse(argc, argv, &a, 2, 1);
   if (rc >= 0) return rc;
   const char *path = a.npos > 1 ? a.pos[1] : "";
-  json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:b}", "repo_id", a.pos[0], "repo_type",
-                          a.hub.repo_type ? a.hub.repo_type : "model", "revision",
-                          a.revision ? a.revision : "main", "path", path, "recursive",
-                          a.recursive);
+  json_t *obj = cli_hub_repo_object(a.pos[0], a.hub.repo_type);
+  json_object_set_new(obj, "revision", json_string(a.revision ? a.revision : "main"));
+  json_object_set_new(obj, "path", json_string(path));
+  json_object_set_new(obj, "recursive", json_boolean(a.recursive));
   struct ferry_hub_client *c;
   if ((rc = cli_hub_client(&a.hub, &c, obj))) return rc;
   char why[1024] = "";
@@ -144,9 +144,8 @@ int cli_info(int argc, char **argv) {
   struct ls_args a;
   int rc = parse(argc, argv, &a, 1, 0);
   if (rc >= 0) return rc;
-  json_t *obj = json_pack("{s:s, s:s, s:o}", "repo_id", a.pos[0], "repo_type",
-                          a.hub.repo_type ? a.hub.repo_type : "model", "revision",
-                          cli_json_str(a.revision));
+  json_t *obj = cli_hub_repo_object(a.pos[0], a.hub.repo_type);
+  json_object_set_new(obj, "revision", cli_json_str(a.revision));
   struct ferry_hub_client *c;
   if ((rc = cli_hub_client(&a.hub, &c, obj))) return rc;
   char why[1024] = "";

@@ -77,8 +77,7 @@ static int parse(int argc, char **argv, struct refs_args *a, const char *what,
 }
 
 static json_t *base_object(const struct refs_args *a, const char *key) {
-  json_t *obj = json_pack("{s:s, s:s}", "repo_id", a->pos[0], "repo_type",
-                          a->hub.repo_type ? a->hub.repo_type : "model");
+  json_t *obj = cli_hub_repo_object(a->pos[0], a->hub.repo_type);
   if (key) json_object_set_new(obj, key, json_string(a->pos[1]));
   return obj;
 }

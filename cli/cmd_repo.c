@@ -94,10 +94,9 @@ static int need_args(const struct repo_args *a, int n, const char *what) {
   return FERRY_EXIT_USAGE;
 }
 
-/* {"repo_id", "repo_type"} as given (the engine checks them). */
+/* {"repo_id", "repo_type"} of the REPO_ID argument. */
 static json_t *base_object(const struct repo_args *a) {
-  return json_pack("{s:o, s:o}", "repo_id", cli_json_str(a->pos[0]), "repo_type",
-                   cli_json_str(a->hub.repo_type ? a->hub.repo_type : "model"));
+  return cli_hub_repo_object(a->pos[0], a->hub.repo_type);
 }
 
 static int repo_create(int argc, char **argv) {

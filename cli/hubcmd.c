@@ -90,3 +90,11 @@ int cli_hub_bad_option(int argc, char **argv) {
           argv[0], arg);
   return FERRY_EXIT_USAGE;
 }
+
+json_t *cli_hub_repo_object(const char *repo_id, const char *repo_type) {
+  char id[256], type[16];
+  if (ferry_hub_repo_id_parse(repo_id, repo_type, id, type, NULL, 0))
+    return json_pack("{s:o, s:o}", "repo_id", cli_json_str(repo_id), "repo_type",
+                     cli_json_str(repo_type ? repo_type : "model"));
+  return json_pack("{s:s, s:s}", "repo_id", id, "repo_type", type);
+}

@@ -31,6 +31,17 @@ int ferry__hub_repo_arg(const char *repo_id, const char *repo_type, struct ferry
   return ferry__hub_repo_parse(repo_id, repo_type, out, why, why_len);
 }
 
+int ferry_hub_repo_id_parse(const char *repo_id, const char *repo_type, char id_out[256],
+                            char type_out[16], char *why, size_t why_len) {
+  struct ferry__hub_repo r;
+  id_out[0] = type_out[0] = 0;
+  int err = ferry__hub_repo_arg(repo_id, repo_type, &r, why, why_len);
+  if (err) return err;
+  snprintf(id_out, 256, "%s", r.id);
+  snprintf(type_out, 16, "%s", ferry__hub_repo_type_name(r.type));
+  return 0;
+}
+
 int ferry__hub_repo_api_path(const struct ferry__hub_repo *r, const char *suffix, char **out) {
   return ferry__hub_fmt(out, FERRY__HUB_URL_MAX, "/api/%s/%s%s",
                         ferry__hub_repo_type_plural(r->type), r->id, suffix ? suffix : "");

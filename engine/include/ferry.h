@@ -388,6 +388,14 @@ FERRY_EXTERN void ferry_hub_reply_free(struct ferry_hub_reply *r);
  * Strings returned through `char **` and the result structs are malloc'd; free them with
  * free() / the matching *_free function. */
 
+/* Splits and checks a REPO_ID as every function here does: a "models/", "datasets/" or
+ * "spaces/" prefix sets the type (contradicting repo_type is an error), the id is checked with
+ * huggingface_hub's rules. id_out gets "ns/name" (without the prefix), type_out "model",
+ * "dataset" or "space". FERRY_E_INVAL with the reason in why. */
+FERRY_EXTERN int ferry_hub_repo_id_parse(const char *repo_id, const char *repo_type,
+                                         char id_out[256], char type_out[16], char *why,
+                                         size_t why_len);
+
 /* POST /api/repos/create. `space_sdk` (gradio, streamlit, docker, static) is required for a
  * Space and ignored otherwise. With exist_ok, an existing repo is success (*existed = 1) as in
  * huggingface_hub: the 409's `url` is used, and a 403 (no right to create there) is success

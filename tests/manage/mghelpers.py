@@ -1,5 +1,6 @@
 """Helpers of the Hub management tests: run ferry against the local hub with an isolated
 environment, unique repo names, the hub's own view of repos and refs, the JavaScript client."""
+import base64
 import json
 import os
 import subprocess
@@ -30,8 +31,8 @@ def unique(prefix="m"):
 
 class Runner:
     """Runs `ferry ARGS` with HOME/HF_HOME under the test's tmp_path, HF_ENDPOINT of the hub,
-    the hub's CA through --cacert-free SSL_CERT_FILE, and demo's write token in HF_TOKEN unless
-    token= says otherwise (None: no token at all)."""
+    its CA in SSL_CERT_FILE, and in HF_TOKEN the token of user `token` (a name in the hub's
+    state: demo, demo-read, alice, bob), or `token` itself, or none for token=None."""
 
     def __init__(self, hub, home):
         self.hub, self.home = hub, home
@@ -123,6 +124,18 @@ def hub_create(hub, name, repo_type="model", **extra):
     ans = hub.post("/api/repos/create", token=hub.token, json_body=body)
     assert ans.status == 200, ans.body
     return name
+
+
+def commit_file(hub, repo_id, path, text, branch="main", repo_type="model"):
+    """A commit through the hub's commit API; returns its id."""
+    lines = [{"key": "header", "value": {"summary": "add " + path}},
+             {"key": "file", "value": {"path": path, "encoding": "base64",
+                                       "content": base64.b64encode(text.encode()).decode()}}]
+    body = "\n".join(json.dumps(x) for x in lines).encode()
+    ans = hub.post(f"/api/{repo_type}s/{repo_id}/commit/{branch}", token=hub.token, body=body,
+                   headers={"Content-Type": "application/x-ndjson"})
+    assert ans.status == 200, ans.body
+    return ans.json()["commitOid"]
 
 
 # ---- the official JavaScript client -------------------------------------------------------

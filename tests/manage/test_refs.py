@@ -1,8 +1,5 @@
 """ferry branch create|delete and ferry tag create|delete|list against the local hub."""
-import base64
-import json
-
-from mghelpers import (EXIT_AUTH, EXIT_CONFLICT, EXIT_REPO_NOT_FOUND, EXIT_REVISION_NOT_FOUND,
+from mghelpers import (EXIT_AUTH, EXIT_CONFLICT, commit_file, EXIT_REPO_NOT_FOUND, EXIT_REVISION_NOT_FOUND,
                        EXIT_USAGE, fails, hub_create, hub_info, hub_refs, json_of, ok, unique)
 
 BRANCH_KEYS = {"ok", "repo_id", "repo_type", "branch", "revision", "created", "error"}
@@ -10,18 +7,6 @@ BRANCH_DELETE_KEYS = {"ok", "repo_id", "repo_type", "branch", "error"}
 TAG_KEYS = {"ok", "repo_id", "repo_type", "tag", "revision", "message", "error"}
 TAG_DELETE_KEYS = {"ok", "repo_id", "repo_type", "tag", "error"}
 TAG_LIST_KEYS = {"ok", "repo_id", "repo_type", "tags", "error"}
-
-
-def commit_file(hub, repo_id, path, text, branch="main", repo_type="model"):
-    """A commit through the hub's commit API; returns its id."""
-    lines = [{"key": "header", "value": {"summary": "add " + path}},
-             {"key": "file", "value": {"path": path, "encoding": "base64",
-                                       "content": base64.b64encode(text.encode()).decode()}}]
-    body = "\n".join(json.dumps(x) for x in lines).encode()
-    ans = hub.post(f"/api/{repo_type}s/{repo_id}/commit/{branch}", token=hub.token, body=body,
-                   headers={"Content-Type": "application/x-ndjson"})
-    assert ans.status == 200, ans.body
-    return ans.json()["commitOid"]
 
 
 def test_branch_create_from_main_and_from_a_revision(ferry, hub):
