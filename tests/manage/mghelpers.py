@@ -21,6 +21,21 @@ EXIT_OK, EXIT_OTHER, EXIT_USAGE = 0, 1, 2
 EXIT_REPO_NOT_FOUND, EXIT_REVISION_NOT_FOUND, EXIT_ENTRY_NOT_FOUND = 11, 12, 13
 EXIT_AUTH, EXIT_CONFLICT, EXIT_BAD_REQUEST = 15, 17, 18
 
+# the documented --json keys (README "Managing repositories")
+LS_KEYS = {"ok", "repo_id", "repo_type", "revision", "path", "recursive", "commit", "entries",
+           "files", "directories", "lfs_files", "total_size", "error"}
+ENTRY_KEYS = {"type", "path", "size", "lfs", "oid", "sha256"}
+INFO_KEYS = {"ok", "repo_id", "repo_type", "revision", "sha", "last_modified", "created_at",
+             "private", "gated", "disabled", "downloads", "likes", "card_data", "files",
+             "files_total", "lfs_files", "total_size", "error"}
+INFO_FILE_KEYS = {"path", "size", "lfs", "blob_id", "sha256"}
+SEARCH_KEYS = {"ok", "repo_type", "query", "author", "filters", "sort", "limit", "count",
+               "pages", "results", "error"}
+RESULT_KEYS = {"id", "private", "gated", "downloads", "likes", "last_modified", "created_at",
+               "pipeline_tag"}
+TAG_LIST_KEYS = {"ok", "repo_id", "repo_type", "tags", "error"}
+CREATE_KEYS = {"ok", "repo_id", "repo_type", "url", "created", "error"}
+
 JS_CLIENT = os.path.join(HERE, "jsmanage.mjs")
 NODE_MODULES = os.path.join(REPO, "tests", "hub", "conformance", "node_modules")
 

@@ -2,21 +2,10 @@
 holds (sizes, LFS flags, commits, card data), pages are followed, filters and limits work."""
 import urllib.parse
 
-from mghelpers import (EXIT_ENTRY_NOT_FOUND, EXIT_REPO_NOT_FOUND, EXIT_REVISION_NOT_FOUND,
-                       EXIT_USAGE, commit_file, fails, hub_create, hub_info, hub_tree, json_of, ok,
-                       unique)
-
-LS_KEYS = {"ok", "repo_id", "repo_type", "revision", "path", "recursive", "commit", "entries",
-           "files", "directories", "lfs_files", "total_size", "error"}
-ENTRY_KEYS = {"type", "path", "size", "lfs", "oid", "sha256"}
-INFO_KEYS = {"ok", "repo_id", "repo_type", "revision", "sha", "last_modified", "created_at",
-             "private", "gated", "disabled", "downloads", "likes", "card_data", "files",
-             "files_total", "lfs_files", "total_size", "error"}
-INFO_FILE_KEYS = {"path", "size", "lfs", "blob_id", "sha256"}
-SEARCH_KEYS = {"ok", "repo_type", "query", "author", "filters", "sort", "limit", "count",
-               "pages", "results", "error"}
-RESULT_KEYS = {"id", "private", "gated", "downloads", "likes", "last_modified", "created_at",
-               "pipeline_tag"}
+from mghelpers import (ENTRY_KEYS, EXIT_ENTRY_NOT_FOUND, EXIT_REPO_NOT_FOUND,
+                       EXIT_REVISION_NOT_FOUND, EXIT_USAGE, INFO_FILE_KEYS, INFO_KEYS, LS_KEYS,
+                       RESULT_KEYS, SEARCH_KEYS, commit_file, fails, hub_create, hub_info, hub_tree,
+                       json_of, ok, unique)
 
 
 def expected_entries(tree):

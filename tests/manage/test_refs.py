@@ -1,12 +1,11 @@
 """ferry branch create|delete and ferry tag create|delete|list against the local hub."""
-from mghelpers import (EXIT_AUTH, EXIT_CONFLICT, commit_file, EXIT_REPO_NOT_FOUND, EXIT_REVISION_NOT_FOUND,
+from mghelpers import (EXIT_AUTH, EXIT_CONFLICT, TAG_LIST_KEYS, commit_file, EXIT_REPO_NOT_FOUND, EXIT_REVISION_NOT_FOUND,
                        EXIT_USAGE, fails, hub_create, hub_info, hub_refs, json_of, ok, unique)
 
 BRANCH_KEYS = {"ok", "repo_id", "repo_type", "branch", "revision", "created", "error"}
 BRANCH_DELETE_KEYS = {"ok", "repo_id", "repo_type", "branch", "error"}
 TAG_KEYS = {"ok", "repo_id", "repo_type", "tag", "revision", "message", "error"}
 TAG_DELETE_KEYS = {"ok", "repo_id", "repo_type", "tag", "error"}
-TAG_LIST_KEYS = {"ok", "repo_id", "repo_type", "tags", "error"}
 
 
 def test_branch_create_from_main_and_from_a_revision(ferry, hub):
