@@ -394,6 +394,13 @@ int ferry__hub_api(struct ferry_hub_client *c, const char *method, const char *p
 /* REPO_ID + type into a parsed repo; the reason names the argument. */
 int ferry__hub_repo_arg(const char *repo_id, const char *repo_type, struct ferry__hub_repo *out,
                         char *why, size_t why_len);
+/* The target of a listing's Link rel="next" header value as a path after `endpoint`. The
+ * token goes with it, so the target must be on the endpoint (same origin and path prefix);
+ * anything else, or a malformed header, is FERRY_E_PROTOCOL. *out = NULL on the last page. */
+int ferry__hub_next_page_path(const char *endpoint, const char *link, char **out);
+/* --sort words (downloads, likes, created, modified, trending, and huggingface_hub's and the
+ * Hub's names) to the Hub's sort key; NULL when unknown. */
+const char *ferry__hub_sort_key(const char *s);
 /* "/api/{Ts}/{id}" plus suffix (already escaped; may be ""). */
 int ferry__hub_repo_api_path(const struct ferry__hub_repo *r, const char *suffix, char **out);
 

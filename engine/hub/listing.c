@@ -15,27 +15,32 @@
 #define SEARCH_MAX_LIMIT 100000
 #define SEARCH_PAGE_MAX 1000     /* the most the Hub gives in one page */
 
-/* The API path of a Link rel="next" target. The token goes with it, so the target must be on
- * the client's endpoint (same origin and path prefix), else FERRY_E_PROTOCOL. *out = NULL at
- * the last page. */
+int ferry__hub_next_page_path(const char *endpoint, const char *link, char **out) {
+  *out = NULL;
+  char *url = NULL;
+  if (ferry__hub_link_next(link, strlen(link), &url)) return FERRY_E_PROTOCOL;
+  if (!url) return 0;
+  size_t n = strlen(endpoint);
+  int err = 0;
+  if (strncmp(url, endpoint, n) != 0 || url[n] != '/' || !ferry__hub_same_origin(url, endpoint))
+    err = FERRY_E_PROTOCOL;
+  else if (!(*out = strdup(url + n)))
+    err = FERRY_E_NOMEM;
+  free(url);
+  return err;
+}
+
+/* The next page of a listing answer, as a path for ferry_hub_call; *out = NULL at the end. */
 static int next_page(struct ferry_hub_client *c, const struct ferry_hub_reply *rep, char **out,
                      char *why, size_t why_len) {
   *out = NULL;
   char link[FERRY__HUB_URL_MAX];
   if (ferry_hub_reply_header(rep, "link", link, sizeof(link))) return 0;
-  char *url = NULL;
-  if (ferry__hub_link_next(link, strlen(link), &url))
-    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "malformed Link header from the Hub");
-  if (!url) return 0;
   const char *e = ferry_hub_client_endpoint(c);
-  size_t n = strlen(e);
-  int err = 0;
-  if (strncmp(url, e, n) != 0 || url[n] != '/' || !ferry__hub_same_origin(url, e))
-    err = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len,
-                         "the Hub's next-page link leaves the endpoint %s", e);
-  else if (!(*out = strdup(url + n)))
-    err = FERRY_E_NOMEM;
-  free(url);
+  int err = ferry__hub_next_page_path(e, link, out);
+  if (err == FERRY_E_PROTOCOL)
+    ferry__hub_why(err, why, why_len,
+                   "malformed Link header from the Hub, or a next page outside %s", e);
   return err;
 }
 
@@ -108,9 +113,9 @@ int ferry_hub_list_tree(struct ferry_hub_client *c, const char *repo_id, const c
   page = strdup(url + strlen(e)); /* the client wants the path after the endpoint */
   free(url);
   if (!page) return FERRY_E_NOMEM;
-  char what[FERRY__HUB_REPO_ID_MAX + 320];
-  snprintf(what, sizeof(what), "cannot list %s at %s%s%s", r.id, rev, folder[0] ? ":" : "",
-           folder);
+  char what[FERRY__HUB_REPO_ID_MAX + 1024]; /* a long path is cut in the message */
+  snprintf(what, sizeof(what), "cannot list %s at %.255s%s%.700s", r.id, rev,
+           folder[0] ? ":" : "", folder);
   struct ferry__hub_tree tree;
   ferry__hub_tree_init(&tree);
   while (page && !err) {
@@ -266,8 +271,7 @@ void ferry_hub_info_free(struct ferry_hub_info *info) {
 
 /* ---- search ------------------------------------------------------------------------------ */
 
-/* --sort values (hf's words and the Hub's) to the Hub's sort keys. */
-static const char *sort_key(const char *s) {
+const char *ferry__hub_sort_key(const char *s) {
   static const char *const map[][2] = {
       {"downloads", "downloads"},       {"likes", "likes"},
       {"created", "createdAt"},         {"created_at", "createdAt"},
@@ -316,7 +320,7 @@ static int search_path(const struct ferry_hub_search_opts *o, enum ferry__hub_re
       {"private", "gated", "downloads", "likes", "lastModified", "createdAt"},
       {"private", "likes", "lastModified", "createdAt"}};
   const char *sort = NULL;
-  if (o->sort && !(sort = sort_key(o->sort)))
+  if (o->sort && !(sort = ferry__hub_sort_key(o->sort)))
     return ferry__hub_why(FERRY_E_INVAL, why, why_len,
                           "invalid sort '%s': expected downloads, likes, created, modified or "
                           "trending",

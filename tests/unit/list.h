@@ -88,6 +88,9 @@
   X(hub_auth_token_resolve) \
   X(hub_auth_same_origin) \
   X(hub_client_classify_codes) \
+  X(hub_listing_next_page) \
+  X(hub_listing_sort_keys) \
+  X(hub_repo_id_parse_public) \
   X(hub_lock_acquire_release) \
   X(hub_lock_release_only_own) \
   X(hub_lock_dead_owner) \
