@@ -60,8 +60,15 @@ static int parse(int argc, char **argv, struct repo_args *a, const char *allowed
     if (cli_hub_opt(&a->hub, c, optarg)) continue;
     const char *name = NULL;
     switch (c) {
-    case OPT_PRIVATE: a->private_repo = 1, name = "private"; break;
-    case OPT_PUBLIC: a->private_repo = 0, name = "public"; break;
+    case OPT_PRIVATE:
+    case OPT_PUBLIC:
+      if (a->private_repo == (c == OPT_PUBLIC)) {
+        fprintf(stderr, "ferry: error: give --private or --public, not both\n");
+        return FERRY_EXIT_USAGE;
+      }
+      a->private_repo = c == OPT_PRIVATE;
+      name = c == OPT_PRIVATE ? "private" : "public";
+      break;
     case OPT_EXIST_OK: a->exist_ok = 1, name = "exist-ok"; break;
     case OPT_SDK: a->sdk = optarg, name = "space-sdk"; break;
     case OPT_MISSING_OK: a->missing_ok = 1, name = "missing-ok"; break;

@@ -342,6 +342,19 @@ static int search_path(const struct ferry_hub_search_opts *o, enum ferry__hub_re
   return err;
 }
 
+/* Room for `want` results in r->items (cap: its current size), grown as pages come so that a
+ * large --limit costs nothing up front. */
+static int reserve(struct ferry_hub_search_result *r, size_t *cap, size_t want) {
+  if (want <= *cap) return 0;
+  size_t n = *cap ? *cap : 32;
+  while (n < want) n *= 2;
+  struct ferry_hub_search_item *v = realloc(r->items, n * sizeof(*v));
+  if (!v) return FERRY_E_NOMEM;
+  r->items = v;
+  *cap = n;
+  return 0;
+}
+
 int ferry_hub_search(struct ferry_hub_client *c, const struct ferry_hub_search_opts *o,
                      struct ferry_hub_search_result *out, char *why, size_t why_len) {
   memset(out, 0, sizeof(*out));
@@ -355,12 +368,9 @@ int ferry_hub_search(struct ferry_hub_client *c, const struct ferry_hub_search_o
   if ((err = search_path(o, t, limit < SEARCH_PAGE_MAX ? limit : SEARCH_PAGE_MAX, &page, why,
                          why_len)))
     return err;
-  if (!(out->items = calloc(limit, sizeof(*out->items)))) {
-    free(page);
-    return FERRY_E_NOMEM;
-  }
   char what[64];
   snprintf(what, sizeof(what), "cannot search %s", ferry__hub_repo_type_plural(t));
+  size_t cap = 0;
   while (page && !err && out->n < limit && out->pages < MAX_PAGES) {
     struct ferry_hub_reply rep;
     err = ferry__hub_api(c, "GET", page, NULL, &rep, what, why, why_len);
@@ -374,6 +384,8 @@ int ferry_hub_search(struct ferry_hub_client *c, const struct ferry_hub_search_o
       err = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "%s: the Hub's answer is not a list",
                            what);
     size_t n = json_array_size(j);
+    if (!err && (err = reserve(out, &cap, out->n + (n < limit - out->n ? n : limit - out->n))))
+      ferry__hub_why(err, why, why_len, "out of memory");
     for (size_t i = 0; !err && i < n && out->n < limit; i++) {
       if ((err = parse_item(json_array_get(j, i), &out->items[out->n]))) {
         free(out->items[out->n].id);

@@ -152,6 +152,7 @@ int ferry_hub_repo_create(struct ferry_hub_client *c, const char *repo_id,
     /* The Hub's answer (also the 409's) carries the URL, with the namespace it chose. */
     *url_out = body_string(&rep, "url");
     if (err && existed) *existed = 1;
+    if (err && why && why_len) why[0] = 0;
     err = 0;
   } else if (err == FERRY_E_HUB_AUTH && exist_ok && strchr(r.id, '/')) {
     /* No right to create there: fine if the repo exists and we can read it. */
@@ -161,6 +162,7 @@ int ferry_hub_repo_create(struct ferry_hub_client *c, const char *repo_id,
         ferry_hub_call(c, "GET", path, NULL, NULL, 0, &info) == 0) {
       err = 0;
       if (existed) *existed = 1;
+      if (why && why_len) why[0] = 0;
     }
     free(path);
     ferry_hub_reply_free(&info);

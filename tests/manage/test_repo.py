@@ -180,6 +180,7 @@ def test_settings_private_public_gated(ferry, hub):
 def test_settings_errors(ferry, hub):
     name = hub_create(hub, "demo/" + unique())
     fails(ferry("repo", "settings", name), EXIT_USAGE, "nothing to change")
+    fails(ferry("repo", "settings", name, "--private", "--public"), EXIT_USAGE, "not both")
     fails(ferry("repo", "settings", name, "--gated", "sometimes"), EXIT_USAGE, "sometimes")
     fails(ferry("repo", "settings", name, "--private", token="bob"), EXIT_AUTH)
     fails(ferry("repo", "settings", "demo/" + unique("none"), "--private"), EXIT_REPO_NOT_FOUND)
