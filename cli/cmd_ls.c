@@ -157,17 +157,20 @@ int cli_info(int argc, char **argv) {
     json_t *files = json_array();
     for (size_t k = 0; k < info.n_files; k++) {
       const struct ferry_hub_tree_entry *f = &info.files[k];
-      json_array_append_new(files, json_pack("{s:s, s:I, s:b, s:o, s:o}", "path", f->path,
-                                             "size", (json_int_t)f->size, "lfs", f->lfs,
-                                             "blob_id", f->oid[0] ? json_string(f->oid) : json_null(),
-                                             "sha256", f->lfs ? json_string(f->lfs_sha256) : json_null()));
+      json_array_append_new(files,
+                            json_pack("{s:s, s:I, s:b, s:o, s:o}", "path", f->path, "size",
+                                      (json_int_t)f->size, "lfs", f->lfs, "blob_id",
+                                      f->oid[0] ? json_string(f->oid) : json_null(), "sha256",
+                                      f->lfs ? json_string(f->lfs_sha256) : json_null()));
     }
     json_t *card = info.card_data ? json_loads(info.card_data, 0, NULL) : NULL;
     json_object_set_new(obj, "repo_id", json_string(info.repo_id));
     json_object_set_new(obj, "repo_type", json_string(info.repo_type));
     json_object_set_new(obj, "sha", json_string(info.sha));
-    json_object_set_new(obj, "last_modified", cli_json_str(info.last_modified[0] ? info.last_modified : NULL));
-    json_object_set_new(obj, "created_at", cli_json_str(info.created_at[0] ? info.created_at : NULL));
+    json_object_set_new(obj, "last_modified",
+                        cli_json_str(info.last_modified[0] ? info.last_modified : NULL));
+    json_object_set_new(obj, "created_at",
+                        cli_json_str(info.created_at[0] ? info.created_at : NULL));
     json_object_set_new(obj, "private", bool_json(info.is_private));
     json_object_set_new(obj, "gated", cli_json_str(info.gated[0] ? info.gated : NULL));
     json_object_set_new(obj, "disabled", bool_json(info.disabled));

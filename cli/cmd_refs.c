@@ -68,7 +68,8 @@ static int parse(int argc, char **argv, struct refs_args *a, const char *what,
     }
   }
   if (argc - optind != npos) {
-    fprintf(stderr, "ferry: error: %s needs %s\n", what, npos == 1 ? "REPO_ID" : "REPO_ID and a name");
+    fprintf(stderr, "ferry: error: %s needs %s\n", what,
+            npos == 1 ? "REPO_ID" : "REPO_ID and a name");
     refs_usage(stderr);
     return FERRY_EXIT_USAGE;
   }

@@ -153,7 +153,8 @@ static int repo_delete(int argc, char **argv) {
   ferry_hub_client_free(c);
   json_object_set_new(obj, "deleted", json_boolean(!err && !missing));
   if (!err && !a.hub.json && !a.hub.quiet)
-    fprintf(stderr, "ferry: %s %s\n", a.pos[0], missing ? "does not exist: nothing deleted" : "deleted");
+    fprintf(stderr, "ferry: %s %s\n", a.pos[0],
+            missing ? "does not exist: nothing deleted" : "deleted");
   return cli_hub_finish(&a.hub, obj, err, why);
 }
 
@@ -163,7 +164,8 @@ static int repo_settings(int argc, char **argv) {
   if (rc >= 0) return rc;
   if ((rc = need_args(&a, 1, "settings needs REPO_ID"))) return rc;
   json_t *obj = base_object(&a);
-  json_object_set_new(obj, "private", a.private_repo < 0 ? json_null() : json_boolean(a.private_repo));
+  json_object_set_new(obj, "private",
+                      a.private_repo < 0 ? json_null() : json_boolean(a.private_repo));
   json_object_set_new(obj, "gated", cli_json_str(a.gated));
   struct ferry_hub_client *c;
   if ((rc = cli_hub_client(&a.hub, &c, obj))) return rc;

@@ -76,7 +76,8 @@ int cli_search(int argc, char **argv) {
   for (int k = 0; n >= 1 && k < 3; k++)
     if (!strcmp(argv[optind], kinds[k][0])) o.repo_type = kinds[k][1];
   if (!o.repo_type || n > 2 || (n == 2 && o.query)) {
-    fprintf(stderr, "ferry: error: search needs models, datasets or spaces, then at most one QUERY\n");
+    fprintf(stderr,
+            "ferry: error: search needs models, datasets or spaces, then at most one QUERY\n");
     search_usage(stderr);
     return FERRY_EXIT_USAGE;
   }

@@ -257,7 +257,8 @@ int ferry_hub_repo_move(struct ferry_hub_client *c, const char *from_id, const c
     err = ferry__hub_api(c, "POST", "/api/repos/move", body, &rep, what, why, why_len);
   ferry_hub_reply_free(&rep);
   free(body);
-  if (!err && (err = local_url(c, &to, url_out))) ferry__hub_why(err, why, why_len, "out of memory");
+  if (!err && (err = local_url(c, &to, url_out)))
+    ferry__hub_why(err, why, why_len, "out of memory");
   return err;
 }
 
@@ -299,6 +300,7 @@ int ferry_hub_branch_create(struct ferry_hub_client *c, const char *repo_id,
   if (!err && revision) err = check_ref_name("revision", revision, why, why_len);
   if (err) return err;
   json_t *body = revision ? json_pack("{s:s}", "startingPoint", revision) : json_object();
+  if (!body) return ferry__hub_why(FERRY_E_INVAL, why, why_len, "the revision is not UTF-8");
   char what[FERRY__HUB_REPO_ID_MAX + 320];
   snprintf(what, sizeof(what), "cannot create branch '%s' in %s", branch, r.id);
   return ref_call(c, &r, "POST", "branch", branch, body, exist_ok, existed, what, why, why_len);
@@ -326,7 +328,12 @@ int ferry_hub_tag_create(struct ferry_hub_client *c, const char *repo_id, const 
   if (!err && revision) err = check_ref_name("revision", revision, why, why_len);
   if (err) return err;
   json_t *body = json_pack("{s:s}", "tag", tag);
-  if (message && body) json_object_set_new(body, "message", json_string(message));
+  if (body && message && json_object_set_new(body, "message", json_string(message))) {
+    json_decref(body);
+    body = NULL;
+  }
+  if (!body)
+    return ferry__hub_why(FERRY_E_INVAL, why, why_len, "the tag name or message is not UTF-8");
   char what[FERRY__HUB_REPO_ID_MAX + 320];
   snprintf(what, sizeof(what), "cannot create tag '%s' in %s", tag, r.id);
   /* The path names the revision to tag; the tag's name is in the body (§7.1). */

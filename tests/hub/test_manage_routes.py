@@ -30,8 +30,8 @@ def test_move_renames_and_keeps_content(hub):
     assert create(hub, name).status == 200
     before = hub.get("/api/models/demo/%s" % name).json()["sha"]
     new = unique("moved")
-    ans = hub.post("/api/repos/move", token=hub.token,
-                   json_body={"fromRepo": "demo/" + name, "toRepo": "demo-org/" + new, "type": "model"})
+    body = {"fromRepo": "demo/" + name, "toRepo": "demo-org/" + new, "type": "model"}
+    ans = hub.post("/api/repos/move", token=hub.token, json_body=body)
     assert ans.status == 200, ans.body
     gone = hub.get("/api/models/demo/%s" % name)  # anonymous: 401 RepoNotFound
     assert gone.status == 401 and gone.header("x-error-code") == "RepoNotFound"
@@ -131,10 +131,11 @@ def test_card_data_parser_subset():
     text = (b"---\nlicense: mit\nmodel-index:\n- name: m\n  results:\n  - task:\n"
             b"      type: text-generation\n    metrics:\n    - type: accuracy\n      value: 0.5\n"
             b"datasets: [a, 'b c']\nflag: true\nn: 3\n---\n# body\n")
+    results = [{"task": {"type": "text-generation"},
+                "metrics": [{"type": "accuracy", "value": 0.5}]}]
     assert card_data(text) == {
         "license": "mit", "datasets": ["a", "b c"], "flag": True, "n": 3,
-        "model-index": [{"name": "m", "results": [{"task": {"type": "text-generation"},
-                                                    "metrics": [{"type": "accuracy", "value": 0.5}]}]}]}
+        "model-index": [{"name": "m", "results": results}]}
     for bad in (b"no metadata", b"---\nunterminated: 1\n", b"---\na: &anchor 1\n---\n",
                 b"---\n- a list\n---\n", b"\xff\xfe---\n", b"---\na: {b: 1}\n---\n"):
         assert card_data(bad) is None, bad

@@ -67,7 +67,7 @@ class Runner:
         args = [str(a) for a in args]
         start = time.monotonic()
         done = subprocess.run([FERRY_BIN] + args, env=e, stdin=stdin, capture_output=True,
-                              text=True, timeout=timeout * TIMEOUT_SCALE)
+                              text=True, errors="replace", timeout=timeout * TIMEOUT_SCALE)
         return FerryResult(args, done.returncode, done.stdout, done.stderr,
                            time.monotonic() - start)
 
@@ -92,6 +92,32 @@ def json_of(result, keys):
     obj = json.loads(result.stdout)
     assert set(obj) == set(keys), (sorted(obj), sorted(keys))
     return obj
+
+
+# ---- the hub's access log ----------------------------------------------------------------
+
+def log_lines(hub):
+    """The hub's access log once it stopped growing: nginx writes a line after the answer
+    went out, so the last request of a test may land a moment later."""
+    previous = None
+    for _ in range(40):
+        with open(os.path.join(hub.dir, "logs", "access.log")) as f:
+            lines = [ln.split() for ln in f if ln.strip()]
+        if previous is not None and len(lines) == len(previous):
+            return lines
+        previous = lines
+        time.sleep(0.1)
+    return previous
+
+
+def log_size(hub):
+    return len(log_lines(hub))
+
+
+def api_requests(hub, start, path):
+    """URIs of the hub-origin requests for `path` logged after line `start`."""
+    return [ln[2] for ln in log_lines(hub)[start:]
+            if ln[0] == "hub" and ln[2].split("?")[0] == path]
 
 
 # ---- the hub's own view -------------------------------------------------------------------

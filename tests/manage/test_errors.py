@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from mghelpers import (EXIT_AUTH, EXIT_REPO_NOT_FOUND, EXIT_USAGE, fails, hub_create, ok,
-                       unique)
+from mghelpers import (EXIT_AUTH, EXIT_REPO_NOT_FOUND, EXIT_USAGE, fails, hub_create, log_size,
+                       ok, unique)
 
 EXIT_NETWORK, EXIT_TLS = 3, 9
 
@@ -17,11 +17,6 @@ def commands(repo):
             ["branch", "create", repo, "b"], ["branch", "delete", repo, "b"],
             ["tag", "create", repo, "t"], ["tag", "delete", repo, "t", "-y"],
             ["tag", "list", repo], ["ls", repo], ["info", repo]]
-
-
-def log_size(hub):
-    with open(f"{hub.dir}/logs/access.log") as f:
-        return sum(1 for _ in f)
 
 
 @pytest.mark.parametrize("bad", ["demo/a..b", "demo/my model", "demo/x--y", "a/b/c", "",
@@ -79,11 +74,10 @@ def test_unreachable_hub_and_bad_certificate(ferry, hub):
     fails(ferry("info", "demo/tiny-model", env={"HF_ENDPOINT": "https://127.0.0.1:1"}),
           EXIT_NETWORK)
     # the system CAs do not know the hub's: a TLS error, not a silent success
-    fails(ferry("ls", "demo/tiny-model", env={"SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt"}),
-          EXIT_TLS, "TLS")
+    system_cas = {"SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt"}
+    fails(ferry("ls", "demo/tiny-model", env=system_cas), EXIT_TLS, "TLS")
     # --cacert names the CA explicitly
-    r = ferry("ls", "demo/tiny-model", "--cacert", hub.ca, "-q",
-              env={"SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt"})
+    r = ferry("ls", "demo/tiny-model", "--cacert", hub.ca, "-q", env=system_cas)
     assert ok(r).stdout.split()[0] == ".gitattributes"
     fails(ferry("info", "demo/tiny-model", env={"HF_ENDPOINT": "ftp://example"}), EXIT_USAGE,
           "endpoint")

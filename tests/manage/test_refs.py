@@ -1,6 +1,9 @@
 """ferry branch create|delete and ferry tag create|delete|list against the local hub."""
-from mghelpers import (EXIT_AUTH, EXIT_CONFLICT, TAG_LIST_KEYS, commit_file, EXIT_REPO_NOT_FOUND, EXIT_REVISION_NOT_FOUND,
-                       EXIT_USAGE, fails, hub_create, hub_info, hub_refs, json_of, ok, unique)
+import os
+
+from mghelpers import (EXIT_AUTH, EXIT_CONFLICT, EXIT_REPO_NOT_FOUND, EXIT_REVISION_NOT_FOUND,
+                       EXIT_USAGE, TAG_LIST_KEYS, commit_file, fails, hub_create, hub_info,
+                       hub_refs, json_of, ok, unique)
 
 BRANCH_KEYS = {"ok", "repo_id", "repo_type", "branch", "revision", "created", "error"}
 BRANCH_DELETE_KEYS = {"ok", "repo_id", "repo_type", "branch", "error"}
@@ -65,6 +68,10 @@ def test_tag_create_with_message_and_revision(ferry, hub):
     fails(ferry("tag", "create", name, "v2", "--revision", "0" * 40), EXIT_REVISION_NOT_FOUND)
     fails(ferry("tag", "create", name, "v2", token="demo-read"), EXIT_AUTH)
     fails(ferry("tag", "create", name, "v2", "--exist-ok"), EXIT_USAGE, "does not take")
+    fails(ferry("tag", "create", name, os.fsdecode(b"v\xff")), EXIT_USAGE, "UTF-8")
+    fails(ferry("tag", "create", name, "v3", "-m", os.fsdecode(b"\xc3(")), EXIT_USAGE, "UTF-8")
+    fails(ferry("branch", "create", name, "b", "--revision", os.fsdecode(b"\xff")), EXIT_USAGE,
+          "UTF-8")
 
 
 def test_tag_list(ferry, hub):

@@ -85,7 +85,8 @@ def test_full_scenario(ferry, hub, tmp_path):
                                  "datasets": ["demo/many-files"]}
     sizes = {f["path"]: (f["size"], f["lfs"]) for f in info["files"]}
     assert sizes["weights.bin"] == (len(files["weights.bin"]), True)
-    assert info["total_size"] == sum(len(d) for d in files.values()) + entries[".gitattributes"]["size"]
+    uploaded = sum(len(d) for d in files.values())
+    assert info["total_size"] == uploaded + entries[".gitattributes"]["size"]
 
     # 7. settings: private and gated, as the JS client reads them
     ok(ferry("repo", "settings", name, "--private", "--gated", "auto"))

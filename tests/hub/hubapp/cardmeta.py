@@ -80,12 +80,13 @@ def _mapping(lines, pos, indent, first=None):
 
 def _list(lines, pos, indent):
     out = []
-    while pos < len(lines) and _indent(lines[pos]) == indent and lines[pos].lstrip().startswith("-"):
+    while (pos < len(lines) and _indent(lines[pos]) == indent
+           and lines[pos].lstrip().startswith("-")):
         item = lines[pos].strip()[1:].strip()
         pos += 1
         if not item:
             value, pos = _node(lines, pos, _indent(lines[pos])) if pos < len(lines) else (None, pos)
-        elif ":" in item and not item.startswith(("'", '"', "[")) and re.match(r"^[^:]+:( |$)", item):
+        elif not item.startswith(("'", '"', "[")) and re.match(r"^[^:]+:( |$)", item):
             # "- key: value" starts a mapping whose other keys are indented past the dash
             value, pos = _mapping(lines, pos, indent + 2, first=item)
         else:
