@@ -14,6 +14,8 @@ static void usage(FILE *f) {
           "  upload REPO_ID [LOCAL_PATH] [PATH_IN_REPO]\n"
           "                      a file or folder into a Hub repository (--help)\n"
           "  cache verify REPO   re-hash a cached snapshot against the Hub's tree\n"
+          "  cache ls|rm|prune   list the cache, delete revisions or repos, clean up\n"
+          "  card new|check      scaffold a model card, check a card's metadata\n"
           "\n"
           "  ferry --version     versions of ferry and its libraries\n");
 }
@@ -36,6 +38,7 @@ int main(int argc, char **argv) {
   if (!strcmp(cmd, "download")) return cli_download(argc - 1, argv + 1);
   if (!strcmp(cmd, "cache")) return cli_cache(argc - 1, argv + 1);
   if (!strcmp(cmd, "upload")) return cli_upload(argc - 1, argv + 1);
+  if (!strcmp(cmd, "card")) return cli_card(argc - 1, argv + 1);
   fprintf(stderr, "ferry: unknown command '%s'\n", cmd);
   usage(stderr);
   return FERRY_EXIT_USAGE;

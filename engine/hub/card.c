@@ -393,8 +393,9 @@ static int parse_yaml(struct builder *b, const char *yaml, size_t len) {
       const yaml_mark_t *m = &p.problem_mark;
       char msg[200];
       if (p.context)
-        snprintf(msg, sizeof(msg), "invalid YAML: %s %s", p.problem ? p.problem : "error",
-                 p.context);
+        snprintf(msg, sizeof(msg), "invalid YAML: %s %s (started on line %d)",
+                 p.problem ? p.problem : "error", p.context,
+                 b->base_line + (int)p.context_mark.line);
       else
         snprintf(msg, sizeof(msg), "invalid YAML: %s", p.problem ? p.problem : "error");
       fail_at(b, m, "%s", msg);
@@ -442,13 +443,21 @@ const struct ferry__card_node *ferry__card_get(const struct ferry__card_node *ma
   return NULL;
 }
 
+/* Issues in file order (stable enough: messages break ties). */
+static int issue_cmp(const void *a, const void *b) {
+  const struct ferry_card_issue *x = a, *y = b;
+  if (x->line != y->line) return x->line < y->line ? -1 : 1;
+  if (x->column != y->column) return x->column < y->column ? -1 : 1;
+  return strcmp(x->message, y->message);
+}
+
 int ferry_card_check(const char *text, size_t len, enum ferry_card_type type,
                      struct ferry_card_report *out) {
   memset(out, 0, sizeof(*out));
   if (!text && len) return FERRY_E_INVAL;
   struct ferry__card_ctx c = {.report = out, .type = type};
   if (len > FERRY_CARD_MAX_BYTES) {
-    ferry__card_error(&c, 0, 0, "card is %zu bytes, more than the limit of %u", len,
+    ferry__card_error(&c, 0, 0, "card is larger than the limit of %u bytes",
                       FERRY_CARD_MAX_BYTES);
     return c.oom ? FERRY_E_NOMEM : FERRY_E_CARD_INVALID;
   }
@@ -465,9 +474,11 @@ int ferry_card_check(const char *text, size_t len, enum ferry_card_type type,
   if (fm == 0) {
     ferry__card_warn(&c, 0, 0, "no metadata: the card has no YAML block between --- lines");
   } else if (fm < 0) {
+    size_t open_at = start; /* back over the breaks to the opening --- */
+    while (open_at > 0 && is_break(text[open_at - 1])) open_at--;
     int line, column;
-    position_of(text, start, &line, &column);
-    ferry__card_error(&c, line > 1 ? line - 1 : 1, 1,
+    position_of(text, open_at >= 3 ? open_at - 3 : 0, &line, &column);
+    ferry__card_error(&c, line, column,
                       "metadata block opened with --- is not closed by a --- line");
   } else if (end - start > FERRY_CARD_MAX_METADATA) {
     int line, column;
@@ -498,5 +509,7 @@ int ferry_card_check(const char *text, size_t len, enum ferry_card_type type,
   }
   if (r) return r;
   if (c.oom) return FERRY_E_NOMEM;
+  qsort(out->errors, out->n_errors, sizeof(*out->errors), issue_cmp);
+  qsort(out->warnings, out->n_warnings, sizeof(*out->warnings), issue_cmp);
   return out->n_errors ? FERRY_E_CARD_INVALID : 0;
 }
