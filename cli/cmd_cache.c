@@ -383,12 +383,19 @@ static int cache_delete(int argc, char **argv, int prune) {
   if (err) {
     snprintf(message, sizeof(message), "%s", plan.message[0] ? plan.message : ferry_strerror(err));
   } else {
+    int asks = !o.yes && !o.dry_run && plan.n_items;
+    if (asks && !isatty(STDIN_FILENO)) {
+      err = FERRY_E_INVAL;
+      snprintf(message, sizeof(message),
+               "refusing to delete without confirmation: stdin is not a terminal (use -y)");
+      goto report;
+    }
     if (!o.json && !o.quiet && plan.n_items) {
-      printf("%s:\n", o.dry_run ? "Would delete" : "Deleting");
+      printf("%s:\n", o.dry_run ? "Would delete" : asks ? "Will delete" : "Deleting");
       print_plan(stdout, &plan);
       fflush(stdout);
     }
-    int c = plan.n_items ? confirm(&o, &plan) : 0;
+    int c = asks ? confirm(&o, &plan) : 0;
     if (c == -FERRY_EXIT_USAGE) {
       err = FERRY_E_INVAL;
       snprintf(message, sizeof(message),
@@ -400,6 +407,7 @@ static int cache_delete(int argc, char **argv, int prune) {
       err = ferry_cache_plan_execute(&info, &plan, &done, &failed, message, sizeof(message));
     }
   }
+report:
   if (o.json) {
     print_json(json_pack("{s:b, s:b, s:I, s:I, s:I, s:o, s:o}", "ok", err == 0, "dry_run",
                          o.dry_run, "deleted", (json_int_t)done, "failed", (json_int_t)failed,

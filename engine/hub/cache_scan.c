@@ -322,7 +322,7 @@ static int scan_repo(struct scan *s, const char *path, const char *type, const c
     repo->revisions = grown;
     struct ferry_cache_revision *rev = &grown[repo->n_revisions++];
     memset(rev, 0, sizeof(*rev));
-    snprintf(rev->commit, sizeof(rev->commit), "%s", de->d_name);
+    memcpy(rev->commit, de->d_name, strlen(de->d_name) + 1); /* at most 40, checked above */
     rev->path = snap;
     r = scan_revision(s, snap, rev, &all, &n_all);
   }
