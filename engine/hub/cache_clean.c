@@ -326,7 +326,10 @@ int ferry_cache_plan_prune(const struct ferry_cache_info *info, struct ferry_cac
 
 void ferry_cache_plan_free(struct ferry_cache_plan *plan) {
   if (!plan) return;
-  for (size_t i = 0; i < plan->n_items; i++) free(plan->items[i].path), free(plan->items[i].repo_id);
+  for (size_t i = 0; i < plan->n_items; i++) {
+    free(plan->items[i].path);
+    free(plan->items[i].repo_id);
+  }
   free(plan->items);
   memset(plan, 0, sizeof(*plan));
 }

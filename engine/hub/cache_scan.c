@@ -359,7 +359,8 @@ static int scan_repo(struct scan *s, const char *path, const char *type, const c
       if (stat(path, &st) == 0)
         repo->last_accessed = ts(&st.st_atim), repo->last_modified = ts(&st.st_mtim);
     }
-    qsort(repo->revisions, repo->n_revisions, sizeof(*repo->revisions), rev_cmp);
+    if (repo->n_revisions)
+      qsort(repo->revisions, repo->n_revisions, sizeof(*repo->revisions), rev_cmp);
   }
   free(all);
   refs_free(&refs);
@@ -399,7 +400,8 @@ static int lock_live(const char *lock_path) {
   return !ferry__hub_lock_is_stale(&o, host, (int64_t)time(NULL), 86400);
 }
 
-/* blobs/<etag>...incomplete and blobs/<etag>.journal of one repo folder, and its dead owners locks. */
+/* blobs/<etag>[.<8hex>].incomplete and blobs/<etag>.journal of one repo folder, and the
+ * lock files of its dead owners. */
 static int scan_partials(struct scan *s, const char *root, const char *folder) {
   char *blobs = NULL, *locks = NULL;
   int r = ferry__hub_fmt(&blobs, FERRY__HUB_PATH_MAX, "%s/%s/blobs", root, folder);
@@ -477,7 +479,8 @@ int ferry_cache_scan(const char *cache_dir, struct ferry_cache_info *out) {
       /* vanished meanwhile */
     } else if (!S_ISDIR(st.st_mode)) {
       warn(&s, "not a repo folder (stray file): %s", path);
-    } else if (!sep || (strcmp(type, "model") && strcmp(type, "dataset") && strcmp(type, "space"))) {
+    } else if (!sep ||
+               (strcmp(type, "model") && strcmp(type, "dataset") && strcmp(type, "space"))) {
       warn(&s, "not a repo folder (name is not <type>s--<id>): %s", path);
     } else if ((r = ferry__hub_fmt(&snaps, FERRY__HUB_PATH_MAX, "%s/snapshots", path)) == 0 &&
                (lstat(snaps, &sst) != 0 || !S_ISDIR(sst.st_mode))) {
@@ -511,7 +514,7 @@ int ferry_cache_scan(const char *cache_dir, struct ferry_cache_info *out) {
   }
   closedir(d);
   if (!r && s.oom) r = FERRY_E_NOMEM;
-  if (!r) qsort(out->repos, out->n_repos, sizeof(*out->repos), repo_cmp);
+  if (!r && out->n_repos) qsort(out->repos, out->n_repos, sizeof(*out->repos), repo_cmp);
   return r;
 }
 

@@ -509,7 +509,7 @@ int ferry_card_check(const char *text, size_t len, enum ferry_card_type type,
   }
   if (r) return r;
   if (c.oom) return FERRY_E_NOMEM;
-  qsort(out->errors, out->n_errors, sizeof(*out->errors), issue_cmp);
-  qsort(out->warnings, out->n_warnings, sizeof(*out->warnings), issue_cmp);
+  if (out->n_errors) qsort(out->errors, out->n_errors, sizeof(*out->errors), issue_cmp);
+  if (out->n_warnings) qsort(out->warnings, out->n_warnings, sizeof(*out->warnings), issue_cmp);
   return out->n_errors ? FERRY_E_CARD_INVALID : 0;
 }
