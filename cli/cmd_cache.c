@@ -411,7 +411,7 @@ report:
   if (o.json) {
     print_json(json_pack("{s:b, s:b, s:I, s:I, s:I, s:o, s:o}", "ok", err == 0, "dry_run",
                          o.dry_run, "deleted", (json_int_t)done, "failed", (json_int_t)failed,
-                         "freed_bytes", (json_int_t)(err || o.dry_run ? 0 : plan.freed_bytes),
+                         "freed_bytes", (json_int_t)(err ? 0 : plan.freed_bytes),
                          "items", plan_json(&plan), "error", error_json(err, message)));
   } else {
     if (err) fprintf(stderr, "ferry: error: %s\n", message);

@@ -30,8 +30,8 @@ int ferry__cache_path_inside(const char *root, const char *path) {
   if (strncmp(path, root, n) != 0 || path[n] != '/' || path[n + 1] == 0) return 0;
   for (const char *seg = path + n + 1; *seg;) {
     size_t len = strcspn(seg, "/");
-    if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.') || len == 0)
-      return 0;
+    if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
+      return 0; /* an empty segment ("a//b", from --cache-dir DIR/) is harmless */
     seg += len;
     if (*seg == '/') seg++;
   }
@@ -454,6 +454,8 @@ int ferry_cache_scan(const char *cache_dir, struct ferry_cache_info *out) {
   struct ferry__hub_env env = ferry__hub_env_process();
   int r = ferry__hub_cache_root(&env, cache_dir, &out->cache_dir);
   if (r) return r;
+  for (size_t n = strlen(out->cache_dir); n > 1 && out->cache_dir[n - 1] == '/'; n--)
+    out->cache_dir[n - 1] = 0; /* "DIR/" lists as "DIR/models--..." */
   struct scan s = {.info = out};
   DIR *d = opendir(out->cache_dir);
   if (!d) return errno == ENOENT ? 0 : FERRY_E_IO;
@@ -478,7 +480,7 @@ int ferry_cache_scan(const char *cache_dir, struct ferry_cache_info *out) {
     if (lstat(path, &st) != 0) {
       /* vanished meanwhile */
     } else if (!S_ISDIR(st.st_mode)) {
-      warn(&s, "not a repo folder (stray file): %s", path);
+      warn(&s, "not a repo folder (a stray file or a symlink): %s", path);
     } else if (!sep ||
                (strcmp(type, "model") && strcmp(type, "dataset") && strcmp(type, "space"))) {
       warn(&s, "not a repo folder (name is not <type>s--<id>): %s", path);

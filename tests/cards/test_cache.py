@@ -213,6 +213,7 @@ def test_dry_run_deletes_nothing_and_shows_what_rm_deletes(cache, two_commits, t
     assert r.returncode == EXIT_OK and dry["dry_run"] is True and dry["deleted"] == 0
     assert tree_state(cache.dir) == before
     planned = sum(i["bytes"] for i in dry["items"])
+    assert dry["freed_bytes"] == planned == len(b"version one\n")
     # human form: the same paths and the space it frees
     r = cache.ferry("cache", "rm", two_commits["first"], "--dry-run")
     assert r.returncode == EXIT_OK
