@@ -177,8 +177,9 @@ static int card_check(int argc, char **argv) {
   free(text);
   if (json) {
     json_t *obj = json_pack(
-        "{s:b, s:s, s:b, s:o, s:o, s:o}", "ok", err == 0, "file", file, "has_metadata",
-        rep.has_metadata, "errors", issues_json(rep.errors, rep.n_errors), "warnings",
+        "{s:b, s:s, s:b, s:o, s:I, s:o, s:o}", "ok", err == 0, "file", file, "has_metadata",
+        rep.has_metadata, "errors", issues_json(rep.errors, rep.n_errors), "more_errors",
+        (json_int_t)rep.more_errors, "warnings",
         issues_json(rep.warnings, rep.n_warnings), "error",
         err ? json_pack("{s:i, s:s, s:s}", "code", ferry_exit_class(err), "name",
                         ferry_err_name(err), "message", message[0] ? message : ferry_strerror(err))

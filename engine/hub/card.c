@@ -164,6 +164,8 @@ struct builder {
   struct ferry__card_node *root;
   size_t weight;                 /* nodes so far, counting alias expansions */
   size_t aliases;
+  struct ferry__card_node **anchors; /* nodes with an anchor, in document order */
+  size_t n_anchors;
   int base_line;                 /* file line of the YAML's first line */
   int failed;
 };
@@ -193,6 +195,7 @@ static void free_nodes(struct builder *b) {
     free(b->all[i]);
   }
   free(b->all);
+  free(b->anchors);
 }
 
 /* YAML 1.2 core schema for a plain scalar (quoted ones are strings). */
@@ -260,16 +263,32 @@ static int add_kid(struct builder *b, struct ferry__card_node *kid, const yaml_m
   return 0;
 }
 
+/* Anchors are few in real cards; the cap keeps alias lookups (a linear search) cheap. */
+#define MAX_ANCHORS 10000
+
 static int set_anchor(struct builder *b, struct ferry__card_node *n, const yaml_char_t *anchor) {
   if (!anchor) return 0;
+  if (b->n_anchors >= MAX_ANCHORS) {
+    ferry__card_error(b->c, n->line, n->column, "more than %d anchors in the metadata",
+                      MAX_ANCHORS);
+    b->failed = 1;
+    return 0;
+  }
   n->anchor = strdup((const char *)anchor);
-  return n->anchor ? 0 : FERRY_E_NOMEM;
+  struct ferry__card_node **grown = realloc(b->anchors, (b->n_anchors + 1) * sizeof(*grown));
+  if (!n->anchor || !grown) {
+    if (grown) b->anchors = grown;
+    return FERRY_E_NOMEM;
+  }
+  b->anchors = grown;
+  b->anchors[b->n_anchors++] = n;
+  return 0;
 }
 
 /* The most recent node with this anchor (YAML lets an anchor be redefined). */
 static struct ferry__card_node *find_anchor(struct builder *b, const char *name) {
-  for (size_t i = b->n_all; i-- > 0;)
-    if (b->all[i]->anchor && !strcmp(b->all[i]->anchor, name)) return b->all[i];
+  for (size_t i = b->n_anchors; i-- > 0;)
+    if (!strcmp(b->anchors[i]->anchor, name)) return b->anchors[i];
   return NULL;
 }
 
@@ -410,28 +429,53 @@ static int parse_yaml(struct builder *b, const char *yaml, size_t len) {
   return r;
 }
 
+static int key_cmp(const void *a, const void *b) {
+  const struct ferry__card_node *x = *(const struct ferry__card_node *const *)a;
+  const struct ferry__card_node *y = *(const struct ferry__card_node *const *)b;
+  int c = strcmp(x->value, y->value);
+  if (c) return c;
+  if (x->line != y->line) return x->line < y->line ? -1 : 1;
+  return x->column < y->column ? -1 : x->column > y->column;
+}
+
 /* Duplicate keys in any mapping, and keys that are not scalars, are errors (the Hub's parser
- * refuses them). Walks each node once (aliases share nodes). */
-static void check_keys(struct ferry__card_ctx *c, struct builder *b) {
+ * refuses them). Each mapping's keys are sorted, so a mapping with many keys costs n log n;
+ * each node is visited once (aliases share nodes). 0 or FERRY_E_NOMEM. */
+static int check_keys(struct ferry__card_ctx *c, struct builder *b) {
+  const struct ferry__card_node **keys = NULL;
+  size_t cap = 0;
   for (size_t i = 0; i < b->n_all; i++) {
     const struct ferry__card_node *m = b->all[i];
     if (m->kind != FERRY__CARD_MAP) continue;
+    if (m->n / 2 > cap) {
+      const struct ferry__card_node **grown = realloc(keys, (m->n / 2) * sizeof(*grown));
+      if (!grown) {
+        free(keys);
+        return FERRY_E_NOMEM;
+      }
+      keys = grown, cap = m->n / 2;
+    }
+    size_t n = 0;
     for (size_t k = 0; k + 1 < m->n; k += 2) {
       const struct ferry__card_node *key = m->kids[k];
-      if (key->kind != FERRY__CARD_SCALAR) {
+      if (key->kind != FERRY__CARD_SCALAR)
         ferry__card_error(c, key->line, key->column, "a mapping key must be a plain value");
+      else
+        keys[n++] = key;
+    }
+    if (n > 1) qsort(keys, n, sizeof(*keys), key_cmp);
+    for (size_t k = 1, first = 0; k < n; k++) {
+      if (strcmp(keys[k]->value, keys[first]->value) != 0) {
+        first = k;
         continue;
       }
-      for (size_t j = 0; j < k; j += 2)
-        if (m->kids[j]->kind == FERRY__CARD_SCALAR && !strcmp(m->kids[j]->value, key->value)) {
-          ferry__card_error(c, key->line, key->column,
-                            "duplicate key '%.80s' (first on line %d)", key->value,
-                            m->kids[j]->line);
-          break;
-        }
-      if (k > 4096) break; /* quadratic scan: the first keys are enough to report */
+      ferry__card_error(c, keys[k]->line, keys[k]->column,
+                        "duplicate key '%.80s' (first on line %d)", keys[k]->value,
+                        keys[first]->line);
     }
   }
+  free(keys);
+  return 0;
 }
 
 const struct ferry__card_node *ferry__card_get(const struct ferry__card_node *map,
@@ -492,8 +536,8 @@ int ferry_card_check(const char *text, size_t len, enum ferry_card_type type,
     int column;
     position_of(text, start, &b.base_line, &column);
     r = parse_yaml(&b, text + start, end - start);
+    if (!r && !b.failed) r = check_keys(&c, &b);
     if (!r && !b.failed) {
-      check_keys(&c, &b);
       if (!b.root || (b.root->kind == FERRY__CARD_SCALAR && b.root->scalar == FERRY__CARD_NULL)) {
         ferry__card_warn(&c, b.base_line, 1, "the metadata block is empty");
         out->has_metadata = 1;

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import EXIT_CARD, EXIT_IO, EXIT_OK, EXIT_USAGE, run_ferry
 
-JSON_KEYS = {"ok", "file", "has_metadata", "errors", "warnings", "error"}
+JSON_KEYS = {"ok", "file", "has_metadata", "errors", "more_errors", "warnings", "error"}
 ISSUE_KEYS = {"line", "column", "message"}
 
 
@@ -252,3 +252,23 @@ def test_other_hostile_yaml(tmp_path):
         assert r.returncode == EXIT_CARD, (name, res)
         assert res["errors"][0]["line"] == line, (name, res)
         assert needle in res["errors"][0]["message"], (name, res)
+
+
+def test_wide_mappings_and_many_errors_stay_fast(tmp_path):
+    wide = "---\nlicense: mit\n" + "".join(f"k{i}: 1\n" for i in range(45_000)) + "---\n"
+    assert len(wide) < 1 << 20
+    start = time.monotonic()
+    r, res = check_json(write(tmp_path, "wide.md", wide))
+    assert r.returncode == EXIT_OK, res["errors"][:3]
+    dups = "---\nlicense: mit\n" + "k: 1\n" * 40_000 + "---\n"
+    r, res = check_json(write(tmp_path, "dups.md", dups))
+    assert time.monotonic() - start < 10
+    assert r.returncode == EXIT_CARD
+    assert len(res["errors"]) == 100 and res["more_errors"] == 40_000 - 1 - 100
+    assert res["errors"][0] == {"line": 4, "column": 1,
+                                "message": "duplicate key 'k' (first on line 3)"}
+    assert all(e["message"].endswith("(first on line 3)") for e in res["errors"])
+    anchors = ("---\nlicense: mit\n" + "".join(f"a{i}: &x{i} 1\n" for i in range(10_001))
+               + "---\n")
+    r, res = check_json(write(tmp_path, "anchors.md", anchors))
+    assert r.returncode == EXIT_CARD and "more than 10000 anchors" in res["errors"][0]["message"]
