@@ -348,16 +348,23 @@ static int remove_tree(const char *path) {
   return nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) == 0 ? 0 : -1;
 }
 
-/* After a ref is deleted, its empty parent folders below refs/ go too (refs/refs/pr). */
-static void prune_empty_parents(const char *path) {
+/* After a ref is deleted, its empty parent folders below the repo's refs/ go too
+ * (refs/refs/pr after refs/refs/pr/1). The repo folder is the first segment below the cache. */
+static void prune_empty_parents(const char *cache_dir, const char *path) {
+  size_t root = strlen(cache_dir);
+  while (root > 1 && cache_dir[root - 1] == '/') root--;
+  const char *repo = path + root;
+  while (*repo == '/') repo++;
+  const char *end = strchr(repo, '/');
+  if (!end || strncmp(end, "/refs/", 6) != 0) return;
+  size_t stop = (size_t)(end - path) + 5; /* length of "<cache>/<repo>/refs" */
   char dir[FERRY__HUB_PATH_MAX];
-  snprintf(dir, sizeof(dir), "%s", path);
-  for (int i = 0; i < 16; i++) {
+  if (strlen(path) >= sizeof(dir)) return;
+  memcpy(dir, path, strlen(path) + 1);
+  for (int i = 0; i < 64; i++) {
     char *slash = strrchr(dir, '/');
-    if (!slash) return;
+    if (!slash || (size_t)(slash - dir) <= stop) return;
     *slash = 0;
-    const char *base = strrchr(dir, '/');
-    if (!base || !strcmp(base + 1, "refs")) return;
     if (rmdir(dir) != 0) return;
   }
 }
@@ -390,7 +397,7 @@ int ferry_cache_plan_execute(const struct ferry_cache_info *info,
       (*n_failed)++;
       continue;
     }
-    if (it->kind == FERRY_CACHE_ITEM_REF) prune_empty_parents(it->path);
+    if (it->kind == FERRY_CACHE_ITEM_REF) prune_empty_parents(info->cache_dir, it->path);
     (*n_done)++;
   }
   return *n_failed ? FERRY_E_IO : 0;

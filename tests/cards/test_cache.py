@@ -401,3 +401,38 @@ def test_quiet_flags(cache, two_commits, two_revisions):
     assert r.returncode == EXIT_OK and r.stdout == "" and r.stderr == ""
     r = cache.ferry("cache", "prune", "-y", "-q")
     assert r.returncode == EXIT_OK and r.stdout == ""
+
+
+def test_huggingface_hub_layouts(cache, tmp_path):
+    """What huggingface_hub also writes: nested refs (refs/pr/1), .no_exist markers, trees/,
+    and snapshots of real files (its no-symlink fallback), hard links counted once."""
+    root = tmp_path / "hf-cache"
+    repo = root / "datasets--org--ds"
+    c1, c2 = "a" * 40, "b" * 40
+    for sub in ["blobs", f"snapshots/{c1}/data", f"snapshots/{c2}", "refs/refs/pr",
+                f".no_exist/{c1}", "trees"]:
+        (repo / sub).mkdir(parents=True)
+    (repo / "blobs" / ("e" * 64)).write_bytes(b"E" * 5000)
+    os.symlink("../../../blobs/" + "e" * 64, repo / "snapshots" / c1 / "data" / "train.bin")
+    (repo / "snapshots" / c2 / "copied.bin").write_bytes(b"C" * 3000)  # a real file
+    os.link(repo / "snapshots" / c2 / "copied.bin", repo / "snapshots" / c2 / "hardlink.bin")
+    (repo / ".no_exist" / c1 / "missing.txt").write_bytes(b"")
+    (repo / "trees" / f"{c1}.json").write_text('{"format_version": 1, "files": {}}')
+    (repo / "refs" / "main").write_text(c1)
+    (repo / "refs" / "refs" / "pr" / "1").write_text(c2)
+    ls = cache.ls("--cache-dir", root)
+    ds = find(ls, "org/ds", "dataset")
+    assert ds["size_on_disk"] == 5000 + 3000 and ds["files"] == 2
+    revs = {r["commit"]: r for r in ds["revisions"]}
+    assert revs[c1]["refs"] == ["main"] and revs[c1]["size_on_disk"] == 5000
+    assert revs[c2]["refs"] == ["refs/pr/1"] and revs[c2]["files"] == 2
+    assert revs[c2]["size_on_disk"] == 3000
+    assert ls["warnings"] == []
+    # removing the PR revision takes its ref and the now empty refs/refs/pr folders
+    r, out = rm(cache, "--cache-dir", root, c2.upper(), "-y")
+    assert r.returncode == EXIT_OK, r.describe()
+    assert sorted(i["kind"] for i in out["items"]) == ["ref", "snapshot"]
+    assert out["freed_bytes"] == 0  # a hard-linked file frees nothing until its last name goes
+    assert not (repo / "refs" / "refs").exists()
+    assert (repo / "refs" / "main").read_text() == c1
+    assert (repo / "snapshots" / c1 / "data" / "train.bin").read_bytes() == b"E" * 5000
