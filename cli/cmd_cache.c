@@ -336,15 +336,13 @@ static void print_plan(FILE *f, const struct ferry_cache_plan *plan) {
           cli_fmt_bytes((double)plan->freed_bytes, size, sizeof(size)));
 }
 
-/* Without -y: a terminal is asked, anything else is refused. 0 to go on, else an exit code. */
-static int confirm(const struct manage_opts *o, const struct ferry_cache_plan *plan) {
-  if (o->yes || o->dry_run) return 0;
-  if (!isatty(STDIN_FILENO)) return -FERRY_EXIT_USAGE;
+/* Asks on the terminal (the caller made sure stdin is one). 1 when the answer is yes. */
+static int confirmed(const struct manage_opts *o, const struct ferry_cache_plan *plan) {
   if (o->json || o->quiet) print_plan(stderr, plan);
   fprintf(stderr, "Delete these %zu path(s)? [y/N] ", plan->n_items);
   char answer[16] = "";
-  if (!fgets(answer, sizeof(answer), stdin)) return -FERRY_EXIT_OTHER;
-  return (answer[0] == 'y' || answer[0] == 'Y') ? 0 : -FERRY_EXIT_OTHER;
+  if (!fgets(answer, sizeof(answer), stdin)) return 0;
+  return answer[0] == 'y' || answer[0] == 'Y';
 }
 
 static json_t *plan_json(const struct ferry_cache_plan *plan) {
@@ -395,12 +393,8 @@ static int cache_delete(int argc, char **argv, int prune) {
       print_plan(stdout, &plan);
       fflush(stdout);
     }
-    int c = asks ? confirm(&o, &plan) : 0;
-    if (c == -FERRY_EXIT_USAGE) {
-      err = FERRY_E_INVAL;
-      snprintf(message, sizeof(message),
-               "refusing to delete without confirmation: stdin is not a terminal (use -y)");
-    } else if (c) {
+    /* without -y a terminal is asked; anything else was refused above */
+    if (asks && !confirmed(&o, &plan)) {
       err = FERRY_E_CANCELLED;
       snprintf(message, sizeof(message), "not confirmed: nothing deleted");
     } else if (!o.dry_run) {

@@ -30,15 +30,18 @@ static int plan_fail(struct ferry_cache_plan *p, int err, const char *fmt, ...) 
 /* Items are gathered per kind and joined in execution order at the end. */
 struct lists {
   struct ferry_cache_item *v[5];
-  size_t n[5];
+  size_t n[5], cap[5];
 };
 
 static int push(struct lists *l, int kind, const char *path, uint64_t bytes,
                 const struct ferry_cache_repo *repo, const char *commit) {
-  struct ferry_cache_item *grown = realloc(l->v[kind], (l->n[kind] + 1) * sizeof(*grown));
-  if (!grown) return FERRY_E_NOMEM;
-  l->v[kind] = grown;
-  struct ferry_cache_item *it = &grown[l->n[kind]];
+  if (l->n[kind] == l->cap[kind]) {
+    size_t cap = l->cap[kind] ? l->cap[kind] * 2 : 16;
+    struct ferry_cache_item *grown = realloc(l->v[kind], cap * sizeof(*grown));
+    if (!grown) return FERRY_E_NOMEM;
+    l->v[kind] = grown, l->cap[kind] = cap;
+  }
+  struct ferry_cache_item *it = &l->v[kind][l->n[kind]];
   memset(it, 0, sizeof(*it));
   it->kind = kind;
   it->bytes = bytes;
@@ -67,7 +70,7 @@ static int join(struct lists *l, struct ferry_cache_plan *out) {
     }
     free(l->v[k]);
     l->v[k] = NULL;
-    l->n[k] = 0;
+    l->n[k] = l->cap[k] = 0;
   }
   return 0;
 }
@@ -79,55 +82,98 @@ static void lists_free(struct lists *l) {
   }
 }
 
-/* The blobs a set of snapshots uses: realpaths directly inside <repo>/blobs (a link that
- * leads anywhere else is never a blob to delete). */
+/* Blobs by identity (device, inode): the ones the selected snapshots use, the ones the
+ * remaining snapshots use. Appended freely, then sorted once, so a repo with many files costs
+ * n log n. */
+struct blob {
+  dev_t dev;
+  ino_t ino;
+  uint64_t size;
+  char *name;        /* its name in <repo>/blobs, or NULL when it is not a blob there */
+};
 struct blobset {
-  char **path;
-  uint64_t *size;
-  size_t n;
+  struct blob *v;
+  size_t n, cap;
 };
 
-static int blobset_has(const struct blobset *b, const char *path) {
-  for (size_t i = 0; i < b->n; i++)
-    if (!strcmp(b->path[i], path)) return 1;
+static int blob_cmp(const void *a, const void *b) {
+  const struct blob *x = a, *y = b;
+  if (x->dev != y->dev) return x->dev < y->dev ? -1 : 1;
+  if (x->ino != y->ino) return x->ino < y->ino ? -1 : 1;
   return 0;
 }
 
-static int blobset_add(struct blobset *b, const char *path, uint64_t size) {
-  if (blobset_has(b, path)) return 0;
-  char **p = realloc(b->path, (b->n + 1) * sizeof(*p));
-  if (!p) return FERRY_E_NOMEM;
-  b->path = p;
-  uint64_t *s = realloc(b->size, (b->n + 1) * sizeof(*s));
-  if (!s) return FERRY_E_NOMEM;
-  b->size = s;
-  if (!(b->path[b->n] = strdup(path))) return FERRY_E_NOMEM;
-  b->size[b->n++] = size;
+static int blobset_add(struct blobset *b, const struct ferry__cache_file *f, const char *name) {
+  if (b->n == b->cap) {
+    size_t cap = b->cap ? b->cap * 2 : 64;
+    struct blob *grown = realloc(b->v, cap * sizeof(*grown));
+    if (!grown) return FERRY_E_NOMEM;
+    b->v = grown, b->cap = cap;
+  }
+  struct blob *one = &b->v[b->n];
+  one->dev = f->dev, one->ino = f->ino, one->size = f->size, one->name = NULL;
+  if (name && !(one->name = strdup(name))) return FERRY_E_NOMEM;
+  b->n++;
   return 0;
+}
+
+/* Sorted by identity, one entry each (keeping a name when any entry had one). */
+static void blobset_unique(struct blobset *b) {
+  if (b->n < 2) return;
+  qsort(b->v, b->n, sizeof(*b->v), blob_cmp);
+  size_t k = 1;
+  for (size_t i = 1; i < b->n; i++) {
+    struct blob *last = &b->v[k - 1];
+    if (blob_cmp(&b->v[i], last) != 0) {
+      b->v[k++] = b->v[i];
+    } else if (!last->name) {
+      last->name = b->v[i].name;
+    } else {
+      free(b->v[i].name);
+    }
+  }
+  b->n = k;
+}
+
+static int blobset_has(const struct blobset *b, const struct blob *key) {
+  return b->n && bsearch(key, b->v, b->n, sizeof(*b->v), blob_cmp) != NULL;
 }
 
 static void blobset_free(struct blobset *b) {
-  for (size_t i = 0; i < b->n; i++) free(b->path[i]);
-  free(b->path);
-  free(b->size);
+  for (size_t i = 0; i < b->n; i++) free(b->v[i].name);
+  free(b->v);
 }
 
-/* Adds the blobs of one snapshot to `set`; pointers that are real files (a cache without
- * symlinks) are freed with their snapshot and counted in *own_bytes when not hard-linked. */
-static int snapshot_blobs(const char *blobs_real, const char *snapshot, struct blobset *set,
+/* The blob a snapshot link points to, by huggingface_hub's layout: the link text is
+ * "../" repeated, then "blobs/<name>", and <repo>/blobs/<name> is the very file the link
+ * resolves to. Anything else (an absolute link, a link out of the repo) is never a blob to
+ * delete. Returns the name or NULL. */
+static const char *blob_name(const char *repo_dir, const struct ferry__cache_file *f) {
+  if (!f->link) return NULL;
+  const char *t = f->link;
+  while (!strncmp(t, "../", 3)) t += 3;
+  if (strncmp(t, "blobs/", 6) != 0) return NULL;
+  const char *name = t + 6;
+  if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, "..")) return NULL;
+  char path[FERRY__HUB_PATH_MAX];
+  struct stat st;
+  if ((size_t)snprintf(path, sizeof(path), "%s/blobs/%s", repo_dir, name) >= sizeof(path) ||
+      lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || st.st_dev != f->dev ||
+      st.st_ino != f->ino)
+    return NULL;
+  return name;
+}
+
+/* Adds what one snapshot uses to `set`. Real files in the snapshot (a cache without
+ * symlinks) go with their snapshot folder: *own_bytes counts those not hard-linked. */
+static int snapshot_blobs(const char *repo_dir, const char *snapshot, struct blobset *set,
                           uint64_t *own_bytes) {
   struct ferry__cache_files files;
   int r = ferry__cache_list_snapshot(snapshot, &files, NULL, NULL);
-  size_t n = strlen(blobs_real);
   for (size_t i = 0; !r && i < files.n; i++) {
     const struct ferry__cache_file *f = &files.v[i];
-    if (!f->is_link) {
-      if (own_bytes && f->nlink == 1) *own_bytes += f->size;
-      continue;
-    }
-    const char *t = f->target;
-    if (blobs_real[0] && !strncmp(t, blobs_real, n) && t[n] == '/' && !strchr(t + n + 1, '/'))
-      r = blobset_add(set, t, f->size);
+    if (!f->is_link && own_bytes && f->nlink == 1) *own_bytes += f->size;
+    r = blobset_add(set, f, f->is_link ? blob_name(repo_dir, f) : NULL);
   }
   ferry__cache_files_free(&files);
   return r;
@@ -141,17 +187,13 @@ static int plan_repo(struct lists *l, const struct ferry_cache_repo *repo,
   if (count == 0) return 0;
   if (count == repo->n_revisions)
     return push(l, FERRY_CACHE_ITEM_REPO, repo->path, repo->size_on_disk, repo, NULL);
-  char *blobs = NULL, *blobs_real = NULL;
-  int r = ferry__hub_fmt(&blobs, FERRY__HUB_PATH_MAX, "%s/blobs", repo->path);
-  if (r) return r;
-  blobs_real = realpath(blobs, NULL);
-  free(blobs);
   struct blobset gone = {0}, kept = {0};
+  int r = 0;
   for (size_t k = 0; !r && k < repo->n_revisions; k++) {
     const struct ferry_cache_revision *rev = &repo->revisions[k];
     uint64_t own = 0;
     if (selected[k]) {
-      r = snapshot_blobs(blobs_real ? blobs_real : "", rev->path, &gone, &own);
+      r = snapshot_blobs(repo->path, rev->path, &gone, &own);
       if (!r) r = push(l, FERRY_CACHE_ITEM_SNAPSHOT, rev->path, own, repo, rev->commit);
       for (size_t j = 0; !r && j < rev->n_refs; j++) {
         char *ref = NULL;
@@ -160,21 +202,21 @@ static int plan_repo(struct lists *l, const struct ferry_cache_repo *repo,
         free(ref);
       }
     } else {
-      r = snapshot_blobs(blobs_real ? blobs_real : "", rev->path, &kept, NULL);
+      r = snapshot_blobs(repo->path, rev->path, &kept, NULL);
     }
   }
-  /* Blobs are deleted by their name in this repo's blobs/ folder, as the scan saw them. */
+  blobset_unique(&gone);
+  blobset_unique(&kept);
+  /* a blob goes when no remaining snapshot uses it (through any link or hard link) */
   for (size_t i = 0; !r && i < gone.n; i++)
-    if (!blobset_has(&kept, gone.path[i])) {
+    if (gone.v[i].name && !blobset_has(&kept, &gone.v[i])) {
       char *path = NULL;
-      const char *name = strrchr(gone.path[i], '/') + 1;
-      r = ferry__hub_fmt(&path, FERRY__HUB_PATH_MAX, "%s/blobs/%s", repo->path, name);
-      if (!r) r = push(l, FERRY_CACHE_ITEM_BLOB, path, gone.size[i], repo, NULL);
+      r = ferry__hub_fmt(&path, FERRY__HUB_PATH_MAX, "%s/blobs/%s", repo->path, gone.v[i].name);
+      if (!r) r = push(l, FERRY_CACHE_ITEM_BLOB, path, gone.v[i].size, repo, NULL);
       free(path);
     }
   blobset_free(&gone);
   blobset_free(&kept);
-  free(blobs_real);
   return r;
 }
 

@@ -12,7 +12,7 @@
  * symlinks) and what it resolves to. */
 struct ferry__cache_file {
   char *pointer;        /* snapshots/<commit>/<path> */
-  char *target;         /* realpath of what it resolves to */
+  char *link;           /* the symlink's text (NULL for a real file) */
   dev_t dev;
   ino_t ino;
   uint64_t size;

@@ -88,11 +88,18 @@ static int walk_snapshot(const char *dir, int depth, struct ferry__cache_files *
                                     .size = (uint64_t)st.st_size, .nlink = st.st_nlink,
                                     .atime = ts(&st.st_atim), .mtime = ts(&st.st_mtim),
                                     .is_link = is_link};
-    one.target = realpath(path, NULL);
-    if (!one.target || (r = files_push(out, &one))) {
-      free(one.target);
+    if (is_link) {
+      char text[FERRY__HUB_PATH_MAX];
+      ssize_t n = readlink(path, text, sizeof(text) - 1);
+      if (n >= 0) {
+        text[n] = 0;
+        one.link = strdup(text);
+        if (!one.link) r = FERRY_E_NOMEM;
+      }
+    }
+    if (r || (r = files_push(out, &one))) {
+      free(one.link);
       free(path);
-      if (!r) r = FERRY_E_NOMEM;
     }
   }
   closedir(d);
@@ -106,7 +113,7 @@ int ferry__cache_list_snapshot(const char *snapshot_dir, struct ferry__cache_fil
 }
 
 void ferry__cache_files_free(struct ferry__cache_files *f) {
-  for (size_t i = 0; i < f->n; i++) free(f->v[i].pointer), free(f->v[i].target);
+  for (size_t i = 0; i < f->n; i++) free(f->v[i].pointer), free(f->v[i].link);
   free(f->v);
   memset(f, 0, sizeof(*f));
 }
