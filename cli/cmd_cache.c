@@ -234,14 +234,13 @@ bad:
   return FERRY_EXIT_USAGE;
 }
 
-static int scan_or_report(const struct manage_opts *o, struct ferry_cache_info *info) {
+/* Scans the cache; on failure writes the reason into message (the caller reports it). */
+static int scan_or_report(const struct manage_opts *o, struct ferry_cache_info *info,
+                          char *message, size_t cap) {
   int err = ferry_cache_scan(o->cache_dir, info);
   if (err) {
-    char message[512];
-    snprintf(message, sizeof(message), "cannot read the cache at %s: %s",
+    snprintf(message, cap, "cannot read the cache at %s: %s",
              info->cache_dir ? info->cache_dir : "(unknown)", ferry_strerror(err));
-    if (o->json) print_json(json_pack("{s:b, s:o}", "ok", 0, "error", error_json(err, message)));
-    else fprintf(stderr, "ferry: error: %s\n", message);
   } else if (!o->json && !o->quiet) {
     for (size_t i = 0; i < info->n_warnings; i++)
       fprintf(stderr, "ferry: warning: %s\n", info->warnings[i]);
@@ -258,13 +257,16 @@ static int cache_ls(int argc, char **argv) {
     return FERRY_EXIT_USAGE;
   }
   struct ferry_cache_info info;
-  int err = scan_or_report(&o, &info);
-  if (!err && o.json) {
+  char message[1024] = "";
+  int err = scan_or_report(&o, &info, message, sizeof(message));
+  if (o.json) {
     json_t *obj = cache_info_json(&info);
-    json_object_set_new(obj, "ok", json_true());
-    json_object_set_new(obj, "error", json_null());
+    json_object_set_new(obj, "ok", json_boolean(err == 0));
+    json_object_set_new(obj, "error", error_json(err, message));
     print_json(obj);
-  } else if (!err) {
+  } else if (err) {
+    fprintf(stderr, "ferry: error: %s\n", message);
+  } else {
     char size[32], acc[32], mod[32], refs[512];
     if (!o.quiet && !o.revisions)
       printf("%-48s %10s %6s  %-16s  %-16s  %s\n", "ID", "SIZE", "FILES", "LAST ACCESSED",
@@ -367,17 +369,14 @@ static int cache_delete(int argc, char **argv, int prune) {
     return FERRY_EXIT_USAGE;
   }
   struct ferry_cache_info info;
-  int err = scan_or_report(&o, &info);
-  if (err) {
-    ferry_cache_info_free(&info);
-    return ferry_exit_class(err);
-  }
-  struct ferry_cache_plan plan;
+  struct ferry_cache_plan plan = {0};
+  char message[1024] = "";
+  size_t done = 0, failed = 0;
+  int err = scan_or_report(&o, &info, message, sizeof(message));
+  if (err) goto report;
   err = prune ? ferry_cache_plan_prune(&info, &plan)
               : ferry_cache_plan_rm(&info, (const char *const *)argv + optind,
                                     (size_t)(argc - optind), &plan);
-  char message[1024] = "";
-  size_t done = 0, failed = 0;
   if (err) {
     snprintf(message, sizeof(message), "%s", plan.message[0] ? plan.message : ferry_strerror(err));
   } else {

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from dlhelpers import FERRY_BIN
-from conftest import EXIT_OK, EXIT_OTHER, EXIT_USAGE, run_js, tree_state
+from conftest import EXIT_IO, EXIT_OK, EXIT_OTHER, EXIT_USAGE, run_js, tree_state
 
 LS_KEYS = {"ok", "cache_dir", "size_on_disk", "repos", "partial_files", "warnings", "error"}
 REPO_KEYS = {"repo_type", "repo_id", "path", "size_on_disk", "files", "last_accessed",
@@ -131,9 +131,19 @@ def test_ls_on_a_cache_filled_by_the_js_client(cache, hub, tmp_path):
     assert ls["warnings"] == []
 
 
-def test_ls_missing_cache_is_empty(cache, tmp_path):
+def test_ls_missing_cache_is_empty_and_a_file_is_an_error(cache, tmp_path):
     ls = cache.ls("--cache-dir", tmp_path / "nothing-here")
     assert ls["repos"] == [] and ls["size_on_disk"] == 0
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    r = cache.ferry("cache", "ls", "--cache-dir", not_a_dir, "--json")
+    assert r.returncode == EXIT_IO
+    assert set(r.json) == LS_KEYS and r.json["ok"] is False and r.json["repos"] == []
+    assert "cannot read the cache" in r.json["error"]["message"]
+    r, out = rm(cache, "--cache-dir", not_a_dir, "model/a/b", "-y")
+    assert r.returncode == EXIT_IO and out["items"] == []
+    r = cache.ferry("cache", "prune", "--cache-dir", not_a_dir, "-y")
+    assert r.returncode == EXIT_IO and "cannot read the cache" in r.stderr
 
 
 def test_ls_reports_corrupted_entries_as_warnings(cache, two_commits):
