@@ -20,7 +20,7 @@ static void card_usage(FILE *f) {
           "new    prints a card scaffold (YAML metadata and the usual sections), or writes it\n"
           "       to FILE (an existing FILE is kept unless --force).\n"
           "check  parses the card's --- metadata block and checks licenses, field types and\n"
-          "       model-index. Exit 0 when valid, 17 when not, 6 when FILE cannot be read.\n");
+          "       model-index. Exit 0 when valid, 19 when not, 6 when FILE cannot be read.\n");
 }
 
 static int parse_type(const char *s, enum ferry_card_type *out) {

@@ -25,7 +25,7 @@ JS_PACKAGE = os.path.join(REPO, "tests", "hub", "conformance", "node_modules", "
                           "hub", "package.json")
 
 # exit codes of the contract (README)
-EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_IO, EXIT_CARD = 0, 1, 2, 6, 17
+EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_IO, EXIT_CARD = 0, 1, 2, 6, 19
 
 
 class Result:
