@@ -17,6 +17,8 @@ static void usage(FILE *f) {
           /* auth and env (issue 6) */
           "  auth login|logout|whoami|list|switch   Hub login, shared with hf (--help)\n"
           "  env                 versions, endpoint, paths, token source, logged-in user\n"
+          "  cache ls|rm|prune   list the cache, delete revisions or repos, clean up\n"
+          "  card new|check      scaffold a model card, check a card's metadata\n"
           "\n"
           "  ferry --version     versions of ferry and its libraries\n");
 }
@@ -42,6 +44,7 @@ int main(int argc, char **argv) {
   /* auth and env (issue 6) */
   if (!strcmp(cmd, "auth")) return cli_auth(argc - 1, argv + 1);
   if (!strcmp(cmd, "env")) return cli_env(argc - 1, argv + 1);
+  if (!strcmp(cmd, "card")) return cli_card(argc - 1, argv + 1);
   fprintf(stderr, "ferry: unknown command '%s'\n", cmd);
   usage(stderr);
   return FERRY_EXIT_USAGE;

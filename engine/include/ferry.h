@@ -59,7 +59,8 @@ extern "C" {
   X(HUB_OFFLINE, -1105, FERRY_EXIT_HUB_OFFLINE, 0, "not (completely) in the cache while offline") \
   X(CANCELLED, -1091, FERRY_EXIT_INTERRUPTED, 0, "cancelled")                              \
   X(HUB_CONFLICT, -1106, FERRY_EXIT_HUB_CONFLICT, 0, "already exists or conflicts on the Hub") \
-  X(HUB_BAD_REQUEST, -1107, FERRY_EXIT_HUB_BAD_REQUEST, 0, "refused by the Hub as invalid")
+  X(HUB_BAD_REQUEST, -1107, FERRY_EXIT_HUB_BAD_REQUEST, 0, "refused by the Hub as invalid")  \
+  X(CARD_INVALID, -1200, FERRY_EXIT_CARD, 0, "invalid model card")
 
 /* Exit classes: the documented exit codes of the `ferry` command. */
 enum ferry_exit_class {
@@ -82,6 +83,7 @@ enum ferry_exit_class {
   FERRY_EXIT_HUB_OFFLINE = 16,
   FERRY_EXIT_HUB_CONFLICT = 17,
   FERRY_EXIT_HUB_BAD_REQUEST = 18,
+  FERRY_EXIT_CARD = 19, /* a model or dataset card that does not pass `ferry card check` */
   FERRY_EXIT_INTERRUPTED = 130
 };
 
@@ -537,6 +539,137 @@ FERRY_EXTERN int ferry_hub_logout(const char *token_name, struct ferry_hub_logou
  * FERRY_E_INVAL. *env_overrides = 1 when HF_TOKEN is set to another token. */
 FERRY_EXTERN int ferry_hub_switch(const char *token_name, int *env_overrides, char *msg,
                                   size_t msg_len);
+/* ---- Model cards and cache management (engine/hub/card.c, card_schema.c, cache_scan.c,
+ * cache_clean.c) -------------------------------------------------------------------------- */
+
+enum ferry_card_type { FERRY_CARD_MODEL = 0, FERRY_CARD_DATASET = 1 };
+
+/* Hard limits of the card parser: a card beyond them is an error, never a crash or a hang. */
+#define FERRY_CARD_MAX_BYTES (16u << 20)     /* the whole README.md */
+#define FERRY_CARD_MAX_METADATA (1u << 20)   /* the YAML between the --- lines */
+#define FERRY_CARD_MAX_DEPTH 64              /* nested sequences and mappings */
+#define FERRY_CARD_MAX_NODES 100000          /* nodes, counting what aliases expand to */
+#define FERRY_CARD_MAX_ALIASES 1000
+#define FERRY_CARD_MAX_ISSUES 100            /* errors (or warnings) kept; the rest counted */
+
+struct ferry_card_issue {
+  int line, column;       /* 1-based, in the whole file; 0 when not about a place */
+  char message[256];
+};
+
+struct ferry_card_report {
+  int has_metadata;       /* a --- block was found and parsed */
+  struct ferry_card_issue *errors, *warnings;
+  size_t n_errors, n_warnings;
+  size_t more_errors;     /* errors beyond FERRY_CARD_MAX_ISSUES, not kept */
+};
+
+/* Checks a card (README.md text, `len` bytes, need not be NUL-terminated) as the Hub would:
+ * UTF-8, the `---` front matter parsed with libyaml (limits above), then the known fields:
+ * license identifiers from the Hub's list, types of language, tags, datasets, metrics,
+ * base_model, pipeline_tag, library_name, ..., and a well-formed model-index. A card without
+ * metadata is a warning, not an error (like the Hub). Returns 0 when there is no error,
+ * FERRY_E_CARD_INVALID when out->errors is not empty, FERRY_E_NOMEM. `out` must be freed with
+ * ferry_card_report_free either way. */
+FERRY_EXTERN int ferry_card_check(const char *text, size_t len, enum ferry_card_type type,
+                                  struct ferry_card_report *out);
+FERRY_EXTERN void ferry_card_report_free(struct ferry_card_report *r);
+
+/* A new card: YAML metadata with placeholders and the usual sections. It passes
+ * ferry_card_check. *out is malloc'd and NUL-terminated. 0 or FERRY_E_NOMEM / FERRY_E_INVAL. */
+FERRY_EXTERN int ferry_card_scaffold(enum ferry_card_type type, char **out, size_t *len);
+
+/* The Hugging Face cache as huggingface_hub's scan_cache_dir sees it (hub-protocol.md §3.7).
+ * Sizes count each blob once (by device and inode, so hard links count once too). */
+struct ferry_cache_revision {
+  char commit[41];
+  char *path;                 /* snapshots/<commit> */
+  uint64_t size_on_disk;      /* distinct blobs of this revision */
+  size_t n_files;             /* files in the snapshot */
+  double last_modified;       /* newest blob mtime (the folder's when empty), unix seconds */
+  char **refs;                /* ref names pointing to it ("main", "refs/pr/1") */
+  size_t n_refs;
+};
+
+struct ferry_cache_repo {
+  char repo_type[16];         /* "model", "dataset", "space" */
+  char *repo_id;              /* "org/name" */
+  char *path;                 /* the repo folder */
+  uint64_t size_on_disk;      /* distinct blobs of all revisions */
+  size_t n_files;             /* distinct blobs */
+  double last_accessed, last_modified;
+  struct ferry_cache_revision *revisions;
+  size_t n_revisions;
+};
+
+struct ferry_cache_partial {  /* a partial download or ferry's bookkeeping for one */
+  char *path;
+  uint64_t size;
+  int in_use;                 /* a live ferry process holds its lock: prune leaves it */
+};
+
+struct ferry_cache_info {
+  char *cache_dir;
+  struct ferry_cache_repo *repos;     /* sorted by type, then id */
+  size_t n_repos;
+  uint64_t size_on_disk;
+  struct ferry_cache_partial *partials; /* *.incomplete, *.journal, dead owners' locks */
+  size_t n_partials;
+  char **warnings;            /* corrupted entries, stray files: one line each */
+  size_t n_warnings;
+};
+
+/* Scans the cache (cache_dir, or HF_HUB_CACHE / HF_HOME as ferry download). A missing cache
+ * folder is an empty cache. Never follows a symlink out of it for anything but sizes and
+ * times. 0, FERRY_E_IO (cannot read the folder), FERRY_E_NOMEM; free with
+ * ferry_cache_info_free either way. */
+FERRY_EXTERN int ferry_cache_scan(const char *cache_dir, struct ferry_cache_info *out);
+FERRY_EXTERN void ferry_cache_info_free(struct ferry_cache_info *info);
+
+enum ferry_cache_item_kind {
+  FERRY_CACHE_ITEM_REPO = 0,  /* a whole repo folder */
+  FERRY_CACHE_ITEM_SNAPSHOT,  /* snapshots/<commit> */
+  FERRY_CACHE_ITEM_REF,       /* refs/<name> */
+  FERRY_CACHE_ITEM_BLOB,      /* blobs/<etag> no longer referenced */
+  FERRY_CACHE_ITEM_PARTIAL    /* *.incomplete, *.journal, a dead owner's .ferry-lock */
+};
+
+struct ferry_cache_item {
+  int kind;                   /* enum ferry_cache_item_kind */
+  char *path;
+  uint64_t bytes;             /* what deleting it frees (0 for snapshots and refs) */
+  char repo_type[16];
+  char *repo_id;
+  char commit[41];            /* for snapshots and refs, else "" */
+};
+
+struct ferry_cache_plan {
+  struct ferry_cache_item *items; /* in execution order: repos, snapshots, refs, blobs, partials */
+  size_t n_items;
+  uint64_t freed_bytes;
+  char message[512];          /* why planning failed */
+};
+
+/* Plans `ferry cache rm`: each target is a 40-hex revision, "<type>/<repo_id>" (model/org/name,
+ * dataset/org/ds; case-insensitive) or "hf://[<types>/]<repo_id>". A revision's snapshot, the
+ * refs pointing to it and the blobs no other remaining revision uses go; when every revision
+ * of a repo is selected, the repo folder goes. A target not in the cache is FERRY_E_INVAL with
+ * out->message. Free with ferry_cache_plan_free either way. */
+FERRY_EXTERN int ferry_cache_plan_rm(const struct ferry_cache_info *info,
+                                     const char *const *targets, size_t n_targets,
+                                     struct ferry_cache_plan *out);
+/* Plans `ferry cache prune`: detached revisions (no ref points to them), as above, and the
+ * partial files not in use. */
+FERRY_EXTERN int ferry_cache_plan_prune(const struct ferry_cache_info *info,
+                                        struct ferry_cache_plan *out);
+/* Deletes what the plan lists, without following symlinks and only below info->cache_dir.
+ * A path already gone is skipped. *n_done = items deleted; errors are counted in *n_failed
+ * (and the first one's text goes to why). 0, or FERRY_E_IO when an item could not go. */
+FERRY_EXTERN int ferry_cache_plan_execute(const struct ferry_cache_info *info,
+                                          const struct ferry_cache_plan *plan, size_t *n_done,
+                                          size_t *n_failed, char *why, size_t why_len);
+FERRY_EXTERN void ferry_cache_plan_free(struct ferry_cache_plan *plan);
+/* ---- end of model cards and cache management -------------------------------------------- */
 
 /* Library versions, e.g. "ferry/0.1.0 libcurl/7.88.1 libuv/1.44.2 OpenSSL/3.0.x xxhash/0.8.1". */
 FERRY_EXTERN const char *ferry_version_string(void);

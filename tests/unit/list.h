@@ -109,6 +109,12 @@
   X(hub_util_env) \
   X(hub_util_fmt) \
   X(hub_util_mkdirs) \
+  X(card_front_matter) \
+  X(card_yaml_errors_have_lines) \
+  X(card_fields) \
+  X(card_model_index) \
+  X(card_limits) \
+  X(card_scaffold_passes) \
   X(xxh3_matches_library)
 
 #endif
