@@ -780,17 +780,40 @@ static int commit_all(struct up *u) {
   return u->out->error;
 }
 
-/* README.md in the upload: asks the Hub's validate-yaml (§6.3) first, like huggingface_hub. */
+/* README.md in the upload: ferry's card check, then the Hub's validate-yaml (§6.3) as
+ * huggingface_hub asks it, before anything is sent. */
 static int validate_readme(struct up *u) {
   for (size_t i = 0; i < u->files.n; i++) {
     struct ferry__upload_file *f = &u->files.v[i];
     if (f->ignored || strcmp(f->path, "README.md") || f->size > (16u << 20)) continue;
     unsigned char *data = NULL;
     int err = read_whole(f->local, f->size, &data);
-    json_t *b = err ? NULL : json_pack("{s:s%, s:s}", "content", (char *)data, (size_t)f->size,
+    if (err) {
+      free(data);
+      return fail(u, err, 0, "cannot read %s", f->local);
+    }
+    /* ferry's own check first (line numbers, no round trip), then the Hub's. */
+    struct ferry_card_report rep = {0};
+    if (u->repo.type != FERRY__HUB_SPACE) /* a Space's card has other fields */
+      err = ferry_card_check((const char *)data, (size_t)f->size,
+                           u->repo.type == FERRY__HUB_DATASET ? FERRY_CARD_DATASET : FERRY_CARD_MODEL,
+                           &rep);
+    for (size_t w = 0; !err && w < rep.n_warnings; w++)
+      notice(u, "README.md:%d: %s", rep.warnings[w].line, rep.warnings[w].message);
+    if (err == FERRY_E_CARD_INVALID && rep.n_errors)
+      fail(u, err, 0, "invalid metadata in README.md:%d:%d: %s%s", rep.errors[0].line,
+           rep.errors[0].column, rep.errors[0].message,
+           rep.n_errors + rep.more_errors > 1 ? " (and more: ferry card check README.md)" : "");
+    else if (err)
+      fail(u, err, 0, "cannot check README.md");
+    ferry_card_report_free(&rep);
+    if (err) {
+      free(data);
+      return err;
+    }
+    json_t *b = json_pack("{s:s%, s:s}", "content", (char *)data, (size_t)f->size,
                                        "repoType", ferry__hub_repo_type_name(u->repo.type));
     free(data);
-    if (err) return fail(u, err, 0, "cannot read %s", f->local);
     char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
     json_decref(b);
     if (!body) return fail(u, FERRY_E_INVAL, 0, "README.md is not valid UTF-8");
