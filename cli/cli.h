@@ -9,6 +9,11 @@
 int cli_get(int argc, char **argv);
 int cli_download(int argc, char **argv);
 int cli_cache(int argc, char **argv);
+int cli_upload(int argc, char **argv);
+/* auth and env (issue 6) */
+int cli_auth(int argc, char **argv);
+int cli_env(int argc, char **argv);
+int cli_card(int argc, char **argv); /* cmd_card.c */
 
 /* "64M", "1.5G", "100k", "4096": KiB-based suffixes (K, M, G, T; optional "iB" or "B").
  * Returns 0 or -1 when malformed. */

@@ -55,20 +55,21 @@ int ferry__hub_token_clean(const char *s, size_t len, char **out) {
   return 0;
 }
 
-/* The token file: $HF_TOKEN_PATH, else HF_HOME/token (both expanded like the cache root). */
-static int token_from_file(const struct ferry__hub_env *env, char **out) {
+int ferry__hub_token_path(const struct ferry__hub_env *env, char **out) {
+  *out = NULL;
+  const char *p = ferry__hub_env_get(env, "HF_TOKEN_PATH");
+  if (p && *p) return ferry__hub_expand_path(env, p, out);
+  char *home = NULL;
+  int r = ferry__hub_home(env, &home);
+  if (!r) r = ferry__hub_fmt(out, FERRY__HUB_PATH_MAX, "%s/token", home);
+  free(home);
+  return r;
+}
+
+int ferry__hub_token_from_file(const struct ferry__hub_env *env, char **out) {
   *out = NULL;
   char *path = NULL;
-  int r;
-  const char *p = ferry__hub_env_get(env, "HF_TOKEN_PATH");
-  if (p && *p) {
-    r = ferry__hub_expand_path(env, p, &path);
-  } else {
-    char *home = NULL;
-    r = ferry__hub_home(env, &home);
-    if (!r) r = ferry__hub_fmt(&path, FERRY__HUB_PATH_MAX, "%s/token", home);
-    free(home);
-  }
+  int r = ferry__hub_token_path(env, &path);
   if (r) return r;
   char *text = NULL;
   size_t len;
@@ -77,8 +78,20 @@ static int token_from_file(const struct ferry__hub_env *env, char **out) {
   free(path);
   if (r == FERRY_E_PROTOCOL) return 0; /* far too large to be a token: ignore it */
   if (!r && found) r = ferry__hub_token_clean(text, len, out);
+  if (text) memset(text, 0, len);
   free(text);
   return r;
+}
+
+int ferry__hub_token_from_env(const struct ferry__hub_env *env, char **out) {
+  *out = NULL;
+  /* os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN"): an empty HF_TOKEN
+   * falls through to the legacy name; a blank one cleans to nothing. */
+  const char *v = ferry__hub_env_get(env, "HF_TOKEN");
+  if (!v || !*v) v = ferry__hub_env_get(env, "HUGGING_FACE_HUB_TOKEN");
+  if (!v || !*v) return 0;
+  if (strlen(v) > FERRY__HUB_SMALL_FILE_MAX) return FERRY_E_INVAL;
+  return ferry__hub_token_clean(v, strlen(v), out);
 }
 
 int ferry__hub_token_resolve(const struct ferry__hub_env *env, const char *explicit_token,
@@ -92,20 +105,12 @@ int ferry__hub_token_resolve(const struct ferry__hub_env *env, const char *expli
     return r;
   }
   if (ferry__hub_env_true(ferry__hub_env_get(env, "HF_HUB_DISABLE_IMPLICIT_TOKEN"))) return 0;
-  /* os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN"): an empty HF_TOKEN
-   * falls through to the legacy name; a blank one cleans to nothing and falls to the file. */
-  const char *v = ferry__hub_env_get(env, "HF_TOKEN");
-  if (!v || !*v) v = ferry__hub_env_get(env, "HUGGING_FACE_HUB_TOKEN");
-  if (v && *v) {
-    if (strlen(v) > FERRY__HUB_SMALL_FILE_MAX) return FERRY_E_INVAL;
-    r = ferry__hub_token_clean(v, strlen(v), out);
-    if (r) return r;
-    if (*out) {
-      *source = FERRY__HUB_TOKEN_ENV;
-      return 0;
-    }
+  r = ferry__hub_token_from_env(env, out);
+  if (r || *out) {
+    if (*out) *source = FERRY__HUB_TOKEN_ENV;
+    return r;
   }
-  r = token_from_file(env, out);
+  r = ferry__hub_token_from_file(env, out);
   if (!r && *out) *source = FERRY__HUB_TOKEN_FILE;
   return r;
 }

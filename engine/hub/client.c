@@ -153,44 +153,64 @@ void ferry__hub_classify(const struct ferry_response *r, int have_token,
            m);
 }
 
-int ferry_hub_call(struct ferry_hub_client *c, const char *method, const char *path,
-                   const char *content_type, const void *body, size_t len,
-                   struct ferry_hub_reply *out) {
+int ferry__hub_client_call_url(struct ferry_hub_client *c, const char *method, const char *url,
+                               const char *accept, const char *content_type, const void *body,
+                               size_t len, int send_token, struct ferry_hub_reply *out) {
   memset(out, 0, sizeof(*out));
-  char *url = NULL, *ctype = NULL;
-  int err = ferry__hub_fmt(&url, FERRY__HUB_URL_MAX + 1024, "%s%s", c->endpoint, path);
-  if (!err && content_type) err = ferry__hub_fmt(&ctype, 256, "Content-Type: %s", content_type);
+  char *ctype = NULL, *acc = NULL;
+  int err = 0;
+  if (content_type) err = ferry__hub_fmt(&ctype, 256, "Content-Type: %s", content_type);
+  if (!err && accept) err = ferry__hub_fmt(&acc, 256, "Accept: %s", accept);
   if (err) {
-    free(url);
+    free(ctype);
     out->error = err;
-    snprintf(out->message, sizeof(out->message), "the request is too long");
+    snprintf(out->message, sizeof(out->message), "out of memory");
     return err;
   }
-  const char *headers[6];
+  /* The token goes to the endpoint's origin only (never to storage or another host). */
+  int with_token = send_token && c->auth_header && ferry__hub_same_origin(url, c->endpoint);
+  const char *headers[4];
   size_t n = 0;
-  for (size_t i = 0; c->headers[i]; i++) headers[n++] = c->headers[i];
+  headers[n++] = acc ? acc : c->headers[0];
+  if (with_token) headers[n++] = c->auth_header;
   if (ctype) headers[n++] = ctype;
   headers[n] = NULL;
   struct ferry_request req = {.method = method, .url = url, .headers = headers, .body = body,
                               .body_len = len, .max_retries = API_RETRIES};
   struct ferry_response r;
   err = ferry_engine_fetch(c->api, &req, &r);
-  free(url);
   free(ctype);
+  free(acc);
   out->status = r.status;
   if (err) {
     out->error = err;
-    snprintf(out->message, sizeof(out->message), "%s: %s", c->endpoint, ferry_strerror(err));
     if (err == FERRY_E_TLS)
       snprintf(out->message, sizeof(out->message),
                "TLS error talking to %s (is the CA right? --cacert, SSL_CERT_FILE)", c->endpoint);
+    else
+      snprintf(out->message, sizeof(out->message), "%s", ferry_strerror(err));
   } else {
-    ferry__hub_classify(&r, c->token != NULL, out);
+    ferry__hub_classify(&r, with_token, out);
     out->body = r.body, out->body_len = r.body_len, out->headers = r.headers;
     r.body = r.headers = NULL;
   }
   ferry_response_free(&r);
   return out->error;
+}
+
+int ferry_hub_call(struct ferry_hub_client *c, const char *method, const char *path,
+                   const char *content_type, const void *body, size_t len,
+                   struct ferry_hub_reply *out) {
+  char *url = NULL;
+  if (ferry__hub_fmt(&url, FERRY__HUB_URL_MAX + 1024, "%s%s", c->endpoint, path)) {
+    memset(out, 0, sizeof(*out));
+    out->error = FERRY_E_INVAL;
+    snprintf(out->message, sizeof(out->message), "the request is too long");
+    return out->error;
+  }
+  int err = ferry__hub_client_call_url(c, method, url, NULL, content_type, body, len, 1, out);
+  free(url);
+  return err;
 }
 
 int ferry_hub_reply_header(const struct ferry_hub_reply *r, const char *name, char *buf,

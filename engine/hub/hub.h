@@ -9,6 +9,8 @@
  *   patterns.c  allow/ignore filtering (§4.2)
  *   tree.c      repo-info and tree JSON, Link headers (§1.5, §4.4), trees/<commit>.json (§3.5)
  *   auth.c      token resolution (§5.5), boolean environment variables (§8), same-origin rule
+ *   stored_tokens.c  the token and stored_tokens files `hf auth login` writes (§5.5)
+ *   login.c     whoami, login, logout, switch, the token list (public API in ferry.h)
  *   lock.c      ferry's own lock files (pid + host + start time; not flock)
  *
  * Conventions: functions return 0 or a negative FERRY_E_* code from ferry.h. Functions that
@@ -325,9 +327,60 @@ enum ferry__hub_token_source {
 int ferry__hub_token_resolve(const struct ferry__hub_env *env, const char *explicit_token,
                              char **out, enum ferry__hub_token_source *source);
 
+/* The token file huggingface_hub reads and `hf auth login` writes: $HF_TOKEN_PATH (expanded),
+ * else HF_HOME/token. */
+int ferry__hub_token_path(const struct ferry__hub_env *env, char **out);
+/* The cleaned token of HF_TOKEN || HUGGING_FACE_HUB_TOKEN, and of the token file; *out = NULL
+ * when there is none (a missing or oversized file is none). */
+int ferry__hub_token_from_env(const struct ferry__hub_env *env, char **out);
+int ferry__hub_token_from_file(const struct ferry__hub_env *env, char **out);
+
 /* 1 when both URLs have the same scheme, host (case-insensitive) and port (the scheme's
  * default when absent); 0 otherwise, also when either does not parse (so no token leaks). */
 int ferry__hub_same_origin(const char *url_a, const char *url_b);
+
+/* ---- stored_tokens.c: the files `hf auth login` writes (§5.5) ---------------------------- */
+
+struct ferry__hub_ini_field {
+  char *key;   /* lower-cased, as configparser's optionxform */
+  char *value; /* may be a secret: zeroed when freed */
+};
+struct ferry__hub_ini_section {
+  char *name;
+  struct ferry__hub_ini_field *fields;
+  size_t n;
+};
+struct ferry__hub_ini {
+  struct ferry__hub_ini_section *v;
+  size_t n;
+};
+/* Parses stored_tokens as configparser reads it (see stored_tokens.c). What configparser would
+ * reject, a [DEFAULT] section or a NUL byte: FERRY_E_IO with "line N: ..." in why. */
+int ferry__hub_ini_parse(const char *text, size_t len, struct ferry__hub_ini *out, char *why,
+                         size_t why_len);
+/* What configparser.write produces for the sections sorted by name (the sections are sorted
+ * in place). */
+int ferry__hub_ini_serialize(struct ferry__hub_ini *ini, char **out, size_t *len);
+void ferry__hub_ini_free(struct ferry__hub_ini *ini);
+struct ferry__hub_ini_section *ferry__hub_ini_find(struct ferry__hub_ini *ini, const char *name);
+/* The value of `key` in a section, or NULL. */
+const char *ferry__hub_ini_get(const struct ferry__hub_ini_section *s, const char *key);
+/* Section `name` becomes {hf_token = token} alone (added when missing), as _save_token. */
+int ferry__hub_ini_set_token(struct ferry__hub_ini *ini, const char *name, const char *token);
+/* 1 when section `name` was removed, 0 when there was none. */
+int ferry__hub_ini_remove(struct ferry__hub_ini *ini, const char *name);
+/* A name that can be a section of the file and read back the same: not empty, at most 256
+ * bytes, no control character, no blank at either end, not "DEFAULT". FERRY_E_INVAL. */
+int ferry__hub_token_name_check(const char *name, char *why, size_t why_len);
+/* os.path.join(os.path.dirname(token_path), "stored_tokens") */
+int ferry__hub_stored_tokens_path(const char *token_path, char **out);
+/* Writes a secret file as huggingface_hub's _write_secret, but atomically: the folder is
+ * created (its missing parents as usual, itself 0700) and chmod 0700; the data goes to a temp
+ * file created 0600 beside `path`, fsynced, renamed over it, then chmod 0600. */
+int ferry__hub_secret_write(const char *path, const void *data, size_t len);
+/* Reads and parses stored_tokens; *found = 0 (and an empty ini) when it does not exist. */
+int ferry__hub_stored_tokens_load(const char *path, struct ferry__hub_ini *out, int *found,
+                                  char *why, size_t why_len);
 
 /* ---- lock.c ------------------------------------------------------------------------------ */
 
@@ -379,6 +432,11 @@ int ferry__hub_lock_release(struct ferry__hub_lock *l);
 struct ferry_engine *ferry__hub_client_engine(struct ferry_hub_client *c);
 const char *ferry__hub_client_token(const struct ferry_hub_client *c);
 const struct ferry__hub_settings *ferry__hub_client_settings(const struct ferry_hub_client *c);
+/* ferry_hub_call with a whole URL: with send_token, the token is added only when `url` has
+ * the endpoint's origin; `accept` NULL means application/json. */
+int ferry__hub_client_call_url(struct ferry_hub_client *c, const char *method, const char *url,
+                               const char *accept, const char *content_type, const void *body,
+                               size_t len, int send_token, struct ferry_hub_reply *out);
 /* Fills out->error, error_code, server_message and message from an answer. */
 void ferry__hub_classify(const struct ferry_response *r, int have_token,
                          struct ferry_hub_reply *out);
@@ -403,5 +461,147 @@ int ferry__hub_next_page_path(const char *endpoint, const char *link, char **out
 const char *ferry__hub_sort_key(const char *s);
 /* "/api/{Ts}/{id}" plus suffix (already escaped; may be ""). */
 int ferry__hub_repo_api_path(const struct ferry__hub_repo *r, const char *suffix, char **out);
+
+/* ---- upload_walk.c ----------------------------------------------------------------------- */
+
+/* One local file of an upload, and what the upload learns about it on the way. */
+struct ferry__upload_file {
+  char *local;              /* path to read */
+  char *path;               /* path in the repository */
+  uint64_t size;
+  int64_t mtime_ns;
+  uint64_t ino;
+  /* preupload's answer */
+  int lfs;                  /* upload mode "lfs" (else "regular") */
+  int ignored;              /* shouldIgnore */
+  char remote_oid[FERRY__HUB_OID_MAX + 1]; /* what the revision has at this path, or "" */
+  /* hashes: sha256 for LFS files, git blob sha1 for regular ones ("" until known) */
+  char sha256[65];
+  char sha1[41];
+  int hash_error;           /* FERRY_E_* when the file could not be read */
+  int unchanged;            /* same content as the revision: not uploaded, not committed */
+};
+
+struct ferry__upload_list {
+  struct ferry__upload_file *v;
+  size_t n, cap;
+  uint64_t bytes;
+  int skipped_links;        /* symlinks left out because they point outside the folder */
+};
+
+struct ferry__upload_walk_opts {
+  const char *local_path;    /* a file or a folder */
+  const char *path_in_repo;  /* for a file: its path in the repo; for a folder: a prefix
+                                ("" for the root), without leading or trailing '/' */
+  const char *const *include, *const *exclude;
+  size_t n_include, n_exclude;
+};
+
+/* Lists the files to upload (sorted by path in the repository). FERRY_E_INVAL / FERRY_E_IO
+ * with a reason. */
+int ferry__upload_walk(const struct ferry__upload_walk_opts *o, struct ferry__upload_list *out,
+                       char *why, size_t why_len);
+void ferry__upload_list_free(struct ferry__upload_list *l);
+
+/* ---- upload_hash.c ----------------------------------------------------------------------- */
+
+/* The hash cache: (path, size, mtime, inode) -> sha256 / git sha1 of the files of one folder,
+ * in <dir>/<first 32 hex of sha256(folder's real path)>.tsv, so a second upload of an
+ * unchanged folder hashes nothing. */
+struct ferry__hash_cache;
+int ferry__hash_cache_open(const char *dir, const char *folder, struct ferry__hash_cache **out);
+/* Fills f->sha256 / f->sha1 from the cache when size, mtime and inode still match. */
+void ferry__hash_cache_lookup(const struct ferry__hash_cache *c, struct ferry__upload_file *f);
+/* Writes the hashes of `l`'s files (those known) back, atomically. */
+int ferry__hash_cache_save(struct ferry__hash_cache *c, const struct ferry__upload_list *l);
+void ferry__hash_cache_free(struct ferry__hash_cache *c);
+
+/* Hashing on worker threads: the files `todo` lists (indexes into l->v; sha256 when lfs,
+ * else git sha1), in that order, while the caller goes on. */
+struct ferry__hasher;
+int ferry__hasher_start(struct ferry__upload_list *l, const size_t *todo, size_t n, int threads,
+                        const volatile int *stop, struct ferry__hasher **out);
+/* The next file hashed (in completion order): 1 and *index, or 0 when all are done. Blocks
+ * until one is ready. */
+int ferry__hasher_next(struct ferry__hasher *h, size_t *index);
+uint64_t ferry__hasher_bytes(struct ferry__hasher *h); /* hashed so far */
+int ferry__hasher_ready(struct ferry__hasher *h);      /* 1 when next would not block */
+void ferry__hasher_free(struct ferry__hasher *h);      /* stops and joins the threads */
+/* One file's hash, on the calling thread (sha256 hex or git blob sha1 hex). */
+int ferry__hash_file(const char *path, int git_sha1, uint64_t size, const volatile int *stop,
+                     uint64_t *progress, char *hex);
+
+/* ---- commit_api.c ------------------------------------------------------------------------ */
+
+/* preupload (§6.4) for files [from, to) of `l`: body with path, 512-byte sample, size; the
+ * answer fills lfs / ignored / remote_oid. */
+int ferry__preupload_body(const struct ferry__upload_list *l, size_t from, size_t to,
+                          char **out, size_t *len);
+int ferry__preupload_parse(const char *body, size_t len, struct ferry__upload_list *l,
+                           size_t from, size_t to, char *why, size_t why_len);
+
+/* One object of an LFS batch answer (§6.5). */
+struct ferry__lfs_action {
+  char oid[65];
+  uint64_t size;
+  int answered;             /* the answer listed it */
+  int present;              /* no actions: the server has it */
+  int error_code;           /* the answer's per-object error, or 0 */
+  char error_message[256];
+  char *href;               /* basic: PUT target; multipart: completion URL */
+  char *verify_href;        /* or NULL */
+  uint64_t chunk_size;      /* 0: basic upload */
+  char **part_urls;         /* multipart: nparts presigned URLs, part 1 first */
+  size_t nparts;
+  int64_t expires_in;       /* seconds, 0 when not said */
+};
+int ferry__lfs_batch_body(const struct ferry__upload_file *const *objs, size_t n,
+                          const char *ref, char **out, size_t *len);
+/* Fills actions[i] (oid and size set by the caller) from the answer. */
+int ferry__lfs_batch_parse(const char *body, size_t len, const char *endpoint,
+                           struct ferry__lfs_action *actions, size_t n, char *why,
+                           size_t why_len);
+void ferry__lfs_action_free(struct ferry__lfs_action *a);
+
+/* The NDJSON body of a commit (§6.6), one line at a time. */
+struct ferry__ndjson {
+  char *data;
+  size_t len, cap;
+};
+int ferry__ndjson_header(struct ferry__ndjson *b, const char *summary, const char *description,
+                         const char *parent);
+int ferry__ndjson_regular(struct ferry__ndjson *b, const char *path, const unsigned char *data,
+                          size_t n);
+int ferry__ndjson_lfs(struct ferry__ndjson *b, const char *path, const char *sha256,
+                      uint64_t size);
+int ferry__ndjson_delete(struct ferry__ndjson *b, const char *path, int folder);
+void ferry__ndjson_free(struct ferry__ndjson *b);
+int ferry__commit_parse(const char *body, size_t len, char oid[41], char **commit_url,
+                        char **pr_url, char *why, size_t why_len);
+
+/* ---- upload_parts.c ---------------------------------------------------------------------- */
+
+/* The journal of one multipart upload in progress: <dir>/<sha256>.json, an NDJSON file whose
+ * first line holds the object's part URLs, completion URL and expiry, and whose next lines
+ * are the parts the storage accepted ({"part": N, "etag": "..."}). A killed upload resumes
+ * from it while the URLs are valid. */
+struct ferry__parts_journal {
+  char *file;
+  struct ferry__lfs_action action; /* the URLs (owned) */
+  int64_t expires_at;              /* unix seconds, 0 when unknown */
+  char **etags;                    /* per part, NULL until accepted */
+  int fd;                          /* open for appending, or -1 */
+};
+/* Loads a journal that matches `oid`/`size`/`chunk_size` and has not expired (margin
+ * included). 1 when loaded, 0 when there is none usable (a stale one is removed). */
+int ferry__parts_journal_load(const char *dir, const char *oid, uint64_t size,
+                              struct ferry__parts_journal *j);
+/* Starts a journal for a fresh multipart action (copied). */
+int ferry__parts_journal_create(const char *dir, const struct ferry__lfs_action *a,
+                                struct ferry__parts_journal *j);
+/* Records that part `index` (0-based) was accepted with `etag`. */
+int ferry__parts_journal_accept(struct ferry__parts_journal *j, size_t index, const char *etag);
+void ferry__parts_journal_remove(struct ferry__parts_journal *j); /* done, or unusable */
+void ferry__parts_journal_close(struct ferry__parts_journal *j);
 
 #endif

@@ -59,7 +59,8 @@ extern "C" {
   X(HUB_OFFLINE, -1105, FERRY_EXIT_HUB_OFFLINE, 0, "not (completely) in the cache while offline") \
   X(CANCELLED, -1091, FERRY_EXIT_INTERRUPTED, 0, "cancelled")                              \
   X(HUB_CONFLICT, -1106, FERRY_EXIT_HUB_CONFLICT, 0, "already exists or conflicts on the Hub") \
-  X(HUB_BAD_REQUEST, -1107, FERRY_EXIT_HUB_BAD_REQUEST, 0, "refused by the Hub as invalid")
+  X(HUB_BAD_REQUEST, -1107, FERRY_EXIT_HUB_BAD_REQUEST, 0, "refused by the Hub as invalid")  \
+  X(CARD_INVALID, -1200, FERRY_EXIT_CARD, 0, "invalid model card")
 
 /* Exit classes: the documented exit codes of the `ferry` command. */
 enum ferry_exit_class {
@@ -82,6 +83,7 @@ enum ferry_exit_class {
   FERRY_EXIT_HUB_OFFLINE = 16,
   FERRY_EXIT_HUB_CONFLICT = 17,
   FERRY_EXIT_HUB_BAD_REQUEST = 18,
+  FERRY_EXIT_CARD = 19, /* a model or dataset card that does not pass `ferry card check` */
   FERRY_EXIT_INTERRUPTED = 130
 };
 
@@ -250,6 +252,39 @@ FERRY_EXTERN void ferry_response_free(struct ferry_response *r);
 FERRY_EXTERN int ferry_response_header(const struct ferry_response *r, const char *name,
                                        char *buf, size_t cap);
 
+/* One upload: [offset, offset + length) of the open file `fd` as the body of a PUT. */
+struct ferry_put {
+  const char *url;
+  const char *const *headers;  /* NULL-terminated "Name: value" list, or NULL */
+  int fd;
+  uint64_t offset, length;
+  void *user;                  /* the caller's, untouched */
+  /* results */
+  int error;                   /* 0 or FERRY_E_* after the retries */
+  long status;                 /* HTTP status of the last answer */
+  int retries;
+  char etag[128];              /* the answer's ETag header, as sent (quotes kept) */
+  char message[256];           /* why it failed, one line (no URL: signed URLs are secrets) */
+};
+
+struct ferry_put_opts {
+  int max_parallel;            /* requests at once; 0: the engine's connections */
+  /* Set to non-zero (from a signal handler, say) to stop: requests in flight are abandoned
+   * and every unfinished put ends with FERRY_E_INTERRUPTED. Checked every 50 ms. */
+  const volatile int *stop;
+  void (*done_cb)(void *user, struct ferry_put *p);            /* each put as it ends */
+  void (*progress_cb)(void *user, uint64_t bytes_sent);        /* about every progress_ms */
+  void *user;
+};
+
+/* Sends every put (synchronously, like ferry_engine_fetch). The body is pread straight into
+ * libcurl's upload buffer: memory stays at max_parallel buffers whatever the sizes. Each put
+ * is retried on its own (transport errors, stalls, 408, 429 after Retry-After, 5xx); a 4xx
+ * fails it at once (an expired signed URL is the caller's to renew). Returns 0 when all
+ * succeeded, else the first error; each put says its own. */
+FERRY_EXTERN int ferry_engine_put(struct ferry_engine *e, struct ferry_put *puts, size_t n,
+                                  const struct ferry_put_opts *opts);
+
 /* Frees the engine, its jobs and its loop. Not while ferry_engine_run is running. */
 FERRY_EXTERN void ferry_engine_free(struct ferry_engine *e);
 
@@ -320,6 +355,63 @@ FERRY_EXTERN void ferry_hub_download_result_free(struct ferry_hub_download_resul
 FERRY_EXTERN int ferry_hub_verify(const struct ferry_hub_download_opts *opts,
                                   struct ferry_hub_download_result *out, int *missing,
                                   int *extra);
+
+/* ---- Upload ------------------------------------------------------------------------------
+ * `hf upload` semantics (hub-protocol.md §6): the repo is created if missing, a missing
+ * --revision becomes a branch; preupload decides LFS or regular; unchanged files are dropped;
+ * LFS objects the server has are not sent; multipart parts go in parallel over the engine's
+ * pool and are journaled (a killed upload resumes); one commit, or several when the folder is
+ * beyond one commit's limits. */
+
+struct ferry_hub_upload_progress {
+  int phase;                  /* 0 hashing and uploading, 1 committing */
+  uint64_t bytes_total;       /* of the files to upload */
+  uint64_t bytes_hashed;      /* read for hashing (or known from the hash cache) */
+  uint64_t bytes_to_send;     /* LFS bytes the server does not have, known so far */
+  uint64_t bytes_sent;
+  double seconds;
+};
+
+struct ferry_hub_upload_opts {
+  const char *repo_id;                 /* "org/name" (or "datasets/org/name", ...) */
+  const char *repo_type;               /* NULL: model */
+  const char *revision;                /* NULL: main; created as a branch when missing */
+  const char *local_path;              /* a file or a folder */
+  const char *path_in_repo;            /* NULL: basename for a file, the root for a folder */
+  const char *const *include, *const *exclude, *const *delete_patterns;
+  size_t n_include, n_exclude, n_delete;
+  const char *commit_message;          /* NULL: huggingface_hub's default */
+  const char *commit_description;
+  int create_pr, private_repo;
+  const char *token;                   /* NULL: HF_TOKEN, then the token file */
+  const volatile int *stop;            /* set to stop (Ctrl-C): the upload stays resumable */
+  void (*progress_cb)(void *user, const struct ferry_hub_upload_progress *p);
+  void *progress_user;
+  const struct ferry_config *engine;   /* connections, TLS, retries, log callback */
+};
+
+struct ferry_hub_upload_result {
+  int error;                  /* 0 or FERRY_E_* */
+  long http_status;
+  char message[640];
+  char repo_type[16];
+  char repo_id[256];
+  char revision[256];
+  char commit_oid[41];        /* the last commit made ("" when nothing changed) */
+  char *commit_url;           /* of that commit, or of the revision when nothing changed */
+  char *pr_url;               /* with create_pr */
+  int files_total, files_committed, files_unchanged, files_deleted;
+  int lfs_objects_sent, lfs_objects_present, commits;
+  int no_readme;              /* neither the repo nor the upload has a README.md */
+  int skipped_links;          /* symlinks pointing outside the folder, left out */
+  uint64_t bytes_total, bytes_sent, bytes_skipped;
+  uint64_t parts_sent, parts_resumed, parts_retried;
+  double seconds;
+};
+
+FERRY_EXTERN int ferry_hub_upload(const struct ferry_hub_upload_opts *opts,
+                                  struct ferry_hub_upload_result *out);
+FERRY_EXTERN void ferry_hub_upload_result_free(struct ferry_hub_upload_result *r);
 
 /* ---- Hub API calls (shared by every Hub command) -----------------------------------------
  * A client resolves the endpoint (HF_ENDPOINT) and the token (--token, HF_TOKEN, the token
@@ -529,6 +621,209 @@ FERRY_EXTERN int ferry_hub_search(struct ferry_hub_client *c, const struct ferry
                                   size_t why_len);
 FERRY_EXTERN void ferry_hub_search_result_free(struct ferry_hub_search_result *r);
 /* ---- end of Hub repo management and listing ---------------------------------------------- */
+
+/* ---- Hub login: ferry auth and ferry env (hub-protocol.md §5.4, §5.5) ----------------------
+ * The same files as `hf auth login`: the token file ($HF_TOKEN_PATH, default $HF_HOME/token)
+ * holds the active token, `stored_tokens` beside it every token logged in, by name (an INI
+ * file), both mode 0600 in a folder of mode 0700. No function here returns, logs or puts a
+ * token value into a message. */
+
+struct ferry_hub_paths {
+  char *hf_home;            /* HF_HOME, else $XDG_CACHE_HOME/huggingface, else ~/.cache/... */
+  char *cache_dir;          /* HF_HUB_CACHE, else HF_HOME/hub */
+  char *token_path;         /* HF_TOKEN_PATH, else HF_HOME/token */
+  char *stored_tokens_path; /* the folder of token_path + "/stored_tokens" */
+};
+/* The paths huggingface_hub would use, from the environment. Free with ferry_hub_paths_free. */
+FERRY_EXTERN int ferry_hub_paths_get(struct ferry_hub_paths *out);
+FERRY_EXTERN void ferry_hub_paths_free(struct ferry_hub_paths *p);
+
+struct ferry_hub_whoami {
+  char type[16];            /* "user" (or "org", "app") */
+  char user[128];           /* "name" */
+  char fullname[256];
+  char **orgs;              /* the names in "orgs" */
+  size_t n_orgs;
+  char token_name[257];     /* auth.accessToken.displayName, "" when absent */
+  char role[32];            /* auth.accessToken.role ("read", "write", "fineGrained"), or "" */
+};
+/* GET /api/whoami-v2 with the client's token. No token: FERRY_E_HUB_AUTH ("not logged in");
+ * a token the Hub refuses: FERRY_E_HUB_AUTH; HF_HUB_OFFLINE: FERRY_E_HUB_OFFLINE. On error,
+ * msg gets one line. Free `out` with ferry_hub_whoami_free either way. */
+FERRY_EXTERN int ferry_hub_whoami(struct ferry_hub_client *c, struct ferry_hub_whoami *out,
+                                  char *msg, size_t msg_len);
+FERRY_EXTERN void ferry_hub_whoami_free(struct ferry_hub_whoami *w);
+
+/* `hf auth login --token`: the client's explicit token (ferry_hub_client_opts.token) must not
+ * be an org token (api_org...: FERRY_E_HUB_AUTH) and is checked with whoami-v2, then stored in
+ * stored_tokens under auth.accessToken.displayName (else "oauth-<user>") and written to the
+ * token file. `who` gets the whoami answer (free it with ferry_hub_whoami_free). A
+ * stored_tokens that does not parse is left alone: FERRY_E_IO with the line in msg. */
+FERRY_EXTERN int ferry_hub_login(struct ferry_hub_client *c, struct ferry_hub_whoami *who,
+                                 char *msg, size_t msg_len);
+
+struct ferry_hub_stored_token {
+  char *name;
+  char masked[16]; /* as `hf auth list`: first 3 + "****" + last 4 characters; "****" for a
+                      token shorter than 16 characters (the mask would show all of it) */
+  int active;      /* it is the token in use (HF_TOKEN, else the token file) */
+};
+struct ferry_hub_token_list {
+  struct ferry_hub_stored_token *v; /* in file order */
+  size_t n;
+  int env_token;   /* HF_TOKEN or HUGGING_FACE_HUB_TOKEN is set: it wins over the files */
+  int file_token;  /* the token file holds a token */
+};
+/* The stored tokens, never their values. Free with ferry_hub_token_list_free either way. */
+FERRY_EXTERN int ferry_hub_tokens_list(struct ferry_hub_token_list *out, char *msg,
+                                       size_t msg_len);
+FERRY_EXTERN void ferry_hub_token_list_free(struct ferry_hub_token_list *l);
+
+struct ferry_hub_logout_result {
+  int was_logged_in;  /* there was a token file or a stored token */
+  int removed_active; /* the token file was deleted */
+  int env_token;      /* HF_TOKEN / HUGGING_FACE_HUB_TOKEN still set: still logged in */
+};
+/* `hf auth logout`: token_name NULL deletes the token file and stored_tokens; else that
+ * section is removed, and the token file when it held that token. An unknown name:
+ * FERRY_E_INVAL (huggingface_hub says nothing; ferry says it). */
+FERRY_EXTERN int ferry_hub_logout(const char *token_name, struct ferry_hub_logout_result *out,
+                                  char *msg, size_t msg_len);
+/* `hf auth switch`: stored token `token_name` becomes the token file's. An unknown name:
+ * FERRY_E_INVAL. *env_overrides = 1 when HF_TOKEN is set to another token. */
+FERRY_EXTERN int ferry_hub_switch(const char *token_name, int *env_overrides, char *msg,
+                                  size_t msg_len);
+/* ---- Model cards and cache management (engine/hub/card.c, card_schema.c, cache_scan.c,
+ * cache_clean.c) -------------------------------------------------------------------------- */
+
+enum ferry_card_type { FERRY_CARD_MODEL = 0, FERRY_CARD_DATASET = 1 };
+
+/* Hard limits of the card parser: a card beyond them is an error, never a crash or a hang. */
+#define FERRY_CARD_MAX_BYTES (16u << 20)     /* the whole README.md */
+#define FERRY_CARD_MAX_METADATA (1u << 20)   /* the YAML between the --- lines */
+#define FERRY_CARD_MAX_DEPTH 64              /* nested sequences and mappings */
+#define FERRY_CARD_MAX_NODES 100000          /* nodes, counting what aliases expand to */
+#define FERRY_CARD_MAX_ALIASES 1000
+#define FERRY_CARD_MAX_ISSUES 100            /* errors (or warnings) kept; the rest counted */
+
+struct ferry_card_issue {
+  int line, column;       /* 1-based, in the whole file; 0 when not about a place */
+  char message[256];
+};
+
+struct ferry_card_report {
+  int has_metadata;       /* a --- block was found and parsed */
+  struct ferry_card_issue *errors, *warnings;
+  size_t n_errors, n_warnings;
+  size_t more_errors;     /* errors beyond FERRY_CARD_MAX_ISSUES, not kept */
+};
+
+/* Checks a card (README.md text, `len` bytes, need not be NUL-terminated) as the Hub would:
+ * UTF-8, the `---` front matter parsed with libyaml (limits above), then the known fields:
+ * license identifiers from the Hub's list, types of language, tags, datasets, metrics,
+ * base_model, pipeline_tag, library_name, ..., and a well-formed model-index. A card without
+ * metadata is a warning, not an error (like the Hub). Returns 0 when there is no error,
+ * FERRY_E_CARD_INVALID when out->errors is not empty, FERRY_E_NOMEM. `out` must be freed with
+ * ferry_card_report_free either way. */
+FERRY_EXTERN int ferry_card_check(const char *text, size_t len, enum ferry_card_type type,
+                                  struct ferry_card_report *out);
+FERRY_EXTERN void ferry_card_report_free(struct ferry_card_report *r);
+
+/* A new card: YAML metadata with placeholders and the usual sections. It passes
+ * ferry_card_check. *out is malloc'd and NUL-terminated. 0 or FERRY_E_NOMEM / FERRY_E_INVAL. */
+FERRY_EXTERN int ferry_card_scaffold(enum ferry_card_type type, char **out, size_t *len);
+
+/* The Hugging Face cache as huggingface_hub's scan_cache_dir sees it (hub-protocol.md §3.7).
+ * Sizes count each blob once (by device and inode, so hard links count once too). */
+struct ferry_cache_revision {
+  char commit[41];
+  char *path;                 /* snapshots/<commit> */
+  uint64_t size_on_disk;      /* distinct blobs of this revision */
+  size_t n_files;             /* files in the snapshot */
+  double last_modified;       /* newest blob mtime (the folder's when empty), unix seconds */
+  char **refs;                /* ref names pointing to it ("main", "refs/pr/1") */
+  size_t n_refs;
+};
+
+struct ferry_cache_repo {
+  char repo_type[16];         /* "model", "dataset", "space" */
+  char *repo_id;              /* "org/name" */
+  char *path;                 /* the repo folder */
+  uint64_t size_on_disk;      /* distinct blobs of all revisions */
+  size_t n_files;             /* distinct blobs */
+  double last_accessed, last_modified;
+  struct ferry_cache_revision *revisions;
+  size_t n_revisions;
+};
+
+struct ferry_cache_partial {  /* a partial download or ferry's bookkeeping for one */
+  char *path;
+  uint64_t size;
+  int in_use;                 /* a live ferry process holds its lock: prune leaves it */
+};
+
+struct ferry_cache_info {
+  char *cache_dir;
+  struct ferry_cache_repo *repos;     /* sorted by type, then id */
+  size_t n_repos;
+  uint64_t size_on_disk;
+  struct ferry_cache_partial *partials; /* *.incomplete, *.journal, dead owners' locks */
+  size_t n_partials;
+  char **warnings;            /* corrupted entries, stray files: one line each */
+  size_t n_warnings;
+};
+
+/* Scans the cache (cache_dir, or HF_HUB_CACHE / HF_HOME as ferry download). A missing cache
+ * folder is an empty cache. Never follows a symlink out of it for anything but sizes and
+ * times. 0, FERRY_E_IO (cannot read the folder), FERRY_E_NOMEM; free with
+ * ferry_cache_info_free either way. */
+FERRY_EXTERN int ferry_cache_scan(const char *cache_dir, struct ferry_cache_info *out);
+FERRY_EXTERN void ferry_cache_info_free(struct ferry_cache_info *info);
+
+enum ferry_cache_item_kind {
+  FERRY_CACHE_ITEM_REPO = 0,  /* a whole repo folder */
+  FERRY_CACHE_ITEM_SNAPSHOT,  /* snapshots/<commit> */
+  FERRY_CACHE_ITEM_REF,       /* refs/<name> */
+  FERRY_CACHE_ITEM_BLOB,      /* blobs/<etag> no longer referenced */
+  FERRY_CACHE_ITEM_PARTIAL    /* *.incomplete, *.journal, a dead owner's .ferry-lock */
+};
+
+struct ferry_cache_item {
+  int kind;                   /* enum ferry_cache_item_kind */
+  char *path;
+  uint64_t bytes;             /* what deleting it frees (0 for snapshots and refs) */
+  char repo_type[16];
+  char *repo_id;
+  char commit[41];            /* for snapshots and refs, else "" */
+};
+
+struct ferry_cache_plan {
+  struct ferry_cache_item *items; /* in execution order: repos, snapshots, refs, blobs, partials */
+  size_t n_items;
+  uint64_t freed_bytes;
+  char message[512];          /* why planning failed */
+};
+
+/* Plans `ferry cache rm`: each target is a 40-hex revision, "<type>/<repo_id>" (model/org/name,
+ * dataset/org/ds; case-insensitive) or "hf://[<types>/]<repo_id>". A revision's snapshot, the
+ * refs pointing to it and the blobs no other remaining revision uses go; when every revision
+ * of a repo is selected, the repo folder goes. A target not in the cache is FERRY_E_INVAL with
+ * out->message. Free with ferry_cache_plan_free either way. */
+FERRY_EXTERN int ferry_cache_plan_rm(const struct ferry_cache_info *info,
+                                     const char *const *targets, size_t n_targets,
+                                     struct ferry_cache_plan *out);
+/* Plans `ferry cache prune`: detached revisions (no ref points to them), as above, and the
+ * partial files not in use. */
+FERRY_EXTERN int ferry_cache_plan_prune(const struct ferry_cache_info *info,
+                                        struct ferry_cache_plan *out);
+/* Deletes what the plan lists, without following symlinks and only below info->cache_dir.
+ * A path already gone is skipped. *n_done = items deleted; errors are counted in *n_failed
+ * (and the first one's text goes to why). 0, or FERRY_E_IO when an item could not go. */
+FERRY_EXTERN int ferry_cache_plan_execute(const struct ferry_cache_info *info,
+                                          const struct ferry_cache_plan *plan, size_t *n_done,
+                                          size_t *n_failed, char *why, size_t why_len);
+FERRY_EXTERN void ferry_cache_plan_free(struct ferry_cache_plan *plan);
+/* ---- end of model cards and cache management -------------------------------------------- */
 
 /* Library versions, e.g. "ferry/0.1.0 libcurl/7.88.1 libuv/1.44.2 OpenSSL/3.0.x xxhash/0.8.1". */
 FERRY_EXTERN const char *ferry_version_string(void);

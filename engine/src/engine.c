@@ -386,6 +386,7 @@ int ferry_engine_run(struct ferry_engine *e) {
                    (uint64_t)e->cfg.progress_ms);
   ferry__pump(e);
   uv_run(&e->loop, UV_RUN_DEFAULT);
+  ferry__sink_sync_dirs(e);
   e->st.seconds = (double)(uv_hrtime() - e->t0) / 1e9;
   e->running = 0;
   if (e->cfg.progress_cb) {

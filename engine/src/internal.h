@@ -112,7 +112,11 @@ struct ferry__job {
 enum ferry__xfer_kind { FERRY__X_PROBE, FERRY__X_RANGE, FERRY__X_WHOLE };
 
 /* What CURLOPT_PRIVATE points to starts with one of these, so the drain step knows. */
-enum ferry__tag { FERRY__TAG_XFER = 0x58464552, FERRY__TAG_FETCH = 0x46455443 };
+enum ferry__tag {
+  FERRY__TAG_XFER = 0x58464552,
+  FERRY__TAG_FETCH = 0x46455443,
+  FERRY__TAG_PUT = 0x50555420
+};
 
 /* One HTTP request for one byte range of one job. */
 struct ferry__xfer {
@@ -186,6 +190,10 @@ struct ferry_engine {
   int running, stopping, closing, pump_depth;
   int first_error;
   struct ferry__retry *retries; /* waiting retries, fired early when their job stops */
+  /* Folders that got a file renamed into them: fsynced once each when the run ends, not
+   * once per file (the rename's durability, not its correctness, depends on it). */
+  char **synced_dirs;
+  size_t nsynced_dirs, capsynced_dirs;
 };
 
 /* engine.c */
@@ -206,6 +214,9 @@ void ferry__loop_close(struct ferry_engine *e);
 
 /* fetch.c: one-shot API requests (ferry_engine_fetch) */
 void ferry__fetch_done(void *fetch, CURLcode rc);
+
+/* put.c: file-backed uploads (ferry_engine_put) */
+void ferry__put_done(void *req, CURLcode rc);
 
 /* xfer.c */
 void ferry__easy_common(struct ferry_engine *e, CURL *h); /* TLS, versions, timeouts, sockets */
@@ -233,6 +244,7 @@ void ferry__block_free(struct ferry_engine *e, struct ferry__block *b);
 void ferry__block_submit(struct ferry__block *b);  /* pwrite on a worker */
 void ferry__sink_verify_journal(struct ferry__job *j);
 void ferry__sink_finalize(struct ferry__job *j);
+void ferry__sink_sync_dirs(struct ferry_engine *e); /* the folders of renamed files */
 void ferry__budget_release(struct ferry_engine *e, uint64_t bytes);
 uint64_t ferry__round_up(uint64_t v);
 int ferry__errno_to_err(int errnum);

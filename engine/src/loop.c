@@ -25,6 +25,7 @@ static void drain(struct ferry_engine *e) {
     curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
     /* Both handlers remove the handle: msg is dead after them. */
     if (*(int *)priv == FERRY__TAG_FETCH) ferry__fetch_done(priv, rc);
+    else if (*(int *)priv == FERRY__TAG_PUT) ferry__put_done(priv, rc);
     else ferry__xfer_done((struct ferry__xfer *)priv, rc);
   }
 }

@@ -260,7 +260,8 @@ void ferry__sink_verify_journal(struct ferry__job *j) {
   }
 }
 
-/* fsync, rename into place, fsync the folder: the file appears complete or not at all. */
+/* fsync, rename into place: the file appears complete or not at all. (Its folder is fsynced
+ * when the run ends: ferry__sink_sync_dirs.) */
 struct final_req {
   uv_work_t work;
   struct ferry__job *job;
@@ -281,15 +282,44 @@ static void final_work(uv_work_t *w) {
     snprintf(f->why, sizeof(f->why), "rename to %s: %s", j->path, strerror(errno));
     return;
   }
-  char *dup = strdup(j->path);
-  if (dup) {
-    int dfd = open(dirname(dup), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* Remembers the folder of a renamed file (on the loop thread); most runs have one. */
+static void note_dir(struct ferry_engine *e, const char *path) {
+  char *dup = strdup(path);
+  if (!dup) return;
+  char *dir = strdup(dirname(dup));
+  free(dup);
+  if (!dir) return;
+  for (size_t i = e->nsynced_dirs; i-- > 0;)
+    if (!strcmp(e->synced_dirs[i], dir)) {
+      free(dir);
+      return;
+    }
+  if (e->nsynced_dirs == e->capsynced_dirs) {
+    size_t cap = e->capsynced_dirs ? e->capsynced_dirs * 2 : 8;
+    char **v = realloc(e->synced_dirs, cap * sizeof(*v));
+    if (!v) {
+      free(dir);
+      return;
+    }
+    e->synced_dirs = v, e->capsynced_dirs = cap;
+  }
+  e->synced_dirs[e->nsynced_dirs++] = dir;
+}
+
+void ferry__sink_sync_dirs(struct ferry_engine *e) {
+  for (size_t i = 0; i < e->nsynced_dirs; i++) {
+    int dfd = open(e->synced_dirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
       fsync(dfd);
       close(dfd);
     }
-    free(dup);
+    free(e->synced_dirs[i]);
   }
+  free(e->synced_dirs);
+  e->synced_dirs = NULL;
+  e->nsynced_dirs = e->capsynced_dirs = 0;
 }
 
 static void final_done(uv_work_t *w, int status) {
@@ -312,6 +342,7 @@ static void final_done(uv_work_t *w, int status) {
     if (!e->first_error) e->first_error = f->err;
   } else {
     unlink(j->journal_path);
+    note_dir(e, j->path);
     j->state = FERRY__J_DONE;
     e->st.files_done++;
     if (e->cfg.verbose) ferry__log(e, "done: %s sha256 %s", j->path, j->sha_hex);

@@ -88,6 +88,11 @@
   X(hub_auth_token_resolve) \
   X(hub_auth_same_origin) \
   X(hub_client_classify_codes) \
+  X(hub_upload_lfs_batch_parse) \
+  X(hub_upload_commit_body) \
+  X(hub_upload_parts_journal) \
+  X(hub_upload_walk) \
+  X(hub_upload_hash_cache) \
   X(hub_listing_next_page) \
   X(hub_listing_sort_keys) \
   X(hub_repo_id_parse_public) \
@@ -99,9 +104,20 @@
   X(hub_lock_malformed) \
   X(hub_lock_contention) \
   X(hub_lock_refresh) \
+  X(hub_login_ini_configparser_rules) \
+  X(hub_login_ini_errors) \
+  X(hub_login_ini_set_and_remove) \
+  X(hub_login_token_names) \
+  X(hub_login_paths) \
   X(hub_util_env) \
   X(hub_util_fmt) \
   X(hub_util_mkdirs) \
+  X(card_front_matter) \
+  X(card_yaml_errors_have_lines) \
+  X(card_fields) \
+  X(card_model_index) \
+  X(card_limits) \
+  X(card_scaffold_passes) \
   X(xxh3_matches_library)
 
 #endif

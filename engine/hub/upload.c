@@ -1,0 +1,959 @@
+/* upload: `ferry upload`, a file or a folder into a Hub repository (hub-protocol.md §6).
+ *
+ * create the repo (exist ok) -> the revision's head (a missing branch is created) -> walk
+ * the folder -> preupload in batches of 256 (LFS or regular, the remote oid) -> hashes on
+ * worker threads (or from the hash cache) -> as LFS files get their SHA-256: LFS batch,
+ * then every part of every object the server lacks through the engine in parallel, each
+ * multipart upload journaled so a killed run resumes -> completion and verify -> one commit
+ * (several when the folder is beyond one commit's limits), parentCommit set. Unchanged files
+ * are neither sent nor committed; nothing changed means no commit. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hub.h"
+
+#define WHY 512
+#define BATCH 256                       /* preupload and LFS batch sizes, as huggingface_hub */
+#define COMMIT_MAX_OPS 20000            /* under the Hub's 25k LFS files per commit */
+#define COMMIT_MAX_REGULAR (64u << 20)  /* raw bytes of regular files inline in one commit */
+#define HASH_THREADS 2
+#define LFS_JSON "application/vnd.git-lfs+json"
+
+struct up {
+  const struct ferry_hub_upload_opts *o;
+  struct ferry_hub_upload_result *out;
+  struct ferry__hub_env env;
+  struct ferry__hub_repo repo;
+  struct ferry_hub_client *client;
+  const char *rev;
+  char *state_dir;            /* $HF_HOME/ferry/upload */
+  char *parts_dir;
+  char parent[41];            /* head of the revision before our commits ("" when none) */
+  int remote_readme;
+  struct ferry__upload_list files;
+  struct ferry__hash_cache *hash_cache;
+  struct ferry__hasher *hasher;
+  char *path_prefix;          /* path_in_repo for a folder ("" = root) */
+  uint64_t cached_hash_bytes; /* bytes whose hash came from the cache */
+  size_t *from_cache, n_from_cache; /* files whose hashes the cache had */
+  uint64_t sent_before;       /* bytes_sent of earlier put rounds */
+  uint64_t lfs_bytes;         /* LFS files' bytes (what may have to be sent) */
+  uint64_t t0;
+  struct ferry__hub_tree deletions;
+};
+
+static int fail(struct up *u, int err, long status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(struct up *u, int err, long status, const char *fmt, ...) {
+  if (!u->out->error) {
+    u->out->error = err;
+    u->out->http_status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(u->out->message, sizeof(u->out->message), fmt, ap);
+    va_end(ap);
+  }
+  return u->out->error;
+}
+
+static int fail_reply(struct up *u, const struct ferry_hub_reply *r, const char *what) {
+  return fail(u, r->error, r->status, "%s: %s", what, r->message);
+}
+
+static void notice(struct up *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void notice(struct up *u, const char *fmt, ...) {
+  const struct ferry_config *c = u->o->engine;
+  if (!c || !c->log_cb) return;
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof(line), fmt, ap);
+  va_end(ap);
+  c->log_cb(c->log_user, FERRY_LOG_NOTICE, line);
+}
+
+static int stopped(struct up *u) {
+  if (u->o->stop && *u->o->stop) return fail(u, FERRY_E_INTERRUPTED, 0, "interrupted");
+  return 0;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void progress(struct up *u, int phase, uint64_t in_flight) {
+  if (!u->o->progress_cb) return;
+  struct ferry_hub_upload_progress p = {.phase = phase, .bytes_total = u->files.bytes};
+  p.bytes_hashed = u->cached_hash_bytes + (u->hasher ? ferry__hasher_bytes(u->hasher) : 0);
+  p.bytes_to_send = u->lfs_bytes;
+  p.bytes_sent = u->sent_before + in_flight;
+  p.seconds = now_s() - (double)u->t0 / 1e9;
+  u->o->progress_cb(u->o->progress_user, &p);
+}
+
+/* {E}/api/{Ts}/{repo}/<what>/{quote(rev)}[suffix] */
+static int api_url(struct up *u, const char *what, const char *suffix, char **out) {
+  char *q = NULL;
+  int err = ferry__hub_quote(u->rev, 0, &q);
+  if (!err)
+    err = ferry__hub_fmt(out, FERRY__HUB_URL_MAX, "%s/api/%s/%s/%s/%s%s",
+                         ferry_hub_client_endpoint(u->client),
+                         ferry__hub_repo_type_plural(u->repo.type), u->repo.id, what, q,
+                         suffix ? suffix : "");
+  free(q);
+  return err;
+}
+
+/* ---- repository and revision ---------------------------------------------------------- */
+
+static int create_repo(struct up *u) {
+  const char *slash = strchr(u->repo.id, '/');
+  char ns[FERRY__HUB_REPO_ID_MAX + 1] = "";
+  const char *name = u->repo.id;
+  if (slash) {
+    snprintf(ns, sizeof(ns), "%.*s", (int)(slash - u->repo.id), u->repo.id);
+    name = slash + 1;
+  }
+  json_t *b = json_pack("{s:s, s:o, s:b}", "name", name, "organization",
+                        slash ? json_string(ns) : json_null(), "private", u->o->private_repo);
+  if (b && u->repo.type != FERRY__HUB_MODEL)
+    json_object_set_new(b, "type", json_string(ferry__hub_repo_type_name(u->repo.type)));
+  if (b && u->repo.type == FERRY__HUB_SPACE) json_object_set_new(b, "sdk", json_string("gradio"));
+  char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
+  json_decref(b);
+  if (!body) return fail(u, FERRY_E_NOMEM, 0, "out of memory");
+  struct ferry_hub_reply r;
+  int err = ferry_hub_call(u->client, "POST", "/api/repos/create", "application/json", body,
+                           strlen(body), &r);
+  free(body);
+  if (err == FERRY_E_HUB_CONFLICT) err = 0; /* exists: exist_ok */
+  else if (err == FERRY_E_HUB_AUTH) err = 0; /* may not create here, may still write: see next */
+  if (err) fail_reply(u, &r, "creating the repository");
+  ferry_hub_reply_free(&r);
+  return err;
+}
+
+static int create_branch(struct up *u) {
+  char *q = NULL, *path = NULL;
+  int err = ferry__hub_quote(u->rev, 0, &q);
+  if (!err)
+    err = ferry__hub_fmt(&path, FERRY__HUB_URL_MAX, "/api/%s/%s/branch/%s",
+                         ferry__hub_repo_type_plural(u->repo.type), u->repo.id, q);
+  free(q);
+  if (err) return fail(u, err, 0, "revision name too long");
+  struct ferry_hub_reply r;
+  err = ferry_hub_call(u->client, "POST", path, "application/json", "{}", 2, &r);
+  free(path);
+  if (err == FERRY_E_HUB_CONFLICT) err = 0; /* created meanwhile */
+  if (err) fail_reply(u, &r, "creating the branch");
+  else notice(u, "created branch %s", u->rev);
+  ferry_hub_reply_free(&r);
+  return err;
+}
+
+/* The revision's head commit (parentCommit) and whether it has a README.md. */
+static int read_revision(struct up *u, int may_create) {
+  char *url = NULL;
+  int err = ferry__hub_url_revision(ferry_hub_client_endpoint(u->client), &u->repo, u->rev, &url);
+  if (err) return fail(u, err, 0, "revision name too long");
+  struct ferry_hub_reply r;
+  err = ferry__hub_client_call_url(u->client, "GET", url, NULL, NULL, NULL, 0, 1, &r);
+  free(url);
+  if (err == FERRY_E_HUB_REVISION_NOT_FOUND && may_create) {
+    ferry_hub_reply_free(&r);
+    if ((err = create_branch(u))) return err;
+    return read_revision(u, 0);
+  }
+  if (err) {
+    fail_reply(u, &r, "reading the repository");
+    ferry_hub_reply_free(&r);
+    return err;
+  }
+  json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
+  const char *sha = json_string_value(json_object_get(j, "sha"));
+  if (sha && strlen(sha) == 40) memcpy(u->parent, sha, 41);
+  size_t k;
+  json_t *s;
+  json_array_foreach(json_object_get(j, "siblings"), k, s) {
+    const char *f = json_string_value(json_object_get(s, "rfilename"));
+    if (f && !strcmp(f, "README.md")) u->remote_readme = 1;
+  }
+  json_decref(j);
+  ferry_hub_reply_free(&r);
+  return 0;
+}
+
+/* ---- what to send ---------------------------------------------------------------------- */
+
+static int preupload(struct up *u) {
+  const char *suffix = u->o->create_pr ? "?create_pr=1" : NULL;
+  char *url = NULL;
+  if (api_url(u, "preupload", suffix, &url)) return fail(u, FERRY_E_INVAL, 0, "URL too long");
+  int err = 0;
+  for (size_t from = 0; !err && from < u->files.n; from += BATCH) {
+    size_t to = from + BATCH < u->files.n ? from + BATCH : u->files.n;
+    char *body = NULL;
+    size_t len = 0;
+    if ((err = ferry__preupload_body(&u->files, from, to, &body, &len))) {
+      fail(u, err, 0, "cannot read the files to upload");
+      break;
+    }
+    struct ferry_hub_reply r;
+    err = ferry__hub_client_call_url(u->client, "POST", url, NULL, "application/json", body, len,
+                                     1, &r);
+    free(body);
+    char why[WHY] = "";
+    if (err) fail_reply(u, &r, "preupload");
+    else if ((err = ferry__preupload_parse(r.body, r.body_len, &u->files, from, to, why,
+                                           sizeof(why))))
+      fail(u, err, r.status, "malformed preupload answer from the Hub: %s", why);
+    ferry_hub_reply_free(&r);
+    if (!err) err = stopped(u);
+  }
+  free(url);
+  return err;
+}
+
+static int is_unchanged(const struct ferry__upload_file *f) {
+  const char *mine = f->lfs ? f->sha256 : f->sha1;
+  return f->remote_oid[0] && mine[0] && !strcmp(mine, f->remote_oid);
+}
+
+/* Hashes from the cache; the rest go to the worker threads. */
+static int start_hashing(struct up *u) {
+  char *dir = NULL;
+  if (ferry__hub_fmt(&dir, FERRY__HUB_PATH_MAX, "%s/hashes", u->state_dir))
+    return fail(u, FERRY_E_NOMEM, 0, "out of memory");
+  char real[FERRY__HUB_PATH_MAX];
+  const char *folder = realpath(u->o->local_path, real) ? real : u->o->local_path;
+  int err = ferry__hash_cache_open(dir, folder, &u->hash_cache);
+  free(dir);
+  if (err) return fail(u, err, 0, "cannot open the hash cache");
+  size_t *todo = malloc((u->files.n ? u->files.n : 1) * sizeof(size_t)), n = 0;
+  u->from_cache = malloc((u->files.n ? u->files.n : 1) * sizeof(size_t));
+  if (!todo || !u->from_cache) {
+    free(todo);
+    return fail(u, FERRY_E_NOMEM, 0, "out of memory");
+  }
+  for (size_t i = 0; i < u->files.n; i++) {
+    struct ferry__upload_file *f = &u->files.v[i];
+    if (f->ignored) continue;
+    ferry__hash_cache_lookup(u->hash_cache, f);
+    if (f->lfs) u->lfs_bytes += f->size;
+    if (f->lfs ? f->sha256[0] : f->sha1[0]) {
+      u->cached_hash_bytes += f->size;
+      u->from_cache[u->n_from_cache++] = i;
+    } else {
+      todo[n++] = i;
+    }
+  }
+  err = ferry__hasher_start(&u->files, todo, n, HASH_THREADS, u->o->stop, &u->hasher);
+  free(todo);
+  if (err) return fail(u, err, 0, "cannot start the hashing threads");
+  return 0;
+}
+
+/* ---- sending LFS objects --------------------------------------------------------------- */
+
+struct obj {                  /* one LFS object of a round */
+  struct ferry__upload_file *f;
+  struct ferry__lfs_action a;
+  struct ferry__parts_journal j;
+  int journaled, fd;
+  size_t first_put, nputs;
+};
+
+struct round {
+  struct up *u;
+  struct obj *objs;
+  size_t n;
+  struct ferry_put *puts;   /* every part of every object, in order */
+  size_t nputs;
+  struct ferry_put *send;   /* those actually sent; map[k] is send[k]'s index in puts */
+  size_t *map;
+};
+
+/* A part the storage accepted goes into the journal at once: a kill right after it must
+ * not cost the part. */
+static void on_put_done(void *user, struct ferry_put *p) {
+  struct round *rd = user;
+  struct obj *o = p->user;
+  if (p->error || !o->journaled || !p->etag[0]) return;
+  size_t k = (size_t)(p - rd->send);
+  ferry__parts_journal_accept(&o->j, rd->map[k] - o->first_put, p->etag);
+}
+
+static void on_put_progress(void *user, uint64_t bytes) {
+  struct round *rd = user;
+  progress(rd->u, 0, bytes);
+}
+
+/* What this object still needs sent: parts not accepted yet (from its journal), or all. */
+static int plan_object(struct up *u, struct obj *o, struct ferry_put *puts, size_t *np) {
+  struct ferry__lfs_action *a = &o->a;
+  o->first_put = *np;
+  if (!a->chunk_size) {
+    puts[(*np)++] = (struct ferry_put){.url = a->href, .fd = o->fd, .length = o->f->size, .user = o};
+    o->nputs = 1;
+    return 0;
+  }
+  /* A journal of the same object whose URLs are still valid replaces this batch's. */
+  struct ferry__parts_journal old;
+  if (ferry__parts_journal_load(u->parts_dir, o->f->sha256, o->f->size, &old)) {
+    o->j = old;
+    o->journaled = 1;
+  } else if (ferry__parts_journal_create(u->parts_dir, a, &o->j) == 0) {
+    o->journaled = 1;
+  } else {
+    notice(u, "cannot write the upload journal of %s: this upload will not resume", o->f->path);
+  }
+  const struct ferry__lfs_action *use = o->journaled ? &o->j.action : a;
+  for (size_t i = 0; i < use->nparts; i++) {
+    if (o->journaled && o->j.etags[i]) {
+      u->out->parts_resumed++;
+      u->out->bytes_skipped += i + 1 < use->nparts ? use->chunk_size
+                                                   : o->f->size - i * use->chunk_size;
+    }
+    uint64_t off = i * use->chunk_size;
+    uint64_t len = off + use->chunk_size <= o->f->size ? use->chunk_size : o->f->size - off;
+    puts[*np] = (struct ferry_put){.url = use->part_urls[i], .fd = o->fd, .offset = off,
+                                   .length = len, .user = o};
+    (*np)++;
+  }
+  o->nputs = use->nparts;
+  return 0;
+}
+
+/* POST the completion (multipart), then verify when offered. No token to storage URLs: the
+ * client adds it only for the endpoint's origin. */
+static int finish_object(struct up *u, struct obj *o, struct round *rd) {
+  const struct ferry__lfs_action *a = o->journaled ? &o->j.action : &o->a;
+  int err = 0;
+  struct ferry_hub_reply r;
+  if (a->chunk_size) {
+    json_t *parts = json_array();
+    for (size_t i = 0; parts && i < a->nparts; i++) {
+      const struct ferry_put *p = &rd->puts[o->first_put + i];
+      const char *etag = o->journaled && o->j.etags[i] ? o->j.etags[i] : p->etag;
+      if (!etag[0]) {
+        json_decref(parts);
+        return fail(u, FERRY_E_PROTOCOL, p->status, "%s: part %zu was accepted without an ETag",
+                    o->f->path, i + 1);
+      }
+      json_array_append_new(parts, json_pack("{s:I, s:s}", "partNumber", (json_int_t)i + 1, "etag", etag));
+    }
+    json_t *b = json_pack("{s:s, s:o}", "oid", o->f->sha256, "parts", parts);
+    char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
+    json_decref(b);
+    if (!body) return fail(u, FERRY_E_NOMEM, 0, "out of memory");
+    /* The completion URL carries its own signature: sent without the token even on the
+     * endpoint's origin, as huggingface_hub does. */
+    err = ferry__hub_client_call_url(u->client, "POST", a->href, LFS_JSON, LFS_JSON, body,
+                                     strlen(body), 0, &r);
+    free(body);
+    if (err) {
+      fail(u, err, r.status, "completing the upload of %s: %s", o->f->path, r.message);
+      ferry_hub_reply_free(&r);
+      return err;
+    }
+    ferry_hub_reply_free(&r);
+  }
+  if (a->verify_href) {
+    char body[160];
+    snprintf(body, sizeof(body), "{\"oid\":\"%s\",\"size\":%llu}", o->f->sha256,
+             (unsigned long long)o->f->size);
+    err = ferry__hub_client_call_url(u->client, "POST", a->verify_href, LFS_JSON, LFS_JSON, body,
+                                     strlen(body), 1, &r);
+    if (err) fail(u, err, r.status, "verifying the upload of %s: %s", o->f->path, r.message);
+    ferry_hub_reply_free(&r);
+  }
+  return err;
+}
+
+/* One LFS batch for `objs`, then every part the server lacks, then completions. `fresh`: a
+ * second try after the storage refused a journal's URLs (expired). */
+static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh) {
+  *retry_fresh = 0;
+  const struct ferry__upload_file **fs = calloc(n, sizeof(*fs));
+  if (!fs) return fail(u, FERRY_E_NOMEM, 0, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    fs[i] = objs[i].f;
+    memcpy(objs[i].a.oid, objs[i].f->sha256, 65);
+    objs[i].a.size = objs[i].f->size;
+    objs[i].fd = -1;
+  }
+  char *body = NULL, *url = NULL;
+  size_t len = 0;
+  int err = ferry__lfs_batch_body(fs, n, u->o->create_pr ? NULL : u->rev, &body, &len);
+  free(fs);
+  if (!err)
+    err = ferry__hub_fmt(&url, FERRY__HUB_URL_MAX, "%s/%s%s.git/info/lfs/objects/batch",
+                         ferry_hub_client_endpoint(u->client),
+                         ferry__hub_repo_url_prefix(u->repo.type), u->repo.id);
+  if (err) {
+    free(body);
+    return fail(u, err, 0, "out of memory");
+  }
+  struct ferry_hub_reply r;
+  err = ferry__hub_client_call_url(u->client, "POST", url, LFS_JSON, LFS_JSON, body, len, 1, &r);
+  free(body);
+  free(url);
+  char why[WHY] = "";
+  if (err) {
+    fail_reply(u, &r, "LFS batch");
+  } else {
+    struct ferry__lfs_action *as = calloc(n, sizeof(*as));
+    if (!as) err = fail(u, FERRY_E_NOMEM, 0, "out of memory");
+    for (size_t i = 0; as && i < n; i++) as[i] = objs[i].a;
+    if (as && (err = ferry__lfs_batch_parse(r.body, r.body_len, ferry_hub_client_endpoint(u->client),
+                                            as, n, why, sizeof(why))))
+      fail(u, err, r.status, "malformed LFS batch answer from the Hub: %s", why);
+    for (size_t i = 0; as && i < n; i++) objs[i].a = as[i];
+    free(as);
+  }
+  ferry_hub_reply_free(&r);
+  if (err) return err;
+
+  size_t total = 0;
+  for (size_t i = 0; i < n; i++) {
+    struct obj *o = &objs[i];
+    if (o->a.error_code)
+      return fail(u, o->a.error_code == 422 ? FERRY_E_HUB_BAD_REQUEST : FERRY_E_HTTP,
+                  o->a.error_code, "the Hub refused %s: %s", o->f->path, o->a.error_message);
+    if (o->a.present) {
+      u->out->lfs_objects_present++;
+      u->out->bytes_skipped += o->f->size;
+      continue;
+    }
+    total += o->a.chunk_size ? o->a.nparts : 1;
+    if (o->a.chunk_size) {
+      /* a journal of this object may hold other (older) URLs: count those instead */
+      struct ferry__parts_journal peek;
+      if (ferry__parts_journal_load(u->parts_dir, o->f->sha256, o->f->size, &peek)) {
+        total += peek.action.nparts;
+        ferry__parts_journal_close(&peek);
+      }
+    }
+  }
+  struct round rd = {.u = u, .objs = objs, .n = n};
+  rd.puts = calloc(total ? total : 1, sizeof(*rd.puts));
+  if (!rd.puts) return fail(u, FERRY_E_NOMEM, 0, "out of memory");
+  for (size_t i = 0; !err && i < n; i++) {
+    struct obj *o = &objs[i];
+    if (o->a.present) continue;
+    o->fd = open(o->f->local, O_RDONLY | O_CLOEXEC);
+    if (o->fd < 0) {
+      err = fail(u, FERRY_E_IO, 0, "cannot read %s: %s", o->f->local, strerror(errno));
+      break;
+    }
+    struct stat st;
+    if (fstat(o->fd, &st) != 0 || (uint64_t)st.st_size != o->f->size ||
+        (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != o->f->mtime_ns) {
+      err = fail(u, FERRY_E_CHANGED, 0, "%s changed while it was being uploaded", o->f->local);
+      break;
+    }
+    plan_object(u, o, rd.puts, &rd.nputs);
+  }
+  /* Parts a journal says were accepted are not sent: compact them out of the list. */
+  struct ferry_put *send = err ? NULL : calloc(rd.nputs ? rd.nputs : 1, sizeof(*send));
+  size_t *map = err ? NULL : calloc(rd.nputs ? rd.nputs : 1, sizeof(*map));
+  rd.send = send, rd.map = map;
+  size_t nsend = 0;
+  if (!err && (!send || !map)) err = fail(u, FERRY_E_NOMEM, 0, "out of memory");
+  for (size_t k = 0; !err && k < rd.nputs; k++) {
+    struct obj *o = rd.puts[k].user;
+    size_t part = k - o->first_put;
+    if (o->journaled && o->j.etags[part]) continue;
+    map[nsend] = k;
+    send[nsend++] = rd.puts[k];
+  }
+  if (!err) {
+    struct ferry_put_opts po = {.stop = u->o->stop, .user = &rd, .done_cb = on_put_done,
+                                .progress_cb = on_put_progress};
+    int perr = ferry_engine_put(ferry__hub_client_engine(u->client), send, nsend, &po);
+    uint64_t sent = 0;
+    for (size_t k = 0; k < nsend; k++) {
+      struct ferry_put *p = &send[k];
+      struct obj *o = p->user;
+      rd.puts[map[k]] = *p;
+      u->out->parts_retried += (uint64_t)p->retries;
+      (void)o;
+      if (!p->error) {
+        sent += p->length;
+        u->out->parts_sent++;
+      }
+    }
+    u->out->bytes_sent += sent;
+    u->sent_before += sent;
+    if (perr == FERRY_E_INTERRUPTED) {
+      err = fail(u, perr, 0, "interrupted: run the same command again to resume");
+    } else if (perr) {
+      for (size_t k = 0; k < nsend; k++) {
+        struct ferry_put *p = &send[k];
+        if (!p->error) continue;
+        struct obj *o = p->user;
+        if (p->status == 403 && o->journaled && !*retry_fresh) {
+          /* expired or revoked URLs: forget the journal and ask for new ones */
+          ferry__parts_journal_remove(&o->j);
+          o->journaled = 0;
+          *retry_fresh = 1;
+        }
+        if (!*retry_fresh)
+          err = fail(u, p->error, p->status, "uploading %s failed: %s", o->f->path, p->message);
+        if (err) break;
+      }
+      if (*retry_fresh) err = 0;
+    }
+  }
+  for (size_t i = 0; !err && !*retry_fresh && i < n; i++) {
+    struct obj *o = &objs[i];
+    if (o->a.present) continue;
+    if ((err = finish_object(u, o, &rd))) {
+      if (o->journaled && u->out->http_status >= 400 && u->out->http_status < 500) {
+        /* the storage no longer knows this upload: the next run starts it afresh */
+        ferry__parts_journal_remove(&o->j);
+        o->journaled = 0;
+      }
+      break;
+    }
+    if (o->journaled) ferry__parts_journal_remove(&o->j);
+    u->out->lfs_objects_sent++;
+  }
+  for (size_t i = 0; i < n; i++) {
+    struct obj *o = &objs[i];
+    if (o->fd >= 0) close(o->fd);
+    if (o->journaled) ferry__parts_journal_close(&o->j);
+    o->journaled = 0;
+    ferry__lfs_action_free(&o->a);
+    memset(&o->a, 0, sizeof(o->a));
+  }
+  free(send);
+  free(map);
+  free(rd.puts);
+  return err;
+}
+
+static int send_objects(struct up *u, struct ferry__upload_file **batch, size_t n) {
+  struct obj *objs = calloc(n, sizeof(*objs));
+  if (!objs) return fail(u, FERRY_E_NOMEM, 0, "out of memory");
+  for (size_t i = 0; i < n; i++) objs[i].f = batch[i], objs[i].j.fd = -1;
+  int again = 0, err = send_round(u, objs, n, &again);
+  if (!err && again) {
+    notice(u, "the storage refused the saved upload URLs (expired?): asking for new ones");
+    err = send_round(u, objs, n, &again);
+    if (!err && again) err = fail(u, FERRY_E_HTTP, 403, "the storage refused the upload URLs");
+  }
+  free(objs);
+  return err;
+}
+
+/* Takes files as their hashes arrive; sends LFS objects in batches of up to 256 (whatever
+ * is hashed when the previous batch is done: uploading overlaps hashing). */
+static int hash_and_send(struct up *u) {
+  struct ferry__upload_file **ready = calloc(u->files.n ? u->files.n : 1, sizeof(*ready));
+  if (!ready) return fail(u, FERRY_E_NOMEM, 0, "out of memory");
+  size_t nready = 0, next_cached = 0;
+  int err = 0, hashing = 1;
+  while (!err) {
+    /* files whose hash came from the cache first, then those the threads finish */
+    while (next_cached < u->n_from_cache) {
+      struct ferry__upload_file *f = &u->files.v[u->from_cache[next_cached++]];
+      if (f->lfs && !is_unchanged(f)) ready[nready++] = f;
+    }
+    size_t k;
+    while (hashing && nready < BATCH) {
+      /* wait only when there is nothing to send yet */
+      if (nready && !ferry__hasher_ready(u->hasher)) break;
+      if (!ferry__hasher_next(u->hasher, &k)) {
+        hashing = 0;
+        break;
+      }
+      struct ferry__upload_file *f = &u->files.v[k];
+      if (f->hash_error) {
+        err = f->hash_error == FERRY_E_INTERRUPTED
+                  ? fail(u, f->hash_error, 0, "interrupted")
+                  : fail(u, f->hash_error, 0, "cannot hash %s: %s", f->local,
+                         f->hash_error == FERRY_E_CHANGED ? "it changed while being read"
+                                                          : ferry_strerror(f->hash_error));
+        break;
+      }
+      if (f->lfs && !is_unchanged(f)) ready[nready++] = f;
+    }
+    if (err || (err = stopped(u))) break;
+    if (!nready && !hashing) break;
+    size_t take = nready < BATCH ? nready : BATCH;
+    err = send_objects(u, ready, take);
+    memmove(ready, ready + take, (nready - take) * sizeof(*ready));
+    nready -= take;
+  }
+  free(ready);
+  return err;
+}
+
+/* ---- deletions ------------------------------------------------------------------------- */
+
+static int list_remote(struct up *u) {
+  char *url = NULL;
+  const char *rev = u->o->create_pr ? "main" : u->rev;
+  int err = ferry__hub_url_tree(ferry_hub_client_endpoint(u->client), &u->repo, rev,
+                                u->path_prefix[0] ? u->path_prefix : NULL, 1, 0, &url);
+  if (err) return fail(u, err, 0, "URL too long");
+  for (int page = 0; url && !err && page < 100000; page++) {
+    struct ferry_hub_reply r;
+    err = ferry__hub_client_call_url(u->client, "GET", url, NULL, NULL, NULL, 0, 1, &r);
+    free(url);
+    url = NULL;
+    char why[WHY] = "", link[4096] = "";
+    if (err == FERRY_E_HUB_ENTRY_NOT_FOUND) err = 0; /* nothing under the prefix */
+    else if (err) fail_reply(u, &r, "listing the files to delete");
+    else if ((err = ferry__hub_tree_parse_page(r.body, r.body_len, &u->deletions, why, sizeof(why))))
+      fail(u, err, r.status, "malformed tree listing from the Hub: %s", why);
+    else if (ferry_hub_reply_header(&r, "link", link, sizeof(link)) == 0 &&
+             (err = ferry__hub_link_next(link, strlen(link), &url)))
+      fail(u, err, r.status, "malformed Link header in the tree listing");
+    ferry_hub_reply_free(&r);
+  }
+  free(url);
+  return err;
+}
+
+static int uploading(const struct up *u, const char *path) {
+  for (size_t i = 0; i < u->files.n; i++)
+    if (!u->files.v[i].ignored && !strcmp(u->files.v[i].path, path)) return 1;
+  return 0;
+}
+
+/* Marks (is_dir = 2) the remote files --delete asks for, as upload_folder does: patterns on
+ * paths relative to path_in_repo, never .gitattributes, never a path being uploaded. */
+static int plan_deletions(struct up *u) {
+  if (!u->o->n_delete) return 0;
+  int err = list_remote(u);
+  size_t plen = strlen(u->path_prefix);
+  for (size_t i = 0; !err && i < u->deletions.n; i++) {
+    struct ferry__hub_entry *e = &u->deletions.v[i];
+    if (e->is_dir) continue;
+    const char *rel = e->path;
+    if (plen) {
+      if (strncmp(rel, u->path_prefix, plen) || rel[plen] != '/') continue;
+      rel += plen + 1;
+    }
+    int keep = ferry__hub_patterns_keep(u->o->delete_patterns, u->o->n_delete, NULL, 0, rel);
+    if (keep < 0) return fail(u, keep, 0, "bad --delete pattern");
+    if (keep && strcmp(e->path, ".gitattributes") && !uploading(u, e->path)) e->is_dir = 2;
+  }
+  return err;
+}
+
+/* ---- commits --------------------------------------------------------------------------- */
+
+static int read_whole(const char *path, uint64_t size, unsigned char **out) {
+  *out = malloc(size ? size : 1);
+  if (!*out) return FERRY_E_NOMEM;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return FERRY_E_IO;
+  uint64_t got = 0;
+  while (got < size) {
+    ssize_t n = pread(fd, *out + got, size - got, (off_t)got);
+    if (n <= 0) break;
+    got += (uint64_t)n;
+  }
+  close(fd);
+  return got == size ? 0 : FERRY_E_CHANGED;
+}
+
+/* The commit title: the caller's, else huggingface_hub's default. */
+static const char *title(struct up *u) {
+  if (u->o->commit_message && u->o->commit_message[0]) return u->o->commit_message;
+  struct stat st;
+  if (stat(u->o->local_path, &st) == 0 && S_ISREG(st.st_mode)) {
+    static char t[FERRY__HUB_PATH_MAX + 64];
+    snprintf(t, sizeof(t), "Upload %s with ferry", u->files.n ? u->files.v[0].path : "file");
+    return t;
+  }
+  return "Upload folder using ferry";
+}
+
+static int post_commit(struct up *u, struct ferry__ndjson *b, int create_pr) {
+  char *url = NULL;
+  if (api_url(u, "commit", create_pr ? "?create_pr=1" : NULL, &url))
+    return fail(u, FERRY_E_INVAL, 0, "URL too long");
+  struct ferry_hub_reply r;
+  int err = ferry__hub_client_call_url(u->client, "POST", url, NULL, "application/x-ndjson",
+                                       b->data, b->len, 1, &r);
+  free(url);
+  char why[WHY] = "";
+  char *commit_url = NULL, *pr_url = NULL;
+  if (err) {
+    fail_reply(u, &r, "commit");
+  } else if ((err = ferry__commit_parse(r.body, r.body_len, u->out->commit_oid, &commit_url,
+                                        &pr_url, why, sizeof(why)))) {
+    fail(u, err, r.status, "malformed commit answer from the Hub: %s", why);
+  } else {
+    free(u->out->commit_url);
+    u->out->commit_url = commit_url;
+    if (pr_url) {
+      free(u->out->pr_url);
+      u->out->pr_url = pr_url;
+    }
+    u->out->commits++;
+    memcpy(u->parent, u->out->commit_oid, 41);
+  }
+  ferry_hub_reply_free(&r);
+  return err;
+}
+
+/* "refs/pr/N" from a PR URL ending in /discussions/N. */
+static int pr_ref(const char *pr_url, char *out, size_t cap) {
+  const char *d = pr_url ? strstr(pr_url, "/discussions/") : NULL;
+  if (!d || !d[13] || strspn(d + 13, "0123456789") != strlen(d + 13)) return -1;
+  snprintf(out, cap, "refs/pr/%s", d + 13);
+  return 0;
+}
+
+static int commit_all(struct up *u) {
+  struct ferry__ndjson b = {0};
+  int err = 0, part = 1, ops = 0, pending = 0;
+  uint64_t regular = 0;
+  char summary[4200];
+  char pr_rev[64];
+  size_t i = 0, d = 0;
+  int create_pr = u->o->create_pr;
+  const char *msg = title(u);
+  while (!err) {
+    if (!b.len) {
+      if (part == 1) snprintf(summary, sizeof(summary), "%.4096s", msg);
+      else snprintf(summary, sizeof(summary), "%.4096s (part %d)", msg, part);
+      err = ferry__ndjson_header(&b, summary, u->o->commit_description,
+                                 u->parent[0] ? u->parent : NULL);
+      ops = 0, regular = 0, pending = 0;
+    }
+    /* deletions ride on the first commit */
+    for (; !err && part == 1 && d < u->deletions.n; d++) {
+      if (u->deletions.v[d].is_dir != 2) continue;
+      err = ferry__ndjson_delete(&b, u->deletions.v[d].path, 0);
+      ops++, pending++;
+      u->out->files_deleted++;
+    }
+    for (; !err && i < u->files.n && ops < COMMIT_MAX_OPS && regular < COMMIT_MAX_REGULAR; i++) {
+      struct ferry__upload_file *f = &u->files.v[i];
+      if (f->ignored || f->unchanged) continue;
+      if (f->lfs) {
+        err = ferry__ndjson_lfs(&b, f->path, f->sha256, f->size);
+      } else {
+        unsigned char *data = NULL;
+        err = read_whole(f->local, f->size, &data);
+        if (err) fail(u, err, 0, "cannot read %s", f->local);
+        else err = ferry__ndjson_regular(&b, f->path, data, f->size);
+        free(data);
+        regular += f->size;
+      }
+      ops++, pending++;
+      u->out->files_committed++;
+    }
+    if (err || !pending) break;
+    if ((err = stopped(u))) break;
+    progress(u, 1, 0);
+    err = post_commit(u, &b, create_pr);
+    ferry__ndjson_free(&b);
+    if (err) break;
+    if (create_pr) {
+      /* the rest of a split commit goes to the pull request's branch */
+      if (pr_ref(u->out->pr_url, pr_rev, sizeof(pr_rev)) == 0) u->rev = pr_rev;
+      create_pr = 0;
+    }
+    if (i >= u->files.n) break;
+    part++;
+  }
+  ferry__ndjson_free(&b);
+  if (err && !u->out->error) fail(u, err, 0, "cannot build the commit");
+  if (u->rev == pr_rev) u->rev = u->o->revision ? u->o->revision : "main";
+  return u->out->error;
+}
+
+/* README.md in the upload: ferry's card check, then the Hub's validate-yaml (§6.3) as
+ * huggingface_hub asks it, before anything is sent. */
+static int validate_readme(struct up *u) {
+  for (size_t i = 0; i < u->files.n; i++) {
+    struct ferry__upload_file *f = &u->files.v[i];
+    if (f->ignored || strcmp(f->path, "README.md") || f->size > (16u << 20)) continue;
+    unsigned char *data = NULL;
+    int err = read_whole(f->local, f->size, &data);
+    if (err) {
+      free(data);
+      return fail(u, err, 0, "cannot read %s", f->local);
+    }
+    /* ferry's own check first (line numbers, no round trip), then the Hub's. */
+    struct ferry_card_report rep = {0};
+    if (u->repo.type != FERRY__HUB_SPACE) /* a Space's card has other fields */
+      err = ferry_card_check((const char *)data, (size_t)f->size,
+                           u->repo.type == FERRY__HUB_DATASET ? FERRY_CARD_DATASET : FERRY_CARD_MODEL,
+                           &rep);
+    for (size_t w = 0; !err && w < rep.n_warnings; w++)
+      notice(u, "README.md:%d: %s", rep.warnings[w].line, rep.warnings[w].message);
+    if (err == FERRY_E_CARD_INVALID && rep.n_errors)
+      fail(u, err, 0, "invalid metadata in README.md:%d:%d: %s%s", rep.errors[0].line,
+           rep.errors[0].column, rep.errors[0].message,
+           rep.n_errors + rep.more_errors > 1 ? " (and more: ferry card check README.md)" : "");
+    else if (err)
+      fail(u, err, 0, "cannot check README.md");
+    ferry_card_report_free(&rep);
+    if (err) {
+      free(data);
+      return err;
+    }
+    json_t *b = json_pack("{s:s%, s:s}", "content", (char *)data, (size_t)f->size,
+                                       "repoType", ferry__hub_repo_type_name(u->repo.type));
+    free(data);
+    char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
+    json_decref(b);
+    if (!body) return fail(u, FERRY_E_INVAL, 0, "README.md is not valid UTF-8");
+    struct ferry_hub_reply r;
+    err = ferry_hub_call(u->client, "POST", "/api/validate-yaml", "application/json", body,
+                         strlen(body), &r);
+    free(body);
+    if (err == FERRY_E_HUB_BAD_REQUEST)
+      fail(u, err, r.status, "invalid metadata in README.md: %s", r.server_message);
+    else if (err == FERRY_E_HUB_ENTRY_NOT_FOUND) err = 0; /* a hub without the check */
+    else if (err) fail_reply(u, &r, "validating README.md");
+    ferry_hub_reply_free(&r);
+    return err;
+  }
+  return 0;
+}
+
+/* ---- the whole upload ------------------------------------------------------------------ */
+
+static int setup(struct up *u) {
+  const struct ferry_hub_upload_opts *o = u->o;
+  char why[WHY] = "";
+  int err;
+  u->env = ferry__hub_env_process();
+  ferry__hub_tree_init(&u->deletions);
+  u->rev = o->revision ? o->revision : "main";
+  if (!o->local_path) return fail(u, FERRY_E_INVAL, 0, "no local path to upload");
+  if ((err = ferry__hub_repo_parse(o->repo_id, o->repo_type, &u->repo, why, sizeof(why))) ||
+      (err = ferry__hub_revision_validate(u->rev, why, sizeof(why))))
+    return fail(u, FERRY_E_INVAL, 0, "%s", why);
+  if (o->create_pr && o->revision && strcmp(o->revision, "main"))
+    return fail(u, FERRY_E_INVAL, 0, "--create-pr opens a pull request against main: "
+                                     "it cannot be combined with --revision");
+  snprintf(u->out->repo_type, sizeof(u->out->repo_type), "%s", ferry__hub_repo_type_name(u->repo.type));
+  snprintf(u->out->repo_id, sizeof(u->out->repo_id), "%s", u->repo.id);
+  snprintf(u->out->revision, sizeof(u->out->revision), "%s", u->rev);
+  /* path_in_repo: a file's own name by default; a folder's prefix without '/' at the ends */
+  struct stat st;
+  if (stat(o->local_path, &st) != 0)
+    return fail(u, FERRY_E_INVAL, 0, "cannot read %s: %s", o->local_path, strerror(errno));
+  const char *p = o->path_in_repo;
+  char *base = NULL;
+  if (S_ISREG(st.st_mode) && (!p || !p[0] || !strcmp(p, "."))) {
+    char *copy = strdup(o->local_path);
+    base = copy ? strdup(basename(copy)) : NULL;
+    free(copy);
+    p = base;
+  }
+  if (!p) p = "";
+  while (*p == '/') p++;
+  if (!strncmp(p, "./", 2)) p += 2;
+  if (!strcmp(p, ".")) p = "";
+  u->path_prefix = strdup(p);
+  free(base);
+  if (!u->path_prefix) return fail(u, FERRY_E_NOMEM, 0, "out of memory");
+  size_t n = strlen(u->path_prefix);
+  while (n && u->path_prefix[n - 1] == '/') u->path_prefix[--n] = 0;
+  struct ferry_hub_client_opts co = {.token = o->token, .engine = o->engine};
+  if ((err = ferry_hub_client_new(&co, &u->client, why, sizeof(why))))
+    return fail(u, err, 0, "%s", why);
+  if (!ferry__hub_client_token(u->client))
+    return fail(u, FERRY_E_HUB_AUTH, 0, "uploading needs a token: log in (ferry auth login), "
+                                        "set HF_TOKEN or use --token");
+  char *home = NULL;
+  if ((err = ferry__hub_home(&u->env, &home)) ||
+      (err = ferry__hub_fmt(&u->state_dir, FERRY__HUB_PATH_MAX, "%s/ferry/upload", home)) ||
+      (err = ferry__hub_fmt(&u->parts_dir, FERRY__HUB_PATH_MAX, "%s/parts", u->state_dir))) {
+    free(home);
+    return fail(u, err, 0, "cannot find HF_HOME");
+  }
+  free(home);
+  struct ferry__upload_walk_opts wo = {.local_path = o->local_path, .path_in_repo = u->path_prefix,
+                                       .include = o->include, .n_include = o->n_include,
+                                       .exclude = o->exclude, .n_exclude = o->n_exclude};
+  if ((err = ferry__upload_walk(&wo, &u->files, why, sizeof(why))))
+    return fail(u, err, 0, "%s", why);
+  u->out->files_total = (int)u->files.n;
+  u->out->skipped_links = u->files.skipped_links;
+  if (u->files.skipped_links)
+    notice(u, "left out %d symlink(s) pointing outside %s", u->files.skipped_links, o->local_path);
+  return 0;
+}
+
+int ferry_hub_upload(const struct ferry_hub_upload_opts *o, struct ferry_hub_upload_result *out) {
+  memset(out, 0, sizeof(*out));
+  struct up u = {.o = o, .out = out};
+  double t0 = now_s();
+  u.t0 = (uint64_t)(t0 * 1e9);
+  int err = setup(&u);
+  if (!err) err = create_repo(&u);
+  if (!err) err = read_revision(&u, !o->create_pr);
+  if (!err) err = validate_readme(&u);
+  if (!err) err = preupload(&u);
+  if (!err) err = start_hashing(&u);
+  if (!err) err = hash_and_send(&u);
+  if (u.hasher) {
+    ferry__hasher_free(u.hasher);
+    u.hasher = NULL;
+  }
+  if (u.hash_cache) ferry__hash_cache_save(u.hash_cache, &u.files); /* keep what was hashed */
+  if (!err) {
+    for (size_t i = 0; i < u.files.n; i++) {
+      struct ferry__upload_file *f = &u.files.v[i];
+      if (f->ignored) continue;
+      out->bytes_total += f->size;
+      if ((f->unchanged = is_unchanged(f))) {
+        out->files_unchanged++;
+        out->bytes_skipped += f->size;
+      }
+      if (!strcmp(f->path, "README.md")) u.remote_readme = 1;
+    }
+    out->no_readme = !u.remote_readme;
+    err = plan_deletions(&u);
+  }
+  if (!err) err = stopped(&u);
+  if (!err) err = commit_all(&u);
+  if (!err && !out->commits) {
+    /* nothing changed: no commit, like the official clients */
+    char *q = NULL;
+    ferry__hub_quote(u.rev, 0, &q);
+    ferry__hub_fmt(&out->commit_url, FERRY__HUB_URL_MAX, "%s/%s%s/tree/%s",
+                   ferry_hub_client_endpoint(u.client), ferry__hub_repo_url_prefix(u.repo.type),
+                   u.repo.id, q ? q : u.rev);
+    free(q);
+    notice(&u, "nothing changed in %s: no commit", u.repo.id);
+  }
+  out->seconds = now_s() - t0;
+  ferry__upload_list_free(&u.files);
+  ferry__hash_cache_free(u.hash_cache);
+  ferry__hub_tree_free(&u.deletions);
+  if (u.client) ferry_hub_client_free(u.client);
+  free(u.state_dir);
+  free(u.parts_dir);
+  free(u.path_prefix);
+  free(u.from_cache);
+  return out->error;
+}
+
+void ferry_hub_upload_result_free(struct ferry_hub_upload_result *r) {
+  free(r->commit_url);
+  free(r->pr_url);
+  r->commit_url = r->pr_url = NULL;
+}

@@ -1,0 +1,288 @@
+/* upload_hash: the hashes an upload needs (SHA-256 of LFS files, git blob SHA-1 of regular
+ * ones), computed on worker threads while the caller uploads what is already hashed, and a
+ * cache of them keyed by (path, size, mtime, inode) so an unchanged folder is not re-read. */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hub.h"
+
+#define READ_SIZE (1u << 20)
+#define CACHE_MAGIC "ferry-upload-hashes 1"
+
+int ferry__hash_file(const char *path, int git_sha1, uint64_t size, const volatile int *stop,
+                     uint64_t *progress, char *hex) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? FERRY_E_CHANGED : FERRY_E_IO;
+  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  unsigned char *buf = malloc(READ_SIZE);
+  int err = ctx && buf ? 0 : FERRY_E_NOMEM;
+  if (!err) EVP_DigestInit_ex(ctx, git_sha1 ? EVP_sha1() : EVP_sha256(), NULL);
+  if (!err && git_sha1) {
+    char head[48];
+    int n = snprintf(head, sizeof(head), "blob %llu", (unsigned long long)size);
+    EVP_DigestUpdate(ctx, head, (size_t)n + 1);
+  }
+  uint64_t total = 0;
+  ssize_t n = 0;
+  while (!err && (n = read(fd, buf, READ_SIZE)) > 0) {
+    EVP_DigestUpdate(ctx, buf, (size_t)n);
+    total += (uint64_t)n;
+    if (progress) __atomic_add_fetch(progress, (uint64_t)n, __ATOMIC_RELAXED);
+    if (stop && *stop) err = FERRY_E_INTERRUPTED;
+  }
+  if (!err && n < 0) err = FERRY_E_IO;
+  if (!err && total != size) err = FERRY_E_CHANGED; /* written to while we read it */
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!err) EVP_DigestFinal_ex(ctx, md, &len);
+  for (unsigned i = 0; !err && i < len; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+  EVP_MD_CTX_free(ctx);
+  free(buf);
+  close(fd);
+  return err;
+}
+
+/* ---- the cache ------------------------------------------------------------------------ */
+
+struct cached {
+  char *path;
+  uint64_t size, ino;
+  int64_t mtime_ns;
+  char sha256[65], sha1[41];
+};
+
+struct ferry__hash_cache {
+  char *file;
+  struct cached *v;
+  size_t n;
+};
+
+static int by_path(const void *a, const void *b) {
+  return strcmp(((const struct cached *)a)->path, ((const struct cached *)b)->path);
+}
+
+/* One line: size, mtime_ns, inode, sha256 or "-", sha1 or "-", path (tabs between). */
+static int parse_line(char *line, struct cached *c) {
+  char *f[6];
+  for (int i = 0; i < 5; i++) {
+    f[i] = line;
+    char *tab = strchr(line, '\t');
+    if (!tab) return -1;
+    *tab = 0;
+    line = tab + 1;
+  }
+  f[5] = line;
+  char *end;
+  c->size = strtoull(f[0], &end, 10);
+  if (*end) return -1;
+  c->mtime_ns = strtoll(f[1], &end, 10);
+  if (*end) return -1;
+  c->ino = strtoull(f[2], &end, 10);
+  if (*end) return -1;
+  size_t l256 = strlen(f[3]), l1 = strlen(f[4]);
+  if ((l256 != 64 && strcmp(f[3], "-")) || (l1 != 40 && strcmp(f[4], "-")) || !f[5][0])
+    return -1;
+  snprintf(c->sha256, sizeof(c->sha256), "%s", l256 == 64 ? f[3] : "");
+  snprintf(c->sha1, sizeof(c->sha1), "%s", l1 == 40 ? f[4] : "");
+  c->path = strdup(f[5]);
+  return c->path ? 0 : -1;
+}
+
+static void load(struct ferry__hash_cache *c) {
+  FILE *fp = fopen(c->file, "re");
+  if (!fp) return;
+  char *line = NULL;
+  size_t cap = 0, alloc = 0;
+  ssize_t len = getline(&line, &cap, fp);
+  int ok = len > 0 && !strncmp(line, CACHE_MAGIC "\n", (size_t)len);
+  while (ok && (len = getline(&line, &cap, fp)) > 0) {
+    if (line[len - 1] != '\n') break; /* a torn last line: ignore it */
+    line[len - 1] = 0;
+    if (c->n == alloc) {
+      alloc = alloc ? alloc * 2 : 256;
+      struct cached *v = realloc(c->v, alloc * sizeof(*v));
+      if (!v) break;
+      c->v = v;
+    }
+    if (parse_line(line, &c->v[c->n]) == 0) c->n++;
+  }
+  free(line);
+  fclose(fp);
+  if (c->n) qsort(c->v, c->n, sizeof(*c->v), by_path);
+}
+
+int ferry__hash_cache_open(const char *dir, const char *folder, struct ferry__hash_cache **out) {
+  *out = NULL;
+  struct ferry__hash_cache *c = calloc(1, sizeof(*c));
+  if (!c) return FERRY_E_NOMEM;
+  unsigned char md[32];
+  EVP_Digest(folder, strlen(folder), md, NULL, EVP_sha256(), NULL);
+  char hex[33];
+  for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+  int err = ferry__hub_fmt(&c->file, FERRY__HUB_PATH_MAX, "%s/%s.tsv", dir, hex);
+  if (err) {
+    free(c);
+    return err;
+  }
+  load(c);
+  *out = c;
+  return 0;
+}
+
+void ferry__hash_cache_lookup(const struct ferry__hash_cache *c, struct ferry__upload_file *f) {
+  if (!c || !c->n) return;
+  struct cached key = {.path = f->local};
+  const struct cached *hit = bsearch(&key, c->v, c->n, sizeof(*c->v), by_path);
+  if (!hit || hit->size != f->size || hit->mtime_ns != f->mtime_ns || hit->ino != f->ino) return;
+  if (hit->sha256[0]) memcpy(f->sha256, hit->sha256, sizeof(f->sha256));
+  if (hit->sha1[0]) memcpy(f->sha1, hit->sha1, sizeof(f->sha1));
+}
+
+int ferry__hash_cache_save(struct ferry__hash_cache *c, const struct ferry__upload_list *l) {
+  char *dir = strdup(c->file);
+  if (!dir) return FERRY_E_NOMEM;
+  *strrchr(dir, '/') = 0;
+  int err = ferry__hub_mkdirs(dir);
+  free(dir);
+  if (err) return err;
+  size_t cap = 64, len = 0;
+  char *buf = malloc(cap);
+  if (!buf) return FERRY_E_NOMEM;
+  len = (size_t)snprintf(buf, cap, "%s\n", CACHE_MAGIC);
+  for (size_t i = 0; i < l->n; i++) {
+    const struct ferry__upload_file *f = &l->v[i];
+    if (!f->sha256[0] && !f->sha1[0]) continue;
+    if (strchr(f->local, '\n') || strchr(f->local, '\t')) continue; /* not representable */
+    char line[FERRY__HUB_PATH_MAX + 256];
+    int n = snprintf(line, sizeof(line), "%llu\t%lld\t%llu\t%s\t%s\t%s\n",
+                     (unsigned long long)f->size, (long long)f->mtime_ns,
+                     (unsigned long long)f->ino, f->sha256[0] ? f->sha256 : "-",
+                     f->sha1[0] ? f->sha1 : "-", f->local);
+    if (n <= 0 || (size_t)n >= sizeof(line)) continue;
+    if (len + (size_t)n + 1 > cap) {
+      while (len + (size_t)n + 1 > cap) cap *= 2;
+      char *b = realloc(buf, cap);
+      if (!b) {
+        free(buf);
+        return FERRY_E_NOMEM;
+      }
+      buf = b;
+    }
+    memcpy(buf + len, line, (size_t)n + 1);
+    len += (size_t)n;
+  }
+  err = ferry__hub_write_atomic(c->file, buf, len, 0600);
+  free(buf);
+  return err;
+}
+
+void ferry__hash_cache_free(struct ferry__hash_cache *c) {
+  if (!c) return;
+  for (size_t i = 0; i < c->n; i++) free(c->v[i].path);
+  free(c->v);
+  free(c->file);
+  free(c);
+}
+
+/* ---- the worker threads ---------------------------------------------------------------- */
+
+struct ferry__hasher {
+  struct ferry__upload_list *l;
+  size_t *todo, n, next_todo;
+  size_t *done, ndone, next_done; /* completion order */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  pthread_t *threads;
+  int nthreads;
+  const volatile int *stop;
+  uint64_t bytes;
+};
+
+static void *hash_worker(void *arg) {
+  struct ferry__hasher *h = arg;
+  for (;;) {
+    pthread_mutex_lock(&h->mu);
+    size_t k = h->next_todo < h->n ? h->todo[h->next_todo++] : (size_t)-1;
+    pthread_mutex_unlock(&h->mu);
+    if (k == (size_t)-1) return NULL;
+    struct ferry__upload_file *f = &h->l->v[k];
+    char hex[65] = "";
+    int err = ferry__hash_file(f->local, !f->lfs, f->size, h->stop, &h->bytes, hex);
+    pthread_mutex_lock(&h->mu);
+    f->hash_error = err;
+    if (!err && f->lfs) memcpy(f->sha256, hex, 65);
+    else if (!err) memcpy(f->sha1, hex, 41);
+    h->done[h->ndone++] = k;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+  }
+}
+
+int ferry__hasher_start(struct ferry__upload_list *l, const size_t *todo, size_t n, int threads,
+                        const volatile int *stop, struct ferry__hasher **out) {
+  *out = NULL;
+  struct ferry__hasher *h = calloc(1, sizeof(*h));
+  if (!h) return FERRY_E_NOMEM;
+  h->l = l, h->n = n, h->stop = stop;
+  h->todo = malloc((n ? n : 1) * sizeof(size_t));
+  h->done = malloc((n ? n : 1) * sizeof(size_t));
+  if (threads < 1) threads = 1;
+  if ((size_t)threads > n) threads = n ? (int)n : 1;
+  h->threads = calloc((size_t)threads, sizeof(pthread_t));
+  if (!h->todo || !h->done || !h->threads) {
+    free(h->todo), free(h->done), free(h->threads), free(h);
+    return FERRY_E_NOMEM;
+  }
+  if (n) memcpy(h->todo, todo, n * sizeof(size_t));
+  pthread_mutex_init(&h->mu, NULL);
+  pthread_cond_init(&h->cv, NULL);
+  for (int i = 0; i < threads && n; i++) {
+    if (pthread_create(&h->threads[i], NULL, hash_worker, h) != 0) break;
+    h->nthreads++;
+  }
+  if (n && !h->nthreads) {
+    ferry__hasher_free(h);
+    return FERRY_E_INTERNAL;
+  }
+  *out = h;
+  return 0;
+}
+
+int ferry__hasher_next(struct ferry__hasher *h, size_t *index) {
+  pthread_mutex_lock(&h->mu);
+  while (h->next_done == h->ndone && h->ndone < h->n) pthread_cond_wait(&h->cv, &h->mu);
+  int got = h->next_done < h->ndone;
+  if (got) *index = h->done[h->next_done++];
+  pthread_mutex_unlock(&h->mu);
+  return got;
+}
+
+int ferry__hasher_ready(struct ferry__hasher *h) {
+  pthread_mutex_lock(&h->mu);
+  int ready = h->next_done < h->ndone || h->ndone == h->n;
+  pthread_mutex_unlock(&h->mu);
+  return ready;
+}
+
+uint64_t ferry__hasher_bytes(struct ferry__hasher *h) {
+  return __atomic_load_n(&h->bytes, __ATOMIC_RELAXED);
+}
+
+void ferry__hasher_free(struct ferry__hasher *h) {
+  if (!h) return;
+  pthread_mutex_lock(&h->mu);
+  h->next_todo = h->n; /* no new work: the threads end after their current file */
+  pthread_mutex_unlock(&h->mu);
+  for (int i = 0; i < h->nthreads; i++) pthread_join(h->threads[i], NULL);
+  pthread_mutex_destroy(&h->mu);
+  pthread_cond_destroy(&h->cv);
+  free(h->todo), free(h->done), free(h->threads);
+  free(h);
+}

@@ -1,0 +1,243 @@
+/* Unit tests for the upload's pure parts: the LFS batch answer (commit_api.c), the multipart
+ * journal (upload_parts.c), the folder walk (upload_walk.c) and the hash cache
+ * (upload_hash.c). */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../engine/hub/hub.h"
+#include "assert.h"
+
+#define OID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define OID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define OID_C "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+
+static void init_actions(struct ferry__lfs_action *a, size_t n) {
+  memset(a, 0, n * sizeof(*a));
+  const char *oids[] = {OID_A, OID_B, OID_C};
+  for (size_t i = 0; i < n; i++) memcpy(a[i].oid, oids[i], 65), a[i].size = 10;
+}
+
+void test_hub_upload_lfs_batch_parse(void) {
+  struct ferry__lfs_action a[3];
+  init_actions(a, 3);
+  a[1].size = 25;
+  char why[256];
+  /* A present object (no actions), a multipart one (parts out of order, numbers as keys),
+   * a basic one with verify; huggingface.co links become the endpoint. */
+  const char *body =
+      "{\"objects\":["
+      "{\"oid\":\"" OID_A "\",\"size\":10},"
+      "{\"oid\":\"" OID_B "\",\"size\":25,\"actions\":{\"upload\":{\"href\":"
+      "\"https://huggingface.co/done?sig=1\",\"expires_in\":3600,\"header\":{\"chunk_size\":\"10\","
+      "\"00003\":\"https://s3/p3\",\"00001\":\"https://s3/p1\",\"2\":\"https://s3/p2\"}}}},"
+      "{\"oid\":\"" OID_C "\",\"size\":10,\"actions\":{\"upload\":{\"href\":\"https://cdn/put\"},"
+      "\"verify\":{\"href\":\"https://huggingface.co/v\"}}}]}";
+  ASSERT_EQ_INT(ferry__lfs_batch_parse(body, strlen(body), "https://hub:1", a, 3, why, sizeof(why)), 0);
+  ASSERT_TRUE(a[0].present);
+  ASSERT_TRUE(!a[1].present);
+  ASSERT_EQ_U64(a[1].chunk_size, 10);
+  ASSERT_EQ_U64(a[1].nparts, 3);
+  ASSERT_EQ_STR(a[1].part_urls[0], "https://s3/p1");
+  ASSERT_EQ_STR(a[1].part_urls[1], "https://s3/p2");
+  ASSERT_EQ_STR(a[1].part_urls[2], "https://s3/p3");
+  ASSERT_EQ_STR(a[1].href, "https://hub:1/done?sig=1");
+  ASSERT_EQ_INT(a[1].expires_in, 3600);
+  ASSERT_EQ_U64(a[2].chunk_size, 0);
+  ASSERT_EQ_STR(a[2].href, "https://cdn/put");
+  ASSERT_EQ_STR(a[2].verify_href, "https://hub:1/v");
+  for (int i = 0; i < 3; i++) ferry__lfs_action_free(&a[i]);
+
+  /* a per-object error */
+  init_actions(a, 1);
+  const char *err = "{\"objects\":[{\"oid\":\"" OID_A "\",\"size\":10,\"error\":{\"code\":422,"
+                    "\"message\":\"Invalid object\"}}]}";
+  ASSERT_EQ_INT(ferry__lfs_batch_parse(err, strlen(err), NULL, a, 1, why, sizeof(why)), 0);
+  ASSERT_EQ_INT(a[0].error_code, 422);
+  ASSERT_EQ_STR(a[0].error_message, "Invalid object");
+
+  /* malformed answers: the wrong number of parts, an object left out, a relative href,
+   * not JSON */
+  const char *bad[] = {
+      "{\"objects\":[{\"oid\":\"" OID_A "\",\"size\":10,\"actions\":{\"upload\":{\"href\":"
+      "\"https://x/c\",\"header\":{\"chunk_size\":4,\"1\":\"https://s/1\"}}}}]}",
+      "{\"objects\":[]}",
+      "{\"objects\":[{\"oid\":\"" OID_A "\",\"size\":10,\"actions\":{\"upload\":{\"href\":\"/rel\"}}}]}",
+      "not json",
+      "{\"objects\":[{\"oid\":\"" OID_A "\"}]}",
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    TEST_NOTE("bad answer %zu", i);
+    init_actions(a, 1);
+    ASSERT_EQ_INT(ferry__lfs_batch_parse(bad[i], strlen(bad[i]), NULL, a, 1, why, sizeof(why)),
+                  FERRY_E_PROTOCOL);
+    ferry__lfs_action_free(&a[0]);
+  }
+}
+
+void test_hub_upload_commit_body(void) {
+  struct ferry__ndjson b = {0};
+  ASSERT_EQ_INT(ferry__ndjson_header(&b, "Title \"q\"", NULL, "0123456789012345678901234567890123456789"), 0);
+  ASSERT_EQ_INT(ferry__ndjson_regular(&b, "a/b.txt", (const unsigned char *)"hi\n", 3), 0);
+  ASSERT_EQ_INT(ferry__ndjson_lfs(&b, "w.bin", OID_A, 123), 0);
+  ASSERT_EQ_INT(ferry__ndjson_delete(&b, "old.txt", 0), 0);
+  const char *want =
+      "{\"key\":\"header\",\"value\":{\"summary\":\"Title \\\"q\\\"\",\"description\":\"\","
+      "\"parentCommit\":\"0123456789012345678901234567890123456789\"}}\n"
+      "{\"key\":\"file\",\"value\":{\"content\":\"aGkK\",\"path\":\"a/b.txt\",\"encoding\":\"base64\"}}\n"
+      "{\"key\":\"lfsFile\",\"value\":{\"path\":\"w.bin\",\"algo\":\"sha256\",\"oid\":\"" OID_A
+      "\",\"size\":123}}\n"
+      "{\"key\":\"deletedFile\",\"value\":{\"path\":\"old.txt\"}}\n";
+  ASSERT_EQ_STR(b.data, want);
+  ferry__ndjson_free(&b);
+  char oid[41], why[128], *url = NULL, *pr = NULL;
+  const char *ok = "{\"commitOid\":\"0123456789012345678901234567890123456789\",\"commitUrl\":"
+                   "\"https://h/r/commit/0123\",\"pullRequestUrl\":\"https://h/r/discussions/4\"}";
+  ASSERT_EQ_INT(ferry__commit_parse(ok, strlen(ok), oid, &url, &pr, why, sizeof(why)), 0);
+  ASSERT_EQ_STR(oid, "0123456789012345678901234567890123456789");
+  ASSERT_EQ_STR(pr, "https://h/r/discussions/4");
+  free(url), free(pr);
+  const char *short_oid = "{\"commitOid\":\"0123\",\"commitUrl\":\"u\"}";
+  ASSERT_EQ_INT(ferry__commit_parse(short_oid, strlen(short_oid), oid, &url, &pr, why, sizeof(why)),
+                FERRY_E_PROTOCOL);
+}
+
+void test_hub_upload_parts_journal(void) {
+  const char *dir = ferry_unit_tmpdir();
+  struct ferry__lfs_action a = {.size = 25, .chunk_size = 10, .nparts = 3, .expires_in = 3600};
+  memcpy(a.oid, OID_B, 65);
+  char *urls[] = {"https://s/1", "https://s/2", "https://s/3"};
+  a.part_urls = urls;
+  a.href = "https://h/complete";
+  struct ferry__parts_journal j;
+  ASSERT_EQ_INT(ferry__parts_journal_create(dir, &a, &j), 0);
+  ASSERT_EQ_INT(ferry__parts_journal_accept(&j, 0, "\"etag-1\""), 0);
+  ASSERT_EQ_INT(ferry__parts_journal_accept(&j, 2, "\"etag-3\""), 0);
+  char path[512];
+  snprintf(path, sizeof(path), "%s/%s.json", dir, OID_B);
+  struct stat st;
+  ASSERT_EQ_INT(stat(path, &st), 0);
+  ASSERT_EQ_INT(st.st_mode & 0777, 0600); /* presigned URLs are credentials */
+  ferry__parts_journal_close(&j);
+  /* a torn line at the end (a kill mid-write) is ignored */
+  int fd = open(path, O_WRONLY | O_APPEND);
+  ASSERT_TRUE(write(fd, "{\"part\":2,\"et", 13) == 13);
+  close(fd);
+  ASSERT_EQ_INT(ferry__parts_journal_load(dir, OID_B, 25, &j), 1);
+  ASSERT_EQ_U64(j.action.nparts, 3);
+  ASSERT_EQ_STR(j.action.part_urls[1], "https://s/2");
+  ASSERT_EQ_STR(j.action.href, "https://h/complete");
+  ASSERT_EQ_STR(j.etags[0], "\"etag-1\"");
+  ASSERT_TRUE(j.etags[1] == NULL);
+  ASSERT_EQ_STR(j.etags[2], "\"etag-3\"");
+  ferry__parts_journal_close(&j);
+  /* another size: not this object's journal, and it is removed */
+  ASSERT_EQ_INT(ferry__parts_journal_load(dir, OID_B, 26, &j), 0);
+  ASSERT_EQ_INT(stat(path, &st), -1);
+  /* expired URLs are not used */
+  a.expires_in = 10; /* inside the safety margin */
+  ASSERT_EQ_INT(ferry__parts_journal_create(dir, &a, &j), 0);
+  ferry__parts_journal_close(&j);
+  ASSERT_EQ_INT(ferry__parts_journal_load(dir, OID_B, 25, &j), 0);
+}
+
+static void put_file(const char *dir, const char *rel, const char *text) {
+  char path[1024];
+  snprintf(path, sizeof(path), "%s/%s", dir, rel);
+  for (char *p = path + strlen(dir) + 1; (p = strchr(p, '/')); p++) {
+    *p = 0;
+    mkdir(path, 0755);
+    *p = '/';
+  }
+  FILE *f = fopen(path, "w");
+  ASSERT_TRUE(f != NULL);
+  fputs(text, f);
+  fclose(f);
+}
+
+void test_hub_upload_walk(void) {
+  const char *tmp = ferry_unit_tmpdir();
+  char root[512], outside[512], link[600];
+  snprintf(root, sizeof(root), "%s/folder", tmp);
+  snprintf(outside, sizeof(outside), "%s/secret.txt", tmp);
+  mkdir(root, 0755);
+  put_file(tmp, "secret.txt", "do not read");
+  put_file(root, "b.txt", "b");
+  put_file(root, "a/x.bin", "x");
+  put_file(root, "a/y.log", "y");
+  put_file(root, ".git/config", "git");
+  put_file(root, "sub/.git/HEAD", "git");
+  put_file(root, ".cache/huggingface/upload/a.metadata", "m");
+  snprintf(link, sizeof(link), "%s/out.txt", root);
+  ASSERT_EQ_INT(symlink(outside, link), 0); /* points outside: left out */
+  snprintf(link, sizeof(link), "%s/in.txt", root);
+  ASSERT_EQ_INT(symlink("b.txt", link), 0); /* inside: followed */
+  struct ferry__upload_list l;
+  char why[256];
+  struct ferry__upload_walk_opts o = {.local_path = root, .path_in_repo = "models/v1"};
+  ASSERT_EQ_INT(ferry__upload_walk(&o, &l, why, sizeof(why)), 0);
+  ASSERT_EQ_U64(l.n, 4);
+  ASSERT_EQ_STR(l.v[0].path, "models/v1/a/x.bin");
+  ASSERT_EQ_STR(l.v[1].path, "models/v1/a/y.log");
+  ASSERT_EQ_STR(l.v[2].path, "models/v1/b.txt");
+  ASSERT_EQ_STR(l.v[3].path, "models/v1/in.txt");
+  ASSERT_EQ_INT(l.skipped_links, 1);
+  ferry__upload_list_free(&l);
+  /* include / exclude on paths relative to the folder */
+  const char *inc[] = {"a/*"}, *exc[] = {"*.log"};
+  struct ferry__upload_walk_opts o2 = {.local_path = root, .path_in_repo = "", .include = inc,
+                                       .n_include = 1, .exclude = exc, .n_exclude = 1};
+  ASSERT_EQ_INT(ferry__upload_walk(&o2, &l, why, sizeof(why)), 0);
+  ASSERT_EQ_U64(l.n, 1);
+  ASSERT_EQ_STR(l.v[0].path, "a/x.bin");
+  ferry__upload_list_free(&l);
+  /* a hostile path in the repo is refused */
+  struct ferry__upload_walk_opts o3 = {.local_path = root, .path_in_repo = "../up"};
+  ASSERT_EQ_INT(ferry__upload_walk(&o3, &l, why, sizeof(why)), FERRY_E_INVAL);
+}
+
+void test_hub_upload_hash_cache(void) {
+  const char *tmp = ferry_unit_tmpdir();
+  put_file(tmp, "f/w.bin", "hello\n");
+  char root[512], cache[512];
+  snprintf(root, sizeof(root), "%s/f", tmp);
+  snprintf(cache, sizeof(cache), "%s/cache", tmp);
+  struct ferry__upload_list l;
+  char why[256];
+  struct ferry__upload_walk_opts o = {.local_path = root, .path_in_repo = ""};
+  ASSERT_EQ_INT(ferry__upload_walk(&o, &l, why, sizeof(why)), 0);
+  l.v[0].lfs = 1;
+  size_t todo = 0;
+  struct ferry__hasher *h;
+  ASSERT_EQ_INT(ferry__hasher_start(&l, &todo, 1, 2, NULL, &h), 0);
+  size_t k;
+  ASSERT_EQ_INT(ferry__hasher_next(h, &k), 1);
+  ASSERT_EQ_INT(ferry__hasher_next(h, &k), 0);
+  ferry__hasher_free(h);
+  /* sha256("hello\n") */
+  ASSERT_EQ_STR(l.v[0].sha256, "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
+  struct ferry__hash_cache *c;
+  ASSERT_EQ_INT(ferry__hash_cache_open(cache, root, &c), 0);
+  ASSERT_EQ_INT(ferry__hash_cache_save(c, &l), 0);
+  ferry__hash_cache_free(c);
+  struct ferry__upload_file copy = l.v[0];
+  copy.sha256[0] = 0;
+  ASSERT_EQ_INT(ferry__hash_cache_open(cache, root, &c), 0);
+  ferry__hash_cache_lookup(c, &copy);
+  ASSERT_EQ_STR(copy.sha256, l.v[0].sha256);
+  copy.sha256[0] = 0;
+  copy.mtime_ns++; /* touched: hashed again */
+  ferry__hash_cache_lookup(c, &copy);
+  ASSERT_EQ_STR(copy.sha256, "");
+  ferry__hash_cache_free(c);
+  /* git blob SHA-1 of a regular file, as `git hash-object` gives it */
+  char hex[65];
+  ASSERT_EQ_INT(ferry__hash_file(l.v[0].local, 1, 6, NULL, NULL, hex), 0);
+  ASSERT_EQ_STR(hex, "ce013625030ba8dba906f756967f9e9ca394464a");
+  /* a size that no longer matches: the file changed */
+  ASSERT_EQ_INT(ferry__hash_file(l.v[0].local, 0, 7, NULL, NULL, hex), FERRY_E_CHANGED);
+  ferry__upload_list_free(&l);
+}
