@@ -80,6 +80,15 @@ int cli_hub_confirm(const struct cli_hub_opts *o, int yes, const char *action,
   line[strcspn(line, "\r\n")] = 0;
   if (!strcasecmp(line, "y") || !strcasecmp(line, "yes")) return 0;
   fprintf(stderr, "ferry: aborted, nothing was changed\n");
+  if (o->json) { /* the answer was no: exit 1, as hf's Abort */
+    json_object_set_new(obj, "ok", json_false());
+    json_object_set_new(obj, "error",
+                        json_pack("{s:i, s:s, s:s}", "code", FERRY_EXIT_OTHER, "name", "ABORTED",
+                                  "message", "aborted, nothing was changed"));
+    char *text = json_dumps(obj, JSON_COMPACT);
+    if (text) printf("%s\n", text);
+    free(text);
+  }
   json_decref(obj);
   return FERRY_EXIT_OTHER;
 }

@@ -1,5 +1,6 @@
 """ferry repo create|delete|settings|move against the local hub: every flag, the --json keys,
 and what the hub holds afterwards."""
+import json
 import os
 import pty
 import subprocess
@@ -140,6 +141,9 @@ def test_delete_asks_on_a_terminal(ferry, hub):
     name = hub_create(hub, "demo/" + unique())
     code, screen, _ = run_on_terminal(ferry, ["repo", "delete", name], "n")
     assert code == EXIT_OTHER and "aborted" in screen and name in screen
+    assert hub_info(hub, name).status == 200
+    code, screen, out = run_on_terminal(ferry, ["repo", "delete", name, "--json"], "no")
+    assert code == EXIT_OTHER and json.loads(out)["error"]["name"] == "ABORTED"
     assert hub_info(hub, name).status == 200
     code, screen, _ = run_on_terminal(ferry, ["repo", "delete", name], "y")
     assert code == 0, screen
