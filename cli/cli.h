@@ -37,6 +37,8 @@ struct cli_progress {
  * notices are dropped with -q, debug lines appear only with -v. */
 void cli_log(void *user, int level, const char *message);
 void cli_progress_init(struct cli_progress *p, int quiet);
+/* HF_HUB_DISABLE_PROGRESS_BARS is true (as huggingface_hub reads it). */
+int cli_progress_bars_off(void);
 void cli_progress_draw(void *user, const struct ferry_stats *s);
 void cli_progress_end(struct cli_progress *p);
 
