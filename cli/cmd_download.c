@@ -189,10 +189,8 @@ int cli_download(int argc, char **argv) {
   o.include = o.n_include ? include : NULL;
   o.exclude = o.n_exclude ? exclude : NULL;
   cfg.cacert = cli_cacert(cfg.cacert, 1);
-  const char *bars = getenv("HF_HUB_DISABLE_PROGRESS_BARS");
-  int no_bars = bars && strchr("1yYtTOo", bars[0]) && strcasecmp(bars, "off") != 0;
   struct cli_progress progress;
-  cli_progress_init(&progress, quiet || json || no_bars);
+  cli_progress_init(&progress, quiet || json || cli_progress_bars_off());
   progress.quiet = quiet;
   cfg.handle_signals = 1;
   cfg.progress_cb = cli_progress_draw;

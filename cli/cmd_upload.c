@@ -182,10 +182,8 @@ int cli_upload(int argc, char **argv) {
   o.exclude = o.n_exclude ? exclude : NULL;
   o.delete_patterns = o.n_delete ? del : NULL;
   cfg.cacert = cli_cacert(cfg.cacert, 1);
-  const char *bars = getenv("HF_HUB_DISABLE_PROGRESS_BARS");
-  int no_bars = bars && strchr("1yYtTOo", bars[0]) && strcasecmp(bars, "off") != 0;
   struct cli_progress progress;
-  cli_progress_init(&progress, quiet || json || no_bars);
+  cli_progress_init(&progress, quiet || json || cli_progress_bars_off());
   progress.quiet = quiet;
   cfg.log_cb = cli_log;
   cfg.log_user = &progress;

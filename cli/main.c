@@ -17,6 +17,15 @@ static void usage(FILE *f) {
           /* auth and env (issue 6) */
           "  auth login|logout|whoami|list|switch   Hub login, shared with hf (--help)\n"
           "  env                 versions, endpoint, paths, token source, logged-in user\n"
+          "  cache ls|rm|prune   list the cache, delete revisions or repos, clean up\n"
+          "  card new|check      scaffold a model card, check a card's metadata\n"
+          /* Hub management: repos, refs, listing and search */
+          "  repo create|delete|settings|move REPO_ID   repositories on the Hub\n"
+          "  branch create|delete REPO_ID BRANCH        branches\n"
+          "  tag create|delete|list REPO_ID [TAG]       tags\n"
+          "  ls REPO_ID [PATH]   files of a repo with sizes and LFS flags (-R)\n"
+          "  info REPO_ID        a repo's metadata, files and total size\n"
+          "  search models|datasets|spaces [QUERY]      find repos (--author, --filter, --sort)\n"
           "\n"
           "  ferry --version     versions of ferry and its libraries\n");
 }
@@ -42,6 +51,14 @@ int main(int argc, char **argv) {
   /* auth and env (issue 6) */
   if (!strcmp(cmd, "auth")) return cli_auth(argc - 1, argv + 1);
   if (!strcmp(cmd, "env")) return cli_env(argc - 1, argv + 1);
+  if (!strcmp(cmd, "card")) return cli_card(argc - 1, argv + 1);
+  /* Hub management: repos, refs, listing and search */
+  if (!strcmp(cmd, "repo") || !strcmp(cmd, "repos")) return cli_repo(argc - 1, argv + 1);
+  if (!strcmp(cmd, "branch")) return cli_branch(argc - 1, argv + 1);
+  if (!strcmp(cmd, "tag")) return cli_tag(argc - 1, argv + 1);
+  if (!strcmp(cmd, "ls")) return cli_ls(argc - 1, argv + 1);
+  if (!strcmp(cmd, "info")) return cli_info(argc - 1, argv + 1);
+  if (!strcmp(cmd, "search")) return cli_search(argc - 1, argv + 1);
   fprintf(stderr, "ferry: unknown command '%s'\n", cmd);
   usage(stderr);
   return FERRY_EXIT_USAGE;

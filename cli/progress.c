@@ -1,9 +1,18 @@
 /* progress: one line on stderr, redrawn in place: bar, bytes, rate, ETA, connections. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
+
+int cli_progress_bars_off(void) {
+  /* huggingface_hub's _is_true: 1, ON, YES, TRUE in any case */
+  const char *v = getenv("HF_HUB_DISABLE_PROGRESS_BARS");
+  return v && (!strcmp(v, "1") || !strcasecmp(v, "on") || !strcasecmp(v, "yes") ||
+               !strcasecmp(v, "true"));
+}
 
 void cli_progress_init(struct cli_progress *p, int quiet) {
   p->enabled = !quiet && isatty(STDERR_FILENO);

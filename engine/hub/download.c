@@ -874,31 +874,6 @@ done:
 }
 
 /* SHA-256 of a file, or its git blob SHA-1 ("blob <size>\0" + content), in hex. */
-static int hash_file(const char *path, int git, uint64_t size, char *hex) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return FERRY_E_IO;
-  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-  unsigned char *buf = malloc(1u << 20);
-  int err = ctx && buf ? 0 : FERRY_E_NOMEM;
-  if (!err) EVP_DigestInit_ex(ctx, git ? EVP_sha1() : EVP_sha256(), NULL);
-  if (!err && git) {
-    char head[48];
-    int n = snprintf(head, sizeof(head), "blob %llu", (unsigned long long)size);
-    EVP_DigestUpdate(ctx, head, (size_t)n + 1);
-  }
-  ssize_t n;
-  while (!err && (n = read(fd, buf, 1u << 20)) > 0) EVP_DigestUpdate(ctx, buf, (size_t)n);
-  if (!err && n < 0) err = FERRY_E_IO;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (!err) EVP_DigestFinal_ex(ctx, md, &len);
-  for (unsigned i = 0; !err && i < len; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
-  EVP_MD_CTX_free(ctx);
-  free(buf);
-  close(fd);
-  return err;
-}
-
 /* Files under `dir` (relative paths) that the tree does not list: "extra" files. */
 static int count_extra(struct dl *d, const char *root, const char *rel, int *extra) {
   char *dir = NULL;
@@ -980,7 +955,7 @@ int ferry_hub_verify(const struct ferry_hub_download_opts *o, struct ferry_hub_d
       continue;
     }
     char hex[65] = "";
-    int herr = hash_file(file, !e->has_lfs, (uint64_t)st.st_size, hex);
+    int herr = ferry__hash_file(file, !e->has_lfs, (uint64_t)st.st_size, NULL, NULL, hex);
     free(file);
     const char *want = e->has_lfs ? e->lfs_oid : e->oid;
     if (herr || strcasecmp(hex, want) != 0 || (uint64_t)st.st_size != f->size) {

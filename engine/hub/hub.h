@@ -441,6 +441,27 @@ int ferry__hub_client_call_url(struct ferry_hub_client *c, const char *method, c
 void ferry__hub_classify(const struct ferry_response *r, int have_token,
                          struct ferry_hub_reply *out);
 
+/* ---- repos.c / listing.c: repo management and listing ----------------------------------- */
+
+/* One API call for a repo command: `body` (a JSON value, may be NULL) is sent as
+ * application/json. On an error answer, why = "<what>: <the reply's one-line message>". The
+ * caller frees `out` either way (ferry_hub_reply_free). */
+int ferry__hub_api(struct ferry_hub_client *c, const char *method, const char *path,
+                   const char *body_json, struct ferry_hub_reply *out, const char *what,
+                   char *why, size_t why_len);
+/* REPO_ID + type into a parsed repo; the reason names the argument. */
+int ferry__hub_repo_arg(const char *repo_id, const char *repo_type, struct ferry__hub_repo *out,
+                        char *why, size_t why_len);
+/* The target of a listing's Link rel="next" header value as a path after `endpoint`. The
+ * token goes with it, so the target must be on the endpoint (same origin and path prefix);
+ * anything else, or a malformed header, is FERRY_E_PROTOCOL. *out = NULL on the last page. */
+int ferry__hub_next_page_path(const char *endpoint, const char *link, char **out);
+/* --sort words (downloads, likes, created, modified, trending, and huggingface_hub's and the
+ * Hub's names) to the Hub's sort key; NULL when unknown. */
+const char *ferry__hub_sort_key(const char *s);
+/* "/api/{Ts}/{id}" plus suffix (already escaped; may be ""). */
+int ferry__hub_repo_api_path(const struct ferry__hub_repo *r, const char *suffix, char **out);
+
 /* ---- upload_walk.c ----------------------------------------------------------------------- */
 
 /* One local file of an upload, and what the upload learns about it on the way. */

@@ -5,11 +5,18 @@ set(FERRY_HUB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/cache.c
   ${CMAKE_CURRENT_LIST_DIR}/client.c
   ${CMAKE_CURRENT_LIST_DIR}/commit_api.c
+  ${CMAKE_CURRENT_LIST_DIR}/cache_clean.c
+  ${CMAKE_CURRENT_LIST_DIR}/cache_scan.c
+  ${CMAKE_CURRENT_LIST_DIR}/card.c
+  ${CMAKE_CURRENT_LIST_DIR}/card_schema.c
+  ${CMAKE_CURRENT_LIST_DIR}/card_template.c
+  ${CMAKE_CURRENT_LIST_DIR}/listing.c
   ${CMAKE_CURRENT_LIST_DIR}/lock.c
   ${CMAKE_CURRENT_LIST_DIR}/login.c
   ${CMAKE_CURRENT_LIST_DIR}/patterns.c
   ${CMAKE_CURRENT_LIST_DIR}/repo.c
   ${CMAKE_CURRENT_LIST_DIR}/stored_tokens.c
+  ${CMAKE_CURRENT_LIST_DIR}/repos.c
   ${CMAKE_CURRENT_LIST_DIR}/tree.c
   ${CMAKE_CURRENT_LIST_DIR}/upload_hash.c
   ${CMAKE_CURRENT_LIST_DIR}/upload_parts.c

@@ -116,49 +116,27 @@ static int api_url(struct up *u, const char *what, const char *suffix, char **ou
 
 /* ---- repository and revision ---------------------------------------------------------- */
 
+/* The repository (exist ok, as `hf upload`: a Space gets the gradio SDK) and, for a missing
+ * --revision, the branch: the repo-management functions of repos.c. */
 static int create_repo(struct up *u) {
-  const char *slash = strchr(u->repo.id, '/');
-  char ns[FERRY__HUB_REPO_ID_MAX + 1] = "";
-  const char *name = u->repo.id;
-  if (slash) {
-    snprintf(ns, sizeof(ns), "%.*s", (int)(slash - u->repo.id), u->repo.id);
-    name = slash + 1;
-  }
-  json_t *b = json_pack("{s:s, s:o, s:b}", "name", name, "organization",
-                        slash ? json_string(ns) : json_null(), "private", u->o->private_repo);
-  if (b && u->repo.type != FERRY__HUB_MODEL)
-    json_object_set_new(b, "type", json_string(ferry__hub_repo_type_name(u->repo.type)));
-  if (b && u->repo.type == FERRY__HUB_SPACE) json_object_set_new(b, "sdk", json_string("gradio"));
-  char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
-  json_decref(b);
-  if (!body) return fail(u, FERRY_E_NOMEM, 0, "out of memory");
-  struct ferry_hub_reply r;
-  int err = ferry_hub_call(u->client, "POST", "/api/repos/create", "application/json", body,
-                           strlen(body), &r);
-  free(body);
-  if (err == FERRY_E_HUB_CONFLICT) err = 0; /* exists: exist_ok */
-  else if (err == FERRY_E_HUB_AUTH) err = 0; /* may not create here, may still write: see next */
-  if (err) fail_reply(u, &r, "creating the repository");
-  ferry_hub_reply_free(&r);
-  return err;
+  char why[WHY] = "", *url = NULL;
+  int existed = 0;
+  const char *type = ferry__hub_repo_type_name(u->repo.type);
+  int err = ferry_hub_repo_create(u->client, u->repo.id, type, u->o->private_repo, 1, "gradio",
+                                  &url, &existed, why, sizeof(why));
+  free(url);
+  if (err) return fail(u, err, 0, "creating the repository: %s", why);
+  return 0;
 }
 
 static int create_branch(struct up *u) {
-  char *q = NULL, *path = NULL;
-  int err = ferry__hub_quote(u->rev, 0, &q);
-  if (!err)
-    err = ferry__hub_fmt(&path, FERRY__HUB_URL_MAX, "/api/%s/%s/branch/%s",
-                         ferry__hub_repo_type_plural(u->repo.type), u->repo.id, q);
-  free(q);
-  if (err) return fail(u, err, 0, "revision name too long");
-  struct ferry_hub_reply r;
-  err = ferry_hub_call(u->client, "POST", path, "application/json", "{}", 2, &r);
-  free(path);
-  if (err == FERRY_E_HUB_CONFLICT) err = 0; /* created meanwhile */
-  if (err) fail_reply(u, &r, "creating the branch");
-  else notice(u, "created branch %s", u->rev);
-  ferry_hub_reply_free(&r);
-  return err;
+  char why[WHY] = "";
+  int existed = 0;
+  int err = ferry_hub_branch_create(u->client, u->repo.id, ferry__hub_repo_type_name(u->repo.type),
+                                    u->rev, NULL, 1, &existed, why, sizeof(why));
+  if (err) return fail(u, err, 0, "creating the branch %s: %s", u->rev, why);
+  if (!existed) notice(u, "created branch %s", u->rev);
+  return 0;
 }
 
 /* The revision's head commit (parentCommit) and whether it has a README.md. */
@@ -780,17 +758,40 @@ static int commit_all(struct up *u) {
   return u->out->error;
 }
 
-/* README.md in the upload: asks the Hub's validate-yaml (§6.3) first, like huggingface_hub. */
+/* README.md in the upload: ferry's card check, then the Hub's validate-yaml (§6.3) as
+ * huggingface_hub asks it, before anything is sent. */
 static int validate_readme(struct up *u) {
   for (size_t i = 0; i < u->files.n; i++) {
     struct ferry__upload_file *f = &u->files.v[i];
     if (f->ignored || strcmp(f->path, "README.md") || f->size > (16u << 20)) continue;
     unsigned char *data = NULL;
     int err = read_whole(f->local, f->size, &data);
-    json_t *b = err ? NULL : json_pack("{s:s%, s:s}", "content", (char *)data, (size_t)f->size,
+    if (err) {
+      free(data);
+      return fail(u, err, 0, "cannot read %s", f->local);
+    }
+    /* ferry's own check first (line numbers, no round trip), then the Hub's. */
+    struct ferry_card_report rep = {0};
+    if (u->repo.type != FERRY__HUB_SPACE) /* a Space's card has other fields */
+      err = ferry_card_check((const char *)data, (size_t)f->size,
+                           u->repo.type == FERRY__HUB_DATASET ? FERRY_CARD_DATASET : FERRY_CARD_MODEL,
+                           &rep);
+    for (size_t w = 0; !err && w < rep.n_warnings; w++)
+      notice(u, "README.md:%d: %s", rep.warnings[w].line, rep.warnings[w].message);
+    if (err == FERRY_E_CARD_INVALID && rep.n_errors)
+      fail(u, err, 0, "invalid metadata in README.md:%d:%d: %s%s", rep.errors[0].line,
+           rep.errors[0].column, rep.errors[0].message,
+           rep.n_errors + rep.more_errors > 1 ? " (and more: ferry card check README.md)" : "");
+    else if (err)
+      fail(u, err, 0, "cannot check README.md");
+    ferry_card_report_free(&rep);
+    if (err) {
+      free(data);
+      return err;
+    }
+    json_t *b = json_pack("{s:s%, s:s}", "content", (char *)data, (size_t)f->size,
                                        "repoType", ferry__hub_repo_type_name(u->repo.type));
     free(data);
-    if (err) return fail(u, err, 0, "cannot read %s", f->local);
     char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
     json_decref(b);
     if (!body) return fail(u, FERRY_E_INVAL, 0, "README.md is not valid UTF-8");

@@ -59,7 +59,8 @@ extern "C" {
   X(HUB_OFFLINE, -1105, FERRY_EXIT_HUB_OFFLINE, 0, "not (completely) in the cache while offline") \
   X(CANCELLED, -1091, FERRY_EXIT_INTERRUPTED, 0, "cancelled")                              \
   X(HUB_CONFLICT, -1106, FERRY_EXIT_HUB_CONFLICT, 0, "already exists or conflicts on the Hub") \
-  X(HUB_BAD_REQUEST, -1107, FERRY_EXIT_HUB_BAD_REQUEST, 0, "refused by the Hub as invalid")
+  X(HUB_BAD_REQUEST, -1107, FERRY_EXIT_HUB_BAD_REQUEST, 0, "refused by the Hub as invalid")  \
+  X(CARD_INVALID, -1200, FERRY_EXIT_CARD, 0, "invalid model card")
 
 /* Exit classes: the documented exit codes of the `ferry` command. */
 enum ferry_exit_class {
@@ -82,6 +83,7 @@ enum ferry_exit_class {
   FERRY_EXIT_HUB_OFFLINE = 16,
   FERRY_EXIT_HUB_CONFLICT = 17,
   FERRY_EXIT_HUB_BAD_REQUEST = 18,
+  FERRY_EXIT_CARD = 19, /* a model or dataset card that does not pass `ferry card check` */
   FERRY_EXIT_INTERRUPTED = 130
 };
 
@@ -466,6 +468,160 @@ FERRY_EXTERN int ferry_hub_reply_header(const struct ferry_hub_reply *r, const c
                                         char *buf, size_t cap);
 FERRY_EXTERN void ferry_hub_reply_free(struct ferry_hub_reply *r);
 
+/* ---- Hub repo management and listing (engine/hub/repos.c, engine/hub/listing.c) ----------
+ * One function per Hub API call of `hf repos`, `hf ls`, `hf models ls` (hub-protocol.md §6.1,
+ * §6.2, §7). Each takes a client (ferry_hub_client_new), a REPO_ID ("ns/name"; a "datasets/"
+ * or "spaces/" prefix sets the type) and a repo type ("model", "dataset", "space"; NULL =
+ * model, or the prefix's). Each returns 0 or a FERRY_E_* code and writes a one-line reason
+ * into why[why_len] (never a token): FERRY_E_INVAL for arguments refused before any request
+ * (a repo id with "..", spaces, ...), FERRY_E_HUB_* for the Hub's answers as ferry_hub_call
+ * maps them (HUB_REPO_NOT_FOUND, HUB_AUTH for 403 without write access, HUB_CONFLICT for an
+ * existing repo/branch/tag, ...), FERRY_E_PROTOCOL for a malformed answer, transport errors.
+ * Strings returned through `char **` and the result structs are malloc'd; free them with
+ * free() / the matching *_free function. */
+
+/* Splits and checks a REPO_ID as every function here does: a "models/", "datasets/" or
+ * "spaces/" prefix sets the type (contradicting repo_type is an error), the id is checked with
+ * huggingface_hub's rules. id_out gets "ns/name" (without the prefix), type_out "model",
+ * "dataset" or "space". FERRY_E_INVAL with the reason in why. */
+FERRY_EXTERN int ferry_hub_repo_id_parse(const char *repo_id, const char *repo_type,
+                                         char id_out[256], char type_out[16], char *why,
+                                         size_t why_len);
+
+/* POST /api/repos/create. `space_sdk` (gradio, streamlit, docker, static) is required for a
+ * Space and ignored otherwise. With exist_ok, an existing repo is success (*existed = 1) as in
+ * huggingface_hub: the 409's `url` is used, and a 403 (no right to create there) is success
+ * when the repo can be read. *url_out: the repo's URL (e.g. {endpoint}/datasets/ns/name). */
+FERRY_EXTERN int ferry_hub_repo_create(struct ferry_hub_client *c, const char *repo_id,
+                                       const char *repo_type, int private_repo, int exist_ok,
+                                       const char *space_sdk, char **url_out, int *existed,
+                                       char *why, size_t why_len);
+/* DELETE /api/repos/delete. With missing_ok a missing repo is success (*was_missing = 1). */
+FERRY_EXTERN int ferry_hub_repo_delete(struct ferry_hub_client *c, const char *repo_id,
+                                       const char *repo_type, int missing_ok, int *was_missing,
+                                       char *why, size_t why_len);
+/* PUT /api/{type}s/{repo}/settings. private_repo: -1 unchanged, 0 public, 1 private; gated:
+ * NULL unchanged, "auto", "manual" or "false". At least one must change. */
+FERRY_EXTERN int ferry_hub_repo_settings(struct ferry_hub_client *c, const char *repo_id,
+                                         const char *repo_type, int private_repo,
+                                         const char *gated, char *why, size_t why_len);
+/* POST /api/repos/move: both ids "namespace/name". *url_out: the repo's new URL. */
+FERRY_EXTERN int ferry_hub_repo_move(struct ferry_hub_client *c, const char *from_id,
+                                     const char *to_id, const char *repo_type, char **url_out,
+                                     char *why, size_t why_len);
+/* POST .../branch/{branch} from `revision` (NULL: the default branch); with exist_ok an
+ * existing branch is success (*existed = 1). DELETE .../branch/{branch}. */
+FERRY_EXTERN int ferry_hub_branch_create(struct ferry_hub_client *c, const char *repo_id,
+                                         const char *repo_type, const char *branch,
+                                         const char *revision, int exist_ok, int *existed,
+                                         char *why, size_t why_len);
+FERRY_EXTERN int ferry_hub_branch_delete(struct ferry_hub_client *c, const char *repo_id,
+                                         const char *repo_type, const char *branch, char *why,
+                                         size_t why_len);
+/* POST .../tag/{revision} {"tag", "message"?} (revision NULL: main); with exist_ok an
+ * existing tag is success (*existed = 1). DELETE .../tag/{tag}. */
+FERRY_EXTERN int ferry_hub_tag_create(struct ferry_hub_client *c, const char *repo_id,
+                                      const char *repo_type, const char *tag,
+                                      const char *message, const char *revision, int exist_ok,
+                                      int *existed, char *why, size_t why_len);
+FERRY_EXTERN int ferry_hub_tag_delete(struct ferry_hub_client *c, const char *repo_id,
+                                      const char *repo_type, const char *tag, char *why,
+                                      size_t why_len);
+
+/* GET .../refs: the repo's branches, tags and converts. */
+struct ferry_hub_git_ref {
+  char *name;             /* "main", "v1.0" */
+  char *ref;              /* "refs/heads/main" */
+  char target_commit[41]; /* 40 hex */
+};
+struct ferry_hub_refs {
+  struct ferry_hub_git_ref *branches, *tags, *converts;
+  size_t n_branches, n_tags, n_converts;
+};
+FERRY_EXTERN int ferry_hub_list_refs(struct ferry_hub_client *c, const char *repo_id,
+                                     const char *repo_type, struct ferry_hub_refs *out,
+                                     char *why, size_t why_len);
+FERRY_EXTERN void ferry_hub_refs_free(struct ferry_hub_refs *r);
+
+/* A file or folder of a repository. */
+struct ferry_hub_tree_entry {
+  int is_dir;
+  char *path;             /* path in the repository */
+  uint64_t size;          /* content size (0 for folders) */
+  char oid[65];           /* git blob id (of the LFS pointer for LFS files), or tree id */
+  int lfs;                /* 1: stored in LFS */
+  char lfs_sha256[65];    /* the content's SHA-256 for LFS files, else "" */
+};
+
+/* GET .../tree/{revision}[/{path}]?recursive=..., every page (Link rel="next", at most
+ * 100,000 pages, only on the endpoint). `path` NULL or "" is the root; revision NULL is main. */
+struct ferry_hub_tree_listing {
+  char commit[41];        /* the X-Repo-Commit of the answer, "" when the Hub sent none */
+  struct ferry_hub_tree_entry *entries;
+  size_t n, n_files, n_dirs, n_lfs;
+  uint64_t total_size;    /* sum of the file sizes */
+  int pages;
+};
+FERRY_EXTERN int ferry_hub_list_tree(struct ferry_hub_client *c, const char *repo_id,
+                                     const char *repo_type, const char *revision,
+                                     const char *path, int recursive,
+                                     struct ferry_hub_tree_listing *out, char *why,
+                                     size_t why_len);
+FERRY_EXTERN void ferry_hub_tree_listing_free(struct ferry_hub_tree_listing *l);
+
+/* GET /api/{type}s/{repo}/revision/{revision}?blobs=true (huggingface_hub's repo_info with
+ * files_metadata=True): the repo's metadata and its files with sizes and LFS flags. */
+struct ferry_hub_info {
+  char repo_id[256];
+  char repo_type[16];
+  char sha[41];
+  char last_modified[64], created_at[64]; /* ISO-8601 as the Hub sends it, or "" */
+  int is_private;                         /* -1 unknown, 0, 1 */
+  char gated[16];                         /* "false", "auto", "manual", or "" unknown */
+  int disabled;                           /* -1 unknown, 0, 1 */
+  int64_t downloads, likes;               /* -1 unknown */
+  char *card_data;                        /* cardData as compact JSON, or NULL */
+  struct ferry_hub_tree_entry *files;     /* the siblings (files only) */
+  size_t n_files, n_lfs;
+  uint64_t total_size;
+};
+FERRY_EXTERN int ferry_hub_repo_info(struct ferry_hub_client *c, const char *repo_id,
+                                     const char *repo_type, const char *revision,
+                                     struct ferry_hub_info *out, char *why, size_t why_len);
+FERRY_EXTERN void ferry_hub_info_free(struct ferry_hub_info *info);
+
+/* GET /api/models|datasets|spaces with search, author, filter, sort and limit, following the
+ * Link pagination until `limit` results (default 30, as `hf models ls`). sort: downloads,
+ * likes, created, modified, trending (or the Hub's names createdAt, lastModified,
+ * trendingScore); NULL: the Hub's order. */
+struct ferry_hub_search_opts {
+  const char *repo_type;         /* model (NULL), dataset, space */
+  const char *query;             /* substring of the id, or NULL */
+  const char *author;
+  const char *const *filters;    /* tags every result has */
+  size_t n_filters;
+  const char *sort;
+  size_t limit;                  /* 0: 30; at most 100,000 */
+};
+struct ferry_hub_search_item {
+  char *id;
+  int is_private;                /* -1 unknown, 0, 1 */
+  char gated[16];                /* "false", "auto", "manual", or "" */
+  int64_t downloads, likes;      /* -1 unknown */
+  char last_modified[64], created_at[64];
+  char *pipeline_tag;            /* or NULL */
+};
+struct ferry_hub_search_result {
+  struct ferry_hub_search_item *items;
+  size_t n;
+  int pages;
+};
+FERRY_EXTERN int ferry_hub_search(struct ferry_hub_client *c, const struct ferry_hub_search_opts *o,
+                                  struct ferry_hub_search_result *out, char *why,
+                                  size_t why_len);
+FERRY_EXTERN void ferry_hub_search_result_free(struct ferry_hub_search_result *r);
+/* ---- end of Hub repo management and listing ---------------------------------------------- */
+
 /* ---- Hub login: ferry auth and ferry env (hub-protocol.md §5.4, §5.5) ----------------------
  * The same files as `hf auth login`: the token file ($HF_TOKEN_PATH, default $HF_HOME/token)
  * holds the active token, `stored_tokens` beside it every token logged in, by name (an INI
@@ -537,6 +693,137 @@ FERRY_EXTERN int ferry_hub_logout(const char *token_name, struct ferry_hub_logou
  * FERRY_E_INVAL. *env_overrides = 1 when HF_TOKEN is set to another token. */
 FERRY_EXTERN int ferry_hub_switch(const char *token_name, int *env_overrides, char *msg,
                                   size_t msg_len);
+/* ---- Model cards and cache management (engine/hub/card.c, card_schema.c, cache_scan.c,
+ * cache_clean.c) -------------------------------------------------------------------------- */
+
+enum ferry_card_type { FERRY_CARD_MODEL = 0, FERRY_CARD_DATASET = 1 };
+
+/* Hard limits of the card parser: a card beyond them is an error, never a crash or a hang. */
+#define FERRY_CARD_MAX_BYTES (16u << 20)     /* the whole README.md */
+#define FERRY_CARD_MAX_METADATA (1u << 20)   /* the YAML between the --- lines */
+#define FERRY_CARD_MAX_DEPTH 64              /* nested sequences and mappings */
+#define FERRY_CARD_MAX_NODES 100000          /* nodes, counting what aliases expand to */
+#define FERRY_CARD_MAX_ALIASES 1000
+#define FERRY_CARD_MAX_ISSUES 100            /* errors (or warnings) kept; the rest counted */
+
+struct ferry_card_issue {
+  int line, column;       /* 1-based, in the whole file; 0 when not about a place */
+  char message[256];
+};
+
+struct ferry_card_report {
+  int has_metadata;       /* a --- block was found and parsed */
+  struct ferry_card_issue *errors, *warnings;
+  size_t n_errors, n_warnings;
+  size_t more_errors;     /* errors beyond FERRY_CARD_MAX_ISSUES, not kept */
+};
+
+/* Checks a card (README.md text, `len` bytes, need not be NUL-terminated) as the Hub would:
+ * UTF-8, the `---` front matter parsed with libyaml (limits above), then the known fields:
+ * license identifiers from the Hub's list, types of language, tags, datasets, metrics,
+ * base_model, pipeline_tag, library_name, ..., and a well-formed model-index. A card without
+ * metadata is a warning, not an error (like the Hub). Returns 0 when there is no error,
+ * FERRY_E_CARD_INVALID when out->errors is not empty, FERRY_E_NOMEM. `out` must be freed with
+ * ferry_card_report_free either way. */
+FERRY_EXTERN int ferry_card_check(const char *text, size_t len, enum ferry_card_type type,
+                                  struct ferry_card_report *out);
+FERRY_EXTERN void ferry_card_report_free(struct ferry_card_report *r);
+
+/* A new card: YAML metadata with placeholders and the usual sections. It passes
+ * ferry_card_check. *out is malloc'd and NUL-terminated. 0 or FERRY_E_NOMEM / FERRY_E_INVAL. */
+FERRY_EXTERN int ferry_card_scaffold(enum ferry_card_type type, char **out, size_t *len);
+
+/* The Hugging Face cache as huggingface_hub's scan_cache_dir sees it (hub-protocol.md §3.7).
+ * Sizes count each blob once (by device and inode, so hard links count once too). */
+struct ferry_cache_revision {
+  char commit[41];
+  char *path;                 /* snapshots/<commit> */
+  uint64_t size_on_disk;      /* distinct blobs of this revision */
+  size_t n_files;             /* files in the snapshot */
+  double last_modified;       /* newest blob mtime (the folder's when empty), unix seconds */
+  char **refs;                /* ref names pointing to it ("main", "refs/pr/1") */
+  size_t n_refs;
+};
+
+struct ferry_cache_repo {
+  char repo_type[16];         /* "model", "dataset", "space" */
+  char *repo_id;              /* "org/name" */
+  char *path;                 /* the repo folder */
+  uint64_t size_on_disk;      /* distinct blobs of all revisions */
+  size_t n_files;             /* distinct blobs */
+  double last_accessed, last_modified;
+  struct ferry_cache_revision *revisions;
+  size_t n_revisions;
+};
+
+struct ferry_cache_partial {  /* a partial download or ferry's bookkeeping for one */
+  char *path;
+  uint64_t size;
+  int in_use;                 /* a live ferry process holds its lock: prune leaves it */
+};
+
+struct ferry_cache_info {
+  char *cache_dir;
+  struct ferry_cache_repo *repos;     /* sorted by type, then id */
+  size_t n_repos;
+  uint64_t size_on_disk;
+  struct ferry_cache_partial *partials; /* *.incomplete, *.journal, dead owners' locks */
+  size_t n_partials;
+  char **warnings;            /* corrupted entries, stray files: one line each */
+  size_t n_warnings;
+};
+
+/* Scans the cache (cache_dir, or HF_HUB_CACHE / HF_HOME as ferry download). A missing cache
+ * folder is an empty cache. Never follows a symlink out of it for anything but sizes and
+ * times. 0, FERRY_E_IO (cannot read the folder), FERRY_E_NOMEM; free with
+ * ferry_cache_info_free either way. */
+FERRY_EXTERN int ferry_cache_scan(const char *cache_dir, struct ferry_cache_info *out);
+FERRY_EXTERN void ferry_cache_info_free(struct ferry_cache_info *info);
+
+enum ferry_cache_item_kind {
+  FERRY_CACHE_ITEM_REPO = 0,  /* a whole repo folder */
+  FERRY_CACHE_ITEM_SNAPSHOT,  /* snapshots/<commit> */
+  FERRY_CACHE_ITEM_REF,       /* refs/<name> */
+  FERRY_CACHE_ITEM_BLOB,      /* blobs/<etag> no longer referenced */
+  FERRY_CACHE_ITEM_PARTIAL    /* *.incomplete, *.journal, a dead owner's .ferry-lock */
+};
+
+struct ferry_cache_item {
+  int kind;                   /* enum ferry_cache_item_kind */
+  char *path;
+  uint64_t bytes;             /* what deleting it frees (0 for snapshots and refs) */
+  char repo_type[16];
+  char *repo_id;
+  char commit[41];            /* for snapshots and refs, else "" */
+};
+
+struct ferry_cache_plan {
+  struct ferry_cache_item *items; /* in execution order: repos, snapshots, refs, blobs, partials */
+  size_t n_items;
+  uint64_t freed_bytes;
+  char message[512];          /* why planning failed */
+};
+
+/* Plans `ferry cache rm`: each target is a 40-hex revision, "<type>/<repo_id>" (model/org/name,
+ * dataset/org/ds; case-insensitive) or "hf://[<types>/]<repo_id>". A revision's snapshot, the
+ * refs pointing to it and the blobs no other remaining revision uses go; when every revision
+ * of a repo is selected, the repo folder goes. A target not in the cache is FERRY_E_INVAL with
+ * out->message. Free with ferry_cache_plan_free either way. */
+FERRY_EXTERN int ferry_cache_plan_rm(const struct ferry_cache_info *info,
+                                     const char *const *targets, size_t n_targets,
+                                     struct ferry_cache_plan *out);
+/* Plans `ferry cache prune`: detached revisions (no ref points to them), as above, and the
+ * partial files not in use. */
+FERRY_EXTERN int ferry_cache_plan_prune(const struct ferry_cache_info *info,
+                                        struct ferry_cache_plan *out);
+/* Deletes what the plan lists, without following symlinks and only below info->cache_dir.
+ * A path already gone is skipped. *n_done = items deleted; errors are counted in *n_failed
+ * (and the first one's text goes to why). 0, or FERRY_E_IO when an item could not go. */
+FERRY_EXTERN int ferry_cache_plan_execute(const struct ferry_cache_info *info,
+                                          const struct ferry_cache_plan *plan, size_t *n_done,
+                                          size_t *n_failed, char *why, size_t why_len);
+FERRY_EXTERN void ferry_cache_plan_free(struct ferry_cache_plan *plan);
+/* ---- end of model cards and cache management -------------------------------------------- */
 
 /* Library versions, e.g. "ferry/0.1.0 libcurl/7.88.1 libuv/1.44.2 OpenSSL/3.0.x xxhash/0.8.1". */
 FERRY_EXTERN const char *ferry_version_string(void);

@@ -93,6 +93,9 @@
   X(hub_upload_parts_journal) \
   X(hub_upload_walk) \
   X(hub_upload_hash_cache) \
+  X(hub_listing_next_page) \
+  X(hub_listing_sort_keys) \
+  X(hub_repo_id_parse_public) \
   X(hub_lock_acquire_release) \
   X(hub_lock_release_only_own) \
   X(hub_lock_dead_owner) \
@@ -109,6 +112,12 @@
   X(hub_util_env) \
   X(hub_util_fmt) \
   X(hub_util_mkdirs) \
+  X(card_front_matter) \
+  X(card_yaml_errors_have_lines) \
+  X(card_fields) \
+  X(card_model_index) \
+  X(card_limits) \
+  X(card_scaffold_passes) \
   X(xxh3_matches_library)
 
 #endif

@@ -106,6 +106,8 @@ def route(req):
             return routes_write.create_repo(req)
         if segs[2] == "delete" and req.method == "DELETE":
             return routes_write.delete_repo(req)
+        if segs[2] == "move" and req.method == "POST":
+            return routes_write.move_repo(req)
     if segs[:2] == ["api", "validate-yaml"]:
         return json_response({})
     if segs[:2] == ["api", "agent-harnesses"]:

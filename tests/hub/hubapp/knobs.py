@@ -16,6 +16,7 @@ DEFAULTS = {
     "cdn_fault": None,        # see faults.py
     "upload_fault": None,     # see faults.py
     "tree_page_size": 1000,
+    "list_page_size": 1000,   # most results in one page of /api/models|datasets|spaces
     "multipart_threshold": 16 << 20,
     "chunk_size": 8 << 20,
 }

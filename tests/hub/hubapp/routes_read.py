@@ -3,7 +3,7 @@ import hashlib
 import json
 import urllib.parse
 
-from . import access, gitobj, routes_write, signing
+from . import access, cardmeta, gitobj, routes_write, signing
 from .app_util import json_response, Response, split_rev, page_link, parse_range
 from .errors import HubError, entry_not_found
 from .repos import DEFAULT_BRANCH
@@ -59,7 +59,18 @@ def repo_json(req, repo, commit=None, blobs=False, siblings=True):
             sib.append(s)
         out["siblings"] = sib
         out["usedStorage"] = sum(f["size"] for f in files)
+    card = readme_card_data(req, repo, oid)
+    if card is not None:
+        out["cardData"] = card
     return out
+
+
+def readme_card_data(req, repo, oid):
+    """The metadata block of README.md at the commit, as the Hub's cardData (or None)."""
+    f = req.hub.db.file(repo["id"], oid, "README.md") if oid else None
+    if not f or f["lfs_oid"] or f["size"] > (1 << 20):
+        return None
+    return cardmeta.card_data(req.hub.store.read_blob(f["blob"]))
 
 
 def api_repo(req, rtype, ns, name, rest):
@@ -288,6 +299,23 @@ SORT_KEYS = {"downloads": "downloads", "likes": "likes", "lastModified": "last_m
              "trendingScore": "likes", "trending_score": "likes", "id": "id"}
 
 
+# What `expand=` may ask for on each listing (huggingface_hub's Expand*Property_T).
+EXPANDABLE = {
+    "model": {"author", "cardData", "config", "createdAt", "disabled", "downloads",
+              "downloadsAllTime", "gated", "inference", "lastModified", "library_name", "likes",
+              "mask_token", "model-index", "pipeline_tag", "private", "safetensors", "sha",
+              "siblings", "spaces", "tags", "transformersInfo", "trendingScore", "usedStorage",
+              "widgetData"},
+    "dataset": {"author", "cardData", "citation", "createdAt", "description", "disabled",
+                "downloads", "downloadsAllTime", "gated", "lastModified", "likes",
+                "paperswithcode_id", "private", "sha", "siblings", "tags", "trendingScore",
+                "usedStorage"},
+    "space": {"author", "cardData", "createdAt", "datasets", "disabled", "lastModified", "likes",
+              "models", "private", "runtime", "sdk", "sha", "siblings", "subdomain", "tags",
+              "trendingScore", "usedStorage"},
+}
+
+
 def list_repos(req, rtype):
     db = req.hub.db
     rows = db.all("SELECT * FROM repos WHERE type=?", rtype)
@@ -319,11 +347,19 @@ def list_repos(req, rtype):
         out.sort(key=lambda r: (r[key], r["id"]), reverse=descending)
     else:
         out.sort(key=lambda r: r["id"])
-    limit = max(1, min(int(req.q("limit") or 1000), 1000))
+    # `limit` is the page size the client asks for, capped like the Hub's (list_page_size)
+    limit = max(1, min(int(req.q("limit") or 1000), int(req.hub.knobs.get("list_page_size"))))
     start = int(req.q("cursor") or 0)
     page = out[start:start + limit]
-    full = req.flag("full") or "siblings" in req.query.get("expand", [])
+    expand = req.query.get("expand", []) + req.query.get("expand[]", [])
+    unknown = [e for e in expand if e not in EXPANDABLE[rtype]]
+    if unknown:
+        raise HubError(400, None, "Invalid expand value(s) for %ss: %s" % (rtype, ", ".join(unknown)))
+    full = req.flag("full") or "siblings" in expand
     body = [repo_json(req, r, siblings=full) for r in page]
+    if expand:  # the Hub then sends only these properties (and the ids)
+        body = [{k: v for k, v in item.items() if k in ("_id", "id") or k in expand}
+                for item in body]
     headers = {}
     if start + limit < len(out):
         headers["Link"] = page_link(req, "cursor", start + limit)

@@ -1,4 +1,4 @@
-"""Write routes: create/delete repo, settings, preupload, commit (NDJSON), branches, tags."""
+"""Write routes: create/delete/move repo, settings, preupload, commit (NDJSON), branches, tags."""
 import base64
 import json
 import re
@@ -12,6 +12,7 @@ from .repos import DEFAULT_BRANCH, decode_file_op, lfs_patterns, path_is_lfs_tra
 PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 LFS_SIZE_THRESHOLD = 10 << 20
+SPACE_SDKS = ("gradio", "streamlit", "docker", "static")
 
 
 def repo_url(req, rtype, ns, name):
@@ -29,8 +30,10 @@ def create_repo(req):
     rtype = body.get("type") or "model"
     if rtype not in PREFIX:
         raise HubError(400, None, "Invalid repo type: %s" % rtype)
-    if not NAME_RE.match(name) or not NAME_RE.match(ns):
-        raise HubError(400, None, "Invalid repo name: %s/%s" % (ns, name))
+    check_name(ns, name)
+    if rtype == "space" and body.get("sdk") not in SPACE_SDKS:
+        raise HubError(400, None, "Invalid Space SDK %r: expected one of %s"
+                       % (body.get("sdk"), ", ".join(SPACE_SDKS)))
     if not access.is_member(req.hub.db, req.user, ns):
         raise HubError(403, None, "You don't have the rights to create a repo under the "
                        "namespace %s" % ns)
@@ -48,6 +51,38 @@ def create_repo(req):
                              [("file", f["path"], decode_file_op(f))])
     return json_response({"url": url, "name": "%s/%s" % (ns, name),
                           "id": "%s/%s" % (ns, name)})
+
+
+def check_name(ns, name):
+    if (not NAME_RE.match(name) or not NAME_RE.match(ns) or ".." in name or "--" in name
+            or name.endswith(".git")):
+        raise HubError(400, None, "Invalid repo name: %s/%s" % (ns, name))
+
+
+def move_repo(req):
+    """POST /api/repos/move {"fromRepo", "toRepo", "type"}: rename a repo or give it to
+    another namespace the user belongs to."""
+    if req.user is None:
+        raise HubError(401, None, "You must be authenticated to move a repo")
+    body = req.json()
+    src, dst = str(body.get("fromRepo") or ""), str(body.get("toRepo") or "")
+    rtype = body.get("type") or "model"
+    if rtype not in PREFIX:
+        raise HubError(400, None, "Invalid repo type: %s" % rtype)
+    if src.count("/") != 1 or dst.count("/") != 1:
+        raise HubError(400, None, "Repo ids must be 'namespace/name'")
+    ns, name = src.split("/")
+    dns, dname = dst.split("/")
+    check_name(dns, dname)
+    repo = access.repo_for(req, rtype, ns, name, write=True)
+    if not access.is_member(req.hub.db, req.user, dns):
+        raise HubError(403, None, "You don't have the rights to create a repo under the "
+                       "namespace %s" % dns)
+    if req.hub.db.repo(rtype, dns, dname):
+        raise HubError(409, None, "A %s repo named %s already exists" % (rtype, dst),
+                       extra={"url": repo_url(req, rtype, dns, dname)})
+    req.hub.db.run("UPDATE repos SET namespace=?, name=? WHERE id=?", dns, dname, repo["id"])
+    return json_response({})
 
 
 def delete_repo(req):
@@ -85,10 +120,15 @@ def settings(req, repo):
     sets = []
     if "gated" in body:
         gated = body["gated"]
-        sets.append(("gated", gated if gated in ("auto", "manual") else ""))
+        if gated not in ("auto", "manual", False):
+            raise HubError(400, None, "Invalid gated value %r: expected \"auto\", \"manual\" or "
+                           "false" % (gated,))
+        sets.append(("gated", gated or ""))
     if "private" in body:
         sets.append(("private", int(bool(body["private"]))))
     if "visibility" in body:
+        if body["visibility"] not in ("public", "private", "protected"):
+            raise HubError(400, None, "Invalid visibility %r" % (body["visibility"],))
         sets.append(("private", int(body["visibility"] in ("private", "protected"))))
     for col, val in sets:
         req.hub.db.run("UPDATE repos SET %s=? WHERE id=?" % col, val, repo["id"])

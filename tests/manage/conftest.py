@@ -1,0 +1,49 @@
+"""Session fixtures of the Hub management tests (ferry repo, branch, tag, ls, info, search):
+one seeded local hub (always stopped) and a runner with an isolated environment.
+
+Run:  /usr/bin/python3 -m pytest tests/manage -q      (binary: env FERRY_BIN, default build/ferry)
+"""
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from mghelpers import FERRY_BIN, Runner  # noqa: E402
+from hubtest import Hub, start_hub, stop_hub  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def ferry_bin():
+    assert os.access(FERRY_BIN, os.X_OK), f"ferry binary not found at {FERRY_BIN} (set FERRY_BIN)"
+    return FERRY_BIN
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory, ferry_bin):
+    directory = tmp_path_factory.mktemp("manage-hub")
+    env, out = start_hub(directory, "--seed", "--seed-size", "2M")
+    try:
+        h = Hub(directory, env, out)
+        h.ca = env["LOCALHUB_CA"]
+        yield h
+    finally:
+        stop_hub(directory)
+
+
+@pytest.fixture
+def hub_clean(hub):
+    """The hub with default page sizes, reset again after the test."""
+    defaults = {"tree_page_size": 1000, "list_page_size": 1000}
+    hub.knobs(**defaults)
+    yield hub
+    hub.knobs(**defaults)
+
+
+@pytest.fixture
+def ferry(hub, tmp_path):
+    """`ferry ...` as user demo (write token in HF_TOKEN); ferry(..., token=None) sends none."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return Runner(hub, home)
