@@ -763,6 +763,13 @@ def test_upload_faults(hub):
         assert hub.request("PUT", href, body=content).status == 500
         ok = hub.request("PUT", href, body=content)
         assert ok.status == 201 and ok.header("etag")
+        hub.knobs(upload_fault={"mode": "status", "status": 503, "retry_after": 0})
+        busy = hub.request("PUT", href, body=content)
+        assert busy.status == 503 and busy.header("retry-after") == "0"
+        hub.knobs(upload_fault={"mode": "stall", "stall_seconds": 1, "nth": [1]})
+        start = time.monotonic()
+        slow = hub.request("PUT", href, body=content)
+        assert slow.status == 201 and time.monotonic() - start >= 1.0
         hub.knobs(upload_fault={"mode": "reset"})
         with pytest.raises((ConnectionError, http.client.HTTPException)):
             hub.request("PUT", href, body=content)
