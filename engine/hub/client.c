@@ -22,6 +22,7 @@ struct ferry_hub_client {
   char *endpoint, *token, *auth_header;
   const char *headers[4];
   struct ferry_engine *api;
+  long last_status; /* of the latest call, for callers that only get an error code */
 };
 
 int ferry_hub_client_new(const struct ferry_hub_client_opts *o, struct ferry_hub_client **out,
@@ -87,6 +88,7 @@ int ferry_hub_client_token_source(const struct ferry_hub_client *c) {
 }
 
 struct ferry_engine *ferry__hub_client_engine(struct ferry_hub_client *c) { return c->api; }
+long ferry__hub_client_last_status(const struct ferry_hub_client *c) { return c->last_status; }
 const char *ferry__hub_client_token(const struct ferry_hub_client *c) { return c->token; }
 const struct ferry__hub_settings *ferry__hub_client_settings(const struct ferry_hub_client *c) {
   return &c->settings;
@@ -153,35 +155,34 @@ void ferry__hub_classify(const struct ferry_response *r, int have_token,
            m);
 }
 
-int ferry__hub_client_call_url(struct ferry_hub_client *c, const char *method, const char *url,
-                               const char *accept, const char *content_type, const void *body,
-                               size_t len, int send_token, struct ferry_hub_reply *out) {
-  memset(out, 0, sizeof(*out));
-  char *ctype = NULL, *acc = NULL;
-  int err = 0;
-  if (content_type) err = ferry__hub_fmt(&ctype, 256, "Content-Type: %s", content_type);
-  if (!err && accept) err = ferry__hub_fmt(&acc, 256, "Accept: %s", accept);
-  if (err) {
-    free(ctype);
-    out->error = err;
-    snprintf(out->message, sizeof(out->message), "out of memory");
-    return err;
-  }
-  /* The token goes to the endpoint's origin only (never to storage or another host). */
-  int with_token = send_token && c->auth_header && ferry__hub_same_origin(url, c->endpoint);
+/* The headers of one call: Accept, the token (to the endpoint's origin only, never to
+ * storage or another host), Content-Type. */
+struct prepared {
+  char *ctype, *acc;
   const char *headers[4];
+  int with_token;
+};
+
+static int prepare(struct ferry_hub_client *c, const struct ferry__hub_call *call,
+                   struct prepared *p) {
+  memset(p, 0, sizeof(*p));
+  int err = 0;
+  if (call->content_type) err = ferry__hub_fmt(&p->ctype, 256, "Content-Type: %s", call->content_type);
+  if (!err && call->accept) err = ferry__hub_fmt(&p->acc, 256, "Accept: %s", call->accept);
+  if (err) return err;
+  p->with_token = call->send_token && c->auth_header && ferry__hub_same_origin(call->url, c->endpoint);
   size_t n = 0;
-  headers[n++] = acc ? acc : c->headers[0];
-  if (with_token) headers[n++] = c->auth_header;
-  if (ctype) headers[n++] = ctype;
-  headers[n] = NULL;
-  struct ferry_request req = {.method = method, .url = url, .headers = headers, .body = body,
-                              .body_len = len, .max_retries = API_RETRIES};
-  struct ferry_response r;
-  err = ferry_engine_fetch(c->api, &req, &r);
-  free(ctype);
-  free(acc);
-  out->status = r.status;
+  p->headers[n++] = p->acc ? p->acc : c->headers[0];
+  if (p->with_token) p->headers[n++] = c->auth_header;
+  if (p->ctype) p->headers[n++] = p->ctype;
+  p->headers[n] = NULL;
+  return 0;
+}
+
+static void conclude(struct ferry_hub_client *c, int err, int with_token,
+                     struct ferry_response *r, struct ferry_hub_reply *out) {
+  out->status = r->status;
+  c->last_status = r->status;
   if (err) {
     out->error = err;
     if (err == FERRY_E_TLS)
@@ -190,12 +191,53 @@ int ferry__hub_client_call_url(struct ferry_hub_client *c, const char *method, c
     else
       snprintf(out->message, sizeof(out->message), "%s", ferry_strerror(err));
   } else {
-    ferry__hub_classify(&r, with_token, out);
-    out->body = r.body, out->body_len = r.body_len, out->headers = r.headers;
-    r.body = r.headers = NULL;
+    ferry__hub_classify(r, with_token, out);
+    out->body = r->body, out->body_len = r->body_len, out->headers = r->headers;
+    r->body = r->headers = NULL;
   }
-  ferry_response_free(&r);
-  return out->error;
+  ferry_response_free(r);
+}
+
+int ferry__hub_client_call_many(struct ferry_hub_client *c, struct ferry__hub_call *calls,
+                                size_t n, size_t parallel) {
+  struct prepared *p = calloc(n ? n : 1, sizeof(*p));
+  struct ferry_request *reqs = calloc(n ? n : 1, sizeof(*reqs));
+  struct ferry_response *rs = calloc(n ? n : 1, sizeof(*rs));
+  int *errs = calloc(n ? n : 1, sizeof(*errs));
+  int err = p && reqs && rs && errs ? 0 : FERRY_E_NOMEM;
+  for (size_t i = 0; i < n; i++) memset(&calls[i].reply, 0, sizeof(calls[i].reply));
+  for (size_t i = 0; !err && i < n; i++) {
+    err = prepare(c, &calls[i], &p[i]);
+    reqs[i] = (struct ferry_request){.method = calls[i].method, .url = calls[i].url,
+                                     .headers = p[i].headers, .body = calls[i].body,
+                                     .body_len = calls[i].len, .max_retries = API_RETRIES};
+  }
+  if (!err) {
+    ferry_engine_fetch_many(c->api, reqs, n, parallel, rs, errs);
+    for (size_t i = 0; i < n; i++) {
+      conclude(c, errs[i], p[i].with_token, &rs[i], &calls[i].reply);
+      if (!err) err = calls[i].reply.error;
+    }
+  } else {
+    for (size_t i = 0; i < n; i++) {
+      calls[i].reply.error = err;
+      snprintf(calls[i].reply.message, sizeof(calls[i].reply.message), "out of memory");
+    }
+  }
+  for (size_t i = 0; p && i < n; i++) free(p[i].ctype), free(p[i].acc);
+  free(p), free(reqs), free(rs), free(errs);
+  return err;
+}
+
+int ferry__hub_client_call_url(struct ferry_hub_client *c, const char *method, const char *url,
+                               const char *accept, const char *content_type, const void *body,
+                               size_t len, int send_token, struct ferry_hub_reply *out) {
+  struct ferry__hub_call call = {.method = method, .url = url, .accept = accept,
+                                 .content_type = content_type, .body = body, .len = len,
+                                 .send_token = send_token};
+  int err = ferry__hub_client_call_many(c, &call, 1, 1);
+  *out = call.reply;
+  return err;
 }
 
 int ferry_hub_call(struct ferry_hub_client *c, const char *method, const char *path,

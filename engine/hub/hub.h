@@ -431,12 +431,24 @@ int ferry__hub_lock_release(struct ferry__hub_lock *l);
  * settings. */
 struct ferry_engine *ferry__hub_client_engine(struct ferry_hub_client *c);
 const char *ferry__hub_client_token(const struct ferry_hub_client *c);
+long ferry__hub_client_last_status(const struct ferry_hub_client *c); /* HTTP status, 0: none */
 const struct ferry__hub_settings *ferry__hub_client_settings(const struct ferry_hub_client *c);
 /* ferry_hub_call with a whole URL: with send_token, the token is added only when `url` has
  * the endpoint's origin; `accept` NULL means application/json. */
 int ferry__hub_client_call_url(struct ferry_hub_client *c, const char *method, const char *url,
                                const char *accept, const char *content_type, const void *body,
                                size_t len, int send_token, struct ferry_hub_reply *out);
+/* Several calls at once (at most `parallel` in flight), each with its own reply. Returns
+ * the first error. */
+struct ferry__hub_call {
+  const char *method, *url, *accept, *content_type;
+  const void *body;
+  size_t len;
+  int send_token;
+  struct ferry_hub_reply reply; /* to free with ferry_hub_reply_free */
+};
+int ferry__hub_client_call_many(struct ferry_hub_client *c, struct ferry__hub_call *calls,
+                                size_t n, size_t parallel);
 /* Fills out->error, error_code, server_message and message from an answer. */
 void ferry__hub_classify(const struct ferry_response *r, int have_token,
                          struct ferry_hub_reply *out);

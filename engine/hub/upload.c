@@ -46,6 +46,7 @@ struct up {
   size_t *from_cache, n_from_cache; /* files whose hashes the cache had */
   uint64_t sent_before;       /* bytes_sent of earlier put rounds */
   uint64_t lfs_bytes;         /* LFS files' bytes (what may have to be sent) */
+  int parallel;               /* requests at once: the engine's connections */
   uint64_t t0;
   struct ferry__hub_tree deletions;
 };
@@ -125,7 +126,9 @@ static int create_repo(struct up *u) {
   int err = ferry_hub_repo_create(u->client, u->repo.id, type, u->o->private_repo, 1, "gradio",
                                   &url, &existed, why, sizeof(why));
   free(url);
-  if (err) return fail(u, err, 0, "creating the repository: %s", why);
+  if (err)
+    return fail(u, err, ferry__hub_client_last_status(u->client), "creating the repository: %s",
+                why);
   return 0;
 }
 
@@ -134,7 +137,9 @@ static int create_branch(struct up *u) {
   int existed = 0;
   int err = ferry_hub_branch_create(u->client, u->repo.id, ferry__hub_repo_type_name(u->repo.type),
                                     u->rev, NULL, 1, &existed, why, sizeof(why));
-  if (err) return fail(u, err, 0, "creating the branch %s: %s", u->rev, why);
+  if (err)
+    return fail(u, err, ferry__hub_client_last_status(u->client), "creating the branch %s: %s",
+                u->rev, why);
   if (!existed) notice(u, "created branch %s", u->rev);
   return 0;
 }
@@ -312,49 +317,78 @@ static int plan_object(struct up *u, struct obj *o, struct ferry_put *puts, size
   return 0;
 }
 
-/* POST the completion (multipart), then verify when offered. No token to storage URLs: the
- * client adds it only for the endpoint's origin. */
-static int finish_object(struct up *u, struct obj *o, struct round *rd) {
+/* The completion body of a multipart object: its parts' ETags in order. NULL on error
+ * (out->error says why). */
+static char *completion_body(struct up *u, struct obj *o, struct round *rd) {
   const struct ferry__lfs_action *a = o->journaled ? &o->j.action : &o->a;
-  int err = 0;
-  struct ferry_hub_reply r;
-  if (a->chunk_size) {
-    json_t *parts = json_array();
-    for (size_t i = 0; parts && i < a->nparts; i++) {
-      const struct ferry_put *p = &rd->puts[o->first_put + i];
-      const char *etag = o->journaled && o->j.etags[i] ? o->j.etags[i] : p->etag;
-      if (!etag[0]) {
-        json_decref(parts);
-        return fail(u, FERRY_E_PROTOCOL, p->status, "%s: part %zu was accepted without an ETag",
-                    o->f->path, i + 1);
+  json_t *parts = json_array();
+  for (size_t i = 0; parts && i < a->nparts; i++) {
+    const struct ferry_put *p = &rd->puts[o->first_put + i];
+    const char *etag = o->journaled && o->j.etags[i] ? o->j.etags[i] : p->etag;
+    if (!etag[0]) {
+      json_decref(parts);
+      fail(u, FERRY_E_PROTOCOL, p->status, "%s: part %zu was accepted without an ETag",
+           o->f->path, i + 1);
+      return NULL;
+    }
+    json_array_append_new(parts, json_pack("{s:I, s:s}", "partNumber", (json_int_t)i + 1,
+                                           "etag", etag));
+  }
+  json_t *b = json_pack("{s:s, s:o}", "oid", o->f->sha256, "parts", parts);
+  char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
+  json_decref(b);
+  if (!body) fail(u, FERRY_E_NOMEM, 0, "out of memory");
+  return body;
+}
+
+/* Completions of the multipart objects, then verify calls where offered, several at once
+ * (the Hub answers each in a few tens of ms: one after another, hundreds of small objects
+ * would wait seconds). No token to the completion URL: it carries its own signature, and
+ * huggingface_hub sends none either; verify is on the Hub and gets it. */
+static int finish_objects(struct up *u, struct obj *objs, size_t n, struct round *rd) {
+  struct ferry__hub_call *calls = calloc(n ? n : 1, sizeof(*calls));
+  char **bodies = calloc(n ? n : 1, sizeof(*bodies));
+  struct obj **who = calloc(n ? n : 1, sizeof(*who));
+  int err = calls && bodies && who ? 0 : fail(u, FERRY_E_NOMEM, 0, "out of memory");
+  for (int verify = 0; !err && verify < 2; verify++) {
+    size_t k = 0;
+    for (size_t i = 0; !err && i < n; i++) {
+      struct obj *o = &objs[i];
+      const struct ferry__lfs_action *a = o->journaled ? &o->j.action : &o->a;
+      if (o->a.present || (verify ? !a->verify_href : !a->chunk_size)) continue;
+      if (verify) {
+        if (ferry__hub_fmt(&bodies[k], 256, "{\"oid\":\"%s\",\"size\":%llu}", o->f->sha256,
+                           (unsigned long long)o->f->size))
+          err = fail(u, FERRY_E_NOMEM, 0, "out of memory");
+      } else if (!(bodies[k] = completion_body(u, o, rd))) {
+        err = u->out->error;
       }
-      json_array_append_new(parts, json_pack("{s:I, s:s}", "partNumber", (json_int_t)i + 1, "etag", etag));
+      if (err) break;
+      calls[k] = (struct ferry__hub_call){.method = "POST", .url = verify ? a->verify_href : a->href,
+                                          .accept = LFS_JSON, .content_type = LFS_JSON,
+                                          .body = bodies[k], .len = strlen(bodies[k]),
+                                          .send_token = verify};
+      who[k++] = o;
     }
-    json_t *b = json_pack("{s:s, s:o}", "oid", o->f->sha256, "parts", parts);
-    char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
-    json_decref(b);
-    if (!body) return fail(u, FERRY_E_NOMEM, 0, "out of memory");
-    /* The completion URL carries its own signature: sent without the token even on the
-     * endpoint's origin, as huggingface_hub does. */
-    err = ferry__hub_client_call_url(u->client, "POST", a->href, LFS_JSON, LFS_JSON, body,
-                                     strlen(body), 0, &r);
-    free(body);
-    if (err) {
-      fail(u, err, r.status, "completing the upload of %s: %s", o->f->path, r.message);
-      ferry_hub_reply_free(&r);
-      return err;
+    if (!err && k)
+      ferry__hub_client_call_many(u->client, calls, k, (size_t)u->parallel);
+    for (size_t i = 0; i < k; i++) {
+      struct ferry_hub_reply *r = &calls[i].reply;
+      if (!err && r->error) {
+        err = fail(u, r->error, r->status, "%s the upload of %s: %s",
+                   verify ? "verifying" : "completing", who[i]->f->path, r->message);
+        if (!verify && who[i]->journaled && r->status >= 400 && r->status < 500) {
+          /* the storage no longer knows this upload: the next run starts it afresh */
+          ferry__parts_journal_remove(&who[i]->j);
+          who[i]->journaled = 0;
+        }
+      }
+      ferry_hub_reply_free(r);
+      free(bodies[i]);
+      bodies[i] = NULL;
     }
-    ferry_hub_reply_free(&r);
   }
-  if (a->verify_href) {
-    char body[160];
-    snprintf(body, sizeof(body), "{\"oid\":\"%s\",\"size\":%llu}", o->f->sha256,
-             (unsigned long long)o->f->size);
-    err = ferry__hub_client_call_url(u->client, "POST", a->verify_href, LFS_JSON, LFS_JSON, body,
-                                     strlen(body), 1, &r);
-    if (err) fail(u, err, r.status, "verifying the upload of %s: %s", o->f->path, r.message);
-    ferry_hub_reply_free(&r);
-  }
+  free(calls), free(bodies), free(who);
   return err;
 }
 
@@ -493,17 +527,10 @@ static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh
       if (*retry_fresh) err = 0;
     }
   }
+  if (!err && !*retry_fresh) err = finish_objects(u, objs, n, &rd);
   for (size_t i = 0; !err && !*retry_fresh && i < n; i++) {
     struct obj *o = &objs[i];
     if (o->a.present) continue;
-    if ((err = finish_object(u, o, &rd))) {
-      if (o->journaled && u->out->http_status >= 400 && u->out->http_status < 500) {
-        /* the storage no longer knows this upload: the next run starts it afresh */
-        ferry__parts_journal_remove(&o->j);
-        o->journaled = 0;
-      }
-      break;
-    }
     if (o->journaled) ferry__parts_journal_remove(&o->j);
     u->out->lfs_objects_sent++;
   }
@@ -849,6 +876,7 @@ static int setup(struct up *u) {
   if (!u->path_prefix) return fail(u, FERRY_E_NOMEM, 0, "out of memory");
   size_t n = strlen(u->path_prefix);
   while (n && u->path_prefix[n - 1] == '/') u->path_prefix[--n] = 0;
+  u->parallel = o->engine && o->engine->connections > 0 ? o->engine->connections : 8;
   struct ferry_hub_client_opts co = {.token = o->token, .engine = o->engine};
   if ((err = ferry_hub_client_new(&co, &u->client, why, sizeof(why))))
     return fail(u, err, 0, "%s", why);
@@ -909,13 +937,12 @@ int ferry_hub_upload(const struct ferry_hub_upload_opts *o, struct ferry_hub_upl
   if (!err) err = stopped(&u);
   if (!err) err = commit_all(&u);
   if (!err && !out->commits) {
-    /* nothing changed: no commit, like the official clients */
-    char *q = NULL;
-    ferry__hub_quote(u.rev, 0, &q);
-    ferry__hub_fmt(&out->commit_url, FERRY__HUB_URL_MAX, "%s/%s%s/tree/%s",
+    /* Nothing changed: no commit, and (as huggingface_hub's CommitInfo then) the revision's
+     * current commit. */
+    memcpy(out->commit_oid, u.parent, sizeof(out->commit_oid));
+    ferry__hub_fmt(&out->commit_url, FERRY__HUB_URL_MAX, "%s/%s%s/commit/%s",
                    ferry_hub_client_endpoint(u.client), ferry__hub_repo_url_prefix(u.repo.type),
-                   u.repo.id, q ? q : u.rev);
-    free(q);
+                   u.repo.id, u.parent);
     notice(&u, "nothing changed in %s: no commit", u.repo.id);
   }
   out->seconds = now_s() - t0;

@@ -246,6 +246,13 @@ struct ferry_response {
  * either way. */
 FERRY_EXTERN int ferry_engine_fetch(struct ferry_engine *e, const struct ferry_request *req,
                                     struct ferry_response *out);
+/* Several requests at once (at most `parallel` in flight), each retried on its own like
+ * ferry_engine_fetch (retries go in later rounds after the longest wait asked for). outs[i]
+ * and errs[i] get each answer and error; every outs[i] must be freed. Returns 0 when no
+ * request failed, else the first error. */
+FERRY_EXTERN int ferry_engine_fetch_many(struct ferry_engine *e, const struct ferry_request *reqs,
+                                         size_t n, size_t parallel, struct ferry_response *outs,
+                                         int *errs);
 FERRY_EXTERN void ferry_response_free(struct ferry_response *r);
 /* The value of header `name` (case-insensitive) in the response, copied into buf (cap
  * bytes, NUL-terminated). Returns 0, or -1 when absent. */

@@ -119,32 +119,36 @@ static long server_wait(const struct ferry_response *r) {
   return -1;
 }
 
-static int fetch_once(struct ferry_engine *e, const struct ferry_request *req,
-                      struct ferry_response *out, CURLcode *rc) {
-  struct ferry__fetch f = {.tag = FERRY__TAG_FETCH, .e = e};
-  f.max = req->max_body ? req->max_body : (64u << 20);
-  f.easy = curl_easy_init();
-  int ok = f.easy != NULL;
+/* Prepares one attempt of `req` and adds it to the multi handle. */
+static int fetch_start(struct ferry_engine *e, const struct ferry_request *req,
+                       struct ferry__fetch *f) {
+  memset(f, 0, sizeof(*f));
+  f->tag = FERRY__TAG_FETCH;
+  f->e = e;
+  f->max = req->max_body ? req->max_body : (64u << 20);
+  f->easy = curl_easy_init();
+  int ok = f->easy != NULL;
   for (const char *const *h = req->headers; ok && h && *h; h++) {
-    struct curl_slist *n = curl_slist_append(f.hdrs, *h);
+    struct curl_slist *n = curl_slist_append(f->hdrs, *h);
     if (!n) ok = 0;
-    else f.hdrs = n;
+    else f->hdrs = n;
   }
   if (!ok) {
-    if (f.easy) curl_easy_cleanup(f.easy);
-    curl_slist_free_all(f.hdrs);
+    if (f->easy) curl_easy_cleanup(f->easy);
+    curl_slist_free_all(f->hdrs);
+    f->easy = NULL, f->hdrs = NULL;
     return FERRY_E_NOMEM;
   }
-  CURL *h = f.easy;
+  CURL *h = f->easy;
   ferry__easy_common(e, h);
   curl_easy_setopt(h, CURLOPT_URL, req->url);
-  curl_easy_setopt(h, CURLOPT_PRIVATE, (char *)&f);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, f.errbuf);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, f.hdrs);
+  curl_easy_setopt(h, CURLOPT_PRIVATE, (char *)f);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, f->errbuf);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, f->hdrs);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_fetch_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &f);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, f);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_fetch_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &f);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
   curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* JSON may come compressed */
   /* No watchdog runs outside ferry_engine_run: libcurl's coarse stall check stands in. */
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -156,24 +160,108 @@ static int fetch_once(struct ferry_engine *e, const struct ferry_request *req,
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
   }
-  int err = 0;
   if (curl_multi_add_handle(e->multi, h) != CURLM_OK) {
-    err = FERRY_E_INTERNAL;
-  } else {
-    while (!f.done) uv_run(&e->loop, UV_RUN_ONCE);
-    *rc = f.rc;
-    if (f.too_big) err = FERRY_E_PROTOCOL;
-    else if (f.rc != CURLE_OK) err = ferry__classify_curl(f.rc);
+    f->done = 1;
+    f->rc = CURLE_FAILED_INIT;
+    return FERRY_E_INTERNAL;
+  }
+  return 0;
+}
+
+/* The answer of a finished attempt into `out` (replacing an earlier attempt's). */
+static int fetch_finish(struct ferry_engine *e, struct ferry__fetch *f, int start_err,
+                        struct ferry_response *out) {
+  int err = start_err;
+  if (!err) {
+    if (f->too_big) err = FERRY_E_PROTOCOL;
+    else if (f->rc != CURLE_OK) err = ferry__classify_curl(f->rc);
   }
   e->st.requests++;
+  int retries = out->retries;
   ferry_response_free(out);
-  out->status = f.status;
-  out->body = f.body ? f.body : strdup("");
-  out->body_len = f.len;
-  out->headers = f.headers ? f.headers : strdup("");
-  curl_easy_cleanup(h);
-  curl_slist_free_all(f.hdrs);
+  out->retries = retries;
+  out->status = f->status;
+  out->body = f->body ? f->body : strdup("");
+  out->body_len = f->len;
+  out->headers = f->headers ? f->headers : strdup("");
+  if (f->easy) curl_easy_cleanup(f->easy);
+  curl_slist_free_all(f->hdrs);
   if (!err && (!out->body || !out->headers)) err = FERRY_E_NOMEM;
+  return err;
+}
+
+/* Seconds to wait before trying `out`'s request again, or -1 when it is final. */
+static long retry_wait(int err, const struct ferry_response *out, int attempt) {
+  long wait;
+  if (err && ferry_is_retryable(err)) {
+    wait = ferry__backoff_ms(attempt + 1, -1, random()) / 1000;
+  } else if (!err && (out->status == 429 || out->status == 408 || out->status >= 500)) {
+    wait = server_wait(out);
+    if (wait < 0) wait = ferry__backoff_ms(attempt + 1, -1, random()) / 1000;
+  } else {
+    return -1;
+  }
+  return wait;
+}
+
+enum { FETCH_DONE = 0, FETCH_TODO, FETCH_RUNNING, FETCH_AGAIN };
+
+int ferry_engine_fetch_many(struct ferry_engine *e, const struct ferry_request *reqs, size_t n,
+                             size_t parallel, struct ferry_response *outs, int *errs) {
+  if (e->running) return FERRY_E_INVAL;
+  for (size_t i = 0; i < n; i++) memset(&outs[i], 0, sizeof(outs[i])), errs[i] = 0;
+  if (!n) return 0;
+  if (!parallel) parallel = 1;
+  struct ferry__fetch *f = calloc(n, sizeof(*f));
+  int *state = calloc(n, sizeof(*state)), *attempt = calloc(n, sizeof(*attempt));
+  int *start_err = calloc(n, sizeof(*start_err));
+  long *wait = calloc(n, sizeof(*wait));
+  int err = f && state && attempt && start_err && wait ? 0 : FERRY_E_NOMEM;
+  for (size_t i = 0; !err && i < n; i++) state[i] = FETCH_TODO;
+  while (!err) {
+    /* One round: every request to do, at most `parallel` at once. */
+    size_t active = 0, left = 0;
+    for (size_t i = 0; i < n; i++) left += state[i] == FETCH_TODO;
+    while (left) {
+      for (size_t i = 0; i < n && active < parallel; i++) {
+        if (state[i] != FETCH_TODO) continue;
+        state[i] = FETCH_RUNNING;
+        active++;
+        if ((start_err[i] = fetch_start(e, &reqs[i], &f[i]))) f[i].done = 1;
+      }
+      int finished = 0;
+      for (size_t i = 0; i < n; i++) {
+        if (state[i] != FETCH_RUNNING || !f[i].done) continue;
+        errs[i] = fetch_finish(e, &f[i], start_err[i], &outs[i]);
+        state[i] = FETCH_DONE;
+        active--, left--, finished = 1;
+        long w = retry_wait(errs[i], &outs[i], attempt[i]);
+        int max = reqs[i].max_retries < 0 ? 0
+                  : reqs[i].max_retries ? reqs[i].max_retries : e->cfg.max_retries;
+        if (w >= 0 && attempt[i] < max && w <= MAX_WAIT_SECONDS) {
+          state[i] = FETCH_AGAIN;
+          wait[i] = w;
+          outs[i].retries = ++attempt[i];
+          e->st.retries++;
+          ferry__log(e, "retrying %s in %ld s (HTTP %ld, %s)", reqs[i].url, w, outs[i].status,
+                     errs[i] ? ferry_strerror(errs[i]) : "server busy");
+        }
+      }
+      if (!finished) uv_run(&e->loop, UV_RUN_ONCE);
+    }
+    /* The retries wait as long as the longest asked-for pause, then go as one round. */
+    long pause = -1;
+    for (size_t i = 0; i < n; i++)
+      if (state[i] == FETCH_AGAIN) {
+        state[i] = FETCH_TODO;
+        if (wait[i] > pause) pause = wait[i];
+      }
+    if (pause < 0) break;
+    uv_sleep((unsigned)(pause * 1000 + 100));
+  }
+  free(f), free(state), free(attempt), free(start_err), free(wait);
+  for (size_t i = 0; !err && i < n; i++)
+    if (errs[i]) err = errs[i];
   return err;
 }
 
@@ -181,24 +269,7 @@ int ferry_engine_fetch(struct ferry_engine *e, const struct ferry_request *req,
                        struct ferry_response *out) {
   memset(out, 0, sizeof(*out));
   if (!req || !req->url || e->running) return FERRY_E_INVAL;
-  int max = req->max_retries < 0 ? 0 : req->max_retries ? req->max_retries : e->cfg.max_retries;
-  for (int attempt = 0;; attempt++) {
-    CURLcode rc = CURLE_OK;
-    int err = fetch_once(e, req, out, &rc);
-    long wait = -1;
-    if (err && ferry_is_retryable(err)) {
-      wait = ferry__backoff_ms(attempt + 1, -1, random()) / 1000;
-    } else if (!err && (out->status == 429 || out->status == 408 || out->status >= 500)) {
-      wait = server_wait(out);
-      if (wait < 0) wait = ferry__backoff_ms(attempt + 1, -1, random()) / 1000;
-    } else {
-      return err;
-    }
-    if (attempt >= max || wait > MAX_WAIT_SECONDS) return err;
-    ferry__log(e, "retrying %s in %ld s (HTTP %ld, %s)", req->url, wait, out->status,
-               err ? ferry_strerror(err) : "server busy");
-    out->retries = attempt + 1;
-    e->st.retries++;
-    uv_sleep((unsigned)(wait * 1000 + 100));
-  }
+  int err = 0;
+  int rc = ferry_engine_fetch_many(e, req, 1, 1, out, &err);
+  return rc == FERRY_E_NOMEM && !out->headers ? rc : err;
 }

@@ -111,6 +111,7 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
   } else if (x->status == 416 && x->has_cr == 1 && x->cr.total == 0) {
     j->ranges = 1; /* an empty file: nothing to fetch */
     j->size = 0;
+    x->end = x->cursor = x->start;
   } else if (x->status == 416) {
     if (j->old) { /* the file is shorter than the journal says: it changed */
       ferry__job_restart(j, "the remote file is shorter than the journal says");

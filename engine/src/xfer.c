@@ -445,7 +445,10 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
   }
   int err = x->verdict;
   if (!err && !(x->done_early && x->cursor == x->end)) err = ferry__classify_curl(rc);
-  if (!err && rc == CURLE_OK) err = ferry__classify_status(x->status, x->kind);
+  /* A probe answered 416 with an unsatisfied range of total 0: an empty file. */
+  int empty = x->kind == FERRY__X_PROBE && x->status == 416 && x->checked && !x->verdict &&
+              j->size_known && j->size == 0;
+  if (!err && rc == CURLE_OK && !empty) err = ferry__classify_status(x->status, x->kind);
   if (x->done_early && x->cursor == x->end && !x->verdict) err = 0;
   /* Everything below needs the outcome only; keep the parts of x it needs. */
   int status = x->status, kind = x->kind, attempt = x->attempt;
