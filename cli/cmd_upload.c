@@ -30,6 +30,8 @@ static void upload_usage(FILE *f) {
           "  --token TOKEN          Hub token (default HF_TOKEN, then the token file);\n"
           "                         visible to other users in the process list\n"
           "  --connections N        parts sent at once (default 8)\n"
+          "  --max-commit-files N   files per commit (default 20000); more make several\n"
+          "                         commits, titled \"MSG (part N)\"\n"
           "  --cacert FILE, --insecure, --limit-rate RATE, -v   as for ferry get\n"
           "  -q, --quiet            print only the commit URL\n"
           "      --json             print one JSON summary object\n");
@@ -96,7 +98,7 @@ static void print_json(const struct ferry_hub_upload_opts *o,
 enum {
   OPT_REPO_TYPE = 2000, OPT_REVISION, OPT_PRIVATE, OPT_INCLUDE, OPT_EXCLUDE, OPT_DELETE,
   OPT_MESSAGE, OPT_DESCRIPTION, OPT_CREATE_PR, OPT_TOKEN, OPT_JSON, OPT_CONNECTIONS,
-  OPT_RATE, OPT_CACERT, OPT_INSECURE
+  OPT_RATE, OPT_CACERT, OPT_INSECURE, OPT_COMMIT_FILES
 };
 
 static int add_pattern(const char **list, size_t *n, const char *p) {
@@ -118,6 +120,7 @@ int cli_upload(int argc, char **argv) {
       {"create-pr", no_argument, 0, OPT_CREATE_PR},
       {"token", required_argument, 0, OPT_TOKEN},
       {"connections", required_argument, 0, OPT_CONNECTIONS},
+      {"max-commit-files", required_argument, 0, OPT_COMMIT_FILES},
       {"limit-rate", required_argument, 0, OPT_RATE},
       {"cacert", required_argument, 0, OPT_CACERT},
       {"insecure", no_argument, 0, OPT_INSECURE},
@@ -152,6 +155,10 @@ int cli_upload(int argc, char **argv) {
     case OPT_CONNECTIONS:
       cfg.connections = atoi(optarg);
       bad = cfg.connections < 1 || cfg.connections > 256;
+      break;
+    case OPT_COMMIT_FILES:
+      o.max_commit_files = (size_t)strtoul(optarg, NULL, 10);
+      bad = o.max_commit_files < 1 || o.max_commit_files > 20000;
       break;
     case OPT_RATE: bad = cli_parse_size(optarg, &v) || !v; cfg.limit_rate = v; break;
     case OPT_CACERT: cfg.cacert = optarg; break;

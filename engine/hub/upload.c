@@ -22,7 +22,7 @@
 
 #define WHY 512
 #define BATCH 256                       /* preupload and LFS batch sizes, as huggingface_hub */
-#define COMMIT_MAX_OPS 20000            /* under the Hub's 25k LFS files per commit */
+#define COMMIT_MAX_OPS 20000            /* default: under the Hub's 25k LFS files per commit */
 #define COMMIT_MAX_REGULAR (64u << 20)  /* raw bytes of regular files inline in one commit */
 #define HASH_THREADS 2
 #define LFS_JSON "application/vnd.git-lfs+json"
@@ -734,6 +734,9 @@ static int commit_all(struct up *u) {
   size_t i = 0, d = 0;
   int create_pr = u->o->create_pr;
   const char *msg = title(u);
+  int max_ops = u->o->max_commit_files ? (int)(u->o->max_commit_files < COMMIT_MAX_OPS
+                                                   ? u->o->max_commit_files : COMMIT_MAX_OPS)
+                                       : COMMIT_MAX_OPS;
   while (!err) {
     if (!b.len) {
       if (part == 1) snprintf(summary, sizeof(summary), "%.4096s", msg);
@@ -749,7 +752,7 @@ static int commit_all(struct up *u) {
       ops++, pending++;
       u->out->files_deleted++;
     }
-    for (; !err && i < u->files.n && ops < COMMIT_MAX_OPS && regular < COMMIT_MAX_REGULAR; i++) {
+    for (; !err && i < u->files.n && ops < max_ops && regular < COMMIT_MAX_REGULAR; i++) {
       struct ferry__upload_file *f = &u->files.v[i];
       if (f->ignored || f->unchanged) continue;
       if (f->lfs) {

@@ -390,6 +390,7 @@ struct ferry_hub_upload_opts {
   const char *commit_message;          /* NULL: huggingface_hub's default */
   const char *commit_description;
   int create_pr, private_repo;
+  size_t max_commit_files;             /* operations per commit; 0: 20,000 (the Hub: 25k) */
   const char *token;                   /* NULL: HF_TOKEN, then the token file */
   const volatile int *stop;            /* set to stop (Ctrl-C): the upload stays resumable */
   void (*progress_cb)(void *user, const struct ferry_hub_upload_progress *p);

@@ -117,3 +117,23 @@ def test_walk_skips_git_and_hf_cache(hub, up, repo_id, tmp_path):
         "sub/.cache/huggingface/download/x.metadata": b"m\n"})
     ok(up(repo_id, folder))
     assert served_files(hub, repo_id) == files
+
+
+def test_folder_beyond_one_commit_is_split(hub, up, repo_id, tmp_path):
+    """More files than one commit may hold: several commits, each on the previous one, the
+    deletions in the first, titled "MSG (part N)"; the end state has every file."""
+    expected = seeded(up, repo_id, tmp_path)
+    before = commits(hub, repo_id)
+    files = {f"shard/{i:03d}.txt": b"file %d\n" % i for i in range(23)}
+    files["big.bin"] = binary_blob(5 * MiB, "split")
+    s = json_summary(ok(up(repo_id, write_tree(tmp_path / "many", files), "--max-commit-files", "10",
+                           "--delete", "old/*", "--commit-message", "Many", "--json")))
+    assert s["commits"] == 3 and s["files_committed"] == 24 and s["files_deleted"] == 2, s
+    after = commits(hub, repo_id)
+    assert len(after) == len(before) + 3
+    titles = [c["title"] for c in after[:3]]
+    assert titles == ["Many (part 3)", "Many (part 2)", "Many"], titles
+    assert s["commit_oid"] == head_commit(hub, repo_id) == after[0]["id"]
+    for k in ("old/a.txt", "old/b.bin"):
+        del expected[k]
+    assert served_files(hub, repo_id) == {**expected, **files}
