@@ -81,6 +81,21 @@ static void notice(struct up *u, const char *fmt, ...) {
   c->log_cb(c->log_user, FERRY_LOG_NOTICE, line);
 }
 
+/* With -v: where the time goes (phases, with seconds since the start). */
+static void debug(struct up *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static double now_s(void);
+static void debug(struct up *u, const char *fmt, ...) {
+  const struct ferry_config *c = u->o->engine;
+  if (!c || !c->log_cb || !c->verbose) return;
+  char line[1024];
+  int n = snprintf(line, sizeof(line), "[%7.3f] ", now_s() - (double)u->t0 / 1e9);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+  va_end(ap);
+  c->log_cb(c->log_user, FERRY_LOG_DEBUG, line);
+}
+
 static int stopped(struct up *u) {
   if (u->o->stop && *u->o->stop) return fail(u, FERRY_E_INTERRUPTED, 0, "interrupted");
   return 0;
@@ -417,6 +432,7 @@ static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh
     return fail(u, err, 0, "out of memory");
   }
   struct ferry_hub_reply r;
+  debug(u, "LFS batch of %zu object(s)", n);
   err = ferry__hub_client_call_url(u->client, "POST", url, LFS_JSON, LFS_JSON, body, len, 1, &r);
   free(body);
   free(url);
@@ -492,7 +508,9 @@ static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh
   if (!err) {
     struct ferry_put_opts po = {.stop = u->o->stop, .user = &rd, .done_cb = on_put_done,
                                 .progress_cb = on_put_progress};
+    debug(u, "sending %zu part(s)", nsend);
     int perr = ferry_engine_put(ferry__hub_client_engine(u->client), send, nsend, &po);
+    debug(u, "parts done");
     uint64_t sent = 0;
     for (size_t k = 0; k < nsend; k++) {
       struct ferry_put *p = &send[k];
@@ -528,6 +546,7 @@ static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh
     }
   }
   if (!err && !*retry_fresh) err = finish_objects(u, objs, n, &rd);
+  debug(u, "completions and verify done");
   for (size_t i = 0; !err && !*retry_fresh && i < n; i++) {
     struct obj *o = &objs[i];
     if (o->a.present) continue;
@@ -593,6 +612,7 @@ static int hash_and_send(struct up *u) {
         break;
       }
       if (f->lfs && !is_unchanged(f)) ready[nready++] = f;
+      debug(u, "hashed %s", f->path);
     }
     if (err || (err = stopped(u))) break;
     if (!nready && !hashing) break;
@@ -771,7 +791,9 @@ static int commit_all(struct up *u) {
     if (err || !pending) break;
     if ((err = stopped(u))) break;
     progress(u, 1, 0);
+    debug(u, "commit of %d operation(s)", ops);
     err = post_commit(u, &b, create_pr);
+    debug(u, "commit done");
     ferry__ndjson_free(&b);
     if (err) break;
     if (create_pr) {
