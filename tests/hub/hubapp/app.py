@@ -173,6 +173,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "localhub"
     hub = None
+    # Headers and body leave in two writes: with Nagle on, the body waits for nginx's delayed
+    # ACK (40 ms) on every small answer, which made each API or small-file request slow.
+    disable_nagle_algorithm = True
 
     def log_message(self, fmt, *args):  # nginx writes the access log
         pass
