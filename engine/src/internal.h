@@ -53,6 +53,7 @@ enum ferry__job_state {
 
 struct ferry__job {
   struct ferry__job *next;
+  struct ferry__job *next_final; /* in the engine's queue of files to fsync and rename */
   struct ferry_engine *e;
   int index;
   int state;
@@ -194,6 +195,10 @@ struct ferry_engine {
    * once per file (the rename's durability, not its correctness, depends on it). */
   char **synced_dirs;
   size_t nsynced_dirs, capsynced_dirs;
+  /* Verified files waiting for fsync + rename, done in batches on one worker (one syncfs for
+   * many small files instead of one journal commit each). */
+  struct ferry__job *final_head, *final_tail;
+  int final_running;
 };
 
 /* engine.c */

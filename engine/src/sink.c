@@ -261,26 +261,31 @@ void ferry__sink_verify_journal(struct ferry__job *j) {
 }
 
 /* fsync, rename into place: the file appears complete or not at all. (Its folder is fsynced
- * when the run ends: ferry__sink_sync_dirs.) */
-struct final_req {
+ * when the run ends: ferry__sink_sync_dirs.) Files that finish while a batch is on the
+ * worker wait and go together in the next batch: for several files, one syncfs makes all
+ * their data durable at once (one journal commit), then each is renamed. */
+#define SYNCFS_MIN_FILES 4
+
+struct final_batch {
   uv_work_t work;
-  struct ferry__job *job;
-  int err;
-  char why[256];
+  struct ferry__job **jobs;
+  size_t n;
+  int *err;
+  char (*why)[256];
 };
 
 static void final_work(uv_work_t *w) {
-  struct final_req *f = ferry__container_of(w, struct final_req, work);
-  struct ferry__job *j = f->job;
-  if (fsync(j->fd) != 0) {
-    f->err = ferry__errno_to_err(errno);
-    snprintf(f->why, sizeof(f->why), "fsync %s: %s", j->part_path, strerror(errno));
-    return;
-  }
-  if (rename(j->part_path, j->path) != 0) {
-    f->err = ferry__errno_to_err(errno);
-    snprintf(f->why, sizeof(f->why), "rename to %s: %s", j->path, strerror(errno));
-    return;
+  struct final_batch *f = ferry__container_of(w, struct final_batch, work);
+  int synced = f->n >= SYNCFS_MIN_FILES && syncfs(f->jobs[0]->fd) == 0;
+  for (size_t i = 0; i < f->n; i++) {
+    struct ferry__job *j = f->jobs[i];
+    if (!synced && fsync(j->fd) != 0) {
+      f->err[i] = ferry__errno_to_err(errno);
+      snprintf(f->why[i], sizeof(f->why[i]), "fsync %s: %s", j->part_path, strerror(errno));
+    } else if (rename(j->part_path, j->path) != 0) {
+      f->err[i] = ferry__errno_to_err(errno);
+      snprintf(f->why[i], sizeof(f->why[i]), "rename to %s: %s", j->path, strerror(errno));
+    }
   }
 }
 
@@ -322,11 +327,10 @@ void ferry__sink_sync_dirs(struct ferry_engine *e) {
   e->nsynced_dirs = e->capsynced_dirs = 0;
 }
 
-static void final_done(uv_work_t *w, int status) {
-  struct final_req *f = ferry__container_of(w, struct final_req, work);
-  struct ferry__job *j = f->job;
+static void kick_final(struct ferry_engine *e);
+
+static void finish_job(struct ferry__job *j, int err, const char *why) {
   struct ferry_engine *e = j->e;
-  if (status != 0 && !f->err) f->err = FERRY_E_INTERNAL;
   close(j->fd);
   j->fd = -1;
   if (j->dfd >= 0) close(j->dfd);
@@ -334,12 +338,12 @@ static void final_done(uv_work_t *w, int status) {
   if (j->jfd >= 0) close(j->jfd);
   j->jfd = -1;
   e->jobs_open--;
-  if (f->err) {
+  if (err) {
     j->state = FERRY__J_FAILED;
-    j->error = f->err;
-    snprintf(j->message, sizeof(j->message), "%s", f->why);
+    j->error = err;
+    snprintf(j->message, sizeof(j->message), "%s", why);
     e->st.files_failed++;
-    if (!e->first_error) e->first_error = f->err;
+    if (!e->first_error) e->first_error = err;
   } else {
     unlink(j->journal_path);
     note_dir(e, j->path);
@@ -348,21 +352,62 @@ static void final_done(uv_work_t *w, int status) {
     if (e->cfg.verbose) ferry__log(e, "done: %s sha256 %s", j->path, j->sha_hex);
   }
   if (j->done_cb) j->done_cb(j->done_user, (struct ferry_job *)j);
+}
+
+static void free_batch(struct final_batch *f) {
+  free(f->jobs), free(f->err), free(f->why);
   free(f);
+}
+
+static void final_done(uv_work_t *w, int status) {
+  struct final_batch *f = ferry__container_of(w, struct final_batch, work);
+  struct ferry_engine *e = f->jobs[0]->e;
+  e->final_running = 0;
+  for (size_t i = 0; i < f->n; i++) {
+    if (status != 0 && !f->err[i]) f->err[i] = FERRY_E_INTERNAL;
+    finish_job(f->jobs[i], f->err[i], f->why[i]);
+  }
+  free_batch(f);
+  kick_final(e);
   ferry__pump(e);
 }
 
-void ferry__sink_finalize(struct ferry__job *j) {
-  struct final_req *f = calloc(1, sizeof(*f));
-  if (!f) {
-    ferry__job_fail(j, FERRY_E_NOMEM, 0, "out of memory");
+/* Hands every queued file to the worker as one batch, unless a batch is running. */
+static void kick_final(struct ferry_engine *e) {
+  if (e->final_running || !e->final_head) return;
+  size_t n = 0;
+  for (struct ferry__job *j = e->final_head; j; j = j->next_final) n++;
+  struct final_batch *f = calloc(1, sizeof(*f));
+  if (f) {
+    f->jobs = calloc(n, sizeof(*f->jobs));
+    f->err = calloc(n, sizeof(*f->err));
+    f->why = calloc(n, sizeof(*f->why));
+  }
+  if (!f || !f->jobs || !f->err || !f->why) {
+    if (f) free_batch(f);
+    for (struct ferry__job *j = e->final_head, *next; j; j = next) {
+      next = j->next_final;
+      finish_job(j, FERRY_E_NOMEM, "out of memory");
+    }
+    e->final_head = e->final_tail = NULL;
     return;
   }
-  f->job = j;
-  j->state = FERRY__J_FINAL;
-  if (uv_queue_work(&j->e->loop, &f->work, final_work, final_done) != 0) {
-    free(f);
-    j->state = FERRY__J_RUNNING;
-    ferry__job_fail(j, FERRY_E_INTERNAL, 0, "cannot queue the final rename");
+  for (struct ferry__job *j = e->final_head; j; j = j->next_final) f->jobs[f->n++] = j;
+  e->final_head = e->final_tail = NULL;
+  e->final_running = 1;
+  if (uv_queue_work(&e->loop, &f->work, final_work, final_done) != 0) {
+    e->final_running = 0;
+    for (size_t i = 0; i < f->n; i++) finish_job(f->jobs[i], FERRY_E_INTERNAL, "cannot queue the final rename");
+    free_batch(f);
   }
+}
+
+void ferry__sink_finalize(struct ferry__job *j) {
+  struct ferry_engine *e = j->e;
+  j->state = FERRY__J_FINAL;
+  j->next_final = NULL;
+  if (e->final_tail) e->final_tail->next_final = j;
+  else e->final_head = j;
+  e->final_tail = j;
+  kick_final(e);
 }
