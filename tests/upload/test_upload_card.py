@@ -1,0 +1,48 @@
+"""A README.md in the upload goes through ferry's card check first: invalid metadata stops the
+upload before any data request or commit, with the line and column (exit 19); a valid card
+is uploaded and the no-card warning is gone."""
+from uphelpers import MiB, binary_blob, commits, json_summary, ok, repo_exists, upload_puts, write_tree
+
+EXIT_CARD_INVALID = 19
+
+BAD_CARD = b"""---
+language: en
+license: not-a-license
+tags: [a, b]
+---
+# model
+"""
+
+GOOD_CARD = b"""---
+language: en
+license: apache-2.0
+tags: [ferry-test]
+---
+# model
+"""
+
+
+def test_invalid_card_stops_the_upload(hub, up, log, repo_id, tmp_path):
+    ok(up(repo_id, write_tree(tmp_path / "seed", {"a.txt": b"a\n"})))
+    history = commits(hub, repo_id)
+    folder = write_tree(tmp_path / "f", {"README.md": BAD_CARD,
+                                          "w.bin": binary_blob(5 * MiB, "card-bad")})
+    log.mark()
+    r = up(repo_id, folder)
+    assert r.returncode == EXIT_CARD_INVALID, r.describe()
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("ferry: error: ")]
+    assert len(errors) == 1 and "README.md:3:" in errors[0] and "not-a-license" in errors[0], \
+        r.describe()
+    assert upload_puts(log.lines()) == []
+    assert commits(hub, repo_id) == history
+    s = json_summary(up(repo_id, folder, "--json"))
+    assert s["ok"] is False and s["error"]["code"] == EXIT_CARD_INVALID, s
+
+
+def test_valid_card_is_uploaded(hub, up, repo_id, tmp_path):
+    folder = write_tree(tmp_path / "f", {"README.md": GOOD_CARD, "c.json": b"{}\n"})
+    r = ok(up(repo_id, folder))
+    assert "no README.md" not in r.stderr, r.describe()
+    assert repo_exists(hub, repo_id)
+    r = ok(up(repo_id, write_tree(tmp_path / "g", {"only.txt": b"x\n"}), "--repo-type", "model"))
+    assert "no README.md" not in r.stderr, "the repo has a card now: " + r.describe()
