@@ -279,6 +279,8 @@ struct round {
   size_t nputs;
   struct ferry_put *send;   /* those actually sent; map[k] is send[k]'s index in puts */
   size_t *map;
+  double t_batch;           /* when the LFS batch answered (its URLs' clock starts) */
+  int64_t expires_in;       /* the shortest URL lifetime in the answer, 0 when not said */
 };
 
 /* A part the storage accepted goes into the journal at once: a kill right after it must
@@ -409,7 +411,36 @@ static int finish_objects(struct up *u, struct obj *objs, size_t n, struct round
 
 /* One LFS batch for `objs`, then every part the server lacks, then completions. `fresh`: a
  * second try after the storage refused a journal's URLs (expired). */
-static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh) {
+static void cleanup_round(struct round *rd) {
+  for (size_t i = 0; i < rd->n; i++) {
+    struct obj *o = &rd->objs[i];
+    if (o->fd >= 0) close(o->fd);
+    o->fd = -1;
+    if (o->journaled) ferry__parts_journal_close(&o->j);
+    o->journaled = 0;
+    ferry__lfs_action_free(&o->a);
+    memset(&o->a, 0, sizeof(o->a));
+  }
+  free(rd->send), free(rd->map), free(rd->puts);
+  rd->send = NULL, rd->map = NULL, rd->puts = NULL;
+}
+
+/* Completions and verify of a round whose parts are all accepted, then its journals go. */
+static int finish_round(struct up *u, struct round *rd) {
+  int err = finish_objects(u, rd->objs, rd->n, rd);
+  debug(u, "completions and verify done (%zu object(s))", rd->n);
+  for (size_t i = 0; !err && i < rd->n; i++) {
+    struct obj *o = &rd->objs[i];
+    if (o->a.present) continue;
+    if (o->journaled) ferry__parts_journal_remove(&o->j);
+    u->out->lfs_objects_sent++;
+  }
+  cleanup_round(rd);
+  return err;
+}
+
+static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh,
+                      struct round *rd) {
   *retry_fresh = 0;
   const struct ferry__upload_file **fs = calloc(n, sizeof(*fs));
   if (!fs) return fail(u, FERRY_E_NOMEM, 0, "out of memory");
@@ -473,9 +504,15 @@ static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh
       }
     }
   }
-  struct round rd = {.u = u, .objs = objs, .n = n};
-  rd.puts = calloc(total ? total : 1, sizeof(*rd.puts));
-  if (!rd.puts) return fail(u, FERRY_E_NOMEM, 0, "out of memory");
+  *rd = (struct round){.u = u, .objs = objs, .n = n, .t_batch = now_s()};
+  for (size_t i = 0; i < n; i++)
+    if (objs[i].a.expires_in > 0 && (!rd->expires_in || objs[i].a.expires_in < rd->expires_in))
+      rd->expires_in = objs[i].a.expires_in;
+  rd->puts = calloc(total ? total : 1, sizeof(*rd->puts));
+  if (!rd->puts) {
+    cleanup_round(rd);
+    return fail(u, FERRY_E_NOMEM, 0, "out of memory");
+  }
   for (size_t i = 0; !err && i < n; i++) {
     struct obj *o = &objs[i];
     if (o->a.present) continue;
@@ -490,23 +527,23 @@ static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh
       err = fail(u, FERRY_E_CHANGED, 0, "%s changed while it was being uploaded", o->f->local);
       break;
     }
-    plan_object(u, o, rd.puts, &rd.nputs);
+    plan_object(u, o, rd->puts, &rd->nputs);
   }
   /* Parts a journal says were accepted are not sent: compact them out of the list. */
-  struct ferry_put *send = err ? NULL : calloc(rd.nputs ? rd.nputs : 1, sizeof(*send));
-  size_t *map = err ? NULL : calloc(rd.nputs ? rd.nputs : 1, sizeof(*map));
-  rd.send = send, rd.map = map;
+  struct ferry_put *send = err ? NULL : calloc(rd->nputs ? rd->nputs : 1, sizeof(*send));
+  size_t *map = err ? NULL : calloc(rd->nputs ? rd->nputs : 1, sizeof(*map));
+  rd->send = send, rd->map = map;
   size_t nsend = 0;
   if (!err && (!send || !map)) err = fail(u, FERRY_E_NOMEM, 0, "out of memory");
-  for (size_t k = 0; !err && k < rd.nputs; k++) {
-    struct obj *o = rd.puts[k].user;
+  for (size_t k = 0; !err && k < rd->nputs; k++) {
+    struct obj *o = rd->puts[k].user;
     size_t part = k - o->first_put;
     if (o->journaled && o->j.etags[part]) continue;
     map[nsend] = k;
-    send[nsend++] = rd.puts[k];
+    send[nsend++] = rd->puts[k];
   }
   if (!err) {
-    struct ferry_put_opts po = {.stop = u->o->stop, .user = &rd, .done_cb = on_put_done,
+    struct ferry_put_opts po = {.stop = u->o->stop, .user = rd, .done_cb = on_put_done,
                                 .progress_cb = on_put_progress};
     debug(u, "sending %zu part(s)", nsend);
     int perr = ferry_engine_put(ferry__hub_client_engine(u->client), send, nsend, &po);
@@ -515,7 +552,7 @@ static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh
     for (size_t k = 0; k < nsend; k++) {
       struct ferry_put *p = &send[k];
       struct obj *o = p->user;
-      rd.puts[map[k]] = *p;
+      rd->puts[map[k]] = *p;
       u->out->parts_retried += (uint64_t)p->retries;
       (void)o;
       if (!p->error) {
@@ -545,40 +582,52 @@ static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh
       if (*retry_fresh) err = 0;
     }
   }
-  if (!err && !*retry_fresh) err = finish_objects(u, objs, n, &rd);
-  debug(u, "completions and verify done");
-  for (size_t i = 0; !err && !*retry_fresh && i < n; i++) {
-    struct obj *o = &objs[i];
-    if (o->a.present) continue;
-    if (o->journaled) ferry__parts_journal_remove(&o->j);
-    u->out->lfs_objects_sent++;
-  }
-  for (size_t i = 0; i < n; i++) {
-    struct obj *o = &objs[i];
-    if (o->fd >= 0) close(o->fd);
-    if (o->journaled) ferry__parts_journal_close(&o->j);
-    o->journaled = 0;
-    ferry__lfs_action_free(&o->a);
-    memset(&o->a, 0, sizeof(o->a));
-  }
-  free(send);
-  free(map);
-  free(rd.puts);
+  /* Completions wait for the next round (the storage assembles meanwhile): finish_round. */
+  if (err || *retry_fresh) cleanup_round(rd);
   return err;
 }
 
-static int send_objects(struct up *u, struct ferry__upload_file **batch, size_t n) {
+static void free_round(struct round *rd) {
+  if (!rd) return;
+  cleanup_round(rd);
+  free(rd->objs);
+  free(rd);
+}
+
+/* LFS batch and parts of `batch`; on success *out holds the round, its completions still to
+ * do (finish_round). */
+static int send_objects(struct up *u, struct ferry__upload_file **batch, size_t n,
+                        struct round **out) {
+  *out = NULL;
   struct obj *objs = calloc(n, sizeof(*objs));
-  if (!objs) return fail(u, FERRY_E_NOMEM, 0, "out of memory");
-  for (size_t i = 0; i < n; i++) objs[i].f = batch[i], objs[i].j.fd = -1;
-  int again = 0, err = send_round(u, objs, n, &again);
+  struct round *rd = calloc(1, sizeof(*rd));
+  if (!objs || !rd) {
+    free(objs), free(rd);
+    return fail(u, FERRY_E_NOMEM, 0, "out of memory");
+  }
+  for (size_t i = 0; i < n; i++) objs[i].f = batch[i], objs[i].j.fd = -1, objs[i].fd = -1;
+  rd->objs = objs, rd->n = n;
+  int again = 0, err = send_round(u, objs, n, &again, rd);
   if (!err && again) {
     notice(u, "the storage refused the saved upload URLs (expired?): asking for new ones");
-    err = send_round(u, objs, n, &again);
-    if (!err && again) err = fail(u, FERRY_E_HTTP, 403, "the storage refused the upload URLs");
+    err = send_round(u, objs, n, &again, rd);
+    if (!err && again) {
+      cleanup_round(rd);
+      err = fail(u, FERRY_E_HTTP, 403, "the storage refused the upload URLs");
+    }
   }
-  free(objs);
-  return err;
+  if (err) {
+    free_round(rd);
+    return err;
+  }
+  *out = rd;
+  return 0;
+}
+
+/* A round's completions may wait for the next round's parts unless its URLs would be half
+ * way to expiry by then. */
+static int may_wait(const struct round *rd) {
+  return !rd->expires_in || now_s() - rd->t_batch < (double)rd->expires_in / 2;
 }
 
 /* Takes files as their hashes arrive; sends LFS objects in batches of up to 256 (whatever
@@ -588,6 +637,7 @@ static int hash_and_send(struct up *u) {
   if (!ready) return fail(u, FERRY_E_NOMEM, 0, "out of memory");
   size_t nready = 0, next_cached = 0;
   int err = 0, hashing = 1;
+  struct round *prev = NULL; /* sent, completions not done yet */
   while (!err) {
     /* files whose hash came from the cache first, then those the threads finish */
     while (next_cached < u->n_from_cache) {
@@ -617,10 +667,23 @@ static int hash_and_send(struct up *u) {
     if (err || (err = stopped(u))) break;
     if (!nready && !hashing) break;
     size_t take = nready < BATCH ? nready : BATCH;
-    err = send_objects(u, ready, take);
+    if (prev && !may_wait(prev)) {
+      err = finish_round(u, prev);
+      free_round(prev);
+      prev = NULL;
+      if (err) break;
+    }
+    struct round *cur = NULL;
+    err = send_objects(u, ready, take, &cur);
+    /* The previous round completes now: its objects were assembled while these parts went. */
+    if (!err && prev) err = finish_round(u, prev);
+    free_round(prev);
+    prev = cur;
     memmove(ready, ready + take, (nready - take) * sizeof(*ready));
     nready -= take;
   }
+  if (prev && !err) err = finish_round(u, prev);
+  free_round(prev);
   free(ready);
   return err;
 }
