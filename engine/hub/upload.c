@@ -219,6 +219,15 @@ static int preupload(struct up *u) {
     if (!err) err = stopped(u);
   }
   free(url);
+  /* Regular files travel inline in the commit: a server that wants a huge one that way
+   * would make us hold it in memory. */
+  for (size_t i = 0; !err && i < u->files.n; i++) {
+    const struct ferry__upload_file *f = &u->files.v[i];
+    if (!f->ignored && !f->lfs && f->size > COMMIT_MAX_REGULAR)
+      err = fail(u, FERRY_E_PROTOCOL, 0, "the Hub wants %s (%llu bytes) as a regular file, not "
+                 "through LFS: ferry sends at most %u MiB inline", f->path,
+                 (unsigned long long)f->size, COMMIT_MAX_REGULAR >> 20);
+  }
   return err;
 }
 
