@@ -14,20 +14,14 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "download"))
 
 from authhelpers import Ferry, FERRY_BIN  # noqa: E402
-from hubtest import Hub, start_hub, stop_hub  # noqa: E402
+from hubtest import running_hub  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory):
     assert os.access(FERRY_BIN, os.X_OK), f"ferry binary not found at {FERRY_BIN} (set FERRY_BIN)"
-    directory = tmp_path_factory.mktemp("auth-hub")
-    env, out = start_hub(directory, "--seed", "--seed-size", "1M")
-    try:
-        h = Hub(directory, env, out)
-        h.ca = env["LOCALHUB_CA"]
+    with running_hub(tmp_path_factory.mktemp("auth-hub"), "--seed", "--seed-size", "1M") as h:
         yield h
-    finally:
-        stop_hub(directory)
 
 
 @pytest.fixture

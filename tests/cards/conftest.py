@@ -18,7 +18,7 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "download"))
 
 from dlhelpers import FERRY_BIN, TIMEOUT_SCALE, ferry_env  # noqa: E402
-from hubtest import Hub, start_hub, stop_hub  # noqa: E402
+from hubtest import running_hub  # noqa: E402
 
 JS_CLIENT = os.path.join(REPO, "tests", "download", "jsclient.mjs")
 JS_PACKAGE = os.path.join(REPO, "tests", "hub", "conformance", "node_modules", "@huggingface",
@@ -58,14 +58,8 @@ def ferry_bin():
 
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory, ferry_bin):
-    directory = tmp_path_factory.mktemp("cards-hub")
-    env, out = start_hub(directory, "--seed", "--seed-size", "4M")
-    try:
-        h = Hub(directory, env, out)
-        h.ca = env["LOCALHUB_CA"]
+    with running_hub(tmp_path_factory.mktemp("cards-hub"), "--seed", "--seed-size", "4M") as h:
         yield h
-    finally:
-        stop_hub(directory)
 
 
 def hub_commit(hub, repo, files, message="test"):

@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import dlhelpers  # noqa: E402
 from dlhelpers import FERRY_BIN, AccessLog, ferry_env, run_download, type_prefix  # noqa: E402
-from hubtest import Hub, start_hub, stop_hub  # noqa: E402
+from hubtest import running_hub  # noqa: E402
 
 SEED_SIZE = "32M"
 
@@ -30,14 +30,8 @@ def ferry_bin():
 
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory, ferry_bin):
-    directory = tmp_path_factory.mktemp("download-hub")
-    env, out = start_hub(directory, "--seed", "--seed-size", SEED_SIZE)
-    try:
-        h = Hub(directory, env, out)
-        h.ca = env["LOCALHUB_CA"]
+    with running_hub(tmp_path_factory.mktemp("download-hub"), "--seed", "--seed-size", SEED_SIZE) as h:
         yield h
-    finally:
-        stop_hub(directory)
 
 
 def list_tree(hub, repo_id, repo_type, revision, token=None):

@@ -6,14 +6,10 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from hubtest import SEED_SIZE, Hub, start_hub, stop_hub  # noqa: E402
+from hubtest import SEED_SIZE, running_hub  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("localhub")
-    env, out = start_hub(directory, "--seed", "--seed-size", str(SEED_SIZE))
-    try:
-        yield Hub(directory, env, out)
-    finally:
-        stop_hub(directory)
+    with running_hub(tmp_path_factory.mktemp("localhub"), "--seed", "--seed-size", str(SEED_SIZE)) as h:
+        yield h

@@ -1,4 +1,5 @@
 """Helpers of the local hub's own tests: start/stop a hub and talk to it."""
+import contextlib
 import json
 import os
 import subprocess
@@ -23,9 +24,21 @@ def stop_hub(directory):
     subprocess.run([LOCALHUB, "stop", "--dir", str(directory)], timeout=60, check=True)
 
 
+@contextlib.contextmanager
+def running_hub(directory, *extra):
+    """A local hub started in `directory` with localhub's options `extra`, stopped however the
+    block ends (the session fixtures of every test folder)."""
+    env, out = start_hub(directory, *extra)
+    try:
+        yield Hub(directory, env, out)
+    finally:
+        stop_hub(directory)
+
+
 class Hub(HubClient):
     def __init__(self, directory, env, start_output):
         super().__init__(env)
+        self.ca = env["LOCALHUB_CA"]
         self.dir = str(directory)
         self.start_output = start_output
         with open(os.path.join(self.dir, "state.json")) as f:

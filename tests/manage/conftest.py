@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from mghelpers import FERRY_BIN, Runner  # noqa: E402
-from hubtest import Hub, start_hub, stop_hub  # noqa: E402
+from hubtest import running_hub  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -22,14 +22,8 @@ def ferry_bin():
 
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory, ferry_bin):
-    directory = tmp_path_factory.mktemp("manage-hub")
-    env, out = start_hub(directory, "--seed", "--seed-size", "2M")
-    try:
-        h = Hub(directory, env, out)
-        h.ca = env["LOCALHUB_CA"]
+    with running_hub(tmp_path_factory.mktemp("manage-hub"), "--seed", "--seed-size", "2M") as h:
         yield h
-    finally:
-        stop_hub(directory)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from uphelpers import FERRY_BIN, AccessLog, Uploader  # noqa: E402
-from hubtest import Hub, start_hub, stop_hub  # noqa: E402  (path set up by dlhelpers)
+from hubtest import running_hub  # noqa: E402
 
 THRESHOLD, CHUNK = "4M", "1M"
 DEFAULT_KNOBS = {"upload_fault": None, "url_lifetime": 3600, "cdn_rate": 0,
@@ -28,14 +28,8 @@ def ferry_bin():
 
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory, ferry_bin):
-    directory = tmp_path_factory.mktemp("upload-hub")
-    env, out = start_hub(directory, "--multipart-threshold", THRESHOLD, "--chunk-size", CHUNK)
-    try:
-        h = Hub(directory, env, out)
-        h.ca = env["LOCALHUB_CA"]
+    with running_hub(tmp_path_factory.mktemp("upload-hub"), "--multipart-threshold", THRESHOLD, "--chunk-size", CHUNK) as h:
         yield h
-    finally:
-        stop_hub(directory)
 
 
 @pytest.fixture
