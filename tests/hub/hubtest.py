@@ -38,7 +38,7 @@ def running_hub(directory, *extra):
 class Hub(HubClient):
     def __init__(self, directory, env, start_output):
         super().__init__(env)
-        self.ca = env["LOCALHUB_CA"]
+        self.ca = env.get("LOCALHUB_CA")  # none with --http
         self.dir = str(directory)
         self.start_output = start_output
         with open(os.path.join(self.dir, "state.json")) as f:
