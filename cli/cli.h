@@ -4,6 +4,8 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "ferry.h"
 
 int cli_get(int argc, char **argv);
@@ -14,6 +16,15 @@ int cli_upload(int argc, char **argv);
 int cli_auth(int argc, char **argv);
 int cli_env(int argc, char **argv);
 int cli_card(int argc, char **argv); /* cmd_card.c */
+
+/* --token on the command line: a warning that other users can read it (process list). */
+void cli_warn_token_argument(void);
+
+/* The "error" value of --json: null for 0, else {code (the exit code), name, message (the
+ * error's own text when `message` is empty)} plus http_status when it is >= 0. */
+json_t *cli_json_error(int err, const char *message, long http_status);
+/* A JSON string even from bytes that are not UTF-8 (they become '?'); NULL gives null. */
+json_t *cli_json_str(const char *s);
 
 /* "64M", "1.5G", "100k", "4096": KiB-based suffixes (K, M, G, T; optional "iB" or "B").
  * Returns 0 or -1 when malformed. */
@@ -44,7 +55,6 @@ void cli_progress_end(struct cli_progress *p);
 
 
 /* ---- Hub management commands (hubcmd.c; cmd_repo.c, cmd_refs.c, cmd_ls.c, cmd_search.c) -- */
-#include <jansson.h>
 
 int cli_repo(int argc, char **argv);   /* ferry repo create|delete|settings|move */
 int cli_branch(int argc, char **argv); /* ferry branch create|delete */
@@ -82,8 +92,6 @@ int cli_hub_bad_option(int argc, char **argv);
 /* {"repo_id", "repo_type"}: the repo as the engine reads REPO_ID (prefix moved to the type),
  * or as given when it does not parse. */
 json_t *cli_hub_repo_object(const char *repo_id, const char *repo_type);
-/* A JSON string, or null for NULL. */
-json_t *cli_json_str(const char *s);
 /* Asks `question` on the terminal unless yes: 0 to go on, else the exit code (2 when stdin is
  * not a terminal: "refusing to <action> ...", 1 when the answer was not yes); obj is taken
  * only then. */

@@ -60,8 +60,7 @@ static int parse(int argc, char **argv, const char *allowed, struct auth_opts *o
     switch (c) {
     case OPT_TOKEN:
       o->token = optarg;
-      fprintf(stderr, "ferry: warning: a token on the command line is visible to other users "
-                      "(process list); prefer `ferry auth login` without --token, or HF_TOKEN\n");
+      cli_warn_token_argument();
       break;
     case OPT_NAME: o->token_name = optarg; break;
     case OPT_JSON: o->json = 1; break;
@@ -77,26 +76,6 @@ static int parse(int argc, char **argv, const char *allowed, struct auth_opts *o
     return FERRY_EXIT_USAGE;
   }
   return -1;
-}
-
-/* A JSON string even from bytes that are not UTF-8 (a name or path from a file or the
- * environment): such bytes become '?'. NULL gives null. */
-static json_t *jstr(const char *s) {
-  if (!s) return json_null();
-  json_t *j = json_string(s);
-  if (j) return j;
-  char *copy = strdup(s);
-  for (char *p = copy; p && *p; p++)
-    if ((unsigned char)*p >= 0x80) *p = '?';
-  j = copy ? json_string(copy) : NULL;
-  free(copy);
-  return j ? j : json_null();
-}
-
-static json_t *json_err(int err, const char *msg) {
-  if (!err) return json_null();
-  return json_pack("{s:i, s:s, s:s}", "code", ferry_exit_class(err), "name", ferry_err_name(err),
-                   "message", msg && msg[0] ? msg : ferry_strerror(err));
 }
 
 static void json_print(json_t *obj) {
@@ -222,9 +201,9 @@ static int auth_login(int argc, char **argv) {
                          err ? json_null() : json_string(who.user), "token_name",
                          err ? json_null() : json_string(name), "role",
                          err || !who.role[0] ? json_null() : json_string(who.role), "token_path",
-                         jstr(paths.token_path), "stored_tokens_path",
-                         jstr(paths.stored_tokens_path),
-                         "env_token_overrides", env_overrides, "error", json_err(err, msg)));
+                         cli_json_str(paths.token_path), "stored_tokens_path",
+                         cli_json_str(paths.stored_tokens_path),
+                         "env_token_overrides", env_overrides, "error", cli_json_error(err, msg, -1)));
   } else if (err) {
     fail(err, msg);
   } else if (!o.quiet) {
@@ -249,9 +228,9 @@ static int auth_logout(int argc, char **argv) {
   int err = ferry_hub_logout(o.token_name, &r, msg, sizeof(msg));
   if (o.json) {
     json_print(json_pack("{s:b, s:o, s:b, s:b, s:b, s:o}", "ok", !err, "token_name",
-                         jstr(o.token_name), "was_logged_in",
+                         cli_json_str(o.token_name), "was_logged_in",
                          r.was_logged_in, "removed_active", r.removed_active, "env_token",
-                         r.env_token, "error", json_err(err, msg)));
+                         r.env_token, "error", cli_json_error(err, msg, -1)));
   } else if (err) {
     fail(err, msg);
   } else if (!o.quiet) {
@@ -304,7 +283,7 @@ static int auth_whoami(int argc, char **argv) {
         err ? json_null() : json_string(who.type), "orgs", orgs, "token_name",
         err || !who.token_name[0] ? json_null() : json_string(who.token_name), "role",
         err || !who.role[0] ? json_null() : json_string(who.role), "token_source",
-        src ? json_string(src) : json_null(), "endpoint", endpoint, "error", json_err(err, msg)));
+        src ? json_string(src) : json_null(), "endpoint", endpoint, "error", cli_json_error(err, msg, -1)));
   } else if (err) {
     fail(err, msg);
   } else if (o.quiet) {
@@ -341,12 +320,12 @@ static int auth_list(int argc, char **argv) {
   if (o.json) {
     json_t *tokens = json_array();
     for (size_t i = 0; i < l.n; i++)
-      json_array_append_new(tokens, json_pack("{s:o, s:s, s:b}", "name", jstr(l.v[i].name),
+      json_array_append_new(tokens, json_pack("{s:o, s:s, s:b}", "name", cli_json_str(l.v[i].name),
                                               "masked", l.v[i].masked, "active", l.v[i].active));
     json_print(json_pack("{s:b, s:o, s:o, s:b, s:b, s:o}", "ok", !err, "tokens", tokens,
-                         "active", jstr(active), "env_token", l.env_token, "file_token",
+                         "active", cli_json_str(active), "env_token", l.env_token, "file_token",
                          l.file_token,
-                         "error", json_err(err, msg)));
+                         "error", cli_json_error(err, msg, -1)));
   } else if (err) {
     fail(err, msg);
   } else if (o.quiet) {
@@ -425,7 +404,7 @@ static int auth_switch(int argc, char **argv) {
   if (!err) err = ferry_hub_switch(o.token_name, &env_overrides, msg, sizeof(msg));
   if (o.json) {
     json_print(json_pack("{s:b, s:o, s:b, s:o}", "ok", !err, "token_name",
-                         jstr(o.token_name), "env_token_overrides", env_overrides, "error", json_err(err, msg)));
+                         cli_json_str(o.token_name), "env_token_overrides", env_overrides, "error", cli_json_error(err, msg, -1)));
   } else if (err) {
     fail(err, msg);
   } else if (!o.quiet) {

@@ -98,10 +98,7 @@ static int cache_verify(int argc, char **argv) {
                             r.commit, "path", r.path ? r.path : "", "verified", verified,
                             "mismatched", mismatched, "missing", missing, "extra", extra,
                             "files", files, "error",
-                            err ? json_pack("{s:i, s:s, s:s}", "code", ferry_exit_class(err),
-                                            "name", ferry_err_name(err), "message",
-                                            r.message[0] ? r.message : ferry_strerror(err))
-                                : json_null());
+                            cli_json_error(err, r.message, -1));
     char *text = json_dumps(obj, JSON_COMPACT);
     if (text) printf("%s\n", text);
     free(text);
@@ -148,13 +145,6 @@ static void print_json(json_t *obj) {
   if (text) printf("%s\n", text);
   free(text);
   json_decref(obj);
-}
-
-static json_t *error_json(int err, const char *message) {
-  return err ? json_pack("{s:i, s:s, s:s}", "code", ferry_exit_class(err), "name",
-                         ferry_err_name(err), "message",
-                         message && message[0] ? message : ferry_strerror(err))
-             : json_null();
 }
 
 static json_t *cache_info_json(const struct ferry_cache_info *info) {
@@ -262,7 +252,7 @@ static int cache_ls(int argc, char **argv) {
   if (o.json) {
     json_t *obj = cache_info_json(&info);
     json_object_set_new(obj, "ok", json_boolean(err == 0));
-    json_object_set_new(obj, "error", error_json(err, message));
+    json_object_set_new(obj, "error", cli_json_error(err, message, -1));
     print_json(obj);
   } else if (err) {
     fprintf(stderr, "ferry: error: %s\n", message);
@@ -405,7 +395,7 @@ report:
     print_json(json_pack("{s:b, s:b, s:I, s:I, s:I, s:o, s:o}", "ok", err == 0, "dry_run",
                          o.dry_run, "deleted", (json_int_t)done, "failed", (json_int_t)failed,
                          "freed_bytes", (json_int_t)(err ? 0 : plan.freed_bytes),
-                         "items", plan_json(&plan), "error", error_json(err, message)));
+                         "items", plan_json(&plan), "error", cli_json_error(err, message, -1)));
   } else {
     if (err) fprintf(stderr, "ferry: error: %s\n", message);
     else if (!o.quiet && !plan.n_items) printf("Nothing to delete.\n");

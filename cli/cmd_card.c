@@ -181,9 +181,7 @@ static int card_check(int argc, char **argv) {
         rep.has_metadata, "errors", issues_json(rep.errors, rep.n_errors), "more_errors",
         (json_int_t)rep.more_errors, "warnings",
         issues_json(rep.warnings, rep.n_warnings), "error",
-        err ? json_pack("{s:i, s:s, s:s}", "code", ferry_exit_class(err), "name",
-                        ferry_err_name(err), "message", message[0] ? message : ferry_strerror(err))
-            : json_null());
+        cli_json_error(err, message, -1));
     char *out = json_dumps(obj, JSON_COMPACT);
     if (out) printf("%s\n", out);
     free(out);

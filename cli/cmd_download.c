@@ -56,10 +56,7 @@ static void print_json(const struct ferry_hub_download_opts *o,
                          f->error ? json_string(ferry_err_name(f->error)) : json_null()));
   }
   double secs = r->stats.seconds > 0 ? r->stats.seconds : 1e-9;
-  json_t *err = r->error ? json_pack("{s:i, s:s, s:s, s:i}", "code", ferry_exit_class(r->error),
-                                     "name", ferry_err_name(r->error), "message", r->message,
-                                     "http_status", (int)r->http_status)
-                         : json_null();
+  json_t *err = cli_json_error(r->error, r->message, r->http_status);
   json_t *obj = json_pack(
       "{s:b, s:s, s:s, s:s, s:s, s:s, s:o, s:i, s:i, s:i, s:I, s:I, s:f, s:f, s:I, s:I, s:I, "
       "s:o}",
@@ -147,8 +144,7 @@ int cli_download(int argc, char **argv) {
     case OPT_DRY_RUN: o.dry_run = 1; break;
     case OPT_TOKEN:
       o.token = optarg;
-      fprintf(stderr, "ferry: warning: a token on the command line is visible to other users "
-                      "(process list); prefer HF_TOKEN or `ferry auth login`\n");
+      cli_warn_token_argument();
       break;
     case OPT_WORKERS:
     case OPT_CONNECTIONS:

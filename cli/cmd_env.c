@@ -56,19 +56,6 @@ static int by_string(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A JSON string even from bytes that are not UTF-8: such bytes become '?'. NULL gives null. */
-static json_t *jstr(const char *s) {
-  if (!s) return json_null();
-  json_t *j = json_string(s);
-  if (j) return j;
-  char *copy = strdup(s);
-  for (char *p = copy; p && *p; p++)
-    if ((unsigned char)*p >= 0x80) *p = '?';
-  j = copy ? json_string(copy) : NULL;
-  free(copy);
-  return j ? j : json_null();
-}
-
 static int count_stored(const struct ferry_hub_token_list *l) { return (int)l->n; }
 
 enum { OPT_TOKEN = 5000, OPT_JSON, OPT_CACERT, OPT_OFFLINE };
@@ -85,8 +72,7 @@ int cli_env(int argc, char **argv) {
     switch (c) {
     case OPT_TOKEN:
       token = optarg;
-      fprintf(stderr, "ferry: warning: a token on the command line is visible to other users "
-                      "(process list); prefer `ferry auth login` or HF_TOKEN\n");
+      cli_warn_token_argument();
       break;
     case OPT_JSON: json = 1; break;
     case OPT_CACERT: cacert = optarg; break;
@@ -166,21 +152,21 @@ int cli_env(int argc, char **argv) {
       char name[256];
       snprintf(name, sizeof(name), "%.*s", (int)(eq - vars[i] < 255 ? eq - vars[i] : 255),
                vars[i]);
-      json_t *value = jstr(secret(vars[i], (size_t)(eq - vars[i])) ? "<hidden>" : eq + 1);
+      json_t *value = cli_json_str(secret(vars[i], (size_t)(eq - vars[i])) ? "<hidden>" : eq + 1);
       if (json_object_set_new(vj, name, value) != 0) /* a name that is not UTF-8 */
-        json_object_set_new(vj, "?", jstr(""));
+        json_object_set_new(vj, "?", cli_json_str(""));
     }
     json_t *obj = json_pack(
         "{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:b, s:o, s:o, s:o}",
         "ferry_version", FERRY_VERSION, "versions", ferry_version_string(), "platform", platform,
-        "endpoint", endpoint, "hf_home", jstr(paths.hf_home), "cache_dir",
-        jstr(paths.cache_dir), "token_path", jstr(paths.token_path), "stored_tokens_path",
-        jstr(paths.stored_tokens_path),
+        "endpoint", endpoint, "hf_home", cli_json_str(paths.hf_home), "cache_dir",
+        cli_json_str(paths.cache_dir), "token_path", cli_json_str(paths.token_path), "stored_tokens_path",
+        cli_json_str(paths.stored_tokens_path),
         "stored_tokens", serr ? json_null() : json_integer(count_stored(&stored)),
         "token_found", source != FERRY_HUB_TOKEN_NONE, "token_source",
         src ? json_string(src) : json_null(), "offline", offline, "user",
-        have_user ? jstr(who.user) : json_null(), "user_error",
-        have_user ? json_null() : jstr(user_error), "variables", vj);
+        have_user ? cli_json_str(who.user) : json_null(), "user_error",
+        have_user ? json_null() : cli_json_str(user_error), "variables", vj);
     char *text = json_dumps(obj, JSON_COMPACT);
     if (text) printf("%s\n", text);
     free(text);

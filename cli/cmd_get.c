@@ -123,12 +123,6 @@ static int read_input_file(const char *file, struct entry **list, int *n, int *c
   return rc;
 }
 
-static json_t *error_json(int err, long status, const char *message) {
-  if (!err) return json_null();
-  return json_pack("{s:i, s:s, s:s, s:i}", "code", ferry_exit_class(err), "name",
-                   ferry_err_name(err), "message", message, "http_status", (int)status);
-}
-
 static void print_json(struct entry *list, int n, const struct ferry_stats *s, int first_err) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -149,7 +143,7 @@ static void print_json(struct entry *list, int n, const struct ferry_stats *s, i
                          list[i].path, "size", (json_int_t)r.size, "sha256", r.sha256_hex,
                          "verified", r.verified, "ok", r.error == 0, "bytes_resumed",
                          (json_int_t)r.bytes_resumed, "error",
-                         error_json(r.error, r.http_status, r.message)));
+                         cli_json_error(r.error, r.message, r.http_status)));
   }
   double secs = s->seconds > 0 ? s->seconds : 1e-9;
   uint64_t moved = s->bytes_done - s->bytes_resumed;
@@ -162,7 +156,7 @@ static void print_json(struct entry *list, int n, const struct ferry_stats *s, i
       "max_connections", s->connections_peak, "requests", (json_int_t)s->requests, "retries",
       (json_int_t)s->retries, "peak_memory", (json_int_t)s->memory_peak, "peak_rss",
       (json_int_t)ru.ru_maxrss * 1024, "files", files, "error",
-      error_json(first_err, first_status, first_msg));
+      cli_json_error(first_err, first_msg, first_status));
   if (n == 1) {
     json_object_set(o, "path", json_object_get(json_array_get(files, 0), "path"));
     json_object_set(o, "sha256", json_object_get(json_array_get(files, 0), "sha256"));

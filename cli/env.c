@@ -1,4 +1,6 @@
-/* env: the CA bundle from the command line or the environment, in one order for every command. */
+/* env: what the commands take from the command line or the environment in one way: the CA
+ * bundle, and the warning for a token given as an argument. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cli.h"
@@ -11,4 +13,10 @@ const char *cli_cacert(const char *given, int with_requests) {
     if (v && *v) return v;
   }
   return NULL;
+}
+
+void cli_warn_token_argument(void) {
+  fprintf(stderr, "ferry: warning: a token on the command line is visible to other users "
+                  "(process list); prefer HF_TOKEN or a stored login (`ferry auth login` "
+                  "reads it from the terminal)\n");
 }

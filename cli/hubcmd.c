@@ -14,8 +14,7 @@ int cli_hub_opt(struct cli_hub_opts *o, int c, const char *arg) {
   switch (c) {
   case CLI_OPT_TOKEN:
     o->token = arg;
-    fprintf(stderr, "ferry: warning: a token on the command line is visible to other users "
-                    "(process list); prefer HF_TOKEN or `ferry auth login`\n");
+    cli_warn_token_argument();
     return 1;
   case CLI_OPT_REPO_TYPE: o->repo_type = arg; return 1;
   case CLI_OPT_CACERT: o->cacert = arg; return 1;
@@ -51,9 +50,7 @@ int cli_hub_finish(const struct cli_hub_opts *o, json_t *obj, int err, const cha
     if (!obj) obj = json_object();
     json_object_set_new(obj, "ok", json_boolean(err == 0));
     json_object_set_new(obj, "error",
-                        err ? json_pack("{s:i, s:s, s:s}", "code", ferry_exit_class(err), "name",
-                                        ferry_err_name(err), "message", message)
-                            : json_null());
+                        cli_json_error(err, message, -1));
     char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (text) printf("%s\n", text);
     free(text);
@@ -61,8 +58,6 @@ int cli_hub_finish(const struct cli_hub_opts *o, json_t *obj, int err, const cha
   json_decref(obj);
   return ferry_exit_class(err);
 }
-
-json_t *cli_json_str(const char *s) { return s ? json_string(s) : json_null(); }
 
 int cli_hub_confirm(const struct cli_hub_opts *o, int yes, const char *action,
                     const char *question, json_t *obj) {
