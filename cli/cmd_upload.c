@@ -43,10 +43,6 @@ static void on_signal(int sig) {
   stop_requested = 1;
 }
 
-struct upload_progress {
-  struct cli_progress bar;
-};
-
 static void draw(void *user, const struct ferry_hub_upload_progress *p) {
   struct cli_progress *bar = user;
   if (!bar->enabled) return;

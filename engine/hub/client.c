@@ -20,7 +20,6 @@ struct ferry_hub_client {
   struct ferry__hub_settings settings;
   enum ferry__hub_token_source token_source;
   char *endpoint, *token, *auth_header;
-  const char *headers[4];
   struct ferry_engine *api;
   long last_status; /* of the latest call, for callers that only get an error code */
 };
@@ -46,13 +45,11 @@ int ferry_hub_client_new(const struct ferry_hub_client_opts *o, struct ferry_hub
       goto fail;
     }
   }
-  c->headers[0] = "Accept: application/json";
   if (c->token) {
     if ((err = ferry__hub_fmt(&c->auth_header, 8192, "Authorization: Bearer %s", c->token))) {
       snprintf(why, why_len, "the token is too long");
       goto fail;
     }
-    c->headers[1] = c->auth_header;
   }
   if ((err = ferry_engine_new(o ? o->engine : NULL, &c->api))) {
     snprintf(why, why_len, "cannot start the transfer engine");
@@ -172,7 +169,7 @@ static int prepare(struct ferry_hub_client *c, const struct ferry__hub_call *cal
   if (err) return err;
   p->with_token = call->send_token && c->auth_header && ferry__hub_same_origin(call->url, c->endpoint);
   size_t n = 0;
-  p->headers[n++] = p->acc ? p->acc : c->headers[0];
+  p->headers[n++] = p->acc ? p->acc : "Accept: application/json";
   if (p->with_token) p->headers[n++] = c->auth_header;
   if (p->ctype) p->headers[n++] = p->ctype;
   p->headers[n] = NULL;

@@ -49,28 +49,16 @@ struct dl {
 static int fail(struct dl *d, int err, long status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int fail(struct dl *d, int err, long status, const char *fmt, ...) {
-  if (!d->out->error) {
-    d->out->error = err;
-    d->out->http_status = status;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(d->out->message, sizeof(d->out->message), fmt, ap);
-    va_end(ap);
-  }
-  return d->out->error;
-}
-
-static void notice(struct dl *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void notice(struct dl *d, const char *fmt, ...) {
-  const struct ferry_config *c = d->o->engine;
-  if (!c || !c->log_cb) return;
-  char line[1024];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(line, sizeof(line), fmt, ap);
+  int kept = ferry__hub_vfail(&d->out->error, &d->out->http_status, d->out->message,
+                              sizeof(d->out->message), err, status, fmt, ap);
   va_end(ap);
-  c->log_cb(c->log_user, FERRY_LOG_NOTICE, line);
+  return kept;
 }
+
+/* A notice for the user (through the engine config's log callback). */
+#define notice(d, ...) ferry__hub_notice((d)->o->engine, __VA_ARGS__)
 
 static const char *repo_label(struct dl *d) {
   static char buf[FERRY__HUB_REPO_ID_MAX + 32];

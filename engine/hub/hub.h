@@ -22,6 +22,7 @@
 #ifndef FERRY_HUB_H
 #define FERRY_HUB_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -58,6 +59,14 @@ int ferry__hub_fmt(char **out, size_t cap, const char *fmt, ...)
 /* Writes a reason into why[why_len] (NULL allowed) and returns `err`. */
 int ferry__hub_why(int err, char *why, size_t why_len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* The first failure of an operation into its result (error, HTTP status, message); later
+ * failures leave it alone. Returns the error kept. */
+int ferry__hub_vfail(int *error, long *http_status, char *message, size_t cap, int err,
+                     long status, const char *fmt, va_list ap);
+/* A notice for the user through the config's log callback (nothing without one). */
+void ferry__hub_notice(const struct ferry_config *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* ---- repo.c ------------------------------------------------------------------------------ */
 

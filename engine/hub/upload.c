@@ -47,39 +47,27 @@ struct up {
   uint64_t sent_before;       /* bytes_sent of earlier put rounds */
   uint64_t lfs_bytes;         /* LFS files' bytes (what may have to be sent) */
   int parallel;               /* requests at once: the engine's connections */
-  uint64_t t0;
+  double t0;                  /* now_s() when the upload started */
   struct ferry__hub_tree deletions;
 };
 
 static int fail(struct up *u, int err, long status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int fail(struct up *u, int err, long status, const char *fmt, ...) {
-  if (!u->out->error) {
-    u->out->error = err;
-    u->out->http_status = status;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(u->out->message, sizeof(u->out->message), fmt, ap);
-    va_end(ap);
-  }
-  return u->out->error;
+  va_list ap;
+  va_start(ap, fmt);
+  int kept = ferry__hub_vfail(&u->out->error, &u->out->http_status, u->out->message,
+                              sizeof(u->out->message), err, status, fmt, ap);
+  va_end(ap);
+  return kept;
 }
 
 static int fail_reply(struct up *u, const struct ferry_hub_reply *r, const char *what) {
   return fail(u, r->error, r->status, "%s: %s", what, r->message);
 }
 
-static void notice(struct up *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void notice(struct up *u, const char *fmt, ...) {
-  const struct ferry_config *c = u->o->engine;
-  if (!c || !c->log_cb) return;
-  char line[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof(line), fmt, ap);
-  va_end(ap);
-  c->log_cb(c->log_user, FERRY_LOG_NOTICE, line);
-}
+/* A notice for the user (through the engine config's log callback). */
+#define notice(u, ...) ferry__hub_notice((u)->o->engine, __VA_ARGS__)
 
 /* With -v: where the time goes (phases, with seconds since the start). */
 static void debug(struct up *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -88,7 +76,7 @@ static void debug(struct up *u, const char *fmt, ...) {
   const struct ferry_config *c = u->o->engine;
   if (!c || !c->log_cb || !c->verbose) return;
   char line[1024];
-  int n = snprintf(line, sizeof(line), "[%7.3f] ", now_s() - (double)u->t0 / 1e9);
+  int n = snprintf(line, sizeof(line), "[%7.3f] ", now_s() - u->t0);
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
@@ -113,7 +101,7 @@ static void progress(struct up *u, int phase, uint64_t in_flight) {
   p.bytes_hashed = u->cached_hash_bytes + (u->hasher ? ferry__hasher_bytes(u->hasher) : 0);
   p.bytes_to_send = u->lfs_bytes;
   p.bytes_sent = u->sent_before + in_flight;
-  p.seconds = now_s() - (double)u->t0 / 1e9;
+  p.seconds = now_s() - u->t0;
   u->o->progress_cb(u->o->progress_user, &p);
 }
 
@@ -316,15 +304,11 @@ static int plan_object(struct up *u, struct obj *o, struct ferry_put *puts, size
     o->nputs = 1;
     return 0;
   }
-  /* A journal of the same object whose URLs are still valid replaces this batch's. */
-  struct ferry__parts_journal old;
-  if (ferry__parts_journal_load(u->parts_dir, o->f->sha256, o->f->size, &old)) {
-    o->j = old;
-    o->journaled = 1;
-  } else if (ferry__parts_journal_create(u->parts_dir, a, &o->j) == 0) {
-    o->journaled = 1;
-  } else {
-    notice(u, "cannot write the upload journal of %s: this upload will not resume", o->f->path);
+  /* No journal of an earlier run (send_round looked): this batch's URLs start one. */
+  if (!o->journaled) {
+    o->journaled = ferry__parts_journal_create(u->parts_dir, a, &o->j) == 0;
+    if (!o->journaled)
+      notice(u, "cannot write the upload journal of %s: this upload will not resume", o->f->path);
   }
   const struct ferry__lfs_action *use = o->journaled ? &o->j.action : a;
   for (size_t i = 0; i < use->nparts; i++) {
@@ -503,14 +487,12 @@ static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh
       u->out->bytes_skipped += o->f->size;
       continue;
     }
-    total += o->a.chunk_size ? o->a.nparts : 1;
     if (o->a.chunk_size) {
-      /* a journal of this object may hold other (older) URLs: count those instead */
-      struct ferry__parts_journal peek;
-      if (ferry__parts_journal_load(u->parts_dir, o->f->sha256, o->f->size, &peek)) {
-        total += peek.action.nparts;
-        ferry__parts_journal_close(&peek);
-      }
+      /* A journal of the same object whose URLs are still valid replaces this batch's. */
+      o->journaled = ferry__parts_journal_load(u->parts_dir, o->f->sha256, o->f->size, &o->j);
+      total += o->journaled ? o->j.action.nparts : o->a.nparts;
+    } else {
+      total++;
     }
   }
   *rd = (struct round){.u = u, .objs = objs, .n = n, .t_batch = now_s()};
@@ -1003,8 +985,7 @@ static int setup(struct up *u) {
 int ferry_hub_upload(const struct ferry_hub_upload_opts *o, struct ferry_hub_upload_result *out) {
   memset(out, 0, sizeof(*out));
   struct up u = {.o = o, .out = out};
-  double t0 = now_s();
-  u.t0 = (uint64_t)(t0 * 1e9);
+  u.t0 = now_s();
   int err = setup(&u);
   if (!err) err = create_repo(&u);
   if (!err) err = read_revision(&u, !o->create_pr);
@@ -1042,7 +1023,7 @@ int ferry_hub_upload(const struct ferry_hub_upload_opts *o, struct ferry_hub_upl
                    u.repo.id, u.parent);
     notice(&u, "nothing changed in %s: no commit", u.repo.id);
   }
-  out->seconds = now_s() - t0;
+  out->seconds = now_s() - u.t0;
   ferry__upload_list_free(&u.files);
   ferry__hash_cache_free(u.hash_cache);
   ferry__hub_tree_free(&u.deletions);

@@ -270,6 +270,5 @@ int ferry_engine_fetch(struct ferry_engine *e, const struct ferry_request *req,
   memset(out, 0, sizeof(*out));
   if (!req || !req->url || e->running) return FERRY_E_INVAL;
   int err = 0;
-  int rc = ferry_engine_fetch_many(e, req, 1, 1, out, &err);
-  return rc == FERRY_E_NOMEM && !out->headers ? rc : err;
+  return ferry_engine_fetch_many(e, req, 1, 1, out, &err);
 }

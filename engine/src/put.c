@@ -109,8 +109,6 @@ static size_t on_body(char *p, size_t size, size_t n, void *userp) {
   return len;
 }
 
-static void start_one(struct put_run *run, size_t i);
-
 static void unlink_req(struct put_req *r) {
   if (r->prev) r->prev->next = r->next;
   else r->run->in_flight = r->next;
