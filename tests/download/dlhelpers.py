@@ -158,20 +158,24 @@ class AccessLog:
         with open(self.path) as f:
             return [line.split() for line in f if line.strip()]
 
+    def _settled(self):
+        """The lines once the log stops growing: nginx writes a request's line when the request
+        ends, which can be after its client (an earlier test, an aborted ferry) moved on."""
+        previous = -1
+        for _ in range(20):
+            lines = self._all()
+            if len(lines) == previous:
+                break
+            previous = len(lines)
+            time.sleep(0.15)
+        return lines
+
     def mark(self):
-        self.start = len(self._all())
+        self.start = len(self._settled())
         return self
 
     def lines(self, settle=True):
-        if settle:  # nginx logs a request when it ends: let aborted ones land
-            previous = -1
-            for _ in range(20):
-                count = len(self._all())
-                if count == previous:
-                    break
-                previous = count
-                time.sleep(0.15)
-        return [LogLine(f) for f in self._all()[self.start:]]
+        return [LogLine(f) for f in (self._settled() if settle else self._all())[self.start:]]
 
 
 def data_requests(lines):
