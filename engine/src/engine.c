@@ -266,11 +266,13 @@ static void stop_loop_handles(struct ferry_engine *e) {
   uv_close((uv_handle_t *)&e->watchdog, NULL);
   uv_close((uv_handle_t *)&e->rate_timer, NULL);
   uv_close((uv_handle_t *)&e->stop_async, NULL);
+  uv_close((uv_handle_t *)&e->written_async, NULL);
   if (e->cfg.handle_signals) {
     uv_close((uv_handle_t *)&e->sigint, NULL);
     uv_close((uv_handle_t *)&e->sigterm, NULL);
   }
   uv_timer_stop(&e->curl_timer);
+  uv_idle_stop(&e->curl_kick);
   e->closing = 1;
   uv_stop(&e->loop); /* idle pooled connections must not keep the loop alive */
 }
@@ -370,6 +372,7 @@ int ferry_engine_run(struct ferry_engine *e) {
   e->running = 1;
   uv_timer_init(&e->loop, &e->progress_timer);
   uv_async_init(&e->loop, &e->stop_async, on_stop_async);
+  uv_async_init(&e->loop, &e->written_async, ferry__sink_on_written);
   uv_timer_init(&e->loop, &e->watchdog);
   uv_timer_init(&e->loop, &e->rate_timer);
   e->rate_last_ms = uv_now(&e->loop);

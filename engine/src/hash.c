@@ -10,6 +10,8 @@
 
 #include "internal.h"
 
+#define HASH_STEP (16u << 20)
+
 struct hash_req {
   uv_work_t work;
   struct ferry__job *job;
@@ -103,6 +105,12 @@ void ferry__hash_kick(struct ferry__job *j) {
   }
   uint64_t to = ferry__ivset_contiguous_end(&j->written, j->hash_cursor);
   if (to <= j->hash_cursor) return;
+  /* Hash in short steps: a step's blocks are freed when it ends, and the requests that need
+   * that memory should not wait for a long one. The cut never splits a kept block. */
+  uint64_t limit = j->hash_cursor + HASH_STEP;
+  for (struct ferry__block *b = j->retained; b && b->offset < limit; b = b->next)
+    if (b->offset + b->len > limit) limit = b->offset + b->len;
+  if (to > limit) to = limit;
   struct hash_req *h = calloc(1, sizeof(*h));
   if (!h) {
     ferry__job_fail(j, FERRY_E_NOMEM, 0, "out of memory");

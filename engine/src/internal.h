@@ -93,9 +93,10 @@ struct ferry__job {
   struct ferry__block *retained;  /* written blocks kept for the hasher, sorted by offset */
   /* counters */
   int active_xfers, pending_writes;
-  /* One writer per file: blocks queue here and a worker writes a whole batch in one go
-   * (several threads writing one file only contend for its inode lock). */
-  struct ferry__block *wq_head, *wq_tail, *writing;
+  /* One writer per file (several threads writing one file only contend for its inode lock):
+   * blocks queue here (under e->write_lock) and the worker takes them one by one. */
+  struct ferry__block *wq_head, *wq_tail;
+  int writer_active; /* the worker is queued or running (loop thread only) */
   uv_work_t write_work;
   int total_retries;
   uint64_t bytes_resumed;
@@ -167,7 +168,11 @@ struct ferry_engine {
   char *cacert;
   uv_loop_t loop;
   uv_timer_t curl_timer, progress_timer, watchdog, rate_timer;
+  uv_idle_t curl_kick; /* libcurl's 0 ms timeout: run on the next loop turn */
   uv_async_t stop_async;
+  uv_async_t written_async;  /* a writer handed back written blocks */
+  uv_mutex_t write_lock;     /* the files' write queues and the written list */
+  struct ferry__block *written_head, *written_tail;
   uv_signal_t sigint, sigterm;
   CURLM *multi;
   struct ferry__job *jobs, *jobs_tail, *sched_head;
@@ -247,6 +252,7 @@ struct ferry__block *ferry__block_new(struct ferry_engine *e, struct ferry__job 
                                       uint64_t offset, size_t cap);
 void ferry__block_free(struct ferry_engine *e, struct ferry__block *b);
 void ferry__block_submit(struct ferry__block *b);  /* pwrite on a worker */
+void ferry__sink_on_written(uv_async_t *a);       /* written blocks come back */
 void ferry__sink_verify_journal(struct ferry__job *j);
 void ferry__sink_finalize(struct ferry__job *j);
 void ferry__sink_sync_dirs(struct ferry_engine *e); /* the folders of renamed files */

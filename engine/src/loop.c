@@ -2,9 +2,12 @@
  *
  * The shape is the one of curl's multi-uv example with the fixes style.md lists: the poll
  * status is passed on as CURL_CSELECT_ERR, completions are drained after every
- * socket_action, a 0 ms timeout is raised to 1 ms (libuv 1.44 busy-loops on 0 ms timers
- * restarted from their own callback), socket contexts are freed only in their close
- * callback, and nothing calls back into libcurl from inside a libcurl callback. */
+ * socket_action, a 0 ms timeout runs from an idle handle on the next loop turn (a 0 ms
+ * uv_timer restarted from its own callback busy-loops in libuv 1.44, and raising it to 1 ms
+ * stalls: libcurl 7.88 asks for 0 ms each time an HTTP/2 stream has data buffered for
+ * another transfer, so a 1 ms sleep per drain left the loop idle a third of a download),
+ * socket contexts are freed only in their close callback, and nothing calls back into
+ * libcurl from inside a libcurl callback. */
 #include <stdlib.h>
 
 #include "internal.h"
@@ -93,20 +96,30 @@ static void on_curl_timer(uv_timer_t *t) {
   action(e, CURL_SOCKET_TIMEOUT, 0);
 }
 
+/* An idle handle makes the loop poll I/O without blocking, then call this: sockets are
+ * still served between two runs, so a 0 ms timeout set again from here cannot starve them. */
+static void on_curl_kick(uv_idle_t *h) {
+  struct ferry_engine *e = ferry__container_of(h, struct ferry_engine, curl_kick);
+  uv_idle_stop(h);
+  action(e, CURL_SOCKET_TIMEOUT, 0);
+}
+
+/* libcurl keeps one timer: each call replaces the previous one. */
 static int on_timer_change(CURLM *multi, long timeout_ms, void *userp) {
   (void)multi;
   struct ferry_engine *e = userp;
-  if (timeout_ms < 0) {
-    uv_timer_stop(&e->curl_timer);
-    return 0;
-  }
-  uv_timer_start(&e->curl_timer, on_curl_timer, timeout_ms ? (uint64_t)timeout_ms : 1, 0);
+  uv_timer_stop(&e->curl_timer);
+  uv_idle_stop(&e->curl_kick);
+  if (timeout_ms == 0) uv_idle_start(&e->curl_kick, on_curl_kick);
+  else if (timeout_ms > 0) uv_timer_start(&e->curl_timer, on_curl_timer, (uint64_t)timeout_ms, 0);
   return 0;
 }
 
 int ferry__loop_init(struct ferry_engine *e) {
   if (uv_loop_init(&e->loop)) return FERRY_E_INTERNAL;
+  if (uv_mutex_init(&e->write_lock)) return FERRY_E_INTERNAL;
   uv_timer_init(&e->loop, &e->curl_timer);
+  uv_idle_init(&e->loop, &e->curl_kick);
   e->multi = curl_multi_init();
   if (!e->multi) return FERRY_E_NOMEM;
   curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
@@ -128,6 +141,8 @@ void ferry__loop_close(struct ferry_engine *e) {
   if (e->multi) curl_multi_cleanup(e->multi);
   e->multi = NULL;
   uv_close((uv_handle_t *)&e->curl_timer, close_cb);
+  uv_close((uv_handle_t *)&e->curl_kick, close_cb);
   uv_run(&e->loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&e->loop) != 0) ferry__log(e, "loop did not close cleanly");
+  uv_mutex_destroy(&e->write_lock);
 }

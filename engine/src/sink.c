@@ -1,6 +1,6 @@
-/* sink: the disk side. Blocks are written with pwrite at their offset on libuv's thread
- * pool (with XXH3 for the journal and early writeback), journal records are appended once a
- * block is on disk, the previous run's journal is re-checked on a worker, and a verified
+/* sink: the disk side. Blocks are written with pwrite at their offset by one worker per
+ * file on libuv's thread pool (with XXH3 for the journal and early writeback), journal
+ * records are appended once a block is on disk, the previous run's journal is re-checked on a worker, and a verified
  * file is fsynced and renamed into place. Nothing else touches the final path. */
 #include <errno.h>
 #include <fcntl.h>
@@ -115,75 +115,127 @@ static void write_one(struct ferry__block *b) {
   sync_file_range(fd, (off_t)b->offset, (off_t)b->len, SYNC_FILE_RANGE_WRITE);
 }
 
+/* The writer: one worker per file takes blocks from the file's queue for as long as there
+ * are any, and hands each written block back at once (the engine's written list and an async
+ * wake-up), so the hasher and new requests get its memory without waiting for a batch, and
+ * the disk never waits for the loop thread between blocks. The queues are shared with the
+ * loop thread under e->write_lock; writer_active is the loop thread's own. */
 static void write_work(uv_work_t *w) {
   struct ferry__job *j = ferry__container_of(w, struct ferry__job, write_work);
-  for (struct ferry__block *b = j->writing; b; b = b->next) write_one(b);
+  struct ferry_engine *e = j->e;
+  for (;;) {
+    uv_mutex_lock(&e->write_lock);
+    struct ferry__block *b = j->wq_head;
+    if (b) {
+      j->wq_head = b->next;
+      if (!j->wq_head) j->wq_tail = NULL;
+    }
+    uv_mutex_unlock(&e->write_lock);
+    if (!b) return;
+    b->next = NULL;
+    write_one(b);
+    uv_mutex_lock(&e->write_lock);
+    if (e->written_tail) e->written_tail->next = b;
+    else e->written_head = b;
+    e->written_tail = b;
+    uv_mutex_unlock(&e->write_lock);
+    uv_async_send(&e->written_async);
+  }
 }
 
-static void start_writes(struct ferry__job *j);
-
-/* Back on the loop: each block of the batch is recorded in the journal and handed to the
- * hasher, then the next batch starts. */
-static void write_done(uv_work_t *w, int status) {
-  struct ferry__job *j = ferry__container_of(w, struct ferry__job, write_work);
+/* On the loop: a written block is recorded in the journal and handed to the hasher. */
+static void block_written(struct ferry__block *b) {
+  struct ferry__job *j = b->job;
   struct ferry_engine *e = j->e;
-  struct ferry__block *batch = j->writing;
-  j->writing = NULL;
-  while (batch) {
-    struct ferry__block *b = batch;
-    batch = b->next;
+  j->pending_writes--;
+  if (b->err) {
+    ferry__job_fail(j, b->err, 0, "%s writing %s at offset %llu",
+                    b->err == FERRY_E_NOSPC ? "no space left on device" : "I/O error",
+                    j->part_path, (unsigned long long)b->offset);
+    ferry__block_free(e, b);
+  } else if (j->restart_pending) {
+    ferry__block_free(e, b);
+  } else {
+    if (j->jfd >= 0) {
+      struct ferry__jrecord r = {b->offset, (uint32_t)b->len, b->xxh3};
+      int err = ferry__journal_append(j->jfd, &r);
+      if (err) ferry__job_fail(j, err, 0, "cannot append to the journal %s", j->journal_path);
+    }
+    ferry__ivset_add(&j->written, b->offset, b->offset + b->len);
+    e->st.bytes_done += b->len;
+    ferry__hash_retain(j, b);
+  }
+}
+
+static void take_written(struct ferry_engine *e) {
+  uv_mutex_lock(&e->write_lock);
+  struct ferry__block *list = e->written_head;
+  e->written_head = e->written_tail = NULL;
+  uv_mutex_unlock(&e->write_lock);
+  while (list) {
+    struct ferry__block *b = list;
+    struct ferry__job *j = b->job;
+    list = b->next;
     b->next = NULL;
-    j->pending_writes--;
-    if (status != 0 && !b->err) b->err = FERRY_E_INTERNAL;
-    if (b->err) {
-      ferry__job_fail(j, b->err, 0, "%s writing %s at offset %llu",
-                      b->err == FERRY_E_NOSPC ? "no space left on device" : "I/O error",
-                      j->part_path, (unsigned long long)b->offset);
-      ferry__block_free(e, b);
-    } else if (j->restart_pending) {
-      ferry__block_free(e, b);
-    } else {
-      if (j->jfd >= 0) {
-        struct ferry__jrecord r = {b->offset, (uint32_t)b->len, b->xxh3};
-        int err = ferry__journal_append(j->jfd, &r);
-        if (err) ferry__job_fail(j, err, 0, "cannot append to the journal %s", j->journal_path);
-      }
-      ferry__ivset_add(&j->written, b->offset, b->offset + b->len);
-      e->st.bytes_done += b->len;
-      ferry__hash_retain(j, b);
+    block_written(b);
+    if (!list || list->job != j) { /* the file's run of blocks ends here */
+      ferry__hash_kick(j);
+      ferry__job_check_progress(j);
     }
   }
-  start_writes(j);
-  ferry__hash_kick(j);
+}
+
+void ferry__sink_on_written(uv_async_t *a) {
+  struct ferry_engine *e = ferry__container_of(a, struct ferry_engine, written_async);
+  take_written(e);
+  ferry__pump(e);
+}
+
+static void start_writer(struct ferry__job *j);
+
+static void writer_done(uv_work_t *w, int status) {
+  (void)status; /* never cancelled; blocks still queued are picked up below either way */
+  struct ferry__job *j = ferry__container_of(w, struct ferry__job, write_work);
+  struct ferry_engine *e = j->e;
+  j->writer_active = 0;
+  take_written(e);
+  uv_mutex_lock(&e->write_lock);
+  int more = j->wq_head != NULL; /* queued after the worker found the queue empty */
+  uv_mutex_unlock(&e->write_lock);
+  if (more) start_writer(j);
   ferry__job_check_progress(j);
   ferry__pump(e);
 }
 
-static void start_writes(struct ferry__job *j) {
-  if (j->writing || !j->wq_head) return;
-  j->writing = j->wq_head; /* the whole queue becomes one batch */
+static void start_writer(struct ferry__job *j) {
+  struct ferry_engine *e = j->e;
+  j->writer_active = 1;
+  if (uv_queue_work(&e->loop, &j->write_work, write_work, writer_done) == 0) return;
+  j->writer_active = 0;
+  uv_mutex_lock(&e->write_lock);
+  struct ferry__block *queue = j->wq_head;
   j->wq_head = j->wq_tail = NULL;
-  if (uv_queue_work(&j->e->loop, &j->write_work, write_work, write_done) != 0) {
-    struct ferry__block *batch = j->writing;
-    j->writing = NULL;
-    while (batch) {
-      struct ferry__block *b = batch;
-      batch = b->next;
-      j->pending_writes--;
-      ferry__block_free(j->e, b);
-    }
-    ferry__job_fail(j, FERRY_E_INTERNAL, 0, "cannot queue a write");
+  uv_mutex_unlock(&e->write_lock);
+  while (queue) {
+    struct ferry__block *b = queue;
+    queue = b->next;
+    j->pending_writes--;
+    ferry__block_free(e, b);
   }
+  ferry__job_fail(j, FERRY_E_INTERNAL, 0, "cannot queue a write");
 }
 
 void ferry__block_submit(struct ferry__block *b) {
   struct ferry__job *j = b->job;
+  struct ferry_engine *e = j->e;
   j->pending_writes++;
   b->next = NULL;
+  uv_mutex_lock(&e->write_lock);
   if (j->wq_tail) j->wq_tail->next = b;
   else j->wq_head = b;
   j->wq_tail = b;
-  start_writes(j);
+  uv_mutex_unlock(&e->write_lock);
+  if (!j->writer_active) start_writer(j);
 }
 
 /* Re-checking the previous run's journal: each record's bytes must still hash to its XXH3. */
