@@ -7,6 +7,8 @@ import os
 import threading
 import time
 
+from .store import Appender, feed
+
 POLL_SECONDS = 0.2
 
 
@@ -47,15 +49,12 @@ class Assembler:
                       "dest": os.path.join(self.hub.store.tmp_dir, uid)}
                 open(st["dest"], "wb").close()
                 self.progress[uid] = st
-            with open(st["dest"], "ab") as out:
+            with Appender(st["dest"], fresh=False) as out:
                 while st["next"] <= parts:
                     path = os.path.join(folder, str(st["next"]))
                     if not os.path.exists(path):
                         break
-                    with open(path, "rb") as f:
-                        while chunk := f.read(4 << 20):
-                            st["sha"].update(chunk)
-                            out.write(chunk)
+                    feed(path, st["sha"], out)
                     st["next"] += 1
             return st["next"]
 

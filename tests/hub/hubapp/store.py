@@ -1,10 +1,80 @@
 """Content-addressed store on disk: LFS objects by sha256 (served by nginx from store/lfs/),
 regular file contents by git blob sha1 (store/git/)."""
+import errno
 import hashlib
+import mmap
 import os
 import shutil
 
 from . import gitobj
+
+CHUNK = 4 << 20
+ALIGN = 4096
+
+
+def feed(path, h, out=None):
+    """Hashes a file into h, and appends it to out (an Appender) if given, through one reused
+    page-aligned buffer (f.read() would allocate, fault in and free 4 MiB per chunk)."""
+    buf = mmap.mmap(-1, CHUNK)
+    view = memoryview(buf)
+    try:
+        with open(path, "rb", buffering=0) as f:
+            while n := f.readinto(buf):
+                h.update(view[:n])
+                if out is not None:
+                    out.write(view, n)
+    finally:
+        view.release()
+        buf.close()
+
+
+class Appender:
+    """Appends to a file, with O_DIRECT while the bytes stay aligned. Assembling a multipart
+    upload copies every byte once more; through the page cache that copy cost the hub's
+    application 2-3 CPU s/GB here, on the cores the client being measured runs on (the real
+    Hub assembles on its own machines). The unaligned tail goes through the page cache."""
+
+    def __init__(self, path, fresh):
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if fresh else 0)
+        self.fd = os.open(path, flags, 0o666)
+        self.pos = os.fstat(self.fd).st_size
+        try:
+            self.dfd = os.open(path, os.O_WRONLY | getattr(os, "O_DIRECT", 0))
+        except OSError:
+            self.dfd = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for fd in (self.fd, self.dfd):
+            if fd is not None:
+                os.close(fd)
+
+    def write(self, view, n):
+        """Writes view[:n] at the end; view starts page-aligned (feed's buffer)."""
+        done = 0
+        if self.dfd is not None and self.pos % ALIGN == 0:
+            aligned = n - n % ALIGN
+            while done < aligned:
+                try:
+                    w = os.pwrite(self.dfd, view[done:aligned], self.pos)
+                except OSError as e:
+                    if e.errno != errno.EINVAL:
+                        raise
+                    w = 0
+                if w <= 0 or w % ALIGN:
+                    os.close(self.dfd)   # refused or odd: the rest goes buffered
+                    self.dfd = None
+                    done += max(w, 0)
+                    self.pos += max(w, 0)
+                    break
+                done += w
+                self.pos += w
+        while done < n:
+            w = os.pwrite(self.fd, view[done:n], self.pos)
+            done += w
+            self.pos += w
 
 
 class Store:
@@ -44,9 +114,7 @@ class Store:
         if os.path.getsize(src) != expected_size:
             return False
         h = hashlib.sha256()
-        with open(src, "rb") as f:
-            while chunk := f.read(4 << 20):
-                h.update(chunk)
+        feed(src, h)
         if h.hexdigest() != expected_sha256:
             return False
         os.chmod(src, 0o644)
@@ -56,12 +124,9 @@ class Store:
     def assemble_parts(self, part_paths, dest: str) -> str:
         """Concatenate uploaded parts into dest, hashing while copying; returns the sha256."""
         h = hashlib.sha256()
-        with open(dest, "wb") as out:
+        with Appender(dest, fresh=True) as out:
             for p in part_paths:
-                with open(p, "rb") as f:
-                    while chunk := f.read(4 << 20):
-                        h.update(chunk)
-                        out.write(chunk)
+                feed(p, h, out)
         return h.hexdigest()
 
     def remove_tree(self, path: str):
