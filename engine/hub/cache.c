@@ -277,6 +277,8 @@ static int io_err(int e) { return e == ENOSPC || e == EDQUOT ? FERRY_E_NOSPC : F
 int ferry__hub_mkdirs(const char *dir) {
   size_t len = strlen(dir);
   if (len == 0 || len >= FERRY__HUB_PATH_MAX) return FERRY_E_INVAL;
+  struct stat st;
+  if (stat(dir, &st) == 0) return S_ISDIR(st.st_mode) ? 0 : FERRY_E_IO; /* the usual case */
   char buf[FERRY__HUB_PATH_MAX];
   memcpy(buf, dir, len + 1);
   for (size_t i = 1; i <= len; i++) {
@@ -286,7 +288,6 @@ int ferry__hub_mkdirs(const char *dir) {
     if (mkdir(buf, 0777) != 0 && errno != EEXIST) return io_err(errno);
     buf[i] = saved;
   }
-  struct stat st;
   if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return FERRY_E_IO;
   return 0;
 }

@@ -17,6 +17,7 @@
  *    C.UTF-8 instead (glibc's byte retry can then add a match Python would not make). */
 #include <fnmatch.h>
 #include <locale.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,20 +229,24 @@ static int translate(const struct charmap *m, const uint32_t *cp, size_t n, uint
   return SET_OK;
 }
 
-/* The locales one call works in (made once per call; the caller's is restored). */
+/* The locales one call works in (the caller's is restored after it). They are made once
+ * per process: newlocale reads the locale files, which cost two opens per matched path. */
 struct scope {
   locale_t utf8, c, old;
 };
+static locale_t shared_utf8, shared_c;
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+static void make_shared_locales(void) {
+  shared_utf8 = newlocale(LC_CTYPE_MASK | LC_COLLATE_MASK, "C.UTF-8", (locale_t)0);
+  shared_c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
 static void scope_enter(struct scope *s) {
+  pthread_once(&shared_once, make_shared_locales);
   s->old = uselocale((locale_t)0);
-  s->utf8 = newlocale(LC_CTYPE_MASK | LC_COLLATE_MASK, "C.UTF-8", (locale_t)0);
-  s->c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+  s->utf8 = shared_utf8;
+  s->c = shared_c;
 }
-static void scope_leave(struct scope *s) {
-  uselocale(s->old);
-  if (s->utf8) freelocale(s->utf8);
-  if (s->c) freelocale(s->c);
-}
+static void scope_leave(struct scope *s) { uselocale(s->old); }
 static void scope_use(locale_t l) {
   if (l) uselocale(l);
 }
@@ -285,6 +290,7 @@ int ferry__hub_pattern_match(const char *pattern, const char *path) {
 
 int ferry__hub_patterns_keep(const char *const *allow, size_t n_allow,
                              const char *const *ignore, size_t n_ignore, const char *path) {
+  if (n_allow == 0 && n_ignore == 0) return 1;
   struct scope s;
   scope_enter(&s);
   int r = 1;

@@ -299,7 +299,8 @@ void ferry__pump(struct ferry_engine *e) {
     for (struct ferry__job *j = first_unfinished(e); j && !started && !blocked; j = j->next) {
       if (j->fail_pending || j->restart_pending) continue;
       if (j->state == FERRY__J_NEW) {
-        if (e->jobs_open >= FERRY__MAX_OPEN_JOBS || !budget_allows(e, e->chunk) ||
+        if (e->jobs_open >= FERRY__MAX_OPEN_JOBS || e->jobs_final >= FERRY__MAX_FINAL_JOBS ||
+            !budget_allows(e, e->chunk) ||
             !rate_allows(e, e->chunk)) {
           blocked = 1;
           break;

@@ -21,11 +21,13 @@
 
 #define FERRY__UNKNOWN UINT64_MAX
 #define FERRY__BLOCK_SIZE (1u << 20)     /* write and journal granularity */
+#define FERRY__SMALL_FILE (4u << 20) /* no journal (fetched again whole), no early writeback */
 #define FERRY__ALIGN (64u << 10)         /* block allocations round up to this */
 #define FERRY__MIN_SPLIT (256u << 10)    /* smallest half worth stealing from a slow request */
 #define FERRY__MAX_REDIRECTS 10
 #define FERRY__MAX_RESTARTS 3            /* remote changed: start over at most this often */
 #define FERRY__MAX_OPEN_JOBS 64          /* files open at once with -i */
+#define FERRY__MAX_FINAL_JOBS 512        /* verified files waiting for fsync and rename */
 
 /* Bytes received for [offset, offset + len) of a job's file, on their way to disk. */
 struct ferry__block {
@@ -177,6 +179,7 @@ struct ferry_engine {
   CURLM *multi;
   struct ferry__job *jobs, *jobs_tail, *sched_head;
   int njobs, jobs_open;
+  int jobs_final; /* verified files waiting for their fsync and rename (not in jobs_open) */
   struct ferry__xfer *active;
   int nactive, max_inflight, multiplex_known, multiplexed;
   /* memory budget */

@@ -171,6 +171,11 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
   }
 
   int keep = j->old && j->ranges && j->size_known && journal_matches(j);
+  /* A file of a few blocks gets no journal: a rerun fetches it again whole, which costs less
+   * than the 4 MiB per request in flight a resume may fetch twice anyway, and it saves
+   * creating and deleting one more file per file (most of a many-small-files download's time
+   * on disk). */
+  int journaled = j->ranges && j->size_known && j->size >= FERRY__SMALL_FILE;
   if (j->old && !keep)
     ferry__notice(e, "%s: journal does not match the remote file (size, validator or options "
                   "changed): starting over", j->journal_path);
@@ -191,7 +196,7 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
                       (unsigned long long)j->size, j->part_path);
       if (!keep) drop_old_journal(j);
       /* A fresh journal is still written so that the rerun recognises the download. */
-      if (!keep && j->ranges) {
+      if (!keep && journaled) {
         struct ferry__jident id = {0};
         journal_identity(j, &id);
         id.granularity = FERRY__BLOCK_SIZE;
@@ -203,7 +208,7 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
   }
   if (keep) {
     j->jfd = open(j->journal_path, O_WRONLY | O_APPEND | O_CLOEXEC);
-  } else if (j->ranges && j->size_known) {
+  } else if (journaled) {
     drop_old_journal(j);
     struct ferry__jident id = {0};
     journal_identity(j, &id);
@@ -213,7 +218,7 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
     drop_old_journal(j);
     unlink(j->journal_path);
   }
-  if (j->jfd < 0 && j->ranges && j->size_known) {
+  if (j->jfd < 0 && (keep || journaled)) {
     int err = j->jfd;
     j->jfd = -1;
     ferry__job_fail(j, err < 0 ? err : FERRY_E_IO, 0, "cannot write the journal %s",

@@ -111,8 +111,11 @@ static void write_one(struct ferry__block *b) {
     done += (size_t)n;
   }
   b->xxh3 = ferry__xxh3(b->data, b->len);
-  /* Start writeback now so the fsync before the rename has little left to do. */
-  sync_file_range(fd, (off_t)b->offset, (off_t)b->len, SYNC_FILE_RANGE_WRITE);
+  /* Start writeback now so the fsync before the rename has little left to do. Small files
+   * are left to the batch's syncfs, which writes many of them back in one go instead of an
+   * I/O request each. */
+  if (!b->job->size_known || b->job->size >= FERRY__SMALL_FILE)
+    sync_file_range(fd, (off_t)b->offset, (off_t)b->len, SYNC_FILE_RANGE_WRITE);
 }
 
 /* The writer: one worker per file takes blocks from the file's queue for as long as there
@@ -389,7 +392,7 @@ static void finish_job(struct ferry__job *j, int err, const char *why) {
   j->dfd = -1;
   if (j->jfd >= 0) close(j->jfd);
   j->jfd = -1;
-  e->jobs_open--;
+  e->jobs_final--;
   if (err) {
     j->state = FERRY__J_FAILED;
     j->error = err;
@@ -454,9 +457,13 @@ static void kick_final(struct ferry_engine *e) {
   }
 }
 
+/* A verified file leaves the open files' count while it waits: a syncfs takes tens of ms
+ * here, and the files waiting for it must not keep new ones from starting. */
 void ferry__sink_finalize(struct ferry__job *j) {
   struct ferry_engine *e = j->e;
   j->state = FERRY__J_FINAL;
+  e->jobs_open--;
+  e->jobs_final++;
   j->next_final = NULL;
   if (e->final_tail) e->final_tail->next_final = j;
   else e->final_head = j;

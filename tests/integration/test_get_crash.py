@@ -171,3 +171,33 @@ def test_no_resume_starts_over(ferry_bin, nginx, files, out_dir):
     assert_identical(output, served)
     assert result.json["resumed_bytes"] == 0
     assert result.json["bytes_received"] >= served.size
+
+
+def test_small_file_has_no_journal_and_is_fetched_again_whole(ferry_bin, nginx, files, out_dir):
+    """A file under 4 MiB gets no journal (a rerun costs at most its size, under the 4 MiB per
+    request in flight any resume may fetch again): interrupted, it leaves no journal, and the
+    rerun fetches it whole and verifies it."""
+    served = files["list-b.bin"]
+    assert served.size < 4 * MiB
+    output = out_dir / "small.bin"
+    args = ["get", nginx.url(served.name, prefix="/slow/"), "-o", output, "--cacert",
+            nginx.cacert, "--sha256", served.sha256, "--json", "--connections", 1,
+            "--streams", 1]
+    process = start_ferry(args)
+    try:
+        wait_for_progress(process, MiB)
+    except BaseException:
+        kill_and_wait(process, signal.SIGKILL)
+        raise
+    code, stderr = kill_and_wait(process, signal.SIGINT, timeout=10)
+    assert code == EXIT_INTERRUPTED, f"exit {code}: {stderr[-2000:]!r}"
+    assert not os.path.exists(output)
+    assert not os.path.exists(f"{output}.part.journal")
+    result = run_ferry(args, timeout=120)
+    assert result.returncode == 0, result.describe()
+    assert_identical(output, served)
+    summary = result.json
+    check_summary(summary, size=served.size, sha256=served.sha256, path=output, verified=True)
+    assert summary["resumed_bytes"] == 0
+    assert served.size <= summary["bytes_received"] <= served.size + MiB
+    assert not os.path.exists(f"{output}.part.journal")
