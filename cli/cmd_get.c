@@ -25,7 +25,7 @@ static void get_usage(FILE *f) {
           "      --cacert FILE      CA bundle (also SSL_CERT_FILE, CURL_CA_BUNDLE)\n"
           "      --insecure         do not verify TLS certificates\n"
           "      --connections N    TCP connections per host (default 8)\n"
-          "      --streams N        HTTP/2 streams per connection (default 4)\n"
+          "      --streams N        HTTP/2 streams per connection (default 2)\n"
           "      --chunk-size SIZE  largest ranged request (default 8M, lowered to fit memory)\n"
           "      --max-memory SIZE  buffer budget (default 32M)\n"
           "      --limit-rate RATE  total bandwidth cap in bytes/s (e.g. 50M)\n"

@@ -108,7 +108,7 @@ struct ferry_job;
 /* Engine configuration. Zero means "the default" for every numeric field. */
 struct ferry_config {
   int connections;        /* TCP connections per origin (default 8) */
-  int streams;            /* HTTP/2 streams per connection (default 4) */
+  int streams;            /* HTTP/2 streams per connection (default 2) */
   uint64_t chunk_size;    /* largest ranged request (default 8 MiB; lowered to fit memory) */
   uint64_t max_memory;    /* byte budget for data in flight and buffered (default 32 MiB) */
   uint64_t limit_rate;    /* total receive cap in bytes/s, 0 = none */

@@ -84,7 +84,7 @@ int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) 
   if (cfg) e->cfg = *cfg;
   struct ferry_config *c = &e->cfg;
   if (c->connections <= 0) c->connections = 8;
-  if (c->streams <= 0) c->streams = 4;
+  if (c->streams <= 0) c->streams = 2;
   if (c->chunk_size == 0) c->chunk_size = 8u << 20;
   if (c->max_memory == 0) c->max_memory = 32u << 20;
   if (c->max_retries <= 0) c->max_retries = 10;
