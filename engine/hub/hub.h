@@ -393,8 +393,10 @@ int ferry__hub_stored_tokens_load(const char *path, struct ferry__hub_ini *out, 
 
 /* ---- lock.c ------------------------------------------------------------------------------ */
 
-/* A lock file "<something>.ferry-lock" created with O_CREAT|O_EXCL, holding
+/* A lock file "<something>.ferry-lock" holding
  *   ferry-lock 1\npid <pid>\nhost <hostname>\nstarted <unix seconds>\nnonce <32 hex>\n
+ * taken with link() of the process's owner file for that folder ("ferry-owner-<nonce>
+ * .ferry-lock", one per process and folder) or, where link() is refused, O_CREAT|O_EXCL.
  * It is stale when its host is this host and its pid is dead, or when it is older than
  * stale_after_s. Releasing checks the nonce, so only the owner removes it. */
 struct ferry__hub_lock_owner {
@@ -404,7 +406,8 @@ struct ferry__hub_lock_owner {
   char nonce[33];
 };
 struct ferry__hub_lock {
-  char *path; /* NULL when not held */
+  char *path;  /* NULL when not held */
+  char *owner; /* the owner file linked at path, or NULL (see lock.c) */
   char nonce[33];
 };
 struct ferry__hub_lock_opts {

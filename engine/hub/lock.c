@@ -1,15 +1,22 @@
-/* lock.c: ferry's own lock files, which work wherever O_EXCL and rename work (no flock, so
- * also on NFS and other file systems where flock is absent or local only).
+/* lock.c: ferry's own lock files, which work wherever O_EXCL, link and rename work (no flock,
+ * so also on NFS and other file systems where flock is absent or local only).
  *
- * A lock is a file created with O_CREAT|O_EXCL holding its owner (pid, host, start time, a
- * random nonce). A waiting process polls; a lock is stale when its owner ran on this host and
- * is dead, or when it is older than a limit (an owner on another host cannot be checked).
- * Breaking a stale lock renames it to a unique name first, so two processes that both saw it
- * stale cannot both delete a fresh lock: only one rename wins, and the winner checks that what
- * it moved is the lock it judged stale (same nonce) before deleting it. */
+ * A lock is a file under the lock's name holding its owner (pid, host, start time, a random
+ * nonce). A process writes its owner record once per lock folder (an owner file, itself named
+ * like a lock) and takes each lock by hard-linking that file under the lock's name: link()
+ * fails with EEXIST when the lock is held, as O_CREAT|O_EXCL does, but makes no new inode.
+ * Creating and deleting one inode per blob cost a quarter of a many-small-files download here
+ * (ext4 scans past recently deleted inodes on every allocation). Where link() is refused the
+ * lock is created with O_CREAT|O_EXCL instead. A waiting process polls; a lock is stale when
+ * its owner ran on this host and is dead, or when it is older than a limit (an owner on
+ * another host cannot be checked). Breaking a stale lock renames it to a unique name first, so
+ * two processes that both saw it stale cannot both delete a fresh lock: only one rename wins,
+ * and the winner checks that what it moved is the lock it judged stale (same nonce) before
+ * deleting it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,14 +84,26 @@ int ferry__hub_lock_is_stale(const struct ferry__hub_lock_owner *owner, const ch
   return kill((pid_t)owner->pid, 0) != 0 && errno == ESRCH;
 }
 
-/* One attempt to create the lock file with our owner record. 0, or FERRY_E_CHANGED when it
- * exists, or another error. */
-static int try_create(const char *path, const char *nonce) {
-  char host[256], text[512];
+/* What a lock attempt links (path) or writes (nonce). */
+struct owner_ref {
+  char *path; /* NULL: no owner file, create the lock itself */
+  char nonce[33];
+};
+
+static int owner_text(const char *nonce, int64_t started, char *text, size_t cap) {
+  char host[256];
   ferry__hub_lock_hostname(host);
-  int n = snprintf(text, sizeof(text), "ferry-lock 1\npid %ld\nhost %s\nstarted %lld\nnonce %s\n",
-                   (long)getpid(), host, (long long)time(NULL), nonce);
-  if (n < 0 || (size_t)n >= sizeof(text)) return FERRY_E_INTERNAL;
+  int n = snprintf(text, cap, "ferry-lock 1\npid %ld\nhost %s\nstarted %lld\nnonce %s\n",
+                   (long)getpid(), host, (long long)started, nonce);
+  return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+/* Creates path with O_CREAT|O_EXCL holding our owner record. 0, or FERRY_E_CHANGED when it
+ * exists, or another error. */
+static int create_exclusive(const char *path, const char *nonce) {
+  char text[512];
+  int n = owner_text(nonce, (int64_t)time(NULL), text, sizeof(text));
+  if (n < 0) return FERRY_E_INTERNAL;
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return errno == EEXIST ? FERRY_E_CHANGED : FERRY_E_IO;
   /* One write: a reader sees all of it or (for a moment) an empty file. */
@@ -93,6 +112,101 @@ static int try_create(const char *path, const char *nonce) {
   if (close(fd) != 0) r = FERRY_E_IO;
   if (r) unlink(path);
   return r;
+}
+
+/* This process's owner files, one per lock folder, with the locks linked to each. A new one
+ * is started after an hour, so the start time a lock carries stays close to its own. After
+ * fork() the parent's entries are not the child's: they are skipped by pid. */
+#define OWNER_MAX_AGE_S 3600
+struct owner {
+  char *dir, *path;
+  char nonce[33];
+  int64_t created;
+  long pid;
+  int refs;
+};
+static struct owner *owners;
+static size_t nowners, capowners;
+static pthread_mutex_t owners_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* The owner file for locks in dir, created if needed, with one more reference. NULL when it
+ * cannot be made (the caller creates its lock directly). Called with owners_mu held. */
+static struct owner *owner_ref(const char *dir) {
+  int64_t now = (int64_t)time(NULL);
+  for (size_t i = 0; i < nowners; i++) {
+    struct owner *o = &owners[i];
+    if (o->pid == (long)getpid() && o->path && !strcmp(o->dir, dir) &&
+        now - o->created < OWNER_MAX_AGE_S) {
+      o->refs++;
+      return o;
+    }
+  }
+  if (nowners == capowners) {
+    size_t cap = capowners ? capowners * 2 : 4;
+    struct owner *v = realloc(owners, cap * sizeof(*v));
+    if (!v) return NULL;
+    owners = v, capowners = cap;
+  }
+  struct owner o = {0};
+  if (random_hex(o.nonce, 16) != 0) return NULL;
+  o.dir = strdup(dir);
+  if (!o.dir || ferry__hub_fmt(&o.path, FERRY__HUB_PATH_MAX, "%s/ferry-owner-%s" SUFFIX, dir,
+                               o.nonce) != 0 ||
+      create_exclusive(o.path, o.nonce) != 0) {
+    free(o.dir), free(o.path);
+    return NULL;
+  }
+  o.created = now;
+  o.pid = (long)getpid();
+  o.refs = 1;
+  owners[nowners] = o;
+  return &owners[nowners++];
+}
+
+/* Drops a reference taken by owner_ref; the last one deletes the owner file. */
+static void owner_unref(const char *owner_path) {
+  if (!owner_path) return;
+  pthread_mutex_lock(&owners_mu);
+  for (size_t i = 0; i < nowners; i++) {
+    struct owner *o = &owners[i];
+    if (o->pid != (long)getpid() || !o->path || strcmp(o->path, owner_path) != 0) continue;
+    if (--o->refs == 0) {
+      unlink(o->path);
+      free(o->dir), free(o->path);
+      owners[i] = owners[--nowners];
+    }
+    break;
+  }
+  pthread_mutex_unlock(&owners_mu);
+}
+
+/* One attempt to take the lock at path: link our owner file there (or create it). 0, or
+ * FERRY_E_CHANGED when it exists, or another error. */
+static int try_create(const char *path, const struct owner_ref *ref) {
+  if (ref->path) {
+    if (link(ref->path, path) == 0) return 0;
+    if (errno == EEXIST) return FERRY_E_CHANGED;
+    if (errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP && errno != EXDEV &&
+        errno != EMLINK)
+      return FERRY_E_IO;
+  }
+  return create_exclusive(path, ref->nonce);
+}
+
+/* The owner file a stale lock was linked from goes too, once it is judged the same owner
+ * (its other locks, if any, are broken one by one as they are met). */
+static void drop_dead_owner_file(const char *lock_path, const char *nonce) {
+  const char *slash = strrchr(lock_path, '/');
+  int dirlen = slash ? (int)(slash - lock_path) : 1;
+  char *owner = NULL;
+  if (ferry__hub_fmt(&owner, FERRY__HUB_PATH_MAX, "%.*s/ferry-owner-%s" SUFFIX, dirlen,
+                     slash ? lock_path : ".", nonce) != 0)
+    return;
+  struct ferry__hub_lock_owner o;
+  int found = 0;
+  if (ferry__hub_lock_read(owner, &o, &found) == 0 && found && !strcmp(o.nonce, nonce))
+    unlink(owner);
+  free(owner);
 }
 
 /* If the lock at path is stale, moves it away and deletes it. 1 when it was broken (try again
@@ -136,6 +250,7 @@ static int break_if_stale(const char *path, int stale_after_s) {
   }
   unlink(aside);
   free(aside);
+  if (same && o.nonce[0]) drop_dead_owner_file(path, o.nonce);
   return same ? 1 : 0;
 }
 
@@ -166,30 +281,56 @@ int ferry__hub_lock_acquire(const char *path, const struct ferry__hub_lock_opts 
     int r = ferry__hub_mkdirs(dir);
     if (r) return r;
   }
-  char nonce[33];
-  int r = random_hex(nonce, 16);
-  if (r) return r;
+  /* The owner file to link, or (when it cannot be made) a nonce for a lock of its own. */
+  struct owner_ref ref = {0};
+  char dir[FERRY__HUB_PATH_MAX] = ".";
+  if (slash && slash != path) {
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = 0;
+  }
+  pthread_mutex_lock(&owners_mu);
+  struct owner *o = owner_ref(dir);
+  if (o) {
+    ref.path = strdup(o->path);
+    memcpy(ref.nonce, o->nonce, sizeof(ref.nonce));
+  }
+  pthread_mutex_unlock(&owners_mu);
+  int r = 0;
+  if (o && !ref.path) r = FERRY_E_NOMEM;
+  if (!o) r = random_hex(ref.nonce, 16);
   int64_t deadline = now_ms() + max_wait;
-  for (int breaks = 0;;) {
-    r = try_create(path, nonce);
+  for (int breaks = 0; !r;) {
+    r = try_create(path, &ref);
     if (r == 0) break;
-    if (r != FERRY_E_CHANGED) return r;
+    if (r != FERRY_E_CHANGED) break;
+    r = 0;
     int b = breaks < 100 ? break_if_stale(path, stale_after) : 0; /* bounded */
-    if (b < 0) return b;
+    if (b < 0) {
+      r = b;
+      break;
+    }
     if (b == 1) {
       breaks++;
       continue;
     }
     int64_t left = deadline - now_ms();
-    if (left <= 0) return FERRY_E_TIMEOUT;
+    if (left <= 0) {
+      r = FERRY_E_TIMEOUT;
+      break;
+    }
     sleep_ms(left < poll_ms ? (int)left : poll_ms);
   }
-  out->path = strdup(path);
-  if (!out->path) {
+  if (!r && !(out->path = strdup(path))) {
     unlink(path);
-    return FERRY_E_NOMEM;
+    r = FERRY_E_NOMEM;
   }
-  memcpy(out->nonce, nonce, sizeof(nonce));
+  if (r) {
+    owner_unref(ref.path);
+    free(ref.path);
+    return r;
+  }
+  out->owner = ref.path;
+  memcpy(out->nonce, ref.nonce, sizeof(ref.nonce));
   return 0;
 }
 
@@ -216,7 +357,9 @@ int ferry__hub_lock_release(struct ferry__hub_lock *l) {
     r = FERRY_E_IO;
   else if (r == FERRY_E_PROTOCOL)
     r = 0; /* not ours: leave it */
+  owner_unref(l->owner);
   free(l->path);
+  free(l->owner);
   memset(l, 0, sizeof(*l));
   return r;
 }

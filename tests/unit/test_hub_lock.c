@@ -122,14 +122,21 @@ void test_hub_lock_dead_owner(void) {
   ASSERT_EQ_INT(ferry__hub_lock_acquire(path, &opts, &l), 0);
   ASSERT_EQ_INT(ferry__hub_lock_read(path, &o, &found), 0);
   ASSERT_EQ_INT(o.pid, getpid());
-  /* nothing left over from breaking it */
+  /* nothing left over from breaking it (the dead child's owner file went with its lock):
+   * our lock and our own owner file, linked to it */
   char dir[4096];
   snprintf(dir, sizeof(dir), "%s", path);
   *strrchr(dir, '/') = 0;
   char cmd[4200];
-  snprintf(cmd, sizeof(cmd), "test $(ls -A '%s' | wc -l) -eq 1", dir);
+  snprintf(cmd, sizeof(cmd), "test $(ls -A '%s' | wc -l) -eq 2", dir);
   ASSERT_EQ_INT(system(cmd), 0);
+  struct stat st;
+  ASSERT_EQ_INT(stat(path, &st), 0);
+  ASSERT_EQ_INT((int)st.st_nlink, 2);
   ASSERT_EQ_INT(ferry__hub_lock_release(&l), 0);
+  /* the last release takes the owner file away too */
+  snprintf(cmd, sizeof(cmd), "test $(ls -A '%s' | wc -l) -eq 0", dir);
+  ASSERT_EQ_INT(system(cmd), 0);
   free(path);
 }
 
