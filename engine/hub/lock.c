@@ -163,19 +163,24 @@ static struct owner *owner_ref(const char *dir) {
   return &owners[nowners++];
 }
 
-/* Drops a reference taken by owner_ref; the last one deletes the owner file. */
+/* Drops one reference; the last one deletes the owner file. Called with owners_mu held. */
+static void owner_drop(struct owner *o) {
+  if (--o->refs > 0) return;
+  unlink(o->path);
+  free(o->dir), free(o->path);
+  *o = owners[--nowners];
+}
+
+/* Drops a reference taken by owner_ref, found by the owner file's path. */
 static void owner_unref(const char *owner_path) {
   if (!owner_path) return;
   pthread_mutex_lock(&owners_mu);
   for (size_t i = 0; i < nowners; i++) {
     struct owner *o = &owners[i];
-    if (o->pid != (long)getpid() || !o->path || strcmp(o->path, owner_path) != 0) continue;
-    if (--o->refs == 0) {
-      unlink(o->path);
-      free(o->dir), free(o->path);
-      owners[i] = owners[--nowners];
+    if (o->pid == (long)getpid() && o->path && !strcmp(o->path, owner_path)) {
+      owner_drop(o);
+      break;
     }
-    break;
   }
   pthread_mutex_unlock(&owners_mu);
 }
@@ -290,14 +295,10 @@ int ferry__hub_lock_acquire(const char *path, const struct ferry__hub_lock_opts 
   }
   pthread_mutex_lock(&owners_mu);
   struct owner *o = owner_ref(dir);
-  if (o) {
-    ref.path = strdup(o->path);
-    memcpy(ref.nonce, o->nonce, sizeof(ref.nonce));
-  }
+  if (o && (ref.path = strdup(o->path)) != NULL) memcpy(ref.nonce, o->nonce, sizeof(ref.nonce));
+  else if (o) owner_drop(o); /* out of memory: this lock goes without the owner file */
   pthread_mutex_unlock(&owners_mu);
-  int r = 0;
-  if (o && !ref.path) r = FERRY_E_NOMEM;
-  if (!o) r = random_hex(ref.nonce, 16);
+  int r = ref.path ? 0 : random_hex(ref.nonce, 16);
   int64_t deadline = now_ms() + max_wait;
   for (int breaks = 0; !r;) {
     r = try_create(path, &ref);
