@@ -85,7 +85,7 @@ int ferry__hub_lock_is_stale(const struct ferry__hub_lock_owner *owner, const ch
 }
 
 /* What a lock attempt links (path) or writes (nonce). */
-struct owner_ref {
+struct lock_source {
   char *path; /* NULL: no owner file, create the lock itself */
   char nonce[33];
 };
@@ -131,7 +131,7 @@ static pthread_mutex_t owners_mu = PTHREAD_MUTEX_INITIALIZER;
 
 /* The owner file for locks in dir, created if needed, with one more reference. NULL when it
  * cannot be made (the caller creates its lock directly). Called with owners_mu held. */
-static struct owner *owner_ref(const char *dir) {
+static struct owner *owner_take(const char *dir) {
   int64_t now = (int64_t)time(NULL);
   for (size_t i = 0; i < nowners; i++) {
     struct owner *o = &owners[i];
@@ -171,7 +171,7 @@ static void owner_drop(struct owner *o) {
   *o = owners[--nowners];
 }
 
-/* Drops a reference taken by owner_ref, found by the owner file's path. */
+/* Drops a reference taken by owner_take, found by the owner file's path. */
 static void owner_unref(const char *owner_path) {
   if (!owner_path) return;
   pthread_mutex_lock(&owners_mu);
@@ -187,15 +187,15 @@ static void owner_unref(const char *owner_path) {
 
 /* One attempt to take the lock at path: link our owner file there (or create it). 0, or
  * FERRY_E_CHANGED when it exists, or another error. */
-static int try_create(const char *path, const struct owner_ref *ref) {
-  if (ref->path) {
-    if (link(ref->path, path) == 0) return 0;
+static int try_create(const char *path, const struct lock_source *src) {
+  if (src->path) {
+    if (link(src->path, path) == 0) return 0;
     if (errno == EEXIST) return FERRY_E_CHANGED;
     if (errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP && errno != EXDEV &&
         errno != EMLINK)
       return FERRY_E_IO;
   }
-  return create_exclusive(path, ref->nonce);
+  return create_exclusive(path, src->nonce);
 }
 
 /* The owner file a stale lock was linked from goes too, once it is judged the same owner
@@ -278,32 +278,28 @@ int ferry__hub_lock_acquire(const char *path, const struct ferry__hub_lock_opts 
   int poll_ms = opts && opts->poll_ms > 0 ? opts->poll_ms : 100;
   int max_wait = opts && opts->max_wait_ms > 0 ? opts->max_wait_ms : 0;
   int stale_after = opts && opts->stale_after_s > 0 ? opts->stale_after_s : 86400;
+  char dir[FERRY__HUB_PATH_MAX] = ".";
   const char *slash = strrchr(path, '/');
+  if (slash) {
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    memcpy(dir, path, n);
+    dir[n] = 0;
+  }
   if (slash && slash != path) {
-    char dir[FERRY__HUB_PATH_MAX];
-    memcpy(dir, path, (size_t)(slash - path));
-    dir[slash - path] = 0;
     int r = ferry__hub_mkdirs(dir);
     if (r) return r;
   }
   /* The owner file to link, or (when it cannot be made) a nonce for a lock of its own. */
-  struct owner_ref ref = {0};
-  char dir[FERRY__HUB_PATH_MAX] = ".";
-  if (slash && slash != path) {
-    memcpy(dir, path, (size_t)(slash - path));
-    dir[slash - path] = 0;
-  }
+  struct lock_source src = {0};
   pthread_mutex_lock(&owners_mu);
-  struct owner *o = owner_ref(dir);
-  if (o && (ref.path = strdup(o->path)) != NULL) memcpy(ref.nonce, o->nonce, sizeof(ref.nonce));
+  struct owner *o = owner_take(dir);
+  if (o && (src.path = strdup(o->path)) != NULL) memcpy(src.nonce, o->nonce, sizeof(src.nonce));
   else if (o) owner_drop(o); /* out of memory: this lock goes without the owner file */
   pthread_mutex_unlock(&owners_mu);
-  int r = ref.path ? 0 : random_hex(ref.nonce, 16);
+  int r = src.path ? 0 : random_hex(src.nonce, 16);
   int64_t deadline = now_ms() + max_wait;
   for (int breaks = 0; !r;) {
-    r = try_create(path, &ref);
-    if (r == 0) break;
-    if (r != FERRY_E_CHANGED) break;
+    if ((r = try_create(path, &src)) != FERRY_E_CHANGED) break; /* taken, or an error */
     r = 0;
     int b = breaks < 100 ? break_if_stale(path, stale_after) : 0; /* bounded */
     if (b < 0) {
@@ -326,12 +322,12 @@ int ferry__hub_lock_acquire(const char *path, const struct ferry__hub_lock_opts 
     r = FERRY_E_NOMEM;
   }
   if (r) {
-    owner_unref(ref.path);
-    free(ref.path);
+    owner_unref(src.path);
+    free(src.path);
     return r;
   }
-  out->owner = ref.path;
-  memcpy(out->nonce, ref.nonce, sizeof(ref.nonce));
+  out->owner = src.path;
+  memcpy(out->nonce, src.nonce, sizeof(src.nonce));
   return 0;
 }
 

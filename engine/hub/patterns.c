@@ -232,7 +232,7 @@ static int translate(const struct charmap *m, const uint32_t *cp, size_t n, uint
 /* The locales one call works in (the caller's is restored after it). They are made once
  * per process: newlocale reads the locale files, which cost two opens per matched path. */
 struct scope {
-  locale_t utf8, c, old;
+  locale_t old;
 };
 static locale_t shared_utf8, shared_c;
 static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
@@ -243,8 +243,6 @@ static void make_shared_locales(void) {
 static void scope_enter(struct scope *s) {
   pthread_once(&shared_once, make_shared_locales);
   s->old = uselocale((locale_t)0);
-  s->utf8 = shared_utf8;
-  s->c = shared_c;
 }
 static void scope_leave(struct scope *s) { uselocale(s->old); }
 static void scope_use(locale_t l) {
@@ -263,14 +261,14 @@ static int match_in_scope(struct scope *sc, const char *pattern, const char *pat
   if (pat && p && cp && tmp && pcp && g && gp && map) {
     size_t n = strlen(pat);
     if (n > 0 && pat[n - 1] == '/') pat[n++] = '*', pat[n] = 0; /* a folder: what is in it */
-    scope_use(sc->utf8);
+    scope_use(shared_utf8);
     size_t ncp = decode(pat, n, cp), npcp = decode(p, sl, pcp);
     charmap_build(map, cp, ncp, pcp, npcp);
     int t = translate(map, cp, ncp, tmp, g);
     size_t o = 0;
     for (size_t k = 0; k < npcp; k++) put_char(map, pcp[k], 0, gp, &o);
     gp[o] = 0;
-    scope_use(map->active ? sc->c : sc->utf8);
+    scope_use(map->active ? shared_c : shared_utf8);
     if (t == SET_NEVER) r = 0;
     else if (t == SET_BAD) r = FERRY_E_INVAL;
     else r = fnmatch(g, gp, 0) == 0;

@@ -118,6 +118,15 @@ static void write_one(struct ferry__block *b) {
     sync_file_range(fd, (off_t)b->offset, (off_t)b->len, SYNC_FILE_RANGE_WRITE);
 }
 
+/* Appends b to a singly linked queue (the callers hold e->write_lock). */
+static void queue_push(struct ferry__block **head, struct ferry__block **tail,
+                       struct ferry__block *b) {
+  b->next = NULL;
+  if (*tail) (*tail)->next = b;
+  else *head = b;
+  *tail = b;
+}
+
 /* The writer: one worker per file takes blocks from the file's queue for as long as there
  * are any, and hands each written block back at once (the engine's written list and an async
  * wake-up), so the hasher and new requests get its memory without waiting for a batch, and
@@ -138,9 +147,7 @@ static void write_work(uv_work_t *w) {
     b->next = NULL;
     write_one(b);
     uv_mutex_lock(&e->write_lock);
-    if (e->written_tail) e->written_tail->next = b;
-    else e->written_head = b;
-    e->written_tail = b;
+    queue_push(&e->written_head, &e->written_tail, b);
     uv_mutex_unlock(&e->write_lock);
     uv_async_send(&e->written_async);
   }
@@ -232,11 +239,8 @@ void ferry__block_submit(struct ferry__block *b) {
   struct ferry__job *j = b->job;
   struct ferry_engine *e = j->e;
   j->pending_writes++;
-  b->next = NULL;
   uv_mutex_lock(&e->write_lock);
-  if (j->wq_tail) j->wq_tail->next = b;
-  else j->wq_head = b;
-  j->wq_tail = b;
+  queue_push(&j->wq_head, &j->wq_tail, b);
   uv_mutex_unlock(&e->write_lock);
   if (!j->writer_active) start_writer(j);
 }
