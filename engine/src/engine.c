@@ -103,9 +103,11 @@ int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) 
   e->max_inflight = c->connections * (c->http11 ? 1 : c->streams);
   e->chunk = ferry__plan_chunk(e->mem_budget / 2, e->max_inflight, c->chunk_size, FERRY__ALIGN);
   e->block_size = e->chunk < FERRY__BLOCK_SIZE ? (size_t)e->chunk : FERRY__BLOCK_SIZE;
+  ferry__arena_init(&e->arena, e->mem_budget);
   int err = ferry__loop_init(e);
   if (err) {
     if (e->multi) curl_multi_cleanup(e->multi);
+    ferry__arena_free(&e->arena);
     free(e->cacert);
     free(e);
     return err;
@@ -452,7 +454,7 @@ void ferry_engine_free(struct ferry_engine *e) {
     while (j->retained) {
       struct ferry__block *b = j->retained;
       j->retained = b->next;
-      free(b);
+      if (!ferry__arena_owns(&e->arena, b)) free(b);
     }
     if (j->old) {
       ferry__jparser_free(j->old);
@@ -473,6 +475,7 @@ void ferry_engine_free(struct ferry_engine *e) {
     e->free_blocks = b->next;
     free(b);
   }
+  ferry__arena_free(&e->arena);
   free(e->cacert);
   free(e);
 }

@@ -144,8 +144,11 @@ void ferry__hash_kick(struct ferry__job *j) {
 
 uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want) {
   uint64_t freed = 0;
-  /* Furthest from the hash cursor first: those would wait longest in memory. */
+  /* Furthest from the hash cursor first: those would wait longest in memory. A file whose
+   * hasher is running keeps its blocks: that step frees memory when it ends, and reading
+   * evicted bytes back would only slow the hasher that is already the bottleneck. */
   for (struct ferry__job *j = e->jobs; j && freed < want; j = j->next) {
+    if (j->hash_running) continue;
     while (j->retained && freed < want) {
       struct ferry__block **p = &j->retained;
       while ((*p)->next) p = &(*p)->next;

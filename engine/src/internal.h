@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -16,6 +17,7 @@
 #include "http_parse.h"
 #include "ivset.h"
 #include "journal.h"
+#include "xxh3_fast.h"
 
 #define ferry__container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
@@ -28,6 +30,7 @@
 #define FERRY__MAX_RESTARTS 3            /* remote changed: start over at most this often */
 #define FERRY__MAX_OPEN_JOBS 64          /* files open at once with -i */
 #define FERRY__MAX_FINAL_JOBS 512        /* verified files waiting for fsync and rename */
+#define FERRY__FILE_WRITERS 2            /* concurrent pwrites per file */
 
 /* Bytes received for [offset, offset + len) of a job's file, on their way to disk. */
 struct ferry__block {
@@ -35,9 +38,20 @@ struct ferry__block {
   struct ferry__job *job;
   uint64_t offset;
   size_t len, cap;
-  uint64_t xxh3; /* of data[0..len), computed by the writer */
+  uint64_t xxh3; /* of data[0..len), for the journal: the digest of xst at submit */
+  struct ferry__xxh3_state xst; /* fed as the block fills, while the bytes are in cache */
   int err;       /* write result: 0 or FERRY_E_* */
   unsigned char *data; /* FERRY__DIO_ALIGN-aligned, right after the header's page */
+};
+
+/* Slots for full-size blocks in one huge-page mapping (arena.c). */
+struct ferry__arena {
+  void *map;
+  size_t map_len;
+  unsigned char *base; /* the first slot, on a huge-page boundary */
+  size_t slot, nslots;
+  struct ferry__block *headers; /* headers[i].data is slot i, for good */
+  struct ferry__block *free;
 };
 
 /* O_DIRECT wants buffers, offsets and lengths aligned; 4 KiB suits every common device. */
@@ -82,6 +96,7 @@ struct ferry__job {
   /* the file */
   int fd, jfd;
   int dfd; /* the .part file opened with O_DIRECT (-1 where the filesystem refuses it) */
+  atomic_int direct_refused; /* a writer saw EINVAL: the rest goes through fd */
   int restart_pending, fail_pending;
   struct ferry__ivset unassigned; /* not yet requested */
   struct ferry__ivset written;    /* on disk (written now or verified from the journal) */
@@ -95,11 +110,12 @@ struct ferry__job {
   struct ferry__block *retained;  /* written blocks kept for the hasher, sorted by offset */
   /* counters */
   int active_xfers, pending_writes;
-  /* One writer per file (several threads writing one file only contend for its inode lock):
-   * blocks queue here (under e->write_lock) and the worker takes them one by one. */
+  /* Blocks queue here (under e->write_lock) and up to FERRY__FILE_WRITERS workers take
+   * them one by one: two writes in flight keep the device busy while a writer waits for the
+   * CPU, and more than two only contend for the file's inode lock. */
   struct ferry__block *wq_head, *wq_tail;
-  int writer_active; /* the worker is queued or running (loop thread only) */
-  uv_work_t write_work;
+  int writers_active; /* workers queued or running (loop thread only) */
+  uv_work_t write_work[FERRY__FILE_WRITERS];
   int total_retries;
   uint64_t bytes_resumed;
   /* result */
@@ -185,7 +201,8 @@ struct ferry_engine {
   /* memory budget */
   uint64_t mem_budget, mem_charged, mem_alloc, mem_peak;
   uint64_t mem_retained;             /* written blocks waiting for the hasher */
-  struct ferry__block *free_blocks; /* spare blocks of block_size, reused */
+  struct ferry__arena arena;         /* full-size blocks */
+  struct ferry__block *free_blocks; /* spare malloc'ed blocks of block_size, reused */
   int nfree_blocks;
   uint64_t chunk;
   size_t block_size; /* min(FERRY__BLOCK_SIZE, chunk): most blocks have this size, so
@@ -254,6 +271,11 @@ void ferry__job_retry_now(struct ferry__retry *r);    /* fire a waiting retry ea
 struct ferry__block *ferry__block_new(struct ferry_engine *e, struct ferry__job *j,
                                       uint64_t offset, size_t cap);
 void ferry__block_free(struct ferry_engine *e, struct ferry__block *b);
+void ferry__arena_init(struct ferry__arena *a, uint64_t budget);
+struct ferry__block *ferry__arena_take(struct ferry__arena *a, size_t cap);
+int ferry__arena_owns(const struct ferry__arena *a, const struct ferry__block *b);
+void ferry__arena_give(struct ferry__arena *a, struct ferry__block *b);
+void ferry__arena_free(struct ferry__arena *a);
 void ferry__block_submit(struct ferry__block *b);  /* pwrite on a worker */
 void ferry__sink_on_written(uv_async_t *a);       /* written blocks come back */
 void ferry__sink_verify_journal(struct ferry__job *j);

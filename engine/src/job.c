@@ -17,7 +17,7 @@
 #include "plan.h"
 
 static int quiet(const struct ferry__job *j) {
-  return j->active_xfers == 0 && j->pending_writes == 0 && !j->writer_active && !j->hash_running &&
+  return j->active_xfers == 0 && j->pending_writes == 0 && !j->writers_active && !j->hash_running &&
          !j->verify_running;
 }
 

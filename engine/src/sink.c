@@ -1,7 +1,8 @@
-/* sink: the disk side. Blocks are written with pwrite at their offset by one worker per
- * file on libuv's thread pool (with XXH3 for the journal and early writeback), journal
+/* sink: the disk side. Blocks are written with pwrite at their offset by up to two workers
+ * per file on libuv's thread pool (with XXH3 for the journal and early writeback), journal
  * records are appended once a block is on disk, the previous run's journal is re-checked on a worker, and a verified
  * file is fsynced and renamed into place. Nothing else touches the final path. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -26,8 +27,11 @@ void ferry__budget_release(struct ferry_engine *e, uint64_t bytes) {
 
 struct ferry__block *ferry__block_new(struct ferry_engine *e, struct ferry__job *j,
                                       uint64_t offset, size_t cap) {
-  struct ferry__block *b;
-  if (cap == e->block_size && e->free_blocks) {
+  struct ferry__block *b = ferry__arena_take(&e->arena, cap);
+  if (b) {
+    e->mem_alloc += cap;
+    if (e->mem_alloc > e->mem_peak) e->mem_peak = e->mem_alloc;
+  } else if (cap == e->block_size && e->free_blocks) {
     b = e->free_blocks;
     e->free_blocks = b->next;
     e->nfree_blocks--;
@@ -41,6 +45,7 @@ struct ferry__block *ferry__block_new(struct ferry_engine *e, struct ferry__job 
       free(spare);
     }
     /* One allocation: the header in the first page, the data page-aligned after it. */
+    static_assert(sizeof(struct ferry__block) <= FERRY__DIO_ALIGN, "block header too large");
     void *p = NULL;
     if (posix_memalign(&p, FERRY__DIO_ALIGN, FERRY__DIO_ALIGN + cap) != 0) return NULL;
     b = p;
@@ -54,11 +59,17 @@ struct ferry__block *ferry__block_new(struct ferry_engine *e, struct ferry__job 
   b->len = 0;
   b->cap = cap;
   b->err = 0;
+  ferry__xxh3_reset(&b->xst);
   return b;
 }
 
 void ferry__block_free(struct ferry_engine *e, struct ferry__block *b) {
   ferry__budget_release(e, b->cap);
+  if (ferry__arena_owns(&e->arena, b)) {
+    e->mem_alloc -= b->cap;
+    ferry__arena_give(&e->arena, b);
+    return;
+  }
   /* Keep full-size blocks for reuse, as many as the budget could ever have in use. */
   if (b->cap == e->block_size && e->mem_alloc <= e->mem_budget) {
     b->next = e->free_blocks;
@@ -73,17 +84,19 @@ void ferry__block_free(struct ferry_engine *e, struct ferry__block *b) {
 /* Whole aligned blocks go straight to the device with O_DIRECT: no copy into the page
  * cache (the largest CPU cost of a download after SHA-256) and nothing left to write back at
  * the final fsync. Unaligned pieces (a file's tail, a request cut short) and filesystems
- * without O_DIRECT take the page cache. Only this file's one writer touches j->dfd. */
+ * without O_DIRECT take the page cache. j->dfd stays open until the file is closed: another
+ * writer may be using it, so a refusal only sets a flag. */
 static int write_direct(struct ferry__block *b) {
   struct ferry__job *j = b->job;
-  if (j->dfd < 0 || b->offset % FERRY__DIO_ALIGN || b->len % FERRY__DIO_ALIGN) return -1;
+  if (j->dfd < 0 || atomic_load_explicit(&j->direct_refused, memory_order_relaxed) ||
+      b->offset % FERRY__DIO_ALIGN || b->len % FERRY__DIO_ALIGN)
+    return -1;
   size_t done = 0;
   while (done < b->len) {
     ssize_t n = pwrite(j->dfd, b->data + done, b->len - done, (off_t)(b->offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EINVAL) { /* refused after all: this file goes buffered */
-      close(j->dfd);
-      j->dfd = -1;
+      atomic_store_explicit(&j->direct_refused, 1, memory_order_relaxed);
       return -1;
     }
     if (n < 0) {
@@ -93,7 +106,6 @@ static int write_direct(struct ferry__block *b) {
     if (n == 0 || (size_t)n % FERRY__DIO_ALIGN) return -1; /* odd: rewrite it buffered */
     done += (size_t)n;
   }
-  b->xxh3 = ferry__xxh3(b->data, b->len);
   return 0;
 }
 
@@ -110,7 +122,6 @@ static void write_one(struct ferry__block *b) {
     }
     done += (size_t)n;
   }
-  b->xxh3 = ferry__xxh3(b->data, b->len);
   /* Start writeback now so the fsync before the rename has little left to do. Small files
    * are left to the batch's syncfs, which writes many of them back in one go instead of an
    * I/O request each. */
@@ -127,13 +138,13 @@ static void queue_push(struct ferry__block **head, struct ferry__block **tail,
   *tail = b;
 }
 
-/* The writer: one worker per file takes blocks from the file's queue for as long as there
- * are any, and hands each written block back at once (the engine's written list and an async
- * wake-up), so the hasher and new requests get its memory without waiting for a batch, and
- * the disk never waits for the loop thread between blocks. The queues are shared with the
- * loop thread under e->write_lock; writer_active is the loop thread's own. */
+/* A writer: a worker takes blocks from the file's queue for as long as there are any, and
+ * hands each written block back at once (the engine's written list and an async wake-up), so
+ * the hasher and new requests get its memory without waiting for a batch, and the disk never
+ * waits for the loop thread between blocks. The queues are shared with the loop thread under
+ * e->write_lock; writers_active is the loop thread's own. */
 static void write_work(uv_work_t *w) {
-  struct ferry__job *j = ferry__container_of(w, struct ferry__job, write_work);
+  struct ferry__job *j = w->data;
   struct ferry_engine *e = j->e;
   for (;;) {
     uv_mutex_lock(&e->write_lock);
@@ -201,27 +212,22 @@ void ferry__sink_on_written(uv_async_t *a) {
   ferry__pump(e);
 }
 
-static void start_writer(struct ferry__job *j);
+static void start_writers(struct ferry__job *j);
 
 static void writer_done(uv_work_t *w, int status) {
   (void)status; /* never cancelled; blocks still queued are picked up below either way */
-  struct ferry__job *j = ferry__container_of(w, struct ferry__job, write_work);
+  struct ferry__job *j = w->data;
   struct ferry_engine *e = j->e;
-  j->writer_active = 0;
+  w->data = NULL; /* this slot is free again */
+  j->writers_active--;
   take_written(e);
-  uv_mutex_lock(&e->write_lock);
-  int more = j->wq_head != NULL; /* queued after the worker found the queue empty */
-  uv_mutex_unlock(&e->write_lock);
-  if (more) start_writer(j);
+  start_writers(j); /* blocks queued after the worker found the queue empty */
   ferry__job_check_progress(j);
   ferry__pump(e);
 }
 
-static void start_writer(struct ferry__job *j) {
+static void drop_queue(struct ferry__job *j) {
   struct ferry_engine *e = j->e;
-  j->writer_active = 1;
-  if (uv_queue_work(&e->loop, &j->write_work, write_work, writer_done) == 0) return;
-  j->writer_active = 0;
   uv_mutex_lock(&e->write_lock);
   struct ferry__block *queue = j->wq_head;
   j->wq_head = j->wq_tail = NULL;
@@ -232,17 +238,41 @@ static void start_writer(struct ferry__job *j) {
     j->pending_writes--;
     ferry__block_free(e, b);
   }
-  ferry__job_fail(j, FERRY_E_INTERNAL, 0, "cannot queue a write");
+}
+
+/* One writer per queued block, up to FERRY__FILE_WRITERS. The queue length is read on the
+ * loop thread, which is the only one that adds to it (workers only take). */
+static void start_writers(struct ferry__job *j) {
+  struct ferry_engine *e = j->e;
+  uv_mutex_lock(&e->write_lock);
+  int queued = 0;
+  for (struct ferry__block *b = j->wq_head; b && queued < FERRY__FILE_WRITERS; b = b->next) queued++;
+  uv_mutex_unlock(&e->write_lock);
+  for (int i = 0; i < FERRY__FILE_WRITERS && j->writers_active < queued; i++) {
+    uv_work_t *w = &j->write_work[i];
+    if (w->data) continue; /* busy */
+    w->data = j;
+    j->writers_active++;
+    if (uv_queue_work(&e->loop, w, write_work, writer_done) == 0) continue;
+    w->data = NULL;
+    j->writers_active--;
+    if (j->writers_active == 0) {
+      drop_queue(j);
+      ferry__job_fail(j, FERRY_E_INTERNAL, 0, "cannot queue a write");
+    }
+    return;
+  }
 }
 
 void ferry__block_submit(struct ferry__block *b) {
   struct ferry__job *j = b->job;
   struct ferry_engine *e = j->e;
   j->pending_writes++;
+  b->xxh3 = ferry__xxh3_digest(&b->xst);
   uv_mutex_lock(&e->write_lock);
   queue_push(&j->wq_head, &j->wq_tail, b);
   uv_mutex_unlock(&e->write_lock);
-  if (!j->writer_active) start_writer(j);
+  if (j->writers_active < FERRY__FILE_WRITERS) start_writers(j);
 }
 
 /* Re-checking the previous run's journal: each record's bytes must still hash to its XXH3. */

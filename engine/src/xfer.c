@@ -164,6 +164,7 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *userp) {
     size_t c = b->cap - b->len;
     if (c > take) c = take;
     memcpy(b->data + b->len, ptr, c);
+    ferry__xxh3_update(&b->xst, b->data + b->len, c);
     b->len += c;
     x->cursor += c;
     ptr += c;

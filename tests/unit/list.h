@@ -118,6 +118,9 @@
   X(card_model_index) \
   X(card_limits) \
   X(card_scaffold_passes) \
-  X(xxh3_matches_library)
+  X(xxh3_matches_library) \
+  X(xxh3_pieces_match_one_shot) \
+  X(arena_slots) \
+  X(arena_small_budget)
 
 #endif

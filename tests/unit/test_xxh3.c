@@ -24,3 +24,41 @@ void test_xxh3_matches_library(void) {
   ASSERT_EQ_U64(ferry__xxh3(buf, cap), XXH3_64bits(buf, cap));
   free(buf);
 }
+
+/* The journal's XXH3 is computed piece by piece as a block fills (curl hands over the body
+ * in pieces of any size) and re-checked in one go after a crash: both must agree. */
+void test_xxh3_pieces_match_one_shot(void) {
+  size_t cap = (1u << 20) + 4096;
+  unsigned char *buf = malloc(cap);
+  ASSERT_TRUE(buf != NULL);
+  srand(11);
+  for (size_t i = 0; i < cap; i++) buf[i] = (unsigned char)rand();
+  struct ferry__xxh3_state *st = aligned_alloc(64, sizeof(*st));
+  ASSERT_TRUE(st != NULL);
+  /* two pieces, split at every point of a 600-byte input (the short and mid-size paths and
+   * the internal buffer's 256-byte boundary) */
+  for (size_t cut = 0; cut <= 600; cut++) {
+    TEST_NOTE("600 bytes cut at %zu", cut);
+    ferry__xxh3_reset(st);
+    ferry__xxh3_update(st, buf, cut);
+    ferry__xxh3_update(st, buf + cut, 600 - cut);
+    ASSERT_EQ_U64(ferry__xxh3_digest(st), XXH3_64bits(buf, 600));
+  }
+  /* many pieces of changing sizes, as a block of 1 MiB + 4 KiB fills */
+  size_t sizes[] = {1, 16384, 7, 255, 256, 257, 1024, 65536, 3, 16000};
+  for (size_t start = 0; start < 10; start++) {
+    TEST_NOTE("pieces starting with size index %zu", start);
+    ferry__xxh3_reset(st);
+    size_t off = 0;
+    for (size_t k = start; off < cap; k++) {
+      size_t n = sizes[k % 10] < cap - off ? sizes[k % 10] : cap - off;
+      ferry__xxh3_update(st, buf + off, n);
+      off += n;
+      /* the digest of the prefix so far, without disturbing the state */
+      if (k % 7 == 0) ASSERT_EQ_U64(ferry__xxh3_digest(st), XXH3_64bits(buf, off));
+    }
+    ASSERT_EQ_U64(ferry__xxh3_digest(st), ferry__xxh3(buf, cap));
+  }
+  free(st);
+  free(buf);
+}
