@@ -41,6 +41,7 @@ struct ferry__block {
   uint64_t xxh3; /* of data[0..len), for the journal: the digest of xst at submit */
   struct ferry__xxh3_state xst; /* fed as the block fills, while the bytes are in cache */
   int err;       /* write result: 0 or FERRY_E_* */
+  int early_writeback; /* sync_file_range after a buffered write (set at submit) */
   unsigned char *data; /* FERRY__DIO_ALIGN-aligned, right after the header's page */
 };
 

@@ -125,7 +125,7 @@ static void write_one(struct ferry__block *b) {
   /* Start writeback now so the fsync before the rename has little left to do. Small files
    * are left to the batch's syncfs, which writes many of them back in one go instead of an
    * I/O request each. */
-  if (!b->job->size_known || b->job->size >= FERRY__SMALL_FILE)
+  if (b->early_writeback)
     sync_file_range(fd, (off_t)b->offset, (off_t)b->len, SYNC_FILE_RANGE_WRITE);
 }
 
@@ -269,6 +269,8 @@ void ferry__block_submit(struct ferry__block *b) {
   struct ferry_engine *e = j->e;
   j->pending_writes++;
   b->xxh3 = ferry__xxh3_digest(&b->xst);
+  /* Decided here, on the loop thread, which is the only one that changes the size. */
+  b->early_writeback = !j->size_known || j->size >= FERRY__SMALL_FILE;
   uv_mutex_lock(&e->write_lock);
   queue_push(&j->wq_head, &j->wq_tail, b);
   uv_mutex_unlock(&e->write_lock);

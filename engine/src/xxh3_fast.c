@@ -5,6 +5,7 @@
 #include "xxh3_fast.h"
 
 #include <assert.h>
+#include <stdatomic.h>
 
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
@@ -19,9 +20,14 @@ void ferry__xxh3_avx2_update(void *state, const void *data, size_t len);
 uint64_t ferry__xxh3_avx2_digest(const void *state);
 
 static int has_avx2(void) {
-  static int known = -1; /* a benign race: every thread computes the same value */
-  if (known < 0) known = __builtin_cpu_supports("avx2") ? 1 : 0;
-  return known;
+  /* Several threads may ask first: each computes the same value, stored atomically. */
+  static atomic_int known = -1;
+  int v = atomic_load_explicit(&known, memory_order_relaxed);
+  if (v < 0) {
+    v = __builtin_cpu_supports("avx2") ? 1 : 0;
+    atomic_store_explicit(&known, v, memory_order_relaxed);
+  }
+  return v;
 }
 #else
 static int has_avx2(void) { return 0; }

@@ -121,6 +121,7 @@
   X(xxh3_matches_library) \
   X(xxh3_pieces_match_one_shot) \
   X(arena_slots) \
-  X(arena_small_budget)
+  X(arena_small_budget) \
+  X(arena_large_budget_capped)
 
 #endif

@@ -44,3 +44,16 @@ void test_arena_small_budget(void) {
   ASSERT_TRUE(!ferry__arena_owns(&a, &outsider));
   ferry__arena_free(&a); /* harmless without a mapping */
 }
+
+/* A huge budget maps at most 4096 slots (4 GiB); the rest of its blocks come from malloc. */
+void test_arena_large_budget_capped(void) {
+  struct ferry__arena a;
+  ferry__arena_init(&a, (uint64_t)64 << 30);
+  ASSERT_EQ_U64(a.nslots, 4096);
+  struct ferry__block *b = ferry__arena_take(&a, FERRY__BLOCK_SIZE);
+  ASSERT_NOT_NULL(b);
+  ASSERT_TRUE(ferry__arena_owns(&a, b));
+  ferry__arena_give(&a, b);
+  ferry__arena_free(&a);
+  ASSERT_EQ_U64(a.nslots, 0);
+}
