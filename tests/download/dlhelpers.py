@@ -58,6 +58,16 @@ def etag_of(entry):
     return entry["lfs"]["oid"] if "lfs" in entry else entry["oid"]
 
 
+def fmt_bytes(b):
+    """A size as ferry prints it (cli_fmt_bytes): decimal units, two decimals from 1 kB."""
+    units = ["B", "kB", "MB", "GB", "TB"]
+    i = 0
+    while b >= 1000 and i < 4:
+        b /= 1000
+        i += 1
+    return f"{b:.2f} {units[i]}" if i else f"{b:.0f} {units[i]}"
+
+
 def matches(path, includes, excludes):
     """huggingface_hub's filter_repo_objects: fnmatchcase (`*` crosses `/`), a trailing `/`
     means the folder (`data/` -> `data/*`)."""
