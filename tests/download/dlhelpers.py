@@ -148,6 +148,8 @@ class LogLine:
          when) = fields[:8]
         self.status, self.bytes_sent, self.bytes_received = int(status), int(sent), int(received)
         self.time = float(when)
+        # protocol (HTTP/2.0, HTTP/1.1), nginx's connection serial number, Range header or "-"
+        self.protocol, self.connection, self.range = (fields[8:11] + [None] * 3)[:3]
 
     @property
     def path(self):

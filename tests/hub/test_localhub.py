@@ -691,14 +691,16 @@ def test_access_log_lines(hub):
     lfs_upload(hub, repo, content)
     time.sleep(0.2)
     lines = hub.access_log()
-    assert all(len(line) == 8 for line in lines)
+    assert all(len(line) == 11 for line in lines)
     mine = [line for line in lines if line[2] == marker]
     assert len(mine) == 1
-    origin, method, uri, status, sent, received, auth, _ = mine[0]
+    origin, method, uri, status, sent, received, auth, _, protocol, conn, rng = mine[0]
+    assert protocol in ("HTTP/2.0", "HTTP/1.1") and int(conn) > 0 and rng == "-"
     assert (origin, method, status, auth) == ("hub", "GET", "200", "yes")
     assert int(sent) > 500 and int(received) > 50
     cdn = [line for line in lines if line[2] == urllib.parse.urlsplit(loc).path + "?" + urllib.parse.urlsplit(loc).query]
     assert cdn and cdn[-1][0] == "cdn" and cdn[-1][3] == "206" and cdn[-1][6] == "no"
+    assert cdn[-1][10] == "bytes=0-99"
     assert 100 <= int(cdn[-1][4]) < 2000
     puts = [line for line in lines if line[1] == "PUT" and line[2].startswith("/upload/")]
     assert puts and puts[-1][0] == "cdn" and int(puts[-1][5]) >= 5000 and puts[-1][6] == "no"

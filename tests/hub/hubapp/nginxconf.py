@@ -26,9 +26,12 @@ http {{
     keepalive_requests 10000;
 
     # access log: origin method uri status bytes_sent bytes_received authorization(yes|no) time
+    # protocol connection range (protocol HTTP/2.0 or HTTP/1.1, connection nginx's serial number
+    # of the client connection, range the Range header or -; one with blanks is logged as ?)
     map $http_authorization $auth_present {{ default yes; "" no; }}
-    log_format hub_log 'hub $request_method $request_uri $status $bytes_sent $request_length $auth_present $msec';
-    log_format cdn_log 'cdn $request_method $request_uri $status $bytes_sent $request_length $auth_present $msec';
+    map $http_range $range_logged {{ "" "-"; "~[[:space:]]" "?"; default $http_range; }}
+    log_format hub_log 'hub $request_method $request_uri $status $bytes_sent $request_length $auth_present $msec $server_protocol $connection $range_logged';
+    log_format cdn_log 'cdn $request_method $request_uri $status $bytes_sent $request_length $auth_present $msec $server_protocol $connection $range_logged';
 
     upstream hubapp {{
         server 127.0.0.1:{app_port};
