@@ -1,11 +1,13 @@
 """A complete cache costs no data request (and no tree listing); offline mode serves it with no
-request at all and fails with 16 when it is not complete."""
+request at all and fails with 16 when it is not complete; so does a Hub that cannot be reached
+or answers its API with a server error."""
 import json
 import os
 
 import pytest
 
 from dlhelpers import EXIT_OFFLINE, EXIT_OK, data_requests, read_bytes, sha256_bytes
+from fakehub import fake_hub
 
 
 @pytest.mark.parametrize("which", ["tiny", "many"])
@@ -82,6 +84,45 @@ def test_unreachable_hub_falls_back_to_a_complete_cache(ferry, tiny):
     down = ferry("demo/tiny-model", "-q", env={"HF_ENDPOINT": "https://127.0.0.1:1"}, timeout=90)
     assert down.returncode == EXIT_OK, down.describe()
     assert down.stdout == r.stdout
+
+
+def failing_api(hub, status):
+    """A hub whose API answers `status` to everything (the repo-info call first of all)."""
+    return fake_hub(hub, "demo/tiny-model", {}, api_status=status)
+
+
+def test_hub_error_on_the_api_falls_back_to_a_complete_cache(ferry, tiny):
+    r = ferry("demo/tiny-model", "-q")
+    assert r.returncode == EXIT_OK, r.describe()
+    # huggingface_hub: an HTTP error on repo info -> the cached files, if they are all there
+    for status, args in ((503, []), (500, ["config.json"])):
+        with failing_api(ferry.hub, status) as down:
+            got = ferry("demo/tiny-model", *args, env={"HF_ENDPOINT": down.endpoint})
+        assert got.returncode == EXIT_OK, got.describe()
+        want = os.path.join(r.stdout.strip(), *args)
+        assert got.stdout.strip() == want, got.describe()
+        assert f"HTTP {status}" in got.stderr, got.stderr
+        asked = down.requests
+        # retried (5 tries, as huggingface_hub's http_backoff), then no tree, no file asked for
+        assert 1 <= len(asked) <= 5 and all("/revision/main" in q for q in asked), asked
+    assert sha256_bytes(read_bytes(want)) == tiny.reference["config.json"]
+
+
+def test_hub_error_on_the_api_without_a_cache_is_an_error(ferry, tiny):
+    part = ferry("demo/tiny-model", "config.json", "-q")
+    assert part.returncode == EXIT_OK, part.describe()
+    with failing_api(ferry.hub, 503) as down:
+        env = {"HF_ENDPOINT": down.endpoint}
+        # nothing cached (another cache folder), then a file the cached snapshot lacks
+        empty = ferry("demo/tiny-model", "--cache-dir", ferry.home / "empty", env=env)
+        single = ferry("demo/tiny-model", "tokenizer.json", env=env)
+        whole = ferry("demo/tiny-model", env=env)
+    for got in (empty, single, whole):
+        assert got.returncode == EXIT_OFFLINE, got.describe()
+        assert got.stdout == "", got.describe()
+        assert "not" in got.stderr and "in the cache" in got.stderr and "HTTP 503" in got.stderr, \
+            got.stderr
+    assert not os.path.exists(ferry.home / "empty" / tiny.folder / "snapshots")
 
 
 def test_missing_link_is_restored_without_a_request(ferry, tiny, log):

@@ -1,93 +1,23 @@
 """A file name from the server with `..`, an absolute path or a drive letter is refused (exit 10)
 before anything is written. The local hub refuses such names in commits, so a small fake hub
-(HTTPS with the local hub's server certificate, loopback, one thread per request) serves a tree
+(fakehub.py: HTTPS with the local hub's server certificate, loopback) serves a tree
 that contains one."""
-import hashlib
-import http.server
-import json
 import os
-import ssl
-import threading
-from contextlib import contextmanager
 
 import pytest
 
 from dlhelpers import ferry_env, run_download
+from fakehub import COMMIT, fake_hub
 
-COMMIT = "1" * 40
 GOOD = b"good file\n"
 EXIT_PROTOCOL = 10
-
-
-class FakeHub(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, tls_dir, bad_path):
-        super().__init__(("127.0.0.1", 0), FakeHandler)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(os.path.join(tls_dir, "server.pem"), os.path.join(tls_dir, "server.key"))
-        self.socket = ctx.wrap_socket(self.socket, server_side=True)
-        self.bad_path = bad_path
-        self.requests = []
-        self.endpoint = f"https://127.0.0.1:{self.server_address[1]}"
-
-
-class FakeHandler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):
-        pass
-
-    def send_json(self, value):
-        body = json.dumps(value).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):
-        self.server.requests.append(self.path)
-        good_oid = hashlib.sha1(b"blob %d\0" % len(GOOD) + GOOD).hexdigest()
-        if self.path.startswith("/api/models/evil/repo/revision/"):
-            self.send_json({"id": "evil/repo", "sha": COMMIT, "siblings": [
-                {"rfilename": "good.txt"}, {"rfilename": self.server.bad_path}]})
-        elif self.path.startswith("/api/models/evil/repo/tree/"):
-            self.send_json([
-                {"type": "file", "path": "good.txt", "oid": good_oid, "size": len(GOOD)},
-                {"type": "file", "path": self.server.bad_path, "oid": good_oid,
-                 "size": len(GOOD)}])
-        elif "/resolve/" in self.path:
-            self.send_response(200)
-            self.send_header("ETag", f'"{good_oid}"')
-            self.send_header("X-Repo-Commit", COMMIT)
-            self.send_header("Content-Length", str(len(GOOD)))
-            self.end_headers()
-            self.wfile.write(GOOD)
-        else:
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-
-@contextmanager
-def fake_hub(hub, path):
-    fake = FakeHub(os.path.join(hub.dir, "tls"), path)
-    thread = threading.Thread(target=fake.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield fake
-    finally:
-        fake.shutdown()
-        fake.server_close()
-        thread.join(10)
 
 
 @pytest.mark.parametrize("bad_path", ["../escape.txt", "sub/../../escape.txt", "/tmp/abs.txt",
                                       "C:/drive.txt"])
 def test_unsafe_file_name_is_refused(hub, tmp_path, bad_path):
     """(test_the_fake_hub_works shows the same fake with a safe name succeeds)"""
-    with fake_hub(hub, bad_path) as fake:
+    with fake_hub(hub, "evil/repo", {"good.txt": GOOD, bad_path: GOOD}) as fake:
         home = tmp_path / "home"
         home.mkdir()
         env = ferry_env(hub, home, {"HF_ENDPOINT": fake.endpoint})
@@ -106,7 +36,7 @@ def test_unsafe_file_name_is_refused(hub, tmp_path, bad_path):
 
 def test_the_fake_hub_works(hub, tmp_path):
     """The control: the same fake hub with a safe nested name downloads fine."""
-    with fake_hub(hub, "sub/fine.txt") as fake:
+    with fake_hub(hub, "evil/repo", {"good.txt": GOOD, "sub/fine.txt": GOOD}) as fake:
         home = tmp_path / "home"
         home.mkdir()
         env = ferry_env(hub, home, {"HF_ENDPOINT": fake.endpoint})

@@ -1,0 +1,94 @@
+"""A small fake hub for what the local hub cannot be made to do (names it refuses, content that
+does not match its tree, failing API routes): HTTPS with the local hub's server certificate,
+loopback, one thread per request. One model repo, regular (non-LFS) files only; every request
+is recorded as "METHOD path"."""
+import hashlib
+import http.server
+import json
+import os
+import ssl
+import threading
+import urllib.parse
+from contextlib import contextmanager
+
+COMMIT = "1" * 40
+
+
+def git_oid(data):
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+class FakeHub(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, tls_dir, repo, files, served=None, api_status=None):
+        """files: path -> the content the tree describes (oid, size); served: path -> the bytes
+        resolve sends instead; api_status: answer every /api/ request with this status."""
+        super().__init__(("127.0.0.1", 0), FakeHandler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(tls_dir, "server.pem"),
+                            os.path.join(tls_dir, "server.key"))
+        self.socket = ctx.wrap_socket(self.socket, server_side=True)
+        self.repo, self.files, self.served = repo, files, served or {}
+        self.api_status = api_status
+        self.requests = []
+        self.endpoint = f"https://127.0.0.1:{self.server_address[1]}"
+
+    def gets(self, part):
+        return [r for r in self.requests if r.startswith("GET ") and part in r]
+
+
+class FakeHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def answer(self, status, body=b"", headers=()):
+        self.send_response(status)
+        for key, value in headers:
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_GET(self):
+        hub = self.server
+        hub.requests.append(f"{self.command} {self.path}")
+        path = urllib.parse.unquote(self.path.split("?", 1)[0])
+        api = f"/api/models/{hub.repo}/"
+        resolve = f"/{hub.repo}/resolve/{COMMIT}/"
+        if path.startswith("/api/") and hub.api_status:
+            return self.answer(hub.api_status, b'{"error": "fake outage"}',
+                               [("Content-Type", "application/json")])
+        if path.startswith(api + "revision/"):
+            value = {"id": hub.repo, "sha": COMMIT,
+                     "siblings": [{"rfilename": p} for p in hub.files]}
+        elif path.startswith(api + "tree/"):
+            value = [{"type": "file", "path": p, "oid": git_oid(data), "size": len(data)}
+                     for p, data in hub.files.items()]
+        elif path.startswith(resolve) and path[len(resolve):] in hub.files:
+            name = path[len(resolve):]
+            body = hub.served.get(name, hub.files[name])
+            return self.answer(200, body, [("ETag", f'"{git_oid(hub.files[name])}"'),
+                                           ("X-Repo-Commit", COMMIT)])
+        else:
+            return self.answer(404)
+        self.answer(200, json.dumps(value).encode(), [("Content-Type", "application/json")])
+
+    do_HEAD = do_GET
+
+
+@contextmanager
+def fake_hub(hub, repo, files, served=None, api_status=None):
+    """A running FakeHub using the local hub's TLS files (its CA is what --cacert trusts)."""
+    fake = FakeHub(os.path.join(hub.dir, "tls"), repo, files, served, api_status)
+    thread = threading.Thread(target=fake.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        fake.shutdown()
+        fake.server_close()
+        thread.join(10)
