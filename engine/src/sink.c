@@ -1,7 +1,8 @@
 /* sink: the disk side. Blocks are written with pwrite at their offset by up to two workers
- * per file on libuv's thread pool (with XXH3 for the journal and early writeback), journal
- * records are appended once a block is on disk, the previous run's journal is re-checked on a worker, and a verified
- * file is fsynced and renamed into place. Nothing else touches the final path. */
+ * per file on libuv's thread pool (with early writeback), journal records (with the XXH3 the
+ * body callback computed) are appended once a block is on disk, the previous run's journal is
+ * re-checked on a worker, and a verified file is fsynced and renamed into place. Nothing else
+ * touches the final path. */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -138,6 +139,16 @@ static void queue_push(struct ferry__block **head, struct ferry__block **tail,
   *tail = b;
 }
 
+/* Empties a queue under e->write_lock and returns what it held, in order. */
+static struct ferry__block *queue_take_all(struct ferry_engine *e, struct ferry__block **head,
+                                           struct ferry__block **tail) {
+  uv_mutex_lock(&e->write_lock);
+  struct ferry__block *list = *head;
+  *head = *tail = NULL;
+  uv_mutex_unlock(&e->write_lock);
+  return list;
+}
+
 /* A writer: a worker takes blocks from the file's queue for as long as there are any, and
  * hands each written block back at once (the engine's written list and an async wake-up), so
  * the hasher and new requests get its memory without waiting for a batch, and the disk never
@@ -189,10 +200,7 @@ static void block_written(struct ferry__block *b) {
 }
 
 static void take_written(struct ferry_engine *e) {
-  uv_mutex_lock(&e->write_lock);
-  struct ferry__block *list = e->written_head;
-  e->written_head = e->written_tail = NULL;
-  uv_mutex_unlock(&e->write_lock);
+  struct ferry__block *list = queue_take_all(e, &e->written_head, &e->written_tail);
   while (list) {
     struct ferry__block *b = list;
     struct ferry__job *j = b->job;
@@ -228,10 +236,7 @@ static void writer_done(uv_work_t *w, int status) {
 
 static void drop_queue(struct ferry__job *j) {
   struct ferry_engine *e = j->e;
-  uv_mutex_lock(&e->write_lock);
-  struct ferry__block *queue = j->wq_head;
-  j->wq_head = j->wq_tail = NULL;
-  uv_mutex_unlock(&e->write_lock);
+  struct ferry__block *queue = queue_take_all(e, &j->wq_head, &j->wq_tail);
   while (queue) {
     struct ferry__block *b = queue;
     queue = b->next;
