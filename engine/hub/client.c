@@ -90,6 +90,9 @@ const char *ferry__hub_client_token(const struct ferry_hub_client *c) { return c
 const struct ferry__hub_settings *ferry__hub_client_settings(const struct ferry_hub_client *c) {
   return &c->settings;
 }
+const struct ferry__hub_env *ferry__hub_client_env(const struct ferry_hub_client *c) {
+  return &c->env;
+}
 
 /* The server's own words: X-Error-Message, else the JSON body's "error" (a string, or the
  * first message of a list as the commit endpoint sends), else nothing. */
@@ -107,6 +110,53 @@ static void server_message(const struct ferry_response *r, char *out, size_t cap
     if (*p == '\n' || *p == '\r') *p = ' ';
 }
 
+/* The one mapping of the Hub's error answers to ferry errors, as huggingface_hub maps them
+ * (hub-protocol.md §1.6, §5.3): API answers (ferry__hub_classify) and file answers (a
+ * download's resolve, through the engine's job result) both come here. `what` is a short
+ * description for the user. */
+int ferry__hub_error_map(long s, const char *code, const char *m, int have_token,
+                         const char **what) {
+  if (!strcmp(code, "RevisionNotFound")) {
+    *what = "revision not found";
+    return FERRY_E_HUB_REVISION_NOT_FOUND;
+  }
+  if (!strcmp(code, "EntryNotFound")) {
+    *what = "file not found";
+    return FERRY_E_HUB_ENTRY_NOT_FOUND;
+  }
+  if (!strcmp(code, "GatedRepo")) {
+    *what = have_token ? "gated repository: your token has no access yet, ask for it on its page"
+                       : "gated repository: ask for access on its page, then log in or use --token";
+    return FERRY_E_HUB_GATED;
+  }
+  if (s == 401 && strstr(m, "Invalid credentials")) {
+    *what = "the token was refused (invalid credentials): check HF_TOKEN or the token file";
+    return FERRY_E_HUB_AUTH;
+  }
+  if (!strcmp(code, "RepoNotFound") || s == 401) {
+    *what = have_token ? "repository not found (or your token has no access to it)"
+                       : "repository not found (or private: no token was sent; log in or use "
+                         "--token)";
+    return FERRY_E_HUB_REPO_NOT_FOUND;
+  }
+  struct { long status; int err; const char *what; } const by_status[] = {
+      {403, FERRY_E_HUB_AUTH, "forbidden (does your token have write access?)"},
+      {409, FERRY_E_HUB_CONFLICT, "conflict"},
+      {412, FERRY_E_HUB_CONFLICT, "precondition failed"},
+      {400, FERRY_E_HUB_BAD_REQUEST, "refused as invalid"},
+      {422, FERRY_E_HUB_BAD_REQUEST, "refused as invalid"},
+      {404, FERRY_E_HUB_ENTRY_NOT_FOUND, "not found"},
+      {429, FERRY_E_RATELIMIT, "rate limited"},
+  };
+  for (size_t i = 0; i < sizeof(by_status) / sizeof(by_status[0]); i++)
+    if (by_status[i].status == s) {
+      *what = by_status[i].what;
+      return by_status[i].err;
+    }
+  *what = "error";
+  return FERRY_E_HTTP;
+}
+
 void ferry__hub_classify(const struct ferry_response *r, int have_token,
                          struct ferry_hub_reply *out) {
   char code[64] = "";
@@ -115,41 +165,18 @@ void ferry__hub_classify(const struct ferry_response *r, int have_token,
   server_message(r, out->server_message, sizeof(out->server_message));
   long s = r->status;
   const char *m = out->server_message;
-  int err;
-  const char *what;
   if (s >= 200 && s < 300) {
     out->error = 0;
     return;
   }
-  if (!strcmp(code, "RevisionNotFound")) {
-    err = FERRY_E_HUB_REVISION_NOT_FOUND, what = "revision not found";
-  } else if (!strcmp(code, "EntryNotFound")) {
-    err = FERRY_E_HUB_ENTRY_NOT_FOUND, what = "file not found";
-  } else if (!strcmp(code, "GatedRepo")) {
-    err = FERRY_E_HUB_GATED, what = "gated repository: ask for access on its page";
-  } else if (s == 401 && strstr(m, "Invalid credentials")) {
-    err = FERRY_E_HUB_AUTH, what = "the token was refused (invalid credentials)";
-  } else if (!strcmp(code, "RepoNotFound") || s == 401) {
-    err = FERRY_E_HUB_REPO_NOT_FOUND;
-    what = have_token ? "repository not found (or your token has no access to it)"
-                      : "repository not found (or private: no token was sent; log in or use "
-                        "--token)";
-  } else if (s == 403) {
-    err = FERRY_E_HUB_AUTH, what = "forbidden (does your token have write access?)";
-  } else if (s == 409 || s == 412) {
-    err = FERRY_E_HUB_CONFLICT, what = s == 409 ? "conflict" : "precondition failed";
-  } else if (s == 400 || s == 422) {
-    err = FERRY_E_HUB_BAD_REQUEST, what = "refused as invalid";
-  } else if (s == 404) {
-    err = FERRY_E_HUB_ENTRY_NOT_FOUND, what = "not found";
-  } else if (s == 429) {
-    err = FERRY_E_RATELIMIT, what = "rate limited";
-  } else {
-    err = FERRY_E_HTTP, what = "error";
-  }
-  out->error = err;
+  const char *what;
+  out->error = ferry__hub_error_map(s, code, m, have_token, &what);
   snprintf(out->message, sizeof(out->message), "HTTP %ld: %s%s%s", s, what, m[0] ? ": " : "",
            m);
+}
+
+const char *ferry__hub_client_auth_for(const struct ferry_hub_client *c, const char *url) {
+  return c->auth_header && ferry__hub_same_origin(url, c->endpoint) ? c->auth_header : NULL;
 }
 
 /* The headers of one call: Accept, the token (to the endpoint's origin only, never to
@@ -167,10 +194,11 @@ static int prepare(struct ferry_hub_client *c, const struct ferry__hub_call *cal
   if (call->content_type) err = ferry__hub_fmt(&p->ctype, 256, "Content-Type: %s", call->content_type);
   if (!err && call->accept) err = ferry__hub_fmt(&p->acc, 256, "Accept: %s", call->accept);
   if (err) return err;
-  p->with_token = call->send_token && c->auth_header && ferry__hub_same_origin(call->url, c->endpoint);
+  const char *auth = call->send_token ? ferry__hub_client_auth_for(c, call->url) : NULL;
+  p->with_token = auth != NULL;
   size_t n = 0;
   p->headers[n++] = p->acc ? p->acc : "Accept: application/json";
-  if (p->with_token) p->headers[n++] = c->auth_header;
+  if (auth) p->headers[n++] = auth;
   if (p->ctype) p->headers[n++] = p->ctype;
   p->headers[n] = NULL;
   return 0;

@@ -29,13 +29,15 @@ struct dl {
   const struct ferry_hub_download_opts *o;
   char offline_why[256]; /* why the Hub could not be asked, for the final message */
   struct ferry_hub_download_result *out;
-  struct ferry__hub_env env;
-  struct ferry__hub_settings settings;
+  struct ferry_hub_client *client; /* endpoint, token, the API calls and their errors */
+  const struct ferry__hub_env *env;
+  const struct ferry__hub_settings *settings;
+  const char *endpoint;
+  int have_token;
   struct ferry__hub_repo repo;
   const char *rev;
-  char *endpoint, *token, *cache_root, *repo_dir, *auth_header;
-  const char *headers[3];
-  struct ferry_engine *api; /* API calls; also the first round of transfers */
+  char *cache_root, *repo_dir;
+  struct ferry_engine *api; /* the client's engine: API calls, then the first round of transfers */
   struct ferry__hub_tree tree;
   int tree_known;
   int symlinks;
@@ -46,16 +48,8 @@ struct dl {
   int *deferred;
 };
 
-static int fail(struct dl *d, int err, long status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(struct dl *d, int err, long status, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int kept = ferry__hub_vfail(&d->out->error, &d->out->http_status, d->out->message,
-                              sizeof(d->out->message), err, status, fmt, ap);
-  va_end(ap);
-  return kept;
-}
+/* The first failure of the download, into its result. */
+#define fail(d, ...) FERRY__HUB_FAIL((d)->out, __VA_ARGS__)
 
 /* A notice for the user (through the engine config's log callback). */
 #define notice(d, ...) ferry__hub_notice((d)->o->engine, __VA_ARGS__)
@@ -66,42 +60,24 @@ static const char *repo_label(struct dl *d) {
   return buf;
 }
 
-/* The Hub's errors, as huggingface_hub maps them (hub-protocol.md §1.6, §5.3). */
-static int hub_error(struct dl *d, const struct ferry_response *r, const char *what) {
-  char code[128] = "", msg[256] = "";
-  ferry_response_header(r, "x-error-code", code, sizeof(code));
-  ferry_response_header(r, "x-error-message", msg, sizeof(msg));
-  const char *repo = repo_label(d);
-  if (!strcmp(code, "RevisionNotFound"))
-    return fail(d, FERRY_E_HUB_REVISION_NOT_FOUND, r->status, "revision not found: %s in %s%s%s",
-                d->rev, repo, msg[0] ? ": " : "", msg);
-  if (!strcmp(code, "EntryNotFound"))
-    return fail(d, FERRY_E_HUB_ENTRY_NOT_FOUND, r->status, "%s: %s%s%s", what, repo,
-                msg[0] ? ": " : "", msg);
-  if (!strcmp(code, "GatedRepo"))
-    return fail(d, FERRY_E_HUB_GATED, r->status,
-                "%s is gated and your token has no access yet: ask for access on its page%s%s",
-                repo, msg[0] ? ": " : "", msg);
-  if (r->status == 401 && !strcmp(msg, "Invalid credentials in Authorization header"))
-    return fail(d, FERRY_E_HUB_AUTH, r->status,
-                "the token was refused (invalid credentials): check HF_TOKEN or the token file");
-  if (!strcmp(code, "RepoNotFound") || r->status == 401)
-    return fail(d, FERRY_E_HUB_REPO_NOT_FOUND, r->status,
-                "repository not found or private: %s (%s)", repo,
-                d->token ? "does your token have access to it?"
-                         : "no token was sent: set HF_TOKEN or use --token");
-  if (r->status == 403)
-    return fail(d, FERRY_E_HUB_AUTH, r->status, "forbidden: %s%s%s", repo, msg[0] ? ": " : "",
-                msg);
-  return fail(d, FERRY_E_HTTP, r->status, "%s: HTTP %ld%s%s", what, r->status,
-              msg[0] ? ": " : "", msg);
+/* A failed API call: the client mapped the Hub's answer (ferry__hub_error_map); this adds
+ * what was asked and of which repo. */
+static int api_fail(struct dl *d, const struct ferry_hub_reply *r, const char *what) {
+  return fail(d, r->error, r->status, "%s of %s at %s: %s", what, repo_label(d), d->rev,
+              r->message);
 }
 
-static int api_get(struct dl *d, const char *url, struct ferry_response *r, int *err) {
-  /* huggingface_hub's http_backoff tries 5 times; so do we (a 429 still waits as told). */
-  struct ferry_request req = {.url = url, .headers = d->headers, .max_retries = 4};
-  *err = ferry_engine_fetch(d->api, &req, r);
-  return *err == 0 && r->status >= 200 && r->status < 300;
+/* One GET of the Hub's API through the client (retried as huggingface_hub's http_backoff;
+ * the token only on the endpoint's origin). 0 for a 2xx answer. */
+static int api_get(struct dl *d, const char *url, struct ferry_hub_reply *r) {
+  return ferry__hub_client_call_url(d->client, "GET", url, NULL, NULL, NULL, 0, 1, r);
+}
+
+/* Whether a failed call means the Hub could not be asked (no answer, 408, 429, 5xx), after
+ * which huggingface_hub falls back to the cache; any other answer is the Hub's verdict. */
+static int hub_unreachable(const struct ferry_hub_reply *r) {
+  return r->status == 0 || r->status == 408 || r->status == 429 || r->status >= 500 ||
+         (r->status >= 200 && r->status < 300); /* an answer cut short */
 }
 
 /* revision -> commit. *soft = 1 when the Hub could not be asked (network, 5xx, offline):
@@ -112,7 +88,7 @@ static int resolve_commit(struct dl *d, int *soft) {
     memcpy(d->out->commit, d->rev, 41);
     return 0;
   }
-  if (d->settings.offline) {
+  if (d->settings->offline) {
     *soft = 1;
     snprintf(d->offline_why, sizeof(d->offline_why), "HF_HUB_OFFLINE is set");
     return 0;
@@ -120,10 +96,10 @@ static int resolve_commit(struct dl *d, int *soft) {
   char *url = NULL;
   int err = ferry__hub_url_revision(d->endpoint, &d->repo, d->rev, &url);
   if (err) return fail(d, err, 0, "cannot build the revision URL");
-  struct ferry_response r;
-  int ok = api_get(d, url, &r, &err);
+  struct ferry_hub_reply r;
+  err = api_get(d, url, &r);
   free(url);
-  if (ok) {
+  if (!err) {
     struct ferry__hub_repo_info info;
     char why[WHY] = "";
     err = ferry__hub_repo_info_parse(r.body, r.body_len, &info, why, sizeof(why));
@@ -133,47 +109,37 @@ static int resolve_commit(struct dl *d, int *soft) {
     } else {
       fail(d, err, r.status, "malformed repository info from the Hub: %s", why);
     }
-  } else if (err == FERRY_E_TLS) {
+  } else if (r.status == 0 && err == FERRY_E_TLS) {
     /* A certificate that does not verify is a configuration (or an attack), not an outage:
      * no silent fallback to the cache. */
     fail(d, err, 0, "TLS error talking to %s: %s (is the CA right? --cacert, SSL_CERT_FILE)",
          d->endpoint, ferry_strerror(err));
-  } else if (err || r.status == 408 || r.status == 429 || r.status >= 500) {
+  } else if (hub_unreachable(&r)) {
     *soft = 1; /* the Hub is unreachable or failing: try the cache */
-    if (err) snprintf(d->offline_why, sizeof(d->offline_why), "%s", ferry_strerror(err));
+    if (r.status == 0) snprintf(d->offline_why, sizeof(d->offline_why), "%.200s", r.message);
     else snprintf(d->offline_why, sizeof(d->offline_why), "HTTP %ld", r.status);
     notice(d, "cannot reach the Hub (%s): looking in the cache", d->offline_why);
     err = 0;
   } else {
-    err = hub_error(d, &r, "repository info");
+    err = api_fail(d, &r, "repository info");
   }
-  ferry_response_free(&r);
+  ferry_hub_reply_free(&r);
   return err;
 }
 
+/* The recursive tree, every page (ferry__hub_tree_walk: a next page elsewhere than the
+ * endpoint is refused, and no request goes there). */
 static int list_tree(struct dl *d) {
   char *url = NULL;
   int err = ferry__hub_url_tree(d->endpoint, &d->repo, d->out->commit, NULL, 1, 0, &url);
   if (err) return fail(d, err, 0, "cannot build the tree URL");
-  for (int page = 0; url && !err; page++) {
-    struct ferry_response r;
-    if (!api_get(d, url, &r, &err)) {
-      if (err) fail(d, err, 0, "listing %s: %s", repo_label(d), ferry_strerror(err));
-      else err = hub_error(d, &r, "tree listing");
-    } else {
-      char why[WHY] = "", link[4096] = "";
-      err = ferry__hub_tree_parse_page(r.body, r.body_len, &d->tree, why, sizeof(why));
-      if (err) fail(d, err, r.status, "malformed tree listing from the Hub: %s", why);
-      free(url);
-      url = NULL;
-      if (!err && ferry_response_header(&r, "link", link, sizeof(link)) == 0) {
-        err = ferry__hub_link_next(link, strlen(link), &url);
-        if (err) fail(d, err, r.status, "malformed Link header in the tree listing");
-      }
-    }
-    ferry_response_free(&r);
-  }
+  struct ferry_hub_reply failed;
+  char why[WHY] = "";
+  err = ferry__hub_tree_walk(d->client, url, &d->tree, NULL, NULL, &failed, why, sizeof(why));
   free(url);
+  if (err && failed.error) api_fail(d, &failed, "tree listing");
+  else if (err) fail(d, err, 0, "tree listing of %s: %s", repo_label(d), why);
+  ferry_hub_reply_free(&failed);
   if (!err) d->tree_known = 1;
   return err;
 }
@@ -482,33 +448,21 @@ static void add_stats(struct ferry_stats *to, const struct ferry_stats *s) {
   to->seconds += s->seconds;
 }
 
-/* A failed blob: the Hub's own error code (sent on the resolve answer) decides the class. */
+/* A failed blob: the Hub's own error code on the resolve answer (or a 401) decides the class,
+ * through the same mapping as API calls. */
 static void blob_failed(struct dl *d, size_t k, const struct ferry_job_result *r) {
   struct ferry_hub_file *f = &d->out->files[k];
-  int err = r->error;
-  const char *repo = repo_label(d);
   f->status = FERRY_HUB_FILE_FAILED;
-  if (!strcmp(r->server_code, "GatedRepo")) err = FERRY_E_HUB_GATED;
-  else if (!strcmp(r->server_code, "RepoNotFound")) err = FERRY_E_HUB_REPO_NOT_FOUND;
-  else if (!strcmp(r->server_code, "EntryNotFound")) err = FERRY_E_HUB_ENTRY_NOT_FOUND;
-  else if (!strcmp(r->server_code, "RevisionNotFound")) err = FERRY_E_HUB_REVISION_NOT_FOUND;
-  else if (r->http_status == 401)
-    err = !strcmp(r->server_message, "Invalid credentials in Authorization header")
-              ? FERRY_E_HUB_AUTH
-              : FERRY_E_HUB_REPO_NOT_FOUND;
-  f->error = err;
-  if (err == FERRY_E_HUB_GATED)
-    fail(d, err, r->http_status, "%s is gated and %s: ask for access on its page (%s)", repo,
-         d->token ? "your token has no access yet" : "no token was sent",
-         r->server_message[0] ? r->server_message : f->path);
-  else if (err == FERRY_E_HUB_REPO_NOT_FOUND)
-    fail(d, err, r->http_status, "repository not found or private: %s (%s)", repo,
-         d->token ? "does your token have access to it?" : "no token was sent: set HF_TOKEN");
-  else if (err != r->error)
-    fail(d, err, r->http_status, "%s: %s%s%s", f->path, ferry_strerror(err),
-         r->server_message[0] ? ": " : "", r->server_message);
-  else if (err != FERRY_E_CHECKSUM || d->out->error == 0)
-    fail(d, err, r->http_status, "%s", r->message);
+  f->error = r->error;
+  if (r->server_code[0] || r->http_status == 401) {
+    const char *what;
+    f->error = ferry__hub_error_map(r->http_status, r->server_code, r->server_message,
+                                    d->have_token, &what);
+    fail(d, f->error, r->http_status, "%s of %s at %s: HTTP %ld: %s%s%s", f->path, repo_label(d),
+         d->rev, r->http_status, what, r->server_message[0] ? ": " : "", r->server_message);
+  } else if (r->error != FERRY_E_CHECKSUM || d->out->error == 0) {
+    fail(d, r->error, r->http_status, "%s", r->message);
+  }
 }
 
 /* Called by the engine as each blob finishes: place it and let other processes have it. */
@@ -586,12 +540,13 @@ static int transfer_round(struct dl *d, struct ferry_engine *eng, unsigned char 
     char *url = NULL, *identity = NULL;
     int err = target_for(d, e, files[k].etag, &t);
     if (!err) err = ferry__hub_url_resolve(d->endpoint, &d->repo, d->out->commit, e->path, &url);
+    const char *headers[2] = {url ? ferry__hub_client_auth_for(d->client, url) : NULL, NULL};
     if (!err)
       err = ferry__hub_fmt(&identity, FERRY__HUB_PATH_MAX, "hub-blob:%s", files[k].etag);
     if (!err) {
       ctx[k] = (struct blob_ctx){d, k, 0};
       struct ferry_job_spec spec = {
-          .url = url, .path = t.final, .size = (int64_t)entry_size(e), .headers = d->headers,
+          .url = url, .path = t.final, .size = (int64_t)entry_size(e), .headers = headers,
           .sha256_hex = e->has_lfs ? files[k].etag : NULL,
           .git_sha1_hex = e->has_lfs ? NULL : files[k].etag, .part_path = t.part,
           .journal_path = t.journal, .identity = identity, .no_resume = d->o->force_download,
@@ -764,21 +719,18 @@ static int plan_and_fetch(struct dl *d) {
 }
 
 static void cleanup(struct dl *d) {
-  free(d->endpoint);
-  free(d->token);
   free(d->cache_root);
   free(d->repo_dir);
-  free(d->auth_header);
   free(d->pick);
   free(d->locks);
   free(d->jobs);
   free(d->deferred);
   ferry__hub_tree_free(&d->tree);
-  if (d->api) ferry_engine_free(d->api);
+  ferry_hub_client_free(d->client); /* and its engine, d->api */
 }
 
-/* What download and verify share: options checked, endpoint, token, cache folders, the
- * Authorization header and the engine for API calls. Returns 0 or out->error. */
+/* What download and verify share: options checked, the Hub client (endpoint, token, the
+ * engine for API calls and transfers), cache folders. Returns 0 or out->error. */
 static int dl_setup(struct dl *d, const struct ferry_hub_download_opts *o,
                     struct ferry_hub_download_result *out) {
   char why[WHY] = "";
@@ -786,8 +738,6 @@ static int dl_setup(struct dl *d, const struct ferry_hub_download_opts *o,
   memset(out, 0, sizeof(*out));
   d->o = o;
   d->out = out;
-  d->env = ferry__hub_env_process();
-  ferry__hub_settings_read(&d->env, &d->settings);
   ferry__hub_tree_init(&d->tree);
   d->rev = o->revision ? o->revision : "main";
   if ((err = ferry__hub_repo_parse(o->repo_id, o->repo_type, &d->repo, why, sizeof(why))) ||
@@ -795,22 +745,17 @@ static int dl_setup(struct dl *d, const struct ferry_hub_download_opts *o,
     return fail(d, FERRY_E_INVAL, 0, "%s", why);
   snprintf(out->repo_type, sizeof(out->repo_type), "%s", ferry__hub_repo_type_name(d->repo.type));
   snprintf(out->repo_id, sizeof(out->repo_id), "%s", d->repo.id);
-  if ((err = ferry__hub_endpoint(&d->env, &d->endpoint, why, sizeof(why))))
-    return fail(d, FERRY_E_INVAL, 0, "HF_ENDPOINT: %s", why);
-  enum ferry__hub_token_source src;
-  if ((err = ferry__hub_token_resolve(&d->env, o->token, &d->token, &src)) ||
-      (err = ferry__hub_cache_root(&d->env, o->cache_dir, &d->cache_root)) ||
+  struct ferry_hub_client_opts co = {.token = o->token, .engine = o->engine};
+  if ((err = ferry_hub_client_new(&co, &d->client, why, sizeof(why))))
+    return fail(d, err, 0, "%s", why);
+  d->env = ferry__hub_client_env(d->client);
+  d->settings = ferry__hub_client_settings(d->client);
+  d->endpoint = ferry_hub_client_endpoint(d->client);
+  d->have_token = ferry__hub_client_token(d->client) != NULL;
+  d->api = ferry__hub_client_engine(d->client);
+  if ((err = ferry__hub_cache_root(d->env, o->cache_dir, &d->cache_root)) ||
       (err = ferry__hub_repo_dir(d->cache_root, &d->repo, &d->repo_dir)))
-    return fail(d, err, 0, "cannot read the token or find the cache folder");
-  if (d->token) {
-    /* The engine sends Authorization to the endpoint's origin only, never after a redirect
-     * to another origin (the CDN). */
-    if ((err = ferry__hub_fmt(&d->auth_header, 8192, "Authorization: Bearer %s", d->token)))
-      return fail(d, err, 0, "the token is too long");
-    d->headers[0] = d->auth_header;
-  }
-  if ((err = ferry_engine_new(o->engine, &d->api)))
-    return fail(d, err, 0, "cannot start the transfer engine");
+    return fail(d, err, 0, "cannot find the cache folder");
   return 0;
 }
 
@@ -843,7 +788,7 @@ int ferry_hub_download(const struct ferry_hub_download_opts *o,
       ferry__hub_mkdirs(d.cache_root);
       ferry__hub_cachedir_tag_ensure(d.cache_root);
       int supported = 1;
-      ferry__hub_symlinks_supported(&d.env, d.cache_root, &supported);
+      ferry__hub_symlinks_supported(d.env, d.cache_root, &supported);
       d.symlinks = supported;
       if (!supported) notice(&d, "symlinks are off or unsupported: snapshot files are copies");
     }

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "ferry.h"
+#include "log.h"
 
 /* Caps: every string built or read here is bounded. */
 #define FERRY__HUB_PATH_MAX 4096      /* a file system path or a path in a repo */
@@ -38,6 +39,7 @@
 #define FERRY__HUB_OID_MAX 64         /* oid / lfs.oid / xetHash (40 or 64 hex on the Hub) */
 #define FERRY__HUB_JSON_MAX (64u << 20) /* one repo-info or tree page body, or trees/<c>.json */
 #define FERRY__HUB_TREE_MAX_ENTRIES 2000000 /* entries in one listing, all pages (~0.5 GB) */
+#define FERRY__HUB_MAX_PAGES 100000 /* pages of one paginated listing (a bounded loop) */
 #define FERRY__HUB_SMALL_FILE_MAX (64u << 10) /* token files, refs, metadata, lock files */
 
 /* ---- util.c: the environment lookup and bounded string helpers --------------------------- */
@@ -61,9 +63,13 @@ int ferry__hub_why(int err, char *why, size_t why_len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* The first failure of an operation into its result (error, HTTP status, message); later
- * failures leave it alone. Returns the error kept. */
-int ferry__hub_vfail(int *error, long *http_status, char *message, size_t cap, int err,
-                     long status, const char *fmt, va_list ap);
+ * failures leave it alone. Returns the error kept. FERRY__HUB_FAIL(out, ...) does it for a
+ * result struct with those three fields (download's and upload's). */
+int ferry__hub_fail_into(int *error, long *http_status, char *message, size_t cap, int err,
+                         long status, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+#define FERRY__HUB_FAIL(out, err, status, ...)                                                  \
+  ferry__hub_fail_into(&(out)->error, &(out)->http_status, (out)->message,                      \
+                       sizeof((out)->message), (err), (status), __VA_ARGS__)
 /* A notice for the user through the config's log callback (nothing without one). */
 void ferry__hub_notice(const struct ferry_config *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -445,6 +451,10 @@ struct ferry_engine *ferry__hub_client_engine(struct ferry_hub_client *c);
 const char *ferry__hub_client_token(const struct ferry_hub_client *c);
 long ferry__hub_client_last_status(const struct ferry_hub_client *c); /* HTTP status, 0: none */
 const struct ferry__hub_settings *ferry__hub_client_settings(const struct ferry_hub_client *c);
+const struct ferry__hub_env *ferry__hub_client_env(const struct ferry_hub_client *c);
+/* The Authorization header for a request to `url`: only on the endpoint's origin (the one
+ * place that rule is applied); NULL without a token or for any other origin. */
+const char *ferry__hub_client_auth_for(const struct ferry_hub_client *c, const char *url);
 /* ferry_hub_call with a whole URL: with send_token, the token is added only when `url` has
  * the endpoint's origin; `accept` NULL means application/json. */
 int ferry__hub_client_call_url(struct ferry_hub_client *c, const char *method, const char *url,
@@ -461,6 +471,10 @@ struct ferry__hub_call {
 };
 int ferry__hub_client_call_many(struct ferry_hub_client *c, struct ferry__hub_call *calls,
                                 size_t n, size_t parallel);
+/* The Hub's error answer (status, X-Error-Code, its own message) as a FERRY_E_* code, with a
+ * short description for the user in *what: the one mapping for API calls and file answers. */
+int ferry__hub_error_map(long status, const char *code, const char *server_message,
+                         int have_token, const char **what);
 /* Fills out->error, error_code, server_message and message from an answer. */
 void ferry__hub_classify(const struct ferry_response *r, int have_token,
                          struct ferry_hub_reply *out);
@@ -473,6 +487,17 @@ void ferry__hub_classify(const struct ferry_response *r, int have_token,
 int ferry__hub_api(struct ferry_hub_client *c, const char *method, const char *path,
                    const char *body_json, struct ferry_hub_reply *out, const char *what,
                    char *why, size_t why_len);
+/* Every page of a tree listing from `url` (ferry__hub_url_tree), parsed into `tree`: the one
+ * walk of Link pagination, for ls, download and upload. A next page must be on the client's
+ * endpoint (ferry__hub_next_page_path), so no request, and so no token, follows a Link
+ * elsewhere; at most FERRY__HUB_MAX_PAGES pages. A failed call returns its error with the
+ * reply in *failed (failed->error set; the caller frees it either way); any other failure
+ * (malformed page or Link, too many pages) returns FERRY_E_PROTOCOL or FERRY_E_NOMEM with a
+ * reason in why. `commit` (may be NULL) gets the first page's X-Repo-Commit, `pages` (may be
+ * NULL) the number of pages. */
+int ferry__hub_tree_walk(struct ferry_hub_client *c, const char *url,
+                         struct ferry__hub_tree *tree, char commit[41], int *pages,
+                         struct ferry_hub_reply *failed, char *why, size_t why_len);
 /* REPO_ID + type into a parsed repo; the reason names the argument. */
 int ferry__hub_repo_arg(const char *repo_id, const char *repo_type, struct ferry__hub_repo *out,
                         char *why, size_t why_len);

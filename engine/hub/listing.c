@@ -10,7 +10,6 @@
 
 #include "hub.h"
 
-#define MAX_PAGES 100000
 #define SEARCH_DEFAULT_LIMIT 30  /* hf models ls */
 #define SEARCH_MAX_LIMIT 100000
 #define SEARCH_PAGE_MAX 1000     /* the most the Hub gives in one page */
@@ -41,6 +40,49 @@ static int next_page(struct ferry_hub_client *c, const struct ferry_hub_reply *r
   if (err == FERRY_E_PROTOCOL)
     ferry__hub_why(err, why, why_len,
                    "malformed Link header from the Hub, or a next page outside %s", e);
+  return err;
+}
+
+int ferry__hub_tree_walk(struct ferry_hub_client *c, const char *url,
+                         struct ferry__hub_tree *tree, char commit[41], int *pages,
+                         struct ferry_hub_reply *failed, char *why, size_t why_len) {
+  memset(failed, 0, sizeof(*failed));
+  if (pages) *pages = 0;
+  if (commit) commit[0] = 0;
+  const char *e = ferry_hub_client_endpoint(c);
+  char *next = strdup(url), *path = NULL;
+  int err = next ? 0 : FERRY_E_NOMEM;
+  for (int page = 0; next && !err; page++) {
+    if (page == FERRY__HUB_MAX_PAGES) {
+      err = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "the listing did not end after %d pages",
+                           FERRY__HUB_MAX_PAGES);
+      break;
+    }
+    struct ferry_hub_reply rep;
+    err = ferry__hub_client_call_url(c, "GET", next, NULL, NULL, NULL, 0, 1, &rep);
+    free(next);
+    next = NULL;
+    if (err) {
+      *failed = rep; /* the caller says what failed, and frees it */
+      break;
+    }
+    if (pages) (*pages)++;
+    if (page == 0 && commit) {
+      char sha[64] = "";
+      ferry_hub_reply_header(&rep, "x-repo-commit", sha, sizeof(sha));
+      if (ferry__hub_is_commit(sha)) memcpy(commit, sha, 41);
+    }
+    char reason[256] = "";
+    if ((err = ferry__hub_tree_parse_page(rep.body, rep.body_len, tree, reason, sizeof(reason))))
+      ferry__hub_why(err, why, why_len, "malformed tree listing from the Hub: %s", reason);
+    else if (!(err = next_page(c, &rep, &path, why, why_len)) && path &&
+             ferry__hub_fmt(&next, FERRY__HUB_URL_MAX, "%s%s", e, path))
+      err = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "the next page's URL is too long");
+    free(path);
+    path = NULL;
+    ferry_hub_reply_free(&rep);
+  }
+  free(next);
   return err;
 }
 
@@ -106,44 +148,25 @@ int ferry_hub_list_tree(struct ferry_hub_client *c, const char *repo_id, const c
     if (n && ferry__hub_path_check(folder, reason, sizeof(reason)))
       return ferry__hub_why(FERRY_E_INVAL, why, why_len, "invalid path: %s", reason);
   }
-  char *url = NULL, *page = NULL;
+  char *url = NULL;
   const char *e = ferry_hub_client_endpoint(c);
   if ((err = ferry__hub_url_tree(e, &r, rev, folder, recursive, 0, &url)))
     return ferry__hub_why(err, why, why_len, "the request is too long");
-  page = strdup(url + strlen(e)); /* the client wants the path after the endpoint */
-  free(url);
-  if (!page) return FERRY_E_NOMEM;
   char what[FERRY__HUB_REPO_ID_MAX + 1024]; /* a long path is cut in the message */
   snprintf(what, sizeof(what), "cannot list %s at %.255s%s%.700s", r.id, rev,
            folder[0] ? ":" : "", folder);
   struct ferry__hub_tree tree;
   ferry__hub_tree_init(&tree);
-  while (page && !err) {
-    if (out->pages == MAX_PAGES) {
-      err = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "%s: more than %d pages", what,
-                           MAX_PAGES);
-      break;
-    }
-    struct ferry_hub_reply rep;
-    err = ferry__hub_api(c, "GET", page, NULL, &rep, what, why, why_len);
-    free(page);
-    page = NULL;
-    if (!err) {
-      if (out->pages++ == 0) {
-        char commit[64] = "";
-        ferry_hub_reply_header(&rep, "x-repo-commit", commit, sizeof(commit));
-        if (ferry__hub_is_commit(commit)) memcpy(out->commit, commit, 41);
-      }
-      if ((err = ferry__hub_tree_parse_page(rep.body, rep.body_len, &tree, reason,
-                                            sizeof(reason))))
-        ferry__hub_why(err, why, why_len, "%s: malformed tree listing from the Hub: %s", what,
-                       reason);
-      else
-        err = next_page(c, &rep, &page, why, why_len);
-    }
-    ferry_hub_reply_free(&rep);
-  }
-  free(page);
+  struct ferry_hub_reply failed;
+  char walk_why[1024] = "";
+  err = ferry__hub_tree_walk(c, url, &tree, out->commit, &out->pages, &failed, walk_why,
+                             sizeof(walk_why));
+  free(url);
+  if (err && failed.error)
+    ferry__hub_why(err, why, why_len, "%s: %s", what, failed.message);
+  else if (err)
+    ferry__hub_why(err, why, why_len, "%s: %s", what, walk_why);
+  ferry_hub_reply_free(&failed);
   if (!err && !(out->entries = calloc(tree.n ? tree.n : 1, sizeof(*out->entries))))
     err = FERRY_E_NOMEM;
   for (size_t i = 0; !err && i < tree.n; i++) {
@@ -371,7 +394,7 @@ int ferry_hub_search(struct ferry_hub_client *c, const struct ferry_hub_search_o
   char what[64];
   snprintf(what, sizeof(what), "cannot search %s", ferry__hub_repo_type_plural(t));
   size_t cap = 0;
-  while (page && !err && out->n < limit && out->pages < MAX_PAGES) {
+  while (page && !err && out->n < limit && out->pages < FERRY__HUB_MAX_PAGES) {
     struct ferry_hub_reply rep;
     err = ferry__hub_api(c, "GET", page, NULL, &rep, what, why, why_len);
     free(page);

@@ -51,16 +51,8 @@ struct up {
   struct ferry__hub_tree deletions;
 };
 
-static int fail(struct up *u, int err, long status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(struct up *u, int err, long status, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int kept = ferry__hub_vfail(&u->out->error, &u->out->http_status, u->out->message,
-                              sizeof(u->out->message), err, status, fmt, ap);
-  va_end(ap);
-  return kept;
-}
+/* The first failure of the upload, into its result. */
+#define fail(u, ...) FERRY__HUB_FAIL((u)->out, __VA_ARGS__)
 
 static int fail_reply(struct up *u, const struct ferry_hub_reply *r, const char *what) {
   return fail(u, r->error, r->status, "%s: %s", what, r->message);
@@ -73,15 +65,10 @@ static int fail_reply(struct up *u, const struct ferry_hub_reply *r, const char 
 static void debug(struct up *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static double now_s(void);
 static void debug(struct up *u, const char *fmt, ...) {
-  const struct ferry_config *c = u->o->engine;
-  if (!c || !c->log_cb || !c->verbose) return;
-  char line[1024];
-  int n = snprintf(line, sizeof(line), "[%7.3f] ", now_s() - u->t0);
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+  ferry__vlog(u->o->engine, FERRY_LOG_DEBUG, now_s() - u->t0, fmt, ap);
   va_end(ap);
-  c->log_cb(c->log_user, FERRY_LOG_DEBUG, line);
 }
 
 static int stopped(struct up *u) {
@@ -687,22 +674,14 @@ static int list_remote(struct up *u) {
   int err = ferry__hub_url_tree(ferry_hub_client_endpoint(u->client), &u->repo, rev,
                                 u->path_prefix[0] ? u->path_prefix : NULL, 1, 0, &url);
   if (err) return fail(u, err, 0, "URL too long");
-  for (int page = 0; url && !err && page < 100000; page++) {
-    struct ferry_hub_reply r;
-    err = ferry__hub_client_call_url(u->client, "GET", url, NULL, NULL, NULL, 0, 1, &r);
-    free(url);
-    url = NULL;
-    char why[WHY] = "", link[4096] = "";
-    if (err == FERRY_E_HUB_ENTRY_NOT_FOUND) err = 0; /* nothing under the prefix */
-    else if (err) fail_reply(u, &r, "listing the files to delete");
-    else if ((err = ferry__hub_tree_parse_page(r.body, r.body_len, &u->deletions, why, sizeof(why))))
-      fail(u, err, r.status, "malformed tree listing from the Hub: %s", why);
-    else if (ferry_hub_reply_header(&r, "link", link, sizeof(link)) == 0 &&
-             (err = ferry__hub_link_next(link, strlen(link), &url)))
-      fail(u, err, r.status, "malformed Link header in the tree listing");
-    ferry_hub_reply_free(&r);
-  }
+  struct ferry_hub_reply failed;
+  char why[WHY] = "";
+  err = ferry__hub_tree_walk(u->client, url, &u->deletions, NULL, NULL, &failed, why, sizeof(why));
   free(url);
+  if (err == FERRY_E_HUB_ENTRY_NOT_FOUND) err = 0; /* nothing under the prefix */
+  else if (err && failed.error) fail_reply(u, &failed, "listing the files to delete");
+  else if (err) fail(u, err, 0, "listing the files to delete: %s", why);
+  ferry_hub_reply_free(&failed);
   return err;
 }
 

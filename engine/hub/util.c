@@ -47,22 +47,22 @@ int ferry__hub_why(int err, char *why, size_t why_len, const char *fmt, ...) {
   return err;
 }
 
-int ferry__hub_vfail(int *error, long *http_status, char *message, size_t cap, int err,
-                     long status, const char *fmt, va_list ap) {
+int ferry__hub_fail_into(int *error, long *http_status, char *message, size_t cap, int err,
+                         long status, const char *fmt, ...) {
   if (!*error) {
     *error = err;
     *http_status = status;
+    va_list ap;
+    va_start(ap, fmt);
     vsnprintf(message, cap, fmt, ap);
+    va_end(ap);
   }
   return *error;
 }
 
 void ferry__hub_notice(const struct ferry_config *c, const char *fmt, ...) {
-  if (!c || !c->log_cb) return;
-  char line[1024];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(line, sizeof(line), fmt, ap);
+  ferry__vlog(c, FERRY_LOG_NOTICE, -1, fmt, ap);
   va_end(ap);
-  c->log_cb(c->log_user, FERRY_LOG_NOTICE, line);
 }

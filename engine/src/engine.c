@@ -18,15 +18,8 @@
 #include "plan.h"
 
 static void emit(struct ferry_engine *e, int level, const char *fmt, va_list ap) {
-  if (!e->cfg.log_cb || (level == FERRY_LOG_DEBUG && !e->cfg.verbose)) return;
-  char line[1024];
-  int n = 0;
-  if (level == FERRY_LOG_DEBUG) {
-    double t = e->t0 ? (double)(uv_hrtime() - e->t0) / 1e9 : 0;
-    n = snprintf(line, sizeof(line), "[%7.3f] ", t);
-  }
-  vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-  e->cfg.log_cb(e->cfg.log_user, level, line);
+  double t = e->t0 ? (double)(uv_hrtime() - e->t0) / 1e9 : 0;
+  ferry__vlog(&e->cfg, level, t, fmt, ap);
 }
 
 void ferry__log(struct ferry_engine *e, const char *fmt, ...) {

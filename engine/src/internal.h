@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "ferry.h"
+#include "log.h"
 #include "http_parse.h"
 #include "ivset.h"
 #include "journal.h"

@@ -21,9 +21,11 @@ def git_oid(data):
 class FakeHub(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, tls_dir, repo, files, served=None, api_status=None):
+    def __init__(self, tls_dir, repo, files, served=None, api_status=None, tree_next=None):
         """files: path -> the content the tree describes (oid, size); served: path -> the bytes
-        resolve sends instead; api_status: answer every /api/ request with this status."""
+        resolve sends instead; api_status: answer every /api/ request with this status;
+        tree_next: a URL the first tree page names as its next page (Link rel="next"); a page
+        asked with a cursor is empty and names none."""
         super().__init__(("127.0.0.1", 0), FakeHandler)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(os.path.join(tls_dir, "server.pem"),
@@ -31,7 +33,9 @@ class FakeHub(http.server.ThreadingHTTPServer):
         self.socket = ctx.wrap_socket(self.socket, server_side=True)
         self.repo, self.files, self.served = repo, files, served or {}
         self.api_status = api_status
+        self.tree_next = tree_next
         self.requests = []
+        self.authorized = []  # "METHOD path" of the requests that carried Authorization
         self.endpoint = f"https://127.0.0.1:{self.server_address[1]}"
 
     def gets(self, part):
@@ -56,6 +60,8 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         hub = self.server
         hub.requests.append(f"{self.command} {self.path}")
+        if self.headers.get("Authorization"):
+            hub.authorized.append(f"{self.command} {self.path}")
         path = urllib.parse.unquote(self.path.split("?", 1)[0])
         api = f"/api/models/{hub.repo}/"
         resolve = f"/{hub.repo}/resolve/{COMMIT}/"
@@ -65,6 +71,8 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
         if path.startswith(api + "revision/"):
             value = {"id": hub.repo, "sha": COMMIT,
                      "siblings": [{"rfilename": p} for p in hub.files]}
+        elif path.startswith(api + "tree/") and "cursor=" in self.path:
+            value = []  # a next page (tree_next): the files were all on the first
         elif path.startswith(api + "tree/"):
             value = [{"type": "file", "path": p, "oid": git_oid(data), "size": len(data)}
                      for p, data in hub.files.items()]
@@ -75,15 +83,18 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
                                            ("X-Repo-Commit", COMMIT)])
         else:
             return self.answer(404)
-        self.answer(200, json.dumps(value).encode(), [("Content-Type", "application/json")])
+        headers = [("Content-Type", "application/json")]
+        if path.startswith(api + "tree/") and hub.tree_next and "cursor=" not in self.path:
+            headers.append(("Link", f'<{hub.tree_next}>; rel="next"'))
+        self.answer(200, json.dumps(value).encode(), headers)
 
     do_HEAD = do_GET
 
 
 @contextmanager
-def fake_hub(hub, repo, files, served=None, api_status=None):
+def fake_hub(hub, repo, files, served=None, api_status=None, tree_next=None):
     """A running FakeHub using the local hub's TLS files (its CA is what --cacert trusts)."""
-    fake = FakeHub(os.path.join(hub.dir, "tls"), repo, files, served, api_status)
+    fake = FakeHub(os.path.join(hub.dir, "tls"), repo, files, served, api_status, tree_next)
     thread = threading.Thread(target=fake.serve_forever, daemon=True)
     thread.start()
     try:
