@@ -39,7 +39,7 @@ http {{
     }}
 
     server {{
-        listen 127.0.0.1:{hub_port} ssl http2;
+        listen {listen}:{hub_port} ssl http2;
         {hub_plain_listen}
         access_log {dir}/logs/access.log hub_log;
         client_max_body_size 0;
@@ -59,7 +59,7 @@ http {{
     }}
 
     server {{
-        listen 127.0.0.1:{cdn_port} ssl http2;
+        listen {listen}:{cdn_port} ssl http2;
         {cdn_plain_listen}
         access_log {dir}/logs/access.log cdn_log;
         client_max_body_size 0;
@@ -117,12 +117,14 @@ def write(state_dir, config):
     for d in ("nginx/tmp/body", "nginx/tmp/proxy", "nginx/tmp/fastcgi", "nginx/tmp/uwsgi",
               "nginx/tmp/scgi", "upload", "upload-tmp", "run", "logs"):
         os.makedirs(os.path.join(state_dir, d), exist_ok=True)
+    listen = config.get("listen", "127.0.0.1")
+    listen = "[%s]" % listen if ":" in listen else listen
     text = TEMPLATE.format(
-        dir=state_dir, app_port=config["app_port"], hub_port=config["hub_port"],
+        dir=state_dir, listen=listen, app_port=config["app_port"], hub_port=config["hub_port"],
         cdn_port=config["cdn_port"], secret=config["cdn_secret"],
         user_line="user root;" if os.geteuid() == 0 else "",
-        hub_plain_listen=("listen 127.0.0.1:%d;" % config["http_port"]) if "http_port" in config else "",
-        cdn_plain_listen=("listen 127.0.0.1:%d;" % config["http_cdn_port"]) if "http_port" in config else "")
+        hub_plain_listen=("listen %s:%d;" % (listen, config["http_port"])) if "http_port" in config else "",
+        cdn_plain_listen=("listen %s:%d;" % (listen, config["http_cdn_port"])) if "http_port" in config else "")
     path = os.path.join(state_dir, "nginx", "nginx.conf")
     with open(path, "w") as f:
         f.write(text)
