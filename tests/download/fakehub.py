@@ -2,7 +2,6 @@
 does not match its tree, failing API routes): HTTPS with the local hub's server certificate,
 loopback, one thread per request. One model repo, regular (non-LFS) files only; every request
 is recorded as "METHOD path"."""
-import hashlib
 import http.server
 import json
 import os
@@ -11,11 +10,9 @@ import threading
 import urllib.parse
 from contextlib import contextmanager
 
+from ferrytest import git_blob_id
+
 COMMIT = "1" * 40
-
-
-def git_oid(data):
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 class FakeHub(http.server.ThreadingHTTPServer):
@@ -66,12 +63,12 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
             value = {"id": hub.repo, "sha": COMMIT,
                      "siblings": [{"rfilename": p} for p in hub.files]}
         elif path.startswith(api + "tree/"):
-            value = [{"type": "file", "path": p, "oid": git_oid(data), "size": len(data)}
+            value = [{"type": "file", "path": p, "oid": git_blob_id(data), "size": len(data)}
                      for p, data in hub.files.items()]
         elif path.startswith(resolve) and path[len(resolve):] in hub.files:
             name = path[len(resolve):]
             body = hub.served.get(name, hub.files[name])
-            return self.answer(200, body, [("ETag", f'"{git_oid(hub.files[name])}"'),
+            return self.answer(200, body, [("ETag", f'"{git_blob_id(hub.files[name])}"'),
                                            ("X-Repo-Commit", COMMIT)])
         else:
             return self.answer(404)
