@@ -11,11 +11,8 @@ import subprocess
 import termios
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-
-from dlhelpers import ferry_env  # noqa: E402  (tests/download is on sys.path)
-from helpers import FERRY_BIN, TIMEOUT_SCALE, FerryResult  # noqa: E402
+from ferrytest import FERRY_BIN, TIMEOUT_SCALE, FerryResult
+from hubrun import HubEnv
 
 EXIT_USAGE, EXIT_IO, EXIT_BAD_TOKEN, EXIT_OFFLINE = 2, 6, 15, 16
 
@@ -42,15 +39,12 @@ def mode(path):
     return stat.S_IMODE(os.lstat(path).st_mode)
 
 
-class Ferry:
+class Ferry(HubEnv):
     """ferry with HOME and HF_HOME under the test's folder, the hub as endpoint and its CA in
     SSL_CERT_FILE, no token in the environment."""
 
     def __init__(self, hub, home):
-        self.hub = hub
-        self.home = str(home)
-        self.env = ferry_env(hub, home, {"SSL_CERT_FILE": hub.ca})
-        self.hf_home = self.env["HF_HOME"]
+        super().__init__(hub, str(home), {"SSL_CERT_FILE": hub.ca})
         self.token_path = os.path.join(self.hf_home, "token")
         self.stored_path = os.path.join(self.hf_home, "stored_tokens")
         self.secrets = set(hub.tokens.values()) | {INVALID_TOKEN, ORG_TOKEN}
@@ -58,13 +52,6 @@ class Ferry:
 
     def token(self, label):
         return self.hub.tokens[label]
-
-    def env_with(self, extra=None, drop=()):
-        env = dict(self.env)
-        env.update(extra or {})
-        for key in drop:
-            env.pop(key, None)
-        return env
 
     def check_no_secret(self, text, what):
         for secret in self.secrets:

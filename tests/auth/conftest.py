@@ -4,22 +4,14 @@ output of ferry contains a token.
 
 Run:  /usr/bin/python3 -m pytest tests/auth -q      (binary: env FERRY_BIN, default build/ferry)
 """
-import os
-import sys
-
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "download"))
-
-from authhelpers import Ferry, FERRY_BIN  # noqa: E402
-from hubtest import running_hub  # noqa: E402
+from authhelpers import Ferry
+from hubtest import running_hub
 
 
 @pytest.fixture(scope="session")
-def hub(tmp_path_factory):
-    assert os.access(FERRY_BIN, os.X_OK), f"ferry binary not found at {FERRY_BIN} (set FERRY_BIN)"
+def hub(tmp_path_factory, ferry_bin):
     with running_hub(tmp_path_factory.mktemp("auth-hub"), "--seed", "--seed-size", "1M") as h:
         yield h
 

@@ -4,7 +4,8 @@ import json
 import os
 import subprocess
 
-from authhelpers import CLI_WARNING, FERRY_BIN
+from authhelpers import CLI_WARNING
+from ferrytest import FERRY_BIN
 
 ENV_KEYS = {"ferry_version", "versions", "platform", "endpoint", "hf_home", "cache_dir",
             "token_path", "stored_tokens_path", "stored_tokens", "token_found", "token_source",

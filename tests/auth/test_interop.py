@@ -7,10 +7,11 @@ import json
 import os
 import subprocess
 
-from authhelpers import HERE, REPO, stored_tokens_bytes
+from authhelpers import stored_tokens_bytes
+from ferrytest import REPO
 
 EXIT_REPO_NOT_FOUND = 11
-JS_SCRIPT = os.path.join(HERE, "jsauth.mjs")
+JS_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jsauth.mjs")
 JS_PACKAGE = os.path.join(REPO, "tests", "hub", "conformance", "node_modules", "@huggingface",
                           "hub", "package.json")
 SECRET = b"only demo and demo-org members see this\n"

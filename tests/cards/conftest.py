@@ -8,17 +8,14 @@ import base64
 import json
 import os
 import subprocess
-import sys
+import time
 import uuid
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tests", "download"))
-
-from dlhelpers import FERRY_BIN, TIMEOUT_SCALE, ferry_env  # noqa: E402
-from hubtest import running_hub  # noqa: E402
+from ferrytest import FERRY_BIN, REPO, TIMEOUT_SCALE, FerryResult
+from hubrun import ferry_env
+from hubtest import running_hub
 
 JS_CLIENT = os.path.join(REPO, "tests", "download", "jsclient.mjs")
 JS_PACKAGE = os.path.join(REPO, "tests", "hub", "conformance", "node_modules", "@huggingface",
@@ -28,32 +25,13 @@ JS_PACKAGE = os.path.join(REPO, "tests", "hub", "conformance", "node_modules", "
 EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_IO, EXIT_CARD = 0, 1, 2, 6, 19
 
 
-class Result:
-    def __init__(self, args, done):
-        self.args, self.returncode = args, done.returncode
-        self.stdout, self.stderr = done.stdout, done.stderr
-
-    @property
-    def json(self):
-        return json.loads(self.stdout)
-
-    def describe(self):
-        return (f"ferry {' '.join(self.args)}\n exit {self.returncode}\n"
-                f" stdout: {self.stdout[-2000:]}\n stderr: {self.stderr[-2000:]}")
-
-
 def run_ferry(*args, env=None, stdin=subprocess.DEVNULL, timeout=30, cwd=None):
     """ferry ARGS with stdin from /dev/null (not a terminal) unless given."""
     args = [str(a) for a in args]
+    start = time.monotonic()
     done = subprocess.run([FERRY_BIN] + args, env=env, stdin=stdin, capture_output=True,
                           text=True, errors="replace", timeout=timeout * TIMEOUT_SCALE, cwd=cwd)
-    return Result(args, done)
-
-
-@pytest.fixture(scope="session")
-def ferry_bin():
-    assert os.access(FERRY_BIN, os.X_OK), f"ferry binary not found at {FERRY_BIN} (set FERRY_BIN)"
-    return FERRY_BIN
+    return FerryResult(args, done.returncode, done.stdout, done.stderr, time.monotonic() - start)
 
 
 @pytest.fixture(scope="session")

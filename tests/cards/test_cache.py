@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from dlhelpers import FERRY_BIN
 from conftest import EXIT_IO, EXIT_OK, EXIT_OTHER, EXIT_USAGE, run_js, tree_state
+from ferrytest import FERRY_BIN
 
 LS_KEYS = {"ok", "cache_dir", "size_on_disk", "repos", "partial_files", "warnings", "error"}
 REPO_KEYS = {"repo_type", "repo_id", "path", "size_on_disk", "files", "last_accessed",

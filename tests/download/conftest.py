@@ -7,25 +7,16 @@ import hashlib
 import http.client
 import os
 import ssl
-import sys
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import dlhelpers  # noqa: E402
-from dlhelpers import FERRY_BIN, AccessLog, ferry_env, run_download, type_prefix  # noqa: E402
-from hubtest import running_hub  # noqa: E402
+import dlhelpers
+from hubrun import AccessLog, HubEnv, run_download, type_prefix
+from hubtest import running_hub
 
 SEED_SIZE = "32M"
-
-
-@pytest.fixture(scope="session")
-def ferry_bin():
-    assert os.access(FERRY_BIN, os.X_OK), f"ferry binary not found at {FERRY_BIN} (set FERRY_BIN)"
-    return FERRY_BIN
 
 
 @pytest.fixture(scope="session")
@@ -133,22 +124,13 @@ def log(hub):
     return AccessLog(hub.dir).mark()
 
 
-class Runner:
+class Runner(HubEnv):
     """`ferry download` with an isolated HOME/HF_HOME under the test's tmp_path, trusting the
     hub's CA with --cacert (unless cacert=False)."""
 
     def __init__(self, hub, home):
-        self.hub, self.home = hub, home
-        self.env = ferry_env(hub, home)
-        self.hf_home = self.env["HF_HOME"]
+        super().__init__(hub, home)
         self.cache = os.path.join(self.hf_home, "hub")
-
-    def env_with(self, extra=None, drop=()):
-        env = dict(self.env)
-        env.update(extra or {})
-        for key in drop:
-            env.pop(key, None)
-        return env
 
     def args(self, args, cacert=True):
         return list(args) + (["--cacert", self.hub.ca] if cacert else [])

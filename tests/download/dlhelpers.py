@@ -1,23 +1,12 @@
-"""Helpers of the `ferry download` tests: run ferry against the local hub with an isolated
-environment, read the hub's access log, compute the expected cache layout from the hub's tree."""
+"""Helpers of the `ferry download` tests: run `ferry download`, pick requests out of the hub's
+access log, compute the expected cache layout from the hub's tree. (The environment, the log
+itself and process control are shared with the other folders: tests/support/hubrun.py.)"""
 import fnmatch
-import hashlib
 import os
-import signal
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.parse
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-sys.path.insert(0, os.path.join(REPO, "tests", "hub"))
-
-from helpers import FERRY_BIN, TIMEOUT_SCALE, FerryResult  # noqa: E402
-
-MiB = 1024 * 1024
+from ferrytest import FERRY_BIN, git_blob_id, read_bytes, sha256_bytes
 
 # exit codes of the `ferry download` contract
 EXIT_OK, EXIT_USAGE, EXIT_CHECKSUM = 0, 2, 5
@@ -31,26 +20,8 @@ JSON_FILE_KEYS = {"path", "size", "etag", "lfs", "status", "error"}
 CACHEDIR_TAG_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55"
 
 
-def git_blob_sha1(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def read_bytes(path):
-    with open(path, "rb") as f:
-        return f.read()
-
-
 def repo_folder_name(repo_id, repo_type="model"):
     return f"{repo_type}s--" + repo_id.replace("/", "--")
-
-
-def type_prefix(repo_type):
-    """Web route prefix: empty for models, `datasets/` or `spaces/` otherwise."""
-    return "" if repo_type == "model" else repo_type + "s/"
 
 
 def etag_of(entry):
@@ -80,29 +51,6 @@ def matches(path, includes, excludes):
 
 # ---- running ferry ------------------------------------------------------------------------
 
-def ferry_env(hub, home, extra=None, drop=()):
-    """A clean environment: no token, no CA and no cache variables from the caller."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
-           "LANG": "C.UTF-8", "HF_ENDPOINT": hub.endpoint,
-           "HF_HOME": os.path.join(str(home), "hf-home"),
-           "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
-    for key in ("FERRY_TEST_TIMEOUT_MULTIPLIER", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
-        if key in os.environ:
-            env[key] = os.environ[key]
-    env.update(extra or {})
-    for key in drop:
-        env.pop(key, None)
-    return env
-
-
-def run_download(args, env, timeout=60):
-    args = ["download"] + [str(a) for a in args]
-    start = time.monotonic()
-    done = subprocess.run([FERRY_BIN] + args, env=env, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=timeout * TIMEOUT_SCALE)
-    return FerryResult(args, done.returncode, done.stdout, done.stderr, time.monotonic() - start)
-
-
 def start_download(args, env):
     """ferry download in the background; stderr to an unnamed temp file (a pipe could fill)."""
     stderr = tempfile.TemporaryFile()
@@ -113,82 +61,7 @@ def start_download(args, env):
     return process
 
 
-def stop_process(process, sig=signal.SIGKILL, timeout=20):
-    """Send sig, wait for the end; returns (exit code as the shell reports it, stderr)."""
-    process.send_signal(sig)
-    try:
-        process.wait(timeout * TIMEOUT_SCALE)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
-        raise AssertionError(f"ferry did not exit within {timeout}s of signal {sig}")
-    process.stderr_file.seek(0)
-    stderr = process.stderr_file.read().decode(errors="replace")
-    process.stderr_file.close()
-    code = process.returncode
-    return (128 - code if code < 0 else code), stderr
-
-
-def wait_until(condition, what, timeout=30, process=None):
-    deadline = time.monotonic() + timeout * TIMEOUT_SCALE
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        if process is not None and process.poll() is not None:
-            raise AssertionError(f"ferry ended (exit {process.returncode}) before: {what}")
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for: {what}")
-
-
-# ---- the hub's access log -----------------------------------------------------------------
-
-class LogLine:
-    def __init__(self, fields):
-        (self.origin, self.method, self.uri, status, sent, received, self.auth,
-         when) = fields[:8]
-        self.status, self.bytes_sent, self.bytes_received = int(status), int(sent), int(received)
-        self.time = float(when)
-        # protocol (HTTP/2.0, HTTP/1.1), nginx's connection serial number, Range header or "-"
-        self.protocol, self.connection, self.range = (fields[8:11] + [None] * 3)[:3]
-
-    @property
-    def path(self):
-        return urllib.parse.unquote(self.uri.split("?", 1)[0])
-
-    def __repr__(self):
-        return f"{self.origin} {self.method} {self.uri} {self.status} {self.bytes_sent} {self.auth}"
-
-
-class AccessLog:
-    """Lines of the hub's access log written after mark()."""
-
-    def __init__(self, hub_dir):
-        self.path = os.path.join(hub_dir, "logs", "access.log")
-        self.start = 0
-
-    def _all(self):
-        with open(self.path) as f:
-            return [line.split() for line in f if line.strip()]
-
-    def _settled(self):
-        """The lines once the log stops growing: nginx writes a request's line when the request
-        ends, which can be after its client (an earlier test, an aborted ferry) moved on."""
-        previous = -1
-        for _ in range(20):
-            lines = self._all()
-            if len(lines) == previous:
-                break
-            previous = len(lines)
-            time.sleep(0.15)
-        return lines
-
-    def mark(self):
-        self.start = len(self._settled())
-        return self
-
-    def lines(self, settle=True):
-        return [LogLine(f) for f in (self._settled() if settle else self._all())[self.start:]]
-
+# ---- requests in the hub's access log (hubrun.AccessLog) --------------------------------
 
 def data_requests(lines):
     """Requests that move file content: resolve on the hub, anything on the CDN."""
@@ -235,7 +108,7 @@ def check_snapshot(cache, repo_id, repo_type, commit, entries, reference, revisi
         if "lfs" in entry:
             assert sha256_bytes(data) == entry["lfs"]["oid"], entry["path"]
         else:
-            assert git_blob_sha1(data) == entry["oid"], entry["path"]
+            assert git_blob_id(data) == entry["oid"], entry["path"]
         assert sha256_bytes(data) == reference[entry["path"]], f"{entry['path']} differs from the hub"
     blobs = os.listdir(os.path.join(repo_dir, "blobs"))
     assert sorted(blobs) == sorted({etag_of(e) for e in entries}), "stray files in blobs/"

@@ -1,8 +1,19 @@
-"""A small fake hub for what the local hub cannot be made to do (names it refuses, content that
-does not match its tree, failing API routes): HTTPS with the local hub's server certificate,
-loopback, one thread per request. One model repo, regular (non-LFS) files only; every request
-is recorded as "METHOD path"."""
-import hashlib
+"""A small fake hub, for the three things the local hub (tests/hub) cannot be made to do by its
+knobs (hubapp/knobs.py) or its API; all other download tests use the local hub.
+
+- Serve a tree with names the local hub refuses: its commit route rejects a path with an
+  empty, `.` or `..` segment (so `../x`, `a/../../x`, `/tmp/x`; hubapp/routes_write.py).
+  test_unsafe_names.py serves its fourth name, `C:/x`, from here too so that its four cases and
+  their control (test_the_fake_hub_works) run against the same server.
+- Serve a regular (non-LFS) file whose bytes do not match the tree's git blob id: the local
+  hub sends regular files from its content-addressed store, and its corrupting fault
+  (cdn_fault) only touches LFS objects on the CDN (test_faults.py).
+- Answer 5xx to every /api/ request: no knob fails the hub's API (rate_limit gives 429 only;
+  cdn_fault and upload_fault act on the CDN and upload targets) (test_cache_reuse.py).
+
+HTTPS with the local hub's server certificate (so --cacert of the hub trusts it), loopback,
+one thread per request. One model repo, regular files only; every request is recorded as
+"METHOD path"."""
 import http.server
 import json
 import os
@@ -11,11 +22,9 @@ import threading
 import urllib.parse
 from contextlib import contextmanager
 
+from ferrytest import git_blob_id
+
 COMMIT = "1" * 40
-
-
-def git_oid(data):
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 class FakeHub(http.server.ThreadingHTTPServer):
@@ -74,12 +83,12 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
         elif path.startswith(api + "tree/") and "cursor=" in self.path:
             value = []  # a next page (tree_next): the files were all on the first
         elif path.startswith(api + "tree/"):
-            value = [{"type": "file", "path": p, "oid": git_oid(data), "size": len(data)}
+            value = [{"type": "file", "path": p, "oid": git_blob_id(data), "size": len(data)}
                      for p, data in hub.files.items()]
         elif path.startswith(resolve) and path[len(resolve):] in hub.files:
             name = path[len(resolve):]
             body = hub.served.get(name, hub.files[name])
-            return self.answer(200, body, [("ETag", f'"{git_oid(hub.files[name])}"'),
+            return self.answer(200, body, [("ETag", f'"{git_blob_id(hub.files[name])}"'),
                                            ("X-Repo-Commit", COMMIT)])
         else:
             return self.answer(404)

@@ -6,8 +6,9 @@ import os
 
 import pytest
 
-from dlhelpers import EXIT_OFFLINE, EXIT_OK, data_requests, read_bytes, sha256_bytes
+from dlhelpers import EXIT_OFFLINE, EXIT_OK, data_requests
 from fakehub import fake_hub
+from ferrytest import read_bytes, sha256_bytes
 
 
 @pytest.mark.parametrize("which", ["tiny", "many"])

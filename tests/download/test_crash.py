@@ -5,9 +5,9 @@ import os
 import signal
 import subprocess
 
-from dlhelpers import (EXIT_INTERRUPTED, EXIT_OK, MiB, cdn_gets, read_bytes, resolve_gets,
-                       sha256_bytes, start_download, stop_process, wait_until)
-from helpers import bytes_written
+from dlhelpers import EXIT_INTERRUPTED, EXIT_OK, cdn_gets, resolve_gets, start_download
+from ferrytest import MiB, bytes_written, read_bytes, sha256_bytes
+from hubrun import stop_process, wait_until
 
 RATE = "8M"  # 32 MiB of weights take about 4 s
 # as tests/integration/test_get_crash.py: the journal records in-flight progress at least every

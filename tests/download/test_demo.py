@@ -14,7 +14,8 @@ import subprocess
 import pytest
 
 from conftest import RepoInfo
-from dlhelpers import FERRY_BIN, REPO, TIMEOUT_SCALE, etag_of, fmt_bytes
+from dlhelpers import etag_of, fmt_bytes
+from ferrytest import FERRY_BIN, REPO, TIMEOUT_SCALE
 from hubtest import running_hub
 
 DEMO = os.path.join(REPO, "bench", "demo")

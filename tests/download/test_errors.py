@@ -5,8 +5,8 @@ import os
 import pytest
 
 from dlhelpers import (EXIT_BAD_TOKEN, EXIT_ENTRY_NOT_FOUND, EXIT_GATED, EXIT_OK,
-                       EXIT_REPO_NOT_FOUND, EXIT_REVISION_NOT_FOUND, EXIT_USAGE, read_bytes,
-                       resolve_gets)
+                       EXIT_REPO_NOT_FOUND, EXIT_REVISION_NOT_FOUND, EXIT_USAGE, resolve_gets)
+from ferrytest import read_bytes
 
 
 def test_missing_file_is_13_and_leaves_a_no_exist_marker(ferry, tiny):

@@ -5,9 +5,10 @@ the hub_clean fixture."""
 import math
 import os
 
-from dlhelpers import (EXIT_CHECKSUM, EXIT_OK, cdn_gets, ferry_env, read_bytes, resolve_gets,
-                       run_download, sha256_bytes)
-from fakehub import COMMIT, fake_hub, git_oid
+from dlhelpers import EXIT_CHECKSUM, EXIT_OK, cdn_gets, resolve_gets
+from fakehub import COMMIT, fake_hub
+from ferrytest import git_blob_id, read_bytes, sha256_bytes
+from hubrun import ferry_env, run_download
 
 
 def test_token_goes_only_to_the_hub(ferry, hub, tiny, log):
@@ -158,13 +159,13 @@ def test_regular_file_not_matching_its_git_oid_is_refused(hub, tmp_path):
         cache = tmp_path / "cache"
         r = run_download(["fault/repo", "--cache-dir", cache, "--cacert", hub.ca], env, timeout=30)
         assert r.returncode == EXIT_CHECKSUM, r.describe()
-        assert git_oid(want) in r.stderr or "bad.txt" in r.stderr, r.stderr
+        assert git_blob_id(want) in r.stderr or "bad.txt" in r.stderr, r.stderr
         # fetched, refused, fetched once more, refused: two GETs, not one, not three
         assert len(fake.gets("/resolve/" + COMMIT + "/bad.txt")) == 2, fake.requests
         assert len(fake.gets("/resolve/" + COMMIT + "/good.txt")) == 1, fake.requests
         repo_dir = cache / "models--fault--repo"
         # nothing of bad.txt under blobs/ (no final blob, no leftover), no snapshot entry
-        assert sorted(os.listdir(repo_dir / "blobs")) == [git_oid(files["good.txt"])]
+        assert sorted(os.listdir(repo_dir / "blobs")) == [git_blob_id(files["good.txt"])]
         snap = repo_dir / "snapshots" / COMMIT
         assert not os.path.lexists(snap / "bad.txt")
         assert read_bytes(snap / "good.txt") == files["good.txt"]
@@ -175,7 +176,7 @@ def test_regular_file_not_matching_its_git_oid_is_refused(hub, tmp_path):
         assert r.returncode == EXIT_CHECKSUM, r.describe()
         assert len(fake.gets("/resolve/" + COMMIT + "/bad.txt")) == 4, fake.requests
         assert not os.path.lexists(snap / "bad.txt")
-        assert sorted(os.listdir(repo_dir / "blobs")) == [git_oid(files["good.txt"])]
+        assert sorted(os.listdir(repo_dir / "blobs")) == [git_blob_id(files["good.txt"])]
         local = tmp_path / "local"
         r = run_download(["fault/repo", "bad.txt", "--local-dir", local, "--cacert", hub.ca],
                          env, timeout=30)

@@ -5,7 +5,8 @@ import subprocess
 
 import pytest
 
-from dlhelpers import EXIT_OK, REPO, check_snapshot, data_requests, read_bytes, sha256_bytes
+from dlhelpers import EXIT_OK, check_snapshot, data_requests
+from ferrytest import REPO, read_bytes, sha256_bytes
 
 JS_CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jsclient.mjs")
 JS_PACKAGE = os.path.join(REPO, "tests", "hub", "conformance", "node_modules", "@huggingface",

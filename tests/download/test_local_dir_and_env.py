@@ -8,8 +8,10 @@ import time
 
 import pytest
 
-from dlhelpers import (CACHEDIR_TAG_SIGNATURE, EXIT_OK, cdn_gets, etag_of, read_bytes,
-                       resolve_gets, sha256_bytes, start_download, stop_process)
+from dlhelpers import (CACHEDIR_TAG_SIGNATURE, EXIT_OK, cdn_gets, etag_of, resolve_gets,
+                       start_download)
+from ferrytest import read_bytes, sha256_bytes
+from hubrun import stop_process
 
 
 def check_metadata(local_dir, path, commit, etag, started, ended):

@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from dlhelpers import EXIT_OK, FERRY_BIN, TIMEOUT_SCALE, check_snapshot, fmt_bytes
+from dlhelpers import EXIT_OK, check_snapshot, fmt_bytes
+from ferrytest import FERRY_BIN, TIMEOUT_SCALE
 
 PROGRESS_ENV = "HF_HUB_DISABLE_PROGRESS_BARS"
 WEIGHTS = "model.safetensors"

@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 
-from dlhelpers import EXIT_OK, git_blob_sha1, read_bytes, resolve_gets
+from dlhelpers import EXIT_OK, resolve_gets
+from ferrytest import git_blob_id, read_bytes
 
 
 def commit(hub, repo, files, rev="main", create_pr=False):
@@ -86,7 +87,7 @@ def test_revision(ferry, revisions, case, log):
     assert got == content
     for path, data in content.items():
         target = os.readlink(os.path.join(snap, path))
-        assert target == "../" * (path.count("/") + 2) + "blobs/" + git_blob_sha1(data)
+        assert target == "../" * (path.count("/") + 2) + "blobs/" + git_blob_id(data)
     if case in ("branch", "tag", "main", "pr"):
         with open(os.path.join(repo_dir, "refs", *revision.split("/")), "rb") as f:
             assert f.read() == commit_id.encode()
@@ -102,7 +103,7 @@ def test_single_file_at_a_tag(ferry, revisions):
     repo_dir = os.path.join(ferry.cache, "models--" + revisions["repo"].replace("/", "--"))
     pointer = os.path.join(repo_dir, "snapshots", revisions["first"], "sub", "dir", "b.txt")
     assert r.stdout == pointer + "\n"
-    assert os.readlink(pointer) == "../../../../blobs/" + git_blob_sha1(b"nested one\n")
+    assert os.readlink(pointer) == "../../../../blobs/" + git_blob_id(b"nested one\n")
     with open(os.path.join(repo_dir, "refs", "v1.0"), "rb") as f:
         assert f.read() == revisions["first"].encode()
 

@@ -5,8 +5,8 @@ import json
 import os
 import uuid
 
-from dlhelpers import (EXIT_OK, JSON_FILE_KEYS, JSON_KEYS, check_snapshot, data_requests,
-                       etag_of, read_bytes, sha256_bytes)
+from dlhelpers import EXIT_OK, JSON_FILE_KEYS, JSON_KEYS, check_snapshot, data_requests, etag_of
+from ferrytest import read_bytes, sha256_bytes
 
 
 def check_tree_cache(cache, info):

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from dlhelpers import ferry_env, run_download
 from fakehub import COMMIT, fake_hub
+from hubrun import ferry_env, run_download
 
 GOOD = b"good file\n"
 EXIT_PROTOCOL = 10

@@ -8,8 +8,8 @@ import json
 import os
 import re
 
-from dlhelpers import EXIT_OK, MiB, cdn_gets, check_snapshot, etag_of, resolve_gets
-from helpers import TIMEOUT_SCALE
+from dlhelpers import EXIT_OK, cdn_gets, check_snapshot, etag_of, resolve_gets
+from ferrytest import TIMEOUT_SCALE, MiB
 
 DEFAULT_CONNECTIONS = 8      # README: --connections, TCP connections per host (default 8)
 DEFAULT_CHUNK = 8 * MiB      # README: --chunk-size, largest ranged request (default 8M)

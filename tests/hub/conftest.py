@@ -1,12 +1,7 @@
 """Fixture of the local hub's own tests: one seeded hub per test session, always stopped."""
-import os
-import sys
-
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from hubtest import SEED_SIZE, running_hub  # noqa: E402
+from hubtest import SEED_SIZE, running_hub
 
 
 @pytest.fixture(scope="session")

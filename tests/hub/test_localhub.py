@@ -15,13 +15,10 @@ import uuid
 
 import pytest
 
+from ferrytest import git_blob_id
 from hubtest import HERE, SEED_SIZE, Hub, start_hub, stop_hub
 
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
-
-
-def git_blob_id(content: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
 
 
 def lfs_pointer(sha, size):
@@ -842,8 +839,6 @@ def test_appender_direct_then_buffered_is_the_concatenation(tmp_path):
     """The multipart assembler writes aligned bytes with O_DIRECT and the rest through the page
     cache: an unaligned part in the middle switches to buffered writes, and reopening the
     object for the next parts (as the assembler does on each poll) appends at its end."""
-    import sys
-    sys.path.insert(0, HERE)
     from hubapp.store import Appender, feed
     parts = [os.urandom(3 * 4096), os.urandom(8 << 20), os.urandom(12345),
              os.urandom(4096), os.urandom(777)]

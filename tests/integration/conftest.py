@@ -1,23 +1,19 @@
 """Session fixtures for the `ferry get` integration tests: test files, nginx, the fault proxy.
 
 The servers are started once per session and always stopped. The binary comes from env
-FERRY_BIN (default <repo>/build/ferry). Run:
+FERRY_BIN (default <repo>/build/ferry; fixture ferry_bin in tests/conftest.py). Run:
     /usr/bin/python3 -m pytest tests/integration
 """
 import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(REPO, "tests", "support"))
-
-from faultproxy import FaultProxyProcess  # noqa: E402
-from helpers import FERRY_BIN, GiB, MiB, sha256_file  # noqa: E402
-from nginx import Nginx  # noqa: E402
+from faultproxy import FaultProxyProcess
+from ferrytest import GiB, MiB, sha256_file
+from nginx import Nginx
 
 SLOW_RATE = "6m"  # nginx limit_rate on /slow/: per request, so crash tests can hit exact moments
 
@@ -50,12 +46,6 @@ class ServedFile:
     path: str
     size: int
     sha256: str
-
-
-@pytest.fixture(scope="session")
-def ferry_bin():
-    assert os.access(FERRY_BIN, os.X_OK), f"ferry binary not found at {FERRY_BIN} (set FERRY_BIN)"
-    return FERRY_BIN
 
 
 @pytest.fixture(scope="session")

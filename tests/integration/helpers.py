@@ -1,21 +1,12 @@
 """Helpers shared by the integration tests: running ferry, checking its --json, watching progress."""
 import filecmp
-import hashlib
-import json
 import os
 import signal
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FERRY_BIN = os.environ.get("FERRY_BIN", os.path.join(REPO, "build", "ferry"))
-MiB = 1024 * 1024
-GiB = 1024 * MiB
-# sanitizer builds run slower: tests/run sets this (e.g. 4) and every timeout and timing
-# tolerance is scaled by it
-TIMEOUT_SCALE = float(os.environ.get("FERRY_TEST_TIMEOUT_MULTIPLIER", "1") or 1)
+from ferrytest import FERRY_BIN, TIMEOUT_SCALE, FerryResult, MiB, bytes_written, sha256_file
 
 # exit codes of the contract (README)
 EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_NETWORK, EXIT_HTTP = 0, 1, 2, 3, 4
@@ -26,34 +17,6 @@ SUMMARY_KEYS = {"ok", "bytes", "bytes_received", "bytes_refetched", "resumed_byt
                 "mb_per_s", "connections", "requests", "retries", "peak_memory", "peak_rss",
                 "files", "error"}
 FILE_KEYS = {"url", "path", "size", "sha256", "verified", "ok", "error"}
-
-
-def sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            block = f.read(4 * MiB)
-            if not block:
-                break
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@dataclass
-class FerryResult:
-    args: list
-    returncode: int
-    stdout: str
-    stderr: str
-    seconds: float
-
-    @property
-    def json(self):
-        return json.loads(self.stdout)
-
-    def describe(self):
-        return (f"ferry {' '.join(self.args)}\n exit {self.returncode} after {self.seconds:.1f}s\n"
-                f" stdout: {self.stdout[-2000:]}\n stderr: {self.stderr[-3000:]}")
 
 
 def run_ferry(args, timeout=60, cwd=None, env=None):
@@ -80,19 +43,6 @@ def start_ferry(args, cwd=None):
 def process_stderr(process):
     process.stderr_file.seek(0)
     return process.stderr_file.read().decode(errors="replace")
-
-
-def bytes_written(pid):
-    """Bytes the process has passed to write()/pwrite() so far (/proc/PID/io wchar): progress
-    without relying on ferry's output format. Journal and log writes are small next to data."""
-    try:
-        with open(f"/proc/{pid}/io") as f:
-            for line in f:
-                if line.startswith("wchar:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return None
 
 
 def wait_for_progress(process, at_least, timeout=60):

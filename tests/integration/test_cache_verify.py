@@ -6,7 +6,8 @@ import subprocess
 
 import pytest
 
-from helpers import EXIT_CHECKSUM, EXIT_OK, REPO, run_ferry
+from ferrytest import REPO
+from helpers import EXIT_CHECKSUM, EXIT_OK, run_ferry
 
 LOCALHUB = os.path.join(REPO, "tests", "hub", "localhub")
 

@@ -4,8 +4,9 @@ import os
 import pytest
 
 from conftest import EDGE_SIZES
-from helpers import (EXIT_CHECKSUM, EXIT_HTTP, EXIT_TLS, MiB, assert_identical,
-                     assert_no_final_file, check_summary, run_ferry)
+from ferrytest import MiB
+from helpers import (EXIT_CHECKSUM, EXIT_HTTP, EXIT_TLS, assert_identical, assert_no_final_file,
+                     check_summary, run_ferry)
 
 # protocol name -> (URL scheme, extra ferry options, protocol nginx must log)
 PROTOCOLS = {

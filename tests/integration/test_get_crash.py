@@ -9,8 +9,9 @@ import signal
 
 import pytest
 
-from helpers import (EXIT_INTERRUPTED, MiB, assert_identical, check_summary, kill_and_wait,
-                     run_ferry, start_ferry, wait_for_log_quiet, wait_for_progress)
+from ferrytest import MiB
+from helpers import (EXIT_INTERRUPTED, assert_identical, check_summary, kill_and_wait, run_ferry,
+                     start_ferry, wait_for_log_quiet, wait_for_progress)
 
 CONNECTIONS, STREAMS = 2, 2
 IN_FLIGHT = CONNECTIONS * STREAMS  # requests that can be in flight at the kill

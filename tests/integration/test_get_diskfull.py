@@ -12,8 +12,9 @@ import subprocess
 
 import pytest
 
-from helpers import (EXIT_DISK_FULL, TIMEOUT_SCALE, MiB, assert_identical, assert_no_final_file,
-                     kill_and_wait, process_stderr, run_ferry, start_ferry, wait_for_progress)
+from ferrytest import TIMEOUT_SCALE, MiB
+from helpers import (EXIT_DISK_FULL, assert_identical, assert_no_final_file, kill_and_wait,
+                     process_stderr, run_ferry, start_ferry, wait_for_progress)
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import threading
 
 import pytest
 
-from helpers import EXIT_OK, MiB, run_ferry, sha256_file
+from ferrytest import MiB, sha256_file
+from helpers import EXIT_OK, run_ferry
 
 
 class GzipEverything(http.server.BaseHTTPRequestHandler):

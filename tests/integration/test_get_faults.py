@@ -6,9 +6,9 @@ chunk requests whatever the engine does for its first (probe) request.
 """
 import os
 
-from helpers import (EXIT_CHANGED, EXIT_CHECKSUM, EXIT_HTTP, EXIT_NETWORK, TIMEOUT_SCALE, MiB,
-                     assert_identical, assert_no_final_file, check_summary, run_ferry,
-                     same_bytes, sha256_file)
+from ferrytest import TIMEOUT_SCALE, MiB, sha256_file
+from helpers import (EXIT_CHANGED, EXIT_CHECKSUM, EXIT_HTTP, EXIT_NETWORK, assert_identical,
+                     assert_no_final_file, check_summary, run_ferry, same_bytes)
 
 CHUNK_OPTIONS = ["--chunk-size", "4M", "--connections", 2]
 

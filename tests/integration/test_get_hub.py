@@ -9,7 +9,8 @@ import ssl
 
 import pytest
 
-from helpers import EXIT_OK, REPO, run_ferry, sha256_file
+from ferrytest import REPO, sha256_file
+from helpers import EXIT_OK, run_ferry
 
 LOCALHUB = os.path.join(REPO, "tests", "hub", "localhub")
 SEED = "24M"

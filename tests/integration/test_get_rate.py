@@ -1,6 +1,7 @@
 """--limit-rate caps the total: short ranged requests must not burst past it. Only the lower
 bound on time is asserted (a slow machine can only make the download slower)."""
-from helpers import EXIT_OK, MiB, run_ferry, sha256_file
+from ferrytest import MiB, sha256_file
+from helpers import EXIT_OK, run_ferry
 
 
 def test_limit_rate_caps_the_total(ferry_bin, nginx, files, out_dir):

@@ -2,7 +2,8 @@
 and --size. (--limit-rate: test_get_rate.py.)"""
 import os
 
-from helpers import (MiB, assert_identical, assert_no_final_file, check_summary,
+from ferrytest import MiB
+from helpers import (assert_identical, assert_no_final_file, check_summary,
                      most_connections_open_at_once, run_ferry)
 
 TOKEN = "Bearer secret-token-5f2b9c"

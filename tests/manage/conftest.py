@@ -3,21 +3,10 @@ one seeded local hub (always stopped) and a runner with an isolated environment.
 
 Run:  /usr/bin/python3 -m pytest tests/manage -q      (binary: env FERRY_BIN, default build/ferry)
 """
-import os
-import sys
-
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from mghelpers import FERRY_BIN, Runner  # noqa: E402
-from hubtest import running_hub  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def ferry_bin():
-    assert os.access(FERRY_BIN, os.X_OK), f"ferry binary not found at {FERRY_BIN} (set FERRY_BIN)"
-    return FERRY_BIN
+from hubtest import running_hub
+from mghelpers import Runner
 
 
 @pytest.fixture(scope="session")

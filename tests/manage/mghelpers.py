@@ -4,17 +4,14 @@ import base64
 import json
 import os
 import subprocess
-import sys
 import time
 import urllib.parse
 import uuid
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-sys.path.insert(0, os.path.join(REPO, "tests", "hub"))
+from ferrytest import FERRY_BIN, REPO, TIMEOUT_SCALE, FerryResult
+from hubrun import ferry_env
 
-from helpers import FERRY_BIN, TIMEOUT_SCALE, FerryResult  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 # exit codes of the contract (README "Exit codes")
 EXIT_OK, EXIT_OTHER, EXIT_USAGE = 0, 1, 2
@@ -51,13 +48,8 @@ class Runner:
 
     def __init__(self, hub, home):
         self.hub, self.home = hub, home
-        self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
-                    "LANG": "C.UTF-8", "HF_ENDPOINT": hub.endpoint,
-                    "HF_HOME": os.path.join(str(home), "hf-home"), "SSL_CERT_FILE": hub.ca}
-        for key in ("FERRY_TEST_TIMEOUT_MULTIPLIER", "ASAN_OPTIONS", "UBSAN_OPTIONS",
-                    "LSAN_OPTIONS"):
-            if key in os.environ:
-                self.env[key] = os.environ[key]
+        self.env = ferry_env(hub, home, {"SSL_CERT_FILE": hub.ca},
+                             drop=("HF_HUB_DISABLE_PROGRESS_BARS",))
 
     def __call__(self, *args, token="demo", env=None, stdin=subprocess.DEVNULL, timeout=60):
         e = dict(self.env)

@@ -5,9 +5,10 @@ import os
 import pty
 import subprocess
 
+from ferrytest import FERRY_BIN, TIMEOUT_SCALE
 from mghelpers import (CREATE_KEYS, EXIT_AUTH, EXIT_BAD_REQUEST, EXIT_CONFLICT, EXIT_OTHER,
-                       EXIT_REPO_NOT_FOUND, EXIT_USAGE, FERRY_BIN, TIMEOUT_SCALE, fails,
-                       hub_create, hub_info, json_of, ok, unique)
+                       EXIT_REPO_NOT_FOUND, EXIT_USAGE, fails, hub_create, hub_info, json_of, ok,
+                       unique)
 
 DELETE_KEYS = {"ok", "repo_id", "repo_type", "deleted", "error"}
 SETTINGS_KEYS = {"ok", "repo_id", "repo_type", "private", "gated", "error"}

@@ -1,9 +1,9 @@
 """A user's whole day with ferry and the official JavaScript client on one repo: create, upload
 (by the JS client, ferry upload is not there yet), tag, branch, search, ls, info, settings,
 delete; and the JS client sees what ferry did (and the other way round)."""
-import hashlib
 import os
 
+from ferrytest import git_blob_id, sha256_bytes
 from mghelpers import (CREATE_KEYS, EXIT_REPO_NOT_FOUND, INFO_KEYS, LS_KEYS, SEARCH_KEYS,
                        TAG_LIST_KEYS, commit_file, fails, hub_create, js, json_of, ok, unique)
 
@@ -18,14 +18,6 @@ datasets: [demo/many-files]
 
 # scenario model
 """
-
-
-def sha256(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-def git_blob(data):
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def test_full_scenario(ferry, hub, tmp_path):
@@ -68,9 +60,9 @@ def test_full_scenario(ferry, hub, tmp_path):
         e = entries[path]
         assert e["size"] == len(data), path
         if path == "weights.bin":
-            assert e["lfs"] is True and e["sha256"] == sha256(data)
+            assert e["lfs"] is True and e["sha256"] == sha256_bytes(data)
         else:
-            assert e["lfs"] is False and e["oid"] == git_blob(data), path
+            assert e["lfs"] is False and e["oid"] == git_blob_id(data), path
     assert {e["path"] for e in listing["entries"] if e["type"] == "directory"} == {"sub", "sub/dir"}
     assert listing["commit"] == upload and listing["lfs_files"] == 1
     on_branch = json_of(ok(ferry("ls", name, "--revision", "experiment", "-q", "--json")),

@@ -4,26 +4,17 @@ stopped; knobs reset around every test; an isolated environment and a fresh repo
 
 Run:  /usr/bin/python3 -m pytest tests/upload -q      (binary: env FERRY_BIN, default build/ferry)
 """
-import os
 import re
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from uphelpers import FERRY_BIN, AccessLog, Uploader  # noqa: E402
-from hubtest import running_hub  # noqa: E402
+from hubrun import AccessLog
+from hubtest import running_hub
+from uphelpers import Uploader
 
 THRESHOLD, CHUNK = "4M", "1M"
 DEFAULT_KNOBS = {"upload_fault": None, "url_lifetime": 3600, "cdn_rate": 0,
                  "multipart_threshold": 4 << 20, "chunk_size": 1 << 20}
-
-
-@pytest.fixture(scope="session")
-def ferry_bin():
-    assert os.access(FERRY_BIN, os.X_OK), f"ferry binary not found at {FERRY_BIN} (set FERRY_BIN)"
-    return FERRY_BIN
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """A README.md in the upload goes through ferry's card check first: invalid metadata stops the
 upload before any data request or commit, with the line and column (exit 19); a valid card
 is uploaded and the no-card warning is gone."""
-from uphelpers import MiB, binary_blob, commits, json_summary, ok, repo_exists, upload_puts, write_tree
+from ferrytest import MiB
+from uphelpers import binary_blob, commits, json_summary, ok, repo_exists, upload_puts, write_tree
 
 EXIT_CARD_INVALID = 19
 

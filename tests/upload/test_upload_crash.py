@@ -7,9 +7,10 @@ import os
 import signal
 import time
 
-from uphelpers import (EXIT_CONFLICT, EXIT_INTERRUPTED, TIMEOUT_SCALE, MiB, accepted_parts,
-                       binary_blob, commits, json_summary, lfs_batches, ok, part_of,
-                       served_files, sha256_bytes, stop_process, tree, upload_puts, wait_until,
+from ferrytest import TIMEOUT_SCALE, MiB, sha256_bytes
+from hubrun import stop_process, wait_until
+from uphelpers import (EXIT_CONFLICT, EXIT_INTERRUPTED, accepted_parts, binary_blob, commits,
+                       json_summary, lfs_batches, ok, part_of, served_files, tree, upload_puts,
                        write_tree)
 
 PARTS = 12

@@ -3,9 +3,10 @@ path, hostile PATH_IN_REPO), nothing read outside LOCAL_PATH (symlinks), and the
 the Hub's API, never on upload targets or the completion, never printed."""
 import os
 
-from uphelpers import (EXIT_BAD_TOKEN, EXIT_INVALID, EXIT_REPO_NOT_FOUND, EXIT_USAGE, MiB,
-                       binary_blob, commits, completions, json_summary, ok, repo_exists,
-                       served_files, upload_puts, write_tree)
+from ferrytest import MiB
+from uphelpers import (EXIT_BAD_TOKEN, EXIT_INVALID, EXIT_REPO_NOT_FOUND, EXIT_USAGE, binary_blob,
+                       commits, completions, json_summary, ok, repo_exists, served_files,
+                       upload_puts, write_tree)
 
 CARD = {"README.md": b"# card\n"}
 

@@ -1,8 +1,9 @@
 """Faults on upload targets (hub knob upload_fault): 5xx on some parts, a connection reset mid-part,
 5xx on a basic PUT, a target that always fails, signed URLs that expire during the upload.
 Either the upload completes with the right content, or it fails with a clear error."""
-from uphelpers import (EXIT_HTTP, MiB, binary_blob, commits, completions, json_summary, ok,
-                       part_of, served_files, upload_puts, write_tree)
+from ferrytest import MiB
+from uphelpers import (EXIT_HTTP, binary_blob, commits, completions, json_summary, ok, part_of,
+                       served_files, upload_puts, write_tree)
 
 PARTS = 6
 

@@ -1,6 +1,7 @@
 """--create-pr, --revision (new and existing branch), --delete, --include/--exclude, commit
 message and description, and what the folder walk leaves out (.git/, .cache/huggingface/)."""
-from uphelpers import (MiB, binary_blob, commits, head_commit, json_summary, ok, pr_refs,
+from ferrytest import MiB
+from uphelpers import (binary_blob, commits, head_commit, json_summary, ok, pr_refs,
                        revision_status, served_files, write_tree)
 
 BASE = {"README.md": b"# base\n", "keep.txt": b"keep\n",

@@ -3,8 +3,9 @@ one sent; the second run trusts the hash cache (path, size, mtime, inode) instea
 an object the server already has (another repo) is not sent again."""
 import os
 
-from uphelpers import (MiB, binary_blob, commit_posts, commits, head_commit, json_summary,
-                       lfs_batches, ok, served_files, upload_puts, write_tree)
+from ferrytest import MiB
+from uphelpers import (binary_blob, commit_posts, commits, head_commit, json_summary, lfs_batches,
+                       ok, served_files, upload_puts, write_tree)
 
 
 def folder_files(tag):

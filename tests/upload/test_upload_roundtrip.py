@@ -5,9 +5,11 @@ of LOCAL_PATH and PATH_IN_REPO; --json; --private; the model card warning."""
 import os
 import re
 
-from uphelpers import (MiB, binary_blob, commits, completions, head_commit, js_snapshot,
-                       js_upload, json_summary, lfs_paths, ok, part_of, read_tree,
-                       run_download, served_files, upload_puts, write_tree)
+from ferrytest import MiB
+from hubrun import run_download
+from uphelpers import (binary_blob, commits, completions, head_commit, js_snapshot, js_upload,
+                       json_summary, lfs_paths, ok, part_of, read_tree, served_files, upload_puts,
+                       write_tree)
 
 BIG = 6 * MiB + 123          # 7 parts of 1 MiB on the session hub (threshold 4 MiB)
 BIG_PARTS = 7

@@ -2,7 +2,7 @@
 environment, build local folders, read back what the hub holds (tree, commits, served bytes),
 and read the upload requests out of the hub's access log.
 
-The generic parts (environment, access log, process control) come from tests/download/dlhelpers.py.
+The generic parts (environment, access log, process control) come from tests/support/hubrun.py.
 """
 import hashlib
 import http.client
@@ -10,19 +10,14 @@ import json
 import os
 import ssl
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.parse
 
+from ferrytest import FERRY_BIN, REPO, TIMEOUT_SCALE, FerryResult, git_blob_id, sha256_bytes
+from hubrun import HubEnv, type_prefix
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tests", "download"))
-
-from dlhelpers import (FERRY_BIN, TIMEOUT_SCALE, AccessLog, FerryResult,  # noqa: E402,F401
-                       ferry_env, run_download, stop_process, type_prefix, wait_until)
-
-MiB = 1024 * 1024
 JSCLIENT_DOWNLOAD = os.path.join(REPO, "tests", "download", "jsclient.mjs")
 JSCLIENT_UPLOAD = os.path.join(HERE, "jsupload.mjs")
 
@@ -36,10 +31,6 @@ JSON_KEYS = {"ok", "repo_id", "repo_type", "revision", "commit_oid", "commit_url
              "lfs_objects_present", "bytes_total", "bytes_sent", "bytes_skipped", "parts_sent",
              "parts_resumed", "parts_retried", "commits", "seconds", "mb_per_s", "error"}
 ERROR_KEYS = {"code", "name", "message", "http_status"}
-
-
-def sha256_bytes(data):
-    return hashlib.sha256(data).hexdigest()
 
 
 def binary_blob(size, seed):
@@ -77,21 +68,12 @@ def read_tree(root):
 
 # ---- running ferry upload -----------------------------------------------------------------
 
-class Uploader:
+class Uploader(HubEnv):
     """`ferry upload` with an isolated HOME/HF_HOME (under the test's tmp_path), HF_TOKEN set to
     the write token of user demo, trusting the hub's CA with --cacert."""
 
     def __init__(self, hub, home):
-        self.hub, self.home = hub, str(home)
-        self.env = ferry_env(hub, home, {"HF_TOKEN": hub.token})
-        self.hf_home = self.env["HF_HOME"]
-
-    def env_with(self, extra=None, drop=()):
-        env = dict(self.env)
-        env.update(extra or {})
-        for key in drop:
-            env.pop(key, None)
-        return env
+        super().__init__(hub, str(home), {"HF_TOKEN": hub.token})
 
     def argv(self, args, cacert=True):
         return ([FERRY_BIN, "upload"] + [str(a) for a in args]
@@ -222,10 +204,6 @@ def served_files(hub, repo_id, repo_type="model", revision="main", skip=(".gitat
     return out
 
 
-def git_blob_sha1(data):
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
-
-
 def check_tree_ids(hub, repo_id, files, repo_type="model", revision="main"):
     """The tree at revision holds exactly files ({path: bytes}, .gitattributes aside), each with
     the right id: the LFS sha256 and size for LFS files, the git blob sha1 for the others.
@@ -238,7 +216,7 @@ def check_tree_ids(hub, repo_id, files, repo_type="model", revision="main"):
         if "lfs" in e:
             assert (e["lfs"]["oid"], e["lfs"]["size"]) == (sha256_bytes(data), len(data)), path
         else:
-            assert e["oid"] == git_blob_sha1(data), path
+            assert e["oid"] == git_blob_id(data), path
 
 
 def lfs_paths(hub, repo_id, repo_type="model", revision="main"):
