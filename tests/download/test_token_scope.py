@@ -2,7 +2,7 @@
 a tree page whose `Link: rel="next"` names another origin (another port on loopback) is
 refused before any request goes there (as `ferry ls -R` refuses it), so the token never
 reaches it. Two fake hubs (fakehub.py) stand for the Hub and the other origin."""
-from dlhelpers import ferry_env, run_download
+from hubrun import ferry_env, run_download
 from fakehub import fake_hub
 
 TOKEN = "hf_scope_test_token_0123456789"

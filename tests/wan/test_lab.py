@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from conftest import LAB, PROBE, lab, probe_server
+from wanlab import LAB, PROBE, lab, probe_server
 
 
 def probe(the_lab, *args, timeout=120):
