@@ -42,6 +42,7 @@ extern "C" {
   X(HTTP_RETRY, -1020, FERRY_EXIT_HTTP, 1, "server error, retrying")                       \
   X(HTTP, -1021, FERRY_EXIT_HTTP, 0, "HTTP error status")                                  \
   X(RATELIMIT, -1022, FERRY_EXIT_HTTP, 1, "rate limited by the server")                    \
+  X(SERVER_WAIT, -1023, FERRY_EXIT_HTTP, 0, "the server asked to wait longer than ferry waits") \
   X(CHECKSUM, -1030, FERRY_EXIT_CHECKSUM, 0, "SHA-256 mismatch")                           \
   X(SIZE, -1031, FERRY_EXIT_PROTOCOL, 0, "size differs from the expected size")            \
   X(IO, -1040, FERRY_EXIT_IO, 0, "local file error")                                       \

@@ -212,12 +212,18 @@ static void on_rate_timer(uv_timer_t *t) {
 
 /* --limit-rate: a request may start only when the bucket holds its bytes. libcurl's own
  * per-transfer cap smooths each request, but short requests would burst past it; the bucket
- * bounds the total over any second to the rate plus one burst. */
+ * bounds the total over any second to the rate plus one burst. It starts full: the first
+ * request goes at once (at a small rate, an empty bucket held it back for minutes). */
+static double rate_burst(const struct ferry_engine *e) {
+  uint64_t rate = e->cfg.limit_rate;
+  return (double)(rate / 4 > e->chunk ? rate / 4 : e->chunk);
+}
+
 static int rate_allows(struct ferry_engine *e, uint64_t len) {
   uint64_t rate = e->cfg.limit_rate;
   if (!rate) return 1;
   uint64_t now = uv_now(&e->loop);
-  double burst = (double)(rate / 4 > e->chunk ? rate / 4 : e->chunk);
+  double burst = rate_burst(e);
   e->rate_tokens += (double)rate * (double)(now - e->rate_last_ms) / 1000.0;
   if (e->rate_tokens > burst) e->rate_tokens = burst;
   e->rate_last_ms = now;
@@ -372,6 +378,7 @@ int ferry_engine_run(struct ferry_engine *e) {
   uv_timer_init(&e->loop, &e->watchdog);
   uv_timer_init(&e->loop, &e->rate_timer);
   e->rate_last_ms = uv_now(&e->loop);
+  e->rate_tokens = rate_burst(e);
   uv_timer_start(&e->watchdog, on_watchdog, 250, 250);
   if (e->cfg.handle_signals) {
     uv_signal_init(&e->loop, &e->sigint);
@@ -394,6 +401,44 @@ int ferry_engine_run(struct ferry_engine *e) {
     e->cfg.progress_cb(e->cfg.progress_user, &s);
   }
   return e->first_error;
+}
+
+/* A wait between API rounds (a server's Retry-After): the loop runs a timer, and SIGINT or
+ * SIGTERM end the wait at once when the engine handles signals. */
+struct pause {
+  uv_timer_t timer;
+  uv_signal_t sigint, sigterm;
+  int done, interrupted;
+};
+
+static void on_pause_timer(uv_timer_t *t) { ((struct pause *)t->data)->done = 1; }
+
+static void on_pause_signal(uv_signal_t *s, int signum) {
+  (void)signum;
+  struct pause *p = s->data;
+  p->done = p->interrupted = 1;
+}
+
+int ferry__engine_pause(struct ferry_engine *e, uint64_t ms) {
+  struct pause p = {0};
+  uv_timer_init(&e->loop, &p.timer);
+  p.timer.data = &p;
+  uv_timer_start(&p.timer, on_pause_timer, ms, 0);
+  if (e->cfg.handle_signals) {
+    uv_signal_init(&e->loop, &p.sigint);
+    uv_signal_init(&e->loop, &p.sigterm);
+    p.sigint.data = p.sigterm.data = &p;
+    uv_signal_start(&p.sigint, on_pause_signal, SIGINT);
+    uv_signal_start(&p.sigterm, on_pause_signal, SIGTERM);
+  }
+  while (!p.done) uv_run(&e->loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t *)&p.timer, NULL);
+  if (e->cfg.handle_signals) {
+    uv_close((uv_handle_t *)&p.sigint, NULL);
+    uv_close((uv_handle_t *)&p.sigterm, NULL);
+  }
+  uv_run(&e->loop, UV_RUN_NOWAIT); /* the close callbacks, before `p` goes away */
+  return p.interrupted ? FERRY_E_INTERRUPTED : 0;
 }
 
 void ferry_engine_stop(struct ferry_engine *e) {

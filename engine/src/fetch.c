@@ -8,7 +8,6 @@
 #include "plan.h"
 
 #define MAX_HEADER_BYTES (64u << 10)
-#define MAX_WAIT_SECONDS 120 /* the longest Retry-After honoured before giving up */
 
 struct ferry__fetch {
   int tag; /* FERRY__TAG_FETCH */
@@ -238,11 +237,24 @@ int ferry_engine_fetch_many(struct ferry_engine *e, const struct ferry_request *
         long w = retry_wait(errs[i], &outs[i], attempt[i]);
         int max = reqs[i].max_retries < 0 ? 0
                   : reqs[i].max_retries ? reqs[i].max_retries : e->cfg.max_retries;
-        if (w >= 0 && attempt[i] < max && w <= MAX_WAIT_SECONDS) {
+        long asked = errs[i] ? -1 : server_wait(&outs[i]);
+        if (w >= 0 && attempt[i] < max && !ferry__server_wait_ok(asked)) {
+          char *shown = ferry__redact_url(reqs[i].url);
+          ferry__notice(e, "%s: HTTP %ld: the server asks to wait %ld s; ferry waits at most %d s",
+                        shown ? shown : "API", outs[i].status, asked, FERRY__MAX_SERVER_WAIT_S);
+          free(shown);
+          errs[i] = FERRY_E_SERVER_WAIT;
+        } else if (w >= 0 && attempt[i] < max) {
           state[i] = FETCH_AGAIN;
           wait[i] = w;
           outs[i].retries = ++attempt[i];
           e->st.retries++;
+          if (asked >= 1) {
+            char *shown = ferry__redact_url(reqs[i].url);
+            ferry__notice(e, "%s: HTTP %ld: the server asks to wait %ld s: waiting (Ctrl-C stops)",
+                          shown ? shown : "API", outs[i].status, asked);
+            free(shown);
+          }
           ferry__log(e, "retrying %s in %ld s (HTTP %ld, %s)", reqs[i].url, w, outs[i].status,
                      errs[i] ? ferry_strerror(errs[i]) : "server busy");
         }
@@ -257,7 +269,11 @@ int ferry_engine_fetch_many(struct ferry_engine *e, const struct ferry_request *
         if (wait[i] > pause) pause = wait[i];
       }
     if (pause < 0) break;
-    uv_sleep((unsigned)(pause * 1000 + 100));
+    if (ferry__engine_pause(e, (uint64_t)pause * 1000 + 100) != 0) {
+      for (size_t i = 0; i < n; i++)
+        if (state[i] == FETCH_TODO) state[i] = FETCH_DONE, errs[i] = FERRY_E_INTERRUPTED;
+      break;
+    }
   }
   free(f), free(state), free(attempt), free(start_err), free(wait);
   for (size_t i = 0; !err && i < n; i++)

@@ -156,12 +156,16 @@ struct ferry__xfer {
   int via_redirect;   /* sent to the job's final_url (a redirect target), not its url */
   unsigned url_gen;   /* the job's url_gen when this request started */
   uint64_t last_progress_ms; /* loop time of the last byte (header or body) received */
+  /* the low-speed rule: bytes (headers and body) received since window_start_ms */
+  uint64_t window_start_ms, window_bytes;
+  uint64_t header_bytes;     /* of the response being read, for the header size limit */
   /* response, filled by the header callback */
   int status;
   int headers_done, checked;
   struct ferry__content_range cr;
   int has_cr;
   int64_t content_length;
+  int length_bad;     /* a Content-Length that does not parse, or two that differ */
   char etag[256];
   char last_modified[128];
   char error_code[64], error_message[256]; /* X-Error-Code / X-Error-Message (Hub errors) */
@@ -172,6 +176,7 @@ struct ferry__xfer {
   int done_early; /* reached `end` after a split: stopped on purpose */
   int cancelled;
   char errbuf[CURL_ERROR_SIZE];
+  char reason[128]; /* ferry's own reason for a verdict (libcurl rewrites errbuf after it) */
 };
 
 /* A request waiting to be retried after a backoff. */
@@ -230,6 +235,9 @@ struct ferry_engine {
 
 /* engine.c */
 /* Debug log (only with cfg.verbose) and notices for the user (see ferry_config.log_cb). */
+/* Waits `ms` on the engine's loop outside ferry_engine_run (between API rounds); SIGINT or
+ * SIGTERM end it at once when the engine handles signals. 0, or FERRY_E_INTERRUPTED. */
+int ferry__engine_pause(struct ferry_engine *e, uint64_t ms);
 void ferry__log(struct ferry_engine *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void ferry__notice(struct ferry_engine *e, const char *fmt, ...)

@@ -66,6 +66,21 @@ int ferry__classify_status(int status, int kind) {
   return FERRY_E_HTTP;
 }
 
+int ferry__server_wait_ok(long seconds) { return seconds <= FERRY__MAX_SERVER_WAIT_S; }
+
+#define LOW_SPEED_BYTES_PER_S 1024
+
+uint64_t ferry__low_speed_limit(uint64_t limit_rate, int inflight) {
+  if (!limit_rate) return LOW_SPEED_BYTES_PER_S;
+  uint64_t share = limit_rate / (uint64_t)(inflight > 0 ? inflight : 1) / 4;
+  return share < 1 ? 1 : share < LOW_SPEED_BYTES_PER_S ? share : LOW_SPEED_BYTES_PER_S;
+}
+
+int ferry__classify_transfer(CURLcode rc, int headers_done) {
+  if (rc == CURLE_OUT_OF_MEMORY && !headers_done) return FERRY_E_PROTOCOL;
+  return ferry__classify_curl(rc);
+}
+
 long ferry__backoff_ms(int attempt, long retry_after, long rnd) {
   if (retry_after >= 0) return retry_after * 1000 + 50; /* the server's word, not earlier */
   if (attempt < 1) attempt = 1;

@@ -32,4 +32,22 @@ int ferry__classify_status(int status, int kind);
  * random (`rnd` is a random number). */
 long ferry__backoff_ms(int attempt, long retry_after, long rnd);
 
+/* The longest wait a server may ask for (Retry-After, RateLimit reset), for every request
+ * kind: ranges, API calls, upload parts. A longer one fails the request with
+ * FERRY_E_SERVER_WAIT instead of sleeping. */
+#define FERRY__MAX_SERVER_WAIT_S 120
+/* Whether a wait the server asked for (seconds; -1 when it asked none) is honoured. */
+int ferry__server_wait_ok(long seconds);
+
+/* The low-speed rule of the stall watchdog: a request that received fewer than this many
+ * bytes per second (headers count) over the stall window is stalled, like a silent one.
+ * 1 KiB/s, scaled down when --limit-rate makes every request slow on purpose: a quarter of
+ * a request's share of the cap (`limit_rate` bytes/s over `inflight` requests). */
+uint64_t ferry__low_speed_limit(uint64_t limit_rate, int inflight);
+
+/* Error for a transfer libcurl ended with `rc` before (headers_done = 0) or after the end of
+ * the response headers: libcurl 7.88 reports an oversized header as out of memory, which is
+ * a malformed answer, not memory. */
+int ferry__classify_transfer(CURLcode rc, int headers_done);
+
 #endif

@@ -16,7 +16,6 @@
 
 #define PUT_BUFFER (1L << 20)  /* libcurl's upload buffer per request (7.88 allows 2 MiB) */
 #define ERR_BODY_MAX 1024      /* the start of an error answer, for the message */
-#define MAX_WAIT_SECONDS 120   /* the longest Retry-After honoured before giving up */
 
 struct put_req {
   int tag; /* FERRY__TAG_PUT */
@@ -187,8 +186,14 @@ void ferry__put_done(void *req, CURLcode rc) {
   if (err) run->bytes_sent -= r->sent;
   size_t i = r->index;
   free_req(r);
-  if (err && retry && !run->stopping && p->retries < e->cfg.max_retries &&
-      wait_s <= MAX_WAIT_SECONDS) {
+  if (err && retry && !ferry__server_wait_ok(wait_s)) {
+    err = FERRY_E_SERVER_WAIT;
+    snprintf(p->message, sizeof(p->message), "HTTP %ld: the server asks to wait %ld s; ferry "
+             "waits at most %d s", p->status, wait_s, FERRY__MAX_SERVER_WAIT_S);
+  } else if (err && retry && !run->stopping && p->retries < e->cfg.max_retries) {
+    if (wait_s >= 1)
+      ferry__notice(e, "part %zu: HTTP %ld: the server asks to wait %ld s: waiting (Ctrl-C stops)",
+                    i, p->status, wait_s);
     p->retries++;
     e->st.retries++;
     long ms = ferry__backoff_ms(p->retries, wait_s, random());

@@ -16,8 +16,14 @@
 
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
+/* What ferry accepts of one response's headers, all lines together; libcurl 7.88 itself
+ * refuses a single line over 100 KiB, reporting it as out of memory. */
+#define MAX_HEADER_BYTES (256u << 10)
+
 static void reset_response(struct ferry__xfer *x) {
   x->status = 0;
+  x->header_bytes = 0;
+  x->length_bad = 0;
   x->headers_done = 0;
   x->has_cr = 0;
   x->content_length = -1;
@@ -39,11 +45,19 @@ static size_t on_header(char *buf, size_t size, size_t n, void *userp) {
   struct ferry__xfer *x = userp;
   size_t len = size * n;
   x->last_progress_ms = uv_now(&x->e->loop);
+  x->window_bytes += len;
   int st = ferry__parse_status_line(buf, len);
   if (st >= 0) {
     reset_response(x);
     x->status = st;
+    x->header_bytes = len;
     return len;
+  }
+  if ((x->header_bytes += len) > MAX_HEADER_BYTES) {
+    x->verdict = FERRY_E_PROTOCOL;
+    snprintf(x->reason, sizeof(x->reason), "response headers larger than %u KiB",
+             MAX_HEADER_BYTES >> 10);
+    return 0;
   }
   const char *name, *val;
   size_t nl, vl;
@@ -55,8 +69,14 @@ static size_t on_header(char *buf, size_t size, size_t n, void *userp) {
     x->has_cr = ferry__parse_content_range(val, vl, &x->cr) == 0;
     if (!x->has_cr) x->has_cr = -1; /* present but malformed */
   } else if (ferry__header_is(name, nl, "content-length")) {
+    /* A length that does not parse (or overflows), or a second one that differs, makes the
+     * answer's end unknowable: refused, never read to EOF as if no length were given. */
     uint64_t v;
-    x->content_length = ferry__parse_u64(val, vl, &v) == 0 ? (int64_t)v : -1;
+    if (ferry__parse_u64(val, vl, &v) != 0 || v > INT64_MAX ||
+        (x->content_length >= 0 && (uint64_t)x->content_length != v))
+      x->length_bad = 1;
+    else
+      x->content_length = (int64_t)v;
   } else if (ferry__header_is(name, nl, "etag")) {
     copy_value(x->etag, sizeof(x->etag), val, vl);
   } else if (ferry__header_is(name, nl, "last-modified")) {
@@ -86,6 +106,11 @@ static const char *response_validator(const struct ferry__xfer *x, int *is_etag)
 /* Checks a 200/206 answer before its first byte is used. Returns 0 to accept it. */
 static int check_response(struct ferry__xfer *x) {
   struct ferry__job *j = x->job;
+  if (x->length_bad) {
+    x->verdict = FERRY_E_PROTOCOL;
+    snprintf(x->reason, sizeof(x->reason), "unparseable or conflicting Content-Length");
+    return -1;
+  }
   if (x->kind == FERRY__X_PROBE) return ferry__job_on_probe(j, x);
   if (x->kind == FERRY__X_WHOLE) return 0;
   int is_etag;
@@ -131,6 +156,7 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *userp) {
   struct ferry__job *j = x->job;
   size_t len = size * n;
   x->last_progress_ms = uv_now(&e->loop);
+  x->window_bytes += len;
   if (x->status != 200 && x->status != 206) return len; /* redirect or error page: dropped */
   if (j->fail_pending || j->restart_pending || e->stopping || x->cancelled) return 0;
   if (!x->checked) {
@@ -299,7 +325,7 @@ int ferry__xfer_start(struct ferry__job *j, int kind, uint64_t start, uint64_t e
   x->start = x->cursor = start;
   x->end = end;
   x->attempt = attempt;
-  x->last_progress_ms = uv_now(&e->loop);
+  x->last_progress_ms = x->window_start_ms = uv_now(&e->loop);
   reset_response(x);
   x->easy = curl_easy_init();
   const char *url = j->final_url ? j->final_url : j->url;
@@ -384,16 +410,30 @@ static void xfer_release(struct ferry__xfer *x, int keep_partial) {
   free(x);
 }
 
-/* libcurl's low-speed check averages over several seconds, so a stall is found late; the
- * engine's own watchdog looks at the time of the last byte instead. */
+/* The engine's stall watchdog. A request is stalled when nothing arrived for the stall time
+ * (the time of the last byte, found sooner than libcurl's averaged low-speed check), or when
+ * what arrived over the last stall window (headers count) is under the low-speed limit: a
+ * server trickling a byte a second would otherwise hold a request forever. */
 void ferry__xfer_check_stalls(struct ferry_engine *e) {
   uint64_t now = uv_now(&e->loop), limit = (uint64_t)e->cfg.stall_seconds * 1000;
+  uint64_t low = ferry__low_speed_limit(e->cfg.limit_rate, e->max_inflight);
   for (struct ferry__xfer *x = e->active, *next; x; x = next) {
     next = x->next;
-    if (now - x->last_progress_ms < limit) continue;
-    ferry__log(e, "no data for %d s on bytes %llu-%llu of %s: re-issuing", e->cfg.stall_seconds,
+    int silent = now - x->last_progress_ms >= limit;
+    int slow = !silent && now - x->window_start_ms >= limit &&
+               x->window_bytes < low * (uint64_t)e->cfg.stall_seconds;
+    if (!silent && now - x->window_start_ms >= limit) { /* a new window */
+      x->window_start_ms = now;
+      x->window_bytes = 0;
+    }
+    if (!silent && !slow) continue;
+    if (silent)
+      snprintf(x->errbuf, sizeof(x->errbuf), "no data received for %d s", e->cfg.stall_seconds);
+    else
+      snprintf(x->errbuf, sizeof(x->errbuf), "under %llu bytes/s for %d s (too slow)",
+               (unsigned long long)low, e->cfg.stall_seconds);
+    ferry__log(e, "%s on bytes %llu-%llu of %s: re-issuing", x->errbuf,
                (unsigned long long)x->cursor, (unsigned long long)(x->end - 1), x->job->path);
-    snprintf(x->errbuf, sizeof(x->errbuf), "no data received for %d s", e->cfg.stall_seconds);
     x->verdict = FERRY_E_STALLED;
     next = x->next; /* done may start new requests at the head; the walk goes on from here */
     ferry__xfer_done(x, CURLE_OPERATION_TIMEDOUT);
@@ -445,7 +485,8 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
     if (check_response(x) != 0 && !x->verdict && !j->fail_pending) x->verdict = FERRY_E_PROTOCOL;
   }
   int err = x->verdict;
-  if (!err && !(x->done_early && x->cursor == x->end)) err = ferry__classify_curl(rc);
+  if (!err && !(x->done_early && x->cursor == x->end))
+    err = ferry__classify_transfer(rc, x->headers_done);
   /* A probe answered 416 with an unsatisfied range of total 0: an empty file. */
   int empty = x->kind == FERRY__X_PROBE && x->status == 416 && x->checked && !x->verdict &&
               j->size_known && j->size == 0;
@@ -461,7 +502,8 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
   uint64_t start = x->start, cursor = x->cursor, end = x->end;
   long retry_after = x->retry_after;
   char why[CURL_ERROR_SIZE + 64];
-  snprintf(why, sizeof(why), "%s", x->errbuf[0]           ? x->errbuf
+  snprintf(why, sizeof(why), "%s", x->reason[0]           ? x->reason
+                                   : x->errbuf[0]         ? x->errbuf
                                    : rc != CURLE_OK       ? curl_easy_strerror(rc)
                                                           : "error status from the server");
   int redirect = status >= 300 && status < 400 && status != 304 && kind != FERRY__X_WHOLE &&
@@ -544,6 +586,11 @@ static void retry_or_fail(struct ferry__job *j, int err, int status, int kind, i
       ferry__job_restart(j, "the server does not support ranges and the transfer broke");
       return;
     }
+  } else if (ferry_is_retryable(err) && !ferry__server_wait_ok(retry_after)) {
+    ferry__job_fail(j, FERRY_E_SERVER_WAIT, status,
+                    "%s: HTTP %d: the server asks to wait %ld s before trying again; ferry waits "
+                    "at most %d s", url, status, retry_after, FERRY__MAX_SERVER_WAIT_S);
+    return;
   } else if (ferry_is_retryable(err)) {
     /* Progress resets the count: a flaky server that keeps sending still gets there, while
      * total_retries bounds the loop whatever happens. */
@@ -552,7 +599,10 @@ static void retry_or_fail(struct ferry__job *j, int err, int status, int kind, i
       j->total_retries++;
       e->st.retries++;
       long delay = ferry__backoff_ms(next, retry_after, random());
-      if (e->cfg.verbose)
+      if (retry_after >= 1) /* a wait the user should know about, also without -v */
+        ferry__notice(e, "%s: HTTP %d: the server asks to wait %ld s: waiting (Ctrl-C stops)",
+                      url, status, retry_after);
+      else if (e->cfg.verbose)
         ferry__log(e, "retry bytes %llu-%llu of %s in %ld ms: %s (HTTP %d, %s)",
                    (unsigned long long)cursor, (unsigned long long)(end - 1), j->path, delay,
                    ferry_strerror(err), status, why);

@@ -18,11 +18,11 @@ import http.server
 import json
 import os
 import ssl
-import threading
 import urllib.parse
 from contextlib import contextmanager
 
 from ferrytest import git_blob_id
+from serving import serving
 
 COMMIT = "1" * 40
 
@@ -103,12 +103,6 @@ class FakeHandler(http.server.BaseHTTPRequestHandler):
 @contextmanager
 def fake_hub(hub, repo, files, served=None, api_status=None, tree_next=None):
     """A running FakeHub using the local hub's TLS files (its CA is what --cacert trusts)."""
-    fake = FakeHub(os.path.join(hub.dir, "tls"), repo, files, served, api_status, tree_next)
-    thread = threading.Thread(target=fake.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(FakeHub(os.path.join(hub.dir, "tls"), repo, files, served, api_status,
+                         tree_next)) as fake:
         yield fake
-    finally:
-        fake.shutdown()
-        fake.server_close()
-        thread.join(10)

@@ -46,6 +46,9 @@
   X(plan_classify_status) \
   X(plan_backoff) \
   X(plan_backoff_any_rnd) \
+  X(plan_server_wait_cap) \
+  X(plan_low_speed_limit) \
+  X(plan_classify_transfer) \
   X(errors_table) \
   X(errors_unknown) \
   X(errors_retryable) \

@@ -320,3 +320,32 @@ void test_plan_backoff_any_rnd(void) {
       ASSERT_LE_INT(ms, base_ms(attempt));
     }
 }
+
+/* One cap for every request kind: up to FERRY__MAX_SERVER_WAIT_S honoured, beyond refused. */
+void test_plan_server_wait_cap(void) {
+  ASSERT_TRUE(ferry__server_wait_ok(-1)); /* no wait asked */
+  ASSERT_TRUE(ferry__server_wait_ok(0));
+  ASSERT_TRUE(ferry__server_wait_ok(FERRY__MAX_SERVER_WAIT_S));
+  ASSERT_TRUE(!ferry__server_wait_ok(FERRY__MAX_SERVER_WAIT_S + 1));
+  ASSERT_TRUE(!ferry__server_wait_ok(99999999));
+  ASSERT_EQ_INT(FERRY__MAX_SERVER_WAIT_S, 120); /* the figure README.md documents */
+}
+
+/* The low-speed rule: 1 KiB/s, scaled down under --limit-rate to a quarter of a request's
+ * share, never 0 (a 0 limit would never find a trickle). */
+void test_plan_low_speed_limit(void) {
+  ASSERT_EQ_U64(ferry__low_speed_limit(0, 16), 1024);
+  ASSERT_EQ_U64(ferry__low_speed_limit(100u << 20, 16), 1024); /* a cap far above: unchanged */
+  ASSERT_EQ_U64(ferry__low_speed_limit(16000, 4), 1000);        /* 4000 B/s per request / 4 */
+  ASSERT_EQ_U64(ferry__low_speed_limit(16, 4), 1);
+  ASSERT_EQ_U64(ferry__low_speed_limit(1, 0), 1);
+}
+
+/* libcurl 7.88's "out of memory" for an oversized header is a protocol error; after the
+ * headers (and for every other code) the usual classification holds. */
+void test_plan_classify_transfer(void) {
+  ASSERT_EQ_INT(ferry__classify_transfer(CURLE_OUT_OF_MEMORY, 0), FERRY_E_PROTOCOL);
+  ASSERT_EQ_INT(ferry__classify_transfer(CURLE_OUT_OF_MEMORY, 1), FERRY_E_NOMEM);
+  ASSERT_EQ_INT(ferry__classify_transfer(CURLE_PARTIAL_FILE, 0), FERRY_E_RESET);
+  ASSERT_EQ_INT(ferry__classify_transfer(CURLE_OK, 1), 0);
+}

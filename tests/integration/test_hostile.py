@@ -1,0 +1,123 @@
+"""A hostile server (tests/support/hostile.py) against `ferry get`: every answer ends in a
+bounded time with a clear error, and nothing wrong is left at the output path.
+
+Issue 13's defects: a trickling body or trickling headers never trip a check based on the last
+byte's time (4); a huge Retry-After makes ferry sleep for a day (5); an unparseable or
+conflicting Content-Length is taken as "no length" and a short file passes (8); a 1 MiB header
+is reported as out of memory (10)."""
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from ferrytest import FERRY_BIN, TIMEOUT_SCALE
+from hostile import hostile_server
+
+EXIT_NETWORK, EXIT_HTTP, EXIT_PROTOCOL, EXIT_INTERRUPTED = 3, 4, 10, 130
+
+
+def get(url, out, *flags, timeout=60):
+    t0 = time.monotonic()
+    r = subprocess.run([FERRY_BIN, "get", url, "-o", str(out), *flags], capture_output=True,
+                       text=True, timeout=timeout * TIMEOUT_SCALE)
+    r.seconds = time.monotonic() - t0
+    return r
+
+
+def nothing_at(out):
+    return not os.path.exists(out) and not os.path.exists(str(out) + ".part")
+
+
+@pytest.mark.parametrize("path", ["/trickle-body", "/trickle-headers"])
+def test_trickle_is_a_stall(tmp_path, path):
+    """A byte (or a short header line) every 0.2 s keeps "the last byte" fresh, so a check of
+    its time never fires; the low-speed rule (under 1 KiB/s over the stall window, headers
+    count) re-issues the request, and after the retries ferry gives up."""
+    with hostile_server() as srv:
+        out = tmp_path / "slow.bin"
+        r = get(srv.url(path), out, "--stall-timeout", "2", "--retries", "1")
+        assert r.returncode == EXIT_NETWORK, (r.returncode, r.stderr)
+        assert "too slow" in r.stderr, r.stderr
+        assert r.seconds < 20 * TIMEOUT_SCALE, r.seconds
+        assert len(srv.headers_of(path)) == 2  # re-issued once, then failed
+        assert nothing_at(out)
+
+
+def test_limit_rate_is_not_a_stall(tmp_path):
+    """The control: --limit-rate 2K makes a request legitimately slower than 1 KiB/s... per
+    request share; the low-speed limit scales down with it, so the file arrives."""
+    with hostile_server() as srv:
+        out = tmp_path / "capped.bin"
+        r = get(srv.url("/ok/12000"), out, "--limit-rate", "2K", "--stall-timeout", "2",
+                "--connections", "1", "--streams", "1")
+        assert r.returncode == 0, r.stderr
+        assert os.path.getsize(out) == 12000
+        assert len(srv.headers_of("/ok/12000")) == 1  # never re-issued as "too slow"
+
+
+def test_huge_retry_after_fails_at_once(tmp_path):
+    """Retry-After: 99999999 is beyond the one cap (120 s) for every request kind: the
+    request fails with a clear error instead of sleeping for three years."""
+    with hostile_server() as srv:
+        out = tmp_path / "wait.bin"
+        r = get(srv.url("/wait/99999999"), out, "--retries", "2")
+        assert r.returncode == EXIT_HTTP, (r.returncode, r.stderr)
+        assert "99999999" in r.stderr and "120" in r.stderr, r.stderr
+        assert r.seconds < 10 * TIMEOUT_SCALE, r.seconds
+        assert len(srv.headers_of("/wait/99999999")) == 1
+        assert nothing_at(out)
+
+
+def test_retry_after_wait_is_announced_and_honoured(tmp_path):
+    """A wait within the cap is honoured, and said on stderr without -v."""
+    with hostile_server() as srv:
+        out = tmp_path / "once.bin"
+        r = get(srv.url("/wait-once/2"), out)
+        assert r.returncode == 0, r.stderr
+        assert "wait 2 s" in r.stderr, r.stderr
+        assert r.seconds >= 2
+        assert os.path.getsize(out) == 1000
+
+
+def test_ctrl_c_ends_a_retry_after_wait(tmp_path):
+    with hostile_server() as srv:
+        out = tmp_path / "interrupted.bin"
+        p = subprocess.Popen([FERRY_BIN, "get", srv.url("/wait/100"), "-o", str(out)],
+                             stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 10
+        while not srv.headers_of("/wait/100") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=30)
+        assert p.returncode == EXIT_INTERRUPTED, err
+        assert time.monotonic() - t0 < 3 * TIMEOUT_SCALE
+        assert "wait 100 s" in err, err
+
+
+@pytest.mark.parametrize("path,says", [("/huge-length", "Content-Length"),
+                                       ("/two-lengths", "Content-Length"),
+                                       ("/big-header", "header"), ("/many-headers", "header")])
+def test_malformed_answer_is_a_protocol_error(tmp_path, path, says):
+    """An unparseable or conflicting Content-Length is not "no length" (read to EOF, a short
+    file, exit 0, as before); oversized headers are not "out of memory" (libcurl 7.88's
+    word for them)."""
+    with hostile_server() as srv:
+        out = tmp_path / "answer.bin"
+        r = get(srv.url(path), out, "--retries", "1")
+        assert r.returncode == EXIT_PROTOCOL, (r.returncode, r.stderr)
+        assert says in r.stderr and "out of memory" not in r.stderr, r.stderr
+        assert nothing_at(out)
+
+
+def test_short_body_is_never_success(tmp_path):
+    """The control for the length checks: a parseable length with a short body is a broken
+    transfer, retried, then an error; never a 1,000-byte file."""
+    with hostile_server() as srv:
+        out = tmp_path / "short.bin"
+        r = get(srv.url("/short-body"), out, "--retries", "2")
+        assert r.returncode != 0, r.stderr
+        assert not os.path.exists(out)
