@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "ferry.h"
+#include "files.h"
 #include "http_parse.h"
 #include "ivset.h"
 #include "journal.h"
@@ -284,7 +285,6 @@ void ferry__sink_finalize(struct ferry__job *j);
 void ferry__sink_sync_dirs(struct ferry_engine *e); /* the folders of renamed files */
 void ferry__budget_release(struct ferry_engine *e, uint64_t bytes);
 uint64_t ferry__round_up(uint64_t v);
-int ferry__errno_to_err(int errnum);
 
 /* hash.c */
 void ferry__hash_start(struct ferry__job *j); /* begin the digest; git needs the size */

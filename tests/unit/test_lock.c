@@ -1,4 +1,4 @@
-/* Unit tests for engine/hub/lock.c: ferry's own lock files (O_EXCL create, pid + host + start
+/* Unit tests for engine/src/lock.c: ferry's own lock files (O_EXCL create, pid + host + start
  * time, stale rule, safe breaking), with real processes. */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include "assert.h"
-#include "test_hub_env.h"
+#include "files.h"
+#include "lock.h"
 
 static char *lock_path(const char *name) {
-  char *p = NULL;
-  ASSERT_EQ_INT(ferry__hub_fmt(&p, 4096, "%s/.locks/models--o--n/%s", ferry_unit_tmpdir(), name), 0);
+  char *p = malloc(4096);
+  ASSERT_NOT_NULL(p);
+  snprintf(p, 4096, "%s/.locks/models--o--n/%s", ferry_unit_tmpdir(), name);
   return p;
 }
 
@@ -23,21 +25,21 @@ static void this_host(char out[256]) {
   char raw[256];
   ASSERT_EQ_INT(gethostname(raw, 255), 0);
   raw[255] = 0;
-  ferry__hub_lock_hostname(out);
+  ferry__lock_hostname(out);
   ASSERT_TRUE(out[0] != 0);
   if (!strpbrk(raw, " \t\n")) ASSERT_EQ_STR(out, raw); /* an ordinary name is kept as is */
 }
 
-void test_hub_lock_acquire_release(void) {
+void test_lock_acquire_release(void) {
   char *path = lock_path("abc.ferry-lock");
-  struct ferry__hub_lock l, l2;
-  struct ferry__hub_lock_opts quick = {10, 0, 3600};
-  ASSERT_EQ_INT(ferry__hub_lock_acquire(path, &quick, &l), 0);
+  struct ferry__lock l, l2;
+  struct ferry__lock_opts quick = {10, 0, 3600};
+  ASSERT_EQ_INT(ferry__lock_acquire(path, &quick, &l), 0);
   ASSERT_EQ_STR(l.path, path);
   /* the file names us */
-  struct ferry__hub_lock_owner o;
+  struct ferry__lock_owner o;
   int found = 0;
-  ASSERT_EQ_INT(ferry__hub_lock_read(path, &o, &found), 0);
+  ASSERT_EQ_INT(ferry__lock_read(path, &o, &found), 0);
   ASSERT_EQ_INT(found, 1);
   ASSERT_EQ_INT(o.pid, getpid());
   char host[256];
@@ -48,30 +50,30 @@ void test_hub_lock_acquire_release(void) {
   /* held (by a live process: us): a second acquire times out, within its bound */
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  struct ferry__hub_lock_opts wait = {20, 150, 3600};
-  ASSERT_EQ_INT(ferry__hub_lock_acquire(path, &wait, &l2), FERRY_E_TIMEOUT);
+  struct ferry__lock_opts wait = {20, 150, 3600};
+  ASSERT_EQ_INT(ferry__lock_acquire(path, &wait, &l2), FERRY_E_TIMEOUT);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
   ASSERT_GE_INT(ms, 140);
   ASSERT_LT_INT(ms, 2000);
   ASSERT_TRUE(l2.path == NULL);
   /* release removes it; then it can be taken again */
-  ASSERT_EQ_INT(ferry__hub_lock_release(&l), 0);
+  ASSERT_EQ_INT(ferry__lock_release(&l), 0);
   ASSERT_TRUE(l.path == NULL);
   ASSERT_TRUE(access(path, F_OK) != 0);
-  ASSERT_EQ_INT(ferry__hub_lock_acquire(path, &quick, &l2), 0);
-  ASSERT_EQ_INT(ferry__hub_lock_release(&l2), 0);
-  ASSERT_EQ_INT(ferry__hub_lock_release(&l2), 0); /* twice is harmless */
+  ASSERT_EQ_INT(ferry__lock_acquire(path, &quick, &l2), 0);
+  ASSERT_EQ_INT(ferry__lock_release(&l2), 0);
+  ASSERT_EQ_INT(ferry__lock_release(&l2), 0); /* twice is harmless */
   /* names must end in .ferry-lock (never huggingface_hub's .lock files) */
   char *hf = lock_path("abc.lock");
-  ASSERT_EQ_INT(ferry__hub_lock_acquire(hf, &quick, &l), FERRY_E_INVAL);
+  ASSERT_EQ_INT(ferry__lock_acquire(hf, &quick, &l), FERRY_E_INVAL);
   free(hf), free(path);
 }
 
-void test_hub_lock_release_only_own(void) {
+void test_lock_release_only_own(void) {
   char *path = lock_path("own.ferry-lock");
-  struct ferry__hub_lock l;
-  ASSERT_EQ_INT(ferry__hub_lock_acquire(path, NULL, &l), 0);
+  struct ferry__lock l;
+  ASSERT_EQ_INT(ferry__lock_acquire(path, NULL, &l), 0);
   /* someone broke our lock and took it: their file has another nonce */
   char other[512];
   char host[256];
@@ -79,8 +81,8 @@ void test_hub_lock_release_only_own(void) {
   snprintf(other, sizeof(other), "ferry-lock 1\npid %ld\nhost %s\nstarted %lld\nnonce %s\n",
            (long)getppid(), host, (long long)time(NULL), "0123456789abcdef0123456789abcdef");
   ASSERT_EQ_INT(unlink(path), 0);
-  ASSERT_EQ_INT(ferry__hub_write_atomic(path, other, strlen(other), 0644), 0);
-  ASSERT_EQ_INT(ferry__hub_lock_release(&l), 0);
+  ASSERT_EQ_INT(ferry__write_atomic(path, other, strlen(other), 0644), 0);
+  ASSERT_EQ_INT(ferry__lock_release(&l), 0);
   ASSERT_EQ_INT(access(path, F_OK), 0); /* theirs stays */
   free(path);
 }
@@ -90,8 +92,8 @@ static pid_t child_takes_lock(const char *path, int stay_fd) {
   pid_t pid = fork();
   ASSERT_TRUE(pid >= 0);
   if (pid == 0) {
-    struct ferry__hub_lock l;
-    if (ferry__hub_lock_acquire(path, NULL, &l) != 0) _exit(3);
+    struct ferry__lock l;
+    if (ferry__lock_acquire(path, NULL, &l) != 0) _exit(3);
     if (stay_fd >= 0) { /* signal "held", then wait until the parent closes the pipe */
       char c = 'x';
       if (write(stay_fd, &c, 1) != 1) _exit(4);
@@ -102,25 +104,25 @@ static pid_t child_takes_lock(const char *path, int stay_fd) {
   return pid;
 }
 
-void test_hub_lock_dead_owner(void) {
+void test_lock_dead_owner(void) {
   char *path = lock_path("dead.ferry-lock");
   pid_t pid = child_takes_lock(path, -1);
   int status;
   ASSERT_EQ_INT(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  struct ferry__hub_lock_owner o;
+  struct ferry__lock_owner o;
   int found = 0;
-  ASSERT_EQ_INT(ferry__hub_lock_read(path, &o, &found), 0);
+  ASSERT_EQ_INT(ferry__lock_read(path, &o, &found), 0);
   ASSERT_EQ_INT(found, 1);
   ASSERT_EQ_INT(o.pid, pid);
   char host[256];
   this_host(host);
-  ASSERT_EQ_INT(ferry__hub_lock_is_stale(&o, host, (int64_t)time(NULL), 3600), 1);
+  ASSERT_EQ_INT(ferry__lock_is_stale(&o, host, (int64_t)time(NULL), 3600), 1);
   /* the dead child's lock is broken at once, and ours replaces it */
-  struct ferry__hub_lock l;
-  struct ferry__hub_lock_opts opts = {10, 0, 3600};
-  ASSERT_EQ_INT(ferry__hub_lock_acquire(path, &opts, &l), 0);
-  ASSERT_EQ_INT(ferry__hub_lock_read(path, &o, &found), 0);
+  struct ferry__lock l;
+  struct ferry__lock_opts opts = {10, 0, 3600};
+  ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), 0);
+  ASSERT_EQ_INT(ferry__lock_read(path, &o, &found), 0);
   ASSERT_EQ_INT(o.pid, getpid());
   /* nothing left over from breaking it (the dead child's owner file went with its lock):
    * our lock and our own owner file, linked to it */
@@ -133,85 +135,85 @@ void test_hub_lock_dead_owner(void) {
   struct stat st;
   ASSERT_EQ_INT(stat(path, &st), 0);
   ASSERT_EQ_INT((int)st.st_nlink, 2);
-  ASSERT_EQ_INT(ferry__hub_lock_release(&l), 0);
+  ASSERT_EQ_INT(ferry__lock_release(&l), 0);
   /* the last release takes the owner file away too */
   snprintf(cmd, sizeof(cmd), "test $(ls -A '%s' | wc -l) -eq 0", dir);
   ASSERT_EQ_INT(system(cmd), 0);
   free(path);
 }
 
-void test_hub_lock_live_owner(void) {
+void test_lock_live_owner(void) {
   char *path = lock_path("live.ferry-lock");
   int fds[2];
   ASSERT_EQ_INT(pipe(fds), 0);
   pid_t pid = child_takes_lock(path, fds[1]);
   char c;
   ASSERT_EQ_INT(read(fds[0], &c, 1), 1); /* the child holds it now */
-  struct ferry__hub_lock_owner o;
+  struct ferry__lock_owner o;
   int found = 0;
-  ASSERT_EQ_INT(ferry__hub_lock_read(path, &o, &found), 0);
+  ASSERT_EQ_INT(ferry__lock_read(path, &o, &found), 0);
   ASSERT_EQ_INT(o.pid, pid);
   char host[256];
   this_host(host);
-  ASSERT_EQ_INT(ferry__hub_lock_is_stale(&o, host, (int64_t)time(NULL), 3600), 0);
-  struct ferry__hub_lock l;
-  struct ferry__hub_lock_opts opts = {10, 100, 3600};
-  ASSERT_EQ_INT(ferry__hub_lock_acquire(path, &opts, &l), FERRY_E_TIMEOUT);
-  struct ferry__hub_lock_owner still;
-  ASSERT_EQ_INT(ferry__hub_lock_read(path, &still, &found), 0);
+  ASSERT_EQ_INT(ferry__lock_is_stale(&o, host, (int64_t)time(NULL), 3600), 0);
+  struct ferry__lock l;
+  struct ferry__lock_opts opts = {10, 100, 3600};
+  ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), FERRY_E_TIMEOUT);
+  struct ferry__lock_owner still;
+  ASSERT_EQ_INT(ferry__lock_read(path, &still, &found), 0);
   ASSERT_EQ_STR(still.nonce, o.nonce); /* not broken */
   /* the child dies: now the lock is breakable */
   kill(pid, SIGKILL);
   int status;
   ASSERT_EQ_INT(waitpid(pid, &status, 0), pid);
   close(fds[0]), close(fds[1]);
-  ASSERT_EQ_INT(ferry__hub_lock_acquire(path, &opts, &l), 0);
-  ASSERT_EQ_INT(ferry__hub_lock_release(&l), 0);
+  ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), 0);
+  ASSERT_EQ_INT(ferry__lock_release(&l), 0);
   free(path);
 }
 
-void test_hub_lock_stale_rules(void) {
+void test_lock_stale_rules(void) {
   char host[256];
   this_host(host);
   int64_t now = (int64_t)time(NULL);
-  struct ferry__hub_lock_owner o = {0};
+  struct ferry__lock_owner o = {0};
   o.pid = getpid();
   snprintf(o.host, sizeof(o.host), "%s", host);
   o.started = now;
-  ASSERT_EQ_INT(ferry__hub_lock_is_stale(&o, host, now, 60), 0);   /* alive, young */
+  ASSERT_EQ_INT(ferry__lock_is_stale(&o, host, now, 60), 0);   /* alive, young */
   o.started = now - 61;
-  ASSERT_EQ_INT(ferry__hub_lock_is_stale(&o, host, now, 60), 1);   /* too old */
-  ASSERT_EQ_INT(ferry__hub_lock_is_stale(&o, host, now, 0), 0);    /* no age limit */
+  ASSERT_EQ_INT(ferry__lock_is_stale(&o, host, now, 60), 1);   /* too old */
+  ASSERT_EQ_INT(ferry__lock_is_stale(&o, host, now, 0), 0);    /* no age limit */
   /* another host: its pid means nothing here; only age counts */
   o.started = now;
   o.pid = 999999999;
-  ASSERT_EQ_INT(ferry__hub_lock_is_stale(&o, "other-host", now, 60), 0);
-  ASSERT_EQ_INT(ferry__hub_lock_is_stale(&o, host, now, 60), 1);   /* no such pid here */
+  ASSERT_EQ_INT(ferry__lock_is_stale(&o, "other-host", now, 60), 0);
+  ASSERT_EQ_INT(ferry__lock_is_stale(&o, host, now, 60), 1);   /* no such pid here */
   o.started = now - 100;
-  ASSERT_EQ_INT(ferry__hub_lock_is_stale(&o, "other-host", now, 60), 1);
+  ASSERT_EQ_INT(ferry__lock_is_stale(&o, "other-host", now, 60), 1);
   /* pid 1 exists (we may not signal it: EPERM still means alive) */
   o.pid = 1;
   o.started = now;
-  ASSERT_EQ_INT(ferry__hub_lock_is_stale(&o, host, now, 60), 0);
+  ASSERT_EQ_INT(ferry__lock_is_stale(&o, host, now, 60), 0);
 
   /* an old lock from another host is broken by age through acquire */
   char *path = lock_path("old.ferry-lock");
   char text[512];
   snprintf(text, sizeof(text), "ferry-lock 1\npid 12345\nhost elsewhere\nstarted %lld\nnonce %s\n",
            (long long)(now - 7200), "00112233445566778899aabbccddeeff");
-  ASSERT_EQ_INT(ferry__hub_write_atomic(path, text, strlen(text), 0644), 0);
-  struct ferry__hub_lock l;
-  struct ferry__hub_lock_opts young = {10, 50, 3 * 3600};
-  ASSERT_EQ_INT(ferry__hub_lock_acquire(path, &young, &l), FERRY_E_TIMEOUT); /* not old enough */
-  struct ferry__hub_lock_opts opts = {10, 50, 3600};
-  ASSERT_EQ_INT(ferry__hub_lock_acquire(path, &opts, &l), 0);
-  ASSERT_EQ_INT(ferry__hub_lock_release(&l), 0);
+  ASSERT_EQ_INT(ferry__write_atomic(path, text, strlen(text), 0644), 0);
+  struct ferry__lock l;
+  struct ferry__lock_opts young = {10, 50, 3 * 3600};
+  ASSERT_EQ_INT(ferry__lock_acquire(path, &young, &l), FERRY_E_TIMEOUT); /* not old enough */
+  struct ferry__lock_opts opts = {10, 50, 3600};
+  ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), 0);
+  ASSERT_EQ_INT(ferry__lock_release(&l), 0);
   free(path);
 }
 
-void test_hub_lock_malformed(void) {
+void test_lock_malformed(void) {
   char *path = lock_path("bad.ferry-lock");
-  struct ferry__hub_lock_owner o;
+  struct ferry__lock_owner o;
   int found = 0;
   /* garbage is reported, not guessed at */
   const char *bad[] = {"", "ferry-lock 1\npid x\n", "ferry-lock 2\npid 1\nhost h\nstarted 1\nnonce 0123456789abcdef0123456789abcdef\n",
@@ -219,28 +221,28 @@ void test_hub_lock_malformed(void) {
                        "ferry-lock 1\npid 1\nhost h\nstarted 1\nnonce 0123456789abcdef0123456789abcdef\nextra"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     TEST_NOTE("lock text %zu", i);
-    ASSERT_EQ_INT(ferry__hub_write_atomic(path, bad[i], strlen(bad[i]), 0644), 0);
-    ASSERT_EQ_INT(ferry__hub_lock_read(path, &o, &found), FERRY_E_PROTOCOL);
+    ASSERT_EQ_INT(ferry__write_atomic(path, bad[i], strlen(bad[i]), 0644), 0);
+    ASSERT_EQ_INT(ferry__lock_read(path, &o, &found), FERRY_E_PROTOCOL);
   }
   /* a fresh unparsable lock (its owner may be writing it) is left alone... */
-  ASSERT_EQ_INT(ferry__hub_write_atomic(path, "", 0, 0644), 0);
-  struct ferry__hub_lock l;
-  struct ferry__hub_lock_opts opts = {10, 50, 3600};
-  ASSERT_EQ_INT(ferry__hub_lock_acquire(path, &opts, &l), FERRY_E_TIMEOUT);
+  ASSERT_EQ_INT(ferry__write_atomic(path, "", 0, 0644), 0);
+  struct ferry__lock l;
+  struct ferry__lock_opts opts = {10, 50, 3600};
+  ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), FERRY_E_TIMEOUT);
   /* ...and broken once it is old */
   struct timespec old[2] = {{time(NULL) - 60, 0}, {time(NULL) - 60, 0}};
   ASSERT_EQ_INT(utimensat(AT_FDCWD, path, old, 0), 0);
-  ASSERT_EQ_INT(ferry__hub_lock_acquire(path, &opts, &l), 0);
-  ASSERT_EQ_INT(ferry__hub_lock_release(&l), 0);
-  ASSERT_EQ_INT(ferry__hub_lock_read(path, &o, &found), 0);
+  ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), 0);
+  ASSERT_EQ_INT(ferry__lock_release(&l), 0);
+  ASSERT_EQ_INT(ferry__lock_read(path, &o, &found), 0);
   ASSERT_EQ_INT(found, 0);
   free(path);
 }
 
 /* Several processes race for one lock many times: at most one holds it at any moment. */
-void test_hub_lock_contention(void) {
+void test_lock_contention(void) {
   char *path = lock_path("race.ferry-lock"), *counter = lock_path("inside");
-  ASSERT_EQ_INT(ferry__hub_write_atomic(counter, "", 0, 0644), 0); /* makes the folder */
+  ASSERT_EQ_INT(ferry__write_atomic(counter, "", 0, 0644), 0); /* makes the folder */
   ASSERT_EQ_INT(unlink(counter), 0);
   enum { KIDS = 4, ROUNDS = 25 };
   pid_t kids[KIDS];
@@ -248,17 +250,17 @@ void test_hub_lock_contention(void) {
     kids[k] = fork();
     ASSERT_TRUE(kids[k] >= 0);
     if (kids[k] == 0) {
-      struct ferry__hub_lock_opts opts = {1, 20000, 3600};
+      struct ferry__lock_opts opts = {1, 20000, 3600};
       for (int i = 0; i < ROUNDS; i++) {
-        struct ferry__hub_lock l;
-        if (ferry__hub_lock_acquire(path, &opts, &l) != 0) _exit(3);
+        struct ferry__lock l;
+        if (ferry__lock_acquire(path, &opts, &l) != 0) _exit(3);
         /* inside: the marker must be absent, we create it, then remove it */
         int fd = open(counter, O_WRONLY | O_CREAT | O_EXCL, 0644);
         if (fd < 0 && errno == EEXIST) _exit(5); /* two holders at once */
         if (fd >= 0) close(fd);
         usleep(200);
         unlink(counter);
-        if (ferry__hub_lock_release(&l) != 0) _exit(4);
+        if (ferry__lock_release(&l) != 0) _exit(4);
       }
       _exit(0);
     }
@@ -274,33 +276,33 @@ void test_hub_lock_contention(void) {
   free(path), free(counter);
 }
 
-void test_hub_lock_refresh(void) {
+void test_lock_refresh(void) {
   char *path = lock_path("long.ferry-lock");
   char text[512], host[256];
   this_host(host);
-  struct ferry__hub_lock l;
-  ASSERT_EQ_INT(ferry__hub_lock_acquire(path, NULL, &l), 0);
+  struct ferry__lock l;
+  ASSERT_EQ_INT(ferry__lock_acquire(path, NULL, &l), 0);
   /* pretend we have held it for two hours */
   snprintf(text, sizeof(text), "ferry-lock 1\npid %ld\nhost %s\nstarted %lld\nnonce %s\n",
            (long)getpid(), host, (long long)time(NULL) - 7200, l.nonce);
-  ASSERT_EQ_INT(ferry__hub_write_atomic(path, text, strlen(text), 0644), 0);
-  struct ferry__hub_lock_owner o;
+  ASSERT_EQ_INT(ferry__write_atomic(path, text, strlen(text), 0644), 0);
+  struct ferry__lock_owner o;
   int found = 0;
-  ASSERT_EQ_INT(ferry__hub_lock_read(path, &o, &found), 0);
-  ASSERT_EQ_INT(ferry__hub_lock_is_stale(&o, host, (int64_t)time(NULL), 3600), 1);
-  ASSERT_EQ_INT(ferry__hub_lock_refresh(&l), 0);
-  ASSERT_EQ_INT(ferry__hub_lock_read(path, &o, &found), 0);
+  ASSERT_EQ_INT(ferry__lock_read(path, &o, &found), 0);
+  ASSERT_EQ_INT(ferry__lock_is_stale(&o, host, (int64_t)time(NULL), 3600), 1);
+  ASSERT_EQ_INT(ferry__lock_refresh(&l), 0);
+  ASSERT_EQ_INT(ferry__lock_read(path, &o, &found), 0);
   ASSERT_EQ_STR(o.nonce, l.nonce);
   ASSERT_EQ_INT(o.pid, getpid());
-  ASSERT_EQ_INT(ferry__hub_lock_is_stale(&o, host, (int64_t)time(NULL), 3600), 0);
+  ASSERT_EQ_INT(ferry__lock_is_stale(&o, host, (int64_t)time(NULL), 3600), 0);
   /* once someone else's lock replaced ours, refresh says so and leaves theirs alone */
   snprintf(text, sizeof(text), "ferry-lock 1\npid %ld\nhost %s\nstarted %lld\nnonce %s\n",
            (long)getppid(), host, (long long)time(NULL), "ffeeddccbbaa99887766554433221100");
-  ASSERT_EQ_INT(ferry__hub_write_atomic(path, text, strlen(text), 0644), 0);
-  ASSERT_EQ_INT(ferry__hub_lock_refresh(&l), FERRY_E_CHANGED);
-  ASSERT_EQ_INT(ferry__hub_lock_read(path, &o, &found), 0);
+  ASSERT_EQ_INT(ferry__write_atomic(path, text, strlen(text), 0644), 0);
+  ASSERT_EQ_INT(ferry__lock_refresh(&l), FERRY_E_CHANGED);
+  ASSERT_EQ_INT(ferry__lock_read(path, &o, &found), 0);
   ASSERT_EQ_STR(o.nonce, "ffeeddccbbaa99887766554433221100");
-  ASSERT_EQ_INT(ferry__hub_lock_release(&l), 0);
+  ASSERT_EQ_INT(ferry__lock_release(&l), 0);
   ASSERT_EQ_INT(access(path, F_OK), 0);
   free(path);
 }
