@@ -595,7 +595,8 @@ static int transfer_round(struct dl *d, struct ferry_engine *eng, unsigned char 
           .sha256_hex = e->has_lfs ? files[k].etag : NULL,
           .git_sha1_hex = e->has_lfs ? NULL : files[k].etag, .part_path = t.part,
           .journal_path = t.journal, .identity = identity, .no_resume = d->o->force_download,
-          .label = e->path, .done_cb = on_blob_done, .done_user = &ctx[k]};
+          .label = e->path, .done_cb = on_blob_done, .done_user = &ctx[k],
+          .caller_locked = !d->o->local_dir}; /* the cache's blobs are locked in .locks/ */
       /* LFS etags are the content's SHA-256; others the git blob SHA-1 of the content. */
       if (e->has_lfs && strlen(files[k].etag) != 64) spec.sha256_hex = NULL;
       err = ferry_engine_add(eng, &spec, &d->jobs[k]);

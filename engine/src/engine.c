@@ -184,6 +184,7 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
   j->no_resume = spec->no_resume;
   j->done_cb = spec->done_cb;
   j->done_user = spec->done_user;
+  j->caller_locked = spec->caller_locked;
   ferry__ivset_init(&j->unassigned);
   ferry__ivset_init(&j->written);
   ferry__ivset_init(&j->checking);
@@ -285,7 +286,8 @@ void ferry__pump(struct ferry_engine *e) {
   reap(e);
   if (e->stopping) {
     for (struct ferry__job *j = e->jobs; j; j = j->next) {
-      if (j->state == FERRY__J_NEW) { /* never started: nothing to flush */
+      if (j->state == FERRY__J_NEW) { /* never started (or restarting): nothing to flush */
+        ferry__job_unlock(j);
         j->state = FERRY__J_FAILED;
         j->error = FERRY_E_INTERRUPTED;
         snprintf(j->message, sizeof(j->message), "interrupted before it started");
@@ -451,6 +453,7 @@ void ferry_engine_free(struct ferry_engine *e) {
     if (j->fd >= 0) close(j->fd);
     if (j->jfd >= 0) close(j->jfd);
     if (j->dfd >= 0) close(j->dfd);
+    ferry__job_unlock(j); /* a run that was cut short */
     while (j->retained) {
       struct ferry__block *b = j->retained;
       j->retained = b->next;

@@ -18,6 +18,7 @@
 #include "http_parse.h"
 #include "ivset.h"
 #include "journal.h"
+#include "lock.h"
 #include "xxh3_fast.h"
 
 #define ferry__container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
@@ -129,6 +130,10 @@ struct ferry__job {
   char server_code[64], server_message[256];
   void (*done_cb)(void *user, struct ferry_job *job);
   void *done_user;
+  /* PATH.ferry-lock, held from before the first request until the job ends (job.c), unless
+   * the caller holds its own lock (caller_locked). */
+  int caller_locked;
+  struct ferry__lock lock;
 };
 
 enum ferry__xfer_kind { FERRY__X_PROBE, FERRY__X_RANGE, FERRY__X_WHOLE };
@@ -268,6 +273,7 @@ void ferry__job_retry_later(struct ferry__job *j, uint64_t start, uint64_t end, 
                             long delay_ms);
 int ferry__job_steal(struct ferry_engine *e);         /* split the largest hole */
 void ferry__job_retry_now(struct ferry__retry *r);    /* fire a waiting retry early */
+void ferry__job_unlock(struct ferry__job *j);         /* the job has ended: drop its lock */
 
 /* sink.c: blocks, writes, journal records, resume checks, final rename */
 struct ferry__block *ferry__block_new(struct ferry_engine *e, struct ferry__job *j,

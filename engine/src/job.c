@@ -28,9 +28,57 @@ static void drop_old_journal(struct ferry__job *j) {
   j->old = NULL;
 }
 
+/* One process per destination: two runs writing the same PATH.part interleave their bytes,
+ * and the first to finish would rename a mix that matches neither source (after verifying
+ * its own hash on bytes partly written by the other). So a job locks PATH.ferry-lock before
+ * its first request and keeps it until it has ended; a lock whose owner died on this host is
+ * taken over. Returns 0, or fails the job (FERRY_E_BUSY when another process holds it). */
+static int lock_destination(struct ferry__job *j) {
+  if (j->caller_locked || j->lock.path) return 0; /* a restart keeps the lock it has */
+  char path[FERRY__PATH_MAX + 16];
+  int n = snprintf(path, sizeof(path), "%s.ferry-lock", j->path);
+  if (n < 0 || (size_t)n >= sizeof(path)) {
+    ferry__job_fail(j, FERRY_E_INVAL, 0, "%s: path too long", j->path);
+    return FERRY_E_INVAL;
+  }
+  /* The engine never creates the output's folder (a missing one fails as before, on open). */
+  struct ferry__lock_opts lo = {.no_mkdir = 1};
+  for (int attempt = 0; attempt < 3; attempt++) {
+    int r = ferry__lock_acquire(path, &lo, &j->lock);
+    if (r == 0) return 0;
+    if (r != FERRY_E_TIMEOUT) {
+      int saved = errno;
+      ferry__job_fail(j, r, 0, "cannot create the lock file %s: %s", path, strerror(saved));
+      return r;
+    }
+    struct ferry__lock_owner o;
+    int found = 0;
+    r = ferry__lock_read(path, &o, &found);
+    if (r == 0 && !found) continue; /* released between our attempt and our look */
+    if (r == 0)
+      ferry__job_fail(j, FERRY_E_BUSY, 0,
+                      "%s is in use by another process (pid %ld on %s, lock file %s): not "
+                      "downloading it twice at once",
+                      j->path, o.pid, o.host, path);
+    else /* its owner is still writing it (or it is not ours): judged again after a while */
+      ferry__job_fail(j, FERRY_E_BUSY, 0, "%s is in use by another process (lock file %s)",
+                      j->path, path);
+    return FERRY_E_BUSY;
+  }
+  ferry__job_fail(j, FERRY_E_BUSY, 0, "%s is in use by another process (lock file %s)", j->path,
+                  path);
+  return FERRY_E_BUSY;
+}
+
+void ferry__job_unlock(struct ferry__job *j) {
+  if (j->lock.path) ferry__lock_release(&j->lock);
+}
+
 int ferry__job_open(struct ferry__job *j) {
   struct ferry_engine *e = j->e;
   uint64_t probe_start = 0;
+  int locked = lock_destination(j);
+  if (locked) return locked;
   j->state = FERRY__J_PROBING;
   e->jobs_open++;
   if (!j->no_resume) {
@@ -330,6 +378,7 @@ static void finish_failed(struct ferry__job *j) {
     if (j->error == FERRY_E_CHECKSUM) unlink(j->journal_path);
   }
   if (j->state != FERRY__J_NEW) e->jobs_open--;
+  ferry__job_unlock(j);
   j->state = FERRY__J_FAILED;
   e->st.files_failed++;
   if (!e->first_error) e->first_error = j->error;

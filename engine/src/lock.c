@@ -282,7 +282,7 @@ int ferry__lock_acquire(const char *path, const struct ferry__lock_opts *opts,
     memcpy(dir, path, n);
     dir[n] = 0;
   }
-  if (slash && slash != path) {
+  if (slash && slash != path && !(opts && opts->no_mkdir)) {
     int r = ferry__mkdirs(dir);
     if (r) return r;
   }

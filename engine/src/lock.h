@@ -28,6 +28,7 @@ struct ferry__lock_opts {
   int poll_ms;        /* between attempts (default 100) */
   int max_wait_ms;    /* give up after this (default 0: try once) */
   int stale_after_s;  /* a lock older than this is stale whoever holds it (default 86400) */
+  int no_mkdir;       /* 1: the lock's folder must exist (else it and its parents are made) */
 };
 /* Reads a lock file. *found = 0 when it does not exist. A file that does not parse is
  * FERRY_E_PROTOCOL. */
@@ -38,7 +39,7 @@ void ferry__lock_hostname(char out[256]);
 /* 1 when `owner` is stale per the rule above (this_host: ferry__lock_hostname). */
 int ferry__lock_is_stale(const struct ferry__lock_owner *owner, const char *this_host,
                          int64_t now, int stale_after_s);
-/* Acquires the lock at `path` (its folder is created), breaking stale locks, polling until
+/* Acquires the lock at `path` (its folder is created unless no_mkdir), breaking stale locks, polling until
  * max_wait_ms. FERRY_E_TIMEOUT when it stays held; FERRY_E_INVAL when path does not end in
  * ".ferry-lock". */
 int ferry__lock_acquire(const char *path, const struct ferry__lock_opts *opts,

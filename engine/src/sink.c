@@ -430,6 +430,7 @@ static void finish_job(struct ferry__job *j, int err, const char *why) {
   if (j->jfd >= 0) close(j->jfd);
   j->jfd = -1;
   e->jobs_final--;
+  ferry__job_unlock(j); /* renamed (or failed): another run may take PATH now */
   if (err) {
     j->state = FERRY__J_FAILED;
     j->error = err;

@@ -104,6 +104,7 @@
   X(lock_malformed) \
   X(lock_contention) \
   X(lock_refresh) \
+  X(lock_no_mkdir) \
   X(hub_login_ini_configparser_rules) \
   X(hub_login_ini_errors) \
   X(hub_login_ini_set_and_remove) \

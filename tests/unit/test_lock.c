@@ -33,7 +33,7 @@ static void this_host(char out[256]) {
 void test_lock_acquire_release(void) {
   char *path = lock_path("abc.ferry-lock");
   struct ferry__lock l, l2;
-  struct ferry__lock_opts quick = {10, 0, 3600};
+  struct ferry__lock_opts quick = {10, 0, 3600, 0};
   ASSERT_EQ_INT(ferry__lock_acquire(path, &quick, &l), 0);
   ASSERT_EQ_STR(l.path, path);
   /* the file names us */
@@ -50,7 +50,7 @@ void test_lock_acquire_release(void) {
   /* held (by a live process: us): a second acquire times out, within its bound */
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  struct ferry__lock_opts wait = {20, 150, 3600};
+  struct ferry__lock_opts wait = {20, 150, 3600, 0};
   ASSERT_EQ_INT(ferry__lock_acquire(path, &wait, &l2), FERRY_E_TIMEOUT);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
@@ -120,7 +120,7 @@ void test_lock_dead_owner(void) {
   ASSERT_EQ_INT(ferry__lock_is_stale(&o, host, (int64_t)time(NULL), 3600), 1);
   /* the dead child's lock is broken at once, and ours replaces it */
   struct ferry__lock l;
-  struct ferry__lock_opts opts = {10, 0, 3600};
+  struct ferry__lock_opts opts = {10, 0, 3600, 0};
   ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), 0);
   ASSERT_EQ_INT(ferry__lock_read(path, &o, &found), 0);
   ASSERT_EQ_INT(o.pid, getpid());
@@ -157,7 +157,7 @@ void test_lock_live_owner(void) {
   this_host(host);
   ASSERT_EQ_INT(ferry__lock_is_stale(&o, host, (int64_t)time(NULL), 3600), 0);
   struct ferry__lock l;
-  struct ferry__lock_opts opts = {10, 100, 3600};
+  struct ferry__lock_opts opts = {10, 100, 3600, 0};
   ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), FERRY_E_TIMEOUT);
   struct ferry__lock_owner still;
   ASSERT_EQ_INT(ferry__lock_read(path, &still, &found), 0);
@@ -203,9 +203,9 @@ void test_lock_stale_rules(void) {
            (long long)(now - 7200), "00112233445566778899aabbccddeeff");
   ASSERT_EQ_INT(ferry__write_atomic(path, text, strlen(text), 0644), 0);
   struct ferry__lock l;
-  struct ferry__lock_opts young = {10, 50, 3 * 3600};
+  struct ferry__lock_opts young = {10, 50, 3 * 3600, 0};
   ASSERT_EQ_INT(ferry__lock_acquire(path, &young, &l), FERRY_E_TIMEOUT); /* not old enough */
-  struct ferry__lock_opts opts = {10, 50, 3600};
+  struct ferry__lock_opts opts = {10, 50, 3600, 0};
   ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), 0);
   ASSERT_EQ_INT(ferry__lock_release(&l), 0);
   free(path);
@@ -227,7 +227,7 @@ void test_lock_malformed(void) {
   /* a fresh unparsable lock (its owner may be writing it) is left alone... */
   ASSERT_EQ_INT(ferry__write_atomic(path, "", 0, 0644), 0);
   struct ferry__lock l;
-  struct ferry__lock_opts opts = {10, 50, 3600};
+  struct ferry__lock_opts opts = {10, 50, 3600, 0};
   ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), FERRY_E_TIMEOUT);
   /* ...and broken once it is old */
   struct timespec old[2] = {{time(NULL) - 60, 0}, {time(NULL) - 60, 0}};
@@ -250,7 +250,7 @@ void test_lock_contention(void) {
     kids[k] = fork();
     ASSERT_TRUE(kids[k] >= 0);
     if (kids[k] == 0) {
-      struct ferry__lock_opts opts = {1, 20000, 3600};
+      struct ferry__lock_opts opts = {1, 20000, 3600, 0};
       for (int i = 0; i < ROUNDS; i++) {
         struct ferry__lock l;
         if (ferry__lock_acquire(path, &opts, &l) != 0) _exit(3);
@@ -305,4 +305,20 @@ void test_lock_refresh(void) {
   ASSERT_EQ_INT(ferry__lock_release(&l), 0);
   ASSERT_EQ_INT(access(path, F_OK), 0);
   free(path);
+}
+
+/* no_mkdir (the engine's lock beside an output file): a missing folder is an error, and is
+ * not created; the folder must exist as for the file itself. */
+void test_lock_no_mkdir(void) {
+  char *path = lock_path("sub/out.bin.ferry-lock"), *dir = lock_path("sub");
+  struct ferry__lock l;
+  struct ferry__lock_opts opts = {10, 0, 3600, 1};
+  ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), FERRY_E_IO);
+  ASSERT_TRUE(l.path == NULL);
+  ASSERT_TRUE(access(dir, F_OK) != 0);
+  ASSERT_EQ_INT(ferry__mkdirs(dir), 0);
+  ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), 0);
+  ASSERT_EQ_INT(ferry__lock_release(&l), 0);
+  ASSERT_TRUE(access(path, F_OK) != 0);
+  free(path), free(dir);
 }
