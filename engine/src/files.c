@@ -70,11 +70,12 @@ int ferry__write_atomic(const char *path, const void *data, size_t len, mode_t m
   return r;
 }
 
-int ferry__read_small(const char *path, size_t cap, char **out, size_t *len, int *found) {
+static int read_small(const char *path, int flags, size_t cap, char **out, size_t *len,
+                      int *found) {
   *out = NULL;
   *len = 0;
   *found = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | flags);
   if (fd < 0) return errno == ENOENT || errno == ENOTDIR ? 0 : FERRY_E_IO;
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -119,3 +120,22 @@ int ferry__read_small(const char *path, size_t cap, char **out, size_t *len, int
   return 0;
 }
 
+
+int ferry__read_small(const char *path, size_t cap, char **out, size_t *len, int *found) {
+  return read_small(path, 0, cap, out, len, found);
+}
+
+int ferry__read_small_nofollow(const char *path, size_t cap, char **out, size_t *len,
+                               int *found) {
+  return read_small(path, O_NOFOLLOW | O_NONBLOCK, cap, out, len, found);
+}
+
+int ferry__open_new(const char *path, int flags, mode_t mode) {
+  if (unlink(path) != 0 && errno != ENOENT) return -1;
+  return open(path, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+}
+
+int ferry__is_symlink(const char *path) {
+  struct stat st;
+  return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+}

@@ -22,5 +22,18 @@ int ferry__write_atomic(const char *path, const void *data, size_t len, mode_t m
 /* Reads a whole small file (at most `cap` bytes, NUL-terminated). *found = 0 and 0 returned
  * when it does not exist; FERRY_E_PROTOCOL when it is larger than cap. */
 int ferry__read_small(const char *path, size_t cap, char **out, size_t *len, int *found);
+/* The same without following a symbolic link at `path` (FERRY_E_IO) and without blocking on
+ * a FIFO: for files that only ferry writes (lock files), which a planted link must not
+ * redirect. */
+int ferry__read_small_nofollow(const char *path, size_t cap, char **out, size_t *len,
+                               int *found);
+
+/* Creates `path` as a new file of our own and opens it with O_CREAT|O_EXCL|O_NOFOLLOW|`flags`
+ * (mode before umask): whatever was at `path` is unlinked first (unlink removes a link
+ * itself, never its target), and O_EXCL refuses anything that appears in between, so no
+ * byte is ever written through a symbolic link. The fd, or -1 with errno set. */
+int ferry__open_new(const char *path, int flags, mode_t mode);
+/* 1 when `path` itself is a symbolic link (lstat), else 0. */
+int ferry__is_symlink(const char *path);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -74,11 +75,33 @@ void ferry__job_unlock(struct ferry__job *j) {
   if (j->lock.path) ferry__lock_release(&j->lock);
 }
 
+/* A symbolic link where ferry keeps its partial data, journal or lock was planted by someone
+ * else: writing through it would overwrite its target, and renaming it would leave PATH
+ * pointing there. It is refused, not removed: the link and its target stay as they are, the
+ * message names it, and nothing is requested. (The opens below use O_NOFOLLOW / O_EXCL, so a
+ * link that appears after this check fails them instead of being followed.) A link at PATH
+ * itself is fine: the final rename replaces the link, never its target. */
+static int refuse_links(struct ferry__job *j) {
+  char lock[FERRY__PATH_MAX + 16];
+  snprintf(lock, sizeof(lock), "%s.ferry-lock", j->path);
+  const char *mine[] = {j->part_path, j->journal_path, j->caller_locked ? NULL : lock};
+  for (size_t i = 0; i < sizeof(mine) / sizeof(mine[0]); i++) {
+    if (!mine[i] || !ferry__is_symlink(mine[i])) continue;
+    ferry__job_fail(j, FERRY_E_IO, 0,
+                    "refusing to write through %s: it is a symbolic link (ferry writes only "
+                    "files it creates there; remove the link to download)",
+                    mine[i]);
+    return FERRY_E_IO;
+  }
+  return 0;
+}
+
 int ferry__job_open(struct ferry__job *j) {
   struct ferry_engine *e = j->e;
   uint64_t probe_start = 0;
-  int locked = lock_destination(j);
-  if (locked) return locked;
+  int refused = refuse_links(j);
+  if (!refused) refused = lock_destination(j);
+  if (refused) return refused;
   j->state = FERRY__J_PROBING;
   e->jobs_open++;
   if (!j->no_resume) {
@@ -227,15 +250,27 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
   if (j->old && !keep)
     ferry__notice(e, "%s: journal does not match the remote file (size, validator or options "
                   "changed): starting over", j->journal_path);
-  j->fd = open(j->part_path, O_RDWR | O_CREAT | O_CLOEXEC | (keep ? 0 : O_TRUNC), 0644);
+  /* Resumed: the file of the journal, never through a link. Fresh: a new file of our own. */
+  j->fd = keep ? open(j->part_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)
+               : ferry__open_new(j->part_path, O_RDWR, 0644);
   if (j->fd < 0) {
-    int err = ferry__errno_to_err(errno);
-    ferry__job_fail(j, err, 0, "cannot open %s: %s", j->part_path, strerror(errno));
+    int saved = errno;
+    ferry__job_fail(j, ferry__errno_to_err(saved), 0, "cannot open %s: %s%s", j->part_path,
+                    strerror(saved),
+                    saved == ELOOP || saved == EEXIST ? " (a link or file appeared there)" : "");
     return -1;
   }
-  /* Large files are written around the page cache where the filesystem allows it. */
-  if (j->size_known && j->size >= 4 * (uint64_t)FERRY__BLOCK_SIZE && !e->cfg.no_direct_io)
-    j->dfd = open(j->part_path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+  /* Large files are written around the page cache where the filesystem allows it: the same
+   * file again (same inode), or none. */
+  if (j->size_known && j->size >= 4 * (uint64_t)FERRY__BLOCK_SIZE && !e->cfg.no_direct_io) {
+    j->dfd = open(j->part_path, O_WRONLY | O_DIRECT | O_NOFOLLOW | O_CLOEXEC);
+    struct stat a, b;
+    if (j->dfd >= 0 && (fstat(j->fd, &a) != 0 || fstat(j->dfd, &b) != 0 ||
+                        a.st_ino != b.st_ino || a.st_dev != b.st_dev)) {
+      close(j->dfd);
+      j->dfd = -1;
+    }
+  }
   if (j->size_known) {
     int err = preallocate(j);
     if (err) {
@@ -255,7 +290,7 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
     }
   }
   if (keep) {
-    j->jfd = open(j->journal_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    j->jfd = open(j->journal_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
   } else if (journaled) {
     drop_old_journal(j);
     struct ferry__jident id = {0};

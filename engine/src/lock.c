@@ -70,7 +70,8 @@ int ferry__lock_read(const char *path, struct ferry__lock_owner *out, int *found
   char *text = NULL;
   size_t len;
   memset(out, 0, sizeof(*out));
-  int r = ferry__read_small(path, 1024, &text, &len, found);
+  /* A planted link is not followed (nor a FIFO opened for reading): an error, never broken. */
+  int r = ferry__read_small_nofollow(path, 1024, &text, &len, found);
   if (r || !*found) return r;
   r = strlen(text) == len ? parse_owner(text, out) : FERRY_E_PROTOCOL;
   free(text);
@@ -228,7 +229,7 @@ static int break_if_stale(const char *path, int stale_after_s) {
   int64_t now = (int64_t)time(NULL);
   if (r == FERRY_E_PROTOCOL) { /* half-written or foreign: judge it by its age */
     struct stat st;
-    if (stat(path, &st) != 0) return 0;
+    if (lstat(path, &st) != 0) return 0;
     if (now - (int64_t)st.st_mtime < MALFORMED_GRACE_S) return 0;
     memset(&o, 0, sizeof(o));
   } else if (r) {

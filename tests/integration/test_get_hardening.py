@@ -1,12 +1,14 @@
 """`ferry get` against other processes and planted files: one process per output (its lock
-PATH.ferry-lock), stale locks taken over, locks removed at the end."""
+PATH.ferry-lock), stale locks taken over, locks removed at the end; symbolic links planted
+where ferry writes are refused, never followed."""
 import os
 import secrets
 import socket
 import subprocess
 import time
 
-from helpers import (EXIT_BUSY, EXIT_CHECKSUM, EXIT_HTTP, EXIT_OK, TIMEOUT_SCALE,
+import pytest
+from helpers import (EXIT_BUSY, EXIT_CHECKSUM, EXIT_HTTP, EXIT_IO, EXIT_OK, TIMEOUT_SCALE,
                      assert_identical, entries_for, kill_and_wait, process_stderr, run_ferry,
                      start_ferry, wait_for_log_quiet)
 
@@ -148,3 +150,55 @@ def test_missing_output_folder_is_not_created(nginx, files, out_dir):
     result = run_ferry(["get", nginx.url(served.name), "-o", output, "--cacert", nginx.cacert])
     assert result.returncode != EXIT_OK, result.describe()
     assert os.listdir(out_dir) == []
+
+
+PRECIOUS = b"precious bytes that are not ferry's\n"
+
+
+@pytest.mark.parametrize("suffix", [".part", ".part.journal", ".ferry-lock"])
+@pytest.mark.parametrize("victim_exists", [True, False])
+def test_planted_symlink_is_refused(nginx, files, out_dir, suffix, victim_exists):
+    """`ln -s ../victim out/f.part; ferry get URL -o out/f`: nothing is written through the
+    link (nor created at a dangling link's target), the link is named and left alone, and
+    out/f never becomes a link to the victim. list-a.bin is large enough to get a journal."""
+    served = files["list-a.bin"]
+    victim = out_dir / "victim"
+    if victim_exists:
+        victim.write_bytes(PRECIOUS)
+    sub = out_dir / "out"
+    sub.mkdir()
+    output = str(sub / "f")
+    link = output + suffix
+    os.symlink("../victim", link)
+    mark = nginx.log_size()
+    result = run_ferry(["get", nginx.url(served.name), "-o", output, "--sha256", served.sha256,
+                        "--cacert", nginx.cacert])
+    if victim_exists:
+        assert victim.read_bytes() == PRECIOUS, "written through the link"
+    else:
+        assert not victim.exists(), "created at the link's target"
+    assert not os.path.lexists(output), "out/f was made despite the planted link"
+    assert result.returncode == EXIT_IO, result.describe()
+    assert link in result.stderr and "symbolic link" in result.stderr, result.describe()
+    assert os.path.islink(link) and os.readlink(link) == "../victim"
+    assert sorted(os.listdir(sub)) == ["f" + suffix]  # no lock, owner file or journal left
+    wait_for_log_quiet(nginx.log_entries)
+    assert entries_for(nginx.log_entries_since(mark), served.name) == []  # refused at once
+
+
+def test_symlink_at_the_output_is_replaced_not_followed(nginx, files, out_dir):
+    """A link at PATH itself: the verified file is renamed over the link (rename replaces the
+    link, not its target), so PATH ends as a regular file and the victim is untouched."""
+    served = files["list-b.bin"]
+    victim = out_dir / "victim"
+    victim.write_bytes(PRECIOUS)
+    sub = out_dir / "out"
+    sub.mkdir()
+    output = str(sub / "f")
+    os.symlink("../victim", output)
+    result = run_ferry(["get", nginx.url(served.name), "-o", output, "--sha256", served.sha256,
+                        "--cacert", nginx.cacert])
+    assert result.returncode == EXIT_OK, result.describe()
+    assert not os.path.islink(output)
+    assert_identical(output, served)
+    assert victim.read_bytes() == PRECIOUS

@@ -105,6 +105,9 @@
   X(lock_contention) \
   X(lock_refresh) \
   X(lock_no_mkdir) \
+  X(lock_planted_symlink) \
+  X(files_open_new_replaces_a_link) \
+  X(files_read_small_nofollow) \
   X(hub_login_ini_configparser_rules) \
   X(hub_login_ini_errors) \
   X(hub_login_ini_set_and_remove) \

@@ -322,3 +322,26 @@ void test_lock_no_mkdir(void) {
   ASSERT_TRUE(access(path, F_OK) != 0);
   free(path), free(dir);
 }
+
+/* A lock path that is a symbolic link (planted) is an error: not read through, not broken
+ * (even when what it points to looks like a dead owner's lock), and its target is untouched. */
+void test_lock_planted_symlink(void) {
+  char *path = lock_path("planted.ferry-lock"), *victim = lock_path("victim");
+  char host[256], text[512];
+  this_host(host);
+  snprintf(text, sizeof(text), "ferry-lock 1\npid 999999999\nhost %s\nstarted %lld\nnonce %s\n",
+           host, (long long)time(NULL), "00112233445566778899aabbccddeeff");
+  ASSERT_EQ_INT(ferry__write_atomic(victim, text, strlen(text), 0644), 0);
+  ASSERT_EQ_INT(symlink(victim, path), 0);
+  struct ferry__lock l;
+  struct ferry__lock_opts opts = {10, 0, 3600, 0};
+  ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), FERRY_E_IO);
+  ASSERT_TRUE(l.path == NULL);
+  ASSERT_EQ_INT(ferry__is_symlink(path), 1);
+  char *back = NULL;
+  size_t len;
+  int found = 0;
+  ASSERT_EQ_INT(ferry__read_small(victim, 1024, &back, &len, &found), 0);
+  ASSERT_EQ_STR(back, text);
+  free(back), free(path), free(victim);
+}
