@@ -353,6 +353,7 @@ static void on_progress(uv_timer_t *t) {
 static void on_watchdog(uv_timer_t *t) {
   struct ferry_engine *e = ferry__container_of(t, struct ferry_engine, watchdog);
   ferry__xfer_check_stalls(e);
+  ferry__job_refresh_locks(e);
   ferry__pump(e);
 }
 
@@ -381,6 +382,7 @@ int ferry_engine_run(struct ferry_engine *e) {
   uv_timer_init(&e->loop, &e->watchdog);
   uv_timer_init(&e->loop, &e->rate_timer);
   e->rate_last_ms = uv_now(&e->loop);
+  e->locks_stamped_ms = uv_now(&e->loop);
   uv_timer_start(&e->watchdog, on_watchdog, 250, 250);
   if (e->cfg.handle_signals) {
     uv_signal_init(&e->loop, &e->sigint);

@@ -217,6 +217,7 @@ struct ferry_engine {
   /* --limit-rate: a token bucket on the bytes requests may ask for */
   double rate_tokens;
   uint64_t rate_last_ms;
+  uint64_t locks_stamped_ms; /* when the jobs' locks were last refreshed (job.c) */
   /* stats */
   struct ferry_stats st;
   uint64_t t0;
@@ -274,6 +275,7 @@ void ferry__job_retry_later(struct ferry__job *j, uint64_t start, uint64_t end, 
 int ferry__job_steal(struct ferry_engine *e);         /* split the largest hole */
 void ferry__job_retry_now(struct ferry__retry *r);    /* fire a waiting retry early */
 void ferry__job_unlock(struct ferry__job *j);         /* the job has ended: drop its lock */
+void ferry__job_refresh_locks(struct ferry_engine *e); /* hourly, from the watchdog */
 
 /* sink.c: blocks, writes, journal records, resume checks, final rename */
 struct ferry__block *ferry__block_new(struct ferry_engine *e, struct ferry__job *j,

@@ -75,6 +75,21 @@ void ferry__job_unlock(struct ferry__job *j) {
   if (j->lock.path) ferry__lock_release(&j->lock);
 }
 
+/* A lock older than a day is stale whoever holds it (lock.c: an owner on another host cannot
+ * be asked whether it still runs), and a large file on a slow link can take longer: the locks
+ * of running jobs are stamped again every hour. */
+#define LOCK_REFRESH_MS (3600u * 1000u)
+void ferry__job_refresh_locks(struct ferry_engine *e) {
+  uint64_t now = uv_now(&e->loop);
+  if (now - e->locks_stamped_ms < LOCK_REFRESH_MS) return;
+  e->locks_stamped_ms = now;
+  for (struct ferry__job *j = e->sched_head; j; j = j->next)
+    if (j->lock.path && ferry__lock_refresh(&j->lock) == FERRY_E_CHANGED)
+      /* Broken as stale: another process may be writing the same .part now. */
+      ferry__job_fail(j, FERRY_E_BUSY, 0, "%s: its lock %s was taken by another process",
+                      j->path, j->lock.path);
+}
+
 /* A symbolic link where ferry keeps its partial data, journal or lock was planted by someone
  * else: writing through it would overwrite its target, and renaming it would leave PATH
  * pointing there. It is refused, not removed: the link and its target stay as they are, the

@@ -106,6 +106,7 @@
   X(lock_refresh) \
   X(lock_no_mkdir) \
   X(lock_planted_symlink) \
+  X(lock_engine_refresh) \
   X(files_open_new_replaces_a_link) \
   X(files_read_small_nofollow) \
   X(hub_login_ini_configparser_rules) \

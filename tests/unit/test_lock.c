@@ -12,6 +12,7 @@
 
 #include "assert.h"
 #include "files.h"
+#include "internal.h"
 #include "lock.h"
 
 static char *lock_path(const char *name) {
@@ -344,4 +345,49 @@ void test_lock_planted_symlink(void) {
   ASSERT_EQ_INT(ferry__read_small(victim, 1024, &back, &len, &found), 0);
   ASSERT_EQ_STR(back, text);
   free(back), free(path), free(victim);
+}
+
+/* The engine stamps its jobs' locks again every hour (job.c), so a download that runs longer
+ * than the stale age keeps its lock; a lock someone else took meanwhile fails the job. */
+void test_lock_engine_refresh(void) {
+  struct ferry_engine *e = NULL;
+  ASSERT_EQ_INT(ferry_engine_new(NULL, &e), 0);
+  char out[4096];
+  snprintf(out, sizeof(out), "%s/out.bin", ferry_unit_tmpdir());
+  struct ferry_job_spec spec = {.url = "http://127.0.0.1:9/x", .path = out, .size = -1};
+  struct ferry_job *job = NULL;
+  ASSERT_EQ_INT(ferry_engine_add(e, &spec, &job), 0);
+  struct ferry__job *j = (struct ferry__job *)job;
+  char path[4200], text[512], host[256];
+  snprintf(path, sizeof(path), "%s.ferry-lock", out);
+  ASSERT_EQ_INT(ferry__lock_acquire(path, NULL, &j->lock), 0);
+  this_host(host);
+  /* held for two days as far as the file says */
+  snprintf(text, sizeof(text), "ferry-lock 1\npid %ld\nhost %s\nstarted %lld\nnonce %s\n",
+           (long)getpid(), host, (long long)time(NULL) - 2 * 86400, j->lock.nonce);
+  ASSERT_EQ_INT(ferry__write_atomic(path, text, strlen(text), 0644), 0);
+  e->locks_stamped_ms = ferry__now_ms(e); /* as ferry_engine_run does when it starts */
+  ferry__job_refresh_locks(e);            /* less than an hour since: nothing yet */
+  struct ferry__lock_owner o;
+  int found = 0;
+  ASSERT_EQ_INT(ferry__lock_read(path, &o, &found), 0);
+  ASSERT_GT_INT((int)(time(NULL) - o.started), 86400);
+  e->locks_stamped_ms = ferry__now_ms(e) - 3600 * 1000 - 1;
+  ferry__job_refresh_locks(e);
+  ASSERT_EQ_INT(ferry__lock_read(path, &o, &found), 0);
+  ASSERT_EQ_STR(o.nonce, j->lock.nonce);
+  ASSERT_LE_INT(llabs((long long)(time(NULL) - o.started)), 2);
+  /* another process broke it and holds it now: the job fails, their lock stays */
+  snprintf(text, sizeof(text), "ferry-lock 1\npid %ld\nhost %s\nstarted %lld\nnonce %s\n",
+           (long)getppid(), host, (long long)time(NULL), "ffeeddccbbaa99887766554433221100");
+  ASSERT_EQ_INT(ferry__write_atomic(path, text, strlen(text), 0644), 0);
+  e->locks_stamped_ms = ferry__now_ms(e) - 3600 * 1000 - 1;
+  ferry__job_refresh_locks(e);
+  struct ferry_job_result r;
+  ferry_job_result(job, &r);
+  ASSERT_EQ_INT(r.error, FERRY_E_BUSY);
+  ASSERT_TRUE(j->lock.path == NULL); /* released: theirs is left alone */
+  ASSERT_EQ_INT(ferry__lock_read(path, &o, &found), 0);
+  ASSERT_EQ_STR(o.nonce, "ffeeddccbbaa99887766554433221100");
+  ferry_engine_free(e);
 }
