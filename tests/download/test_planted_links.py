@@ -23,3 +23,22 @@ def test_planted_symlink_in_blobs_is_refused(ferry, tiny, tmp_path, suffix):
     assert victim.read_bytes() == PRECIOUS  # nothing written through the link
     assert os.path.islink(link) and os.readlink(link) == str(victim)  # left for the user
     assert not os.path.lexists(os.path.join(blobs, sha))  # no blob made of the link
+
+
+def test_planted_symlink_as_blob_lock_is_refused(ferry, tiny, tmp_path):
+    """A link planted as a blob's lock in .locks/ is neither read through nor broken."""
+    sha = tiny.by_path["model.safetensors"]["lfs"]["oid"]
+    locks = os.path.join(ferry.cache, ".locks", tiny.folder)
+    os.makedirs(locks)
+    victim = tmp_path / "victim"
+    victim.write_bytes(PRECIOUS)
+    os.utime(victim, (0, 0))  # old: a lock file this old that does not parse would be broken
+    link = os.path.join(locks, sha + ".ferry-lock")
+    os.symlink(str(victim), link)
+    r = ferry("demo/tiny-model", "-q")
+    assert r.returncode == EXIT_IO, r.describe()
+    assert "model.safetensors" in r.stderr, r.describe()
+    assert victim.read_bytes() == PRECIOUS
+    assert os.path.islink(link) and os.readlink(link) == str(victim)
+    blobs = os.path.join(ferry.cache, tiny.folder, "blobs")
+    assert not os.path.lexists(os.path.join(blobs, sha))
