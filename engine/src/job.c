@@ -56,7 +56,12 @@ static int lock_destination(struct ferry__job *j) {
     int found = 0;
     r = ferry__lock_read(path, &o, &found);
     if (r == 0 && !found) continue; /* released between our attempt and our look */
-    if (r == 0)
+    char host[256];
+    ferry__lock_hostname(host);
+    if (r == 0 && o.pid == (long)getpid() && !strcmp(o.host, host))
+      ferry__job_fail(j, FERRY_E_BUSY, 0, "%s is the output of another download of this run",
+                      j->path);
+    else if (r == 0)
       ferry__job_fail(j, FERRY_E_BUSY, 0,
                       "%s is in use by another process (pid %ld on %s, lock file %s): not "
                       "downloading it twice at once",

@@ -202,3 +202,18 @@ def test_symlink_at_the_output_is_replaced_not_followed(nginx, files, out_dir):
     assert not os.path.islink(output)
     assert_identical(output, served)
     assert victim.read_bytes() == PRECIOUS
+
+
+def test_same_output_twice_in_one_list(nginx, files, out_dir):
+    """-i with two lines naming one output: the first keeps it, the second is refused (exit
+    20) instead of both writing one .part."""
+    first_src, second_src = files["list-a.bin"], files["list-b.bin"]
+    output = str(out_dir / "out.bin")
+    listing = out_dir / "list.txt"
+    listing.write_text(f"{nginx.url(first_src.name)} {output} {first_src.sha256}\n"
+                       f"{nginx.url(second_src.name)} {output} {second_src.sha256}\n")
+    result = run_ferry(["get", "-i", listing, "--cacert", nginx.cacert])
+    assert result.returncode == EXIT_BUSY, result.describe()
+    assert "output of another download of this run" in result.stderr, result.describe()
+    assert_identical(output, first_src)
+    assert sorted(os.listdir(out_dir)) == ["list.txt", "out.bin"]
