@@ -74,7 +74,7 @@ int ferry__hub_token_from_file(const struct ferry__hub_env *env, char **out) {
   char *text = NULL;
   size_t len;
   int found = 0;
-  r = ferry__hub_read_small(path, FERRY__HUB_SMALL_FILE_MAX, &text, &len, &found);
+  r = ferry__read_small(path, FERRY__HUB_SMALL_FILE_MAX, &text, &len, &found);
   free(path);
   if (r == FERRY_E_PROTOCOL) return 0; /* far too large to be a token: ignore it */
   if (!r && found) r = ferry__hub_token_clean(text, len, out);

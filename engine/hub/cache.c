@@ -1,8 +1,8 @@
 /* cache.c: the Hugging Face cache layout byte for byte (hub-protocol.md §3): roots from the
  * environment, repo folders, blobs, snapshots and their relative symlinks, refs, .no_exist
  * markers, CACHEDIR.TAG, the no-symlink probe, and the --local-dir metadata files (§3.6).
- * Every file is written atomically (temp file + rename). Also the safety check for file names
- * that come from the server (§2.1). */
+ * Every file is written atomically (ferry__write_atomic, engine/src/files.c). Also the safety
+ * check for file names that come from the server (§2.1). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -270,120 +270,6 @@ int ferry__hub_tree_cache_path(const char *folder, const char *commit, char **ou
   return ferry__hub_fmt(out, FERRY__HUB_PATH_MAX, "%s/trees/%s.json", folder, commit);
 }
 
-/* ---- files ----------------------------------------------------------------------------------- */
-
-static int io_err(int e) { return e == ENOSPC || e == EDQUOT ? FERRY_E_NOSPC : FERRY_E_IO; }
-
-int ferry__hub_mkdirs(const char *dir) {
-  size_t len = strlen(dir);
-  if (len == 0 || len >= FERRY__HUB_PATH_MAX) return FERRY_E_INVAL;
-  struct stat st;
-  if (stat(dir, &st) == 0) return S_ISDIR(st.st_mode) ? 0 : FERRY_E_IO; /* the usual case */
-  char buf[FERRY__HUB_PATH_MAX];
-  memcpy(buf, dir, len + 1);
-  for (size_t i = 1; i <= len; i++) {
-    if (buf[i] != '/' && buf[i] != 0) continue;
-    char saved = buf[i];
-    buf[i] = 0;
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return io_err(errno);
-    buf[i] = saved;
-  }
-  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return FERRY_E_IO;
-  return 0;
-}
-
-/* Creates the folder that will hold `path`. */
-static int mkparent(const char *path) {
-  const char *slash = strrchr(path, '/');
-  if (!slash || slash == path) return 0;
-  char buf[FERRY__HUB_PATH_MAX];
-  size_t n = (size_t)(slash - path);
-  if (n >= sizeof(buf)) return FERRY_E_INVAL;
-  memcpy(buf, path, n);
-  buf[n] = 0;
-  return ferry__hub_mkdirs(buf);
-}
-
-int ferry__hub_write_atomic(const char *path, const void *data, size_t len, mode_t mode) {
-  int r = mkparent(path);
-  if (r) return r;
-  unsigned char rnd[4];
-  if (RAND_bytes(rnd, sizeof(rnd)) != 1) return FERRY_E_INTERNAL;
-  char *tmp = NULL;
-  r = ferry__hub_fmt(&tmp, FERRY__HUB_PATH_MAX + 16, "%s.%02x%02x%02x%02x.tmp", path, rnd[0],
-                     rnd[1], rnd[2], rnd[3]);
-  if (r) return r;
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) {
-    r = io_err(errno);
-    free(tmp);
-    return r;
-  }
-  const char *p = data;
-  size_t left = len;
-  while (left > 0 && !r) {
-    ssize_t n = write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) r = io_err(n < 0 ? errno : EIO);
-    else p += n, left -= (size_t)n;
-  }
-  if (!r && fsync(fd) != 0) r = io_err(errno);
-  if (close(fd) != 0 && !r) r = io_err(errno);
-  if (!r && rename(tmp, path) != 0) r = io_err(errno);
-  if (r) unlink(tmp);
-  free(tmp);
-  return r;
-}
-
-int ferry__hub_read_small(const char *path, size_t cap, char **out, size_t *len, int *found) {
-  *out = NULL;
-  *len = 0;
-  *found = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno == ENOENT || errno == ENOTDIR ? 0 : FERRY_E_IO;
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return FERRY_E_IO;
-  }
-  if ((uint64_t)st.st_size > cap) {
-    close(fd);
-    return FERRY_E_PROTOCOL; /* larger than the cap: not a file of ours */
-  }
-  /* Sized from fstat, grown (up to cap) only if the file grows while we read it. */
-  size_t size = (size_t)st.st_size + 1, pos = 0;
-  char *buf = malloc(size + 1);
-  int r = buf ? 0 : FERRY_E_NOMEM;
-  while (!r) {
-    if (pos == size) {
-      size_t bigger = size * 2 > cap + 1 ? cap + 1 : size * 2;
-      char *b = bigger > size ? realloc(buf, bigger + 1) : NULL;
-      if (!b) {
-        r = bigger > size ? FERRY_E_NOMEM : FERRY_E_PROTOCOL;
-        break;
-      }
-      buf = b;
-      size = bigger;
-    }
-    ssize_t n = read(fd, buf + pos, size - pos);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) r = FERRY_E_IO;
-    else if (n == 0) break;
-    else pos += (size_t)n;
-    if (pos > cap) r = FERRY_E_PROTOCOL;
-  }
-  close(fd);
-  if (r) {
-    free(buf);
-    return r;
-  }
-  buf[pos] = 0;
-  *out = buf;
-  *len = pos;
-  *found = 1;
-  return 0;
-}
-
 /* ---- refs, .no_exist, CACHEDIR.TAG ------------------------------------------------------------ */
 
 int ferry__hub_ref_write(const char *repo_dir, const char *rev, const char *commit) {
@@ -396,7 +282,7 @@ int ferry__hub_ref_write(const char *repo_dir, const char *rev, const char *comm
   char *path = NULL;
   r = ferry__hub_fmt(&path, FERRY__HUB_PATH_MAX, "%s/refs/%s", repo_dir, rev);
   if (r) return r;
-  r = ferry__hub_write_atomic(path, commit, 40, 0666);
+  r = ferry__write_atomic(path, commit, 40, 0666);
   free(path);
   return r;
 }
@@ -409,7 +295,7 @@ int ferry__hub_ref_read(const char *repo_dir, const char *rev, char commit_out[4
   size_t len;
   int r = ferry__hub_fmt(&path, FERRY__HUB_PATH_MAX, "%s/refs/%s", repo_dir, rev);
   if (r) return r;
-  r = ferry__hub_read_small(path, 4096, &text, &len, found);
+  r = ferry__read_small(path, 4096, &text, &len, found);
   free(path);
   if (r || !*found) return r;
   while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
@@ -431,7 +317,7 @@ int ferry__hub_no_exist_mark(const char *repo_dir, const char *commit, const cha
   char *p;
   int r = no_exist_path(repo_dir, commit, path, &p);
   if (r) return r;
-  r = ferry__hub_write_atomic(p, "", 0, 0666);
+  r = ferry__write_atomic(p, "", 0, 0666);
   free(p);
   return r;
 }
@@ -454,13 +340,13 @@ static int write_if_missing(const char *dir, const char *name, const char *conte
   int r = ferry__hub_fmt(&p, FERRY__HUB_PATH_MAX, "%s/%s", dir, name);
   if (r) return r;
   struct stat st;
-  if (lstat(p, &st) != 0) r = ferry__hub_write_atomic(p, content, strlen(content), 0666);
+  if (lstat(p, &st) != 0) r = ferry__write_atomic(p, content, strlen(content), 0666);
   free(p);
   return r;
 }
 
 int ferry__hub_cachedir_tag_ensure(const char *dir) {
-  int r = ferry__hub_mkdirs(dir);
+  int r = ferry__mkdirs(dir);
   return r ? r : write_if_missing(dir, "CACHEDIR.TAG", ferry__hub_cachedir_tag);
 }
 
@@ -481,13 +367,13 @@ int ferry__hub_symlinks_supported(const struct ferry__hub_env *env, const char *
                                   int *supported) {
   *supported = 0;
   if (ferry__hub_env_true(ferry__hub_env_get(env, "HF_HUB_DISABLE_SYMLINKS"))) return 0;
-  int r = ferry__hub_mkdirs(cache_root);
+  int r = ferry__mkdirs(cache_root);
   if (r) return r;
   char *dir = NULL, *blob = NULL, *sub = NULL, *link = NULL;
   r = ferry__hub_fmt(&dir, FERRY__HUB_PATH_MAX, "%s/.ferry-symlink-probe-XXXXXX", cache_root);
   if (r) return r;
   if (!mkdtemp(dir)) {
-    r = io_err(errno);
+    r = ferry__errno_to_err(errno);
     free(dir);
     return r;
   }
@@ -495,9 +381,9 @@ int ferry__hub_symlinks_supported(const struct ferry__hub_env *env, const char *
   if (!(r = ferry__hub_fmt(&blob, FERRY__HUB_PATH_MAX, "%s/blob", dir)) &&
       !(r = ferry__hub_fmt(&sub, FERRY__HUB_PATH_MAX, "%s/sub", dir)) &&
       !(r = ferry__hub_fmt(&link, FERRY__HUB_PATH_MAX, "%s/sub/link", dir)) &&
-      !(r = ferry__hub_write_atomic(blob, "x", 1, 0666))) {
+      !(r = ferry__write_atomic(blob, "x", 1, 0666))) {
     struct stat st;
-    if (mkdir(sub, 0777) != 0) r = io_err(errno);
+    if (mkdir(sub, 0777) != 0) r = ferry__errno_to_err(errno);
     else if (symlink("../blob", link) == 0 && stat(link, &st) == 0 && S_ISREG(st.st_mode) &&
              st.st_size == 1)
       *supported = 1;
@@ -516,7 +402,7 @@ int ferry__hub_local_dir_init(const char *local_dir) {
   char *hf = NULL;
   int r = ferry__hub_fmt(&hf, FERRY__HUB_PATH_MAX, "%s/.cache/huggingface", local_dir);
   if (r) return r;
-  r = ferry__hub_mkdirs(hf);
+  r = ferry__mkdirs(hf);
   if (!r) r = write_if_missing(hf, ".gitignore", "*");
   if (!r) r = write_if_missing(hf, "CACHEDIR.TAG", ferry__hub_cachedir_tag);
   free(hf);
@@ -548,7 +434,7 @@ int ferry__hub_local_meta_write(const char *local_dir, const char *path, const c
   if (r) return r;
   format_py_float(timestamp, ts, sizeof(ts));
   r = ferry__hub_fmt(&text, 512, "%s\n%s\n%s\n", commit, etag, ts);
-  if (!r) r = ferry__hub_write_atomic(mp, text, strlen(text), 0666);
+  if (!r) r = ferry__write_atomic(mp, text, strlen(text), 0666);
   free(mp);
   free(text);
   return r;
@@ -579,7 +465,7 @@ int ferry__hub_local_meta_read(const char *local_dir, const char *path,
   int exists = 0;
   int r = ferry__hub_local_meta_path(local_dir, path, &mp);
   if (r) return r;
-  r = ferry__hub_read_small(mp, 1024, &text, &len, &exists);
+  r = ferry__read_small(mp, 1024, &text, &len, &exists);
   if (r == FERRY_E_PROTOCOL) exists = 1, r = 0; /* too large: malformed */
   if (r || !exists) {
     free(mp);

@@ -189,7 +189,7 @@ static int read_refs(struct scan *s, const char *dir, const char *prefix, int de
       char *text = NULL;
       size_t len = 0;
       int found = 0;
-      if (ferry__hub_read_small(path, 4096, &text, &len, &found) == 0 && found) {
+      if (ferry__read_small(path, 4096, &text, &len, &found) == 0 && found) {
         size_t a = 0, b = len;
         while (a < b && (text[a] == ' ' || text[a] == '\n' || text[a] == '\r')) a++;
         while (b > a && (text[b - 1] == ' ' || text[b - 1] == '\n' || text[b - 1] == '\r')) b--;
@@ -398,13 +398,13 @@ static int has_suffix(const char *s, const char *suffix) {
 
 /* A ferry lock file held by a live owner (on this host, or too young to judge elsewhere). */
 static int lock_live(const char *lock_path) {
-  struct ferry__hub_lock_owner o;
+  struct ferry__lock_owner o;
   int found = 0;
-  if (ferry__hub_lock_read(lock_path, &o, &found) != 0) return found;
+  if (ferry__lock_read(lock_path, &o, &found) != 0) return found;
   if (!found) return 0;
   char host[256];
-  ferry__hub_lock_hostname(host);
-  return !ferry__hub_lock_is_stale(&o, host, (int64_t)time(NULL), 86400);
+  ferry__lock_hostname(host);
+  return !ferry__lock_is_stale(&o, host, (int64_t)time(NULL), 86400);
 }
 
 /* blobs/<etag>[.<8hex>].incomplete and blobs/<etag>.journal of one repo folder, and the

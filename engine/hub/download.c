@@ -43,7 +43,7 @@ struct dl {
   int symlinks;
   size_t *pick; /* indexes into tree.v of the selected files */
   size_t npick;
-  struct ferry__hub_lock *locks;
+  struct ferry__lock *locks;
   struct ferry_job **jobs;
   int *deferred;
 };
@@ -308,7 +308,7 @@ static int mkparents(const char *path) {
   if (!dup) return FERRY_E_NOMEM;
   struct stat st;
   const char *dir = dirname(dup);
-  int err = stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : ferry__hub_mkdirs(dir);
+  int err = stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : ferry__mkdirs(dir);
   free(dup);
   return err;
 }
@@ -488,7 +488,7 @@ static void on_blob_done(void *user, struct ferry_job *job) {
     d->out->bytes_downloaded += r.size - r.bytes_resumed;
     if (finish_file(d, c->k, f->etag, 1)) f->status = FERRY_HUB_FILE_FAILED;
   }
-  ferry__hub_lock_release(&d->locks[c->k]);
+  ferry__lock_release(&d->locks[c->k]);
 }
 
 /* One round of transfers for the files marked in `todo` (1 = fetch). In the cache, each blob
@@ -506,9 +506,9 @@ static int transfer_round(struct dl *d, struct ferry_engine *eng, unsigned char 
     const struct ferry__hub_entry *e = &d->tree.v[d->pick[k]];
     if (!d->o->local_dir && !d->locks[k].path) { /* one process per blob */
       char *lock_path = NULL;
-      struct ferry__hub_lock_opts lo = {0};
+      struct ferry__lock_opts lo = {0};
       int held = ferry__hub_lock_path(d->cache_root, &d->repo, files[k].etag, &lock_path);
-      if (!held) held = ferry__hub_lock_acquire(lock_path, &lo, &d->locks[k]);
+      if (!held) held = ferry__lock_acquire(lock_path, &lo, &d->locks[k]);
       free(lock_path);
       if (held == FERRY_E_TIMEOUT) {
         d->deferred[k] = 1;
@@ -531,7 +531,7 @@ static int transfer_round(struct dl *d, struct ferry_engine *eng, unsigned char 
         files[k].status = FERRY_HUB_FILE_CACHED;
         d->out->files_cached++;
         finish_file(d, k, files[k].etag, 0);
-        ferry__hub_lock_release(&d->locks[k]);
+        ferry__lock_release(&d->locks[k]);
         todo[k] = 0;
         continue;
       }
@@ -550,7 +550,8 @@ static int transfer_round(struct dl *d, struct ferry_engine *eng, unsigned char 
           .sha256_hex = e->has_lfs ? files[k].etag : NULL,
           .git_sha1_hex = e->has_lfs ? NULL : files[k].etag, .part_path = t.part,
           .journal_path = t.journal, .identity = identity, .no_resume = d->o->force_download,
-          .label = e->path, .done_cb = on_blob_done, .done_user = &ctx[k]};
+          .label = e->path, .done_cb = on_blob_done, .done_user = &ctx[k],
+          .caller_locked = !d->o->local_dir}; /* the cache's blobs are locked in .locks/ */
       /* LFS etags are the content's SHA-256; others the git blob SHA-1 of the content. */
       if (e->has_lfs && strlen(files[k].etag) != 64) spec.sha256_hex = NULL;
       err = ferry_engine_add(eng, &spec, &d->jobs[k]);
@@ -559,7 +560,7 @@ static int transfer_round(struct dl *d, struct ferry_engine *eng, unsigned char 
       files[k].status = FERRY_HUB_FILE_FAILED;
       files[k].error = err;
       fail(d, err, 0, "%s: cannot start its download", e->path);
-      ferry__hub_lock_release(&d->locks[k]);
+      ferry__lock_release(&d->locks[k]);
       todo[k] = 0;
     } else {
       any = 1;
@@ -615,9 +616,9 @@ static int run_deferred(struct dl *d) {
     if (!d->deferred[k]) continue;
     char *lock_path = NULL;
     ferry__hub_lock_path(d->cache_root, &d->repo, d->out->files[k].etag, &lock_path);
-    struct ferry__hub_lock_opts lo = {.poll_ms = 200, .max_wait_ms = DEFERRED_WAIT_MS};
+    struct ferry__lock_opts lo = {.poll_ms = 200, .max_wait_ms = DEFERRED_WAIT_MS};
     notice(d, "%s is being downloaded by another process: waiting for it", d->out->files[k].path);
-    int err = lock_path ? ferry__hub_lock_acquire(lock_path, &lo, &d->locks[k]) : FERRY_E_NOMEM;
+    int err = lock_path ? ferry__lock_acquire(lock_path, &lo, &d->locks[k]) : FERRY_E_NOMEM;
     free(lock_path);
     if (err) {
       d->out->files[k].status = FERRY_HUB_FILE_FAILED;
@@ -631,7 +632,7 @@ static int run_deferred(struct dl *d) {
         d->out->files[k].status = FERRY_HUB_FILE_CACHED;
         d->out->files_cached++;
         finish_file(d, k, d->out->files[k].etag, 0);
-        ferry__hub_lock_release(&d->locks[k]);
+        ferry__lock_release(&d->locks[k]);
       } else {
         todo[k] = 1;
         need = 1;
@@ -661,12 +662,12 @@ static void tidy_leftovers(struct dl *d, const char *etag, const struct target *
   struct stat st;
   if (ferry__hub_lock_path(d->cache_root, &d->repo, etag, &lock_path)) return;
   int any = stat(t->journal, &st) == 0 || stat(t->part, &st) == 0 || stat(lock_path, &st) == 0;
-  struct ferry__hub_lock lock = {0};
-  struct ferry__hub_lock_opts lo = {0};
-  if (any && ferry__hub_lock_acquire(lock_path, &lo, &lock) == 0) {
+  struct ferry__lock lock = {0};
+  struct ferry__lock_opts lo = {0};
+  if (any && ferry__lock_acquire(lock_path, &lo, &lock) == 0) {
     unlink(t->journal);
     unlink(t->part);
-    ferry__hub_lock_release(&lock);
+    ferry__lock_release(&lock);
   }
   free(lock_path);
 }
@@ -714,7 +715,7 @@ static int plan_and_fetch(struct dl *d) {
   if (!err && any) err = run_transfers(d, todo);
   free(todo);
   if (!err && !d->o->dry_run) err = run_deferred(d);
-  for (size_t k = 0; k < d->npick; k++) ferry__hub_lock_release(&d->locks[k]);
+  for (size_t k = 0; k < d->npick; k++) ferry__lock_release(&d->locks[k]);
   return err ? err : out->error;
 }
 
@@ -785,7 +786,7 @@ int ferry_hub_download(const struct ferry_hub_download_opts *o,
       notice(&d, "could not write refs/%s", d.rev);
     if (o->local_dir) ferry__hub_local_dir_init(o->local_dir);
     else {
-      ferry__hub_mkdirs(d.cache_root);
+      ferry__mkdirs(d.cache_root);
       ferry__hub_cachedir_tag_ensure(d.cache_root);
       int supported = 1;
       ferry__hub_symlinks_supported(d.env, d.cache_root, &supported);

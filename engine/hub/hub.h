@@ -11,7 +11,6 @@
  *   auth.c      token resolution (§5.5), boolean environment variables (§8), same-origin rule
  *   stored_tokens.c  the token and stored_tokens files `hf auth login` writes (§5.5)
  *   login.c     whoami, login, logout, switch, the token list (public API in ferry.h)
- *   lock.c      ferry's own lock files (pid + host + start time; not flock)
  *
  * Conventions: functions return 0 or a negative FERRY_E_* code from ferry.h. Functions that
  * can reject input take `why`/`why_len` (may be NULL/0) and write a one-line reason there.
@@ -30,6 +29,8 @@
 
 #include "ferry.h"
 #include "log.h"
+#include "files.h" /* engine/src: mkdirs, atomic writes, small reads */
+#include "lock.h"  /* engine/src: lock files */
 
 /* Caps: every string built or read here is bounded. */
 #define FERRY__HUB_PATH_MAX 4096      /* a file system path or a path in a repo */
@@ -175,16 +176,6 @@ int ferry__hub_symlink_target(const char *path, const char *etag, char **out);
 /* {cache_root}/.locks/{folder name}/{etag}.ferry-lock */
 int ferry__hub_lock_path(const char *cache_root, const struct ferry__hub_repo *repo,
                          const char *etag, char **out);
-
-/* Creates `dir` and its missing parents (mode 0777 & ~umask). */
-int ferry__hub_mkdirs(const char *dir);
-/* Writes `len` bytes to `path` atomically: a unique temp file "<path>.<8 hex>.tmp" in the same
- * folder (parents created), fsync, rename over `path`. `mode` is the file mode before umask.
- * The temp file is removed on failure. FERRY_E_IO / FERRY_E_NOSPC. */
-int ferry__hub_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
-/* Reads a whole small file (at most `cap` bytes, NUL-terminated). *found = 0 and 0 returned
- * when it does not exist; FERRY_E_PROTOCOL when it is larger than cap. */
-int ferry__hub_read_small(const char *path, size_t cap, char **out, size_t *len, int *found);
 
 /* refs/<rev> = commit, no trailing newline (§3.2). rev may contain '/' (refs/pr/1 makes
  * nested folders). Skipped when the file already holds that commit. rev and commit are
@@ -396,52 +387,6 @@ int ferry__hub_secret_write(const char *path, const void *data, size_t len);
 /* Reads and parses stored_tokens; *found = 0 (and an empty ini) when it does not exist. */
 int ferry__hub_stored_tokens_load(const char *path, struct ferry__hub_ini *out, int *found,
                                   char *why, size_t why_len);
-
-/* ---- lock.c ------------------------------------------------------------------------------ */
-
-/* A lock file "<something>.ferry-lock" holding
- *   ferry-lock 1\npid <pid>\nhost <hostname>\nstarted <unix seconds>\nnonce <32 hex>\n
- * taken with link() of the process's owner file for that folder ("ferry-owner-<nonce>
- * .ferry-lock", one per process and folder) or, where link() is refused, O_CREAT|O_EXCL.
- * It is stale when its host is this host and its pid is dead, or when it is older than
- * stale_after_s. Releasing checks the nonce, so only the owner removes it. */
-struct ferry__hub_lock_owner {
-  long pid;
-  char host[256];
-  int64_t started;
-  char nonce[33];
-};
-struct ferry__hub_lock {
-  char *path;  /* NULL when not held */
-  char *owner; /* the owner file linked at path, or NULL (see lock.c) */
-  char nonce[33];
-};
-struct ferry__hub_lock_opts {
-  int poll_ms;        /* between attempts (default 100) */
-  int max_wait_ms;    /* give up after this (default 0: try once) */
-  int stale_after_s;  /* a lock older than this is stale whoever holds it (default 86400) */
-};
-/* Reads a lock file. *found = 0 when it does not exist. A file that does not parse is
- * FERRY_E_PROTOCOL. */
-int ferry__hub_lock_read(const char *path, struct ferry__hub_lock_owner *out, int *found);
-/* This host's name as lock files record it (gethostname, blanks and control characters
- * replaced by '_'). */
-void ferry__hub_lock_hostname(char out[256]);
-/* 1 when `owner` is stale per the rule above (this_host: ferry__hub_lock_hostname). */
-int ferry__hub_lock_is_stale(const struct ferry__hub_lock_owner *owner, const char *this_host,
-                             int64_t now, int stale_after_s);
-/* Acquires the lock at `path` (its folder is created), breaking stale locks, polling until
- * max_wait_ms. FERRY_E_TIMEOUT when it stays held; FERRY_E_INVAL when path does not end in
- * ".ferry-lock". */
-int ferry__hub_lock_acquire(const char *path, const struct ferry__hub_lock_opts *opts,
-                            struct ferry__hub_lock *out);
-/* For a holder that keeps a lock longer than stale_after_s: stamps the lock file with the
- * current time again (atomically, same nonce). FERRY_E_CHANGED when the lock is no longer
- * ours (it was broken as stale). */
-int ferry__hub_lock_refresh(struct ferry__hub_lock *l);
-/* Removes the lock file if it is still ours (same nonce) and frees `l`. Releasing a lock
- * that was broken and taken by someone else leaves their file alone. */
-int ferry__hub_lock_release(struct ferry__hub_lock *l);
 
 /* ---- client.c ---------------------------------------------------------------------------- */
 

@@ -11,7 +11,6 @@ set(FERRY_HUB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/card_schema.c
   ${CMAKE_CURRENT_LIST_DIR}/card_template.c
   ${CMAKE_CURRENT_LIST_DIR}/listing.c
-  ${CMAKE_CURRENT_LIST_DIR}/lock.c
   ${CMAKE_CURRENT_LIST_DIR}/login.c
   ${CMAKE_CURRENT_LIST_DIR}/patterns.c
   ${CMAKE_CURRENT_LIST_DIR}/repo.c

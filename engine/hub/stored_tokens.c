@@ -320,7 +320,7 @@ int ferry__hub_secret_write(const char *path, const void *data, size_t len) {
     char *up = strrchr(dir, '/');
     if (up && up != dir) {
       *up = 0;
-      r = ferry__hub_mkdirs(dir);
+      r = ferry__mkdirs(dir);
       *up = '/';
     }
     if (!r && mkdir(dir, 0700) != 0 && errno != EEXIST) r = FERRY_E_IO;
@@ -329,7 +329,7 @@ int ferry__hub_secret_write(const char *path, const void *data, size_t len) {
   free(dir);
   if (r) return r;
   /* created 0600 (minus the umask) before any byte is written, renamed over the old file */
-  r = ferry__hub_write_atomic(path, data, len, 0600);
+  r = ferry__write_atomic(path, data, len, 0600);
   if (!r && chmod(path, 0600) != 0) r = FERRY_E_IO;
   return r;
 }
@@ -339,7 +339,7 @@ int ferry__hub_stored_tokens_load(const char *path, struct ferry__hub_ini *out, 
   memset(out, 0, sizeof(*out));
   char *text = NULL;
   size_t len = 0;
-  int r = ferry__hub_read_small(path, FERRY__HUB_SMALL_FILE_MAX * 16, &text, &len, found);
+  int r = ferry__read_small(path, FERRY__HUB_SMALL_FILE_MAX * 16, &text, &len, found);
   if (r == FERRY_E_PROTOCOL) r = ferry__hub_why(FERRY_E_IO, why, why_len, "far too large");
   else if (r) ferry__hub_why(r, why, why_len, "cannot read it");
   if (!r && *found) r = ferry__hub_ini_parse(text, len, out, why, why_len);

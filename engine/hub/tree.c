@@ -424,7 +424,7 @@ int ferry__hub_tree_cache_write(const char *folder, const char *commit,
   size_t len;
   int r = ferry__hub_tree_cache_path(folder, commit, &path);
   if (!r) r = ferry__hub_tree_cache_serialize(t, &text, &len);
-  if (!r) r = ferry__hub_write_atomic(path, text, len, 0666);
+  if (!r) r = ferry__write_atomic(path, text, len, 0666);
   free(path);
   free(text);
   return r;
@@ -437,7 +437,7 @@ int ferry__hub_tree_cache_read(const char *folder, const char *commit, struct fe
   char *path = NULL, *text = NULL;
   size_t len;
   int r = ferry__hub_tree_cache_path(folder, commit, &path);
-  if (!r) r = ferry__hub_read_small(path, FERRY__HUB_JSON_MAX, &text, &len, found);
+  if (!r) r = ferry__read_small(path, FERRY__HUB_JSON_MAX, &text, &len, found);
   free(path);
   if (!r && *found) {
     r = ferry__hub_tree_cache_parse(text, len, t, why, why_len);

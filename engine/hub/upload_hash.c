@@ -149,7 +149,7 @@ int ferry__hash_cache_save(struct ferry__hash_cache *c, const struct ferry__uplo
   char *dir = strdup(c->file);
   if (!dir) return FERRY_E_NOMEM;
   *strrchr(dir, '/') = 0;
-  int err = ferry__hub_mkdirs(dir);
+  int err = ferry__mkdirs(dir);
   free(dir);
   if (err) return err;
   size_t cap = 64, len = 0;
@@ -178,7 +178,7 @@ int ferry__hash_cache_save(struct ferry__hash_cache *c, const struct ferry__uplo
     memcpy(buf + len, line, (size_t)n + 1);
     len += (size_t)n;
   }
-  err = ferry__hub_write_atomic(c->file, buf, len, 0600);
+  err = ferry__write_atomic(c->file, buf, len, 0600);
   free(buf);
   return err;
 }

@@ -48,7 +48,7 @@ static int open_append(struct ferry__parts_journal *j) {
 int ferry__parts_journal_create(const char *dir, const struct ferry__lfs_action *a,
                                 struct ferry__parts_journal *j) {
   reset(j);
-  int err = ferry__hub_mkdirs(dir);
+  int err = ferry__mkdirs(dir);
   if (!err) err = journal_path(dir, a->oid, &j->file);
   if (err) return err;
   j->expires_at = a->expires_in > 0 ? (int64_t)time(NULL) + a->expires_in : 0;
@@ -63,7 +63,7 @@ int ferry__parts_journal_create(const char *dir, const struct ferry__lfs_action 
   char *line = NULL;
   if (!text || ferry__hub_fmt(&line, JOURNAL_MAX, "%s\n", text)) err = FERRY_E_NOMEM;
   free(text);
-  if (!err) err = ferry__hub_write_atomic(j->file, line, strlen(line), 0600);
+  if (!err) err = ferry__write_atomic(j->file, line, strlen(line), 0600);
   free(line);
   /* Our own copy of the URLs. */
   struct ferry__lfs_action *c = &j->action;
@@ -135,7 +135,7 @@ int ferry__parts_journal_load(const char *dir, const char *oid, uint64_t size,
   char *text = NULL;
   size_t len = 0;
   int found = 0;
-  if (ferry__hub_read_small(j->file, JOURNAL_MAX, &text, &len, &found) || !found) {
+  if (ferry__read_small(j->file, JOURNAL_MAX, &text, &len, &found) || !found) {
     free(text);
     ferry__parts_journal_close(j);
     return 0;

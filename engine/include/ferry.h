@@ -47,6 +47,7 @@ extern "C" {
   X(SIZE, -1031, FERRY_EXIT_PROTOCOL, 0, "size differs from the expected size")            \
   X(IO, -1040, FERRY_EXIT_IO, 0, "local file error")                                       \
   X(NOSPC, -1041, FERRY_EXIT_NOSPC, 0, "no space left on device")                          \
+  X(BUSY, -1042, FERRY_EXIT_BUSY, 0, "in use by another process")                          \
   X(CHANGED, -1050, FERRY_EXIT_CHANGED, 0, "the remote file changed during the download")  \
   X(TLS, -1060, FERRY_EXIT_TLS, 0, "TLS or certificate error")                             \
   X(PROTOCOL, -1070, FERRY_EXIT_PROTOCOL, 0, "malformed or unexpected server answer")      \
@@ -85,6 +86,7 @@ enum ferry_exit_class {
   FERRY_EXIT_HUB_CONFLICT = 17,
   FERRY_EXIT_HUB_BAD_REQUEST = 18,
   FERRY_EXIT_CARD = 19, /* a model or dataset card that does not pass `ferry card check` */
+  FERRY_EXIT_BUSY = 20, /* the destination is being downloaded by another process */
   FERRY_EXIT_INTERRUPTED = 130
 };
 
@@ -178,6 +180,11 @@ struct ferry_job_spec {
    * URL; a Hub download uses repo, commit and file, since signed URLs change). */
   const char *part_path, *journal_path, *identity;
   const char *label;           /* name for progress displays (default: path) */
+  /* 0: the engine locks the destination (PATH.ferry-lock beside it) from before the first
+   * request until the job ends, and fails with FERRY_E_BUSY when another live process holds
+   * it. 1: the caller already holds a lock covering part_path and path (the Hub cache's
+   * .locks/), so the engine takes none. */
+  int caller_locked;
   /* Called on the engine's thread when the job has finished (ok or failed), from inside
    * ferry_engine_run; it may read ferry_job_result and must not call the engine. */
   void (*done_cb)(void *user, struct ferry_job *job);

@@ -177,6 +177,7 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
   j->no_resume = spec->no_resume;
   j->done_cb = spec->done_cb;
   j->done_user = spec->done_user;
+  j->caller_locked = spec->caller_locked;
   ferry__ivset_init(&j->unassigned);
   ferry__ivset_init(&j->written);
   ferry__ivset_init(&j->checking);
@@ -284,7 +285,8 @@ void ferry__pump(struct ferry_engine *e) {
   reap(e);
   if (e->stopping) {
     for (struct ferry__job *j = e->jobs; j; j = j->next) {
-      if (j->state == FERRY__J_NEW) { /* never started: nothing to flush */
+      if (j->state == FERRY__J_NEW) { /* never started (or restarting): nothing to flush */
+        ferry__job_unlock(j);
         j->state = FERRY__J_FAILED;
         j->error = FERRY_E_INTERRUPTED;
         snprintf(j->message, sizeof(j->message), "interrupted before it started");
@@ -350,6 +352,7 @@ static void on_progress(uv_timer_t *t) {
 static void on_watchdog(uv_timer_t *t) {
   struct ferry_engine *e = ferry__container_of(t, struct ferry_engine, watchdog);
   ferry__xfer_check_stalls(e);
+  ferry__job_refresh_locks(e);
   ferry__pump(e);
 }
 
@@ -379,6 +382,7 @@ int ferry_engine_run(struct ferry_engine *e) {
   uv_timer_init(&e->loop, &e->rate_timer);
   e->rate_last_ms = uv_now(&e->loop);
   e->rate_tokens = rate_burst(e);
+  e->locks_stamped_ms = uv_now(&e->loop);
   uv_timer_start(&e->watchdog, on_watchdog, 250, 250);
   if (e->cfg.handle_signals) {
     uv_signal_init(&e->loop, &e->sigint);
@@ -489,6 +493,7 @@ void ferry_engine_free(struct ferry_engine *e) {
     if (j->fd >= 0) close(j->fd);
     if (j->jfd >= 0) close(j->jfd);
     if (j->dfd >= 0) close(j->dfd);
+    ferry__job_unlock(j); /* a run that was cut short */
     while (j->retained) {
       struct ferry__block *b = j->retained;
       j->retained = b->next;

@@ -15,9 +15,11 @@
 
 #include "ferry.h"
 #include "log.h"
+#include "files.h"
 #include "http_parse.h"
 #include "ivset.h"
 #include "journal.h"
+#include "lock.h"
 #include "xxh3_fast.h"
 
 #define ferry__container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
@@ -129,6 +131,10 @@ struct ferry__job {
   char server_code[64], server_message[256];
   void (*done_cb)(void *user, struct ferry_job *job);
   void *done_user;
+  /* PATH.ferry-lock, held from before the first request until the job ends (job.c), unless
+   * the caller holds its own lock (caller_locked). */
+  int caller_locked;
+  struct ferry__lock lock;
 };
 
 enum ferry__xfer_kind { FERRY__X_PROBE, FERRY__X_RANGE, FERRY__X_WHOLE };
@@ -217,6 +223,7 @@ struct ferry_engine {
   /* --limit-rate: a token bucket on the bytes requests may ask for */
   double rate_tokens;
   uint64_t rate_last_ms;
+  uint64_t locks_stamped_ms; /* when the jobs' locks were last refreshed (job.c) */
   /* stats */
   struct ferry_stats st;
   uint64_t t0;
@@ -276,6 +283,8 @@ void ferry__job_retry_later(struct ferry__job *j, uint64_t start, uint64_t end, 
                             long delay_ms);
 int ferry__job_steal(struct ferry_engine *e);         /* split the largest hole */
 void ferry__job_retry_now(struct ferry__retry *r);    /* fire a waiting retry early */
+void ferry__job_unlock(struct ferry__job *j);         /* the job has ended: drop its lock */
+void ferry__job_refresh_locks(struct ferry_engine *e); /* hourly, from the watchdog */
 
 /* sink.c: blocks, writes, journal records, resume checks, final rename */
 struct ferry__block *ferry__block_new(struct ferry_engine *e, struct ferry__job *j,
@@ -293,7 +302,6 @@ void ferry__sink_finalize(struct ferry__job *j);
 void ferry__sink_sync_dirs(struct ferry_engine *e); /* the folders of renamed files */
 void ferry__budget_release(struct ferry_engine *e, uint64_t bytes);
 uint64_t ferry__round_up(uint64_t v);
-int ferry__errno_to_err(int errnum);
 
 /* hash.c */
 void ferry__hash_start(struct ferry__job *j); /* begin the digest; git needs the size */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -28,9 +29,99 @@ static void drop_old_journal(struct ferry__job *j) {
   j->old = NULL;
 }
 
+/* One process per destination: two runs writing the same PATH.part interleave their bytes,
+ * and the first to finish would rename a mix that matches neither source (after verifying
+ * its own hash on bytes partly written by the other). So a job locks PATH.ferry-lock before
+ * its first request and keeps it until it has ended; a lock whose owner died on this host is
+ * taken over. Returns 0, or fails the job (FERRY_E_BUSY when another process holds it). */
+static int lock_destination(struct ferry__job *j) {
+  if (j->caller_locked || j->lock.path) return 0; /* a restart keeps the lock it has */
+  char path[FERRY__PATH_MAX + 16];
+  int n = snprintf(path, sizeof(path), "%s.ferry-lock", j->path);
+  if (n < 0 || (size_t)n >= sizeof(path)) {
+    ferry__job_fail(j, FERRY_E_INVAL, 0, "%s: path too long", j->path);
+    return FERRY_E_INVAL;
+  }
+  /* The engine never creates the output's folder (a missing one fails as before, on open). */
+  struct ferry__lock_opts lo = {.no_mkdir = 1};
+  for (int attempt = 0; attempt < 3; attempt++) {
+    int r = ferry__lock_acquire(path, &lo, &j->lock);
+    if (r == 0) return 0;
+    if (r != FERRY_E_TIMEOUT) {
+      int saved = errno;
+      ferry__job_fail(j, r, 0, "cannot create the lock file %s: %s", path, strerror(saved));
+      return r;
+    }
+    struct ferry__lock_owner o;
+    int found = 0;
+    r = ferry__lock_read(path, &o, &found);
+    if (r == 0 && !found) continue; /* released between our attempt and our look */
+    char host[256];
+    ferry__lock_hostname(host);
+    if (r == 0 && o.pid == (long)getpid() && !strcmp(o.host, host))
+      ferry__job_fail(j, FERRY_E_BUSY, 0, "%s is the output of another download of this run",
+                      j->path);
+    else if (r == 0)
+      ferry__job_fail(j, FERRY_E_BUSY, 0,
+                      "%s is in use by another process (pid %ld on %s, lock file %s): not "
+                      "downloading it twice at once",
+                      j->path, o.pid, o.host, path);
+    else /* its owner is still writing it (or it is not ours): judged again after a while */
+      ferry__job_fail(j, FERRY_E_BUSY, 0, "%s is in use by another process (lock file %s)",
+                      j->path, path);
+    return FERRY_E_BUSY;
+  }
+  ferry__job_fail(j, FERRY_E_BUSY, 0, "%s is in use by another process (lock file %s)", j->path,
+                  path);
+  return FERRY_E_BUSY;
+}
+
+void ferry__job_unlock(struct ferry__job *j) {
+  if (j->lock.path) ferry__lock_release(&j->lock);
+}
+
+/* A lock older than a day is stale whoever holds it (lock.c: an owner on another host cannot
+ * be asked whether it still runs), and a large file on a slow link can take longer: the locks
+ * of running jobs are stamped again every hour. */
+#define LOCK_REFRESH_MS (3600u * 1000u)
+void ferry__job_refresh_locks(struct ferry_engine *e) {
+  uint64_t now = uv_now(&e->loop);
+  if (now - e->locks_stamped_ms < LOCK_REFRESH_MS) return;
+  e->locks_stamped_ms = now;
+  for (struct ferry__job *j = e->sched_head; j; j = j->next)
+    if (j->lock.path && ferry__lock_refresh(&j->lock) == FERRY_E_CHANGED)
+      /* Broken as stale: another process may be writing the same .part now. */
+      ferry__job_fail(j, FERRY_E_BUSY, 0, "%s: its lock %s was taken by another process",
+                      j->path, j->lock.path);
+}
+
+/* A symbolic link where ferry keeps its partial data, journal or lock was planted by someone
+ * else: writing through it would overwrite its target, and renaming it would leave PATH
+ * pointing there. It is refused, not removed: the link and its target stay as they are, the
+ * message names it, and nothing is requested. (The opens below use O_NOFOLLOW / O_EXCL, so a
+ * link that appears after this check fails them instead of being followed.) A link at PATH
+ * itself is fine: the final rename replaces the link, never its target. */
+static int refuse_links(struct ferry__job *j) {
+  char lock[FERRY__PATH_MAX + 16];
+  snprintf(lock, sizeof(lock), "%s.ferry-lock", j->path);
+  const char *mine[] = {j->part_path, j->journal_path, j->caller_locked ? NULL : lock};
+  for (size_t i = 0; i < sizeof(mine) / sizeof(mine[0]); i++) {
+    if (!mine[i] || !ferry__is_symlink(mine[i])) continue;
+    ferry__job_fail(j, FERRY_E_IO, 0,
+                    "refusing to write through %s: it is a symbolic link (ferry writes only "
+                    "files it creates there; remove the link to download)",
+                    mine[i]);
+    return FERRY_E_IO;
+  }
+  return 0;
+}
+
 int ferry__job_open(struct ferry__job *j) {
   struct ferry_engine *e = j->e;
   uint64_t probe_start = 0;
+  int refused = refuse_links(j);
+  if (!refused) refused = lock_destination(j);
+  if (refused) return refused;
   j->state = FERRY__J_PROBING;
   e->jobs_open++;
   if (!j->no_resume) {
@@ -179,15 +270,27 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
   if (j->old && !keep)
     ferry__notice(e, "%s: journal does not match the remote file (size, validator or options "
                   "changed): starting over", j->journal_path);
-  j->fd = open(j->part_path, O_RDWR | O_CREAT | O_CLOEXEC | (keep ? 0 : O_TRUNC), 0644);
+  /* Resumed: the file of the journal, never through a link. Fresh: a new file of our own. */
+  j->fd = keep ? open(j->part_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)
+               : ferry__open_new(j->part_path, O_RDWR, 0644);
   if (j->fd < 0) {
-    int err = ferry__errno_to_err(errno);
-    ferry__job_fail(j, err, 0, "cannot open %s: %s", j->part_path, strerror(errno));
+    int saved = errno;
+    ferry__job_fail(j, ferry__errno_to_err(saved), 0, "cannot open %s: %s%s", j->part_path,
+                    strerror(saved),
+                    saved == ELOOP || saved == EEXIST ? " (a link or file appeared there)" : "");
     return -1;
   }
-  /* Large files are written around the page cache where the filesystem allows it. */
-  if (j->size_known && j->size >= 4 * (uint64_t)FERRY__BLOCK_SIZE && !e->cfg.no_direct_io)
-    j->dfd = open(j->part_path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+  /* Large files are written around the page cache where the filesystem allows it: the same
+   * file again (same inode), or none. */
+  if (j->size_known && j->size >= 4 * (uint64_t)FERRY__BLOCK_SIZE && !e->cfg.no_direct_io) {
+    j->dfd = open(j->part_path, O_WRONLY | O_DIRECT | O_NOFOLLOW | O_CLOEXEC);
+    struct stat a, b;
+    if (j->dfd >= 0 && (fstat(j->fd, &a) != 0 || fstat(j->dfd, &b) != 0 ||
+                        a.st_ino != b.st_ino || a.st_dev != b.st_dev)) {
+      close(j->dfd);
+      j->dfd = -1;
+    }
+  }
   if (j->size_known) {
     int err = preallocate(j);
     if (err) {
@@ -207,7 +310,7 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
     }
   }
   if (keep) {
-    j->jfd = open(j->journal_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    j->jfd = open(j->journal_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
   } else if (journaled) {
     drop_old_journal(j);
     struct ferry__jident id = {0};
@@ -330,6 +433,7 @@ static void finish_failed(struct ferry__job *j) {
     if (j->error == FERRY_E_CHECKSUM) unlink(j->journal_path);
   }
   if (j->state != FERRY__J_NEW) e->jobs_open--;
+  ferry__job_unlock(j);
   j->state = FERRY__J_FAILED;
   e->st.files_failed++;
   if (!e->first_error) e->first_error = j->error;

@@ -6,10 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
 #include "ferry.h"
+#include "files.h"
 
 static void put_u32(unsigned char *p, uint32_t v) {
   for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
@@ -200,8 +202,9 @@ int ferry__journal_create(const char *path, const struct ferry__jident *id) {
   unsigned char buf[FERRY__JOURNAL_MAX_HEADER + 32];
   size_t n = ferry__journal_encode_header(id, buf, sizeof(buf));
   if (!n) return FERRY_E_INVAL;
-  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return errno == ENOSPC ? FERRY_E_NOSPC : FERRY_E_IO;
+  /* A new file, never truncated through a link planted at path (files.c). */
+  int fd = ferry__open_new(path, O_WRONLY | O_APPEND, 0644);
+  if (fd < 0) return ferry__errno_to_err(errno);
   ssize_t w = write(fd, buf, n);
   if (w != (ssize_t)n) {
     int err = (w < 0 && errno == ENOSPC) || w >= 0 ? FERRY_E_NOSPC : FERRY_E_IO;
@@ -222,8 +225,14 @@ int ferry__journal_append(int fd, const struct ferry__jrecord *r) {
 }
 
 enum ferry__jstatus ferry__journal_load(const char *path, struct ferry__jparser *p) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* Not through a symbolic link, nor from a FIFO: only a file of our own is a journal. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return FERRY__J_INCOMPLETE;
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return FERRY__J_INCOMPLETE;
+  }
   unsigned char buf[65536];
   ssize_t r;
   while ((r = read(fd, buf, sizeof(buf))) > 0)

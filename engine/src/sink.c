@@ -18,10 +18,6 @@
 
 uint64_t ferry__round_up(uint64_t v) { return (v + FERRY__ALIGN - 1) / FERRY__ALIGN * FERRY__ALIGN; }
 
-int ferry__errno_to_err(int errnum) {
-  return errnum == ENOSPC || errnum == EDQUOT ? FERRY_E_NOSPC : FERRY_E_IO;
-}
-
 void ferry__budget_release(struct ferry_engine *e, uint64_t bytes) {
   e->mem_charged = bytes > e->mem_charged ? 0 : e->mem_charged - bytes;
 }
@@ -434,6 +430,7 @@ static void finish_job(struct ferry__job *j, int err, const char *why) {
   if (j->jfd >= 0) close(j->jfd);
   j->jfd = -1;
   e->jobs_final--;
+  ferry__job_unlock(j); /* renamed (or failed): another run may take PATH now */
   if (err) {
     j->state = FERRY__J_FAILED;
     j->error = err;

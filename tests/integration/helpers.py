@@ -12,6 +12,7 @@ from ferrytest import FERRY_BIN, TIMEOUT_SCALE, FerryResult, MiB, bytes_written,
 EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_NETWORK, EXIT_HTTP = 0, 1, 2, 3, 4
 EXIT_CHECKSUM, EXIT_IO, EXIT_DISK_FULL, EXIT_CHANGED, EXIT_TLS = 5, 6, 7, 8, 9
 EXIT_PROTOCOL, EXIT_INTERRUPTED = 10, 130
+EXIT_BUSY = 20  # the output is locked by another process
 
 SUMMARY_KEYS = {"ok", "bytes", "bytes_received", "bytes_refetched", "resumed_bytes", "seconds",
                 "mb_per_s", "connections", "requests", "retries", "peak_memory", "peak_rss",

@@ -99,14 +99,19 @@
   X(hub_listing_next_page) \
   X(hub_listing_sort_keys) \
   X(hub_repo_id_parse_public) \
-  X(hub_lock_acquire_release) \
-  X(hub_lock_release_only_own) \
-  X(hub_lock_dead_owner) \
-  X(hub_lock_live_owner) \
-  X(hub_lock_stale_rules) \
-  X(hub_lock_malformed) \
-  X(hub_lock_contention) \
-  X(hub_lock_refresh) \
+  X(lock_acquire_release) \
+  X(lock_release_only_own) \
+  X(lock_dead_owner) \
+  X(lock_live_owner) \
+  X(lock_stale_rules) \
+  X(lock_malformed) \
+  X(lock_contention) \
+  X(lock_refresh) \
+  X(lock_no_mkdir) \
+  X(lock_planted_symlink) \
+  X(lock_engine_refresh) \
+  X(files_open_new_replaces_a_link) \
+  X(files_read_small_nofollow) \
   X(hub_login_ini_configparser_rules) \
   X(hub_login_ini_errors) \
   X(hub_login_ini_set_and_remove) \

@@ -67,7 +67,7 @@ void test_errors_retryable(void) {
                        FERRY_E_RATELIMIT};
   const int fatal[] = {FERRY_E_CHECKSUM, FERRY_E_NOSPC, FERRY_E_HTTP, FERRY_E_TLS,
                        FERRY_E_CHANGED, FERRY_E_NOMEM, FERRY_E_INVAL, FERRY_E_IO,
-                       FERRY_E_INTERRUPTED, FERRY_E_CANCELLED};
+                       FERRY_E_INTERRUPTED, FERRY_E_CANCELLED, FERRY_E_BUSY};
   for (size_t i = 0; i < sizeof(retry) / sizeof(retry[0]); i++) {
     TEST_NOTE("%s", ferry_err_name(retry[i]));
     ASSERT_EQ_INT(ferry_is_retryable(retry[i]), 1);
@@ -82,9 +82,11 @@ void test_errors_retryable(void) {
 void test_errors_exit_classes(void) {
   TEST_NOTE("interrupt");
   ASSERT_EQ_INT(ferry_exit_class(FERRY_E_INTERRUPTED), 130);
+  TEST_NOTE("busy"); /* README: 20, the destination is locked by another process */
+  ASSERT_EQ_INT(ferry_exit_class(FERRY_E_BUSY), 20);
   const int distinct[] = {FERRY_E_CHECKSUM, FERRY_E_NOSPC, FERRY_E_CHANGED, FERRY_E_TLS,
                           FERRY_E_HTTP, FERRY_E_CONNECT, FERRY_E_INVAL, FERRY_E_IO,
-                          FERRY_E_PROTOCOL, FERRY_E_INTERRUPTED};
+                          FERRY_E_PROTOCOL, FERRY_E_INTERRUPTED, FERRY_E_BUSY};
   size_t n = sizeof(distinct) / sizeof(distinct[0]);
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < i; j++) {

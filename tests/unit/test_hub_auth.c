@@ -85,7 +85,7 @@ void test_hub_auth_token_clean(void) {
 static char *token_file(const char *rel, const char *content) {
   char *p = NULL;
   ASSERT_EQ_INT(ferry__hub_fmt(&p, 4096, "%s/%s", ferry_unit_tmpdir(), rel), 0);
-  ASSERT_EQ_INT(ferry__hub_write_atomic(p, content, strlen(content), 0600), 0);
+  ASSERT_EQ_INT(ferry__write_atomic(p, content, strlen(content), 0600), 0);
   return p;
 }
 

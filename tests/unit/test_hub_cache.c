@@ -27,7 +27,7 @@ static char *slurp(const char *path) {
   char *text = NULL;
   size_t len;
   int found = 0;
-  ASSERT_EQ_INT(ferry__hub_read_small(path, 1 << 20, &text, &len, &found), 0);
+  ASSERT_EQ_INT(ferry__read_small(path, 1 << 20, &text, &len, &found), 0);
   return found ? text : NULL;
 }
 
@@ -202,12 +202,12 @@ static void check_symlink(const char *repo_dir, const char *path, const char *wa
   ASSERT_EQ_INT(ferry__hub_symlink_target(path, SHA256, &target), 0);
   ASSERT_EQ_STR(target, want_target);
   ASSERT_EQ_INT(ferry__hub_blob_path(repo_dir, SHA256, &blob), 0);
-  ASSERT_EQ_INT(ferry__hub_write_atomic(blob, "blob", 4, 0644), 0);
+  ASSERT_EQ_INT(ferry__write_atomic(blob, "blob", 4, 0644), 0);
   ASSERT_EQ_INT(ferry__hub_snapshot_path(repo_dir, COMMIT, path, &link), 0);
   char dir[4096];
   snprintf(dir, sizeof(dir), "%s", link);
   *strrchr(dir, '/') = 0;
-  ASSERT_EQ_INT(ferry__hub_mkdirs(dir), 0);
+  ASSERT_EQ_INT(ferry__mkdirs(dir), 0);
   ASSERT_EQ_INT(symlink(target, link), 0);
   char real_link[PATH_MAX], real_blob[PATH_MAX];
   ASSERT_NOT_NULL(realpath(link, real_link));
@@ -235,11 +235,11 @@ void test_hub_cache_symlink_target(void) {
 
 void test_hub_cache_write_atomic(void) {
   char *path = tmp_path("a/b/c/file.txt"), *dir = tmp_path("a/b/c");
-  ASSERT_EQ_INT(ferry__hub_write_atomic(path, "one", 3, 0644), 0);
+  ASSERT_EQ_INT(ferry__write_atomic(path, "one", 3, 0644), 0);
   char *s = slurp(path);
   ASSERT_EQ_STR(s, "one");
   free(s);
-  ASSERT_EQ_INT(ferry__hub_write_atomic(path, "second", 6, 0644), 0);
+  ASSERT_EQ_INT(ferry__write_atomic(path, "second", 6, 0644), 0);
   s = slurp(path);
   ASSERT_EQ_STR(s, "second");
   free(s);
@@ -247,19 +247,19 @@ void test_hub_cache_write_atomic(void) {
   /* a folder where the file should go: the write fails and leaves no temp file */
   char *blocked = tmp_path("a/b/c/sub");
   ASSERT_EQ_INT(mkdir(blocked, 0755), 0);
-  ASSERT_EQ_INT(ferry__hub_write_atomic(blocked, "x", 1, 0644), FERRY_E_IO);
+  ASSERT_EQ_INT(ferry__write_atomic(blocked, "x", 1, 0644), FERRY_E_IO);
   ASSERT_EQ_INT(count_entries(dir), 2);
   /* reading: too large, missing */
   char *text = NULL;
   size_t len;
   int found = 1;
-  ASSERT_EQ_INT(ferry__hub_read_small(path, 5, &text, &len, &found), FERRY_E_PROTOCOL);
-  ASSERT_EQ_INT(ferry__hub_read_small(path, 6, &text, &len, &found), 0);
+  ASSERT_EQ_INT(ferry__read_small(path, 5, &text, &len, &found), FERRY_E_PROTOCOL);
+  ASSERT_EQ_INT(ferry__read_small(path, 6, &text, &len, &found), 0);
   ASSERT_EQ_INT(found, 1);
   ASSERT_EQ_U64(len, 6);
   free(text);
   char *missing = tmp_path("nope/x");
-  ASSERT_EQ_INT(ferry__hub_read_small(missing, 6, &text, &len, &found), 0);
+  ASSERT_EQ_INT(ferry__read_small(missing, 6, &text, &len, &found), 0);
   ASSERT_EQ_INT(found, 0);
   ASSERT_TRUE(text == NULL);
   free(path), free(dir), free(blocked), free(missing);
@@ -297,11 +297,11 @@ void test_hub_cache_refs(void) {
   ASSERT_EQ_INT(found, 1);
   ASSERT_EQ_STR(c, COMMIT);
   /* a ref written by another tool with a newline still reads */
-  ASSERT_EQ_INT(ferry__hub_write_atomic(p, COMMIT2 "\n", 41, 0644), 0);
+  ASSERT_EQ_INT(ferry__write_atomic(p, COMMIT2 "\n", 41, 0644), 0);
   ASSERT_EQ_INT(ferry__hub_ref_read(repo_dir, "refs/pr/1", c, &found), 0);
   ASSERT_EQ_STR(c, COMMIT2);
   /* garbage is an error, a missing ref is not found */
-  ASSERT_EQ_INT(ferry__hub_write_atomic(p, "nonsense", 8, 0644), 0);
+  ASSERT_EQ_INT(ferry__write_atomic(p, "nonsense", 8, 0644), 0);
   ASSERT_EQ_INT(ferry__hub_ref_read(repo_dir, "refs/pr/1", c, &found), FERRY_E_PROTOCOL);
   ASSERT_EQ_INT(found, 0);
   ASSERT_EQ_INT(ferry__hub_ref_read(repo_dir, "v9", c, &found), 0);
@@ -347,7 +347,7 @@ void test_hub_cache_cachedir_tag(void) {
   ASSERT_EQ_STR(s, want);
   free(s);
   /* an existing tag is never rewritten */
-  ASSERT_EQ_INT(ferry__hub_write_atomic(tag, "custom", 6, 0644), 0);
+  ASSERT_EQ_INT(ferry__write_atomic(tag, "custom", 6, 0644), 0);
   ASSERT_EQ_INT(ferry__hub_cachedir_tag_ensure(root), 0);
   s = slurp(tag);
   ASSERT_EQ_STR(s, "custom");
@@ -374,7 +374,7 @@ void test_hub_cache_symlink_probe(void) {
   ASSERT_EQ_INT(supported, 1);
   /* a cache root that cannot be created is an error, not "supported" */
   char *file = tmp_path("plainfile");
-  ASSERT_EQ_INT(ferry__hub_write_atomic(file, "x", 1, 0644), 0);
+  ASSERT_EQ_INT(ferry__write_atomic(file, "x", 1, 0644), 0);
   char *under = tmp_path("plainfile/hub");
   supported = -1;
   ASSERT_EQ_INT(ferry__hub_symlinks_supported(&none, under, &supported), FERRY_E_IO);
@@ -403,7 +403,7 @@ void test_hub_cache_local_dir(void) {
   ASSERT_TRUE(mp == NULL);
   /* the file itself, then its metadata stamped now */
   char *file = tmp_path("out/sub/dir/file.bin");
-  ASSERT_EQ_INT(ferry__hub_write_atomic(file, "data", 4, 0644), 0);
+  ASSERT_EQ_INT(ferry__write_atomic(file, "data", 4, 0644), 0);
   ASSERT_EQ_INT(ferry__hub_local_meta_write(local, "sub/dir/file.bin", COMMIT, SHA256, 1712656091.5), 0);
   s = slurp(want_mp);
   ASSERT_EQ_STR(s, COMMIT "\n" SHA256 "\n1712656091.5\n");
@@ -431,14 +431,14 @@ void test_hub_cache_local_dir(void) {
   const char *broken[] = {COMMIT "\n" SHA256 "\n", COMMIT "\n" SHA256 "\nsoon\n", "", "\n\n\n"};
   for (size_t i = 0; i < sizeof(broken) / sizeof(broken[0]); i++) {
     TEST_NOTE("metadata case %zu", i);
-    ASSERT_EQ_INT(ferry__hub_write_atomic(want_mp, broken[i], strlen(broken[i]), 0644), 0);
+    ASSERT_EQ_INT(ferry__write_atomic(want_mp, broken[i], strlen(broken[i]), 0644), 0);
     ASSERT_EQ_INT(ferry__hub_local_meta_read(local, "sub/dir/file.bin", &m, &found), 0);
     ASSERT_EQ_INT(found, 0);
     ASSERT_TRUE(access(want_mp, F_OK) != 0);
   }
   /* whitespace around the values is stripped, like Python's readline().strip() */
   const char *spaced = " " COMMIT " \r\n\tabc\n 12.5 \n";
-  ASSERT_EQ_INT(ferry__hub_write_atomic(want_mp, spaced, strlen(spaced), 0644), 0);
+  ASSERT_EQ_INT(ferry__write_atomic(want_mp, spaced, strlen(spaced), 0644), 0);
   ASSERT_EQ_INT(ferry__hub_local_meta_read(local, "sub/dir/file.bin", &m, &found), 0);
   ASSERT_EQ_INT(found, 1);
   ASSERT_EQ_STR(m.commit, COMMIT);

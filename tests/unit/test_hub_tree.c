@@ -338,7 +338,7 @@ void test_hub_tree_cache_malformed(void) {
   char *folder = NULL, *path = NULL;
   ASSERT_EQ_INT(ferry__hub_fmt(&folder, 4096, "%s/r", ferry_unit_tmpdir()), 0);
   ASSERT_EQ_INT(ferry__hub_tree_cache_path(folder, COMMIT, &path), 0);
-  ASSERT_EQ_INT(ferry__hub_write_atomic(path, "{oops", 5, 0644), 0);
+  ASSERT_EQ_INT(ferry__write_atomic(path, "{oops", 5, 0644), 0);
   struct ferry__hub_tree t;
   int found = 1;
   ASSERT_EQ_INT(ferry__hub_tree_cache_read(folder, COMMIT, &t, &found, NULL, 0), FERRY_E_PROTOCOL);

@@ -1,4 +1,5 @@
-/* Unit tests for engine/hub/util.c: the environment lookup and the bounded string helpers. */
+/* Unit tests for engine/hub/util.c (the environment lookup, the bounded string helpers) and
+ * ferry__mkdirs (engine/src/files.c). */
 #include <stdlib.h>
 
 #include "assert.h"
@@ -40,13 +41,13 @@ void test_hub_util_fmt(void) {
 void test_hub_util_mkdirs(void) {
   char *deep = NULL, *file = NULL, *under = NULL;
   ASSERT_EQ_INT(ferry__hub_fmt(&deep, 4096, "%s/a/b/c/", ferry_unit_tmpdir()), 0);
-  ASSERT_EQ_INT(ferry__hub_mkdirs(deep), 0);
-  ASSERT_EQ_INT(ferry__hub_mkdirs(deep), 0); /* already there */
+  ASSERT_EQ_INT(ferry__mkdirs(deep), 0);
+  ASSERT_EQ_INT(ferry__mkdirs(deep), 0); /* already there */
   ASSERT_EQ_INT(ferry__hub_fmt(&file, 4096, "%s/a/f", ferry_unit_tmpdir()), 0);
-  ASSERT_EQ_INT(ferry__hub_write_atomic(file, "x", 1, 0644), 0);
-  ASSERT_EQ_INT(ferry__hub_mkdirs(file), FERRY_E_IO); /* a file is in the way */
+  ASSERT_EQ_INT(ferry__write_atomic(file, "x", 1, 0644), 0);
+  ASSERT_EQ_INT(ferry__mkdirs(file), FERRY_E_IO); /* a file is in the way */
   ASSERT_EQ_INT(ferry__hub_fmt(&under, 4096, "%s/a/f/g", ferry_unit_tmpdir()), 0);
-  ASSERT_EQ_INT(ferry__hub_mkdirs(under), FERRY_E_IO);
-  ASSERT_EQ_INT(ferry__hub_mkdirs(""), FERRY_E_INVAL);
+  ASSERT_EQ_INT(ferry__mkdirs(under), FERRY_E_IO);
+  ASSERT_EQ_INT(ferry__mkdirs(""), FERRY_E_INVAL);
   free(deep), free(file), free(under);
 }

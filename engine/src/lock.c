@@ -25,7 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hub.h"
+#include "files.h"
+#include "lock.h"
 
 #define SUFFIX ".ferry-lock"
 /* A lock file that does not parse (its owner died between create and write) is stale once it
@@ -39,7 +40,7 @@ static int has_suffix(const char *path) {
 
 /* This host's name as lock files record it: one word (a blank or control character would
  * make every lock unreadable, and unreadable locks are broken after a grace time). */
-void ferry__hub_lock_hostname(char out[256]) {
+void ferry__lock_hostname(char out[256]) {
   if (gethostname(out, 255) != 0 || !out[0]) strcpy(out, "unknown");
   out[255] = 0;
   for (char *c = out; *c; c++)
@@ -53,7 +54,7 @@ static int random_hex(char *out, size_t bytes) {
   return 0;
 }
 
-static int parse_owner(const char *text, struct ferry__hub_lock_owner *o) {
+static int parse_owner(const char *text, struct ferry__lock_owner *o) {
   memset(o, 0, sizeof(*o));
   long long started;
   int used = 0;
@@ -65,19 +66,20 @@ static int parse_owner(const char *text, struct ferry__hub_lock_owner *o) {
   return 0;
 }
 
-int ferry__hub_lock_read(const char *path, struct ferry__hub_lock_owner *out, int *found) {
+int ferry__lock_read(const char *path, struct ferry__lock_owner *out, int *found) {
   char *text = NULL;
   size_t len;
   memset(out, 0, sizeof(*out));
-  int r = ferry__hub_read_small(path, 1024, &text, &len, found);
+  /* A planted link is not followed (nor a FIFO opened for reading): an error, never broken. */
+  int r = ferry__read_small_nofollow(path, 1024, &text, &len, found);
   if (r || !*found) return r;
   r = strlen(text) == len ? parse_owner(text, out) : FERRY_E_PROTOCOL;
   free(text);
   return r;
 }
 
-int ferry__hub_lock_is_stale(const struct ferry__hub_lock_owner *owner, const char *this_host,
-                             int64_t now, int stale_after_s) {
+int ferry__lock_is_stale(const struct ferry__lock_owner *owner, const char *this_host,
+                         int64_t now, int stale_after_s) {
   if (stale_after_s > 0 && now - owner->started > stale_after_s) return 1;
   if (strcmp(owner->host, this_host) != 0) return 0; /* cannot see that host's processes */
   if (owner->pid <= 0) return 1;
@@ -92,7 +94,7 @@ struct lock_source {
 
 static int owner_text(const char *nonce, int64_t started, char *text, size_t cap) {
   char host[256];
-  ferry__hub_lock_hostname(host);
+  ferry__lock_hostname(host);
   int n = snprintf(text, cap, "ferry-lock 1\npid %ld\nhost %s\nstarted %lld\nnonce %s\n",
                    (long)getpid(), host, (long long)started, nonce);
   return n < 0 || (size_t)n >= cap ? -1 : n;
@@ -149,10 +151,12 @@ static struct owner *owner_take(const char *dir) {
   }
   struct owner o = {0};
   if (random_hex(o.nonce, 16) != 0) return NULL;
+  char path[FERRY__PATH_MAX + 64];
+  int n = snprintf(path, sizeof(path), "%s/ferry-owner-%s" SUFFIX, dir, o.nonce);
+  if (n < 0 || (size_t)n >= sizeof(path)) return NULL;
   o.dir = strdup(dir);
-  if (!o.dir || ferry__hub_fmt(&o.path, FERRY__HUB_PATH_MAX, "%s/ferry-owner-%s" SUFFIX, dir,
-                               o.nonce) != 0 ||
-      create_exclusive(o.path, o.nonce) != 0) {
+  o.path = strdup(path);
+  if (!o.dir || !o.path || create_exclusive(o.path, o.nonce) != 0) {
     free(o.dir), free(o.path);
     return NULL;
   }
@@ -203,50 +207,45 @@ static int try_create(const char *path, const struct lock_source *src) {
 static void drop_dead_owner_file(const char *lock_path, const char *nonce) {
   const char *slash = strrchr(lock_path, '/');
   int dirlen = slash ? (int)(slash - lock_path) : 1;
-  char *owner = NULL;
-  if (ferry__hub_fmt(&owner, FERRY__HUB_PATH_MAX, "%.*s/ferry-owner-%s" SUFFIX, dirlen,
-                     slash ? lock_path : ".", nonce) != 0)
-    return;
-  struct ferry__hub_lock_owner o;
+  char owner[FERRY__PATH_MAX + 64];
+  int n = snprintf(owner, sizeof(owner), "%.*s/ferry-owner-%s" SUFFIX, dirlen,
+                   slash ? lock_path : ".", nonce);
+  if (n < 0 || (size_t)n >= sizeof(owner)) return;
+  struct ferry__lock_owner o;
   int found = 0;
-  if (ferry__hub_lock_read(owner, &o, &found) == 0 && found && !strcmp(o.nonce, nonce))
+  if (ferry__lock_read(owner, &o, &found) == 0 && found && !strcmp(o.nonce, nonce))
     unlink(owner);
-  free(owner);
 }
 
 /* If the lock at path is stale, moves it away and deletes it. 1 when it was broken (try again
  * at once), 0 when it is live or already gone, or an error. */
 static int break_if_stale(const char *path, int stale_after_s) {
-  struct ferry__hub_lock_owner o;
+  struct ferry__lock_owner o;
   int found = 0;
-  int r = ferry__hub_lock_read(path, &o, &found);
+  int r = ferry__lock_read(path, &o, &found);
   if (r == 0 && !found) return 0;
   char host[256];
-  ferry__hub_lock_hostname(host);
+  ferry__lock_hostname(host);
   int64_t now = (int64_t)time(NULL);
   if (r == FERRY_E_PROTOCOL) { /* half-written or foreign: judge it by its age */
     struct stat st;
-    if (stat(path, &st) != 0) return 0;
+    if (lstat(path, &st) != 0) return 0;
     if (now - (int64_t)st.st_mtime < MALFORMED_GRACE_S) return 0;
     memset(&o, 0, sizeof(o));
   } else if (r) {
     return r;
-  } else if (!ferry__hub_lock_is_stale(&o, host, now, stale_after_s)) {
+  } else if (!ferry__lock_is_stale(&o, host, now, stale_after_s)) {
     return 0;
   }
-  char rnd[17], *aside = NULL;
+  char rnd[17], aside[FERRY__PATH_MAX + 64];
   if ((r = random_hex(rnd, 8))) return r;
-  if ((r = ferry__hub_fmt(&aside, FERRY__HUB_PATH_MAX + 64, "%s.broken.%ld.%s", path,
-                          (long)getpid(), rnd)))
-    return r;
-  if (rename(path, aside) != 0) { /* someone else broke or released it first */
-    free(aside);
-    return 0;
-  }
+  int n = snprintf(aside, sizeof(aside), "%s.broken.%ld.%s", path, (long)getpid(), rnd);
+  if (n < 0 || (size_t)n >= sizeof(aside)) return FERRY_E_INVAL;
+  if (rename(path, aside) != 0) return 0; /* someone else broke or released it first */
   /* Check we moved the lock we judged, not a fresh one that replaced it in between. */
-  struct ferry__hub_lock_owner moved;
+  struct ferry__lock_owner moved;
   int mfound = 0;
-  int mr = ferry__hub_lock_read(aside, &moved, &mfound);
+  int mr = ferry__lock_read(aside, &moved, &mfound);
   int same = o.nonce[0] ? (mr == 0 && mfound && strcmp(moved.nonce, o.nonce) == 0)
                         : (mr == FERRY_E_PROTOCOL);
   if (!same && link(aside, path) != 0) {
@@ -254,7 +253,6 @@ static int break_if_stale(const char *path, int stale_after_s) {
      * owner of the moved one will find its lock gone at release (and leave others alone). */
   }
   unlink(aside);
-  free(aside);
   if (same && o.nonce[0]) drop_dead_owner_file(path, o.nonce);
   return same ? 1 : 0;
 }
@@ -271,22 +269,22 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int ferry__hub_lock_acquire(const char *path, const struct ferry__hub_lock_opts *opts,
-                            struct ferry__hub_lock *out) {
+int ferry__lock_acquire(const char *path, const struct ferry__lock_opts *opts,
+                        struct ferry__lock *out) {
   memset(out, 0, sizeof(*out));
-  if (!path || !has_suffix(path) || strlen(path) >= FERRY__HUB_PATH_MAX) return FERRY_E_INVAL;
+  if (!path || !has_suffix(path) || strlen(path) >= FERRY__PATH_MAX) return FERRY_E_INVAL;
   int poll_ms = opts && opts->poll_ms > 0 ? opts->poll_ms : 100;
   int max_wait = opts && opts->max_wait_ms > 0 ? opts->max_wait_ms : 0;
   int stale_after = opts && opts->stale_after_s > 0 ? opts->stale_after_s : 86400;
-  char dir[FERRY__HUB_PATH_MAX] = ".";
+  char dir[FERRY__PATH_MAX] = ".";
   const char *slash = strrchr(path, '/');
   if (slash) {
     size_t n = slash == path ? 1 : (size_t)(slash - path);
     memcpy(dir, path, n);
     dir[n] = 0;
   }
-  if (slash && slash != path) {
-    int r = ferry__hub_mkdirs(dir);
+  if (slash && slash != path && !(opts && opts->no_mkdir)) {
+    int r = ferry__mkdirs(dir);
     if (r) return r;
   }
   /* The owner file to link, or (when it cannot be made) a nonce for a lock of its own. */
@@ -331,10 +329,10 @@ int ferry__hub_lock_acquire(const char *path, const struct ferry__hub_lock_opts 
   return 0;
 }
 
-int ferry__hub_lock_refresh(struct ferry__hub_lock *l) {
+int ferry__lock_refresh(struct ferry__lock *l) {
   if (!l || !l->path) return FERRY_E_INVAL;
-  struct ferry__hub_lock_owner o;
-  int found = 0, r = ferry__hub_lock_read(l->path, &o, &found);
+  struct ferry__lock_owner o;
+  int found = 0, r = ferry__lock_read(l->path, &o, &found);
   if (r == FERRY_E_PROTOCOL || (r == 0 && (!found || strcmp(o.nonce, l->nonce) != 0)))
     return FERRY_E_CHANGED; /* broken and perhaps taken by someone else */
   if (r) return r;
@@ -343,13 +341,13 @@ int ferry__hub_lock_refresh(struct ferry__hub_lock *l) {
                    o.pid, o.host, (long long)time(NULL), l->nonce);
   if (n < 0 || (size_t)n >= sizeof(text)) return FERRY_E_INTERNAL;
   /* rename() over the lock: readers see the old record or the new one, never a gap */
-  return ferry__hub_write_atomic(l->path, text, (size_t)n, 0644);
+  return ferry__write_atomic(l->path, text, (size_t)n, 0644);
 }
 
-int ferry__hub_lock_release(struct ferry__hub_lock *l) {
+int ferry__lock_release(struct ferry__lock *l) {
   if (!l || !l->path) return 0;
-  struct ferry__hub_lock_owner o;
-  int found = 0, r = ferry__hub_lock_read(l->path, &o, &found);
+  struct ferry__lock_owner o;
+  int found = 0, r = ferry__lock_read(l->path, &o, &found);
   if (r == 0 && found && strcmp(o.nonce, l->nonce) == 0 && unlink(l->path) != 0 && errno != ENOENT)
     r = FERRY_E_IO;
   else if (r == FERRY_E_PROTOCOL)
