@@ -199,7 +199,11 @@ int cli_get(int argc, char **argv) {
       CLI_OPT_VERBOSE(&cfg.verbose),
       CLI_OPT_FLAG("version", 0, &show_version, "versions of ferry and its libraries"),
       CLI_OPT_END};
-  const struct cli_cmd cmd = {"get", "URL | -i FILE", NULL, opts, 0, -1};
+  const struct cli_cmd cmd = {
+      "get", "URL | -i FILE",
+      "Downloads URL in parallel ranged requests, hashed with SHA-256 as it arrives;\n"
+      "resumable after a crash. With -i FILE, one download per line: URL [PATH [SHA256]].",
+      opts, 0, -1};
   int nargs;
   int rc = cli_parse(&cmd, argc, argv, &nargs);
   if (rc != CLI_GO_ON) return rc;

@@ -29,7 +29,7 @@ static int takes(const struct cli_cmd *c, const struct cli_opt *o) {
   snprintf(key, sizeof(key), " %s ", space ? space + 1 : c->name);
   if (strstr(o->only, key)) return 1;
   snprintf(key, sizeof(key), " %s ", c->name);
-  for (char *p = key + 1; *p != ' ' || p[1]; p++)
+  for (char *p = key + 1; p[0] && p[1]; p++) /* all but the closing space */
     if (*p == ' ') *p = '-';
   return strstr(o->only, key) != NULL;
 }
