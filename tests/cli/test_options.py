@@ -111,6 +111,8 @@ def test_bounds_and_value_forms_are_accepted():
     assert r.returncode == 0 and "ferry" in r.stdout, describe(r)
     usage_error(ferry("get", "u", "--connections"), "get", "--connections", "needs a value")
     usage_error(ferry("get", "u", "--json=yes"), "get", "--json", "takes no value")
+    # a prefix names one option or none: --re is --repo-type or --revision
+    usage_error(ferry("download", "a/b", "--re", "x"), "download", "ambiguous", "'--re'")
 
 
 def test_arguments_missing_or_extra_are_one_line():
