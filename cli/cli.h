@@ -3,6 +3,7 @@
 #define FERRY_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -54,6 +55,104 @@ void cli_progress_draw(void *user, const struct ferry_stats *s);
 void cli_progress_end(struct cli_progress *p);
 
 
+/* ---- options (options.c): the one way every command reads its command line -------------- */
+
+/* What an option takes: nothing, a string, an integer in [min, max], a size with units
+ * (cli_parse_size) in [min, max], a repeatable string, or one of a list of words. */
+enum cli_kind { CLI_FLAG, CLI_STRING, CLI_INT, CLI_SIZE, CLI_LIST, CLI_ENUM };
+
+/* The values of a repeatable option, in the caller's array v of cap entries. */
+struct cli_list {
+  const char **v;
+  size_t n, cap;
+};
+
+/* One option of a command's table; a table ends with an entry whose name is NULL. */
+struct cli_opt {
+  const char *name; /* the long name, without "--" */
+  char letter;      /* the short form (-q), 0 when none */
+  enum cli_kind kind;
+  union {
+    int *flag; /* CLI_FLAG: set to 1 */
+    const char **str; /* CLI_STRING; CLI_ENUM: the matching entry of words */
+    int *num;
+    uint64_t *size;
+    struct cli_list *list;
+  } to;
+  long long min, max;       /* CLI_INT, CLI_SIZE */
+  const char *const *words; /* CLI_ENUM, NULL-terminated */
+  const char *arg;          /* the value's name in the help: "N", "DIR" */
+  const char *help;         /* what it does; '\n' starts another line */
+  const char *only; /* " login whoami ": the subcommands that take it (last word, or the whole
+                     * name with '-': " tag-create "); NULL: all of them */
+  int token;                /* a secret on the command line: warn (cli_warn_token_argument) */
+};
+
+#define CLI_SIZE_MAX 9200000000000000000LL /* what cli_parse_size accepts */
+/* Table entries; extra designated initializers (.only = " ls ") may follow the help. */
+#define CLI_OPT_FLAG(n, l, dest, h, ...) \
+  {.name = n, .letter = l, .kind = CLI_FLAG, .to.flag = dest, .help = h, __VA_ARGS__}
+#define CLI_OPT_STR(n, l, dest, a, h, ...) \
+  {.name = n, .letter = l, .kind = CLI_STRING, .to.str = dest, .arg = a, .help = h, __VA_ARGS__}
+#define CLI_OPT_INT(n, dest, lo, hi, a, h, ...)                                                \
+  {.name = n, .kind = CLI_INT, .to.num = dest, .min = lo, .max = hi, .arg = a, .help = h,   \
+   __VA_ARGS__}
+#define CLI_OPT_SIZE(n, dest, lo, a, h, ...)                                                   \
+  {.name = n, .kind = CLI_SIZE, .to.size = dest, .min = lo, .max = CLI_SIZE_MAX, .arg = a,  \
+   .help = h, __VA_ARGS__}
+#define CLI_OPT_LIST(n, dest, a, h, ...) \
+  {.name = n, .kind = CLI_LIST, .to.list = dest, .arg = a, .help = h, __VA_ARGS__}
+#define CLI_OPT_ENUM(n, dest, w, a, h, ...) \
+  {.name = n, .kind = CLI_ENUM, .to.str = dest, .words = w, .arg = a, .help = h, __VA_ARGS__}
+#define CLI_OPT_END {.name = NULL}
+/* The options many commands share, with one wording. */
+#define CLI_OPT_JSON(dest, ...) \
+  CLI_OPT_FLAG("json", 0, dest, "print one JSON object (keys in README.md)", __VA_ARGS__)
+#define CLI_OPT_VERBOSE(dest, ...) \
+  CLI_OPT_FLAG("verbose", 'v', dest, "debug log on stderr", __VA_ARGS__)
+#define CLI_OPT_CACERT(dest, ...)                                                             \
+  CLI_OPT_STR("cacert", 0, dest, "FILE",                                                    \
+              "CA bundle (default SSL_CERT_FILE, CURL_CA_BUNDLE,\nREQUESTS_CA_BUNDLE)",       \
+              __VA_ARGS__)
+#define CLI_OPT_TOKEN(dest, ...)                                                              \
+  CLI_OPT_STR("token", 0, dest, "TOKEN",                                                    \
+              "Hub token (default HF_TOKEN, then the token file);\nvisible to other users in " \
+              "the process list",                                                          \
+              .token = 1, __VA_ARGS__)
+#define CLI_OPT_REPO_TYPE(dest, ...)                                                          \
+  CLI_OPT_STR("repo-type", 0, dest, "TYPE",                                                 \
+              "model (default), dataset or space (or a datasets/ or\nspaces/ prefix on "     \
+              "REPO_ID)",                                                                  \
+              __VA_ARGS__)
+
+/* A command: its name after "ferry" ("download", "auth login"), its arguments' synopsis,
+ * what it does (for the help), its options and how many arguments it takes (max -1: any). */
+struct cli_cmd {
+  const char *name, *args, *about;
+  const struct cli_opt *opts;
+  int min_args, max_args;
+};
+
+#define CLI_GO_ON (-1)
+/* Fills the options from argv[1..] (options and arguments in any order, "--" ends the
+ * options, --name=value or --name value, -abc, -oVALUE). Returns CLI_GO_ON with the
+ * arguments moved to argv[1..*nargs], 0 after printing the help (-h, --help), or the usage
+ * exit code after one line on stderr naming the option and the problem. */
+int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, int *nargs);
+/* The command's help, from its table. */
+void cli_help(const struct cli_cmd *cmd, FILE *f);
+/* "ferry: error: <message> (see 'ferry <cmd> --help')" on stderr; returns the usage exit code. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A command group (auth, cache, ...; "" for ferry itself): its subcommands and what each does. */
+struct cli_sub {
+  const char *name, *alias;
+  int (*run)(int argc, char **argv); /* argv[0] is the subcommand's name */
+  const char *summary;
+};
+/* Runs the subcommand argv[1] of `group`; --help lists them; anything else is a usage error. */
+int cli_group(const char *group, const struct cli_sub *subs, int argc, char **argv);
+
 /* ---- Hub management commands (hubcmd.c; cmd_repo.c, cmd_refs.c, cmd_ls.c, cmd_search.c) -- */
 
 int cli_repo(int argc, char **argv);   /* ferry repo create|delete|settings|move */
@@ -68,17 +167,13 @@ struct cli_hub_opts {
   const char *token, *repo_type, *cacert;
   int insecure, json, quiet, verbose;
 };
-enum { CLI_OPT_TOKEN = 5000, CLI_OPT_REPO_TYPE, CLI_OPT_CACERT, CLI_OPT_INSECURE, CLI_OPT_JSON,
-       CLI_OPT_FIRST_OWN /* a command's own options start here */ };
-#define CLI_HUB_OPTIONS                                                                    \
-  {"token", required_argument, 0, CLI_OPT_TOKEN},                                          \
-      {"cacert", required_argument, 0, CLI_OPT_CACERT},                                    \
-      {"insecure", no_argument, 0, CLI_OPT_INSECURE}, {"json", no_argument, 0, CLI_OPT_JSON}, \
-      {"quiet", no_argument, 0, 'q'}, {"verbose", no_argument, 0, 'v'},                    \
-      {"help", no_argument, 0, 'h'}
-#define CLI_HUB_REPO_TYPE_OPTION {"repo-type", required_argument, 0, CLI_OPT_REPO_TYPE}
-/* Takes a common option (1), or leaves it to the command (0). */
-int cli_hub_opt(struct cli_hub_opts *o, int c, const char *arg);
+/* Their table entries, filling struct cli_hub_opts *h; quiet_help says what -q leaves. */
+#define CLI_HUB_OPTIONS(h, quiet_help)                                                      \
+  CLI_OPT_TOKEN(&(h)->token), CLI_OPT_CACERT(&(h)->cacert),                                \
+      CLI_OPT_FLAG("insecure", 0, &(h)->insecure, "do not verify TLS certificates"),       \
+      CLI_OPT_JSON(&(h)->json), CLI_OPT_FLAG("quiet", 'q', &(h)->quiet, quiet_help),      \
+      CLI_OPT_VERBOSE(&(h)->verbose)
+#define CLI_HUB_REPO_TYPE(h) CLI_OPT_REPO_TYPE(&(h)->repo_type)
 /* A client from the options; on failure the error is reported (cli_hub_finish) and its exit
  * code returned. */
 int cli_hub_client(const struct cli_hub_opts *o, struct ferry_hub_client **out, json_t *obj);
@@ -86,9 +181,6 @@ int cli_hub_client(const struct cli_hub_opts *o, struct ferry_hub_client **out, 
  * (taken; may be NULL) plus "ok" and "error" ({code, name, message} or null) on stdout.
  * Returns the exit code. */
 int cli_hub_finish(const struct cli_hub_opts *o, json_t *obj, int err, const char *why);
-/* After getopt_long returned '?': "ferry: error: <cmd>: unknown option or missing value: ...";
- * returns the usage exit code. */
-int cli_hub_bad_option(int argc, char **argv);
 /* {"repo_id", "repo_type"}: the repo as the engine reads REPO_ID (prefix moved to the type),
  * or as given when it does not parse. */
 json_t *cli_hub_repo_object(const char *repo_id, const char *repo_type);

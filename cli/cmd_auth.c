@@ -2,7 +2,6 @@
  * (engine/hub/login.c does the work). Nothing here prints a token: only token names, the
  * masked form `hf auth list` shows, and where a token came from. */
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,67 +14,28 @@
 
 #define TOKEN_MAX 4096 /* read at most this much as a token */
 
-static void auth_usage(FILE *f) {
-  fprintf(f,
-          "usage: ferry auth <command> [options]\n"
-          "\n"
-          "  login [--token TOKEN]     check a token with the Hub and store it as `hf auth login`\n"
-          "                            does; without --token it is read from the terminal (not\n"
-          "                            echoed) or from stdin\n"
-          "  logout [--token-name N]   forget every stored token, or the one named N\n"
-          "  whoami [--token TOKEN]    the user, orgs, token name and role (exit 15 when not\n"
-          "                            logged in or the token is refused)\n"
-          "  list                      the stored tokens (names; the active one marked with *)\n"
-          "  switch [--token-name N]   make a stored token the active one (asks on a terminal)\n"
-          "\n"
-          "options: -q, --quiet   --json   --cacert FILE   -v (login, whoami)\n"
-          "Files: $HF_TOKEN_PATH (default $HF_HOME/token) and stored_tokens beside it.\n");
-}
-
-enum { OPT_TOKEN = 4000, OPT_NAME, OPT_JSON, OPT_CACERT };
-
 struct auth_opts {
   const char *token, *token_name, *cacert;
   int quiet, json, verbose;
 };
 
-/* Parses the options a subcommand allows ("t" token, "n" token-name, "c" cacert + -v).
- * Returns -1 to go on, else the exit code. */
-static int parse(int argc, char **argv, const char *allowed, struct auth_opts *o) {
-  static const struct option opts[] = {
-      {"token", required_argument, 0, OPT_TOKEN}, {"token-name", required_argument, 0, OPT_NAME},
-      {"json", no_argument, 0, OPT_JSON},         {"cacert", required_argument, 0, OPT_CACERT},
-      {"quiet", no_argument, 0, 'q'},             {"verbose", no_argument, 0, 'v'},
-      {"help", no_argument, 0, 'h'},              {0, 0, 0, 0}};
+/* The options of every auth subcommand, each taken by those its `only` names; `name` is "auth
+ * login" etc. Returns CLI_GO_ON, else the exit code. */
+static int parse(int argc, char **argv, const char *name, const char *about,
+                 struct auth_opts *o) {
   memset(o, 0, sizeof(*o));
-  int c;
-  optind = 1;
-  opterr = 1;
-  while ((c = getopt_long(argc, argv, "qvh", opts, NULL)) != -1) {
-    char need = c == OPT_TOKEN ? 't' : c == OPT_NAME ? 'n' : c == OPT_CACERT || c == 'v' ? 'c' : 0;
-    if (need && !strchr(allowed, need)) {
-      fprintf(stderr, "ferry: auth %s does not take %s\n", argv[0], argv[optind - 1]);
-      return FERRY_EXIT_USAGE;
-    }
-    switch (c) {
-    case OPT_TOKEN:
-      o->token = optarg;
-      cli_warn_token_argument();
-      break;
-    case OPT_NAME: o->token_name = optarg; break;
-    case OPT_JSON: o->json = 1; break;
-    case OPT_CACERT: o->cacert = optarg; break;
-    case 'q': o->quiet = 1; break;
-    case 'v': o->verbose = 1; break;
-    case 'h': auth_usage(stdout); return 0;
-    default: auth_usage(stderr); return FERRY_EXIT_USAGE;
-    }
-  }
-  if (optind != argc) {
-    fprintf(stderr, "ferry: auth %s: unexpected argument '%s'\n", argv[0], argv[optind]);
-    return FERRY_EXIT_USAGE;
-  }
-  return -1;
+  const struct cli_opt opts[] = {
+      CLI_OPT_TOKEN(&o->token, .only = " login whoami "),
+      CLI_OPT_STR("token-name", 0, &o->token_name, "NAME", "the stored token's name",
+                  .only = " logout switch "),
+      CLI_OPT_CACERT(&o->cacert, .only = " login whoami "),
+      CLI_OPT_FLAG("quiet", 'q', &o->quiet, "print only the essential"),
+      CLI_OPT_JSON(&o->json),
+      CLI_OPT_VERBOSE(&o->verbose, .only = " login whoami "),
+      CLI_OPT_END};
+  const struct cli_cmd cmd = {name, "", about, opts, 0, 0};
+  int n;
+  return cli_parse(&cmd, argc, argv, &n);
 }
 
 static void json_print(json_t *obj) {
@@ -165,8 +125,12 @@ static int read_token(char *buf, size_t cap) {
 
 static int auth_login(int argc, char **argv) {
   struct auth_opts o;
-  int rc = parse(argc, argv, "tc", &o);
-  if (rc >= 0) return rc;
+  int rc = parse(argc, argv, "auth login",
+                 "Checks a token with the Hub and stores it as `hf auth login` does; without\n"
+                 "--token it is read from the terminal (not echoed) or from stdin.\n"
+                 "Files: $HF_TOKEN_PATH (default $HF_HOME/token) and stored_tokens beside it.",
+                 &o);
+  if (rc != CLI_GO_ON) return rc;
   char *typed = NULL;
   if (!o.token) {
     typed = calloc(1, TOKEN_MAX);
@@ -221,8 +185,9 @@ static int auth_login(int argc, char **argv) {
 
 static int auth_logout(int argc, char **argv) {
   struct auth_opts o;
-  int rc = parse(argc, argv, "n", &o);
-  if (rc >= 0) return rc;
+  int rc = parse(argc, argv, "auth logout",
+                 "Forgets every stored token, or the one named by --token-name.", &o);
+  if (rc != CLI_GO_ON) return rc;
   struct ferry_hub_logout_result r;
   char msg[768] = "";
   int err = ferry_hub_logout(o.token_name, &r, msg, sizeof(msg));
@@ -257,8 +222,10 @@ static const char *source_label(int s) {
 
 static int auth_whoami(int argc, char **argv) {
   struct auth_opts o;
-  int rc = parse(argc, argv, "tc", &o);
-  if (rc >= 0) return rc;
+  int rc = parse(argc, argv, "auth whoami",
+                 "The user, orgs, token name and role (exit 15 when not logged in or the token\n"
+                 "is refused).", &o);
+  if (rc != CLI_GO_ON) return rc;
   struct ferry_config cfg;
   struct cli_progress progress;
   char msg[768] = "";
@@ -309,8 +276,9 @@ static int auth_whoami(int argc, char **argv) {
 
 static int auth_list(int argc, char **argv) {
   struct auth_opts o;
-  int rc = parse(argc, argv, "", &o);
-  if (rc >= 0) return rc;
+  int rc = parse(argc, argv, "auth list",
+                 "The stored tokens (names; the active one marked with *).", &o);
+  if (rc != CLI_GO_ON) return rc;
   struct ferry_hub_token_list l;
   char msg[768] = "";
   int err = ferry_hub_tokens_list(&l, msg, sizeof(msg));
@@ -376,8 +344,10 @@ static char *ask_token_name(const struct ferry_hub_token_list *l) {
 
 static int auth_switch(int argc, char **argv) {
   struct auth_opts o;
-  int rc = parse(argc, argv, "n", &o);
-  if (rc >= 0) return rc;
+  int rc = parse(argc, argv, "auth switch",
+                 "Makes a stored token the active one (asks on a terminal without "
+                 "--token-name).", &o);
+  if (rc != CLI_GO_ON) return rc;
   char msg[768] = "";
   char *asked = NULL;
   int err = 0;
@@ -418,14 +388,12 @@ static int auth_switch(int argc, char **argv) {
 }
 
 int cli_auth(int argc, char **argv) {
-  const char *sub = argc >= 2 ? argv[1] : "";
-  if (!strcmp(sub, "login")) return auth_login(argc - 1, argv + 1);
-  if (!strcmp(sub, "logout")) return auth_logout(argc - 1, argv + 1);
-  if (!strcmp(sub, "whoami")) return auth_whoami(argc - 1, argv + 1);
-  if (!strcmp(sub, "list") || !strcmp(sub, "ls")) return auth_list(argc - 1, argv + 1);
-  if (!strcmp(sub, "switch")) return auth_switch(argc - 1, argv + 1);
-  int help = !strcmp(sub, "--help") || !strcmp(sub, "-h");
-  if (!help) fprintf(stderr, "ferry: auth: unknown or missing command '%s'\n", sub);
-  auth_usage(help ? stdout : stderr);
-  return help ? 0 : FERRY_EXIT_USAGE;
+  static const struct cli_sub subs[] = {
+      {"login", NULL, auth_login, "check a token with the Hub and store it, as hf does"},
+      {"logout", NULL, auth_logout, "forget every stored token, or one"},
+      {"whoami", NULL, auth_whoami, "the user, orgs, token name and role"},
+      {"list", "ls", auth_list, "the stored tokens (names; the active one marked with *)"},
+      {"switch", NULL, auth_switch, "make a stored token the active one"},
+      {NULL, NULL, NULL, NULL}};
+  return cli_group("auth", subs, argc, argv);
 }

@@ -1,7 +1,6 @@
 /* ferry cache: the Hugging Face cache. `verify` re-hashes a snapshot against the Hub's tree
  * (like `hf cache verify`); `ls`, `rm` and `prune` list and clean it (engine/hub/cache_scan.c,
  * cache_clean.c do the work). */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,63 +10,36 @@
 
 #include "cli.h"
 
-static void cache_usage(FILE *f) {
-  fprintf(f,
-          "usage: ferry cache ls [--cache-dir DIR] [--revisions] [-q] [--json]\n"
-          "       ferry cache rm TARGET... [--cache-dir DIR] [--dry-run] [-y] [-q] [--json]\n"
-          "       ferry cache prune [--cache-dir DIR] [--dry-run] [-y] [-q] [--json]\n"
-          "       ferry cache verify REPO_ID [--repo-type TYPE] [--revision REV]\n"
-          "                          [--cache-dir DIR | --local-dir DIR] [--token TOKEN]\n"
-          "                          [--fail-on-missing-files] [--fail-on-extra-files]\n"
-          "                          [--cacert FILE] [-q] [--json]\n"
-          "\n"
-          "Re-hashes every file of the snapshot: SHA-256 against the Hub's LFS oid, git blob\n"
-          "SHA-1 against its oid for the others. Exit 5 when a file does not match (or is\n"
-          "missing / extra, with the --fail-on options).\n"
-          "\n"
-          "ls lists repos (or, with --revisions, revisions) with sizes, files and refs.\n"
-          "rm deletes revisions (40-hex commit) or whole repos (model/org/name,\n"
-          "dataset/org/name, space/org/name); prune deletes detached revisions and partial\n"
-          "downloads. Both ask first on a terminal; elsewhere they need -y.\n");
-}
-
-enum { OPT_TYPE = 3000, OPT_REV, OPT_CACHE, OPT_LOCAL, OPT_TOKEN, OPT_MISSING, OPT_EXTRA,
-       OPT_JSON, OPT_CACERT };
-
 static int cache_verify(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"repo-type", required_argument, 0, OPT_TYPE}, {"revision", required_argument, 0, OPT_REV},
-      {"cache-dir", required_argument, 0, OPT_CACHE}, {"local-dir", required_argument, 0, OPT_LOCAL},
-      {"token", required_argument, 0, OPT_TOKEN},
-      {"fail-on-missing-files", no_argument, 0, OPT_MISSING},
-      {"fail-on-extra-files", no_argument, 0, OPT_EXTRA}, {"json", no_argument, 0, OPT_JSON},
-      {"cacert", required_argument, 0, OPT_CACERT}, {"quiet", no_argument, 0, 'q'},
-      {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   struct ferry_hub_download_opts o = {0};
   struct ferry_config cfg = {0};
-  int fail_missing = 0, fail_extra = 0, json = 0, quiet = 0, c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
-    switch (c) {
-    case OPT_TYPE: o.repo_type = optarg; break;
-    case OPT_REV: o.revision = optarg; break;
-    case OPT_CACHE: o.cache_dir = optarg; break;
-    case OPT_LOCAL: o.local_dir = optarg; break;
-    case OPT_TOKEN: o.token = optarg; break;
-    case OPT_MISSING: fail_missing = 1; break;
-    case OPT_EXTRA: fail_extra = 1; break;
-    case OPT_JSON: json = 1; break;
-    case OPT_CACERT: cfg.cacert = optarg; break;
-    case 'q': quiet = 1; break;
-    case 'h': cache_usage(stdout); return 0;
-    default: cache_usage(stderr); return FERRY_EXIT_USAGE;
-    }
-  }
-  if (optind != argc - 1 || (o.cache_dir && o.local_dir)) {
-    cache_usage(stderr);
-    return FERRY_EXIT_USAGE;
-  }
-  o.repo_id = argv[optind];
+  int fail_missing = 0, fail_extra = 0, json = 0, quiet = 0, nargs;
+  const struct cli_opt opts[] = {
+      CLI_OPT_REPO_TYPE(&o.repo_type),
+      CLI_OPT_STR("revision", 0, &o.revision, "REV", "branch, tag or commit (default: main)"),
+      CLI_OPT_STR("cache-dir", 0, &o.cache_dir, "DIR",
+                  "the cache (default HF_HUB_CACHE, HF_HOME/hub)"),
+      CLI_OPT_STR("local-dir", 0, &o.local_dir, "DIR", "a --local-dir download instead"),
+      CLI_OPT_STR("token", 0, &o.token, "TOKEN", "Hub token (default HF_TOKEN, then the token file)"),
+      CLI_OPT_FLAG("fail-on-missing-files", 0, &fail_missing,
+                   "exit 5 when a file of the revision is not there"),
+      CLI_OPT_FLAG("fail-on-extra-files", 0, &fail_extra,
+                   "exit 5 when a file is there that the revision lacks"),
+      CLI_OPT_CACERT(&cfg.cacert),
+      CLI_OPT_FLAG("quiet", 'q', &quiet, "print nothing but errors"),
+      CLI_OPT_JSON(&json),
+      CLI_OPT_END};
+  const struct cli_cmd cmd = {
+      "cache verify", "REPO_ID",
+      "Re-hashes every file of the snapshot: SHA-256 against the Hub's LFS oid, git blob\n"
+      "SHA-1 against its oid for the others. Exit 5 when a file does not match (or is\n"
+      "missing / extra, with the --fail-on options).",
+      opts, 1, 1};
+  int rc = cli_parse(&cmd, argc, argv, &nargs);
+  if (rc != CLI_GO_ON) return rc;
+  if (o.cache_dir && o.local_dir)
+    return cli_usage_error(cmd.name, "give --cache-dir or --local-dir, not both");
+  o.repo_id = argv[1];
   cfg.cacert = cli_cacert(cfg.cacert, 1);
   struct cli_progress progress;
   cli_progress_init(&progress, 1);
@@ -179,49 +151,30 @@ static json_t *cache_info_json(const struct ferry_cache_info *info) {
                    "warnings", strings_json(info->warnings, info->n_warnings));
 }
 
-enum { OPT_REVISIONS = 3200, OPT_DRY_RUN };
-
 struct manage_opts {
   const char *cache_dir;
   int revisions, json, quiet, dry_run, yes;
 };
 
-/* The options ls, rm and prune share; the rest of argv are the positional arguments. */
-static int parse_manage(int argc, char **argv, struct manage_opts *o, int allow_revisions,
-                        int allow_delete) {
-  static const struct option opts[] = {
-      {"cache-dir", required_argument, 0, OPT_CACHE}, {"revisions", no_argument, 0, OPT_REVISIONS},
-      {"dry-run", no_argument, 0, OPT_DRY_RUN},       {"yes", no_argument, 0, 'y'},
-      {"json", no_argument, 0, OPT_JSON},             {"quiet", no_argument, 0, 'q'},
-      {"help", no_argument, 0, 'h'},                  {0, 0, 0, 0}};
+/* The options ls, rm and prune share (cmd without its table); their arguments end up in
+ * argv[1..*nargs]. */
+static int parse_manage(struct cli_cmd cmd, int argc, char **argv, struct manage_opts *o,
+                        int *nargs) {
   memset(o, 0, sizeof(*o));
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "yqh", opts, NULL)) != -1) {
-    switch (c) {
-    case OPT_CACHE: o->cache_dir = optarg; break;
-    case OPT_REVISIONS:
-      if (!allow_revisions) goto bad;
-      o->revisions = 1;
-      break;
-    case OPT_DRY_RUN:
-      if (!allow_delete) goto bad;
-      o->dry_run = 1;
-      break;
-    case 'y':
-      if (!allow_delete) goto bad;
-      o->yes = 1;
-      break;
-    case OPT_JSON: o->json = 1; break;
-    case 'q': o->quiet = 1; break;
-    case 'h': cache_usage(stdout); return 0;
-    default: goto bad;
-    }
-  }
-  return -1;
-bad:
-  cache_usage(stderr);
-  return FERRY_EXIT_USAGE;
+  const struct cli_opt opts[] = {
+      CLI_OPT_STR("cache-dir", 0, &o->cache_dir, "DIR",
+                  "the cache (default HF_HUB_CACHE, HF_HOME/hub)"),
+      CLI_OPT_FLAG("revisions", 0, &o->revisions, "one line per revision instead of per repo",
+                   .only = " ls "),
+      CLI_OPT_FLAG("dry-run", 0, &o->dry_run, "show what would be deleted, delete nothing",
+                   .only = " rm prune "),
+      CLI_OPT_FLAG("yes", 'y', &o->yes, "do not ask (needed when stdin is not a terminal)",
+                   .only = " rm prune "),
+      CLI_OPT_FLAG("quiet", 'q', &o->quiet, "ls: only the ids (or commits); rm, prune: no plan"),
+      CLI_OPT_JSON(&o->json),
+      CLI_OPT_END};
+  cmd.opts = opts;
+  return cli_parse(&cmd, argc, argv, nargs);
 }
 
 /* Scans the cache; on failure writes the reason into message (the caller reports it). */
@@ -240,12 +193,12 @@ static int scan_or_report(const struct manage_opts *o, struct ferry_cache_info *
 
 static int cache_ls(int argc, char **argv) {
   struct manage_opts o;
-  int rc = parse_manage(argc, argv, &o, 1, 0);
-  if (rc >= 0) return rc;
-  if (optind != argc) {
-    cache_usage(stderr);
-    return FERRY_EXIT_USAGE;
-  }
+  int nargs;
+  const struct cli_cmd cmd = {"cache ls", "",
+                              "Lists the cached repos (or, with --revisions, revisions) with "
+                              "sizes, files and refs.", NULL, 0, 0};
+  int rc = parse_manage(cmd, argc, argv, &o, &nargs);
+  if (rc != CLI_GO_ON) return rc;
   struct ferry_cache_info info;
   char message[1024] = "";
   int err = scan_or_report(&o, &info, message, sizeof(message));
@@ -352,12 +305,16 @@ static json_t *plan_json(const struct ferry_cache_plan *plan) {
 /* rm and prune: plan, show, confirm, delete. */
 static int cache_delete(int argc, char **argv, int prune) {
   struct manage_opts o;
-  int rc = parse_manage(argc, argv, &o, 0, 1);
-  if (rc >= 0) return rc;
-  if (prune ? optind != argc : optind >= argc) {
-    cache_usage(stderr);
-    return FERRY_EXIT_USAGE;
-  }
+  int nargs;
+  const struct cli_cmd rm = {"cache rm", "TARGET...",
+                             "Deletes revisions (40-hex commit) or whole repos (model/org/name,\n"
+                             "dataset/org/name, space/org/name); asks first on a terminal,\n"
+                             "elsewhere it needs -y.", NULL, 1, -1};
+  const struct cli_cmd prune_cmd = {"cache prune", "",
+                                    "Deletes detached revisions and partial downloads; asks "
+                                    "first on a terminal,\nelsewhere it needs -y.", NULL, 0, 0};
+  int rc = parse_manage(prune ? prune_cmd : rm, argc, argv, &o, &nargs);
+  if (rc != CLI_GO_ON) return rc;
   struct ferry_cache_info info;
   struct ferry_cache_plan plan = {0};
   char message[1024] = "";
@@ -365,8 +322,8 @@ static int cache_delete(int argc, char **argv, int prune) {
   int err = scan_or_report(&o, &info, message, sizeof(message));
   if (err) goto report;
   err = prune ? ferry_cache_plan_prune(&info, &plan)
-              : ferry_cache_plan_rm(&info, (const char *const *)argv + optind,
-                                    (size_t)(argc - optind), &plan);
+              : ferry_cache_plan_rm(&info, (const char *const *)argv + 1, (size_t)nargs,
+                                    &plan);
   if (err) {
     snprintf(message, sizeof(message), "%s", plan.message[0] ? plan.message : ferry_strerror(err));
   } else {
@@ -407,12 +364,15 @@ report:
   return err == FERRY_E_CANCELLED ? FERRY_EXIT_OTHER : ferry_exit_class(err);
 }
 
+static int cache_rm(int argc, char **argv) { return cache_delete(argc, argv, 0); }
+static int cache_prune(int argc, char **argv) { return cache_delete(argc, argv, 1); }
+
 int cli_cache(int argc, char **argv) {
-  if (argc >= 2 && !strcmp(argv[1], "verify")) return cache_verify(argc - 1, argv + 1);
-  if (argc >= 2 && (!strcmp(argv[1], "ls") || !strcmp(argv[1], "list")))
-    return cache_ls(argc - 1, argv + 1);
-  if (argc >= 2 && !strcmp(argv[1], "rm")) return cache_delete(argc - 1, argv + 1, 0);
-  if (argc >= 2 && !strcmp(argv[1], "prune")) return cache_delete(argc - 1, argv + 1, 1);
-  cache_usage(argc >= 2 && !strcmp(argv[1], "--help") ? stdout : stderr);
-  return argc >= 2 && !strcmp(argv[1], "--help") ? 0 : FERRY_EXIT_USAGE;
+  static const struct cli_sub subs[] = {
+      {"ls", "list", cache_ls, "the cached repos or revisions, sizes, refs"},
+      {"rm", NULL, cache_rm, "delete revisions or whole repos"},
+      {"prune", NULL, cache_prune, "delete detached revisions and partial downloads"},
+      {"verify", NULL, cache_verify, "re-hash a cached snapshot against the Hub's tree"},
+      {NULL, NULL, NULL, NULL}};
+  return cli_group("cache", subs, argc, argv);
 }

@@ -2,7 +2,6 @@
  * metadata (engine/hub/card.c does the work). */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,56 +11,43 @@
 
 #include "cli.h"
 
-static void card_usage(FILE *f) {
-  fprintf(f,
-          "usage: ferry card new [--type model|dataset] [-o FILE] [--force] [-q]\n"
-          "       ferry card check FILE [--type model|dataset] [--json] [-q]\n"
-          "\n"
-          "new    prints a card scaffold (YAML metadata and the usual sections), or writes it\n"
-          "       to FILE (an existing FILE is kept unless --force).\n"
-          "check  parses the card's --- metadata block and checks licenses, field types and\n"
-          "       model-index. Exit 0 when valid, 19 when not, 6 when FILE cannot be read.\n");
-}
+struct card_args {
+  const char *type, *output;
+  int force, json, quiet;
+};
 
-static int parse_type(const char *s, enum ferry_card_type *out) {
-  if (!strcmp(s, "model")) *out = FERRY_CARD_MODEL;
-  else if (!strcmp(s, "dataset")) *out = FERRY_CARD_DATASET;
-  else return -1;
-  return 0;
+/* The options of new and check (each taking those its `only` names), the card type from
+ * --type. Returns CLI_GO_ON, else the exit code. */
+static int parse(int argc, char **argv, const struct cli_cmd *cmd_in, struct card_args *a,
+                 enum ferry_card_type *type) {
+  static const char *const types[] = {"model", "dataset", NULL};
+  memset(a, 0, sizeof(*a));
+  const struct cli_opt opts[] = {
+      CLI_OPT_ENUM("type", &a->type, types, "TYPE", "model (default) or dataset"),
+      CLI_OPT_STR("output", 'o', &a->output, "FILE",
+                  "write the card to FILE instead of stdout", .only = " new "),
+      CLI_OPT_FLAG("force", 0, &a->force, "overwrite an existing FILE", .only = " new "),
+      CLI_OPT_JSON(&a->json, .only = " check "),
+      CLI_OPT_FLAG("quiet", 'q', &a->quiet, "new: no note on stderr; check: errors only"),
+      CLI_OPT_END};
+  struct cli_cmd cmd = *cmd_in;
+  cmd.opts = opts;
+  int n;
+  int rc = cli_parse(&cmd, argc, argv, &n);
+  *type = a->type && !strcmp(a->type, "dataset") ? FERRY_CARD_DATASET : FERRY_CARD_MODEL;
+  return rc;
 }
-
-enum { OPT_TYPE = 3100, OPT_FORCE, OPT_JSON };
 
 static int card_new(int argc, char **argv) {
-  static const struct option opts[] = {{"type", required_argument, 0, OPT_TYPE},
-                                       {"output", required_argument, 0, 'o'},
-                                       {"force", no_argument, 0, OPT_FORCE},
-                                       {"quiet", no_argument, 0, 'q'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-  enum ferry_card_type type = FERRY_CARD_MODEL;
-  const char *output = NULL;
-  int force = 0, quiet = 0, c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
-    switch (c) {
-    case OPT_TYPE:
-      if (parse_type(optarg, &type)) {
-        fprintf(stderr, "ferry: --type must be model or dataset\n");
-        return FERRY_EXIT_USAGE;
-      }
-      break;
-    case 'o': output = optarg; break;
-    case OPT_FORCE: force = 1; break;
-    case 'q': quiet = 1; break;
-    case 'h': card_usage(stdout); return 0;
-    default: card_usage(stderr); return FERRY_EXIT_USAGE;
-    }
-  }
-  if (optind != argc) {
-    card_usage(stderr);
-    return FERRY_EXIT_USAGE;
-  }
+  static const struct cli_cmd cmd = {
+      "card new", "", "Prints a card scaffold (YAML metadata and the usual sections), or writes it "
+      "to\nFILE (an existing FILE is kept unless --force).", NULL, 0, 0};
+  struct card_args a;
+  enum ferry_card_type type;
+  int rc = parse(argc, argv, &cmd, &a, &type);
+  if (rc != CLI_GO_ON) return rc;
+  const char *output = a.output;
+  int force = a.force, quiet = a.quiet;
   char *text = NULL;
   size_t len = 0;
   int err = ferry_card_scaffold(type, &text, &len);
@@ -136,33 +122,16 @@ static void print_issue(const char *file, const char *kind, const struct ferry_c
 }
 
 static int card_check(int argc, char **argv) {
-  static const struct option opts[] = {{"type", required_argument, 0, OPT_TYPE},
-                                       {"json", no_argument, 0, OPT_JSON},
-                                       {"quiet", no_argument, 0, 'q'},
-                                       {"help", no_argument, 0, 'h'},
-                                       {0, 0, 0, 0}};
-  enum ferry_card_type type = FERRY_CARD_MODEL;
-  int json = 0, quiet = 0, c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
-    switch (c) {
-    case OPT_TYPE:
-      if (parse_type(optarg, &type)) {
-        fprintf(stderr, "ferry: --type must be model or dataset\n");
-        return FERRY_EXIT_USAGE;
-      }
-      break;
-    case OPT_JSON: json = 1; break;
-    case 'q': quiet = 1; break;
-    case 'h': card_usage(stdout); return 0;
-    default: card_usage(stderr); return FERRY_EXIT_USAGE;
-    }
-  }
-  if (optind != argc - 1) {
-    card_usage(stderr);
-    return FERRY_EXIT_USAGE;
-  }
-  const char *file = argv[optind];
+  static const struct cli_cmd cmd = {
+      "card check", "FILE", "Parses the card's --- metadata block and checks licenses, field "
+      "types and\nmodel-index. Exit 0 when valid, 19 when not, 6 when FILE cannot be read.",
+      NULL, 1, 1};
+  struct card_args a;
+  enum ferry_card_type type;
+  int rc = parse(argc, argv, &cmd, &a, &type);
+  if (rc != CLI_GO_ON) return rc;
+  int json = a.json, quiet = a.quiet;
+  const char *file = argv[1];
   char *text = NULL;
   size_t len = 0;
   struct ferry_card_report rep = {0};
@@ -199,9 +168,9 @@ static int card_check(int argc, char **argv) {
 }
 
 int cli_card(int argc, char **argv) {
-  if (argc >= 2 && !strcmp(argv[1], "new")) return card_new(argc - 1, argv + 1);
-  if (argc >= 2 && !strcmp(argv[1], "check")) return card_check(argc - 1, argv + 1);
-  int help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
-  card_usage(help ? stdout : stderr);
-  return help ? 0 : FERRY_EXIT_USAGE;
+  static const struct cli_sub subs[] = {
+      {"new", NULL, card_new, "a model or dataset card scaffold"},
+      {"check", NULL, card_check, "check a card's metadata"},
+      {NULL, NULL, NULL, NULL}};
+  return cli_group("card", subs, argc, argv);
 }

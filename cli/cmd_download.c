@@ -1,6 +1,5 @@
 /* ferry download: a Hub repository snapshot (or some files) into the Hugging Face cache,
  * with the flags of `hf download`. */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,28 +9,6 @@
 #include "cli.h"
 
 #define MAX_PATTERNS 256
-
-static void download_usage(FILE *f) {
-  fprintf(f,
-          "usage: ferry download REPO_ID [FILENAMES...] [options]\n"
-          "\n"
-          "  --repo-type TYPE       model (default), dataset or space (or a datasets/ or\n"
-          "                         spaces/ prefix on REPO_ID)\n"
-          "  --revision REV         branch, tag, commit (full or short) or refs/pr/N (main)\n"
-          "  --include PAT          only files matching (repeatable; '*' crosses '/')\n"
-          "  --exclude PAT          not the files matching (repeatable)\n"
-          "  --cache-dir DIR        the cache (default HF_HUB_CACHE, HF_HOME/hub)\n"
-          "  --local-dir DIR        real files in DIR instead of the cache's symlinks\n"
-          "  --force-download       fetch again even what is cached\n"
-          "  --dry-run              list what would be fetched, fetch nothing\n"
-          "  --token TOKEN          Hub token (default HF_TOKEN, then the token file);\n"
-          "                         visible to other users in the process list\n"
-          "  --max-workers N        connections (same as --connections)\n"
-          "  --connections N, --streams N, --max-memory SIZE, --limit-rate RATE,\n"
-          "  --cacert FILE, --insecure, -v   as for ferry get\n"
-          "  -q, --quiet            print only the path\n"
-          "      --json             print one JSON summary object\n");
-}
 
 static const char *status_name(int s) {
   switch (s) {
@@ -90,98 +67,51 @@ static void print_dry_run(const struct ferry_hub_download_result *r) {
          cli_fmt_bytes((double)fetch, b, sizeof(b)), (unsigned long long)fetch, r->files_cached);
 }
 
-enum {
-  OPT_REPO_TYPE = 2000, OPT_REVISION, OPT_INCLUDE, OPT_EXCLUDE, OPT_CACHE_DIR, OPT_LOCAL_DIR,
-  OPT_FORCE, OPT_DRY_RUN, OPT_TOKEN, OPT_WORKERS, OPT_JSON, OPT_CONNECTIONS, OPT_STREAMS,
-  OPT_MAXMEM, OPT_RATE, OPT_CACERT, OPT_INSECURE
-};
-
 int cli_download(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"repo-type", required_argument, 0, OPT_REPO_TYPE},
-      {"revision", required_argument, 0, OPT_REVISION},
-      {"include", required_argument, 0, OPT_INCLUDE},
-      {"exclude", required_argument, 0, OPT_EXCLUDE},
-      {"cache-dir", required_argument, 0, OPT_CACHE_DIR},
-      {"local-dir", required_argument, 0, OPT_LOCAL_DIR},
-      {"force-download", no_argument, 0, OPT_FORCE},
-      {"dry-run", no_argument, 0, OPT_DRY_RUN},
-      {"token", required_argument, 0, OPT_TOKEN},
-      {"max-workers", required_argument, 0, OPT_WORKERS},
-      {"connections", required_argument, 0, OPT_CONNECTIONS},
-      {"streams", required_argument, 0, OPT_STREAMS},
-      {"max-memory", required_argument, 0, OPT_MAXMEM},
-      {"limit-rate", required_argument, 0, OPT_RATE},
-      {"cacert", required_argument, 0, OPT_CACERT},
-      {"insecure", no_argument, 0, OPT_INSECURE},
-      {"quiet", no_argument, 0, 'q'},
-      {"json", no_argument, 0, OPT_JSON},
-      {"verbose", no_argument, 0, 'v'},
-      {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
   struct ferry_hub_download_opts o = {0};
   struct ferry_config cfg = {0};
+  struct cli_hub_opts hub = {0};
   const char *include[MAX_PATTERNS], *exclude[MAX_PATTERNS];
-  int quiet = 0, json = 0, c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "qvh", opts, NULL)) != -1) {
-    int bad = 0;
-    uint64_t v;
-    switch (c) {
-    case OPT_REPO_TYPE: o.repo_type = optarg; break;
-    case OPT_REVISION: o.revision = optarg; break;
-    case OPT_INCLUDE:
-      bad = o.n_include == MAX_PATTERNS;
-      if (!bad) include[o.n_include++] = optarg;
-      break;
-    case OPT_EXCLUDE:
-      bad = o.n_exclude == MAX_PATTERNS;
-      if (!bad) exclude[o.n_exclude++] = optarg;
-      break;
-    case OPT_CACHE_DIR: o.cache_dir = optarg; break;
-    case OPT_LOCAL_DIR: o.local_dir = optarg; break;
-    case OPT_FORCE: o.force_download = 1; break;
-    case OPT_DRY_RUN: o.dry_run = 1; break;
-    case OPT_TOKEN:
-      o.token = optarg;
-      cli_warn_token_argument();
-      break;
-    case OPT_WORKERS:
-    case OPT_CONNECTIONS:
-      cfg.connections = atoi(optarg);
-      bad = cfg.connections < 1 || cfg.connections > 256;
-      break;
-    case OPT_STREAMS:
-      cfg.streams = atoi(optarg);
-      bad = cfg.streams < 1 || cfg.streams > 256;
-      break;
-    case OPT_MAXMEM: bad = cli_parse_size(optarg, &v) || v < (4u << 20); cfg.max_memory = v; break;
-    case OPT_RATE: bad = cli_parse_size(optarg, &v) || !v; cfg.limit_rate = v; break;
-    case OPT_CACERT: cfg.cacert = optarg; break;
-    case OPT_INSECURE: cfg.insecure = 1; break;
-    case 'q': quiet = 1; break;
-    case OPT_JSON: json = 1; break;
-    case 'v': cfg.verbose = 1; break;
-    case 'h': download_usage(stdout); return 0;
-    default: download_usage(stderr); return FERRY_EXIT_USAGE;
-    }
-    if (bad) {
-      fprintf(stderr, "ferry: invalid value for option: %s\n", optarg);
-      return FERRY_EXIT_USAGE;
-    }
-  }
-  if (optind >= argc) {
-    fprintf(stderr, "ferry: download needs a REPO_ID\n");
-    download_usage(stderr);
-    return FERRY_EXIT_USAGE;
-  }
-  o.repo_id = argv[optind++];
-  o.filenames = (const char *const *)(argv + optind);
-  o.n_filenames = (size_t)(argc - optind);
-  if (o.n_filenames && (o.n_include || o.n_exclude)) {
-    fprintf(stderr, "ferry: give either FILENAMES or --include/--exclude, not both\n");
-    return FERRY_EXIT_USAGE;
-  }
+  struct cli_list inc = {include, 0, MAX_PATTERNS}, exc = {exclude, 0, MAX_PATTERNS};
+  const struct cli_opt opts[] = {
+      CLI_HUB_REPO_TYPE(&hub),
+      CLI_OPT_STR("revision", 0, &o.revision, "REV",
+                  "branch, tag, commit (full or short) or refs/pr/N (main)"),
+      CLI_OPT_LIST("include", &inc, "PAT", "only files matching (repeatable; '*' crosses '/')"),
+      CLI_OPT_LIST("exclude", &exc, "PAT", "not the files matching (repeatable)"),
+      CLI_OPT_STR("cache-dir", 0, &o.cache_dir, "DIR",
+                  "the cache (default HF_HUB_CACHE, HF_HOME/hub)"),
+      CLI_OPT_STR("local-dir", 0, &o.local_dir, "DIR",
+                  "real files in DIR instead of the cache's symlinks"),
+      CLI_OPT_FLAG("force-download", 0, &o.force_download, "fetch again even what is cached"),
+      CLI_OPT_FLAG("dry-run", 0, &o.dry_run, "list what would be fetched, fetch nothing"),
+      CLI_OPT_INT("max-workers", &cfg.connections, 1, 256, "N",
+                  "connections (same as --connections)"),
+      CLI_OPT_INT("connections", &cfg.connections, 1, 256, "N",
+                  "TCP connections per host (default 8)"),
+      CLI_OPT_INT("streams", &cfg.streams, 1, 256, "N",
+                  "HTTP/2 streams per connection (default 2)"),
+      CLI_OPT_SIZE("max-memory", &cfg.max_memory, 4 << 20, "SIZE", "buffer budget (default 32M)"),
+      CLI_OPT_SIZE("limit-rate", &cfg.limit_rate, 1, "RATE",
+                   "total bandwidth cap in bytes/s (e.g. 50M)"),
+      CLI_HUB_OPTIONS(&hub, "print only the path"),
+      CLI_OPT_END};
+  const struct cli_cmd cmd = {"download", "REPO_ID [FILENAMES...]",
+                              "A Hub repository snapshot (or some files) into the Hugging Face "
+                              "cache, with the\nflags of `hf download`; prints the snapshot's "
+                              "path.",
+                              opts, 1, -1};
+  int nargs;
+  int rc = cli_parse(&cmd, argc, argv, &nargs);
+  if (rc != CLI_GO_ON) return rc;
+  o.repo_type = hub.repo_type, o.token = hub.token, o.n_include = inc.n, o.n_exclude = exc.n;
+  cfg.cacert = hub.cacert, cfg.insecure = hub.insecure, cfg.verbose = hub.verbose;
+  int quiet = hub.quiet, json = hub.json;
+  o.repo_id = argv[1];
+  o.filenames = (const char *const *)(argv + 2);
+  o.n_filenames = (size_t)(nargs - 1);
+  if (o.n_filenames && (o.n_include || o.n_exclude))
+    return cli_usage_error("download", "give either FILENAMES or --include/--exclude, not both");
   o.include = o.n_include ? include : NULL;
   o.exclude = o.n_exclude ? exclude : NULL;
   cfg.cacert = cli_cacert(cfg.cacert, 1);

@@ -1,7 +1,6 @@
 /* ferry env: what ferry would use, for bug reports (like `hf env`): versions, endpoint, cache
  * and token paths, whether a token is found and where from (never its value), the logged-in
  * user when the Hub answers, and the Hugging Face variables that are set. */
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,16 +11,6 @@
 #include "cli.h"
 
 extern char **environ;
-
-static void env_usage(FILE *f) {
-  fprintf(f,
-          "usage: ferry env [--token TOKEN] [--cacert FILE] [--offline] [-q] [--json]\n"
-          "\n"
-          "Prints ferry's and its libraries' versions, the endpoint, the cache and token paths,\n"
-          "whether a token is found and where from, the logged-in user (asks the Hub's\n"
-          "whoami-v2 unless offline: HF_HUB_OFFLINE or --offline) and the HF_* variables that\n"
-          "are set (values of token and secret variables hidden). -q: no notes on stderr.\n");
-}
 
 /* A variable worth showing: huggingface_hub's and the CA bundles the Hub commands read. */
 static int relevant(const char *name) {
@@ -58,34 +47,24 @@ static int by_string(const void *a, const void *b) {
 
 static int count_stored(const struct ferry_hub_token_list *l) { return (int)l->n; }
 
-enum { OPT_TOKEN = 5000, OPT_JSON, OPT_CACERT, OPT_OFFLINE };
-
 int cli_env(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"token", required_argument, 0, OPT_TOKEN}, {"json", no_argument, 0, OPT_JSON},
-      {"cacert", required_argument, 0, OPT_CACERT}, {"offline", no_argument, 0, OPT_OFFLINE},
-      {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
   const char *token = NULL, *cacert = NULL;
-  int json = 0, quiet = 0, offline_flag = 0, c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
-    switch (c) {
-    case OPT_TOKEN:
-      token = optarg;
-      cli_warn_token_argument();
-      break;
-    case OPT_JSON: json = 1; break;
-    case OPT_CACERT: cacert = optarg; break;
-    case OPT_OFFLINE: offline_flag = 1; break;
-    case 'q': quiet = 1; break;
-    case 'h': env_usage(stdout); return 0;
-    default: env_usage(stderr); return FERRY_EXIT_USAGE;
-    }
-  }
-  if (optind != argc) {
-    env_usage(stderr);
-    return FERRY_EXIT_USAGE;
-  }
+  int json = 0, quiet = 0, offline_flag = 0, nargs;
+  const struct cli_opt opts[] = {
+      CLI_OPT_TOKEN(&token), CLI_OPT_CACERT(&cacert),
+      CLI_OPT_FLAG("offline", 0, &offline_flag, "do not ask the Hub who the token belongs to"),
+      CLI_OPT_FLAG("quiet", 'q', &quiet, "no notes on stderr"),
+      CLI_OPT_JSON(&json),
+      CLI_OPT_END};
+  const struct cli_cmd cmd = {
+      "env", "",
+      "Prints ferry's and its libraries' versions, the endpoint, the cache and token paths,\n"
+      "whether a token is found and where from, the logged-in user (asks the Hub's\n"
+      "whoami-v2 unless offline: HF_HUB_OFFLINE or --offline) and the HF_* variables that\n"
+      "are set (values of token and secret variables hidden).",
+      opts, 0, 0};
+  int rc = cli_parse(&cmd, argc, argv, &nargs);
+  if (rc != CLI_GO_ON) return rc;
   struct utsname un;
   char platform[400] = "unknown";
   if (uname(&un) == 0)

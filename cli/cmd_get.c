@@ -1,6 +1,5 @@
 /* ferry get: download one URL (or a list with -i) through one engine. */
 #include <ctype.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,37 +11,6 @@
 #include "cli.h"
 
 #define MAX_HEADERS 64
-
-static void get_usage(FILE *f) {
-  fprintf(f,
-          "usage: ferry get URL [-o PATH] [options]\n"
-          "       ferry get -i FILE [options]   (lines: URL [PATH [SHA256]])\n"
-          "\n"
-          "  -o, --output PATH      where to write (default: the URL's last path segment)\n"
-          "      --sha256 HEX       expected SHA-256; a mismatch is an error (exit 5)\n"
-          "      --size N           expected size in bytes\n"
-          "  -i, --input-file FILE  many downloads sharing one connection pool\n"
-          "      --cacert FILE      CA bundle (also SSL_CERT_FILE, CURL_CA_BUNDLE)\n"
-          "      --insecure         do not verify TLS certificates\n"
-          "      --connections N    TCP connections per host (default 8)\n"
-          "      --streams N        HTTP/2 streams per connection (default 2)\n"
-          "      --chunk-size SIZE  largest ranged request (default 8M, lowered to fit memory)\n"
-          "      --max-memory SIZE  buffer budget (default 32M)\n"
-          "      --limit-rate RATE  total bandwidth cap in bytes/s (e.g. 50M)\n"
-          "      --header 'K: V'    extra request header (repeatable); Authorization is\n"
-          "                         sent only to the URL's own origin, never after a redirect\n"
-          "                         to another one\n"
-          "      --http1.1          HTTP/1.1 only\n"
-          "      --h2c              HTTP/2 without TLS (prior knowledge), one request per\n"
-          "                         connection (libcurl 7.88 cannot reuse h2c connections)\n"
-          "      --no-resume        ignore an existing journal and start over\n"
-          "      --retries N        attempts per range after errors (default 10)\n"
-          "      --stall-timeout S  re-issue a request that receives nothing for S s (20)\n"
-          "      --no-direct-io     write through the page cache even where O_DIRECT works\n"
-          "  -q, --quiet            print nothing on stdout, no progress bar\n"
-          "      --json             print one JSON summary object on stdout\n"
-          "  -v, --verbose          debug log on stderr\n");
-}
 
 struct entry {
   char *url, *path, *sha;
@@ -186,95 +154,78 @@ static void print_human(struct entry *list, int n, const struct ferry_stats *s) 
           (unsigned long long)s->retries);
 }
 
-enum {
-  OPT_SHA256 = 1000, OPT_SIZE, OPT_CACERT, OPT_INSECURE, OPT_JSON, OPT_CONNECTIONS, OPT_STREAMS,
-  OPT_CHUNK, OPT_MAXMEM, OPT_RATE, OPT_HEADER, OPT_HTTP11, OPT_H2C, OPT_NORESUME, OPT_RETRIES,
-  OPT_STALL, OPT_VERSION, OPT_NODIRECT
-};
-
-static int parse_int(const char *s, int lo, int hi, int *out) {
-  char *end;
-  long v = strtol(s, &end, 10);
-  if (!*s || *end || v < lo || v > hi) return -1;
-  *out = (int)v;
-  return 0;
-}
-
 int cli_get(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"output", required_argument, 0, 'o'},     {"sha256", required_argument, 0, OPT_SHA256},
-      {"size", required_argument, 0, OPT_SIZE},  {"cacert", required_argument, 0, OPT_CACERT},
-      {"insecure", no_argument, 0, OPT_INSECURE}, {"quiet", no_argument, 0, 'q'},
-      {"json", no_argument, 0, OPT_JSON},        {"input-file", required_argument, 0, 'i'},
-      {"connections", required_argument, 0, OPT_CONNECTIONS},
-      {"streams", required_argument, 0, OPT_STREAMS},
-      {"chunk-size", required_argument, 0, OPT_CHUNK},
-      {"max-memory", required_argument, 0, OPT_MAXMEM},
-      {"limit-rate", required_argument, 0, OPT_RATE},
-      {"header", required_argument, 0, OPT_HEADER}, {"http1.1", no_argument, 0, OPT_HTTP11},
-      {"h2c", no_argument, 0, OPT_H2C},          {"no-resume", no_argument, 0, OPT_NORESUME},
-      {"retries", required_argument, 0, OPT_RETRIES},
-      {"stall-timeout", required_argument, 0, OPT_STALL},
-      {"verbose", no_argument, 0, 'v'},          {"version", no_argument, 0, OPT_VERSION},
-      {"no-direct-io", no_argument, 0, OPT_NODIRECT},
-      {"help", no_argument, 0, 'h'},             {0, 0, 0, 0}};
   struct ferry_config cfg = {0};
   const char *out = NULL, *sha = NULL, *input = NULL;
   const char *headers[MAX_HEADERS + 1] = {0};
-  int nheaders = 0, quiet = 0, json = 0, no_resume = 0;
-  int64_t size = -1;
-  uint64_t v;
-  int c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "o:qi:vh", opts, NULL)) != -1) {
-    int bad = 0;
-    switch (c) {
-    case 'o': out = optarg; break;
-    case OPT_SHA256: sha = optarg; bad = !is_sha256(optarg); break;
-    case OPT_SIZE: bad = cli_parse_size(optarg, &v); size = (int64_t)v; break;
-    case OPT_CACERT: cfg.cacert = optarg; break;
-    case OPT_INSECURE: cfg.insecure = 1; break;
-    case 'q': quiet = 1; break;
-    case OPT_JSON: json = 1; break;
-    case 'i': input = optarg; break;
-    case OPT_CONNECTIONS: bad = parse_int(optarg, 1, 256, &cfg.connections); break;
-    case OPT_STREAMS: bad = parse_int(optarg, 1, 256, &cfg.streams); break;
-    case OPT_CHUNK: bad = cli_parse_size(optarg, &cfg.chunk_size) || cfg.chunk_size < 65536; break;
-    case OPT_MAXMEM: bad = cli_parse_size(optarg, &cfg.max_memory) || cfg.max_memory < (4 << 20); break;
-    case OPT_RATE: bad = cli_parse_size(optarg, &cfg.limit_rate) || cfg.limit_rate == 0; break;
-    case OPT_HEADER:
-      bad = nheaders == MAX_HEADERS || !strchr(optarg, ':');
-      if (!bad) headers[nheaders++] = optarg;
-      break;
-    case OPT_HTTP11: cfg.http11 = 1; break;
-    case OPT_H2C: cfg.h2c = 1; break;
-    case OPT_NORESUME: no_resume = 1; break;
-    case OPT_RETRIES: bad = parse_int(optarg, 0, 1000, &cfg.max_retries); if (!cfg.max_retries) cfg.max_retries = -1; break;
-    case OPT_STALL: bad = parse_int(optarg, 1, 3600, &cfg.stall_seconds); break;
-    case 'v': cfg.verbose = 1; break;
-    case OPT_NODIRECT: cfg.no_direct_io = 1; break;
-    case OPT_VERSION: printf("%s\n", ferry_version_string()); return 0;
-    case 'h': get_usage(stdout); return 0;
-    default: get_usage(stderr); return FERRY_EXIT_USAGE;
-    }
-    if (bad) {
-      fprintf(stderr, "ferry: invalid value for option: %s\n", optarg);
-      return FERRY_EXIT_USAGE;
-    }
+  struct cli_list header_list = {headers, 0, MAX_HEADERS};
+  int quiet = 0, json = 0, no_resume = 0, show_version = 0;
+  uint64_t size_given = UINT64_MAX; /* not given */
+  const struct cli_opt opts[] = {
+      CLI_OPT_STR("output", 'o', &out, "PATH",
+                  "where to write (default: the URL's last path segment)"),
+      CLI_OPT_STR("sha256", 0, &sha, "HEX", "expected SHA-256; a mismatch is an error (exit 5)"),
+      CLI_OPT_SIZE("size", &size_given, 0, "N", "expected size in bytes"),
+      CLI_OPT_STR("input-file", 'i', &input, "FILE",
+                  "many downloads sharing one connection pool;\nlines: URL [PATH [SHA256]]"),
+      CLI_OPT_STR("cacert", 0, &cfg.cacert, "FILE",
+                  "CA bundle (also SSL_CERT_FILE, CURL_CA_BUNDLE)"),
+      CLI_OPT_FLAG("insecure", 0, &cfg.insecure, "do not verify TLS certificates"),
+      CLI_OPT_INT("connections", &cfg.connections, 1, 256, "N",
+                  "TCP connections per host (default 8)"),
+      CLI_OPT_INT("streams", &cfg.streams, 1, 256, "N",
+                  "HTTP/2 streams per connection (default 2)"),
+      CLI_OPT_SIZE("chunk-size", &cfg.chunk_size, 65536, "SIZE",
+                   "largest ranged request (default 8M, lowered to fit memory)"),
+      CLI_OPT_SIZE("max-memory", &cfg.max_memory, 4 << 20, "SIZE", "buffer budget (default 32M)"),
+      CLI_OPT_SIZE("limit-rate", &cfg.limit_rate, 1, "RATE",
+                   "total bandwidth cap in bytes/s (e.g. 50M)"),
+      CLI_OPT_LIST("header", &header_list, "'K: V'",
+                   "extra request header (repeatable); Authorization is\nsent only to the URL's "
+                   "own origin, never after a redirect\nto another one"),
+      CLI_OPT_FLAG("http1.1", 0, &cfg.http11, "HTTP/1.1 only"),
+      CLI_OPT_FLAG("h2c", 0, &cfg.h2c,
+                   "HTTP/2 without TLS (prior knowledge), one request per\nconnection (libcurl "
+                   "7.88 cannot reuse h2c connections)"),
+      CLI_OPT_FLAG("no-resume", 0, &no_resume, "ignore an existing journal and start over"),
+      CLI_OPT_INT("retries", &cfg.max_retries, 0, 1000, "N",
+                  "attempts per range after errors (default 10)"),
+      CLI_OPT_INT("stall-timeout", &cfg.stall_seconds, 1, 3600, "S",
+                  "re-issue a request that receives nothing for S s (20)"),
+      CLI_OPT_FLAG("no-direct-io", 0, &cfg.no_direct_io,
+                   "write through the page cache even where O_DIRECT works"),
+      CLI_OPT_FLAG("quiet", 'q', &quiet, "print nothing on stdout, no progress bar"),
+      CLI_OPT_FLAG("json", 0, &json, "print one JSON summary object on stdout"),
+      CLI_OPT_VERBOSE(&cfg.verbose),
+      CLI_OPT_FLAG("version", 0, &show_version, "versions of ferry and its libraries"),
+      CLI_OPT_END};
+  const struct cli_cmd cmd = {
+      "get", "URL | -i FILE",
+      "Downloads URL in parallel ranged requests, hashed with SHA-256 as it arrives;\n"
+      "resumable after a crash. With -i FILE, one download per line: URL [PATH [SHA256]].",
+      opts, 0, -1};
+  int nargs;
+  int rc = cli_parse(&cmd, argc, argv, &nargs);
+  if (rc != CLI_GO_ON) return rc;
+  if (show_version) {
+    printf("%s\n", ferry_version_string());
+    return 0;
   }
-  if (cfg.max_retries < 0) cfg.max_retries = 0;
+  if (sha && !is_sha256(sha))
+    return cli_usage_error("get", "--sha256 takes 64 hex digits, not '%s'", sha);
+  for (int i = 0; i < (int)header_list.n; i++)
+    if (!strchr(headers[i], ':'))
+      return cli_usage_error("get", "--header takes 'Name: value', not '%s'", headers[i]);
+  int64_t size = size_given == UINT64_MAX ? -1 : (int64_t)size_given;
   cfg.cacert = cli_cacert(cfg.cacert, 0);
-  int nargs = argc - optind;
-  if ((input && (nargs || out || sha)) || (!input && nargs != 1)) {
-    fprintf(stderr, input ? "ferry: -i takes no URL, -o or --sha256 of its own\n"
-                          : "ferry: get needs exactly one URL\n");
-    get_usage(stderr);
-    return FERRY_EXIT_USAGE;
-  }
+  if (input && (nargs || out || sha))
+    return cli_usage_error("get", "-i takes no URL, -o or --sha256 of its own");
+  if (!input && nargs != 1)
+    return cli_usage_error("get", "get needs exactly one URL, not %d", nargs);
   struct entry *list = NULL;
-  int n = 0, cap = 0, rc = 0;
+  int n = 0, cap = 0;
   rc = input ? read_input_file(input, &list, &n, &cap)
-             : add_entry(&list, &n, &cap, argv[optind], out, sha);
+             : add_entry(&list, &n, &cap, argv[1], out, sha);
   if (rc == 0 && n == 0) {
     fprintf(stderr, "ferry: %s lists no downloads\n", input);
     rc = -2;

@@ -1,37 +1,11 @@
 /* ferry ls and ferry info: what is in a repo (the tree, with sizes and LFS flags) and what a
  * repo is (its metadata and files). The work is in engine/hub/listing.c. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-
-static void ls_usage(FILE *f) {
-  fprintf(f,
-          "usage: ferry ls REPO_ID [PATH] [--revision REV] [-R] [options]\n"
-          "       ferry info REPO_ID [--revision REV] [options]\n"
-          "\n"
-          "  ls:   the files and folders at PATH (default: the top), with sizes in bytes and\n"
-          "        which files are stored in LFS; -R, --recursive: everything below\n"
-          "  info: the repo's metadata (commit, dates, visibility, gating, card data) and its\n"
-          "        files with their total size\n"
-          "\n"
-          "  --revision REV     branch, tag or commit (default: main)\n"
-          "  --repo-type TYPE   model (default), dataset or space\n"
-          "  --token TOKEN, --cacert FILE, --insecure, -v\n"
-          "  -q, --quiet        ls: only the paths; info: only the commit\n"
-          "  --json             print one JSON object (keys in README.md)\n");
-}
-
-enum { OPT_REVISION = CLI_OPT_FIRST_OWN };
-
-static const struct option ls_options[] = {CLI_HUB_OPTIONS,
-                                           CLI_HUB_REPO_TYPE_OPTION,
-                                           {"revision", required_argument, 0, OPT_REVISION},
-                                           {"recursive", no_argument, 0, 'R'},
-                                           {0, 0, 0, 0}};
 
 struct ls_args {
   struct cli_hub_opts hub;
@@ -41,34 +15,20 @@ struct ls_args {
   int npos;
 };
 
-static int parse(int argc, char **argv, struct ls_args *a, int max_pos, int allow_r) {
+/* The options of ls and info (-R is ls's only). Returns CLI_GO_ON, else the exit code. */
+static int parse(int argc, char **argv, struct ls_args *a, const char *name, const char *args,
+                 int max_pos, const char *about) {
   memset(a, 0, sizeof(*a));
-  int c;
-  optind = 1;
-  opterr = 0; /* our own one-line message instead of getopt's */
-  while ((c = getopt_long(argc, argv, "qvhR", ls_options, NULL)) != -1) {
-    if (cli_hub_opt(&a->hub, c, optarg)) continue;
-    switch (c) {
-    case OPT_REVISION: a->revision = optarg; break;
-    case 'R':
-      if (!allow_r) {
-        fprintf(stderr, "ferry: error: %s does not take --recursive\n", argv[0]);
-        return FERRY_EXIT_USAGE;
-      }
-      a->recursive = 1;
-      break;
-    case 'h': ls_usage(stdout); return 0;
-    default: return cli_hub_bad_option(argc, argv);
-    }
-  }
-  int n = argc - optind;
-  if (n < 1 || n > max_pos) {
-    fprintf(stderr, "ferry: error: %s needs REPO_ID%s\n", argv[0], max_pos > 1 ? " [PATH]" : "");
-    ls_usage(stderr);
-    return FERRY_EXIT_USAGE;
-  }
-  for (int i = 0; i < n; i++) a->pos[a->npos++] = argv[optind + i];
-  return -1;
+  const struct cli_opt opts[] = {
+      CLI_OPT_STR("revision", 0, &a->revision, "REV", "branch, tag or commit (default: main)"),
+      CLI_OPT_FLAG("recursive", 'R', &a->recursive, "everything below PATH", .only = " ls "),
+      CLI_HUB_REPO_TYPE(&a->hub),
+      CLI_HUB_OPTIONS(&a->hub, "ls: only the paths; info: only the commit"),
+      CLI_OPT_END};
+  const struct cli_cmd cmd = {name, args, about, opts, 1, max_pos};
+  int rc = cli_parse(&cmd, argc, argv, &a->npos);
+  for (int i = 0; rc == CLI_GO_ON && i < a->npos; i++) a->pos[i] = argv[1 + i];
+  return rc;
 }
 
 static json_t *entry_json(const struct ferry_hub_tree_entry *e) {
@@ -79,8 +39,10 @@ static json_t *entry_json(const struct ferry_hub_tree_entry *e) {
 
 int cli_ls(int argc, char **argv) {
   struct ls_args a;
-  int rc = parse(argc, argv, &a, 2, 1);
-  if (rc >= 0) return rc;
+  int rc = parse(argc, argv, &a, "ls", "REPO_ID [PATH]", 2,
+                 "The files and folders at PATH (default: the top), with sizes in bytes and "
+                 "which\nfiles are stored in LFS.");
+  if (rc != CLI_GO_ON) return rc;
   const char *path = a.npos > 1 ? a.pos[1] : "";
   json_t *obj = cli_hub_repo_object(a.pos[0], a.hub.repo_type);
   json_object_set_new(obj, "revision", json_string(a.revision ? a.revision : "main"));
@@ -142,8 +104,10 @@ static void print_info(const struct ferry_hub_info *i) {
 
 int cli_info(int argc, char **argv) {
   struct ls_args a;
-  int rc = parse(argc, argv, &a, 1, 0);
-  if (rc >= 0) return rc;
+  int rc = parse(argc, argv, &a, "info", "REPO_ID", 1,
+                 "The repo's metadata (commit, dates, visibility, gating, card data) and its "
+                 "files\nwith their total size.");
+  if (rc != CLI_GO_ON) return rc;
   json_t *obj = cli_hub_repo_object(a.pos[0], a.hub.repo_type);
   json_object_set_new(obj, "revision", cli_json_str(a.revision));
   struct ferry_hub_client *c;

@@ -1,80 +1,41 @@
 /* ferry branch create|delete and ferry tag create|delete|list: a repo's refs, with the flags
  * of `hf repos branch` and `hf repos tag`. The work is in engine/hub/repos.c. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-static void refs_usage(FILE *f) {
-  fprintf(f,
-          "usage: ferry branch create REPO_ID BRANCH [--revision REV] [--exist-ok]\n"
-          "       ferry branch delete REPO_ID BRANCH\n"
-          "       ferry tag create REPO_ID TAG [-m MESSAGE] [--revision REV]\n"
-          "       ferry tag delete REPO_ID TAG [-y]\n"
-          "       ferry tag list REPO_ID\n"
-          "\n"
-          "  --revision REV     what the branch or tag points at (default: main)\n"
-          "  --repo-type TYPE   model (default), dataset or space\n"
-          "  --token TOKEN, --cacert FILE, --insecure, -v\n"
-          "  -q, --quiet        tag list: only the names; others: print nothing\n"
-          "  --json             print one JSON object (keys in README.md)\n");
-}
-
-enum { OPT_REVISION = CLI_OPT_FIRST_OWN, OPT_EXIST_OK };
-
-static const struct option refs_options[] = {
-    CLI_HUB_OPTIONS,
-    CLI_HUB_REPO_TYPE_OPTION,
-    {"revision", required_argument, 0, OPT_REVISION},
-    {"exist-ok", no_argument, 0, OPT_EXIST_OK},
-    {"message", required_argument, 0, 'm'},
-    {"yes", no_argument, 0, 'y'},
-    {0, 0, 0, 0}};
-
 struct refs_args {
   struct cli_hub_opts hub;
   const char *revision, *message;
   int exist_ok, yes;
   const char *pos[2];
-  int npos;
 };
 
-/* `what` is "branch create" etc.; `allowed` lists the own options it takes (" revision "...).
- * Returns -1 to go on, else the exit code. */
-static int parse(int argc, char **argv, struct refs_args *a, const char *what,
-                 const char *allowed, int npos) {
+/* The options of every branch and tag subcommand, each taken by those its `only` names; `what`
+ * is "branch create" etc. Returns CLI_GO_ON, else the exit code. */
+static int parse(int argc, char **argv, struct refs_args *a, const char *what, int npos,
+                 const char *about) {
   memset(a, 0, sizeof(*a));
-  int c;
-  optind = 1;
-  opterr = 0; /* our own one-line message instead of getopt's */
-  while ((c = getopt_long(argc, argv, "qvhym:", refs_options, NULL)) != -1) {
-    if (cli_hub_opt(&a->hub, c, optarg)) continue;
-    const char *name = NULL;
-    switch (c) {
-    case OPT_REVISION: a->revision = optarg, name = "revision"; break;
-    case OPT_EXIST_OK: a->exist_ok = 1, name = "exist-ok"; break;
-    case 'm': a->message = optarg, name = "m"; break;
-    case 'y': a->yes = 1, name = "y"; break;
-    case 'h': refs_usage(stdout); return 0;
-    default: return cli_hub_bad_option(argc, argv);
-    }
-    char key[32];
-    snprintf(key, sizeof(key), " %s ", name);
-    if (!strstr(allowed, key)) {
-      fprintf(stderr, "ferry: error: %s does not take -%s%s\n", what, name[1] ? "-" : "", name);
-      return FERRY_EXIT_USAGE;
-    }
-  }
-  if (argc - optind != npos) {
-    fprintf(stderr, "ferry: error: %s needs %s\n", what,
-            npos == 1 ? "REPO_ID" : "REPO_ID and a name");
-    refs_usage(stderr);
-    return FERRY_EXIT_USAGE;
-  }
-  for (int i = 0; i < npos; i++) a->pos[a->npos++] = argv[optind + i];
-  return -1;
+  const struct cli_opt opts[] = {
+      CLI_HUB_REPO_TYPE(&a->hub),
+      CLI_OPT_STR("revision", 0, &a->revision, "REV",
+                  "what the branch or tag points at (default: main)", .only = " create "),
+      CLI_OPT_FLAG("exist-ok", 0, &a->exist_ok, "an existing branch is not an error",
+                   .only = " branch-create "),
+      CLI_OPT_STR("message", 'm', &a->message, "MESSAGE", "the tag's message",
+                  .only = " tag-create "),
+      CLI_OPT_FLAG("yes", 'y', &a->yes, "do not ask (needed when stdin is not a terminal)",
+                   .only = " tag-delete "),
+      CLI_HUB_OPTIONS(&a->hub, "tag list: only the names; others: print nothing"),
+      CLI_OPT_END};
+  const struct cli_cmd cmd = {what, npos == 1 ? "REPO_ID" : "REPO_ID NAME", about, opts, npos,
+                              npos};
+  int n;
+  int rc = cli_parse(&cmd, argc, argv, &n);
+  for (int i = 0; rc == CLI_GO_ON && i < n; i++) a->pos[i] = argv[1 + i];
+  return rc;
 }
 
 static json_t *base_object(const struct refs_args *a, const char *key) {
@@ -85,8 +46,9 @@ static json_t *base_object(const struct refs_args *a, const char *key) {
 
 static int branch_create(int argc, char **argv) {
   struct refs_args a;
-  int rc = parse(argc, argv, &a, "branch create", " revision exist-ok ", 2);
-  if (rc >= 0) return rc;
+  int rc = parse(argc, argv, &a, "branch create", 2,
+                 "Creates a branch at --revision (default: main).");
+  if (rc != CLI_GO_ON) return rc;
   json_t *obj = base_object(&a, "branch");
   json_object_set_new(obj, "revision", json_string(a.revision ? a.revision : "main"));
   struct ferry_hub_client *c;
@@ -105,8 +67,8 @@ static int branch_create(int argc, char **argv) {
 
 static int branch_delete(int argc, char **argv) {
   struct refs_args a;
-  int rc = parse(argc, argv, &a, "branch delete", " ", 2);
-  if (rc >= 0) return rc;
+  int rc = parse(argc, argv, &a, "branch delete", 2, "Deletes a branch.");
+  if (rc != CLI_GO_ON) return rc;
   json_t *obj = base_object(&a, "branch");
   struct ferry_hub_client *c;
   if ((rc = cli_hub_client(&a.hub, &c, obj))) return rc;
@@ -120,8 +82,9 @@ static int branch_delete(int argc, char **argv) {
 
 static int tag_create(int argc, char **argv) {
   struct refs_args a;
-  int rc = parse(argc, argv, &a, "tag create", " revision m ", 2);
-  if (rc >= 0) return rc;
+  int rc = parse(argc, argv, &a, "tag create", 2,
+                 "Tags --revision (default: main), with an optional message.");
+  if (rc != CLI_GO_ON) return rc;
   json_t *obj = base_object(&a, "tag");
   json_object_set_new(obj, "revision", json_string(a.revision ? a.revision : "main"));
   json_object_set_new(obj, "message", cli_json_str(a.message));
@@ -139,8 +102,9 @@ static int tag_create(int argc, char **argv) {
 
 static int tag_delete(int argc, char **argv) {
   struct refs_args a;
-  int rc = parse(argc, argv, &a, "tag delete", " y ", 2);
-  if (rc >= 0) return rc;
+  int rc = parse(argc, argv, &a, "tag delete", 2,
+                 "Deletes a tag; asks first on a terminal, elsewhere it needs -y.");
+  if (rc != CLI_GO_ON) return rc;
   json_t *obj = base_object(&a, "tag");
   char question[512], action[512];
   snprintf(question, sizeof(question), "Delete the tag '%s' of %s?", a.pos[1], a.pos[0]);
@@ -158,8 +122,8 @@ static int tag_delete(int argc, char **argv) {
 
 static int tag_list(int argc, char **argv) {
   struct refs_args a;
-  int rc = parse(argc, argv, &a, "tag list", " ", 1);
-  if (rc >= 0) return rc;
+  int rc = parse(argc, argv, &a, "tag list", 1, "Lists the tags and the commits they point at.");
+  if (rc != CLI_GO_ON) return rc;
   json_t *obj = base_object(&a, NULL);
   struct ferry_hub_client *c;
   if ((rc = cli_hub_client(&a.hub, &c, obj))) return rc;
@@ -182,22 +146,16 @@ static int tag_list(int argc, char **argv) {
 }
 
 int cli_branch(int argc, char **argv) {
-  const char *sub = argc >= 2 ? argv[1] : "";
-  if (!strcmp(sub, "create")) return branch_create(argc - 1, argv + 1);
-  if (!strcmp(sub, "delete")) return branch_delete(argc - 1, argv + 1);
-  int help = !strcmp(sub, "--help") || !strcmp(sub, "-h");
-  if (!help) fprintf(stderr, "ferry: error: branch needs create or delete\n");
-  refs_usage(help ? stdout : stderr);
-  return help ? 0 : FERRY_EXIT_USAGE;
+  static const struct cli_sub subs[] = {{"create", NULL, branch_create, "create a branch"},
+                                        {"delete", NULL, branch_delete, "delete a branch"},
+                                        {NULL, NULL, NULL, NULL}};
+  return cli_group("branch", subs, argc, argv);
 }
 
 int cli_tag(int argc, char **argv) {
-  const char *sub = argc >= 2 ? argv[1] : "";
-  if (!strcmp(sub, "create")) return tag_create(argc - 1, argv + 1);
-  if (!strcmp(sub, "delete")) return tag_delete(argc - 1, argv + 1);
-  if (!strcmp(sub, "list") || !strcmp(sub, "ls")) return tag_list(argc - 1, argv + 1);
-  int help = !strcmp(sub, "--help") || !strcmp(sub, "-h");
-  if (!help) fprintf(stderr, "ferry: error: tag needs create, delete or list\n");
-  refs_usage(help ? stdout : stderr);
-  return help ? 0 : FERRY_EXIT_USAGE;
+  static const struct cli_sub subs[] = {{"create", NULL, tag_create, "tag a revision"},
+                                        {"delete", NULL, tag_delete, "delete a tag"},
+                                        {"list", "ls", tag_list, "the tags and their commits"},
+                                        {NULL, NULL, NULL, NULL}};
+  return cli_group("tag", subs, argc, argv);
 }

@@ -1,104 +1,49 @@
 /* ferry repo create|delete|settings|move: repositories on the Hub, with the flags of
  * `hf repos`. The work is in engine/hub/repos.c; this file parses, asks and prints. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
-static void repo_usage(FILE *f) {
-  fprintf(f,
-          "usage: ferry repo create REPO_ID [--private] [--exist-ok]\n"
-          "                         [--space-sdk gradio|streamlit|docker|static]\n"
-          "       ferry repo delete REPO_ID [--missing-ok] [-y]\n"
-          "       ferry repo settings REPO_ID [--private | --public] [--gated auto|manual|false]\n"
-          "       ferry repo move FROM_ID TO_ID\n"
-          "\n"
-          "common options:\n"
-          "  --repo-type TYPE   model (default), dataset or space (or a datasets/ or spaces/\n"
-          "                     prefix on REPO_ID)\n"
-          "  --token TOKEN      Hub token (default HF_TOKEN, then the token file)\n"
-          "  --cacert FILE, --insecure, -v\n"
-          "  -q, --quiet        print only the essential (create, move: the URL)\n"
-          "  --json             print one JSON object (keys in README.md)\n");
-}
-
-enum { OPT_PRIVATE = CLI_OPT_FIRST_OWN, OPT_PUBLIC, OPT_EXIST_OK, OPT_SDK, OPT_MISSING_OK,
-       OPT_GATED };
-
-static const struct option repo_options[] = {
-    CLI_HUB_OPTIONS,
-    CLI_HUB_REPO_TYPE_OPTION,
-    {"private", no_argument, 0, OPT_PRIVATE},
-    {"public", no_argument, 0, OPT_PUBLIC},
-    {"exist-ok", no_argument, 0, OPT_EXIST_OK},
-    {"space-sdk", required_argument, 0, OPT_SDK},
-    {"sdk", required_argument, 0, OPT_SDK},
-    {"missing-ok", no_argument, 0, OPT_MISSING_OK},
-    {"gated", required_argument, 0, OPT_GATED},
-    {"yes", no_argument, 0, 'y'},
-    {0, 0, 0, 0}};
-
 struct repo_args {
   struct cli_hub_opts hub;
   int private_repo; /* -1 not given */
   int exist_ok, missing_ok, yes;
   const char *sdk, *gated;
-  const char *pos[3];
-  int npos;
+  const char *pos[2];
 };
 
-/* Options anywhere on the line; returns -1 to go on, else the exit code. */
-static int parse(int argc, char **argv, struct repo_args *a, const char *allowed) {
+/* The options of every repo subcommand, each taken by those its `only` names. Returns
+ * CLI_GO_ON, else the exit code. */
+static int parse(int argc, char **argv, struct repo_args *a, const char *name, const char *args,
+                 int nargs, const char *about) {
   memset(a, 0, sizeof(*a));
-  a->private_repo = -1;
-  int c;
-  optind = 1;
-  opterr = 0; /* our own one-line message instead of getopt's */
-  while ((c = getopt_long(argc, argv, "qvhy", repo_options, NULL)) != -1) {
-    if (cli_hub_opt(&a->hub, c, optarg)) continue;
-    const char *name = NULL;
-    switch (c) {
-    case OPT_PRIVATE:
-    case OPT_PUBLIC:
-      if (a->private_repo == (c == OPT_PUBLIC)) {
-        fprintf(stderr, "ferry: error: give --private or --public, not both\n");
-        return FERRY_EXIT_USAGE;
-      }
-      a->private_repo = c == OPT_PRIVATE;
-      name = c == OPT_PRIVATE ? "private" : "public";
-      break;
-    case OPT_EXIST_OK: a->exist_ok = 1, name = "exist-ok"; break;
-    case OPT_SDK: a->sdk = optarg, name = "space-sdk"; break;
-    case OPT_MISSING_OK: a->missing_ok = 1, name = "missing-ok"; break;
-    case OPT_GATED: a->gated = optarg, name = "gated"; break;
-    case 'y': a->yes = 1, name = "y"; break;
-    case 'h': repo_usage(stdout); return 0;
-    default: return cli_hub_bad_option(argc, argv);
-    }
-    char key[32];
-    snprintf(key, sizeof(key), " %s ", name);
-    if (!strstr(allowed, key)) {
-      fprintf(stderr, "ferry: error: repo %s does not take --%s\n", argv[0], name);
-      return FERRY_EXIT_USAGE;
-    }
-  }
-  for (; optind < argc; optind++) {
-    if (a->npos == 3) {
-      fprintf(stderr, "ferry: error: too many arguments\n");
-      return FERRY_EXIT_USAGE;
-    }
-    a->pos[a->npos++] = argv[optind];
-  }
-  return -1;
-}
-
-static int need_args(const struct repo_args *a, int n, const char *what) {
-  if (a->npos == n) return 0;
-  fprintf(stderr, "ferry: error: repo %s\n", what);
-  repo_usage(stderr);
-  return FERRY_EXIT_USAGE;
+  int private_flag = 0, public_flag = 0, n;
+  const struct cli_opt opts[] = {
+      CLI_HUB_REPO_TYPE(&a->hub),
+      CLI_OPT_FLAG("private", 0, &private_flag, "a private repo", .only = " create settings "),
+      CLI_OPT_FLAG("public", 0, &public_flag, "a public repo", .only = " settings "),
+      CLI_OPT_FLAG("exist-ok", 0, &a->exist_ok, "an existing repo is not an error",
+                   .only = " create "),
+      CLI_OPT_STR("space-sdk", 0, &a->sdk, "SDK",
+                  "a Space's SDK: gradio, streamlit, docker or static", .only = " create "),
+      CLI_OPT_STR("sdk", 0, &a->sdk, "SDK", "same as --space-sdk", .only = " create "),
+      CLI_OPT_FLAG("missing-ok", 0, &a->missing_ok, "a missing repo is not an error",
+                   .only = " delete "),
+      CLI_OPT_STR("gated", 0, &a->gated, "MODE", "access requests: auto, manual or false",
+                  .only = " settings "),
+      CLI_OPT_FLAG("yes", 'y', &a->yes, "do not ask (needed when stdin is not a terminal)",
+                   .only = " delete "),
+      CLI_HUB_OPTIONS(&a->hub, "print only the essential (create, move: the URL)"),
+      CLI_OPT_END};
+  const struct cli_cmd cmd = {name, args, about, opts, nargs, nargs};
+  int rc = cli_parse(&cmd, argc, argv, &n);
+  if (rc != CLI_GO_ON) return rc;
+  if (private_flag && public_flag) return cli_usage_error(name, "give --private or --public, not both");
+  a->private_repo = private_flag ? 1 : public_flag ? 0 : -1;
+  for (int i = 0; i < n; i++) a->pos[i] = argv[1 + i];
+  return CLI_GO_ON;
 }
 
 /* {"repo_id", "repo_type"} of the REPO_ID argument. */
@@ -108,9 +53,9 @@ static json_t *base_object(const struct repo_args *a) {
 
 static int repo_create(int argc, char **argv) {
   struct repo_args a;
-  int rc = parse(argc, argv, &a, " private exist-ok space-sdk ");
-  if (rc >= 0) return rc;
-  if ((rc = need_args(&a, 1, "create needs REPO_ID"))) return rc;
+  int rc = parse(argc, argv, &a, "repo create", "REPO_ID", 1,
+                 "Creates a repository on the Hub (a Space needs --space-sdk); prints its URL.");
+  if (rc != CLI_GO_ON) return rc;
   json_t *obj = base_object(&a);
   const char *type = a.hub.repo_type;
   int is_space = (type && !strcmp(type, "space")) || !strncmp(a.pos[0], "spaces/", 7);
@@ -135,9 +80,10 @@ static int repo_create(int argc, char **argv) {
 
 static int repo_delete(int argc, char **argv) {
   struct repo_args a;
-  int rc = parse(argc, argv, &a, " missing-ok y ");
-  if (rc >= 0) return rc;
-  if ((rc = need_args(&a, 1, "delete needs REPO_ID"))) return rc;
+  int rc = parse(argc, argv, &a, "repo delete", "REPO_ID", 1,
+                 "Deletes a repository and all its files; asks first on a terminal, elsewhere "
+                 "it\nneeds -y.");
+  if (rc != CLI_GO_ON) return rc;
   json_t *obj = base_object(&a);
   char question[512], action[300];
   snprintf(question, sizeof(question),
@@ -160,9 +106,9 @@ static int repo_delete(int argc, char **argv) {
 
 static int repo_settings(int argc, char **argv) {
   struct repo_args a;
-  int rc = parse(argc, argv, &a, " private public gated ");
-  if (rc >= 0) return rc;
-  if ((rc = need_args(&a, 1, "settings needs REPO_ID"))) return rc;
+  int rc = parse(argc, argv, &a, "repo settings", "REPO_ID", 1,
+                 "Changes a repository's visibility or gating.");
+  if (rc != CLI_GO_ON) return rc;
   json_t *obj = base_object(&a);
   json_object_set_new(obj, "private",
                       a.private_repo < 0 ? json_null() : json_boolean(a.private_repo));
@@ -184,9 +130,9 @@ static int repo_settings(int argc, char **argv) {
 
 static int repo_move(int argc, char **argv) {
   struct repo_args a;
-  int rc = parse(argc, argv, &a, " ");
-  if (rc >= 0) return rc;
-  if ((rc = need_args(&a, 2, "move needs FROM_ID and TO_ID"))) return rc;
+  int rc = parse(argc, argv, &a, "repo move", "FROM_ID TO_ID", 2,
+                 "Renames a repository or moves it to another namespace; prints its new URL.");
+  if (rc != CLI_GO_ON) return rc;
   json_t *obj = json_pack("{s:s, s:s, s:s}", "from", a.pos[0], "to", a.pos[1], "repo_type",
                           a.hub.repo_type ? a.hub.repo_type : "model");
   struct ferry_hub_client *c;
@@ -201,13 +147,11 @@ static int repo_move(int argc, char **argv) {
 }
 
 int cli_repo(int argc, char **argv) {
-  const char *sub = argc >= 2 ? argv[1] : "";
-  if (!strcmp(sub, "create")) return repo_create(argc - 1, argv + 1);
-  if (!strcmp(sub, "delete")) return repo_delete(argc - 1, argv + 1);
-  if (!strcmp(sub, "settings")) return repo_settings(argc - 1, argv + 1);
-  if (!strcmp(sub, "move")) return repo_move(argc - 1, argv + 1);
-  int help = !strcmp(sub, "--help") || !strcmp(sub, "-h");
-  if (!help) fprintf(stderr, "ferry: error: repo needs create, delete, settings or move\n");
-  repo_usage(help ? stdout : stderr);
-  return help ? 0 : FERRY_EXIT_USAGE;
+  static const struct cli_sub subs[] = {
+      {"create", NULL, repo_create, "create a repository"},
+      {"delete", NULL, repo_delete, "delete a repository"},
+      {"settings", NULL, repo_settings, "change its visibility or gating"},
+      {"move", NULL, repo_move, "rename it or move it to another namespace"},
+      {NULL, NULL, NULL, NULL}};
+  return cli_group("repo", subs, argc, argv);
 }

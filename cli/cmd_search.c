@@ -1,6 +1,5 @@
 /* ferry search models|datasets|spaces: find repos on the Hub, with the filters of
  * `hf models ls`. The work is in engine/hub/listing.c. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,78 +9,40 @@
 
 #define MAX_FILTERS 64
 
-static void search_usage(FILE *f) {
-  fprintf(f,
-          "usage: ferry search models|datasets|spaces [QUERY] [options]\n"
-          "\n"
-          "  QUERY              part of the repo id\n"
-          "  --author A         only repos of this user or organisation\n"
-          "  --filter TAG       only repos with this tag (repeatable: all of them)\n"
-          "  --sort KEY         downloads, likes, created, modified or trending (descending)\n"
-          "  --limit N          at most N results (default 30); pages are followed\n"
-          "  --token TOKEN, --cacert FILE, --insecure, -v\n"
-          "  -q, --quiet        only the repo ids\n"
-          "  --json             print one JSON object (keys in README.md)\n");
-}
-
-enum { OPT_AUTHOR = CLI_OPT_FIRST_OWN, OPT_FILTER, OPT_SORT, OPT_LIMIT, OPT_SEARCH };
-
-static const struct option search_options[] = {CLI_HUB_OPTIONS,
-                                               {"author", required_argument, 0, OPT_AUTHOR},
-                                               {"filter", required_argument, 0, OPT_FILTER},
-                                               {"sort", required_argument, 0, OPT_SORT},
-                                               {"limit", required_argument, 0, OPT_LIMIT},
-                                               {"search", required_argument, 0, OPT_SEARCH},
-                                               {0, 0, 0, 0}};
-
 static json_t *count_json(int64_t v) { return v < 0 ? json_null() : json_integer(v); }
 
 int cli_search(int argc, char **argv) {
   struct cli_hub_opts hub = {0};
   struct ferry_hub_search_opts o = {0};
   const char *filters[MAX_FILTERS];
-  int c;
-  optind = 1;
-  opterr = 0; /* our own one-line message instead of getopt's */
-  while ((c = getopt_long(argc, argv, "qvh", search_options, NULL)) != -1) {
-    if (cli_hub_opt(&hub, c, optarg)) continue;
-    char *end = NULL;
-    switch (c) {
-    case OPT_AUTHOR: o.author = optarg; break;
-    case OPT_FILTER:
-      if (o.n_filters == MAX_FILTERS) {
-        fprintf(stderr, "ferry: error: at most %d --filter\n", MAX_FILTERS);
-        return FERRY_EXIT_USAGE;
-      }
-      filters[o.n_filters++] = optarg;
-      break;
-    case OPT_SORT: o.sort = optarg; break;
-    case OPT_SEARCH: o.query = optarg; break;
-    case OPT_LIMIT: {
-      unsigned long long v = strtoull(optarg, &end, 10);
-      if (!*optarg || *end || optarg[0] == '-' || v < 1 || v > 100000) {
-        fprintf(stderr, "ferry: error: --limit takes a number from 1 to 100000: %s\n", optarg);
-        return FERRY_EXIT_USAGE;
-      }
-      o.limit = (size_t)v;
-      break;
-    }
-    case 'h': search_usage(stdout); return 0;
-    default: return cli_hub_bad_option(argc, argv);
-    }
-  }
-  int n = argc - optind;
+  struct cli_list filter_list = {filters, 0, MAX_FILTERS};
+  int limit = 0, n;
+  const struct cli_opt opts[] = {
+      CLI_OPT_STR("author", 0, &o.author, "A", "only repos of this user or organisation"),
+      CLI_OPT_LIST("filter", &filter_list, "TAG",
+                   "only repos with this tag (repeatable: all of them)"),
+      CLI_OPT_STR("sort", 0, &o.sort, "KEY",
+                  "downloads, likes, created, modified or trending (descending)"),
+      CLI_OPT_INT("limit", &limit, 1, 100000, "N",
+                  "at most N results (default 30); pages are followed"),
+      CLI_OPT_STR("search", 0, &o.query, "QUERY", "same as the QUERY argument"),
+      CLI_HUB_OPTIONS(&hub, "only the repo ids"),
+      CLI_OPT_END};
+  const struct cli_cmd cmd = {"search", "models|datasets|spaces [QUERY]",
+                              "Finds repos on the Hub whose id contains QUERY, with the filters "
+                              "of `hf models ls`.", opts, 1, 2};
+  int rc = cli_parse(&cmd, argc, argv, &n);
+  if (rc != CLI_GO_ON) return rc;
+  o.limit = (size_t)limit, o.n_filters = filter_list.n;
   static const char *const kinds[][2] = {
       {"models", "model"}, {"datasets", "dataset"}, {"spaces", "space"}};
-  for (int k = 0; n >= 1 && k < 3; k++)
-    if (!strcmp(argv[optind], kinds[k][0])) o.repo_type = kinds[k][1];
-  if (!o.repo_type || n > 2 || (n == 2 && o.query)) {
-    fprintf(stderr,
-            "ferry: error: search needs models, datasets or spaces, then at most one QUERY\n");
-    search_usage(stderr);
-    return FERRY_EXIT_USAGE;
-  }
-  if (n == 2) o.query = argv[optind + 1];
+  for (int k = 0; k < 3; k++)
+    if (!strcmp(argv[1], kinds[k][0])) o.repo_type = kinds[k][1];
+  if (!o.repo_type)
+    return cli_usage_error("search", "search needs models, datasets or spaces, not '%s'", argv[1]);
+  if (n == 2 && o.query)
+    return cli_usage_error("search", "give QUERY or --search, not both");
+  if (n == 2) o.query = argv[2];
   o.filters = filters;
   json_t *flist = json_array();
   for (size_t i = 0; i < o.n_filters; i++) json_array_append_new(flist, json_string(filters[i]));
@@ -90,8 +51,7 @@ int cli_search(int argc, char **argv) {
                           flist, "sort", cli_json_str(o.sort), "limit",
                           (json_int_t)(o.limit ? o.limit : 30));
   struct ferry_hub_client *client;
-  int rc = cli_hub_client(&hub, &client, obj);
-  if (rc) return rc;
+  if ((rc = cli_hub_client(&hub, &client, obj))) return rc;
   char why[1024] = "";
   struct ferry_hub_search_result r;
   int err = ferry_hub_search(client, &o, &r, why, sizeof(why));

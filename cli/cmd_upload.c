@@ -1,5 +1,4 @@
 /* ferry upload: a file or a folder into a Hub repository, with the flags of `hf upload`. */
-#include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,31 +10,6 @@
 #include "cli.h"
 
 #define MAX_PATTERNS 256
-
-static void upload_usage(FILE *f) {
-  fprintf(f,
-          "usage: ferry upload REPO_ID [LOCAL_PATH] [PATH_IN_REPO] [options]\n"
-          "\n"
-          "  LOCAL_PATH             a file or a folder (default: the repo's name in the current\n"
-          "                         folder); PATH_IN_REPO: a file's name (default its own) or a\n"
-          "                         folder's place in the repo (default the root)\n"
-          "  --repo-type TYPE       model (default), dataset or space\n"
-          "  --revision REV         branch to commit to (created from main when missing)\n"
-          "  --private              create the repo private (when it does not exist)\n"
-          "  --include PAT          only files matching (repeatable; '*' crosses '/')\n"
-          "  --exclude PAT          not the files matching (repeatable)\n"
-          "  --delete PAT           remote files to delete in the same commit (repeatable)\n"
-          "  --commit-message MSG, --commit-description TEXT\n"
-          "  --create-pr            open a pull request instead of committing to the branch\n"
-          "  --token TOKEN          Hub token (default HF_TOKEN, then the token file);\n"
-          "                         visible to other users in the process list\n"
-          "  --connections N        parts sent at once (default 8)\n"
-          "  --max-commit-files N   files per commit (default 20000); more make several\n"
-          "                         commits, titled \"MSG (part N)\"\n"
-          "  --cacert FILE, --insecure, --limit-rate RATE, -v   as for ferry get\n"
-          "  -q, --quiet            print only the commit URL\n"
-          "      --json             print one JSON summary object\n");
-}
 
 static volatile int stop_requested;
 static void on_signal(int sig) {
@@ -88,95 +62,54 @@ static void print_json(const struct ferry_hub_upload_opts *o,
   json_decref(obj);
 }
 
-enum {
-  OPT_REPO_TYPE = 2000, OPT_REVISION, OPT_PRIVATE, OPT_INCLUDE, OPT_EXCLUDE, OPT_DELETE,
-  OPT_MESSAGE, OPT_DESCRIPTION, OPT_CREATE_PR, OPT_TOKEN, OPT_JSON, OPT_CONNECTIONS,
-  OPT_RATE, OPT_CACERT, OPT_INSECURE, OPT_COMMIT_FILES
-};
-
-static int add_pattern(const char **list, size_t *n, const char *p) {
-  if (*n == MAX_PATTERNS) return -1;
-  list[(*n)++] = p;
-  return 0;
-}
-
 int cli_upload(int argc, char **argv) {
-  static const struct option opts[] = {
-      {"repo-type", required_argument, 0, OPT_REPO_TYPE},
-      {"revision", required_argument, 0, OPT_REVISION},
-      {"private", no_argument, 0, OPT_PRIVATE},
-      {"include", required_argument, 0, OPT_INCLUDE},
-      {"exclude", required_argument, 0, OPT_EXCLUDE},
-      {"delete", required_argument, 0, OPT_DELETE},
-      {"commit-message", required_argument, 0, OPT_MESSAGE},
-      {"commit-description", required_argument, 0, OPT_DESCRIPTION},
-      {"create-pr", no_argument, 0, OPT_CREATE_PR},
-      {"token", required_argument, 0, OPT_TOKEN},
-      {"connections", required_argument, 0, OPT_CONNECTIONS},
-      {"max-commit-files", required_argument, 0, OPT_COMMIT_FILES},
-      {"limit-rate", required_argument, 0, OPT_RATE},
-      {"cacert", required_argument, 0, OPT_CACERT},
-      {"insecure", no_argument, 0, OPT_INSECURE},
-      {"quiet", no_argument, 0, 'q'},
-      {"json", no_argument, 0, OPT_JSON},
-      {"verbose", no_argument, 0, 'v'},
-      {"help", no_argument, 0, 'h'},
-      {0, 0, 0, 0}};
   struct ferry_hub_upload_opts o = {0};
   struct ferry_config cfg = {0};
+  struct cli_hub_opts hub = {0};
   const char *include[MAX_PATTERNS], *exclude[MAX_PATTERNS], *del[MAX_PATTERNS];
-  int quiet = 0, json = 0, c;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "qvh", opts, NULL)) != -1) {
-    int bad = 0;
-    uint64_t v;
-    switch (c) {
-    case OPT_REPO_TYPE: o.repo_type = optarg; break;
-    case OPT_REVISION: o.revision = optarg; break;
-    case OPT_PRIVATE: o.private_repo = 1; break;
-    case OPT_INCLUDE: bad = add_pattern(include, &o.n_include, optarg); break;
-    case OPT_EXCLUDE: bad = add_pattern(exclude, &o.n_exclude, optarg); break;
-    case OPT_DELETE: bad = add_pattern(del, &o.n_delete, optarg); break;
-    case OPT_MESSAGE: o.commit_message = optarg; break;
-    case OPT_DESCRIPTION: o.commit_description = optarg; break;
-    case OPT_CREATE_PR: o.create_pr = 1; break;
-    case OPT_TOKEN:
-      o.token = optarg;
-      cli_warn_token_argument();
-      break;
-    case OPT_CONNECTIONS:
-      cfg.connections = atoi(optarg);
-      bad = cfg.connections < 1 || cfg.connections > 256;
-      break;
-    case OPT_COMMIT_FILES:
-      o.max_commit_files = (size_t)strtoul(optarg, NULL, 10);
-      bad = o.max_commit_files < 1 || o.max_commit_files > 20000;
-      break;
-    case OPT_RATE: bad = cli_parse_size(optarg, &v) || !v; cfg.limit_rate = v; break;
-    case OPT_CACERT: cfg.cacert = optarg; break;
-    case OPT_INSECURE: cfg.insecure = 1; break;
-    case 'q': quiet = 1; break;
-    case OPT_JSON: json = 1; break;
-    case 'v': cfg.verbose = 1; break;
-    case 'h': upload_usage(stdout); return 0;
-    default: upload_usage(stderr); return FERRY_EXIT_USAGE;
-    }
-    if (bad) {
-      fprintf(stderr, "ferry: invalid value for option: %s\n", optarg);
-      return FERRY_EXIT_USAGE;
-    }
-  }
-  int left = argc - optind;
-  if (left < 1 || left > 3) {
-    fprintf(stderr, "ferry: upload needs REPO_ID [LOCAL_PATH] [PATH_IN_REPO]\n");
-    upload_usage(stderr);
-    return FERRY_EXIT_USAGE;
-  }
-  o.repo_id = argv[optind];
+  struct cli_list inc = {include, 0, MAX_PATTERNS}, exc = {exclude, 0, MAX_PATTERNS},
+                  dels = {del, 0, MAX_PATTERNS};
+  int max_commit_files = 0;
+  const struct cli_opt opts[] = {
+      CLI_HUB_REPO_TYPE(&hub),
+      CLI_OPT_STR("revision", 0, &o.revision, "REV",
+                  "branch to commit to (created from main when missing)"),
+      CLI_OPT_FLAG("private", 0, &o.private_repo, "create the repo private (when it does not exist)"),
+      CLI_OPT_LIST("include", &inc, "PAT", "only files matching (repeatable; '*' crosses '/')"),
+      CLI_OPT_LIST("exclude", &exc, "PAT", "not the files matching (repeatable)"),
+      CLI_OPT_LIST("delete", &dels, "PAT", "remote files to delete in the same commit (repeatable)"),
+      CLI_OPT_STR("commit-message", 0, &o.commit_message, "MSG", "the commit's title"),
+      CLI_OPT_STR("commit-description", 0, &o.commit_description, "TEXT",
+                  "the commit's description"),
+      CLI_OPT_FLAG("create-pr", 0, &o.create_pr,
+                   "open a pull request instead of committing to the branch"),
+      CLI_OPT_INT("connections", &cfg.connections, 1, 256, "N", "parts sent at once (default 8)"),
+      CLI_OPT_INT("max-commit-files", &max_commit_files, 1, 20000, "N",
+                  "files per commit (default 20000); more make several\ncommits, titled \"MSG "
+                  "(part N)\""),
+      CLI_OPT_SIZE("limit-rate", &cfg.limit_rate, 1, "RATE",
+                   "total bandwidth cap in bytes/s (e.g. 50M)"),
+      CLI_HUB_OPTIONS(&hub, "print only the commit URL"),
+      CLI_OPT_END};
+  const struct cli_cmd cmd = {
+      "upload", "REPO_ID [LOCAL_PATH] [PATH_IN_REPO]",
+      "A file or a folder into a Hub repository, with the flags of `hf upload`.\n"
+      "LOCAL_PATH: a file or a folder (default: the repo's name in the current folder).\n"
+      "PATH_IN_REPO: a file's name (default its own) or a folder's place in the repo\n"
+      "(default the root).",
+      opts, 1, 3};
+  int left;
+  int rc = cli_parse(&cmd, argc, argv, &left);
+  if (rc != CLI_GO_ON) return rc;
+  o.repo_type = hub.repo_type, o.token = hub.token, o.max_commit_files = (size_t)max_commit_files;
+  o.n_include = inc.n, o.n_exclude = exc.n, o.n_delete = dels.n;
+  cfg.cacert = hub.cacert, cfg.insecure = hub.insecure, cfg.verbose = hub.verbose;
+  int quiet = hub.quiet, json = hub.json;
+  o.repo_id = argv[1];
   /* No LOCAL_PATH: a file or folder named like the repo (its part after '/'), as hf does. */
   const char *name = strrchr(o.repo_id, '/');
-  o.local_path = left >= 2 ? argv[optind + 1] : name ? name + 1 : o.repo_id;
-  o.path_in_repo = left == 3 ? argv[optind + 2] : NULL;
+  o.local_path = left >= 2 ? argv[2] : name ? name + 1 : o.repo_id;
+  o.path_in_repo = left == 3 ? argv[3] : NULL;
   o.include = o.n_include ? include : NULL;
   o.exclude = o.n_exclude ? exclude : NULL;
   o.delete_patterns = o.n_delete ? del : NULL;

@@ -1,7 +1,6 @@
 /* hubcmd: what the Hub management commands (repo, branch, tag, ls, info, search) share: the
- * common options, the client, the one-line error or the --json object, and the confirmation
+ * client, the one-line error or the --json object, and the confirmation
  * before deleting something. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,22 +8,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-
-int cli_hub_opt(struct cli_hub_opts *o, int c, const char *arg) {
-  switch (c) {
-  case CLI_OPT_TOKEN:
-    o->token = arg;
-    cli_warn_token_argument();
-    return 1;
-  case CLI_OPT_REPO_TYPE: o->repo_type = arg; return 1;
-  case CLI_OPT_CACERT: o->cacert = arg; return 1;
-  case CLI_OPT_INSECURE: o->insecure = 1; return 1;
-  case CLI_OPT_JSON: o->json = 1; return 1;
-  case 'q': o->quiet = 1; return 1;
-  case 'v': o->verbose = 1; return 1;
-  default: return 0;
-  }
-}
 
 int cli_hub_client(const struct cli_hub_opts *o, struct ferry_hub_client **out, json_t *obj) {
   static struct cli_progress quiet_log; /* engine notices, never a progress bar */
@@ -86,13 +69,6 @@ int cli_hub_confirm(const struct cli_hub_opts *o, int yes, const char *action,
   }
   json_decref(obj);
   return FERRY_EXIT_OTHER;
-}
-
-int cli_hub_bad_option(int argc, char **argv) {
-  const char *arg = optind >= 1 && optind <= argc ? argv[optind - 1] : "?";
-  fprintf(stderr, "ferry: error: %s: unknown option or missing value: %s (--help lists them)\n",
-          argv[0], arg);
-  return FERRY_EXIT_USAGE;
 }
 
 json_t *cli_hub_repo_object(const char *repo_id, const char *repo_type) {
