@@ -1,5 +1,6 @@
 """The local hub against the official Python client (huggingface_hub), beside the JavaScript one:
-the agent harness registry its default environment fetches, and the `hf` CLI. Each run has a fresh HF_HOME and the client's default environment (tests/hub/pyclient.py):
+its conformance script, the agent harness registry its default environment fetches, and the
+`hf` CLI. Each run has a fresh HF_HOME and the client's default environment (tests/hub/pyclient.py):
 telemetry and agent detection stay on, so what they ask of the hub is answered as the Hub does."""
 import json
 import os
@@ -8,8 +9,9 @@ import subprocess
 import pytest
 
 from hubtest import LOCALHUB, running_hub
-from pyclient import run_hf, run_python
+from pyclient import run_hf, run_python, run_script
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 EMPTY = {"standardEnvVars": [], "harnesses": {}}
 # a registry in the shape the Hub serves (utils/_detect_agent.py's Registry): harness ids with the
 # variables that reveal them, and the standard variables any tool may set to a harness id
@@ -102,6 +104,28 @@ def test_hf_cli_with_telemetry_off_still_reads_the_registry(hub, tmp_path):
     out = succeeded(run_hf(hub, tmp_path / "hf", "auth", "whoami",
                            extra={"HF_HUB_DISABLE_TELEMETRY": "1"}))
     assert "demo" in out, out
+
+
+def test_conformance_with_the_python_client(hub, tmp_path):
+    before = len(hub.access_log())
+    ua_before = len(hub.user_agents())
+    done = run_script(hub, tmp_path / "hf", os.path.join(HERE, "conformance", "conformance.py"),
+                      hub.tokens["alice"], hub.tokens["bob"],
+                      extra={"LOCALHUB_CDN": hub.env["LOCALHUB_CDN"]})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "# all 11 steps passed" in done.stdout, done.stdout
+    lines = hub.access_log()[before:]
+    batch = [ln for ln in lines if ln[2].endswith(".git/info/lfs/objects/batch")]
+    parts = [ln for ln in lines if ln[1] == "PUT" and ln[2].startswith("/upload/")]
+    done_ = [ln for ln in lines if ln[1] == "POST" and ln[2].startswith("/api/lfs/complete/")]
+    assert len(batch) == 1 and len(parts) == 3 and len(done_) == 1, lines
+    assert all(ln[6] == "no" and ln[3].startswith("2") for ln in parts + done_)
+    assert not [ln for ln in lines if "xet" in ln[2].lower()]
+    assert not [ln for ln in lines if ln[3].startswith("5")], "server errors"
+    # agent detection ran in the default environment: one registry fetch, then the cached copy
+    assert len(new_user_agents(hub, ua_before, "/api/agent-harnesses")) == 1
+    with open(tmp_path / "hf" / ".agent_harnesses.json") as f:
+        assert json.load(f) == EMPTY
 
 
 def test_start_option_sets_the_registry_and_refuses_other_shapes(tmp_path):
