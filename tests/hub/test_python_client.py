@@ -106,6 +106,20 @@ def test_hf_cli_with_telemetry_off_still_reads_the_registry(hub, tmp_path):
     assert "demo" in out, out
 
 
+def test_telemetry_pings_are_answered_as_the_hub_does(hub, tmp_path):
+    # libraries built on the client (transformers, gradio...) ping by default: HEAD, no token
+    code = ("from huggingface_hub.utils import _telemetry, send_telemetry\n"
+            "send_telemetry('ferry-tests/ping', library_name='ferry-tests', library_version='1')\n"
+            "_telemetry._TELEMETRY_QUEUE.join()\n")
+    before, ua_before = len(hub.access_log()), len(hub.user_agents())
+    succeeded(run_python(hub, tmp_path / "hf", code))
+    pings = [ln for ln in hub.access_log()[before:] if ln[2].startswith("/api/telemetry/")]
+    assert [(ln[1], ln[2], ln[3], ln[6]) for ln in pings] == [
+        ("HEAD", "/api/telemetry/ferry-tests/ping", "200", "no")]
+    (ua,) = new_user_agents(hub, ua_before, "/api/telemetry/ferry-tests/ping")
+    assert ua.startswith("ferry-tests/1; hf_hub/"), ua
+
+
 def test_conformance_with_the_python_client(hub, tmp_path):
     before = len(hub.access_log())
     ua_before = len(hub.user_agents())
