@@ -78,6 +78,21 @@ def cdn_gets(lines, sha=None):
             and (sha is None or sha in ln.path)]
 
 
+def ferry_reuses(ferry, log, info, cache, *paths):
+    """`ferry download` of `paths` (the whole repo when none) into `cache`, which another client
+    filled: it succeeds without one data request and prints the snapshot folder, whose files are
+    the hub's. Returns that folder."""
+    log.mark()
+    r = ferry(info.repo_id, *paths, "--repo-type", info.repo_type, "--cache-dir", cache, "-q")
+    assert r.returncode == EXIT_OK, r.describe()
+    assert data_requests(log.lines()) == [], log.lines()[:20]
+    snap = os.path.join(str(cache), info.folder, "snapshots", info.commit)
+    assert r.stdout == snap + "\n"
+    for path in paths or info.by_path:
+        assert sha256_bytes(read_bytes(os.path.join(snap, path))) == info.reference[path], path
+    return snap
+
+
 # ---- the cache layout ---------------------------------------------------------------------
 
 def snapshot_files(folder):

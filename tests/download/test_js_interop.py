@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from dlhelpers import EXIT_OK, check_snapshot, data_requests
+from dlhelpers import EXIT_OK, check_snapshot, data_requests, ferry_reuses
 from ferrytest import REPO, read_bytes, sha256_bytes
 
 JS_CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jsclient.mjs")
@@ -44,11 +44,7 @@ def test_js_client_reuses_what_ferry_downloaded(ferry, hub, tiny, many, which, l
 def test_ferry_reuses_the_snapshot_the_js_client_downloaded(ferry, hub, tiny, log, tmp_path):
     cache = tmp_path / "shared-cache"
     snap = run_js(hub, "snapshot", tiny, cache)
-    log.mark()
-    r = ferry(tiny.repo_id, "--cache-dir", cache, "-q")
-    assert r.returncode == EXIT_OK, r.describe()
-    assert r.stdout == snap + "\n"
-    assert data_requests(log.lines()) == [], log.lines()[:20]
+    assert ferry_reuses(ferry, log, tiny, cache) == snap
     check_snapshot(str(cache), tiny.repo_id, tiny.repo_type, tiny.commit, tiny.entries,
                    tiny.reference, tag=False)
 
@@ -59,11 +55,4 @@ def test_ferry_reuses_files_the_js_client_downloaded(ferry, hub, many, log, tmp_
     sample = sorted(many.by_path)[::100]
     for path in sample:
         run_js(hub, "file", many, cache, many.commit, path)
-    log.mark()
-    r = ferry(many.repo_id, *sample, "--repo-type", "dataset", "--cache-dir", cache, "-q")
-    assert r.returncode == EXIT_OK, r.describe()
-    assert data_requests(log.lines()) == [], log.lines()[:20]
-    snap = os.path.join(str(cache), many.folder, "snapshots", many.commit)
-    assert r.stdout == snap + "\n"
-    for path in sample:
-        assert sha256_bytes(read_bytes(os.path.join(snap, path))) == many.reference[path]
+    ferry_reuses(ferry, log, many, cache, *sample)

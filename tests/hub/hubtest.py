@@ -50,6 +50,11 @@ class Hub(HubClient):
         with open(os.path.join(self.dir, "logs", "access.log")) as f:
             return [line.split() for line in f]
 
+    def user_agents(self):
+        """(origin, method, uri, user-agent) of every request, from logs/user-agent.log."""
+        with open(os.path.join(self.dir, "logs", "user-agent.log")) as f:
+            return [tuple((line.rstrip("\n").split(" ", 3) + [""])[:4]) for line in f]
+
     def knobs(self, **changes):
         ans = self.post("/admin/knobs", json_body=changes,
                         headers={"X-Admin-Secret": self.state["admin_secret"]})

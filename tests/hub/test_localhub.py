@@ -704,10 +704,11 @@ def test_access_log_lines(hub):
 
 
 # --- the official JavaScript client ------------------------------------------------------------
-def test_conformance_with_the_javascript_client(hub):
+def test_conformance_with_the_javascript_client(hub, tmp_path):
     subprocess.run([os.path.join(HERE, "setup")], check=True, timeout=300)
-    env = dict(os.environ, **hub.env)
-    env.pop("NODE_EXTRA_CA_CERTS", None)
+    # the client's default environment: nothing of the caller's (no HF_* switches)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+           "LANG": "C.UTF-8", **hub.env}
     out = subprocess.run(["node", os.path.join(HERE, "conformance", "conformance.mjs")],
                          env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr

@@ -15,5 +15,7 @@ def handle(req, segs):
                 req.hub.knobs.update(req.json())
             except KeyError as e:
                 raise HubError(400, None, "Unknown knob(s): %s" % e.args[0])
+            except ValueError as e:
+                raise HubError(400, None, str(e))
         return json_response(req.hub.knobs.values)
     raise HubError(404, None, "Not found")

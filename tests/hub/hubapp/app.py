@@ -110,8 +110,8 @@ def route(req):
             return routes_write.move_repo(req)
     if segs[:2] == ["api", "validate-yaml"]:
         return json_response({})
-    if segs[:2] == ["api", "agent-harnesses"]:
-        return json_response([])
+    if segs[:2] == ["api", "agent-harnesses"]:  # huggingface_hub's agent detection registry
+        return json_response(req.hub.knobs.get("agent_harnesses"))
     if segs[:2] == ["api", "telemetry"]:
         return json_response({})
     if segs[:3] == ["api", "lfs", "complete"] and len(segs) == 4:

@@ -19,6 +19,9 @@ DEFAULTS = {
     "list_page_size": 1000,   # most results in one page of /api/models|datasets|spaces
     "multipart_threshold": 16 << 20,
     "chunk_size": 8 << 20,
+    # what GET /api/agent-harnesses answers: the Registry huggingface_hub's agent detection
+    # reads (utils/_detect_agent.py); empty by default, so no agent is ever detected
+    "agent_harnesses": {"standardEnvVars": [], "harnesses": {}},
 }
 NGINX_KNOBS = ("cdn_rate", "cdn_fault", "upload_fault", "hub_gzip")
 
@@ -42,6 +45,7 @@ class Knobs:
         unknown = [k for k in changes if k not in DEFAULTS]
         if unknown:
             raise KeyError(", ".join(unknown))
+        check(changes)
         with self.lock:
             self.values.update(changes)
             self.counters.clear()
@@ -57,6 +61,21 @@ class Knobs:
         with self.lock:
             self.counters[name] = self.counters.get(name, 0) + 1
             return self.counters[name]
+
+
+def check(changes):
+    """Raises ValueError for a knob value the hub could not serve as the Hub does."""
+    if "agent_harnesses" in changes:
+        reg = changes["agent_harnesses"]
+        ok = (isinstance(reg, dict) and set(reg) == {"standardEnvVars", "harnesses"}
+              and isinstance(reg["standardEnvVars"], list)
+              and all(isinstance(v, str) for v in reg["standardEnvVars"])
+              and isinstance(reg["harnesses"], dict)
+              and all(isinstance(h, dict) and isinstance(h.get("envVars", {}), dict)
+                      for h in reg["harnesses"].values()))
+        if not ok:
+            raise ValueError('agent_harnesses must be {"standardEnvVars": [names], '
+                             '"harnesses": {id: {"envVars": {name: pattern}}}}')
 
 
 def write_nginx_knobs(state_dir, values):

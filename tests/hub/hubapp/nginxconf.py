@@ -32,6 +32,9 @@ http {{
     map $http_range $range_logged {{ "" "-"; "~[[:space:]]" "?"; default $http_range; }}
     log_format hub_log 'hub $request_method $request_uri $status $bytes_sent $request_length $auth_present $msec $server_protocol $connection $range_logged';
     log_format cdn_log 'cdn $request_method $request_uri $status $bytes_sent $request_length $auth_present $msec $server_protocol $connection $range_logged';
+    # user-agent log: origin method uri user-agent (the rest of the line, nginx-escaped)
+    log_format hub_ua 'hub $request_method $request_uri $http_user_agent';
+    log_format cdn_ua 'cdn $request_method $request_uri $http_user_agent';
 
     upstream hubapp {{
         server 127.0.0.1:{app_port};
@@ -42,6 +45,7 @@ http {{
         listen {listen}:{hub_port} ssl http2;
         {hub_plain_listen}
         access_log {dir}/logs/access.log hub_log;
+        access_log {dir}/logs/user-agent.log hub_ua;
         client_max_body_size 0;
         add_header X-Request-Id $request_id always;
         include {dir}/nginx/hub-knobs.conf;
@@ -62,6 +66,7 @@ http {{
         listen {listen}:{cdn_port} ssl http2;
         {cdn_plain_listen}
         access_log {dir}/logs/access.log cdn_log;
+        access_log {dir}/logs/user-agent.log cdn_ua;
         client_max_body_size 0;
         include {dir}/nginx/knobs.conf;
         limit_rate $cdn_rate;
