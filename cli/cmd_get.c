@@ -13,7 +13,7 @@
 #define MAX_HEADERS 64
 
 struct entry {
-  char *url, *path, *sha;
+  char *url, *shown, *path, *sha; /* shown: the URL without its secrets, for every output */
   struct ferry_job *job;
 };
 
@@ -51,11 +51,12 @@ static int add_entry(struct entry **list, int *n, int *cap, const char *url, con
   struct entry *e = &(*list)[(*n)++];
   memset(e, 0, sizeof(*e));
   e->url = strdup(url);
+  e->shown = ferry_redact_url(url);
   e->path = path ? strdup(path) : name_from_url(url);
   e->sha = sha ? strdup(sha) : NULL;
-  if (!e->url || (sha && !e->sha)) return -1;
+  if (!e->url || !e->shown || (sha && !e->sha)) return -1;
   if (!e->path) {
-    fprintf(stderr, "ferry: cannot derive a file name from %s: use -o PATH\n", url);
+    fprintf(stderr, "ferry: cannot derive a file name from %s: use -o PATH\n", e->shown);
     return -2;
   }
   if (sha && !is_sha256(sha)) {
@@ -107,7 +108,7 @@ static void print_json(struct entry *list, int n, const struct ferry_stats *s, i
       first_status = r.http_status;
     }
     json_array_append_new(
-        files, json_pack("{s:s, s:s, s:I, s:s, s:b, s:b, s:I, s:o}", "url", list[i].url, "path",
+        files, json_pack("{s:s, s:s, s:I, s:s, s:b, s:b, s:I, s:o}", "url", list[i].shown, "path",
                          list[i].path, "size", (json_int_t)r.size, "sha256", r.sha256_hex,
                          "verified", r.verified, "ok", r.error == 0, "bytes_resumed",
                          (json_int_t)r.bytes_resumed, "error",
@@ -159,7 +160,7 @@ int cli_get(int argc, char **argv) {
   const char *out = NULL, *sha = NULL, *input = NULL;
   const char *headers[MAX_HEADERS + 1] = {0};
   struct cli_list header_list = {headers, 0, MAX_HEADERS};
-  int quiet = 0, json = 0, no_resume = 0, show_version = 0;
+  int quiet = 0, json = 0, no_resume = 0, show_version = 0, location_trusted = 0;
   uint64_t size_given = UINT64_MAX; /* not given */
   const struct cli_opt opts[] = {
       CLI_OPT_STR("output", 'o', &out, "PATH",
@@ -181,8 +182,10 @@ int cli_get(int argc, char **argv) {
       CLI_OPT_SIZE("limit-rate", &cfg.limit_rate, 1, "RATE",
                    "total bandwidth cap in bytes/s (e.g. 50M)"),
       CLI_OPT_LIST("header", &header_list, "'K: V'",
-                   "extra request header (repeatable); Authorization is\nsent only to the URL's "
-                   "own origin, never after a redirect\nto another one"),
+                   "extra request header (repeatable), sent only to the URL's\nown origin, never "
+                   "after a redirect to another one"),
+      CLI_OPT_FLAG("location-trusted", 0, &location_trusted,
+                   "send the --header values to the other origins\nredirects lead to too"),
       CLI_OPT_FLAG("http1.1", 0, &cfg.http11, "HTTP/1.1 only"),
       CLI_OPT_FLAG("h2c", 0, &cfg.h2c,
                    "HTTP/2 without TLS (prior knowledge), one request per\nconnection (libcurl "
@@ -247,9 +250,10 @@ int cli_get(int argc, char **argv) {
   for (int i = 0; rc == 0 && !err && i < n; i++) {
     struct ferry_job_spec spec = {.url = list[i].url, .path = list[i].path,
                                   .sha256_hex = list[i].sha, .size = input ? -1 : size,
-                                  .headers = headers, .no_resume = no_resume};
+                                  .headers = headers, .location_trusted = location_trusted,
+                                  .no_resume = no_resume};
     err = ferry_engine_add(eng, &spec, &list[i].job);
-    if (err) fprintf(stderr, "ferry: %s: %s\n", list[i].url, ferry_strerror(err));
+    if (err) fprintf(stderr, "ferry: %s: %s\n", list[i].shown, ferry_strerror(err));
   }
   int exit_code;
   if (rc != 0) {
@@ -271,7 +275,8 @@ int cli_get(int argc, char **argv) {
     exit_code = ferry_exit_class(err);
   }
   ferry_engine_free(eng);
-  for (int i = 0; i < n; i++) free(list[i].url), free(list[i].path), free(list[i].sha);
+  for (int i = 0; i < n; i++)
+    free(list[i].url), free(list[i].shown), free(list[i].path), free(list[i].sha);
   free(list);
   return exit_code;
 }

@@ -1,22 +1,39 @@
-/* hub.h: the pure building blocks of the Hub client (no network I/O).
+/* hub.h: the Hub client's internal declarations (engine/hub), shared by its files; the public
+ * API is in ferry.h.
  *
- * What the official client (huggingface_hub) does on the wire and on disk is described in
- * /work/shared/docs/hub-protocol.md; the section numbers below refer to it.
+ * What the official client (huggingface_hub) does on the wire and on disk is described in the
+ * shared docs' hub-protocol.md (the section numbers below refer to it). The files:
  *
- *   util.c      the environment lookup, bounded formatting, error reasons
- *   repo.c      repo ids, repo types, revisions, endpoint and URL building (§2.1, §4.1, §7.3)
- *   cache.c     the cache layout byte for byte (§3), local-dir metadata (§3.6), path safety (§2.1)
- *   patterns.c  allow/ignore filtering (§4.2)
- *   tree.c      repo-info and tree JSON, Link headers (§1.5, §4.4), trees/<commit>.json (§3.5)
- *   auth.c      token resolution (§5.5), boolean environment variables (§8), same-origin rule
+ * Building blocks, no network I/O:
+ *   util.c           the environment lookup, bounded formatting, error reasons, first-failure
+ *   repo.c           repo ids, repo types, revisions, endpoint and URL building (§2.1, §4.1, §7.3)
+ *   cache.c          the cache layout byte for byte (§3), local-dir metadata (§3.6), path safety
+ *   patterns.c       allow/ignore filtering (§4.2)
+ *   tree.c           repo-info and tree JSON, Link headers (§1.5, §4.4), trees/<commit>.json (§3.5)
+ *   auth.c           token resolution (§5.5), boolean environment variables (§8), same-origin rule
  *   stored_tokens.c  the token and stored_tokens files `hf auth login` writes (§5.5)
- *   login.c     whoami, login, logout, switch, the token list (public API in ferry.h)
+ *   commit_api.c     the JSON of preupload, the LFS batch and the NDJSON commit (§6)
+ *   upload_walk.c    the files of an upload (folder walk, filters, symlinks inside only)
+ *   upload_parts.c   the journal of a multipart upload in progress
+ *   upload_hash.c    SHA-256 / git SHA-1 of files on worker threads, and the hash cache
+ *   card.c, card_schema.c, card_template.c (card.h)   model cards: check and scaffold
+ *   cache_scan.c, cache_clean.c (cache_mgmt.h)         cache ls / rm / prune
+ * Talking to the Hub (through one client and its engine):
+ *   client.c         the client: endpoint, token (to the endpoint's origin only), API calls, the
+ *                    one mapping of the Hub's error answers
+ *   listing.c        tree pages (the one Link walk), repo info, search
+ *   repos.c          repo, branch and tag management
+ *   login.c          whoami, login, logout, switch, the token list
+ *   download.c       `ferry download`: a snapshot into the cache
+ *   upload.c         `ferry upload`: a file or a folder into a repo
+ * Lock files and general file helpers are the engine's (engine/src/lock.c, files.c).
  *
  * Conventions: functions return 0 or a negative FERRY_E_* code from ferry.h. Functions that
  * can reject input take `why`/`why_len` (may be NULL/0) and write a one-line reason there.
  * A `char **out` result is malloc'd and belongs to the caller (free it); on error *out is
- * NULL. Input strings are borrowed, never kept. No function keeps global state: the
- * environment is passed in as a lookup (struct ferry__hub_env) so tests control it.
+ * NULL. Input strings are borrowed, never kept. The environment is passed in as a lookup
+ * (struct ferry__hub_env) so tests control it. Process-wide state is limited to patterns.c's
+ * two locales, made once (pthread_once) and never changed.
  */
 #ifndef FERRY_HUB_H
 #define FERRY_HUB_H

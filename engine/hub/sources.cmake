@@ -1,4 +1,4 @@
-# The Hub client's pure building blocks (engine/hub), for libferry. engine/CMakeLists.txt
+# The Hub client's sources (engine/hub, see hub.h for what each file does), for libferry. engine/CMakeLists.txt
 # includes this file and adds ${FERRY_HUB_SOURCES} to the library's sources.
 set(FERRY_HUB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/auth.c

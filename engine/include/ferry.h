@@ -173,7 +173,11 @@ struct ferry_job_spec {
    * regular file: SHA-1 of "blob <size>\0" followed by the content. NULL for SHA-256. */
   const char *git_sha1_hex;
   int64_t size;                /* expected size, -1 if unknown */
-  const char *const *headers;  /* NULL-terminated "Name: value" list, or NULL */
+  /* NULL-terminated "Name: value" list, or NULL. They go only to the origin (scheme, host,
+   * port) of `url`: after a redirect to another origin none of them is sent (curl drops
+   * Authorization and Cookie there too), unless location_trusted is 1. */
+  const char *const *headers;
+  int location_trusted;        /* 1: `headers` go to every origin (curl's --location-trusted) */
   int no_resume;               /* 1: ignore and replace an existing journal */
   /* Optional: where partial data and the journal go (default path + ".part" and
    * path + ".part.journal"), and what identifies the download in the journal (default the
@@ -223,6 +227,11 @@ FERRY_EXTERN int ferry_engine_run(struct ferry_engine *e);
 /* Asks a running engine to stop as after SIGINT: in-flight data is written, the journals are
  * flushed, unfinished jobs end with FERRY_E_INTERRUPTED. Safe from any thread. */
 FERRY_EXTERN void ferry_engine_stop(struct ferry_engine *e);
+
+/* `url` as it may be shown or logged: without user:password@ and with its query replaced by
+ * "?..." (signed URLs carry their signatures there). malloc'd (free it); NULL when out of
+ * memory. */
+FERRY_EXTERN char *ferry_redact_url(const char *url);
 
 FERRY_EXTERN void ferry_engine_stats(const struct ferry_engine *e, struct ferry_stats *out);
 FERRY_EXTERN void ferry_job_result(const struct ferry_job *j, struct ferry_job_result *out);

@@ -40,6 +40,8 @@ uint64_t ferry__now_ms(struct ferry_engine *e) { return uv_now(&e->loop); }
 
 static char *dup_str(const char *s) { return s ? strdup(s) : NULL; }
 
+char *ferry_redact_url(const char *url) { return ferry__redact_url(url); }
+
 char *ferry__redact_url(const char *url) {
   CURLU *u = curl_url();
   char *out = NULL;
@@ -116,7 +118,6 @@ static int is_hex(const char *s, size_t n) {
   return 1;
 }
 
-static int is_authorization(const char *h) { return strncasecmp(h, "authorization:", 14) == 0; }
 
 int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
                      struct ferry_job **out) {
@@ -156,7 +157,7 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
     struct curl_slist *n = curl_slist_append(j->hdrs_first, *h);
     if (!n) ok = 0;
     else j->hdrs_first = n;
-    if (ok && !is_authorization(*h)) {
+    if (ok && spec->location_trusted) {
       n = curl_slist_append(j->hdrs_other, *h);
       if (!n) ok = 0;
       else j->hdrs_other = n;

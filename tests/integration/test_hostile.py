@@ -121,3 +121,52 @@ def test_short_body_is_never_success(tmp_path):
         r = get(srv.url("/short-body"), out, "--retries", "2")
         assert r.returncode != 0, r.stderr
         assert not os.path.exists(out)
+
+
+CREDENTIALS = {"cookie": "session=s3cret", "x-api-key": "k3y", "proxy-authorization": "Basic cHJv",
+               "authorization": "Bearer t0ken"}
+
+
+def test_given_headers_stay_on_their_origin(tmp_path):
+    """--header values go only to the origin of the URL they were given for (curl drops Cookie
+    there too: CVE-2022-27776), like Authorization; ferry's own headers go everywhere."""
+    with hostile_server() as a, hostile_server() as b:
+        out = tmp_path / "redirected.bin"
+        flags = [x for k, v in CREDENTIALS.items() for x in ("--header", f"{k}: {v}")]
+        r = get(a.url("/redirect?to=" + b.url("/ok/4096")), out, *flags)
+        assert r.returncode == 0, r.stderr
+        sent_a = a.headers_of("/redirect")
+        sent_b = b.headers_of("/ok/4096")
+        assert sent_a and all(h.get(k) == v for h in sent_a for k, v in CREDENTIALS.items())
+        assert sent_b and all(k not in h for h in sent_b for k in CREDENTIALS), sent_b
+        assert all(h.get("user-agent", "").startswith("ferry/") and "range" in h for h in sent_b)
+        for secret in CREDENTIALS.values():
+            assert secret not in r.stdout + r.stderr
+
+
+def test_location_trusted_sends_them_everywhere(tmp_path):
+    """curl's --location-trusted: the user says the other origin may have them."""
+    with hostile_server() as a, hostile_server() as b:
+        out = tmp_path / "trusted.bin"
+        flags = [x for k, v in CREDENTIALS.items() for x in ("--header", f"{k}: {v}")]
+        r = get(a.url("/redirect?to=" + b.url("/ok/4096")), out, *flags, "--location-trusted")
+        assert r.returncode == 0, r.stderr
+        sent_b = b.headers_of("/ok/4096")
+        assert sent_b and all(h.get(k) == v for h in sent_b for k, v in CREDENTIALS.items())
+
+
+def test_json_url_holds_no_secret(tmp_path):
+    """The url in --json (and every message) drops user:pass@ and every query value: signed
+    CDN URLs carry their signatures there."""
+    with hostile_server() as srv:
+        out = tmp_path / "signed.bin"
+        url = srv.url("/ok/100").replace("http://", "http://user:pa55word@") + \
+            "?token=t0psecret&X-Amz-Signature=s1gnature"
+        r = get(url, out, "--json")
+        assert r.returncode == 0, r.stderr
+        for secret in ("pa55word", "t0psecret", "s1gnature", "user:"):
+            assert secret not in r.stdout + r.stderr, (secret, r.stdout)
+        missing = get(url.replace("/ok/100", "/nothing"), tmp_path / "404.bin", "--json")
+        assert missing.returncode == EXIT_HTTP
+        for secret in ("pa55word", "t0psecret", "s1gnature"):
+            assert secret not in missing.stdout + missing.stderr, (secret, missing.stdout)
