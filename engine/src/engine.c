@@ -68,12 +68,24 @@ char *ferry__redact_url(const char *url) {
   return out;
 }
 
+/* Many requests in flight are many sockets, and a many-files download many open files: the
+ * soft limit on open files (often 1024) is raised to what the system allows (a getrlimit
+ * per engine: nothing once the limit is up). */
+static void raise_open_files_limit(void) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) {
   static int curl_ready;
   if (!curl_ready) {
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return FERRY_E_INTERNAL;
     curl_ready = 1;
   }
+  raise_open_files_limit();
   struct ferry_engine *e = calloc(1, sizeof(*e));
   if (!e) return FERRY_E_NOMEM;
   if (cfg) e->cfg = *cfg;

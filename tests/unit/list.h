@@ -49,6 +49,16 @@
   X(plan_server_wait_cap) \
   X(plan_low_speed_limit) \
   X(plan_classify_transfer) \
+  X(control_finds_the_knee) \
+  X(control_per_connection_cap) \
+  X(control_noise_on_a_plateau) \
+  X(control_follows_a_changing_path) \
+  X(control_pinned) \
+  X(control_bounds) \
+  X(control_request_size) \
+  X(control_race) \
+  X(control_shape) \
+  X(control_open_files_limit) \
   X(errors_table) \
   X(errors_unknown) \
   X(errors_retryable) \

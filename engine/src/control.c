@@ -1,0 +1,163 @@
+/* control: the transfer controller's decisions, without side effects (see control.h). */
+#include "control.h"
+
+#include <math.h>
+#include <stdio.h>
+
+uint64_t ferry__ctl_request_size(double stream_bps, double rtt_s, uint64_t remaining,
+                                 int peers, uint64_t max_request, uint64_t align) {
+  if (!max_request) max_request = FERRY__CTL_MAX_REQUEST;
+  if (!align) align = 1;
+  double want = stream_bps > 0 && rtt_s > 0 ? stream_bps * rtt_s * FERRY__CTL_ROUNDS : 0;
+  uint64_t size = want >= (double)max_request ? max_request : (uint64_t)want;
+  if (size < FERRY__CTL_MIN_REQUEST) size = FERRY__CTL_MIN_REQUEST;
+  if (size > max_request) size = max_request;
+  /* The tail: the rest of the file shared by the requests that could take part of it. */
+  uint64_t share = peers > 1 ? (remaining + (uint64_t)peers - 1) / (uint64_t)peers : remaining;
+  if (size > share) size = share;
+  if (size >= remaining) return remaining;
+  size = size / align * align;
+  if (size < align) size = align;
+  /* A sliver left behind would be a request of its own: it rides along. */
+  return size >= remaining || remaining - size < size / 4 ? remaining : size;
+}
+
+int ferry__ctl_should_race(uint64_t left, double own_bps, double median_bps, double rtt_s,
+                           double factor) {
+  if (!left || median_bps <= 0) return 0;
+  double median_s = (double)left / median_bps;
+  double own_s = own_bps > 0 ? (double)left / own_bps : INFINITY;
+  return own_s > factor * median_s && own_s > 4 * rtt_s;
+}
+
+/* ---- concurrency ------------------------------------------------------------------------- */
+
+#define DOUBLING_GAIN 1.10  /* a doubling is kept when goodput grew at least this much */
+#define PROBE_GAIN 1.05     /* a step up is kept when goodput grew at least this much */
+#define PROBE_KEEP_DOWN 0.97 /* a step down is kept when goodput stayed at least this */
+#define DROP_RATIO 0.70     /* goodput this far under the best, DROP_INTERVALS in a row: */
+#define DROP_INTERVALS 3    /* the path changed, and the best figure is measured anew */
+#define PROBE_EVERY 5       /* intervals held between probes */
+#define EWMA 0.3            /* weight of a new interval in a level's smoothed goodput */
+
+static const char *const phase_names[] = {"start", "hold", "probe", "pinned"};
+
+static int clamp(const struct ferry__ctl *c, int level) {
+  return level < c->min_level ? c->min_level : level > c->max_level ? c->max_level : level;
+}
+
+void ferry__ctl_init(struct ferry__ctl *c, int initial, int min_level, int max_level) {
+  *c = (struct ferry__ctl){0};
+  c->min_level = min_level > 0 ? min_level : 1;
+  c->max_level = max_level >= c->min_level ? max_level : c->min_level;
+  c->level = clamp(c, initial);
+  c->phase = c->min_level == c->max_level ? FERRY__CTL_PINNED : FERRY__CTL_START;
+  c->probe_up = 1;
+  c->changed = 1; /* the first interval ramps up like any new level */
+}
+
+/* Moves to `level` (measured afresh: its first interval is a warm-up). */
+static void go(struct ferry__ctl *c, int level, enum ferry__ctl_phase phase) {
+  c->changed = clamp(c, level) != c->level;
+  c->level = clamp(c, level);
+  c->phase = phase;
+  c->samples = 0;
+  c->level_bps = 0;
+  c->holds = 0;
+}
+
+int ferry__ctl_step(struct ferry__ctl *c, double bps, char *why, size_t why_len) {
+  const char *what = "measuring";
+  int before = c->level;
+  double smoothed = 0;
+  c->samples++;
+  if (c->samples == 1 && c->changed) {
+    what = "warm-up interval at a new level: not counted"; /* new connections ramp up */
+  } else {
+    c->level_bps = c->level_bps > 0 ? EWMA * bps + (1 - EWMA) * c->level_bps : bps;
+    smoothed = c->level_bps;
+    switch (c->phase) {
+    case FERRY__CTL_PINNED:
+      what = "pinned by the flags";
+      break;
+    case FERRY__CTL_START:
+      if (c->best_bps == 0 || c->level_bps >= DOUBLING_GAIN * c->best_bps) {
+        c->best_bps = c->level_bps;
+        c->best_level = c->level;
+        if (c->level >= c->max_level) {
+          what = "at the most allowed: holding";
+          c->phase = FERRY__CTL_HOLD;
+        } else {
+          what = "goodput grew: doubling";
+          go(c, c->level * 2, FERRY__CTL_START);
+        }
+      } else {
+        what = "a doubling did not pay: back to the best level";
+        go(c, c->best_level, FERRY__CTL_HOLD);
+      }
+      break;
+    case FERRY__CTL_PROBE: {
+      int up = c->level > c->best_level;
+      if (up ? c->level_bps >= PROBE_GAIN * c->best_bps
+             : c->level_bps >= PROBE_KEEP_DOWN * c->best_bps) {
+        what = up ? "more requests paid: kept" : "fewer requests did as well: kept";
+        c->best_bps = c->level_bps;
+        c->best_level = c->level;
+        c->phase = FERRY__CTL_HOLD;
+        /* A path that keeps rewarding more requests is probed again at once, harder; one
+         * where fewer did as well is tried lower again, at the usual pace. */
+        c->up_streak = up ? c->up_streak + 1 : 0;
+        c->probe_up = up;
+        c->holds = up ? PROBE_EVERY - 1 : 0;
+      } else {
+        what = "the probe did not pay: back";
+        c->up_streak = 0;
+        c->probe_up = !up;
+        go(c, c->best_level, FERRY__CTL_HOLD);
+      }
+      break;
+    }
+    case FERRY__CTL_HOLD:
+      c->drops = c->level_bps < DROP_RATIO * c->best_bps ? c->drops + 1 : 0;
+      if (c->drops >= DROP_INTERVALS) {
+        what = "goodput fell and stayed down: measuring the best anew";
+        c->best_bps = c->level_bps;
+        c->drops = 0;
+      } else if (c->level_bps > c->best_bps) {
+        c->best_bps = c->level_bps; /* the same level doing better: the reference follows */
+      }
+      if (++c->holds >= PROBE_EVERY) {
+        /* A quarter of the level, at least one request; doubled by each kept up-probe in a
+         * row (at most 4x), so a path that got much better is found in a few steps. */
+        int step = (c->level / 4 > 1 ? c->level / 4 : 1) << (c->up_streak < 2 ? c->up_streak : 2);
+        int up = (c->probe_up && c->level < c->max_level) || c->level <= c->min_level;
+        int next = clamp(c, up ? c->level + step : c->level - step);
+        if (next != c->level) {
+          what = up ? "probing with more requests" : "probing with fewer requests";
+          c->best_level = c->level;
+          go(c, next, FERRY__CTL_PROBE);
+        } else {
+          c->holds = 0;
+        }
+      }
+      break;
+    }
+  }
+  if (why && why_len)
+    snprintf(why, why_len, "%s: %d -> %d requests in flight (%s; %.1f MB/s now, %.1f MB/s smoothed, "
+             "best %.1f MB/s at %d)", phase_names[c->phase], before, c->level, what, bps / 1e6,
+             smoothed / 1e6, c->best_bps / 1e6, c->best_level);
+  return c->level;
+}
+
+void ferry__ctl_shape(int level, int max_conns, int max_streams, int pinned_conns,
+                      int pinned_streams, int *conns, int *streams) {
+  if (level < 1) level = 1;
+  if (max_conns < 1) max_conns = 1;
+  if (max_streams < 1) max_streams = 1;
+  int c = pinned_conns > 0 ? pinned_conns : level < max_conns ? level : max_conns;
+  int s = pinned_streams > 0 ? pinned_streams : (level + c - 1) / c;
+  if (pinned_streams <= 0 && s > max_streams) s = max_streams;
+  *conns = c;
+  *streams = s;
+}

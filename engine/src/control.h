@@ -1,0 +1,79 @@
+/* control: the decisions of the transfer controller (issue 12), as pure functions like plan.h,
+ * so that they are tested on recorded or modelled throughput traces, apart from the engine.
+ *
+ * Two decisions:
+ *  - how large a request is: it should last several round trips at the rate its stream shows,
+ *    so a round trip costs little throughput however far the server is, while the end of a
+ *    file is still cut finely (ferry__ctl_request_size);
+ *  - how many requests are in flight: grown while the total goodput grows and shrunk when it
+ *    stops, the way TCP probes for bandwidth (ferry__ctl_step), then laid out as connections
+ *    and streams (ferry__ctl_shape).
+ * Bytes in flight are not memory: none of these figures is tied to the memory budget. */
+#ifndef FERRY_CONTROL_H
+#define FERRY_CONTROL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- request size ------------------------------------------------------------------------ */
+
+#define FERRY__CTL_ROUNDS 8                /* a request lasts about this many round trips */
+#define FERRY__CTL_MIN_REQUEST (1u << 20)  /* never smaller (one journal block) */
+#define FERRY__CTL_MAX_REQUEST (64u << 20) /* never larger: a lost request costs at most this */
+
+/* The size of the next request of a file: FERRY__CTL_ROUNDS round trips at `stream_bps`
+ * (bytes/s one request has been receiving; 0 when unknown, then the minimum) and `rtt_s`
+ * (seconds), between the minimum and `max_request` (0: FERRY__CTL_MAX_REQUEST), and at most
+ * the file's `remaining` bytes shared by `peers` requests that could take part of it, so the
+ * tail is split rather than left to one slow request. A multiple of `align` unless it is the
+ * whole remainder (which it is when less than a quarter of the size would be left). */
+uint64_t ferry__ctl_request_size(double stream_bps, double rtt_s, uint64_t remaining,
+                                 int peers, uint64_t max_request, uint64_t align);
+
+/* Whether a request that has fallen far behind deserves a second one racing it for the same
+ * range: its expected time to finish at its own rate is more than `factor` times what the
+ * other requests' median rate would need, and more than a few round trips. */
+int ferry__ctl_should_race(uint64_t left, double own_bps, double median_bps, double rtt_s,
+                           double factor);
+
+/* ---- concurrency ------------------------------------------------------------------------- */
+
+enum ferry__ctl_phase {
+  FERRY__CTL_START,  /* doubling while each doubling pays */
+  FERRY__CTL_HOLD,   /* at the best level found; probing up from time to time */
+  FERRY__CTL_PROBE,  /* one step up, to be kept or taken back */
+  FERRY__CTL_PINNED, /* the user fixed the level (flags): never changes */
+};
+
+struct ferry__ctl {
+  enum ferry__ctl_phase phase;
+  int level;              /* requests in flight wanted now */
+  int min_level, max_level;
+  double best_bps;        /* goodput seen at best_level (smoothed) */
+  int best_level;
+  double level_bps;       /* smoothed goodput at the current level */
+  int samples;            /* intervals measured at the current level */
+  int changed;            /* the level changed when samples was last reset: warm-up first */
+  int holds;              /* intervals held since the last probe */
+  int drops;              /* intervals in a row well under best_bps */
+  int probe_up;           /* direction of the next probe */
+  int up_streak;          /* up-probes kept in a row: the next one is larger and sooner */
+};
+
+/* A controller starting at `initial` requests in flight, kept within [min_level, max_level];
+ * min_level == max_level pins it. */
+void ferry__ctl_init(struct ferry__ctl *c, int initial, int min_level, int max_level);
+
+/* One measurement interval (a few round trips, or a second): the goodput (bytes/s of useful
+ * data) at the current level. Returns the level to use next; `why` (may be NULL) gets one
+ * line with the figures behind the decision, for -v. */
+int ferry__ctl_step(struct ferry__ctl *c, double goodput_bps, char *why, size_t why_len);
+
+/* A level of requests in flight laid out as connections x streams: connections first (a
+ * per-connection cap, as CDNs set, is passed only with more connections; each has its own
+ * congestion window), up to `max_conns`, then streams per connection up to `max_streams` (the
+ * server's limit per connection). Pinned values (> 0) are kept as given. */
+void ferry__ctl_shape(int level, int max_conns, int max_streams, int pinned_conns,
+                      int pinned_streams, int *conns, int *streams);
+
+#endif

@@ -1,0 +1,204 @@
+/* The transfer controller's decisions (engine/src/control.c) on modelled throughput traces:
+ * a path where goodput grows with requests in flight up to a knee (round trips, a cap per
+ * connection) and then stays flat (the link, the CPU), with noise, warm-up intervals and
+ * paths that change under the controller. */
+#include <math.h>
+#include <stdint.h>
+#include <sys/resource.h>
+
+#include "assert.h"
+#include "control.h"
+#include "ferry.h"
+
+#define MB 1e6
+
+/* A path: each request in flight receives at most `per_request` bytes/s, all of them together
+ * at most `cap`; the first interval at a new level sees half of it (new connections ramping
+ * up); `noise` is a relative jitter, drawn from a fixed sequence. */
+struct path {
+  double per_request, cap, noise;
+  uint64_t rng;
+  int last_level;
+};
+
+static double jitter(struct path *p) {
+  p->rng = p->rng * 6364136223846793005ull + 1442695040888963407ull;
+  double u = (double)(p->rng >> 11) / 9007199254740992.0; /* [0, 1) */
+  return 1 + p->noise * (2 * u - 1);
+}
+
+static double true_goodput(const struct path *p, int level) {
+  double g = level * p->per_request;
+  return g < p->cap ? g : p->cap;
+}
+
+static double measure(struct path *p, int level) {
+  double g = true_goodput(p, level) * jitter(p);
+  if (level != p->last_level) g /= 2;
+  p->last_level = level;
+  return g;
+}
+
+/* Runs `n` intervals; returns the highest level used. */
+static int run(struct ferry__ctl *c, struct path *p, int n) {
+  int highest = c->level;
+  for (int i = 0; i < n; i++) {
+    char why[256];
+    int level = ferry__ctl_step(c, measure(p, c->level), why, sizeof(why));
+    TEST_NOTE("interval %d: %s", i, why);
+    ASSERT_GE_INT(level, c->min_level);
+    ASSERT_LE_INT(level, c->max_level);
+    if (level > highest) highest = level;
+  }
+  return highest;
+}
+
+/* An 80 ms path: 50 MB/s per request, the CPU caps all at 800 MB/s: the knee is at 16. */
+void test_control_finds_the_knee(void) {
+  struct path p = {50 * MB, 800 * MB, 0.02, 1, 0};
+  struct ferry__ctl c;
+  ferry__ctl_init(&c, 4, 1, 512);
+  int highest = run(&c, &p, 40);
+  TEST_NOTE("level %d, highest %d", c.level, highest);
+  ASSERT_GE_INT(c.level, 16);              /* filled the pipe */
+  ASSERT_LE_INT(highest, 64);              /* without running away */
+  ASSERT_TRUE(true_goodput(&p, c.level) >= 0.9 * p.cap);
+}
+
+/* A CDN's 25 MB/s per connection and a 600 MB/s link: the knee is at 24. */
+void test_control_per_connection_cap(void) {
+  struct path p = {25 * MB, 600 * MB, 0.03, 7, 0};
+  struct ferry__ctl c;
+  ferry__ctl_init(&c, 8, 1, 256);
+  int highest = run(&c, &p, 60);
+  TEST_NOTE("level %d, highest %d", c.level, highest);
+  ASSERT_TRUE(true_goodput(&p, c.level) >= 0.9 * p.cap);
+  ASSERT_LE_INT(highest, 96);
+}
+
+/* On a plateau with 5 % noise the level does not wander up: probes need a real gain. */
+void test_control_noise_on_a_plateau(void) {
+  struct path p = {50 * MB, 400 * MB, 0.05, 99, 0};
+  struct ferry__ctl c;
+  ferry__ctl_init(&c, 8, 1, 1024);
+  int highest = run(&c, &p, 300);
+  TEST_NOTE("level %d, highest %d", c.level, highest);
+  ASSERT_TRUE(true_goodput(&p, c.level) >= 0.9 * p.cap);
+  ASSERT_LE_INT(highest, 32); /* knee at 8 */
+  ASSERT_LE_INT(c.level, 24);
+}
+
+/* The link gets worse (800 -> 200 MB/s): fewer requests do as well, and the level comes down.
+ * Then it gets better again (200 -> 800): the level goes back up within a few probes. */
+void test_control_follows_a_changing_path(void) {
+  struct path p = {50 * MB, 800 * MB, 0.02, 3, 0};
+  struct ferry__ctl c;
+  ferry__ctl_init(&c, 8, 1, 512);
+  run(&c, &p, 30);
+  int at_fast = c.level;
+  p.cap = 200 * MB; /* knee at 4 */
+  run(&c, &p, 150);
+  TEST_NOTE("fast %d, slow %d", at_fast, c.level);
+  ASSERT_LT_INT(c.level, at_fast);
+  ASSERT_TRUE(true_goodput(&p, c.level) >= 0.9 * p.cap);
+  p.cap = 800 * MB;
+  run(&c, &p, 15); /* kept up-probes grow their steps: a few probes, not one per quarter */
+  TEST_NOTE("fast again: %d", c.level);
+  ASSERT_TRUE(true_goodput(&p, c.level) >= 0.9 * p.cap);
+}
+
+/* Flags pin the level: nothing moves whatever the goodput says. */
+void test_control_pinned(void) {
+  struct path p = {10 * MB, 800 * MB, 0.1, 5, 0};
+  struct ferry__ctl c;
+  ferry__ctl_init(&c, 16, 16, 16);
+  int highest = run(&c, &p, 50);
+  ASSERT_EQ_INT(highest, 16);
+  ASSERT_EQ_INT(c.level, 16);
+  ASSERT_EQ_INT((int)c.phase, (int)FERRY__CTL_PINNED);
+}
+
+/* The maximum is respected while doubling, and the minimum while probing down. */
+void test_control_bounds(void) {
+  struct path p = {1 * MB, 1e12, 0, 9, 0}; /* more always helps */
+  struct ferry__ctl c;
+  ferry__ctl_init(&c, 4, 2, 48);
+  ASSERT_EQ_INT(run(&c, &p, 80), 48);
+  ASSERT_EQ_INT(c.best_level, 48); /* (a probe down may be under way at the end) */
+  struct path flat = {1e12, 100 * MB, 0, 9, 0}; /* one request saturates */
+  ferry__ctl_init(&c, 64, 2, 256);
+  run(&c, &flat, 200);
+  ASSERT_GE_INT(c.level, 2);
+  ASSERT_LT_INT(c.level, 64); /* came down: fewer requests did as well */
+}
+
+/* Requests last FERRY__CTL_ROUNDS round trips at the stream's rate, within the bounds, and
+ * the tail is shared. */
+void test_control_request_size(void) {
+  const uint64_t MiB = 1u << 20, GiB = 1u << 30;
+  /* 100 ms at 20 MB/s: 8 x 2 MB = 16 MB, rounded down to whole MiB */
+  ASSERT_EQ_U64(ferry__ctl_request_size(20e6, 0.1, GiB, 1, 0, MiB), 15 * MiB);
+  /* 1 ms: the minimum, one journal block */
+  ASSERT_EQ_U64(ferry__ctl_request_size(100e6, 0.001, GiB, 1, 0, MiB), MiB);
+  /* 200 ms at 100 MB/s would be 160 MB: the maximum */
+  ASSERT_EQ_U64(ferry__ctl_request_size(100e6, 0.2, GiB, 1, 0, MiB), 64 * MiB);
+  ASSERT_EQ_U64(ferry__ctl_request_size(100e6, 0.2, GiB, 1, 32 * MiB, MiB), 32 * MiB);
+  /* unknown rate (a first request): the minimum */
+  ASSERT_EQ_U64(ferry__ctl_request_size(0, 0.08, GiB, 1, 0, MiB), MiB);
+  /* the tail: 12 MiB left for 4 requests: 3 MiB each, not one 12 MiB request */
+  ASSERT_EQ_U64(ferry__ctl_request_size(100e6, 0.08, 12 * MiB, 4, 0, MiB), 3 * MiB);
+  /* less than the minimum left: all of it */
+  ASSERT_EQ_U64(ferry__ctl_request_size(100e6, 0.08, 300000, 4, 0, MiB), 300000);
+  ASSERT_EQ_U64(ferry__ctl_request_size(100e6, 0.08, 5 * MiB + 7, 1, 0, MiB), 5 * MiB + 7);
+}
+
+void test_control_race(void) {
+  /* 8 MiB left at 1 MB/s while the others do 40 MB/s: race it */
+  ASSERT_TRUE(ferry__ctl_should_race(8u << 20, 1e6, 40e6, 0.08, 4));
+  /* a little slower than the median: no */
+  ASSERT_TRUE(!ferry__ctl_should_race(8u << 20, 20e6, 40e6, 0.08, 4));
+  /* so little left that it ends within a few round trips anyway: no */
+  ASSERT_TRUE(!ferry__ctl_should_race(4096, 10000, 40e6, 0.2, 4));
+  /* a silent request (0 B/s): yes; nothing left: no */
+  ASSERT_TRUE(ferry__ctl_should_race(1u << 20, 0, 40e6, 0.02, 4));
+  ASSERT_TRUE(!ferry__ctl_should_race(0, 0, 40e6, 0.02, 4));
+}
+
+void test_control_shape(void) {
+  int c, s;
+  ferry__ctl_shape(6, 16, 8, 0, 0, &c, &s); /* connections first */
+  ASSERT_EQ_INT(c, 6);
+  ASSERT_EQ_INT(s, 1);
+  ferry__ctl_shape(40, 16, 8, 0, 0, &c, &s); /* then streams */
+  ASSERT_EQ_INT(c, 16);
+  ASSERT_EQ_INT(s, 3);
+  ferry__ctl_shape(1000, 16, 8, 0, 0, &c, &s); /* never past the server's streams */
+  ASSERT_EQ_INT(c, 16);
+  ASSERT_EQ_INT(s, 8);
+  ferry__ctl_shape(40, 16, 8, 4, 0, &c, &s); /* --connections 4 */
+  ASSERT_EQ_INT(c, 4);
+  ASSERT_EQ_INT(s, 8);
+  ferry__ctl_shape(40, 16, 8, 0, 2, &c, &s); /* --streams 2 */
+  ASSERT_EQ_INT(c, 16);
+  ASSERT_EQ_INT(s, 2);
+  ferry__ctl_shape(0, 0, 0, 0, 0, &c, &s);
+  ASSERT_EQ_INT(c, 1);
+  ASSERT_EQ_INT(s, 1);
+}
+
+/* Many requests in flight need many sockets: an engine raises the soft limit on open files
+ * to the hard one (CI machines and containers often start at 1024). */
+void test_control_open_files_limit(void) {
+  struct rlimit rl;
+  ASSERT_EQ_INT(getrlimit(RLIMIT_NOFILE, &rl), 0);
+  if (rl.rlim_max > 256) {
+    struct rlimit low = {256, rl.rlim_max};
+    ASSERT_EQ_INT(setrlimit(RLIMIT_NOFILE, &low), 0);
+  }
+  struct ferry_engine *e = NULL;
+  ASSERT_EQ_INT(ferry_engine_new(NULL, &e), 0);
+  struct rlimit now;
+  ASSERT_EQ_INT(getrlimit(RLIMIT_NOFILE, &now), 0);
+  ASSERT_EQ_U64((uint64_t)now.rlim_cur, (uint64_t)rl.rlim_max);
+  ferry_engine_free(e);
+}
