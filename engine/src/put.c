@@ -5,7 +5,12 @@
  * nothing of the file is copied into memory of ours: the memory in use is the number of
  * requests in flight times libcurl's buffer. Up to max_parallel requests run on the engine's
  * loop and connection pool; each is retried on its own (resets, stalls, 408, 429, 5xx) with
- * backoff, from its first byte (a PUT cannot be continued). */
+ * backoff, from its first byte (a PUT cannot be continued).
+ *
+ * --limit-rate paces each request in its read callback (a pause, lifted by the tick), not
+ * with libcurl's send-speed cap: libcurl 7.88 stops a rate-limited transfer's reading too, so
+ * the storage's answer to a finished part sat unread for up to a second, and a kill in that
+ * second cost a part the storage had accepted (it was never journaled). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +30,9 @@ struct put_req {
   CURL *easy;
   struct curl_slist *hdrs;
   uint64_t sent;   /* body bytes handed to libcurl in this attempt */
+  uint64_t body_sent_ms, answer_ms; /* loop times: the last body byte handed over, the status */
+  uint64_t started_ms;  /* loop time the attempt started, for pacing */
+  int paused;           /* the read callback paused it: the tick lifts the pause */
   long status, retry_after;
   int io_error;
   char body[ERR_BODY_MAX + 1];
@@ -40,10 +48,22 @@ struct put_run {
   const struct ferry_put_opts *o;
   uint64_t *ready_at;        /* per put: when a waiting retry may start (0: not waiting) */
   uint64_t bytes_sent;       /* bytes of finished puts plus those in flight */
-  uv_timer_t tick;           /* retries due, the stop flag, progress */
+  uv_timer_t tick;           /* retries due, paced requests, the stop flag, progress */
+  uint64_t pace_bps;         /* --limit-rate's share of one request, bytes/s (0: none) */
   uint64_t last_progress_ms;
   int first_error, stopping;
 };
+
+#define PACE_BURST (64u << 10) /* what a paced request may send ahead of its rate */
+
+/* Bytes a paced request may still hand over now (UINT64_MAX when not paced). */
+static uint64_t pace_allowance(const struct put_req *r) {
+  const struct put_run *run = r->run;
+  if (!run->pace_bps) return UINT64_MAX;
+  uint64_t elapsed = ferry__now_ms(run->e) - r->started_ms;
+  uint64_t allowed = PACE_BURST + run->pace_bps * elapsed / 1000;
+  return allowed > r->sent ? allowed - r->sent : 0;
+}
 
 static size_t on_read(char *buf, size_t size, size_t n, void *userp) {
   struct put_req *r = userp;
@@ -51,6 +71,12 @@ static size_t on_read(char *buf, size_t size, size_t n, void *userp) {
   uint64_t left = p->length - r->sent;
   size_t want = size * n < left ? size * n : (size_t)left;
   if (!want) return 0;
+  uint64_t allowance = pace_allowance(r);
+  if (!allowance) {
+    r->paused = 1;
+    return CURL_READFUNC_PAUSE;
+  }
+  if (want > allowance) want = (size_t)allowance;
   ssize_t got;
   do got = pread(p->fd, buf, want, (off_t)(p->offset + r->sent));
   while (got < 0 && errno == EINTR);
@@ -60,6 +86,7 @@ static size_t on_read(char *buf, size_t size, size_t n, void *userp) {
   }
   r->sent += (uint64_t)got;
   r->run->bytes_sent += (uint64_t)got;
+  if (r->sent == p->length) r->body_sent_ms = ferry__now_ms(r->run->e);
   return (size_t)got;
 }
 
@@ -81,6 +108,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *userp) {
   int st = ferry__parse_status_line(p, len);
   if (st >= 0) {
     r->status = st;
+    r->answer_ms = ferry__now_ms(r->run->e);
     put->etag[0] = 0;
     r->retry_after = -1;
     return len;
@@ -185,7 +213,14 @@ void ferry__put_done(void *req, CURLcode rc) {
   p->status = r->status;
   if (err) run->bytes_sent -= r->sent;
   size_t i = r->index;
+  /* Where the time between the last byte and the journal goes (a part accepted by the
+   * storage but not journaled yet is sent again after a kill). */
+  uint64_t now = ferry__now_ms(e);
+  long long answered = r->answer_ms && r->body_sent_ms ? (long long)(r->answer_ms - r->body_sent_ms) : -1;
+  long long handled = r->answer_ms ? (long long)(now - r->answer_ms) : -1;
   free_req(r);
+  ferry__log(e, "part %zu: HTTP %ld, answered %lld ms after its last byte, done %lld ms after "
+             "the answer", i, p->status, answered, handled);
   if (err && retry && !ferry__server_wait_ok(wait_s)) {
     err = FERRY_E_SERVER_WAIT;
     snprintf(p->message, sizeof(p->message), "HTTP %ld: the server asks to wait %ld s; ferry "
@@ -251,10 +286,7 @@ static void start_one(struct put_run *run, size_t i) {
   /* libcurl's own stall check: under 1 byte/s (either way) for stall_seconds. */
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)e->cfg.stall_seconds);
-  if (e->cfg.limit_rate) {
-    curl_off_t per = (curl_off_t)(e->cfg.limit_rate / (uint64_t)run->o->max_parallel);
-    curl_easy_setopt(h, CURLOPT_MAX_SEND_SPEED_LARGE, per > 1024 ? per : (curl_off_t)1024);
-  }
+  r->started_ms = ferry__now_ms(e);
   if (curl_multi_add_handle(e->multi, h) != CURLM_OK) {
     free_req(r);
     snprintf(p->message, sizeof(p->message), "libcurl refused the request");
@@ -315,6 +347,11 @@ static void on_tick(uv_timer_t *t) {
     ferry__log(e, "stopping the uploads");
   }
   if (run->stopping) cancel_active(run);
+  for (struct put_req *r = run->in_flight; r; r = r->next)
+    if (r->paused && pace_allowance(r)) {
+      r->paused = 0;
+      curl_easy_pause(r->easy, CURLPAUSE_CONT); /* may call on_read at once */
+    }
   fill(run);
   uint64_t now = ferry__now_ms(e);
   if (run->o->progress_cb && now - run->last_progress_ms >= (uint64_t)e->cfg.progress_ms) {
@@ -329,6 +366,10 @@ int ferry_engine_put(struct ferry_engine *e, struct ferry_put *puts, size_t n,
   struct ferry_put_opts o = opts ? *opts : (struct ferry_put_opts){0};
   if (o.max_parallel <= 0) o.max_parallel = e->cfg.connections;
   struct put_run run = {.e = e, .puts = puts, .n = n, .o = &o};
+  if (e->cfg.limit_rate) {
+    run.pace_bps = e->cfg.limit_rate / (uint64_t)o.max_parallel;
+    if (run.pace_bps < 1024) run.pace_bps = 1024;
+  }
   run.ready_at = calloc(n ? n : 1, sizeof(*run.ready_at));
   if (!run.ready_at) return FERRY_E_NOMEM;
   for (size_t i = 0; i < n; i++) {

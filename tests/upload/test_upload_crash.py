@@ -87,6 +87,30 @@ def test_sigterm_exits_130_and_stays_resumable(hub, up, knobs, log, repo_id, tmp
     assert code == EXIT_INTERRUPTED, stderr
 
 
+def test_a_part_is_journaled_as_soon_as_it_is_accepted(hub, up, knobs, log, repo_id, tmp_path):
+    """Under --limit-rate libcurl 7.88 left the storage's answer to a finished part unread for
+    up to a second (its rate limit stops reading too), so a kill 0.25-0.7 s after the storage
+    accepted a part found it missing from the journal, and the part was sent again. Every part
+    accepted a fifth of a second before a kill -9 must be in the journal."""
+    files = checkpoint(repo_id)
+    folder = write_tree(tmp_path / "ckpt", files)
+    sha = sha256_bytes(files["model.bin"])
+    knobs(upload_fault=None)
+    process = up.start(repo_id, folder, "--limit-rate", "8M")
+    wait_until(lambda: len(accepted_parts(log.lines(settle=False))) >= 2, "2 parts accepted",
+               timeout=60, process=process)
+    time.sleep(0.2)
+    killed_at = time.time()
+    stop_process(process, signal.SIGKILL)
+    early = {int(part_of(ln)[1]) for ln in upload_puts(log.lines())
+             if 200 <= ln.status < 300 and ln.time <= killed_at - 0.2}
+    assert early, "no part was accepted early enough before the kill"
+    with open(up.parts_journal(sha)) as f:
+        lines = [json.loads(line) for line in f.read().splitlines() if line.strip()]
+    journaled = {o["part"] for o in lines if "part" in o and "etag" in o}
+    assert early <= journaled, f"accepted but not journaled: {sorted(early - journaled)}"
+
+
 def test_resume_after_the_signed_urls_expired(hub, up, knobs, log, repo_id, tmp_path):
     """The journal's part URLs and completion URL expired while ferry was down: the re-run asks
     for a fresh batch and completes (the content is what counts)."""
