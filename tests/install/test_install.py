@@ -1,5 +1,5 @@
 """libferry as a user gets it: installed with `cmake --install --prefix`, found through
-pkg-config.
+pkg-config and find_package(ferry).
 """
 import os
 
@@ -31,3 +31,13 @@ def test_pc_lists_every_private_dependency(installed):
     assert "-pthread" in static_libs  # libferry starts threads (hashing workers)
     for lib in ("-lcurl", "-luv", "-lxxhash", "-ljansson", "-lyaml", "-lssl", "-lcrypto"):
         assert lib in static_libs
+
+
+def test_cmake_package_installed(installed):
+    folder = os.path.join(installed.libdir, "cmake", "ferry")
+    for name in ("ferryConfig.cmake", "ferryConfigVersion.cmake", "ferryTargets.cmake"):
+        assert os.path.isfile(os.path.join(folder, name)), name
+    with open(os.path.join(folder, "ferryTargets.cmake")) as f:
+        targets = f.read()
+    assert "add_library(ferry::ferry SHARED IMPORTED)" in targets
+    assert "add_library(ferry::ferry_static STATIC IMPORTED)" in targets
