@@ -365,6 +365,7 @@ static void on_progress(uv_timer_t *t) {
 static void on_watchdog(uv_timer_t *t) {
   struct ferry_engine *e = ferry__container_of(t, struct ferry_engine, watchdog);
   ferry__xfer_check_stalls(e);
+  ferry__xfer_flush_slow_blocks(e);
   ferry__job_refresh_locks(e);
   ferry__pump(e);
 }

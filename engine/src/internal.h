@@ -165,6 +165,7 @@ struct ferry__xfer {
   /* the low-speed rule: bytes (headers and body) received since window_start_ms */
   uint64_t window_start_ms, window_bytes;
   uint64_t header_bytes;     /* of the response being read, for the header size limit */
+  uint64_t blk_since_ms;     /* loop time `blk` was opened (a slow one is written early) */
   /* response, filled by the header callback */
   int status;
   int headers_done, checked;
@@ -271,6 +272,8 @@ int ferry__xfer_start(struct ferry__job *j, int kind, uint64_t start, uint64_t e
 void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc); /* from the drain step */
 void ferry__xfer_cancel(struct ferry__xfer *x);
 void ferry__xfer_check_stalls(struct ferry_engine *e); /* re-issue silent requests */
+/* Writes and journals the partly filled blocks of slow requests (see xfer.c). */
+void ferry__xfer_flush_slow_blocks(struct ferry_engine *e);
 
 /* job.c: the lifecycle of one download */
 int ferry__job_open(struct ferry__job *j);            /* NEW -> PROBING */
