@@ -40,6 +40,20 @@ static int copy_str(const json_t *j, char *out, size_t cap) {
   return 0;
 }
 
+/* What is wrong with a file name from the server, in words (NULL: a usable string of at most
+ * `max` bytes), so an error says it instead of "has no path". */
+static const char *name_problem(const json_t *j, size_t max, char *buf, size_t cap) {
+  if (!j || json_is_null(j)) return "no name";
+  if (!json_is_string(j)) return "a name that is not a string";
+  size_t n = json_string_length(j);
+  if (strlen(json_string_value(j)) != n) return "a name with a NUL byte";
+  if (n > max) {
+    snprintf(buf, cap, "a name of %zu bytes (ferry takes at most %zu)", n, max);
+    return buf;
+  }
+  return NULL;
+}
+
 static int get_size(const json_t *j, uint64_t *out) {
   if (!json_is_integer(j) || json_integer_value(j) < 0) return -1;
   *out = (uint64_t)json_integer_value(j);
@@ -81,9 +95,12 @@ static int parse_entry(const json_t *item, size_t index, struct ferry__hub_entry
   e->is_dir = strcmp(json_string_value(type), "file") != 0;
   char *p = malloc(FERRY__HUB_PATH_MAX + 1);
   if (!p) return FERRY_E_NOMEM;
-  if (copy_str(path, p, FERRY__HUB_PATH_MAX + 1) != 0) {
+  char detail[96];
+  const char *problem = name_problem(path, FERRY__HUB_PATH_MAX, detail, sizeof(detail));
+  if (problem || copy_str(path, p, FERRY__HUB_PATH_MAX + 1) != 0) {
     free(p);
-    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree entry %zu has no usable path", index);
+    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree entry %zu has %s", index,
+                          problem ? problem : "no usable path");
   }
   int r = ferry__hub_path_check(p, why, why_len);
   if (r) {
@@ -191,9 +208,11 @@ int ferry__hub_repo_info_parse(const char *json, size_t len, struct ferry__hub_r
     else if (!(out->siblings = calloc(n ? n : 1, sizeof(char *)))) r = FERRY_E_NOMEM;
     for (size_t i = 0; i < n && !r; i++) {
       const json_t *f = json_object_get(json_array_get(siblings, i), "rfilename");
-      size_t fl = json_is_string(f) ? json_string_length(f) : 0;
-      if (!json_is_string(f) || fl > FERRY__HUB_PATH_MAX || strlen(json_string_value(f)) != fl) {
-        r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "sibling %zu has no rfilename", i);
+      char detail[96];
+      const char *problem = name_problem(f, FERRY__HUB_PATH_MAX, detail, sizeof(detail));
+      if (problem) {
+        r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "file %zu of the repo info (rfilename) "
+                           "has %s", i, problem);
         break;
       }
       if (!(out->siblings[i] = strdup(json_string_value(f)))) r = FERRY_E_NOMEM;

@@ -72,8 +72,8 @@ void test_hub_tree_page_malformed(void) {
       {"{\"error\":\"x\"}", "not a JSON array"},
       {"[1]", "not an object"},
       {"[{\"path\":\"a\",\"size\":1,\"oid\":\"x\"}]", "no type"},
-      {"[{\"type\":\"file\",\"size\":1,\"oid\":\"x\"}]", "no usable path"},
-      {"[{\"type\":\"file\",\"path\":7,\"size\":1,\"oid\":\"x\"}]", "no usable path"},
+      {"[{\"type\":\"file\",\"size\":1,\"oid\":\"x\"}]", "has no name"},
+      {"[{\"type\":\"file\",\"path\":7,\"size\":1,\"oid\":\"x\"}]", "a name that is not a string"},
       {"[{\"type\":\"file\",\"path\":\"a\\u0000b\",\"size\":1,\"oid\":\"x\"}]", "malformed JSON"}, /* NUL */
       {"[{\"type\":\"file\",\"path\":\"a\",\"oid\":\"x\"}]", "bad size"},
       {"[{\"type\":\"file\",\"path\":\"a\",\"size\":-1,\"oid\":\"x\"}]", "bad size"},
@@ -163,7 +163,7 @@ void test_hub_tree_repo_info(void) {
       {"{\"id\":\"a\"}", "no 40-hex sha"},
       {"{\"id\":\"a\",\"sha\":\"main\"}", "no 40-hex sha"},
       {"{\"id\":\"a\",\"sha\":\"" COMMIT "\",\"siblings\":{}}", "not an array"},
-      {"{\"id\":\"a\",\"sha\":\"" COMMIT "\",\"siblings\":[{\"x\":1}]}", "no rfilename"},
+      {"{\"id\":\"a\",\"sha\":\"" COMMIT "\",\"siblings\":[{\"x\":1}]}", "(rfilename) has no name"},
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     TEST_NOTE("json %s", bad[i].json);
@@ -403,4 +403,33 @@ void test_hub_tree_mutations(void) {
     free(next);
     free(in);
   }
+}
+
+/* A name longer than ferry takes is said to be that, with its length (it used to read "sibling
+ * 0 has no rfilename"), in repo info and in tree pages alike. */
+void test_hub_tree_long_names_said(void) {
+  size_t n = 6000;
+  char *name = malloc(n + 1), *json = malloc(n + 256);
+  ASSERT_NOT_NULL(name);
+  ASSERT_NOT_NULL(json);
+  memset(name, 'a', n);
+  name[n] = 0;
+  char why[256] = "";
+  struct ferry__hub_repo_info info;
+  snprintf(json, n + 256, "{\"id\":\"a/b\",\"sha\":\"%s\",\"siblings\":[{\"rfilename\":\"%s\"}]}",
+           "0123456789012345678901234567890123456789", name);
+  ASSERT_EQ_INT(ferry__hub_repo_info_parse(json, strlen(json), &info, why, sizeof(why)),
+                FERRY_E_PROTOCOL);
+  TEST_NOTE("%s", why);
+  ASSERT_TRUE(strstr(why, "6000 bytes") != NULL && strstr(why, "rfilename") != NULL);
+  snprintf(json, n + 256, "[{\"type\":\"file\",\"path\":\"%s\",\"size\":1,\"oid\":\"x\"}]", name);
+  struct ferry__hub_tree t;
+  ferry__hub_tree_init(&t);
+  ASSERT_EQ_INT(ferry__hub_tree_parse_page(json, strlen(json), &t, why, sizeof(why)),
+                FERRY_E_PROTOCOL);
+  TEST_NOTE("%s", why);
+  ASSERT_TRUE(strstr(why, "6000 bytes") != NULL);
+  ferry__hub_tree_free(&t);
+  free(name);
+  free(json);
 }
