@@ -510,7 +510,7 @@ static int transfer_round(struct dl *d, struct ferry_engine *eng, unsigned char 
       int held = ferry__hub_lock_path(d->cache_root, &d->repo, files[k].etag, &lock_path);
       if (!held) held = ferry__lock_acquire(lock_path, &lo, &d->locks[k]);
       free(lock_path);
-      if (held == FERRY_E_TIMEOUT) {
+      if (held == FERRY__LOCK_HELD) {
         d->deferred[k] = 1;
         todo[k] = 0;
         continue;
@@ -622,7 +622,8 @@ static int run_deferred(struct dl *d) {
     free(lock_path);
     if (err) {
       d->out->files[k].status = FERRY_HUB_FILE_FAILED;
-      fail(d, err, 0, "%s: waited too long for another process", d->out->files[k].path);
+      fail(d, err == FERRY__LOCK_HELD ? FERRY_E_BUSY : err, 0,
+           "%s: waited too long for another process", d->out->files[k].path);
       continue;
     }
     const struct ferry__hub_entry *e = &d->tree.v[d->pick[k]];

@@ -47,7 +47,7 @@ static int lock_destination(struct ferry__job *j) {
   for (int attempt = 0; attempt < 3; attempt++) {
     int r = ferry__lock_acquire(path, &lo, &j->lock);
     if (r == 0) return 0;
-    if (r != FERRY_E_TIMEOUT) {
+    if (r != FERRY__LOCK_HELD) {
       int saved = errno;
       ferry__job_fail(j, r, 0, "cannot create the lock file %s: %s", path, strerror(saved));
       return r;
@@ -89,7 +89,7 @@ void ferry__job_refresh_locks(struct ferry_engine *e) {
   if (now - e->locks_stamped_ms < LOCK_REFRESH_MS) return;
   e->locks_stamped_ms = now;
   for (struct ferry__job *j = e->sched_head; j; j = j->next)
-    if (j->lock.path && ferry__lock_refresh(&j->lock) == FERRY_E_CHANGED)
+    if (j->lock.path && ferry__lock_refresh(&j->lock) == FERRY__LOCK_LOST)
       /* Broken as stale: another process may be writing the same .part now. */
       ferry__job_fail(j, FERRY_E_BUSY, 0, "%s: its lock %s was taken by another process",
                       j->path, j->lock.path);

@@ -100,14 +100,17 @@ static int owner_text(const char *nonce, int64_t started, char *text, size_t cap
   return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
-/* Creates path with O_CREAT|O_EXCL holding our owner record. 0, or FERRY_E_CHANGED when it
- * exists, or another error. */
+/* What one attempt answers when the lock file is there already (internal to this file). */
+#define LOCK_EXISTS 3
+
+/* Creates path with O_CREAT|O_EXCL holding our owner record. 0, or LOCK_EXISTS, or an
+ * error. */
 static int create_exclusive(const char *path, const char *nonce) {
   char text[512];
   int n = owner_text(nonce, (int64_t)time(NULL), text, sizeof(text));
   if (n < 0) return FERRY_E_INTERNAL;
   int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return errno == EEXIST ? FERRY_E_CHANGED : FERRY_E_IO;
+  if (fd < 0) return errno == EEXIST ? LOCK_EXISTS : FERRY_E_IO;
   /* One write: a reader sees all of it or (for a moment) an empty file. */
   ssize_t w = write(fd, text, (size_t)n);
   int r = w == n ? 0 : FERRY_E_IO;
@@ -190,11 +193,11 @@ static void owner_unref(const char *owner_path) {
 }
 
 /* One attempt to take the lock at path: link our owner file there (or create it). 0, or
- * FERRY_E_CHANGED when it exists, or another error. */
+ * LOCK_EXISTS, or an error. */
 static int try_create(const char *path, const struct lock_source *src) {
   if (src->path) {
     if (link(src->path, path) == 0) return 0;
-    if (errno == EEXIST) return FERRY_E_CHANGED;
+    if (errno == EEXIST) return LOCK_EXISTS;
     if (errno != EPERM && errno != ENOTSUP && errno != EOPNOTSUPP && errno != EXDEV &&
         errno != EMLINK)
       return FERRY_E_IO;
@@ -297,7 +300,7 @@ int ferry__lock_acquire(const char *path, const struct ferry__lock_opts *opts,
   int r = src.path ? 0 : random_hex(src.nonce, 16);
   int64_t deadline = now_ms() + max_wait;
   for (int breaks = 0; !r;) {
-    if ((r = try_create(path, &src)) != FERRY_E_CHANGED) break; /* taken, or an error */
+    if ((r = try_create(path, &src)) != LOCK_EXISTS) break; /* taken, or an error */
     r = 0;
     int b = breaks < 100 ? break_if_stale(path, stale_after) : 0; /* bounded */
     if (b < 0) {
@@ -310,7 +313,7 @@ int ferry__lock_acquire(const char *path, const struct ferry__lock_opts *opts,
     }
     int64_t left = deadline - now_ms();
     if (left <= 0) {
-      r = FERRY_E_TIMEOUT;
+      r = FERRY__LOCK_HELD;
       break;
     }
     sleep_ms(left < poll_ms ? (int)left : poll_ms);
@@ -334,7 +337,7 @@ int ferry__lock_refresh(struct ferry__lock *l) {
   struct ferry__lock_owner o;
   int found = 0, r = ferry__lock_read(l->path, &o, &found);
   if (r == FERRY_E_PROTOCOL || (r == 0 && (!found || strcmp(o.nonce, l->nonce) != 0)))
-    return FERRY_E_CHANGED; /* broken and perhaps taken by someone else */
+    return FERRY__LOCK_LOST; /* broken and perhaps taken by someone else */
   if (r) return r;
   char text[512];
   int n = snprintf(text, sizeof(text), "ferry-lock 1\npid %ld\nhost %s\nstarted %lld\nnonce %s\n",

@@ -39,13 +39,19 @@ void ferry__lock_hostname(char out[256]);
 /* 1 when `owner` is stale per the rule above (this_host: ferry__lock_hostname). */
 int ferry__lock_is_stale(const struct ferry__lock_owner *owner, const char *this_host,
                          int64_t now, int stale_after_s);
-/* Acquires the lock at `path` (its folder is created unless no_mkdir), breaking stale locks, polling until
- * max_wait_ms. FERRY_E_TIMEOUT when it stays held; FERRY_E_INVAL when path does not end in
- * ".ferry-lock". */
+/* What the lock functions answer besides 0 and errors: positive, so that no public FERRY_E_*
+ * code is reused as an internal signal. */
+enum ferry__lock_result {
+  FERRY__LOCK_HELD = 1, /* acquire: another owner still holds it after max_wait_ms */
+  FERRY__LOCK_LOST = 2, /* refresh: the lock is no longer ours (broken as stale) */
+};
+/* Acquires the lock at `path` (its folder is created unless no_mkdir), breaking stale locks,
+ * polling until max_wait_ms. 0; FERRY__LOCK_HELD when it stays held; FERRY_E_INVAL when path
+ * does not end in ".ferry-lock"; another FERRY_E_* error. */
 int ferry__lock_acquire(const char *path, const struct ferry__lock_opts *opts,
                         struct ferry__lock *out);
 /* For a holder that keeps a lock longer than stale_after_s: stamps the lock file with the
- * current time again (atomically, same nonce). FERRY_E_CHANGED when the lock is no longer
+ * current time again (atomically, same nonce). FERRY__LOCK_LOST when the lock is no longer
  * ours (it was broken as stale). */
 int ferry__lock_refresh(struct ferry__lock *l);
 /* Removes the lock file if it is still ours (same nonce) and frees `l`. Releasing a lock

@@ -52,7 +52,7 @@ void test_lock_acquire_release(void) {
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   struct ferry__lock_opts wait = {20, 150, 3600, 0};
-  ASSERT_EQ_INT(ferry__lock_acquire(path, &wait, &l2), FERRY_E_TIMEOUT);
+  ASSERT_EQ_INT(ferry__lock_acquire(path, &wait, &l2), FERRY__LOCK_HELD);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
   ASSERT_GE_INT(ms, 140);
@@ -159,7 +159,7 @@ void test_lock_live_owner(void) {
   ASSERT_EQ_INT(ferry__lock_is_stale(&o, host, (int64_t)time(NULL), 3600), 0);
   struct ferry__lock l;
   struct ferry__lock_opts opts = {10, 100, 3600, 0};
-  ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), FERRY_E_TIMEOUT);
+  ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), FERRY__LOCK_HELD);
   struct ferry__lock_owner still;
   ASSERT_EQ_INT(ferry__lock_read(path, &still, &found), 0);
   ASSERT_EQ_STR(still.nonce, o.nonce); /* not broken */
@@ -205,7 +205,7 @@ void test_lock_stale_rules(void) {
   ASSERT_EQ_INT(ferry__write_atomic(path, text, strlen(text), 0644), 0);
   struct ferry__lock l;
   struct ferry__lock_opts young = {10, 50, 3 * 3600, 0};
-  ASSERT_EQ_INT(ferry__lock_acquire(path, &young, &l), FERRY_E_TIMEOUT); /* not old enough */
+  ASSERT_EQ_INT(ferry__lock_acquire(path, &young, &l), FERRY__LOCK_HELD); /* not old enough */
   struct ferry__lock_opts opts = {10, 50, 3600, 0};
   ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), 0);
   ASSERT_EQ_INT(ferry__lock_release(&l), 0);
@@ -229,7 +229,7 @@ void test_lock_malformed(void) {
   ASSERT_EQ_INT(ferry__write_atomic(path, "", 0, 0644), 0);
   struct ferry__lock l;
   struct ferry__lock_opts opts = {10, 50, 3600, 0};
-  ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), FERRY_E_TIMEOUT);
+  ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), FERRY__LOCK_HELD);
   /* ...and broken once it is old */
   struct timespec old[2] = {{time(NULL) - 60, 0}, {time(NULL) - 60, 0}};
   ASSERT_EQ_INT(utimensat(AT_FDCWD, path, old, 0), 0);
@@ -300,7 +300,7 @@ void test_lock_refresh(void) {
   snprintf(text, sizeof(text), "ferry-lock 1\npid %ld\nhost %s\nstarted %lld\nnonce %s\n",
            (long)getppid(), host, (long long)time(NULL), "ffeeddccbbaa99887766554433221100");
   ASSERT_EQ_INT(ferry__write_atomic(path, text, strlen(text), 0644), 0);
-  ASSERT_EQ_INT(ferry__lock_refresh(&l), FERRY_E_CHANGED);
+  ASSERT_EQ_INT(ferry__lock_refresh(&l), FERRY__LOCK_LOST);
   ASSERT_EQ_INT(ferry__lock_read(path, &o, &found), 0);
   ASSERT_EQ_STR(o.nonce, "ffeeddccbbaa99887766554433221100");
   ASSERT_EQ_INT(ferry__lock_release(&l), 0);
