@@ -24,6 +24,7 @@ class Run(hub_report.Run):
     link_bytes: int = 0      # IP bytes the link delivered to the client
     connections: int = 0     # TCP connections the tool opens (for a per-connection cap)
     cut: bool = False        # stopped at --max-seconds: rate from the link's bytes, unverified
+    late_mbps: float = None  # the rate after a sample point (the sweep), from the link's bytes
 
     @property
     def cores_busy(self):
@@ -138,7 +139,7 @@ def scenario_targets(t, scenario, by_tool, dc_ferry):
 
 def snapshot_targets(t, scenario, by_tool):
     ferry, aria = by_tool.get("ferry-dl"), by_tool.get("aria2c-j16")
-    t.ratio(f"{scenario.name}: many-files: ferry download >= 2x aria2c -j16",
+    t.ratio(f"{scenario.name}: many-files ferry download >= 2x aria2c -j16",
             ferry.median("mbps") if ferry else None, aria.median("mbps") if aria else None,
             "aria2c -j16", 2.0)
 

@@ -2,8 +2,11 @@
 and, for a missed target, a diagnostic run of ferry (-v log, perf profile)."""
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -44,15 +47,28 @@ class ScenarioRunner:
         return (machine.processes_cpu(self.lab.server_pids()),
                 machine.processes_cpu([self.lab.link_pid]), self.lab.down_bytes())
 
-    def measure(self, tool, label, rnd, steps, env, size, files, connections, limit):
-        """A timed run; the correctness check is the caller's (after the timed part)."""
+    def measure(self, tool, label, rnd, steps, env, size, files, connections, limit,
+                sample_after=None):
+        """A timed run; the correctness check is the caller's (after the timed part).
+        sample_after: also the rate from then on (run.late_mbps, from the link's bytes)."""
         os.sync()   # no earlier writeback pending
         s0, l0, b0 = self.counters()
+        sample = []
+        timer = threading.Timer(sample_after, lambda: sample.append(
+            (time.monotonic(), self.lab.down_bytes()))) if sample_after else None
+        if timer:
+            timer.start()
         m = run_steps(steps, env, self.scratch, time_limit=limit)
+        t_end = time.monotonic()
+        if timer:
+            timer.cancel()
+            timer.join()
         s1, l1, b1 = self.counters()
         run = Run(self.lab.scenario.name, tool, label, rnd, size, files, m.wall, m.cpu,
                   m.max_rss_kib, s1 - s0, link_cpu=l1 - l0, link_bytes=b1 - b0,
                   connections=connections)
+        if sample:
+            run.late_mbps = (b1 - sample[0][1]) / (t_end - sample[0][0]) / 1e6
         if m.cut:
             run.cut, run.bytes = True, b1 - b0
             run.note = f"cut at {limit:g} s"
@@ -63,14 +79,14 @@ class ScenarioRunner:
 
     # ---- the 2 GiB file ----
 
-    def file_run(self, tool, rnd, limit, check=True):
+    def file_run(self, tool, rnd, limit, check=True, sample_after=None):
         url = self.axel.url(self.sha) if tool.on_axel_listener else self.cdn_url
         ctx = tools.context(url, os.path.join(self.out, "weights.bin"), self.hub, self.sha,
                             self.size, self.ferry_bin)
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.home,
                "LC_ALL": "C", **tool.env(ctx)}
         run, _ = self.measure(tool.name, tool.label, rnd, tool.steps(ctx, self.lab), env,
-                              self.size, 1, tool.connections, limit)
+                              self.size, 1, tool.connections, limit, sample_after)
         if check and run.ok and not run.cut:
             run.ok, run.note = self.check_file(ctx.out)
         clear(self.out)
@@ -90,11 +106,15 @@ class ScenarioRunner:
         tried = []
 
         def point(setting):
-            run = self.file_run(tools.ferry_tool(setting), 0, self.a.sweep_seconds, check=False)
-            mbps = run.mbps if run.ok else 0.0
+            # the rate after the first third: less of the slow start, which on a long link
+            # would rank the settings by how fast they open connections
+            run = self.file_run(tools.ferry_tool(setting), 0, self.a.sweep_seconds, check=False,
+                                sample_after=self.a.sweep_seconds / 3)
+            mbps = 0.0 if not run.ok else (run.late_mbps if run.late_mbps else run.mbps)
             tried.append((setting, mbps))
-            log(f"  [{self.lab.scenario.name} sweep] {str(setting):40s} {mbps:7.1f} MB/s"
-                f"{' (cut)' if run.cut else ''}{'' if run.ok else ' FAILED: ' + run.note}")
+            log(f"  [{self.lab.scenario.name} sweep] {str(setting):40s} {mbps:7.1f} MB/s "
+                f"(whole run {run.mbps:.1f}{', cut' if run.cut else ''})"
+                f"{'' if run.ok else ' FAILED: ' + run.note}")
             return mbps
 
         best, best_mbps = None, -1.0
@@ -177,11 +197,18 @@ class ScenarioRunner:
         with open(logf, "wb") as f:
             f.write(("$ " + " ".join(cmd) + "\n").encode())
             f.flush()
+            p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env,
+                                 stdin=subprocess.DEVNULL, process_group=0)
             try:
-                subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env,
-                               timeout=self.a.max_seconds + 30, stdin=subprocess.DEVNULL)
-            except subprocess.TimeoutExpired:
-                f.write(b"\n(bench: stopped after the time limit)\n")
+                p.wait(timeout=self.a.max_seconds)
+            except subprocess.TimeoutExpired:   # SIGINT: perf writes its data, ferry stops
+                os.killpg(p.pid, signal.SIGINT)
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(p.pid, signal.SIGKILL)
+                    p.wait()
+                f.write(b"\n(bench: stopped after --max-seconds)\n")
         written = [logf]
         if perf and os.path.exists(data):
             with open(prof, "wb") as f:
