@@ -78,14 +78,19 @@ def cpu_model():
 
 def process_tree_cpu(root_pid):
     """user+system seconds of root_pid and its current children (e.g. nginx master + workers)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
     pids = [root_pid]
     try:
         with open(f"/proc/{root_pid}/task/{root_pid}/children") as f:
             pids += [int(p) for p in f.read().split()]
     except OSError:
         return None
+    return processes_cpu(pids)
+
+
+def processes_cpu(pids):
+    """user+system seconds of these processes (gone ones count 0)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as f:

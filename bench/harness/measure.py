@@ -11,6 +11,7 @@ process), which forks it afresh and reports its true maximum resident set size (
 import os
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ class Measurement:
     cpu: float = 0.0           # user + system seconds of all processes of all steps
     max_rss_kib: int = 0       # largest peak RSS of any single process (pipeline: max of parts)
     steps: list = field(default_factory=list)   # StepOutput per step
+    cut: bool = False          # stopped at run_steps' time_limit (the tool did not finish)
 
     @property
     def ok_exit(self):
@@ -71,8 +73,49 @@ def _stop(procs):
                 p.wait()
 
 
-def _run_pipeline(cmds, env, scratch, m):
-    """Start cmds connected by pipes; return StepOutput. Adds CPU and RSS into m."""
+class _Cutter:
+    """Stops the running pipeline at a deadline: SIGINT to each command's process group (GNU
+    time ignores SIGINT while it waits, so it still reports the tool's peak RSS), SIGKILL 5 s
+    later for a tool that does not stop."""
+
+    def __init__(self, deadline, m):
+        self.deadline, self.m = deadline, m
+        self.procs = []
+        self.lock = threading.Lock()
+        self.timer = None
+
+    def watch(self, procs):
+        self.procs = procs
+        left = self.deadline - time.monotonic()
+        self.timer = threading.Timer(max(0.0, left), self._signal, (signal.SIGINT,))
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _signal(self, sig):
+        with self.lock:
+            for p in self.procs:
+                if p.returncode is None:
+                    try:
+                        os.killpg(p.pid, sig)
+                        self.m.cut = True
+                    except ProcessLookupError:
+                        pass
+        if sig == signal.SIGINT:
+            self.timer = threading.Timer(5.0, self._signal, (signal.SIGKILL,))
+            self.timer.daemon = True
+            self.timer.start()
+
+    def done(self):
+        with self.lock:
+            if self.timer:
+                self.timer.cancel()
+
+
+def _run_pipeline(cmds, env, scratch, m, cutter=None):
+    """Start cmds connected by pipes; return StepOutput. Adds CPU and RSS into m.
+
+    With a cutter, each command runs in its own process group, which the cutter stops at its
+    deadline."""
     rss_paths = [os.path.join(scratch, f"rss{i}") for i in range(len(cmds))]
     for path in rss_paths:
         if os.path.exists(path):
@@ -87,11 +130,14 @@ def _run_pipeline(cmds, env, scratch, m):
                 last = i == len(cmds) - 1
                 timed = [TIME_BIN, "-q", "-f", "%M", "-o", rss_paths[i], *cmd]
                 p = subprocess.Popen(timed, stdin=prev, stdout=out if last else subprocess.PIPE,
-                                     stderr=err, env=env, close_fds=True)
+                                     stderr=err, env=env, close_fds=True,
+                                     process_group=0 if cutter else None)
                 if prev is not subprocess.DEVNULL:
                     prev.close()   # only the next process holds the read end
                 prev = p.stdout if not last else None
                 procs.append(p)
+            if cutter:
+                cutter.watch(procs)
             codes = []
             for p in procs:
                 _, status, ru = os.wait4(p.pid, 0)
@@ -101,6 +147,9 @@ def _run_pipeline(cmds, env, scratch, m):
         except BaseException:
             _stop(procs)
             raise
+        finally:
+            if cutter:
+                cutter.done()
     for path in rss_paths:
         m.max_rss_kib = max(m.max_rss_kib, _read_rss(path))
     with open(out_path, "rb") as f:
@@ -110,17 +159,19 @@ def _run_pipeline(cmds, env, scratch, m):
     return StepOutput(codes, stdout, stderr)
 
 
-def run_steps(steps, env, scratch):
+def run_steps(steps, env, scratch, time_limit=None):
     """Run steps (each a list of commands forming a pipeline) one after the other.
 
-    A step runs only if the previous one succeeded. Wall time covers all steps.
+    A step runs only if the previous one succeeded. Wall time covers all steps. time_limit
+    (seconds): stop the tools then and set m.cut (the WAN benchmark's slow links).
     """
     m = Measurement()
     t0 = time.monotonic()
     for cmds in steps:
-        out = _run_pipeline(cmds, env, scratch, m)
+        cutter = _Cutter(t0 + time_limit, m) if time_limit else None
+        out = _run_pipeline(cmds, env, scratch, m, cutter)
         m.steps.append(out)
-        if any(rc != 0 for rc in out.returncodes):
+        if m.cut or any(rc != 0 for rc in out.returncodes):
             break
     m.wall = time.monotonic() - t0
     return m

@@ -21,16 +21,17 @@ import nginx  # noqa: E402  (tests/support/nginx.py)
 CAPPED = "/slow/"
 
 
-def make_cn_only_cert(cert_dir):
-    """A server certificate with CN=127.0.0.1 and no subjectAltName, from the shared CA."""
+def make_cn_only_cert(cert_dir, cn="127.0.0.1", ca_cert="ca.crt", ca_key="ca.key"):
+    """A server certificate with CN=cn and no subjectAltName, signed by the CA in cert_dir
+    (cn-only.crt, cn-only.key there; bench/wan_run signs one with the local hub's CA)."""
     def openssl(*args):
         subprocess.run(["openssl", *args], cwd=cert_dir, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "cn-only.key")
-    openssl("req", "-new", "-key", "cn-only.key", "-subj", "/CN=127.0.0.1", "-out", "cn-only.csr")
+    openssl("req", "-new", "-key", "cn-only.key", "-subj", f"/CN={cn}", "-out", "cn-only.csr")
     with open(os.path.join(cert_dir, "cn-only.ext"), "w") as f:
         f.write("basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
-    openssl("x509", "-req", "-in", "cn-only.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+    openssl("x509", "-req", "-in", "cn-only.csr", "-CA", ca_cert, "-CAkey", ca_key,
             "-CAcreateserial", "-days", "3", "-sha256", "-extfile", "cn-only.ext",
             "-out", "cn-only.crt")
 

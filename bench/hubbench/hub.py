@@ -24,15 +24,22 @@ def read_pid(path):
 
 
 class LocalHub:
-    def __init__(self, directory, seed_size):
+    """prefix: a command prefix for localhub (bench/wan_run: `ip netns exec SERVER_NS`), listen:
+    its --listen address."""
+
+    def __init__(self, directory, seed_size, prefix=(), listen=None):
         self.dir = directory
         self.seed_size = seed_size
+        self.prefix = list(prefix)
+        self.listen = listen
         self.env = None
         self.client = None
 
     def start(self):
-        out = subprocess.run([LOCALHUB, "start", "--dir", self.dir, "--seed", "--seed-size",
-                              str(self.seed_size), "--knob", f"url_lifetime={URL_LIFETIME}"],
+        listen = ["--listen", self.listen] if self.listen else []
+        out = subprocess.run([*self.prefix, LOCALHUB, "start", "--dir", self.dir, *listen,
+                              "--seed", "--seed-size", str(self.seed_size),
+                              "--knob", f"url_lifetime={URL_LIFETIME}"],
                              capture_output=True, text=True, timeout=600,
                              stdin=subprocess.DEVNULL)
         if out.returncode != 0:
@@ -43,7 +50,8 @@ class LocalHub:
 
     def stop(self):
         # its own session: a Ctrl-C at the terminal does not reach the stop command
-        subprocess.run([LOCALHUB, "stop", "--dir", self.dir], capture_output=True, timeout=120,
+        subprocess.run([*self.prefix, LOCALHUB, "stop", "--dir", self.dir], capture_output=True,
+                       timeout=120,
                        stdin=subprocess.DEVNULL, start_new_session=True)
 
     @property

@@ -5,6 +5,7 @@ start from the repo id; aria2c gets a list prepared before timing starts: the si
 a resolve request redirects to for each LFS file (no token: the CDN needs none), the resolve
 URL with the Authorization header for the others.
 """
+import json
 import os
 from dataclasses import dataclass
 
@@ -12,6 +13,8 @@ from . import verify
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SNAPSHOT_JS = os.path.join(HERE, "snapshot.mjs")
+JS_PACKAGE = os.path.join(os.path.dirname(os.path.dirname(HERE)), "tests", "hub", "conformance",
+                          "node_modules", "@huggingface", "hub", "package.json")
 
 
 @dataclass
@@ -108,6 +111,14 @@ class Aria2c:
 
     def result_root(self, ctx):
         return ctx.dest
+
+
+def js_client_version():
+    try:
+        with open(JS_PACKAGE) as f:
+            return json.load(f)["version"]
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def for_case(case):

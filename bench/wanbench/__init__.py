@@ -1,0 +1,1 @@
+"""bench/wan_run: the WAN lab benchmark (lab, servers, tools, runs, report)."""
