@@ -321,8 +321,10 @@ static int copy_file(const char *from, const char *to) {
   int err = in < 0 || outfd < 0 ? FERRY_E_IO : 0;
   static char buf[1 << 16];
   ssize_t n;
-  while (!err && (n = read(in, buf, sizeof(buf))) > 0)
-    if (write(outfd, buf, (size_t)n) != n) err = errno == ENOSPC ? FERRY_E_NOSPC : FERRY_E_IO;
+  while (!err && (n = read(in, buf, sizeof(buf))) > 0) {
+    ssize_t w = write(outfd, buf, (size_t)n);
+    if (w != n) err = ferry__errno_to_err(w < 0 ? errno : ENOSPC); /* short: the disk is full */
+  }
   if (!err && (fsync(outfd) != 0 || rename(tmp, to) != 0)) err = FERRY_E_IO;
   if (in >= 0) close(in);
   if (outfd >= 0) close(outfd);

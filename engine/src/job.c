@@ -160,8 +160,7 @@ int ferry__job_open(struct ferry__job *j) {
 static int preallocate(struct ferry__job *j) {
   if (j->size == 0) return ftruncate(j->fd, 0) == 0 ? 0 : FERRY_E_IO;
   if (fallocate(j->fd, 0, 0, (off_t)j->size) == 0) return 0;
-  if (errno == ENOSPC) return FERRY_E_NOSPC;
-  if (errno != EOPNOTSUPP && errno != ENOSYS) return FERRY_E_IO;
+  if (errno != EOPNOTSUPP && errno != ENOSYS) return ferry__errno_to_err(errno);
   struct statvfs sv;
   if (fstatvfs(j->fd, &sv) == 0 && (uint64_t)sv.f_bavail * sv.f_frsize < j->size)
     return FERRY_E_NOSPC;
@@ -310,7 +309,9 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
     }
   }
   if (keep) {
+    /* open()'s -1 is no error code: the errno behind it is mapped to one */
     j->jfd = open(j->journal_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+    if (j->jfd < 0) j->jfd = ferry__errno_to_err(errno);
   } else if (journaled) {
     drop_old_journal(j);
     struct ferry__jident id = {0};
@@ -322,10 +323,9 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
     unlink(j->journal_path);
   }
   if (j->jfd < 0 && (keep || journaled)) {
-    int err = j->jfd;
+    int err = j->jfd; /* a FERRY_E_* code here */
     j->jfd = -1;
-    ferry__job_fail(j, err < 0 ? err : FERRY_E_IO, 0, "cannot write the journal %s",
-                    j->journal_path);
+    ferry__job_fail(j, err, 0, "cannot write the journal %s", j->journal_path);
     return -1;
   }
   if (j->size_known) e->st.bytes_total += j->size;

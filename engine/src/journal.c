@@ -207,7 +207,7 @@ int ferry__journal_create(const char *path, const struct ferry__jident *id) {
   if (fd < 0) return ferry__errno_to_err(errno);
   ssize_t w = write(fd, buf, n);
   if (w != (ssize_t)n) {
-    int err = (w < 0 && errno == ENOSPC) || w >= 0 ? FERRY_E_NOSPC : FERRY_E_IO;
+    int err = ferry__errno_to_err(w < 0 ? errno : ENOSPC); /* a short write: the disk is full */
     close(fd);
     return err;
   }
@@ -221,7 +221,7 @@ int ferry__journal_append(int fd, const struct ferry__jrecord *r) {
   do w = write(fd, buf, sizeof(buf));
   while (w < 0 && errno == EINTR);
   if (w == (ssize_t)sizeof(buf)) return 0;
-  return (w < 0 && errno != ENOSPC) ? FERRY_E_IO : FERRY_E_NOSPC;
+  return ferry__errno_to_err(w < 0 ? errno : ENOSPC); /* a short write: the disk is full */
 }
 
 enum ferry__jstatus ferry__journal_load(const char *path, struct ferry__jparser *p) {
