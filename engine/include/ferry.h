@@ -189,6 +189,10 @@ struct ferry_job_spec {
    * it. 1: the caller already holds a lock covering part_path and path (the Hub cache's
    * .locks/), so the engine takes none. */
   int caller_locked;
+  /* 1: the folders of `path` that are missing are created (mkdir, never through the last
+   * component: a link there is not followed to make its target) before the lock is taken.
+   * 0: a missing folder fails the job. */
+  int make_parents;
   /* Called on the engine's thread when the job has finished (ok or failed), from inside
    * ferry_engine_run; it may read ferry_job_result and must not call the engine. */
   void (*done_cb)(void *user, struct ferry_job *job);

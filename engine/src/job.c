@@ -116,10 +116,43 @@ static int refuse_links(struct ferry__job *j) {
   return 0;
 }
 
+/* Checks that cost nothing and would otherwise fail only after the whole transfer: a folder
+ * at PATH (the final rename cannot replace it), and with make_parents the missing folders
+ * of PATH made here, before the lock that lives beside PATH. ferry__mkdirs only calls mkdir,
+ * which never follows a link at the name it creates, so a planted link to somewhere else
+ * is not made into a folder there. */
+static int prepare_destination(struct ferry__job *j) {
+  struct stat st;
+  if (stat(j->path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ferry__job_fail(j, FERRY_E_IO, 0, "%s is a directory: name the file to write inside it",
+                    j->path);
+    return FERRY_E_IO;
+  }
+  const char *slash = strrchr(j->path, '/');
+  if (!j->make_parents || !slash || slash == j->path) return 0;
+  char dir[FERRY__PATH_MAX];
+  size_t n = (size_t)(slash - j->path);
+  if (n >= sizeof(dir)) {
+    ferry__job_fail(j, FERRY_E_INVAL, 0, "%s: path too long", j->path);
+    return FERRY_E_INVAL;
+  }
+  memcpy(dir, j->path, n);
+  dir[n] = 0;
+  errno = 0;
+  int r = ferry__mkdirs(dir);
+  if (r) {
+    int saved = errno;
+    ferry__job_fail(j, r, 0, "cannot create the folder %s: %s", dir,
+                    r == FERRY_E_IO && saved == 0 ? "not a folder" : strerror(saved));
+  }
+  return r;
+}
+
 int ferry__job_open(struct ferry__job *j) {
   struct ferry_engine *e = j->e;
   uint64_t probe_start = 0;
-  int refused = refuse_links(j);
+  int refused = prepare_destination(j);
+  if (!refused) refused = refuse_links(j);
   if (!refused) refused = lock_destination(j);
   if (refused) return refused;
   j->state = FERRY__J_PROBING;
