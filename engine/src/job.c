@@ -209,12 +209,15 @@ static void journal_identity(const struct ferry__job *j, struct ferry__jident *i
   id->granularity = FERRY__BLOCK_SIZE;
 }
 
+/* The URL (or the caller's identity), the server's validator and the size identify the
+ * bytes. The expected hash does not change them: it is checked at the end whatever the
+ * journal says, so adding, dropping or changing --sha256 keeps the journal. The journal's
+ * sha256 line is still written and parsed as before (journals stay readable both ways
+ * between versions), only no longer compared. */
 static int journal_matches(const struct ferry__job *j) {
   const struct ferry__jident *id = &j->old->ident;
   return strcmp(id->id, j->identity) == 0 && id->size == j->size &&
-         strcmp(id->validator, j->validator) == 0 &&
-         strcmp(id->sha256, j->git_sha1 ? "" : j->expected_sha) == 0 &&
-         id->granularity == FERRY__BLOCK_SIZE;
+         strcmp(id->validator, j->validator) == 0 && id->granularity == FERRY__BLOCK_SIZE;
 }
 
 int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
@@ -301,8 +304,8 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
    * on disk). */
   int journaled = j->ranges && j->size_known && j->size >= FERRY__SMALL_FILE;
   if (j->old && !keep)
-    ferry__notice(e, "%s: journal does not match the remote file (size, validator or options "
-                  "changed): starting over", j->journal_path);
+    ferry__notice(e, "%s: journal does not match the remote file (another URL, or its size "
+                  "or validator changed): starting over", j->journal_path);
   /* Resumed: the file of the journal, never through a link. Fresh: a new file of our own. */
   j->fd = keep ? open(j->part_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)
                : ferry__open_new(j->part_path, O_RDWR, 0644);

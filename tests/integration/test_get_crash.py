@@ -80,11 +80,9 @@ def test_kill_9_twice_then_resume(ferry_bin, nginx, files, out_dir):
     rerun_and_check(nginx, served, output, args, written)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_interrupt_exits_130_and_resumes(ferry_bin, nginx, files, out_dir, sig):
-    served = files["crash.bin"]
-    output = out_dir / "interrupted.bin"
-    args = command(nginx, served, output)
+def interrupted_at_a_third(args, served, sig=signal.SIGINT):
+    """Start ARGS, stop it with SIG (Ctrl-C: SIGINT) after a third of the file; checks exit 130
+    and returns what it wrote."""
     process = start_ferry(args)
     try:
         written = wait_for_progress(process, served.size // 3)
@@ -93,6 +91,15 @@ def test_interrupt_exits_130_and_resumes(ferry_bin, nginx, files, out_dir, sig):
         raise
     code, stderr = kill_and_wait(process, sig, timeout=10)
     assert code == EXIT_INTERRUPTED, f"exit {code} after {sig.name}: {stderr[-2000:]!r}"
+    return written
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupt_exits_130_and_resumes(ferry_bin, nginx, files, out_dir, sig):
+    served = files["crash.bin"]
+    output = out_dir / "interrupted.bin"
+    args = command(nginx, served, output)
+    written = interrupted_at_a_third(args, served, sig)
     assert not os.path.exists(output)
     assert os.path.exists(f"{output}.part")
     assert os.path.exists(f"{output}.part.journal")
@@ -202,3 +209,31 @@ def test_small_file_has_no_journal_and_is_fetched_again_whole(ferry_bin, nginx, 
     assert summary["resumed_bytes"] == 0
     assert served.size <= summary["bytes_received"] <= served.size + MiB
     assert not os.path.exists(f"{output}.part.journal")
+
+
+@pytest.mark.parametrize("change", ["added", "dropped", "wrong"])
+def test_checksum_option_changed_on_resume_keeps_the_journal(ferry_bin, nginx, files, out_dir,
+                                                             change):
+    """--sha256 does not change the bytes: adding it (or dropping it) on the resume keeps the
+    journal, and the hash is checked at the end; a wrong one still fails there (exit 5)."""
+    served = files["crash.bin"]
+    output = out_dir / f"sha-{change}.bin"
+    with_sha = command(nginx, served, output)
+    without = [a for i, a in enumerate(with_sha)
+               if a != "--sha256" and (i == 0 or with_sha[i - 1] != "--sha256")]
+    first, second = {"added": (without, with_sha), "dropped": (with_sha, without),
+                     "wrong": (without, [a if a != served.sha256 else "0" * 64
+                                         for a in with_sha])}[change]
+    written = interrupted_at_a_third(first, served)
+    wait_for_log_quiet(nginx.log_entries)
+    result = run_ferry(second, timeout=120)
+    assert "starting over" not in result.stderr, result.describe()
+    summary = result.json
+    assert summary["resumed_bytes"] >= written - PROGRESS_SLACK_PER_REQUEST * IN_FLIGHT > 0
+    if change == "wrong":
+        assert result.returncode == 5, result.describe()
+        assert not os.path.exists(output)
+    else:
+        assert result.returncode == 0, result.describe()
+        assert_identical(output, served)
+        assert summary["files"][0]["verified"] == (change == "added")
