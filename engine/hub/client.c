@@ -20,6 +20,7 @@ struct ferry_hub_client {
   struct ferry__hub_settings settings;
   enum ferry__hub_token_source token_source;
   char *endpoint, *token, *auth_header;
+  char token_label[64]; /* how an explicit token was given (ferry_hub_client_opts) */
   struct ferry_engine *api;
   long last_status; /* of the latest call, for callers that only get an error code */
 };
@@ -38,6 +39,8 @@ int ferry_hub_client_new(const struct ferry_hub_client_opts *o, struct ferry_hub
     err = ferry__hub_endpoint(&c->env, &c->endpoint, why, why_len);
   }
   if (err) goto fail;
+  snprintf(c->token_label, sizeof(c->token_label), "%s",
+           o && o->token_label ? o->token_label : "--token");
   if (!(o && o->no_token)) {
     err = ferry__hub_token_resolve(&c->env, o ? o->token : NULL, &c->token, &c->token_source);
     if (err) {
@@ -81,6 +84,15 @@ int ferry_hub_client_token_source(const struct ferry_hub_client *c) {
   case FERRY__HUB_TOKEN_ENV: return FERRY_HUB_TOKEN_ENV;
   case FERRY__HUB_TOKEN_FILE: return FERRY_HUB_TOKEN_FILE;
   default: return FERRY_HUB_TOKEN_NONE;
+  }
+}
+
+const char *ferry_hub_client_token_origin(const struct ferry_hub_client *c) {
+  switch (c->token_source) {
+  case FERRY__HUB_TOKEN_EXPLICIT: return c->token_label;
+  case FERRY__HUB_TOKEN_ENV: return "HF_TOKEN";
+  case FERRY__HUB_TOKEN_FILE: return "the token file";
+  default: return "none";
   }
 }
 
