@@ -126,6 +126,16 @@ static void server_message(const struct ferry_response *r, char *out, size_t cap
  * (hub-protocol.md §1.6, §5.3): API answers (ferry__hub_classify) and file answers (a
  * download's resolve, through the engine's job result) both come here. `what` is a short
  * description for the user. */
+/* Whether a 403's message is about who may do what (the token, rights, access) rather than
+ * about the operation. */
+static int about_rights(const char *m) {
+  static const char *const words[] = {"right", "token", "permission", "authoriz", "access",
+                                      "credential", "forbidden", "admin", "log in", "login"};
+  for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+    if (strcasestr(m, words[i])) return 1;
+  return 0;
+}
+
 int ferry__hub_error_map(long s, const char *code, const char *m, int have_token,
                          const char **what) {
   if (!strcmp(code, "RevisionNotFound")) {
@@ -150,6 +160,12 @@ int ferry__hub_error_map(long s, const char *code, const char *m, int have_token
                        : "repository not found (or private: no token was sent; log in or use "
                          "--token)";
     return FERRY_E_HUB_REPO_NOT_FOUND;
+  }
+  if (s == 403 && m[0] && !about_rights(m)) {
+    /* "Cannot delete the default branch": the Hub refuses the operation itself, whatever
+     * the token; its words say why, and a guess about the token would mislead. */
+    *what = "refused by the Hub";
+    return FERRY_E_HUB_BAD_REQUEST;
   }
   struct { long status; int err; const char *what; } const by_status[] = {
       {403, FERRY_E_HUB_AUTH, "forbidden (does your token have write access?)"},
