@@ -16,6 +16,7 @@
 
 struct auth_opts {
   const char *token, *token_name, *cacert;
+  const char *token_label; /* how a token read by login was given: "stdin", "the terminal" */
   int quiet, json, verbose;
 };
 
@@ -60,14 +61,13 @@ static struct ferry_hub_client *client_new(const struct auth_opts *o, struct fer
   progress->quiet = o->quiet || o->json;
   cfg->log_cb = cli_log;
   cfg->log_user = progress;
-  struct ferry_hub_client_opts co = {.token = o->token, .engine = cfg};
+  struct ferry_hub_client_opts co = {.token = o->token, .token_label = o->token_label,
+                                     .engine = cfg};
   struct ferry_hub_client *c = NULL;
   *err = ferry_hub_client_new(&co, &c, msg, msg_len);
   if (!*err && o->verbose) {
-    static const char *const from[] = {"none", "--token", "HF_TOKEN", "the token file"};
-    int s = ferry_hub_client_token_source(c);
     fprintf(stderr, "ferry: endpoint %s, token from %s, CA %s\n", ferry_hub_client_endpoint(c),
-            from[s >= 0 && s <= 3 ? s : 0], cfg->cacert ? cfg->cacert : "(system)");
+            ferry_hub_client_token_origin(c), cfg->cacert ? cfg->cacert : "(system)");
   }
   return c;
 }
@@ -139,6 +139,7 @@ static int auth_login(int argc, char **argv) {
       return fail(FERRY_E_INVAL, "no token was entered");
     }
     o.token = typed;
+    o.token_label = isatty(STDIN_FILENO) ? "the terminal" : "stdin";
   }
   struct ferry_config cfg;
   struct cli_progress progress;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <curl/curl.h>
 
@@ -40,8 +41,17 @@ static int is_sha256(const char *s) {
   return 1;
 }
 
+/* A folder as the output would be found only at the final rename, after the whole transfer
+ * (curl and wget refuse it too): refused before any request. A trailing '/' names a folder
+ * even when it does not exist yet. */
+static int names_a_folder(const char *path) {
+  struct stat st;
+  size_t len = strlen(path);
+  return (len && path[len - 1] == '/') || (stat(path, &st) == 0 && S_ISDIR(st.st_mode));
+}
+
 static int add_entry(struct entry **list, int *n, int *cap, const char *url, const char *path,
-                     const char *sha) {
+                     const char *sha, const char *list_file, int lineno) {
   if (*n == *cap) {
     int c = *cap ? *cap * 2 : 8;
     struct entry *l = realloc(*list, (size_t)c * sizeof(*l));
@@ -57,6 +67,15 @@ static int add_entry(struct entry **list, int *n, int *cap, const char *url, con
   if (!e->url || !e->shown || (sha && !e->sha)) return -1;
   if (!e->path) {
     fprintf(stderr, "ferry: cannot derive a file name from %s: use -o PATH\n", e->shown);
+    return -2;
+  }
+  if (names_a_folder(e->path)) {
+    if (list_file)
+      fprintf(stderr, "ferry: error: %s:%d: %s is a directory; write PATH/NAME\n", list_file,
+              lineno, e->path);
+    else
+      fprintf(stderr, "ferry: error: %s is a directory; use -o %s%sNAME (see 'ferry get --help')\n",
+              e->path, e->path, e->path[strlen(e->path) - 1] == '/' ? "" : "/");
     return -2;
   }
   if (sha && !is_sha256(sha)) {
@@ -86,7 +105,7 @@ static int read_input_file(const char *file, struct entry **list, int *n, int *c
       rc = -2;
       break;
     }
-    rc = add_entry(list, n, cap, fields[0], fields[1], fields[2]);
+    rc = add_entry(list, n, cap, fields[0], fields[1], fields[2], file, lineno);
   }
   if (f != stdin) fclose(f);
   return rc;
@@ -228,7 +247,7 @@ int cli_get(int argc, char **argv) {
   struct entry *list = NULL;
   int n = 0, cap = 0;
   rc = input ? read_input_file(input, &list, &n, &cap)
-             : add_entry(&list, &n, &cap, argv[1], out, sha);
+             : add_entry(&list, &n, &cap, argv[1], out, sha, NULL, 0);
   if (rc == 0 && n == 0) {
     fprintf(stderr, "ferry: %s lists no downloads\n", input);
     rc = -2;
@@ -251,7 +270,7 @@ int cli_get(int argc, char **argv) {
     struct ferry_job_spec spec = {.url = list[i].url, .path = list[i].path,
                                   .sha256_hex = list[i].sha, .size = input ? -1 : size,
                                   .headers = headers, .location_trusted = location_trusted,
-                                  .no_resume = no_resume};
+                                  .no_resume = no_resume, .make_parents = 1};
     err = ferry_engine_add(eng, &spec, &list[i].job);
     if (err) fprintf(stderr, "ferry: %s: %s\n", list[i].shown, ferry_strerror(err));
   }

@@ -20,6 +20,7 @@ struct ferry_hub_client {
   struct ferry__hub_settings settings;
   enum ferry__hub_token_source token_source;
   char *endpoint, *token, *auth_header;
+  char token_label[64]; /* how an explicit token was given (ferry_hub_client_opts) */
   struct ferry_engine *api;
   long last_status; /* of the latest call, for callers that only get an error code */
 };
@@ -38,6 +39,8 @@ int ferry_hub_client_new(const struct ferry_hub_client_opts *o, struct ferry_hub
     err = ferry__hub_endpoint(&c->env, &c->endpoint, why, why_len);
   }
   if (err) goto fail;
+  snprintf(c->token_label, sizeof(c->token_label), "%s",
+           o && o->token_label ? o->token_label : "--token");
   if (!(o && o->no_token)) {
     err = ferry__hub_token_resolve(&c->env, o ? o->token : NULL, &c->token, &c->token_source);
     if (err) {
@@ -84,6 +87,15 @@ int ferry_hub_client_token_source(const struct ferry_hub_client *c) {
   }
 }
 
+const char *ferry_hub_client_token_origin(const struct ferry_hub_client *c) {
+  switch (c->token_source) {
+  case FERRY__HUB_TOKEN_EXPLICIT: return c->token_label;
+  case FERRY__HUB_TOKEN_ENV: return "HF_TOKEN";
+  case FERRY__HUB_TOKEN_FILE: return "the token file";
+  default: return "none";
+  }
+}
+
 struct ferry_engine *ferry__hub_client_engine(struct ferry_hub_client *c) { return c->api; }
 long ferry__hub_client_last_status(const struct ferry_hub_client *c) { return c->last_status; }
 const char *ferry__hub_client_token(const struct ferry_hub_client *c) { return c->token; }
@@ -114,6 +126,16 @@ static void server_message(const struct ferry_response *r, char *out, size_t cap
  * (hub-protocol.md §1.6, §5.3): API answers (ferry__hub_classify) and file answers (a
  * download's resolve, through the engine's job result) both come here. `what` is a short
  * description for the user. */
+/* Whether a 403's message is about who may do what (the token, rights, access) rather than
+ * about the operation. */
+static int about_rights(const char *m) {
+  static const char *const words[] = {"right", "token", "permission", "authoriz", "access",
+                                      "credential", "forbidden", "admin", "log in", "login"};
+  for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+    if (strcasestr(m, words[i])) return 1;
+  return 0;
+}
+
 int ferry__hub_error_map(long s, const char *code, const char *m, int have_token,
                          const char **what) {
   if (!strcmp(code, "RevisionNotFound")) {
@@ -138,6 +160,12 @@ int ferry__hub_error_map(long s, const char *code, const char *m, int have_token
                        : "repository not found (or private: no token was sent; log in or use "
                          "--token)";
     return FERRY_E_HUB_REPO_NOT_FOUND;
+  }
+  if (s == 403 && m[0] && !about_rights(m)) {
+    /* "Cannot delete the default branch": the Hub refuses the operation itself, whatever
+     * the token; its words say why, and a guess about the token would mislead. */
+    *what = "refused by the Hub";
+    return FERRY_E_HUB_BAD_REQUEST;
   }
   struct { long status; int err; const char *what; } const by_status[] = {
       {403, FERRY_E_HUB_AUTH, "forbidden (does your token have write access?)"},

@@ -77,14 +77,6 @@ static int whoami_parse(const char *body, size_t len, struct ferry_hub_whoami *o
   return r;
 }
 
-static const char *source_name(int source) {
-  switch (source) {
-  case FERRY_HUB_TOKEN_EXPLICIT: return "--token";
-  case FERRY_HUB_TOKEN_ENV: return "HF_TOKEN";
-  default: return "the token file";
-  }
-}
-
 int ferry_hub_whoami(struct ferry_hub_client *c, struct ferry_hub_whoami *out, char *msg,
                      size_t msg_len) {
   memset(out, 0, sizeof(*out));
@@ -101,7 +93,7 @@ int ferry_hub_whoami(struct ferry_hub_client *c, struct ferry_hub_whoami *out, c
   if (r && reply.status == 401) {
     r = FERRY_E_HUB_AUTH;
     ferry__hub_why(r, msg, msg_len, "the token from %s was refused by %s (HTTP 401%s%s)",
-                   source_name(source), ferry_hub_client_endpoint(c),
+                   ferry_hub_client_token_origin(c), ferry_hub_client_endpoint(c),
                    reply.server_message[0] ? ": " : "", reply.server_message);
   } else if (r) {
     ferry__hub_why(r, msg, msg_len, "whoami-v2: %s", reply.message);

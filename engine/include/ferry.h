@@ -189,6 +189,10 @@ struct ferry_job_spec {
    * it. 1: the caller already holds a lock covering part_path and path (the Hub cache's
    * .locks/), so the engine takes none. */
   int caller_locked;
+  /* 1: the folders of `path` that are missing are created (mkdir, never through the last
+   * component: a link there is not followed to make its target) before the lock is taken.
+   * 0: a missing folder fails the job. */
+  int make_parents;
   /* Called on the engine's thread when the job has finished (ok or failed), from inside
    * ferry_engine_run; it may read ferry_job_result and must not call the engine. */
   void (*done_cb)(void *user, struct ferry_job *job);
@@ -447,6 +451,10 @@ struct ferry_hub_client_opts {
   const char *endpoint;               /* NULL: HF_ENDPOINT, else https://huggingface.co */
   const char *token;                  /* NULL: HF_TOKEN, then the token file */
   int no_token;                       /* send no token at all, even a stored one */
+  /* How the caller got `token`, for messages about it ("stdin", "the terminal"); NULL:
+   * "--token". A message naming an option the user did not give sends them looking in
+   * the wrong place. */
+  const char *token_label;
   const struct ferry_config *engine;  /* TLS (cacert, insecure), retries, log callback */
 };
 
@@ -467,6 +475,9 @@ FERRY_EXTERN void ferry_hub_client_free(struct ferry_hub_client *c);
 FERRY_EXTERN const char *ferry_hub_client_endpoint(const struct ferry_hub_client *c);
 /* Where the token came from (enum ferry_hub_token_source); NONE when no token is sent. */
 FERRY_EXTERN int ferry_hub_client_token_source(const struct ferry_hub_client *c);
+/* Where the token came from, in words: the explicit token's label ("--token" unless
+ * token_label said otherwise), "HF_TOKEN", "the token file", or "none". */
+FERRY_EXTERN const char *ferry_hub_client_token_origin(const struct ferry_hub_client *c);
 
 struct ferry_hub_reply {
   long status;                /* HTTP status, 0 when no answer came */

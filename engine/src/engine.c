@@ -191,6 +191,7 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
   j->done_cb = spec->done_cb;
   j->done_user = spec->done_user;
   j->caller_locked = spec->caller_locked;
+  j->make_parents = spec->make_parents;
   ferry__ivset_init(&j->unassigned);
   ferry__ivset_init(&j->written);
   ferry__ivset_init(&j->checking);

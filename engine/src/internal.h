@@ -134,6 +134,7 @@ struct ferry__job {
   /* PATH.ferry-lock, held from before the first request until the job ends (job.c), unless
    * the caller holds its own lock (caller_locked). */
   int caller_locked;
+  int make_parents; /* create path's missing folders before the lock (ferry_job_spec) */
   struct ferry__lock lock;
 };
 

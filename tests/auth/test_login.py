@@ -143,6 +143,11 @@ def test_invalid_token_is_refused_and_nothing_written(ferry):
     res = ferry("auth", "login", input=INVALID_TOKEN + "\n")
     assert res.returncode == EXIT_BAD_TOKEN, res.describe()
     assert "refused" in res.stderr and "401" in res.stderr
+    # named by where it came from: no --token was given
+    assert "the token from stdin was refused" in res.stderr, res.describe()
+    assert "--token" not in res.stderr, res.describe()
+    res = ferry("auth", "login", "--token", INVALID_TOKEN)
+    assert "the token from --token was refused" in res.stderr, res.describe()
     assert not os.path.exists(ferry.hf_home)
     res = ferry("auth", "login", "--json", input=INVALID_TOKEN)
     assert res.returncode == EXIT_BAD_TOKEN
@@ -211,6 +216,17 @@ def test_login_on_a_terminal_reads_without_echo(ferry):
     assert ferry.read(ferry.token_path) == token.encode()
     assert ferry.read(ferry.stored_path) == stored_tokens_bytes(
         {"localhub-demo": [("hf_token", token)]})
+
+
+def test_refused_token_typed_at_a_terminal_is_named_so(ferry):
+    term = PtyFerry(ferry, "auth", "login")
+    try:
+        term.read_until("Enter your token (input will not be visible): ")
+        term.write(INVALID_TOKEN + "\n")
+        assert term.finish() == EXIT_BAD_TOKEN, term.output
+        assert b"the token from the terminal was refused" in term.output, term.output
+    finally:
+        term.close()
 
 
 def test_interrupted_terminal_login_restores_echo(ferry):

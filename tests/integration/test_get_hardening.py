@@ -144,12 +144,25 @@ def test_lock_is_removed_after_a_failure(nginx, files, out_dir):
     assert os.listdir(out_dir) == []
 
 
-def test_missing_output_folder_is_not_created(nginx, files, out_dir):
+def test_missing_output_folders_are_made_but_not_through_a_dangling_link(nginx, files, out_dir):
+    """-o a/b/f makes a/ and a/b/ (as aria2c does); a dangling link planted as a folder of the
+    output is not followed to create its target: the download fails before any request."""
     served = files["edge-1.bin"]
-    output = str(out_dir / "missing" / "out.bin")
+    output = str(out_dir / "a" / "b" / "f.bin")
     result = run_ferry(["get", nginx.url(served.name), "-o", output, "--cacert", nginx.cacert])
-    assert result.returncode != EXIT_OK, result.describe()
-    assert os.listdir(out_dir) == []
+    assert result.returncode == EXIT_OK, result.describe()
+    assert_identical(output, served)
+    assert sorted(os.listdir(out_dir / "a" / "b")) == ["f.bin"]
+    os.symlink("../elsewhere", out_dir / "planted")
+    mark = nginx.log_size()
+    result = run_ferry(["get", nginx.url(served.name), "-o", out_dir / "planted" / "x" / "f",
+                        "--cacert", nginx.cacert])
+    assert result.returncode == EXIT_IO, result.describe()
+    assert "cannot create the folder" in result.stderr, result.describe()
+    assert not os.path.lexists(out_dir.parent / "elsewhere")
+    assert os.readlink(out_dir / "planted") == "../elsewhere"
+    wait_for_log_quiet(nginx.log_entries)
+    assert entries_for(nginx.log_entries_since(mark), served.name) == []
 
 
 PRECIOUS = b"precious bytes that are not ferry's\n"

@@ -1,7 +1,7 @@
 """ferry branch create|delete and ferry tag create|delete|list against the local hub."""
 import os
 
-from mghelpers import (EXIT_AUTH, EXIT_CONFLICT, EXIT_REPO_NOT_FOUND, EXIT_REVISION_NOT_FOUND,
+from mghelpers import (EXIT_AUTH, EXIT_BAD_REQUEST, EXIT_CONFLICT, EXIT_REPO_NOT_FOUND, EXIT_REVISION_NOT_FOUND,
                        EXIT_USAGE, TAG_LIST_KEYS, commit_file, fails, hub_create, hub_info,
                        hub_refs, json_of, ok, unique)
 
@@ -50,7 +50,13 @@ def test_branch_delete(ferry, hub):
     assert json_of(r, BRANCH_DELETE_KEYS)["branch"] == "dev"
     assert set(hub_refs(hub, name)[0]) == {"main"}
     fails(ferry("branch", "delete", name, "dev"), EXIT_REVISION_NOT_FOUND)
-    fails(ferry("branch", "delete", name, "main"), EXIT_AUTH, "default branch")
+    # the Hub's reason, not a guess about the token; the exit code of a refused operation
+    r = fails(ferry("branch", "delete", name, "main"), EXIT_BAD_REQUEST,
+              "refused by the Hub", "Cannot delete the default branch")
+    assert "write access" not in r, r
+    assert set(hub_refs(hub, name)[0]) == {"main"}
+    # a 403 about rights still says so, with its own exit code
+    fails(ferry("branch", "delete", name, "main", token="demo-read"), EXIT_AUTH, "read access")
 
 
 def test_tag_create_with_message_and_revision(ferry, hub):
