@@ -256,12 +256,12 @@ static void reap(struct ferry_engine *e) {
   for (struct ferry__xfer *x = e->active, *next; x; x = next) {
     next = x->next;
     struct ferry__job *j = x->job;
-    if (e->stopping || j->fail_pending || j->restart_pending) ferry__xfer_cancel(x);
+    if (e->stopping || ferry__job_draining(j)) ferry__xfer_cancel(x);
   }
   for (struct ferry__retry *r = e->retries, *next; r; r = next) {
     next = r->next;
     struct ferry__job *j = r->job;
-    if (e->stopping || j->fail_pending || j->restart_pending) ferry__job_retry_now(r);
+    if (e->stopping || ferry__job_draining(j)) ferry__job_retry_now(r);
   }
 }
 
@@ -300,12 +300,8 @@ void ferry__pump(struct ferry_engine *e) {
   if (e->stopping) {
     for (struct ferry__job *j = e->jobs; j; j = j->next) {
       if (j->state == FERRY__J_NEW) { /* never started (or restarting): nothing to flush */
-        ferry__job_unlock(j);
-        j->state = FERRY__J_FAILED;
-        j->error = FERRY_E_INTERRUPTED;
         snprintf(j->message, sizeof(j->message), "interrupted before it started");
-        e->st.files_failed++;
-        if (j->done_cb) j->done_cb(j->done_user, (struct ferry_job *)j);
+        ferry__job_end(j, FERRY_E_INTERRUPTED);
       } else {
         ferry__job_check_progress(j);
       }
@@ -314,7 +310,7 @@ void ferry__pump(struct ferry_engine *e) {
   while (!e->stopping && e->nactive < e->max_inflight) {
     int started = 0, blocked = 0;
     for (struct ferry__job *j = first_unfinished(e); j && !started && !blocked; j = j->next) {
-      if (j->fail_pending || j->restart_pending) continue;
+      if (ferry__job_draining(j)) continue;
       if (j->state == FERRY__J_NEW) {
         if (e->jobs_open >= FERRY__MAX_OPEN_JOBS || e->jobs_final >= FERRY__MAX_FINAL_JOBS ||
             !budget_allows(e, e->chunk) ||

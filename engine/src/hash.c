@@ -98,7 +98,7 @@ void ferry__hash_start(struct ferry__job *j) {
 }
 
 void ferry__hash_kick(struct ferry__job *j) {
-  if (j->hash_running || j->fail_pending || j->restart_pending || !j->sha) return;
+  if (j->hash_running || ferry__job_draining(j) || !j->sha) return;
   if (!j->hash_ready) {
     if (j->git_sha1 && !j->size_known) return; /* git's header needs the size first */
     ferry__hash_start(j);

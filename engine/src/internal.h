@@ -61,15 +61,20 @@ struct ferry__arena {
 /* O_DIRECT wants buffers, offsets and lengths aligned; 4 KiB suits every common device. */
 #define FERRY__DIO_ALIGN 4096u
 
+/* A job's lifecycle (job.c): every change goes through ferry__job_set_state, which -v traces,
+ * and a job ends in ferry__job_end, the one place its end is accounted for. */
 enum ferry__job_state {
   FERRY__J_NEW,       /* not started: no file, no request */
   FERRY__J_PROBING,   /* first request under way: size and final URL unknown */
   FERRY__J_RUNNING,   /* ranges being fetched */
-  FERRY__J_DRAINING,  /* no more requests; waiting for writes, hashing, restart or failure */
+  FERRY__J_DRAINING,  /* failing or restarting: no new request, waiting for the requests,
+                       * writes and hashing still running (why: `drain`) */
   FERRY__J_FINAL,     /* fsync + rename running on a worker */
   FERRY__J_DONE,
   FERRY__J_FAILED
 };
+/* Why a job drains (both can be set: a failure during a restart wins). */
+enum { FERRY__DRAIN_FAIL = 1, FERRY__DRAIN_RESTART = 2 };
 
 struct ferry__job {
   struct ferry__job *next;
@@ -101,7 +106,8 @@ struct ferry__job {
   int fd, jfd;
   int dfd; /* the .part file opened with O_DIRECT (-1 where the filesystem refuses it) */
   atomic_int direct_refused; /* a writer saw EINVAL: the rest goes through fd */
-  int restart_pending, fail_pending;
+  int drain;        /* FERRY__DRAIN_* bits while DRAINING */
+  int drained_from; /* the state the job drained from (had it opened its files?) */
   struct ferry__ivset unassigned; /* not yet requested */
   struct ferry__ivset written;    /* on disk (written now or verified from the journal) */
   struct ferry__ivset checking;   /* journal ranges being re-verified */
@@ -279,6 +285,19 @@ void ferry__xfer_flush_slow_blocks(struct ferry_engine *e);
 /* job.c: the lifecycle of one download */
 int ferry__job_open(struct ferry__job *j);            /* NEW -> PROBING */
 int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x); /* headers of a probe */
+/* The one way a job's state changes (traced with -v: "label: from -> to (why)"). */
+void ferry__job_set_state(struct ferry__job *j, enum ferry__job_state to, const char *why);
+/* The one end of a job: unlocks it, counts it done (err 0) or failed, calls its done_cb. */
+void ferry__job_end(struct ferry__job *j, int err);
+static inline int ferry__job_draining(const struct ferry__job *j) {
+  return j->state == FERRY__J_DRAINING;
+}
+static inline int ferry__job_failing(const struct ferry__job *j) {
+  return j->state == FERRY__J_DRAINING && (j->drain & FERRY__DRAIN_FAIL);
+}
+static inline int ferry__job_restarting(const struct ferry__job *j) {
+  return j->state == FERRY__J_DRAINING && (j->drain & FERRY__DRAIN_RESTART);
+}
 void ferry__job_fail(struct ferry__job *j, int err, long status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void ferry__job_restart(struct ferry__job *j, const char *why);

@@ -17,6 +17,39 @@
 #include "internal.h"
 #include "plan.h"
 
+static const char *const state_names[] = {"new", "probing", "running", "draining", "final",
+                                          "done", "failed"};
+
+void ferry__job_set_state(struct ferry__job *j, enum ferry__job_state to, const char *why) {
+  if (j->e->cfg.verbose)
+    ferry__log(j->e, "%s: %s -> %s (%s)", j->label, state_names[j->state], state_names[to], why);
+  j->state = (int)to;
+}
+
+void ferry__job_end(struct ferry__job *j, int err) {
+  struct ferry_engine *e = j->e;
+  ferry__job_unlock(j); /* renamed, or failed: another run may take PATH now */
+  if (err) {
+    j->error = err;
+    e->st.files_failed++;
+    if (!e->first_error) e->first_error = err;
+    ferry__job_set_state(j, FERRY__J_FAILED, ferry_strerror(err));
+  } else {
+    e->st.files_done++;
+    ferry__job_set_state(j, FERRY__J_DONE, "verified and in place");
+  }
+  if (j->done_cb) j->done_cb(j->done_user, (struct ferry_job *)j);
+}
+
+/* Stops taking new requests for `why` (FERRY__DRAIN_*); the job acts once it is quiet. */
+static void drain(struct ferry__job *j, int why, const char *what) {
+  if (j->state != FERRY__J_DRAINING) {
+    j->drained_from = j->state;
+    ferry__job_set_state(j, FERRY__J_DRAINING, what);
+  }
+  j->drain |= why;
+}
+
 static int quiet(const struct ferry__job *j) {
   return j->active_xfers == 0 && j->pending_writes == 0 && !j->writers_active && !j->hash_running &&
          !j->verify_running;
@@ -155,7 +188,7 @@ int ferry__job_open(struct ferry__job *j) {
   if (!refused) refused = refuse_links(j);
   if (!refused) refused = lock_destination(j);
   if (refused) return refused;
-  j->state = FERRY__J_PROBING;
+  ferry__job_set_state(j, FERRY__J_PROBING, "first request");
   e->jobs_open++;
   if (!j->no_resume) {
     struct ferry__jparser *p = malloc(sizeof(*p));
@@ -394,14 +427,15 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
       ferry__sink_verify_journal(j);
     }
   }
-  j->state = FERRY__J_RUNNING;
+  ferry__job_set_state(j, FERRY__J_RUNNING, j->ranges ? "ranges" : "one stream");
   return 0;
 }
 
 void ferry__job_fail(struct ferry__job *j, int err, long status, const char *fmt, ...) {
-  if (j->state == FERRY__J_DONE || j->state == FERRY__J_FAILED) return;
-  if (!j->fail_pending) {
-    j->fail_pending = 1;
+  /* Ended, or being renamed (a verified file: the rename decides how it ends). */
+  if (j->state == FERRY__J_DONE || j->state == FERRY__J_FAILED || j->state == FERRY__J_FINAL)
+    return;
+  if (!ferry__job_failing(j)) {
     j->error = err;
     j->http_status = status;
     va_list ap;
@@ -409,19 +443,22 @@ void ferry__job_fail(struct ferry__job *j, int err, long status, const char *fmt
     vsnprintf(j->message, sizeof(j->message), fmt, ap);
     va_end(ap);
     ferry__log(j->e, "error: %s", j->message);
+    drain(j, FERRY__DRAIN_FAIL, ferry_strerror(err));
   }
   ferry__job_check_progress(j);
 }
 
 void ferry__job_restart(struct ferry__job *j, const char *why) {
-  if (j->fail_pending || j->restart_pending) return;
+  if (ferry__job_draining(j) || j->state == FERRY__J_FINAL || j->state == FERRY__J_DONE ||
+      j->state == FERRY__J_FAILED)
+    return;
   if (j->restarts >= FERRY__MAX_RESTARTS) {
     ferry__job_fail(j, FERRY_E_CHANGED, 0, "%s: %s, %d times: giving up", j->shown_url, why,
                     j->restarts);
     return;
   }
   ferry__notice(j->e, "%s: %s: starting this file over", j->shown_url, why);
-  j->restart_pending = 1;
+  drain(j, FERRY__DRAIN_RESTART, why);
   ferry__job_check_progress(j);
 }
 
@@ -464,9 +501,9 @@ static void do_restart(struct ferry__job *j) {
   j->size_known = j->ranges = 0;
   j->size = 0;
   j->validator[0] = 0;
-  j->restart_pending = 0;
+  j->drain = 0;
   j->restarts++;
-  j->state = FERRY__J_NEW;
+  ferry__job_set_state(j, FERRY__J_NEW, "starting over");
   e->jobs_open--;
   j->no_resume = 1;
 }
@@ -474,36 +511,33 @@ static void do_restart(struct ferry__job *j) {
 static void finish_failed(struct ferry__job *j) {
   struct ferry_engine *e = j->e;
   int keep = j->error != FERRY_E_CHECKSUM && j->size_known && j->ranges &&
-             !j->restart_pending;
+             !(j->drain & FERRY__DRAIN_RESTART);
+  int from = j->state == FERRY__J_DRAINING ? j->drained_from : j->state;
   close_files(j);
   free_retained(j);
   drop_old_journal(j);
   if (!keep) {
     /* Nothing to resume from (or wrong data): leave no partial file behind. */
-    if (j->state != FERRY__J_NEW && j->state != FERRY__J_PROBING) unlink(j->part_path);
+    if (from != FERRY__J_NEW && from != FERRY__J_PROBING) unlink(j->part_path);
     if (j->error == FERRY_E_CHECKSUM) unlink(j->journal_path);
   }
-  if (j->state != FERRY__J_NEW) e->jobs_open--;
-  ferry__job_unlock(j);
-  j->state = FERRY__J_FAILED;
-  e->st.files_failed++;
-  if (!e->first_error) e->first_error = j->error;
-  if (j->done_cb) j->done_cb(j->done_user, (struct ferry_job *)j);
+  if (from != FERRY__J_NEW) e->jobs_open--;
+  ferry__job_end(j, j->error);
 }
 
 void ferry__job_check_progress(struct ferry__job *j) {
   struct ferry_engine *e = j->e;
   if (j->state == FERRY__J_DONE || j->state == FERRY__J_FAILED || j->state == FERRY__J_FINAL)
     return;
-  if (e->stopping && !j->fail_pending && j->state != FERRY__J_NEW) {
-    j->fail_pending = 1;
+  if (e->stopping && !ferry__job_failing(j) && j->state != FERRY__J_NEW) {
     j->error = FERRY_E_INTERRUPTED;
     snprintf(j->message, sizeof(j->message), "interrupted: %s can be resumed by running the "
              "same command again", j->path);
+    drain(j, FERRY__DRAIN_FAIL, "interrupted");
   }
-  if (j->fail_pending || j->restart_pending) {
+  if (ferry__job_draining(j)) {
     if (!quiet(j)) return; /* the pump cancels requests; writes finish on their own */
-    if (j->fail_pending) finish_failed(j);
+    if (j->drain & FERRY__DRAIN_FAIL) finish_failed(j);
     else do_restart(j);
     return;
   }
@@ -537,7 +571,7 @@ void ferry__job_retry_now(struct ferry__retry *r) {
   else e->retries = r->next;
   if (r->next) r->next->prev = r->prev;
   j->active_xfers--; /* the waiting retry counted as a request in flight */
-  if (!e->stopping && !j->fail_pending && !j->restart_pending) {
+  if (!e->stopping && !ferry__job_draining(j)) {
     int err = j->state == FERRY__J_PROBING
                   ? ferry__xfer_start(j, FERRY__X_PROBE, r->start, r->end, r->attempt)
                   : ferry__xfer_start(j, FERRY__X_RANGE, r->start, r->end, r->attempt);
@@ -580,7 +614,7 @@ int ferry__job_steal(struct ferry_engine *e) {
   for (struct ferry__xfer *x = e->active; x; x = x->next) {
     if (x->kind == FERRY__X_WHOLE || !x->checked || x->cancelled || x->status != 206) continue;
     struct ferry__job *j = x->job;
-    if (j->state != FERRY__J_RUNNING || j->fail_pending || j->restart_pending) continue;
+    if (j->state != FERRY__J_RUNNING) continue;
     uint64_t left = x->end - x->cursor;
     if (left > best_left) best = x, best_left = left;
   }

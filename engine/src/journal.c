@@ -70,7 +70,7 @@ void ferry__jparser_free(struct ferry__jparser *p) {
 }
 
 static int damaged(struct ferry__jparser *p, const char *why) {
-  p->state = 4;
+  p->state = FERRY__JP_BAD;
   p->why = why;
   return -1;
 }
@@ -139,7 +139,7 @@ int ferry__jparser_feed(struct ferry__jparser *p, const void *data, size_t len) 
   while (len) {
     size_t want, take;
     switch (p->state) {
-    case 0: /* magic + header length */
+    case FERRY__JP_FIXED:
       take = sizeof(p->fixed) - p->have;
       if (take > len) take = len;
       memcpy(p->fixed + p->have, in, take);
@@ -150,9 +150,9 @@ int ferry__jparser_feed(struct ferry__jparser *p, const void *data, size_t len) 
       p->header_len = get_u32(p->fixed + 8);
       if (p->header_len == 0 || p->header_len > FERRY__JOURNAL_MAX_HEADER)
         return damaged(p, "bad header length");
-      p->state = 1, p->have = 0;
+      p->state = FERRY__JP_TEXT, p->have = 0;
       break;
-    case 1: /* header text */
+    case FERRY__JP_TEXT:
       take = p->header_len - p->have;
       if (take > len) take = len;
       memcpy(p->text + p->have, in, take);
@@ -161,9 +161,9 @@ int ferry__jparser_feed(struct ferry__jparser *p, const void *data, size_t len) 
       if (p->have < p->header_len) break;
       p->text[p->header_len] = 0;
       if (memchr(p->text, 0, p->header_len)) return damaged(p, "NUL in header");
-      p->state = 2, p->have = 0;
+      p->state = FERRY__JP_CHECK, p->have = 0;
       break;
-    case 2: /* header checksum */
+    case FERRY__JP_CHECK:
       want = 8;
       take = want - p->have;
       if (take > len) take = len;
@@ -173,9 +173,9 @@ int ferry__jparser_feed(struct ferry__jparser *p, const void *data, size_t len) 
       if (get_u64(p->rec) != XXH3_64bits_digest(p->xxh_state))
         return damaged(p, "header checksum mismatch");
       if (parse_text(p)) return -1;
-      p->state = 3, p->have = 0;
+      p->state = FERRY__JP_RECORDS, p->have = 0;
       break;
-    case 3: /* records */
+    case FERRY__JP_RECORDS:
       take = FERRY__JOURNAL_RECORD_SIZE - p->have;
       if (take > len) take = len;
       memcpy(p->rec + p->have, in, take);
@@ -192,8 +192,8 @@ int ferry__jparser_feed(struct ferry__jparser *p, const void *data, size_t len) 
 }
 
 enum ferry__jstatus ferry__jparser_finish(struct ferry__jparser *p) {
-  if (p->state == 4) return FERRY__J_DAMAGED;
-  if (p->state < 3) return FERRY__J_INCOMPLETE;
+  if (p->state == FERRY__JP_BAD) return FERRY__J_DAMAGED;
+  if (p->state != FERRY__JP_RECORDS) return FERRY__J_INCOMPLETE;
   p->have = 0; /* a torn last record is dropped */
   return FERRY__J_OK;
 }

@@ -40,8 +40,17 @@ enum ferry__jstatus {
   FERRY__J_DAMAGED       /* a checksum, a field or a record is wrong: discard the journal */
 };
 
+/* Where the parser is in the journal (ferry__jparser.state). */
+enum ferry__jparse_state {
+  FERRY__JP_FIXED,   /* magic and header length */
+  FERRY__JP_TEXT,    /* header text */
+  FERRY__JP_CHECK,   /* header checksum */
+  FERRY__JP_RECORDS, /* records, to the end */
+  FERRY__JP_BAD,     /* damaged: stays so */
+};
+
 struct ferry__jparser {
-  int state;                    /* 0 fixed header, 1 header text, 2 checksum, 3 records, 4 bad */
+  enum ferry__jparse_state state;
   unsigned char fixed[12];
   uint32_t header_len;
   char text[FERRY__JOURNAL_MAX_HEADER + 1];

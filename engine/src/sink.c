@@ -181,7 +181,7 @@ static void block_written(struct ferry__block *b) {
                     b->err == FERRY_E_NOSPC ? "no space left on device" : "I/O error",
                     j->part_path, (unsigned long long)b->offset);
     ferry__block_free(e, b);
-  } else if (j->restart_pending) {
+  } else if (ferry__job_restarting(j)) {
     ferry__block_free(e, b);
   } else {
     if (j->jfd >= 0) {
@@ -430,21 +430,14 @@ static void finish_job(struct ferry__job *j, int err, const char *why) {
   if (j->jfd >= 0) close(j->jfd);
   j->jfd = -1;
   e->jobs_final--;
-  ferry__job_unlock(j); /* renamed (or failed): another run may take PATH now */
   if (err) {
-    j->state = FERRY__J_FAILED;
-    j->error = err;
     snprintf(j->message, sizeof(j->message), "%s", why);
-    e->st.files_failed++;
-    if (!e->first_error) e->first_error = err;
   } else {
     unlink(j->journal_path);
     note_dir(e, j->path);
-    j->state = FERRY__J_DONE;
-    e->st.files_done++;
     if (e->cfg.verbose) ferry__log(e, "done: %s sha256 %s", j->path, j->sha_hex);
   }
-  if (j->done_cb) j->done_cb(j->done_user, (struct ferry_job *)j);
+  ferry__job_end(j, err);
 }
 
 static void free_batch(struct final_batch *f) {
@@ -499,7 +492,7 @@ static void kick_final(struct ferry_engine *e) {
  * here, and the files waiting for it must not keep new ones from starting. */
 void ferry__sink_finalize(struct ferry__job *j) {
   struct ferry_engine *e = j->e;
-  j->state = FERRY__J_FINAL;
+  ferry__job_set_state(j, FERRY__J_FINAL, "verified: fsync and rename");
   e->jobs_open--;
   e->jobs_final++;
   j->next_final = NULL;

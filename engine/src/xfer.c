@@ -175,7 +175,7 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *userp) {
   x->last_progress_ms = uv_now(&e->loop);
   x->window_bytes += len;
   if (x->status != 200 && x->status != 206) return len; /* redirect or error page: dropped */
-  if (j->fail_pending || j->restart_pending || e->stopping || x->cancelled) return 0;
+  if (ferry__job_draining(j) || e->stopping || x->cancelled) return 0;
   if (!x->checked) {
     x->checked = 1;
     if (check_response(x) != 0) return 0;
@@ -481,7 +481,7 @@ void ferry__xfer_check_stalls(struct ferry_engine *e) {
 
 void ferry__xfer_cancel(struct ferry__xfer *x) {
   struct ferry__job *j = x->job;
-  int keep = !j->restart_pending && j->size_known && j->jfd >= 0;
+  int keep = !ferry__job_restarting(j) && j->size_known && j->jfd >= 0;
   xfer_release(x, keep);
   ferry__job_check_progress(j);
 }
@@ -519,9 +519,9 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
   struct ferry_engine *e = x->e;
   struct ferry__job *j = x->job;
   if (!x->checked && (x->status == 200 || x->status == 206 || x->status == 416) &&
-      rc == CURLE_OK && !j->fail_pending && !j->restart_pending) {
+      rc == CURLE_OK && !ferry__job_failing(j) && !ferry__job_restarting(j)) {
     x->checked = 1; /* a body-less answer (empty file, 416) is checked here */
-    if (check_response(x) != 0 && !x->verdict && !j->fail_pending) x->verdict = FERRY_E_PROTOCOL;
+    if (check_response(x) != 0 && !x->verdict && !ferry__job_failing(j)) x->verdict = FERRY_E_PROTOCOL;
   }
   int err = x->verdict;
   if (!err && !(x->done_early && x->cursor == x->end))
@@ -549,7 +549,7 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
                  rc == CURLE_OK && !x->verdict;
   /* A partly filled block holds good bytes: write them when they can still be used (the
    * journal will know them, or they end a whole-file stream). */
-  int keep = !j->restart_pending && err != FERRY_E_CHANGED &&
+  int keep = !ferry__job_restarting(j) && err != FERRY_E_CHANGED &&
              (kind == FERRY__X_WHOLE ? err == 0 : j->size_known && j->jfd >= 0);
   if (redirect) {
     char *loc = NULL, *copy = NULL;
@@ -557,13 +557,13 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
     if (loc) copy = strdup(loc);
     xfer_release(x, 0);
     if (loc && !copy) ferry__job_fail(j, FERRY_E_NOMEM, 0, "out of memory");
-    else if (!j->fail_pending && !e->stopping)
+    else if (!ferry__job_failing(j) && !e->stopping)
       on_redirect(j, kind, copy, status, start, end, attempt);
     else free(copy);
     return;
   }
   xfer_release(x, keep);
-  if (e->stopping || j->fail_pending || j->restart_pending) {
+  if (e->stopping || ferry__job_draining(j)) {
     ferry__job_check_progress(j);
     return;
   }
