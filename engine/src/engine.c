@@ -105,16 +105,15 @@ int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) 
   }
   e->cacert = dup_str(c->cacert);
   c->cacert = NULL;
-  e->mem_budget = c->max_memory;
   /* Until the first answer says whether connections multiplex, assume they do (HTTP/2). */
   e->max_inflight = c->connections * (c->http11 ? 1 : c->streams);
-  e->chunk = ferry__plan_chunk(e->mem_budget / 2, e->max_inflight, c->chunk_size, FERRY__ALIGN);
-  e->block_size = e->chunk < FERRY__BLOCK_SIZE ? (size_t)e->chunk : FERRY__BLOCK_SIZE;
-  ferry__arena_init(&e->arena, e->mem_budget);
+  e->chunk = ferry__plan_chunk(c->max_memory / 2, e->max_inflight, c->chunk_size, FERRY__ALIGN);
+  ferry__budget_init(&e->budget, c->max_memory,
+                     e->chunk < FERRY__BLOCK_SIZE ? (size_t)e->chunk : FERRY__BLOCK_SIZE);
   int err = ferry__loop_init(e);
   if (err) {
     if (e->multi) curl_multi_cleanup(e->multi);
-    ferry__arena_free(&e->arena);
+    ferry__budget_destroy(&e->budget);
     free(e->cacert);
     free(e);
     return err;
@@ -211,14 +210,15 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
  * those bytes back from the file), so the total never exceeds the budget. */
 static int budget_allows(struct ferry_engine *e, uint64_t len) {
   uint64_t need = ferry__round_up(len);
-  if (e->mem_charged + need <= e->mem_budget) return 1;
-  uint64_t half = e->mem_budget / 2;
-  if (e->mem_retained > half) {
-    uint64_t excess = e->mem_charged + need - e->mem_budget;
-    uint64_t evictable = e->mem_retained - half;
+  const struct ferry__budget *b = &e->budget;
+  if (ferry__budget_fits(b, need)) return 1;
+  uint64_t half = b->limit / 2;
+  if (b->retained > half) {
+    uint64_t excess = b->charged + need - b->limit;
+    uint64_t evictable = b->retained - half;
     ferry__hash_evict(e, excess < evictable ? excess : evictable);
   }
-  return e->mem_charged + need <= e->mem_budget;
+  return ferry__budget_fits(b, need);
 }
 
 static void on_rate_timer(uv_timer_t *t) {
@@ -350,8 +350,8 @@ static void on_progress(uv_timer_t *t) {
       for (struct ferry__block *b = j->retained; b; b = b->next) retained++;
     }
     ferry__log(e, "memory: charged %llu KiB, allocated %llu KiB, %d requests, %d writes queued, "
-               "%d blocks kept for hashing", (unsigned long long)e->mem_charged >> 10,
-               (unsigned long long)e->mem_alloc >> 10, e->nactive, writes, retained);
+               "%d blocks kept for hashing", (unsigned long long)e->budget.charged >> 10,
+               (unsigned long long)e->budget.allocated >> 10, e->nactive, writes, retained);
   }
   if (!e->cfg.progress_cb) return;
   struct ferry_stats s;
@@ -462,8 +462,8 @@ void ferry_engine_stop(struct ferry_engine *e) {
 
 void ferry_engine_stats(const struct ferry_engine *e, struct ferry_stats *out) {
   *out = e->st;
-  out->memory_in_use = e->mem_alloc;
-  out->memory_peak = e->mem_peak;
+  out->memory_in_use = e->budget.allocated;
+  out->memory_peak = e->budget.peak;
   /* The three largest files in flight, from the unfinished ones (at most FERRY__MAX_OPEN_JOBS
    * are open at a time, so the walk stays short). */
   out->nlargest = 0;
@@ -508,7 +508,7 @@ void ferry_engine_free(struct ferry_engine *e) {
     while (j->retained) {
       struct ferry__block *b = j->retained;
       j->retained = b->next;
-      if (!ferry__arena_owns(&e->arena, b)) free(b);
+      ferry__budget_drop(&e->budget, b);
     }
     if (j->old) {
       ferry__jparser_free(j->old);
@@ -524,12 +524,7 @@ void ferry_engine_free(struct ferry_engine *e) {
     free(j->url), free(j->shown_url), free(j->final_url), free(j->path), free(j->part_path), free(j->journal_path);
     free(j);
   }
-  while (e->free_blocks) {
-    struct ferry__block *b = e->free_blocks;
-    e->free_blocks = b->next;
-    free(b);
-  }
-  ferry__arena_free(&e->arena);
+  ferry__budget_destroy(&e->budget);
   free(e->cacert);
   free(e);
 }

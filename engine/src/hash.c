@@ -29,7 +29,7 @@ void ferry__hash_retain(struct ferry__job *j, struct ferry__block *b) {
   while (*p && (*p)->offset < b->offset) p = &(*p)->next;
   b->next = *p;
   *p = b;
-  j->e->mem_retained += b->cap;
+  ferry__budget_retain(&j->e->budget, b->cap);
 }
 
 static void hash_work(uv_work_t *w) {
@@ -130,13 +130,13 @@ void ferry__hash_kick(struct ferry__job *j) {
     *tail = b;
     tail = &b->next;
   }
-  j->e->mem_retained -= moved;
+  ferry__budget_unretain(&j->e->budget, moved);
   j->hash_running = 1;
   if (uv_queue_work(&j->e->loop, &h->work, hash_work, hash_done) != 0) {
     j->hash_running = 0;
     *tail = j->retained;
     j->retained = h->blocks;
-    j->e->mem_retained += moved;
+    ferry__budget_retain(&j->e->budget, moved);
     free(h);
     ferry__job_fail(j, FERRY_E_INTERNAL, 0, "cannot queue hashing");
   }
@@ -155,7 +155,7 @@ uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want) {
       struct ferry__block *b = *p;
       *p = NULL;
       freed += b->cap;
-      e->mem_retained -= b->cap;
+      ferry__budget_unretain(&e->budget, b->cap);
       ferry__block_free(e, b);
     }
   }

@@ -58,6 +58,36 @@ struct ferry__arena {
   struct ferry__block *free;
 };
 
+/* The memory budget (budget.c): its counters change there only. */
+struct ferry__budget {
+  uint64_t limit;     /* --max-memory */
+  uint64_t charged;   /* reserved for requests in flight and blocks in use */
+  uint64_t allocated, peak; /* block memory that exists (in use or spare), and its peak */
+  uint64_t retained;  /* written blocks kept for the hasher */
+  size_t block_size;  /* min(FERRY__BLOCK_SIZE, chunk): most blocks have this size, so they
+                         are reused as spares instead of going back to malloc (page faults) */
+  struct ferry__arena arena;    /* full-size blocks on huge pages */
+  struct ferry__block *spares;  /* spare malloc'ed blocks of block_size */
+  int nspares;
+};
+void ferry__budget_init(struct ferry__budget *b, uint64_t limit, size_t block_size);
+void ferry__budget_destroy(struct ferry__budget *b);
+/* Whether `bytes` more may be reserved now. */
+int ferry__budget_fits(const struct ferry__budget *b, uint64_t bytes);
+void ferry__budget_reserve(struct ferry__budget *b, uint64_t bytes);
+void ferry__budget_release(struct ferry__budget *b, uint64_t bytes);
+/* The memory of a block of `cap` bytes (header and data set up, nothing else); NULL when out
+ * of memory. Its reservation is the caller's (reserve, or a request's). */
+struct ferry__block *ferry__budget_acquire(struct ferry__budget *b, size_t cap);
+/* A block's memory back, and its reservation. */
+void ferry__budget_give(struct ferry__budget *b, struct ferry__block *blk);
+/* A block's memory freed without any accounting (the engine is being freed). */
+void ferry__budget_drop(struct ferry__budget *b, struct ferry__block *blk);
+void ferry__budget_retain(struct ferry__budget *b, uint64_t bytes);
+void ferry__budget_unretain(struct ferry__budget *b, uint64_t bytes);
+/* Full-size blocks get this size from now on (spares of the old size are freed). */
+void ferry__budget_set_block_size(struct ferry__budget *b, size_t size);
+
 /* O_DIRECT wants buffers, offsets and lengths aligned; 4 KiB suits every common device. */
 #define FERRY__DIO_ALIGN 4096u
 
@@ -219,15 +249,8 @@ struct ferry_engine {
   int jobs_final; /* verified files waiting for their fsync and rename (not in jobs_open) */
   struct ferry__xfer *active;
   int nactive, max_inflight, multiplex_known, multiplexed;
-  /* memory budget */
-  uint64_t mem_budget, mem_charged, mem_alloc, mem_peak;
-  uint64_t mem_retained;             /* written blocks waiting for the hasher */
-  struct ferry__arena arena;         /* full-size blocks */
-  struct ferry__block *free_blocks; /* spare malloc'ed blocks of block_size, reused */
-  int nfree_blocks;
+  struct ferry__budget budget; /* the memory of file data (budget.c) */
   uint64_t chunk;
-  size_t block_size; /* min(FERRY__BLOCK_SIZE, chunk): most blocks have this size, so
-                        they are reused instead of going back to malloc (page faults) */
   /* --limit-rate: a token bucket on the bytes requests may ask for */
   double rate_tokens;
   uint64_t rate_last_ms;
@@ -323,7 +346,6 @@ void ferry__sink_on_written(uv_async_t *a);       /* written blocks come back */
 void ferry__sink_verify_journal(struct ferry__job *j);
 void ferry__sink_finalize(struct ferry__job *j);
 void ferry__sink_sync_dirs(struct ferry_engine *e); /* the folders of renamed files */
-void ferry__budget_release(struct ferry_engine *e, uint64_t bytes);
 uint64_t ferry__round_up(uint64_t v);
 
 /* hash.c */

@@ -329,18 +329,9 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
     int inflight = e->cfg.connections * (e->multiplexed ? e->cfg.streams : 1);
     if (inflight != e->max_inflight) {
       e->max_inflight = inflight;
-      e->chunk = ferry__plan_chunk(e->mem_budget / 2, inflight, e->cfg.chunk_size, FERRY__ALIGN);
-      size_t bs = e->chunk < FERRY__BLOCK_SIZE ? (size_t)e->chunk : FERRY__BLOCK_SIZE;
-      if (bs != e->block_size) { /* spares of the old size would never be reused */
-        while (e->free_blocks) {
-          struct ferry__block *b = e->free_blocks;
-          e->free_blocks = b->next;
-          e->mem_alloc -= b->cap;
-          free(b);
-        }
-        e->nfree_blocks = 0;
-        e->block_size = bs;
-      }
+      e->chunk = ferry__plan_chunk(e->budget.limit / 2, inflight, e->cfg.chunk_size, FERRY__ALIGN);
+      ferry__budget_set_block_size(
+          &e->budget, e->chunk < FERRY__BLOCK_SIZE ? (size_t)e->chunk : FERRY__BLOCK_SIZE);
     }
   }
 
@@ -477,7 +468,7 @@ static void free_retained(struct ferry__job *j) {
   while (j->retained) {
     struct ferry__block *b = j->retained;
     j->retained = b->next;
-    j->e->mem_retained -= b->cap;
+    ferry__budget_unretain(&j->e->budget, b->cap);
     ferry__block_free(j->e, b);
   }
 }
@@ -625,7 +616,7 @@ int ferry__job_steal(struct ferry_engine *e) {
   /* The budget moves with the bytes: what the old request no longer needs pays for the new. */
   uint64_t moved = old_end - mid < best->charged ? old_end - mid : best->charged;
   best->charged -= moved;
-  ferry__budget_release(e, moved);
+  ferry__budget_release(&e->budget, moved);
   best->end = mid; /* the body callback stops it there (cursor < mid, so it still runs) */
   if (e->cfg.verbose)
     ferry__log(e, "split: bytes %llu-%llu of %s move to a new request",

@@ -18,64 +18,21 @@
 
 uint64_t ferry__round_up(uint64_t v) { return (v + FERRY__ALIGN - 1) / FERRY__ALIGN * FERRY__ALIGN; }
 
-void ferry__budget_release(struct ferry_engine *e, uint64_t bytes) {
-  e->mem_charged = bytes > e->mem_charged ? 0 : e->mem_charged - bytes;
-}
-
 struct ferry__block *ferry__block_new(struct ferry_engine *e, struct ferry__job *j,
                                       uint64_t offset, size_t cap) {
-  struct ferry__block *b = ferry__arena_take(&e->arena, cap);
-  if (b) {
-    e->mem_alloc += cap;
-    if (e->mem_alloc > e->mem_peak) e->mem_peak = e->mem_alloc;
-  } else if (cap == e->block_size && e->free_blocks) {
-    b = e->free_blocks;
-    e->free_blocks = b->next;
-    e->nfree_blocks--;
-  } else {
-    /* Spare full-size blocks give way, so buffers in use plus spares stay within budget. */
-    while (e->free_blocks && e->mem_alloc + cap > e->mem_budget) {
-      struct ferry__block *spare = e->free_blocks;
-      e->free_blocks = spare->next;
-      e->nfree_blocks--;
-      e->mem_alloc -= spare->cap;
-      free(spare);
-    }
-    /* One allocation: the header in the first page, the data page-aligned after it. */
-    static_assert(sizeof(struct ferry__block) <= FERRY__DIO_ALIGN, "block header too large");
-    void *p = NULL;
-    if (posix_memalign(&p, FERRY__DIO_ALIGN, FERRY__DIO_ALIGN + cap) != 0) return NULL;
-    b = p;
-    b->data = (unsigned char *)p + FERRY__DIO_ALIGN;
-    e->mem_alloc += cap;
-    if (e->mem_alloc > e->mem_peak) e->mem_peak = e->mem_alloc;
-  }
+  struct ferry__block *b = ferry__budget_acquire(&e->budget, cap);
+  if (!b) return NULL;
   b->next = NULL;
   b->job = j;
   b->offset = offset;
   b->len = 0;
-  b->cap = cap;
   b->err = 0;
   ferry__xxh3_reset(&b->xst);
   return b;
 }
 
 void ferry__block_free(struct ferry_engine *e, struct ferry__block *b) {
-  ferry__budget_release(e, b->cap);
-  if (ferry__arena_owns(&e->arena, b)) {
-    e->mem_alloc -= b->cap;
-    ferry__arena_give(&e->arena, b);
-    return;
-  }
-  /* Keep full-size blocks for reuse, as many as the budget could ever have in use. */
-  if (b->cap == e->block_size && e->mem_alloc <= e->mem_budget) {
-    b->next = e->free_blocks;
-    e->free_blocks = b;
-    e->nfree_blocks++;
-    return;
-  }
-  e->mem_alloc -= b->cap;
-  free(b);
+  ferry__budget_give(&e->budget, b);
 }
 
 /* Whole aligned blocks go straight to the device with O_DIRECT: no copy into the page

@@ -143,7 +143,7 @@ static int check_response(struct ferry__xfer *x) {
       x->verdict = FERRY_E_NOMEM;
       return -1;
     }
-    ferry__budget_release(x->e, min_u64(x->charged, x->end - got_end));
+    ferry__budget_release(&x->e->budget, min_u64(x->charged, x->end - got_end));
     x->charged -= min_u64(x->charged, x->end - got_end);
     x->end = got_end;
   }
@@ -154,12 +154,12 @@ static int check_response(struct ferry__xfer *x) {
  * out of the request's reservation first. 0, or FERRY_E_NOMEM. */
 static int open_block(struct ferry__xfer *x, uint64_t offset) {
   struct ferry_engine *e = x->e;
-  uint64_t want = x->end == FERRY__UNKNOWN ? e->block_size : x->end - offset;
-  size_t cap = (size_t)ferry__round_up(min_u64(want, e->block_size));
+  uint64_t want = x->end == FERRY__UNKNOWN ? e->budget.block_size : x->end - offset;
+  size_t cap = (size_t)ferry__round_up(min_u64(want, e->budget.block_size));
   if (x->charged >= cap) {
     x->charged -= cap;
   } else {
-    e->mem_charged += cap - x->charged;
+    ferry__budget_reserve(&e->budget, cap - x->charged);
     x->charged = 0;
   }
   x->blk = ferry__block_new(e, x->job, offset, cap);
@@ -365,10 +365,10 @@ int ferry__xfer_start(struct ferry__job *j, int kind, uint64_t start, uint64_t e
     curl_easy_setopt(x->easy, CURLOPT_RANGE, range);
   }
   x->charged = end == FERRY__UNKNOWN ? 0 : ferry__round_up(end - start);
-  e->mem_charged += x->charged;
+  ferry__budget_reserve(&e->budget, x->charged);
   CURLMcode mc = curl_multi_add_handle(e->multi, x->easy);
   if (mc != CURLM_OK) {
-    e->mem_charged -= x->charged;
+    ferry__budget_release(&e->budget, x->charged);
     curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->req_headers);
     free(x);
@@ -406,7 +406,7 @@ static void xfer_release(struct ferry__xfer *x, int keep_partial) {
     }
     x->blk = NULL;
   }
-  ferry__budget_release(e, x->charged);
+  ferry__budget_release(&e->budget, x->charged);
   if (x->prev) x->prev->next = x->next;
   else e->active = x->next;
   if (x->next) x->next->prev = x->prev;

@@ -1,5 +1,6 @@
-"""A job's lifecycle is one state machine (engine/src/job.c): its state is assigned in one
-function, which -v traces, so a user (or a maintainer) can follow one file from start to end."""
+"""The engine core's shape, kept: a job's lifecycle is one state machine (engine/src/job.c)
+whose state is assigned in one function, which -v traces; the memory budget's counters change
+in its own module only (engine/src/budget.c)."""
 import glob
 import os
 import re
@@ -22,6 +23,24 @@ def test_state_is_assigned_only_in_the_transition_function():
                 if STATE_ASSIGNMENT.search(line) and "jparser" not in line and "p->state" not in line:
                     places.append((os.path.basename(path), number, function))
     assert places and all(f == "ferry__job_set_state" for _, _, f in places), places
+
+
+BUDGET_CHANGE = re.compile(r"\b(budget|b)(\.|->)(charged|allocated|peak|retained|spares|nspares|limit)"
+                           r"\s*([-+]?=[^=]|\+\+|--)")
+
+
+def test_budget_counters_change_only_in_the_budget_module():
+    outside = []
+    for path in sorted(glob.glob(os.path.join(REPO, "engine", "src", "*.c")) +
+                       glob.glob(os.path.join(REPO, "engine", "hub", "*.c"))):
+        if os.path.basename(path) == "budget.c":
+            continue
+        with open(path) as f:
+            outside += [(os.path.basename(path), n, line.strip()) for n, line in enumerate(f, 1)
+                        if BUDGET_CHANGE.search(line) or re.search(r"\bmem_(charged|alloc)", line)]
+    assert outside == [], outside
+    with open(os.path.join(REPO, "engine", "src", "budget.c")) as f:
+        assert BUDGET_CHANGE.search(f.read())  # the check sees the module's own changes
 
 
 def test_verbose_run_traces_one_job(ferry_bin, nginx, files, out_dir):

@@ -1,0 +1,105 @@
+/* budget: the engine's memory for file data, one module (internal.h, "the memory budget").
+ *
+ * Three figures, changed here only:
+ *  - charged: bytes promised, to requests in flight (reserved when they start, so the bytes
+ *    they bring have room) and to blocks in use; the scheduler starts a request only when it
+ *    fits (ferry__budget_fits);
+ *  - allocated (and its peak): block memory that exists now, in use or kept as a spare;
+ *  - retained: written blocks kept for the hasher (which evicts them under pressure).
+ * Block memory comes from the arena (huge pages, arena.c), from spare full-size blocks, or
+ * from malloc; spares give way so that blocks in use plus spares stay within the limit. */
+#include <assert.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+void ferry__budget_init(struct ferry__budget *b, uint64_t limit, size_t block_size) {
+  *b = (struct ferry__budget){.limit = limit, .block_size = block_size};
+  ferry__arena_init(&b->arena, limit);
+}
+
+static void drop_spares(struct ferry__budget *b, uint64_t until_room_for) {
+  while (b->spares && (!until_room_for || b->allocated + until_room_for > b->limit)) {
+    struct ferry__block *spare = b->spares;
+    b->spares = spare->next;
+    b->nspares--;
+    b->allocated -= spare->cap;
+    free(spare);
+  }
+}
+
+void ferry__budget_destroy(struct ferry__budget *b) {
+  drop_spares(b, 0);
+  ferry__arena_free(&b->arena);
+}
+
+int ferry__budget_fits(const struct ferry__budget *b, uint64_t bytes) {
+  return b->charged + bytes <= b->limit;
+}
+
+void ferry__budget_reserve(struct ferry__budget *b, uint64_t bytes) { b->charged += bytes; }
+
+void ferry__budget_release(struct ferry__budget *b, uint64_t bytes) {
+  b->charged = bytes > b->charged ? 0 : b->charged - bytes;
+}
+
+static void grew(struct ferry__budget *b, size_t cap) {
+  b->allocated += cap;
+  if (b->allocated > b->peak) b->peak = b->allocated;
+}
+
+struct ferry__block *ferry__budget_acquire(struct ferry__budget *b, size_t cap) {
+  struct ferry__block *blk = ferry__arena_take(&b->arena, cap);
+  if (blk) {
+    grew(b, cap);
+  } else if (cap == b->block_size && b->spares) {
+    blk = b->spares;
+    b->spares = blk->next;
+    b->nspares--;
+  } else {
+    drop_spares(b, cap);
+    /* One allocation: the header in the first page, the data page-aligned after it. */
+    static_assert(sizeof(struct ferry__block) <= FERRY__DIO_ALIGN, "block header too large");
+    void *p = NULL;
+    if (posix_memalign(&p, FERRY__DIO_ALIGN, FERRY__DIO_ALIGN + cap) != 0) return NULL;
+    blk = p;
+    blk->data = (unsigned char *)p + FERRY__DIO_ALIGN;
+    grew(b, cap);
+  }
+  blk->cap = cap;
+  return blk;
+}
+
+void ferry__budget_give(struct ferry__budget *b, struct ferry__block *blk) {
+  ferry__budget_release(b, blk->cap);
+  if (ferry__arena_owns(&b->arena, blk)) {
+    b->allocated -= blk->cap;
+    ferry__arena_give(&b->arena, blk);
+    return;
+  }
+  /* Full-size blocks are kept for reuse, as many as the budget could ever have in use. */
+  if (blk->cap == b->block_size && b->allocated <= b->limit) {
+    blk->next = b->spares;
+    b->spares = blk;
+    b->nspares++;
+    return;
+  }
+  b->allocated -= blk->cap;
+  free(blk);
+}
+
+void ferry__budget_drop(struct ferry__budget *b, struct ferry__block *blk) {
+  if (!ferry__arena_owns(&b->arena, blk)) free(blk);
+}
+
+void ferry__budget_retain(struct ferry__budget *b, uint64_t bytes) { b->retained += bytes; }
+
+void ferry__budget_unretain(struct ferry__budget *b, uint64_t bytes) {
+  b->retained = bytes > b->retained ? 0 : b->retained - bytes;
+}
+
+void ferry__budget_set_block_size(struct ferry__budget *b, size_t size) {
+  if (size == b->block_size) return;
+  drop_spares(b, 0); /* spares of the old size would never be reused */
+  b->block_size = size;
+}
