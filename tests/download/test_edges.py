@@ -1,0 +1,57 @@
+"""Edges of `ferry download` (issue 14 part B)."""
+import glob
+import os
+import re
+import shutil
+import signal
+import subprocess
+
+import pytest
+
+from dlhelpers import (EXIT_ENTRY_NOT_FOUND, EXIT_INTERRUPTED, EXIT_OFFLINE, EXIT_OK,
+                       EXIT_USAGE, check_snapshot, etag_of, start_download)
+from ferrytest import FERRY_BIN, TIMEOUT_SCALE, mounted, small_tmpfs_at
+from hubrun import stop_process, wait_until
+
+OFFLINE = {"HF_HUB_OFFLINE": "1"}
+EXIT_DISK_FULL, EXIT_IO = 7, 6
+
+
+def snapshot_of(ferry, info):
+    return os.path.join(ferry.cache, info.folder, "snapshots", info.commit)
+
+
+def under(info, folder):
+    return [e for e in info.entries if e["path"].startswith(folder + "/")]
+
+
+def ferry_cmd(ferry, *args):
+    """Any ferry command (ls, info, repo ...) in the test's environment, trusting the hub."""
+    done = subprocess.run([FERRY_BIN, *args, "--cacert", ferry.hub.ca], env=ferry.env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=60 * TIMEOUT_SCALE)
+    return done
+
+
+# ---- 8. a full disk ------------------------------------------------------------------------
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    with small_tmpfs_at(tmp_path / "small", "20m") as mount_point:
+        yield mount_point
+
+
+def test_full_disk_leaves_no_empty_partial_files(ferry, many, small_tmpfs):
+    cache = small_tmpfs / "hub"
+    r = ferry("datasets/demo/many-files", "--cache-dir", cache, timeout=180)
+    assert r.returncode == EXIT_DISK_FULL, r.describe()
+    blobs = cache / many.folder / "blobs"
+    partial = glob.glob(str(blobs / "*.incomplete"))
+    journals = glob.glob(str(blobs / "*.journal"))
+    # whatever stays holds data and has the journal a rerun resumes from
+    assert [p for p in partial if os.path.getsize(p) == 0] == [], len(partial)
+    assert sorted(p[:-len(".incomplete")] for p in partial) == \
+        sorted(j[:-len(".journal")] for j in journals)
+    done = [n for n in os.listdir(blobs) if not n.endswith((".incomplete", ".journal"))]
+    assert done, "nothing was downloaded before the disk filled up"
+    assert set(done) <= {etag_of(e) for e in many.entries}
