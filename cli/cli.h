@@ -44,6 +44,7 @@ struct cli_progress {
   int enabled;
   int drawn;
   int quiet;
+  int columns; /* the terminal's width, 0 until read */
 };
 /* The engine's messages on stderr ("ferry: ..."), clearing the progress line first;
  * notices are dropped with -q, debug lines appear only with -v. */
