@@ -33,6 +33,50 @@ def ferry_cmd(ferry, *args):
     return done
 
 
+# ---- 1. hf:// URIs ----------------------------------------------------------------------
+
+def test_hf_uri_single_file_and_plain_repo(ferry, tiny):
+    r = ferry("hf://demo/tiny-model@main/config.json")
+    assert r.returncode == EXIT_OK, r.describe()
+    assert r.stdout == os.path.join(snapshot_of(ferry, tiny), "config.json") + "\n"
+    r = ferry("hf://models/demo/tiny-model", "-q")
+    assert r.returncode == EXIT_OK, r.describe()
+    assert r.stdout == snapshot_of(ferry, tiny) + "\n"
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["hf://datasets/demo/many-files", "--repo-type", "dataset"], "--repo-type cannot be used"),
+    (["hf://demo/tiny-model@main", "--revision", "main"], "--revision cannot be used"),
+    (["hf://demo/tiny-model/config.json", "README.md"], "not both"),
+    (["hf://dataset/demo/many-files"], "plural"),
+    (["hf://buckets/demo/b"], "buckets are not repositories ferry handles"),
+    (["hf://demo"], "NAMESPACE/NAME"),
+    (["hf://demo/tiny-model@"], "empty revision"),
+])
+def test_hf_uri_usage_errors(ferry, log, args, needle):
+    r = ferry(*args)
+    assert r.returncode == EXIT_USAGE, r.describe()
+    assert needle in r.stderr and len(r.stderr.splitlines()) == 1, r.stderr
+    assert log.lines() == [], "a request was sent"
+
+
+def test_hf_uri_in_the_other_commands(ferry, many, tiny):
+    """The same REPO_ID handling in ls, info, repo and cache verify."""
+    r = ferry_cmd(ferry, "ls", "hf://datasets/demo/many-files@main/data/group-03", "-q")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["data/group-03/part-%d/" % i for i in range(5)], r.stdout
+    r = ferry_cmd(ferry, "info", f"hf://demo/tiny-model@{tiny.commit}", "--json")
+    assert r.returncode == 0, r.stderr
+    assert '"sha":"%s"' % tiny.commit in r.stdout.replace(" ", ""), r.stdout
+    r = ferry_cmd(ferry, "info", "hf://demo/tiny-model/config.json")
+    assert r.returncode == EXIT_USAGE and "takes no path" in r.stderr, r.stderr
+    r = ferry_cmd(ferry, "repo", "delete", "hf://demo/tiny-model@main", "-y")
+    assert r.returncode == EXIT_USAGE and "takes no revision" in r.stderr, r.stderr
+    assert ferry("hf://demo/tiny-model", "-q").returncode == EXIT_OK
+    r = ferry_cmd(ferry, "cache", "verify", f"hf://demo/tiny-model@{tiny.commit}")
+    assert r.returncode == 0, r.stderr
+
+
 # ---- 8. a full disk ------------------------------------------------------------------------
 
 @pytest.fixture
