@@ -115,6 +115,9 @@ int cli_download(int argc, char **argv) {
     return cli_usage_error("download", "give the file in the hf:// URI ('%s') or as FILENAMES, "
                            "not both", uri_path);
   if (uri_path) o.filenames = &uri_path, o.n_filenames = 1;
+  if (o.local_dir && o.cache_dir) /* as hf: one is a one-off folder, the other the shared cache */
+    return cli_usage_error("download", "--local-dir and --cache-dir do not go together: "
+                           "--local-dir for a one-off folder, --cache-dir for the shared cache");
   if (o.n_filenames && (o.n_include || o.n_exclude))
     return cli_usage_error("download", "give either FILENAMES or --include/--exclude, not both");
   o.include = o.n_include ? include : NULL;

@@ -77,6 +77,15 @@ def test_hf_uri_in_the_other_commands(ferry, many, tiny):
     assert r.returncode == 0, r.stderr
 
 
+# ---- 5. --local-dir with --cache-dir -----------------------------------------------------
+
+def test_local_dir_and_cache_dir_refused(ferry, log, tmp_path):
+    r = ferry("demo/tiny-model", "--local-dir", tmp_path / "here", "--cache-dir", tmp_path / "c")
+    assert r.returncode == EXIT_USAGE, r.describe()
+    assert "--local-dir and --cache-dir" in r.stderr and len(r.stderr.splitlines()) == 1
+    assert log.lines() == [] and not os.path.exists(tmp_path / "here")
+
+
 # ---- 8. a full disk ------------------------------------------------------------------------
 
 @pytest.fixture
