@@ -180,35 +180,76 @@ static const struct ferry__hub_entry *find_file(struct dl *d, const char *path) 
   return NULL;
 }
 
+/* A name given with a trailing '/' is a folder: everything under it (as `hf download`). */
+static int is_folder_name(const char *name) {
+  size_t n = strlen(name);
+  return n > 0 && name[n - 1] == '/';
+}
+
+/* The length of a folder name without its trailing slashes. */
+static size_t folder_len(const char *name) {
+  size_t n = strlen(name);
+  while (n && name[n - 1] == '/') n--;
+  return n;
+}
+
+/* Whether the tree has a file below the folder `name` (its first n bytes). */
+static int under_folder(const char *path, const char *name, size_t n) {
+  return strncmp(path, name, n) == 0 && path[n] == '/';
+}
+
 static int select_files(struct dl *d) {
   const struct ferry_hub_download_opts *o = d->o;
   d->pick = calloc(d->tree.n + 1, sizeof(*d->pick));
-  if (!d->pick) return fail(d, FERRY_E_NOMEM, 0, "out of memory");
-  if (o->n_filenames) {
-    for (size_t k = 0; k < o->n_filenames; k++) {
-      const struct ferry__hub_entry *e = find_file(d, o->filenames[k]);
-      if (!e) {
-        ferry__hub_no_exist_mark(d->repo_dir, d->out->commit, o->filenames[k]);
-        return fail(d, FERRY_E_HUB_ENTRY_NOT_FOUND, 404, "%s not found in %s at %s",
-                    o->filenames[k], repo_label(d), d->out->commit);
-      }
-      d->pick[d->npick++] = (size_t)(e - d->tree.v);
-    }
-    return 0;
+  unsigned char *taken = calloc(d->tree.n + 1, 1); /* a file named twice is fetched once */
+  if (!d->pick || !taken) {
+    free(taken);
+    return fail(d, FERRY_E_NOMEM, 0, "out of memory");
   }
-  for (size_t i = 0; i < d->tree.n; i++) {
+  int err = 0;
+  for (size_t k = 0; k < o->n_filenames && !err; k++) {
+    const char *name = o->filenames[k];
+    size_t n = folder_len(name), found = 0;
+    for (size_t i = 0; i < d->tree.n; i++) {
+      const struct ferry__hub_entry *e = &d->tree.v[i];
+      if (e->is_dir) continue;
+      int hit = is_folder_name(name) ? under_folder(e->path, name, n) : !strcmp(e->path, name);
+      if (!hit) continue;
+      found++;
+      if (!taken[i]) d->pick[d->npick++] = i;
+      taken[i] = 1;
+    }
+    if (found) continue;
+    int folder = 0; /* named without its '/': say how to ask for it */
+    for (size_t i = 0; i < d->tree.n && !folder && !is_folder_name(name); i++)
+      folder = under_folder(d->tree.v[i].path, name, n);
+    if (!is_folder_name(name) && !folder)
+      ferry__hub_no_exist_mark(d->repo_dir, d->out->commit, name);
+    err = fail(d, FERRY_E_HUB_ENTRY_NOT_FOUND, 404, "%s %s in %s at %s%s%s%s", name,
+               is_folder_name(name) ? "holds no files" : "not found", repo_label(d),
+               d->out->commit, folder ? ": it is a folder, write '" : "", folder ? name : "",
+               folder ? "/' for everything under it" : "");
+  }
+  for (size_t i = 0; i < d->tree.n && !err && !o->n_filenames; i++) {
     if (d->tree.v[i].is_dir) continue;
     int keep = ferry__hub_patterns_keep(o->include, o->n_include, o->exclude, o->n_exclude,
                                         d->tree.v[i].path);
-    if (keep < 0) return fail(d, keep, 0, "bad --include or --exclude pattern");
-    if (keep) d->pick[d->npick++] = i;
+    if (keep < 0) err = fail(d, keep, 0, "bad --include or --exclude pattern");
+    else if (keep) d->pick[d->npick++] = i;
   }
-  return 0;
+  free(taken);
+  return err;
+}
+
+/* One FILENAME that is a file (not a folder): the result is that file's path. */
+static const char *single_file(struct dl *d) {
+  const char *name = d->o->n_filenames == 1 ? d->o->filenames[0] : NULL;
+  return name && !is_folder_name(name) ? name : NULL;
 }
 
 static char *result_path(struct dl *d) {
   char *p = NULL;
-  const char *single = d->o->n_filenames == 1 ? d->o->filenames[0] : NULL;
+  const char *single = single_file(d);
   if (d->o->local_dir) {
     if (single) ferry__hub_fmt(&p, FERRY__HUB_PATH_MAX, "%s/%s", d->o->local_dir, single);
     else p = strdup(d->o->local_dir);
@@ -770,9 +811,16 @@ int ferry_hub_download(const struct ferry_hub_download_opts *o,
     err = fail(&d, FERRY_E_INVAL, 0, "file names and --include/--exclude do not go together");
     goto done;
   }
-  for (size_t k = 0; k < o->n_filenames && !err; k++)
-    if ((err = ferry__hub_path_check(o->filenames[k], why, sizeof(why))))
-      err = fail(&d, FERRY_E_INVAL, 0, "bad file name %s: %s", o->filenames[k], why);
+  for (size_t k = 0; k < o->n_filenames && !err; k++) {
+    /* "folder/" is the folder's files; the name itself must be a path inside the repo. */
+    char name[FERRY__HUB_PATH_MAX + 1];
+    const char *f = o->filenames[k];
+    snprintf(name, sizeof(name), "%.*s", (int)(is_folder_name(f) ? folder_len(f) : strlen(f)), f);
+    if (ferry__hub_path_check(name, why, sizeof(why)))
+      err = fail(&d, FERRY_E_INVAL, 0,
+                 "bad file name '%s': a path in the repository, without empty, '.' or '..' "
+                 "parts, a leading '/', backslashes or control characters", f);
+  }
   if (err) goto done;
   if ((err = resolve_commit(&d, &soft))) goto done;
   if (soft) {

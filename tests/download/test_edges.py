@@ -1,4 +1,6 @@
-"""Edges of `ferry download` (issue 14 part B)."""
+"""Edges of `ferry download` (issue 14 part B): a folder as FILENAME and hf:// URIs, the
+message after Ctrl-C, the summary line, --local-dir with --cache-dir, an unwritable cache, an
+incomplete snapshot offline, and a full disk."""
 import glob
 import os
 import re
@@ -33,7 +35,43 @@ def ferry_cmd(ferry, *args):
     return done
 
 
-# ---- 1. hf:// URIs ----------------------------------------------------------------------
+# ---- 1. a folder as FILENAME, hf:// URIs ---------------------------------------------------
+
+def test_folder_with_a_trailing_slash(ferry, many):
+    """`data/group-00/` is everything under that folder (as `hf download`); the result is the
+    snapshot folder."""
+    r = ferry("datasets/demo/many-files", "data/group-00/")
+    assert r.returncode == EXIT_OK, r.describe()
+    assert r.stdout == snapshot_of(ferry, many) + "\n"
+    wanted = under(many, "data/group-00")
+    assert len(wanted) == 100
+    check_snapshot(ferry.cache, many.repo_id, many.repo_type, many.commit, wanted,
+                   many.reference)
+    assert re.search(r": 100 files, 100 downloaded", r.stderr), r.stderr
+
+
+def test_folder_without_the_slash_says_how(ferry, many):
+    r = ferry("datasets/demo/many-files", "data/group-00")
+    assert r.returncode == EXIT_ENTRY_NOT_FOUND, r.describe()
+    assert "it is a folder, write 'data/group-00/'" in r.stderr, r.stderr
+    assert "from the server" not in r.stderr
+
+
+def test_bad_file_name_does_not_blame_the_server(ferry):
+    r = ferry("datasets/demo/many-files", "data//x")
+    assert r.returncode == EXIT_USAGE, r.describe()
+    assert "bad file name 'data//x'" in r.stderr and "server" not in r.stderr, r.stderr
+
+
+def test_hf_uri_with_revision_and_folder(ferry, many):
+    r = ferry(f"hf://datasets/demo/many-files@{many.commit}/data/group-01/")
+    assert r.returncode == EXIT_OK, r.describe()
+    assert r.stdout == snapshot_of(ferry, many) + "\n"
+    check_snapshot(ferry.cache, many.repo_id, many.repo_type, many.commit,
+                   under(many, "data/group-01"), many.reference, revision=None)
+    # the revision was a commit: no ref written for it
+    assert not os.path.exists(os.path.join(ferry.cache, many.folder, "refs", "main"))
+
 
 def test_hf_uri_single_file_and_plain_repo(ferry, tiny):
     r = ferry("hf://demo/tiny-model@main/config.json")
