@@ -144,8 +144,8 @@ int cli_download(int argc, char **argv) {
     if (!quiet) {
       char b[32], rate[32];
       double secs = r.stats.seconds > 0 ? r.stats.seconds : 1e-9;
-      fprintf(stderr, "ferry: %s@%.12s: %zu files, %d downloaded (%s, %s/s), %d cached\n",
-              o.repo_id, r.commit, r.n_files, r.files_downloaded,
+      fprintf(stderr, "ferry: %s@%.12s: %zu file%s, %d downloaded (%s, %s/s), %d cached\n",
+              o.repo_id, r.commit, r.n_files, r.n_files == 1 ? "" : "s", r.files_downloaded,
               cli_fmt_bytes((double)r.bytes_downloaded, b, sizeof(b)),
               cli_fmt_bytes((double)r.bytes_downloaded / secs, rate, sizeof(rate)),
               r.files_cached);

@@ -259,6 +259,144 @@ static char *result_path(struct dl *d) {
   return p;
 }
 
+static uint64_t entry_size(const struct ferry__hub_entry *e) {
+  return e->has_lfs ? e->lfs_size : e->size;
+}
+
+static int entry_etag(struct dl *d, const struct ferry__hub_entry *e, char etag[65]) {
+  char why[WHY] = "";
+  int err = ferry__hub_etag_normalize(e->has_lfs ? e->lfs_oid : e->oid, etag, 65, why,
+                                      sizeof(why));
+  if (err) fail(d, err, 0, "%s: unusable object id from the Hub: %s", e->path, why);
+  return err;
+}
+
+/* One file of a result served from the cache (status cached). */
+static int add_cached(struct dl *d, const char *path, uint64_t size, const char *etag, int lfs) {
+  struct ferry_hub_download_result *out = d->out;
+  struct ferry_hub_file *v = realloc(out->files, (out->n_files + 1) * sizeof(*v));
+  if (!v) return FERRY_E_NOMEM;
+  out->files = v;
+  struct ferry_hub_file *f = &v[out->n_files];
+  memset(f, 0, sizeof(*f));
+  if (!(f->path = strdup(path))) return FERRY_E_NOMEM;
+  f->size = size;
+  f->lfs = lfs;
+  snprintf(f->etag, sizeof(f->etag), "%s", etag ? etag : "");
+  f->status = FERRY_HUB_FILE_CACHED;
+  out->n_files++;
+  out->files_cached++;
+  out->bytes_total += size;
+  return 0;
+}
+
+/* Every file below root/rel, by its path relative to root (a local dir's .cache/ left out),
+ * to each(); st is NULL for a name stat cannot follow. Stops at each()'s first error. */
+typedef int (*each_file_fn)(struct dl *d, const char *rel, const struct stat *st, void *user);
+
+static int walk_files(struct dl *d, const char *root, const char *rel, each_file_fn each,
+                      void *user) {
+  char *dir = NULL;
+  if (ferry__hub_fmt(&dir, FERRY__HUB_PATH_MAX, "%s%s%s", root, rel[0] ? "/" : "", rel))
+    return FERRY_E_NOMEM;
+  DIR *dh = opendir(dir);
+  free(dir);
+  if (!dh) return 0;
+  struct dirent *de;
+  int err = 0;
+  while (!err && (de = readdir(dh))) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    if (!rel[0] && d->o->local_dir && !strcmp(de->d_name, ".cache")) continue;
+    char *sub = NULL, *full = NULL;
+    struct stat st;
+    err = ferry__hub_fmt(&sub, FERRY__HUB_PATH_MAX, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name);
+    if (!err) err = ferry__hub_fmt(&full, FERRY__HUB_PATH_MAX, "%s/%s", root, sub);
+    int ok = !err && stat(full, &st) == 0;
+    if (!err && ok && S_ISDIR(st.st_mode)) err = walk_files(d, root, sub, each, user);
+    else if (!err) err = each(d, sub, ok ? &st : NULL, user);
+    free(sub);
+    free(full);
+  }
+  closedir(dh);
+  return err;
+}
+
+static int add_found(struct dl *d, const char *rel, const struct stat *st, void *user) {
+  (void)user;
+  return st ? add_cached(d, rel, (uint64_t)st->st_size, NULL, 0) : 0;
+}
+
+/* Without a tree listing (older clients, or a cache that only ever got single files), what is
+ * served is what the folder holds: every file below root/rel. */
+static int add_cached_walk(struct dl *d, const char *root, const char *rel) {
+  return walk_files(d, root, rel, add_found, NULL);
+}
+
+static int exists_below(const char *root, const char *path, int want_dir) {
+  char *f = NULL;
+  struct stat st;
+  int have = ferry__hub_fmt(&f, FERRY__HUB_PATH_MAX, "%s/%s", root, path) == 0 &&
+             stat(f, &st) == 0 && (!want_dir || S_ISDIR(st.st_mode));
+  free(f);
+  return have;
+}
+
+/* Offline (§4.3): the files asked for, from root (the snapshot folder or the local dir).
+ * With the tree known, every selected file must be there, and the missing ones are named
+ * (the first three and how many), as huggingface_hub's IncompleteSnapshotError does. */
+static int serve_files(struct dl *d, const char *root) {
+  size_t n = d->tree_known ? d->npick : d->o->n_filenames, missing = 0;
+  char sample[320] = "";
+  for (size_t k = 0; k < n; k++) {
+    const char *name = d->tree_known ? d->tree.v[d->pick[k]].path : d->o->filenames[k];
+    int folder = !d->tree_known && is_folder_name(name);
+    if (exists_below(root, name, folder)) continue;
+    if (missing < 3) {
+      size_t used = strlen(sample);
+      snprintf(sample + used, sizeof(sample) - used, "%s%.96s", missing ? ", " : "", name);
+    }
+    missing++;
+  }
+  if (missing > 3) {
+    size_t used = strlen(sample);
+    snprintf(sample + used, sizeof(sample) - used, ", ... (%zu more)", missing - 3);
+  }
+  if (missing && d->o->local_dir)
+    return fail(d, FERRY_E_HUB_OFFLINE, 0,
+                "%s is missing %zu file(s) (%s) and the Hub cannot be asked (%s)", root, missing,
+                sample, d->offline_why);
+  if (missing)
+    return fail(d, FERRY_E_HUB_OFFLINE, 0,
+                "%s at %s is not completely in the cache %s: %zu file(s) are missing (%s); the "
+                "Hub cannot be asked (%s)",
+                repo_label(d), d->rev, d->cache_root, missing, sample, d->offline_why);
+  int err = 0;
+  for (size_t k = 0; k < d->npick && d->tree_known && !err; k++) {
+    const struct ferry__hub_entry *e = &d->tree.v[d->pick[k]];
+    char etag[65] = "";
+    if ((err = entry_etag(d, e, etag))) return err;
+    err = add_cached(d, e->path, entry_size(e), etag, e->has_lfs);
+  }
+  for (size_t k = 0; k < d->o->n_filenames && !d->tree_known && !err; k++) {
+    const char *name = d->o->filenames[k];
+    char *f = NULL;
+    struct stat st;
+    if (is_folder_name(name)) {
+      char rel[FERRY__HUB_PATH_MAX + 1];
+      snprintf(rel, sizeof(rel), "%.*s", (int)folder_len(name), name);
+      err = add_cached_walk(d, root, rel);
+    } else if (!(err = ferry__hub_fmt(&f, FERRY__HUB_PATH_MAX, "%s/%s", root, name)) &&
+               stat(f, &st) == 0) {
+      err = add_cached(d, name, (uint64_t)st.st_size, NULL, 0);
+    }
+    free(f);
+  }
+  if (!err && !d->tree_known && !d->o->n_filenames) err = add_cached_walk(d, root, "");
+  if (err) return fail(d, err, 0, "out of memory");
+  d->out->path = result_path(d);
+  return 0;
+}
+
 /* The offline path with --local-dir (§4.3): the folder itself, if it holds the files. */
 static int serve_local_dir(struct dl *d) {
   const char *dir = d->o->local_dir;
@@ -274,30 +412,8 @@ static int serve_local_dir(struct dl *d) {
   if (d->out->commit[0]) { /* with a known commit, every selected file must be there */
     load_tree(d, 0);
     if (d->tree_known && select_files(d)) return d->out->error;
-    struct stat st;
-    for (size_t k = 0; d->tree_known && k < d->npick; k++) {
-      char *f = NULL;
-      ferry__hub_fmt(&f, FERRY__HUB_PATH_MAX, "%s/%s", dir, d->tree.v[d->pick[k]].path);
-      int have = f && stat(f, &st) == 0;
-      free(f);
-      if (!have)
-        return fail(d, FERRY_E_HUB_OFFLINE, 0, "%s is missing %s and the Hub cannot be asked (%s)",
-                    dir, d->tree.v[d->pick[k]].path, d->offline_why);
-    }
   }
-  for (size_t k = 0; k < d->o->n_filenames; k++) {
-    char *f = NULL;
-    struct stat st;
-    ferry__hub_fmt(&f, FERRY__HUB_PATH_MAX, "%s/%s", dir, d->o->filenames[k]);
-    int have = f && stat(f, &st) == 0;
-    free(f);
-    if (!have)
-      return fail(d, FERRY_E_HUB_OFFLINE, 0, "%s is missing %s and the Hub cannot be asked (%s)",
-                  dir, d->o->filenames[k], d->offline_why);
-  }
-  d->out->path = result_path(d);
-  d->out->files_cached = (int)d->npick;
-  return 0;
+  return serve_files(d, dir);
 }
 
 /* The offline / fallback path (§4.3): the cached snapshot, if complete. */
@@ -317,26 +433,14 @@ static int serve_from_cache(struct dl *d) {
   char *snap = NULL;
   ferry__hub_snapshot_path(d->repo_dir, d->out->commit, NULL, &snap);
   struct stat st;
-  int have = snap && stat(snap, &st) == 0 && S_ISDIR(st.st_mode);
-  for (size_t k = 0; have && k < d->o->n_filenames; k++) {
-    char *f = NULL;
-    ferry__hub_snapshot_path(d->repo_dir, d->out->commit, d->o->filenames[k], &f);
-    have = f && stat(f, &st) == 0;
-    free(f);
-  }
-  for (size_t k = 0; have && d->tree_known && k < d->npick; k++) {
-    char *f = NULL;
-    ferry__hub_snapshot_path(d->repo_dir, d->out->commit, d->tree.v[d->pick[k]].path, &f);
-    have = f && stat(f, &st) == 0;
-    free(f);
-  }
+  int err;
+  if (!snap || stat(snap, &st) != 0 || !S_ISDIR(st.st_mode))
+    err = fail(d, FERRY_E_HUB_OFFLINE, 0, "%s at %s is not in the cache %s (%s)", repo_label(d),
+               d->rev, d->cache_root, d->offline_why);
+  else
+    err = serve_files(d, snap);
   free(snap);
-  if (!have)
-    return fail(d, FERRY_E_HUB_OFFLINE, 0, "%s at %s is not completely in the cache %s (%s)",
-                repo_label(d), d->rev, d->cache_root, d->offline_why);
-  d->out->path = result_path(d);
-  d->out->files_cached = (int)d->npick;
-  return 0;
+  return err;
 }
 
 static int is_regular_with_size(const char *path, uint64_t size) {
@@ -402,18 +506,6 @@ static int link_snapshot(struct dl *d, const struct ferry__hub_entry *e, const c
   free(pointer);
   free(blob);
   free(target);
-  return err;
-}
-
-static uint64_t entry_size(const struct ferry__hub_entry *e) {
-  return e->has_lfs ? e->lfs_size : e->size;
-}
-
-static int entry_etag(struct dl *d, const struct ferry__hub_entry *e, char etag[65]) {
-  char why[WHY] = "";
-  int err = ferry__hub_etag_normalize(e->has_lfs ? e->lfs_oid : e->oid, etag, 65, why,
-                                      sizeof(why));
-  if (err) fail(d, err, 0, "%s: unusable object id from the Hub: %s", e->path, why);
   return err;
 }
 
@@ -855,34 +947,13 @@ done:
   return out->error;
 }
 
-/* SHA-256 of a file, or its git blob SHA-1 ("blob <size>\0" + content), in hex. */
-/* Files under `dir` (relative paths) that the tree does not list: "extra" files. */
-static int count_extra(struct dl *d, const char *root, const char *rel, int *extra) {
-  char *dir = NULL;
-  if (ferry__hub_fmt(&dir, FERRY__HUB_PATH_MAX, "%s%s%s", root, rel[0] ? "/" : "", rel))
-    return FERRY_E_NOMEM;
-  DIR *dh = opendir(dir);
-  free(dir);
-  if (!dh) return 0;
-  struct dirent *de;
-  while ((de = readdir(dh))) {
-    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-    if (!rel[0] && d->o->local_dir && !strcmp(de->d_name, ".cache")) continue;
-    char *sub = NULL;
-    if (ferry__hub_fmt(&sub, FERRY__HUB_PATH_MAX, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name))
-      continue;
-    char *full = NULL;
-    ferry__hub_fmt(&full, FERRY__HUB_PATH_MAX, "%s/%s", root, sub);
-    struct stat st;
-    if (full && stat(full, &st) == 0 && S_ISDIR(st.st_mode)) count_extra(d, root, sub, extra);
-    else if (!find_file(d, sub)) {
-      (*extra)++;
-      notice(d, "extra file not in the repository: %s", sub);
-    }
-    free(full);
-    free(sub);
+/* A file under the snapshot that the tree does not list: an "extra" file. */
+static int note_extra(struct dl *d, const char *rel, const struct stat *st, void *user) {
+  (void)st;
+  if (!find_file(d, rel)) {
+    (*(int *)user)++;
+    notice(d, "extra file not in the repository: %s", rel);
   }
-  closedir(dh);
   return 0;
 }
 
@@ -954,7 +1025,7 @@ int ferry_hub_verify(const struct ferry_hub_download_opts *o, struct ferry_hub_d
   char *root = NULL;
   if (o->local_dir) root = strdup(o->local_dir);
   else ferry__hub_snapshot_path(d.repo_dir, out->commit, NULL, &root);
-  if (root) count_extra(&d, root, "", extra);
+  if (root) walk_files(&d, root, "", note_extra, extra);
   out->path = root;
   if (bad) fail(&d, FERRY_E_CHECKSUM, 0, "%d file(s) of %s at %.12s do not match the Hub's hashes",
                 bad, repo_label(&d), out->commit);

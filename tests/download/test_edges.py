@@ -115,6 +115,41 @@ def test_hf_uri_in_the_other_commands(ferry, many, tiny):
     assert r.returncode == 0, r.stderr
 
 
+# ---- 4. the summary line -----------------------------------------------------------------
+
+def summary(stderr):
+    m = re.search(r"ferry: \S+@[0-9a-f]{12}: (\d+) (files?), (\d+) downloaded \([^)]*\), "
+                  r"(\d+) cached", stderr)
+    assert m, stderr
+    return int(m[1]), m[2], int(m[3]), int(m[4])
+
+
+def test_summary_of_one_file_online_and_offline(ferry, tiny):
+    r = ferry("demo/tiny-model", "config.json")
+    assert r.returncode == EXIT_OK, r.describe()
+    assert summary(r.stderr) == (1, "file", 1, 0)
+    r = ferry("demo/tiny-model", "config.json", env=OFFLINE)
+    assert r.returncode == EXIT_OK, r.describe()
+    assert r.stdout == os.path.join(snapshot_of(ferry, tiny), "config.json") + "\n"
+    assert summary(r.stderr) == (1, "file", 0, 1)
+
+
+def test_summary_offline_without_a_tree_cache(ferry, tiny):
+    """Older clients keep no trees/: the files are counted from the snapshot itself."""
+    assert ferry("demo/tiny-model", "-q").returncode == EXIT_OK
+    shutil.rmtree(os.path.join(ferry.cache, tiny.folder, "trees"))
+    n = len(tiny.entries)
+    r = ferry("demo/tiny-model", "--json", env=OFFLINE)
+    assert r.returncode == EXIT_OK, r.describe()
+    j = r.json
+    assert (j["files_total"], j["files_cached"], j["files_downloaded"]) == (n, n, 0)
+    assert sorted(f["path"] for f in j["files"]) == sorted(tiny.by_path)
+    assert all(f["status"] == "cached" for f in j["files"])
+    assert j["bytes_total"] == tiny.size
+    r = ferry("demo/tiny-model", env=OFFLINE)
+    assert summary(r.stderr) == (n, "files", 0, n)
+
+
 # ---- 5. --local-dir with --cache-dir -----------------------------------------------------
 
 def test_local_dir_and_cache_dir_refused(ferry, log, tmp_path):
@@ -122,6 +157,22 @@ def test_local_dir_and_cache_dir_refused(ferry, log, tmp_path):
     assert r.returncode == EXIT_USAGE, r.describe()
     assert "--local-dir and --cache-dir" in r.stderr and len(r.stderr.splitlines()) == 1
     assert log.lines() == [] and not os.path.exists(tmp_path / "here")
+
+
+# ---- 7. offline with a partial snapshot ------------------------------------------------------
+
+def test_offline_names_the_missing_files(ferry, many):
+    group = ["--include", "data/group-02/*"]
+    assert ferry("datasets/demo/many-files", *group, "-q").returncode == EXIT_OK
+    snap = snapshot_of(ferry, many)
+    gone = sorted(e["path"] for e in under(many, "data/group-02"))[:5]
+    for path in gone:
+        os.unlink(os.path.join(snap, path))
+    r = ferry("datasets/demo/many-files", *group, env=OFFLINE)
+    assert r.returncode == EXIT_OFFLINE, r.describe()
+    assert "5 file(s) are missing (%s, %s, %s, ... (2 more))" % tuple(gone[:3]) in r.stderr, \
+        r.stderr
+    assert "is not completely in the cache" in r.stderr
 
 
 # ---- 8. a full disk ------------------------------------------------------------------------
