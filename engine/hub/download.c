@@ -893,6 +893,33 @@ static int dl_setup(struct dl *d, const struct ferry_hub_download_opts *o,
   return 0;
 }
 
+/* Whether `path` can be created: the nearest folder above it that exists must let us in and
+ * write. Nothing is created here (a mistyped repo id must not leave an empty folder in the
+ * cache); 0, or the errno that creating it would meet. */
+static int creatable(const char *path) {
+  char buf[FERRY__HUB_PATH_MAX + 1];
+  snprintf(buf, sizeof(buf), "%s", path);
+  struct stat st;
+  for (;;) {
+    if (stat(buf, &st) == 0) break;
+    if (errno != ENOENT) return errno;
+    char *slash = strrchr(buf, '/');
+    if (!slash) return access(".", W_OK | X_OK) == 0 ? 0 : errno;
+    if (slash == buf) slash[1] = 0;
+    else *slash = 0;
+  }
+  if (!S_ISDIR(st.st_mode)) return ENOTDIR;
+  if (!strcmp(buf, path)) return 0; /* already there: a complete cache may be read-only */
+  return access(buf, W_OK | X_OK) == 0 ? 0 : errno;
+}
+
+/* Before any request: the folder this download writes in can be made, else one line. */
+static int check_creatable(struct dl *d) {
+  const char *dir = d->o->local_dir ? d->o->local_dir : d->repo_dir;
+  int e = creatable(dir);
+  return e ? fail(d, FERRY_E_IO, 0, "cannot create %s: %s", dir, strerror(e)) : 0;
+}
+
 int ferry_hub_download(const struct ferry_hub_download_opts *o,
                        struct ferry_hub_download_result *out) {
   struct dl d = {0};
@@ -914,6 +941,7 @@ int ferry_hub_download(const struct ferry_hub_download_opts *o,
                  "parts, a leading '/', backslashes or control characters", f);
   }
   if (err) goto done;
+  if (!o->dry_run && !d.settings->offline && (err = check_creatable(&d))) goto done;
   if ((err = resolve_commit(&d, &soft))) goto done;
   if (soft) {
     err = serve_from_cache(&d);

@@ -159,6 +159,28 @@ def test_local_dir_and_cache_dir_refused(ferry, log, tmp_path):
     assert log.lines() == [] and not os.path.exists(tmp_path / "here")
 
 
+# ---- 6. an unwritable cache --------------------------------------------------------------
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A folder that even root cannot write in: a read-only bind mount."""
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    with mounted(ro, "--bind", ro):
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)], check=True)
+        yield ro
+
+
+@pytest.mark.parametrize("where", ["cache-dir", "local-dir"])
+def test_unwritable_cache_is_one_line_before_any_request(ferry, log, read_only_dir, where):
+    target = read_only_dir / "hub"
+    r = ferry("demo/tiny-model", f"--{where}", target)
+    assert r.returncode == EXIT_IO, r.describe()
+    folder = target / "models--demo--tiny-model" if where == "cache-dir" else target
+    assert r.stderr == f"ferry: error: cannot create {folder}: Read-only file system\n", r.stderr
+    assert log.lines() == [], "a request was sent"
+
+
 # ---- 7. offline with a partial snapshot ------------------------------------------------------
 
 def test_offline_names_the_missing_files(ferry, many):
