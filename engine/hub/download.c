@@ -893,6 +893,12 @@ static int dl_setup(struct dl *d, const struct ferry_hub_download_opts *o,
   return 0;
 }
 
+static double elapsed_since(const struct timespec *t0) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 /* Whether `path` can be created: the nearest folder above it that exists must let us in and
  * write. Nothing is created here (a mistyped repo id must not leave an empty folder in the
  * cache); 0, or the errno that creating it would meet. */
@@ -925,6 +931,8 @@ int ferry_hub_download(const struct ferry_hub_download_opts *o,
   struct dl d = {0};
   char why[WHY] = "";
   int err = 0, soft = 0;
+  struct timespec started;
+  clock_gettime(CLOCK_MONOTONIC, &started);
   if ((err = dl_setup(&d, o, out))) goto done;
   if (o->n_filenames && (o->n_include || o->n_exclude)) {
     err = fail(&d, FERRY_E_INVAL, 0, "file names and --include/--exclude do not go together");
@@ -969,6 +977,17 @@ done:
     struct ferry_stats st;
     ferry_engine_stats(d.api, &st);
     add_stats(&out->stats, &st);
+  }
+  /* The whole call, waits for other processes' locks included (the engines' own clocks only
+   * run while they transfer). */
+  out->stats.seconds = elapsed_since(&started);
+  if (err == FERRY_E_INTERRUPTED) {
+    /* The first job to fail may be one that never started: the message is about the run. */
+    out->error = err;
+    out->http_status = 0;
+    snprintf(out->message, sizeof(out->message),
+             "interrupted: %llu bytes kept; run the same command again to resume",
+             (unsigned long long)out->stats.bytes_done);
   }
   cleanup(&d);
   if (!out->error && err) out->error = err;

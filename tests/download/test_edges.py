@@ -115,6 +115,35 @@ def test_hf_uri_in_the_other_commands(ferry, many, tiny):
     assert r.returncode == 0, r.stderr
 
 
+# ---- 2. Ctrl-C -------------------------------------------------------------------------------
+
+def test_ctrl_c_says_interrupted_and_what_was_kept(ferry, many):
+    """Files still queued fail "before they started": the message is about the run, not them."""
+    args = ferry.args(["datasets/demo/many-files", "--connections", "1", "--streams", "1"])
+    process = start_download(args, ferry.env)
+    blobs = os.path.join(ferry.cache, many.folder, "blobs")
+
+    def done():
+        return [n for n in os.listdir(blobs) if not n.endswith((".incomplete", ".journal"))] \
+            if os.path.isdir(blobs) else []
+    try:
+        wait_until(lambda: len(done()) >= 20, "20 files done", process=process)
+    except BaseException:
+        stop_process(process)
+        raise
+    code, stderr = stop_process(process, signal.SIGINT)
+    assert code == EXIT_INTERRUPTED, stderr
+    errors = [ln for ln in stderr.splitlines() if ln.startswith("ferry: error:")]
+    assert len(errors) == 1, stderr
+    m = re.fullmatch(r"ferry: error: interrupted: (\d+) bytes kept; run the same command again "
+                     r"to resume", errors[0])
+    assert m, errors
+    assert len(done()) < len(many.entries), "everything was done before the interruption"
+    on_disk = sum(os.path.getsize(os.path.join(blobs, n)) for n in os.listdir(blobs)
+                  if not n.endswith((".incomplete", ".journal")))
+    assert int(m[1]) >= on_disk > 0, (m[1], on_disk)
+
+
 # ---- 4. the summary line -----------------------------------------------------------------
 
 def summary(stderr):
@@ -148,6 +177,25 @@ def test_summary_offline_without_a_tree_cache(ferry, tiny):
     assert j["bytes_total"] == tiny.size
     r = ferry("demo/tiny-model", env=OFFLINE)
     assert summary(r.stderr) == (n, "files", 0, n)
+
+
+def test_seconds_count_the_wait_for_another_process(ferry, hub_clean, tiny):
+    """A second process waits for the first one's lock on the weights: its `seconds` is the
+    time it took, waiting included."""
+    hub_clean.knobs(cdn_rate=4 << 20)  # 32 MiB of weights: several seconds
+    first = start_download(ferry.args(["demo/tiny-model", "--connections", "1"]), ferry.env)
+    try:
+        blobs = os.path.join(ferry.cache, tiny.folder, "blobs")
+        wait_until(lambda: glob.glob(os.path.join(blobs, "*.incomplete")), "weights started",
+                   process=first)
+        r = ferry("demo/tiny-model", "--json", timeout=120)
+        first.wait(60 * TIMEOUT_SCALE)
+    finally:
+        if first.poll() is None:
+            stop_process(first)
+    assert r.returncode == EXIT_OK, r.describe()
+    assert r.seconds > 2, r.seconds
+    assert r.json["seconds"] >= r.seconds * 0.8, (r.json["seconds"], r.seconds)
 
 
 # ---- 5. --local-dir with --cache-dir -----------------------------------------------------
