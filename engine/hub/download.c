@@ -41,6 +41,7 @@ struct dl {
   struct ferry__hub_tree tree;
   int tree_known;
   int symlinks;
+  int unwritable; /* errno: the existing folder cannot be written in (check_creatable) */
   size_t *pick; /* indexes into tree.v of the selected files */
   size_t npick;
   struct ferry__lock *locks;
@@ -805,6 +806,17 @@ static void tidy_leftovers(struct dl *d, const char *etag, const struct target *
   free(lock_path);
 }
 
+/* The folder this download writes in. */
+static const char *write_dir(struct dl *d) {
+  return d->o->local_dir ? d->o->local_dir : d->repo_dir;
+}
+
+/* A file to fetch into a folder check_creatable found read-only: one line, no transfer. */
+static int unwritable_fail(struct dl *d, const struct ferry__hub_entry *e) {
+  return fail(d, FERRY_E_IO, 0, "cannot create files in %s: %s (%s is not there)", write_dir(d),
+              strerror(d->unwritable), e->path);
+}
+
 static int plan_and_fetch(struct dl *d) {
   struct ferry_hub_download_result *out = d->out;
   out->files = calloc(d->npick + 1, sizeof(*out->files));
@@ -828,7 +840,8 @@ static int plan_and_fetch(struct dl *d) {
     if (!f->path || (err = entry_etag(d, e, f->etag))) break;
     struct target t;
     if ((err = target_for(d, e, f->etag, &t))) {
-      fail(d, err, 0, "cannot prepare the folder for %s", e->path);
+      if (d->unwritable) unwritable_fail(d, e);
+      else fail(d, err, 0, "cannot prepare the folder for %s", e->path);
       break;
     }
     int there = already_there(d, e, f->etag, &t);
@@ -842,6 +855,10 @@ static int plan_and_fetch(struct dl *d) {
     }
     f->status = FERRY_HUB_FILE_PLANNED;
     if (d->o->dry_run) continue;
+    if (d->unwritable) {
+      err = unwritable_fail(d, e);
+      break;
+    }
     todo[k] = 1;
     any = 1;
   }
@@ -919,11 +936,19 @@ static int creatable(const char *path) {
   return access(buf, W_OK | X_OK) == 0 ? 0 : errno;
 }
 
-/* Before any request: the folder this download writes in can be made, else one line. */
+/* Before any request: the folder this download writes in can be made, else one line. One
+ * that exists but cannot be written (nor its locks folder) may still hold everything asked
+ * for, as a read-only shared cache does: that is known after the tree, so it is noted. */
 static int check_creatable(struct dl *d) {
-  const char *dir = d->o->local_dir ? d->o->local_dir : d->repo_dir;
+  const char *dir = write_dir(d);
   int e = creatable(dir);
-  return e ? fail(d, FERRY_E_IO, 0, "cannot create %s: %s", dir, strerror(e)) : 0;
+  if (e) return fail(d, FERRY_E_IO, 0, "cannot create %s: %s", dir, strerror(e));
+  char *locks = NULL;
+  if (access(dir, F_OK) == 0 && access(dir, W_OK | X_OK) != 0) d->unwritable = errno;
+  else if (!d->o->local_dir && ferry__hub_lock_path(d->cache_root, &d->repo, "0", &locks) == 0)
+    d->unwritable = creatable(dirname(locks));
+  free(locks);
+  return 0;
 }
 
 int ferry_hub_download(const struct ferry_hub_download_opts *o,
@@ -965,8 +990,10 @@ int ferry_hub_download(const struct ferry_hub_download_opts *o,
       ferry__mkdirs(d.cache_root);
       ferry__hub_cachedir_tag_ensure(d.cache_root);
       int supported = 1;
-      ferry__hub_symlinks_supported(d.env, d.cache_root, &supported);
-      d.symlinks = supported;
+      /* A read-only cache cannot be probed; without links nothing already in the snapshot
+       * is rewritten (a pointer that reaches its blob is kept as it is). */
+      if (!d.unwritable) ferry__hub_symlinks_supported(d.env, d.cache_root, &supported);
+      d.symlinks = supported && !d.unwritable;
       if (!supported) notice(&d, "symlinks are off or unsupported: snapshot files are copies");
     }
   }

@@ -229,6 +229,28 @@ def test_unwritable_cache_is_one_line_before_any_request(ferry, log, read_only_d
     assert log.lines() == [], "a request was sent"
 
 
+def test_read_only_cache_serves_what_it_has_and_says_what_it_cannot(ferry, tiny, tmp_path, log):
+    """A shared cache mounted read-only: what it holds is served (no word about symlinks, whose
+    probe cannot run there); a file it lacks is one line naming the folder, and no transfer."""
+    cache = tmp_path / "shared"
+    cache.mkdir()
+    assert ferry("demo/tiny-model", "config.json", "--cache-dir", cache).returncode == EXIT_OK
+    with mounted(cache, "--bind", cache):
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(cache)], check=True)
+        r = ferry("demo/tiny-model", "config.json", "--cache-dir", cache)
+        assert r.returncode == EXIT_OK, r.describe()
+        assert r.stdout == os.path.join(cache, tiny.folder, "snapshots", tiny.commit,
+                                        "config.json") + "\n"
+        assert len(r.stderr.splitlines()) == 1 and "1 file, 0 downloaded" in r.stderr, r.stderr
+        log.mark()
+        r = ferry("demo/tiny-model", "--cache-dir", cache)
+        assert r.returncode == EXIT_IO, r.describe()
+        assert re.fullmatch(r"ferry: error: cannot create files in %s: Read-only file system "
+                            r"\(\S+ is not there\)\n" % re.escape(str(cache / tiny.folder)),
+                            r.stderr), r.stderr
+        assert [ln for ln in log.lines() if "/resolve/" in ln.path or ln.origin == "cdn"] == []
+
+
 # ---- 7. offline with a partial snapshot ------------------------------------------------------
 
 def test_offline_names_the_missing_files(ferry, many):
