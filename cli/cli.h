@@ -44,6 +44,7 @@ struct cli_progress {
   int enabled;
   int drawn;
   int quiet;
+  int columns; /* the terminal's width, 0 until read */
 };
 /* The engine's messages on stderr ("ferry: ..."), clearing the progress line first;
  * notices are dropped with -q, debug lines appear only with -v. */
@@ -131,11 +132,15 @@ struct cli_cmd {
   const char *name, *args, *about;
   const struct cli_opt *opts;
   int min_args, max_args;
+  const char **uri_path; /* where the PATH of an hf:// REPO_ID goes (NULL: not taken) */
 };
 
 #define CLI_GO_ON (-1)
 /* Fills the options from argv[1..] (options and arguments in any order, "--" ends the
- * options, --name=value or --name value, -abc, -oVALUE). Returns CLI_GO_ON with the
+ * options, --name=value or --name value, -abc, -oVALUE). When the arguments start with
+ * REPO_ID, an hf:// URI there (ferry_hub_uri_parse) becomes the plain REPO_ID in argv[1], its
+ * revision the --revision value and its path *cmd->uri_path; --repo-type or --revision given
+ * too, or a part the command does not take, is a usage error. Returns CLI_GO_ON with the
  * arguments moved to argv[1..*nargs], 0 after printing the help (-h, --help), or the usage
  * exit code after one line on stderr naming the option and the problem. */
 int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, int *nargs);

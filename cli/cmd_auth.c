@@ -34,7 +34,7 @@ static int parse(int argc, char **argv, const char *name, const char *about,
       CLI_OPT_JSON(&o->json),
       CLI_OPT_VERBOSE(&o->verbose, .only = " login whoami "),
       CLI_OPT_END};
-  const struct cli_cmd cmd = {name, "", about, opts, 0, 0};
+  const struct cli_cmd cmd = {name, "", about, opts, 0, 0, NULL};
   int n;
   return cli_parse(&cmd, argc, argv, &n);
 }

@@ -34,7 +34,7 @@ static int cache_verify(int argc, char **argv) {
       "Re-hashes every file of the snapshot: SHA-256 against the Hub's LFS oid, git blob\n"
       "SHA-1 against its oid for the others. Exit 5 when a file does not match (or is\n"
       "missing / extra, with the --fail-on options).",
-      opts, 1, 1};
+      opts, 1, 1, NULL};
   int rc = cli_parse(&cmd, argc, argv, &nargs);
   if (rc != CLI_GO_ON) return rc;
   if (o.cache_dir && o.local_dir)
@@ -196,7 +196,7 @@ static int cache_ls(int argc, char **argv) {
   int nargs;
   const struct cli_cmd cmd = {"cache ls", "",
                               "Lists the cached repos (or, with --revisions, revisions) with "
-                              "sizes, files and refs.", NULL, 0, 0};
+                              "sizes, files and refs.", NULL, 0, 0, NULL};
   int rc = parse_manage(cmd, argc, argv, &o, &nargs);
   if (rc != CLI_GO_ON) return rc;
   struct ferry_cache_info info;
@@ -309,10 +309,10 @@ static int cache_delete(int argc, char **argv, int prune) {
   const struct cli_cmd rm = {"cache rm", "TARGET...",
                              "Deletes revisions (40-hex commit) or whole repos (model/org/name,\n"
                              "dataset/org/name, space/org/name); asks first on a terminal,\n"
-                             "elsewhere it needs -y.", NULL, 1, -1};
+                             "elsewhere it needs -y.", NULL, 1, -1, NULL};
   const struct cli_cmd prune_cmd = {"cache prune", "",
                                     "Deletes detached revisions and partial downloads; asks "
-                                    "first on a terminal,\nelsewhere it needs -y.", NULL, 0, 0};
+                                    "first on a terminal,\nelsewhere it needs -y.", NULL, 0, 0, NULL};
   int rc = parse_manage(prune ? prune_cmd : rm, argc, argv, &o, &nargs);
   if (rc != CLI_GO_ON) return rc;
   struct ferry_cache_info info;

@@ -41,7 +41,7 @@ static int parse(int argc, char **argv, const struct cli_cmd *cmd_in, struct car
 static int card_new(int argc, char **argv) {
   static const struct cli_cmd cmd = {
       "card new", "", "Prints a card scaffold (YAML metadata and the usual sections), or writes it "
-      "to\nFILE (an existing FILE is kept unless --force).", NULL, 0, 0};
+      "to\nFILE (an existing FILE is kept unless --force).", NULL, 0, 0, NULL};
   struct card_args a;
   enum ferry_card_type type;
   int rc = parse(argc, argv, &cmd, &a, &type);
@@ -125,7 +125,7 @@ static int card_check(int argc, char **argv) {
   static const struct cli_cmd cmd = {
       "card check", "FILE", "Parses the card's --- metadata block and checks licenses, field "
       "types and\nmodel-index. Exit 0 when valid, 19 when not, 6 when FILE cannot be read.",
-      NULL, 1, 1};
+      NULL, 1, 1, NULL};
   struct card_args a;
   enum ferry_card_type type;
   int rc = parse(argc, argv, &cmd, &a, &type);

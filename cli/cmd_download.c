@@ -73,6 +73,7 @@ int cli_download(int argc, char **argv) {
   struct cli_hub_opts hub = {0};
   const char *include[MAX_PATTERNS], *exclude[MAX_PATTERNS];
   struct cli_list inc = {include, 0, MAX_PATTERNS}, exc = {exclude, 0, MAX_PATTERNS};
+  const char *uri_path = NULL; /* hf://ns/name/PATH: one FILENAME (a folder with its '/') */
   const struct cli_opt opts[] = {
       CLI_HUB_REPO_TYPE(&hub),
       CLI_OPT_STR("revision", 0, &o.revision, "REV",
@@ -100,7 +101,7 @@ int cli_download(int argc, char **argv) {
                               "A Hub repository snapshot (or some files) into the Hugging Face "
                               "cache, with the\nflags of `hf download`; prints the snapshot's "
                               "path.",
-                              opts, 1, -1};
+                              opts, 1, -1, &uri_path};
   int nargs;
   int rc = cli_parse(&cmd, argc, argv, &nargs);
   if (rc != CLI_GO_ON) return rc;
@@ -110,6 +111,13 @@ int cli_download(int argc, char **argv) {
   o.repo_id = argv[1];
   o.filenames = (const char *const *)(argv + 2);
   o.n_filenames = (size_t)(nargs - 1);
+  if (uri_path && o.n_filenames)
+    return cli_usage_error("download", "give the file in the hf:// URI ('%s') or as FILENAMES, "
+                           "not both", uri_path);
+  if (uri_path) o.filenames = &uri_path, o.n_filenames = 1;
+  if (o.local_dir && o.cache_dir) /* as hf: one is a one-off folder, the other the shared cache */
+    return cli_usage_error("download", "--local-dir and --cache-dir do not go together: "
+                           "--local-dir for a one-off folder, --cache-dir for the shared cache");
   if (o.n_filenames && (o.n_include || o.n_exclude))
     return cli_usage_error("download", "give either FILENAMES or --include/--exclude, not both");
   o.include = o.n_include ? include : NULL;
@@ -136,8 +144,8 @@ int cli_download(int argc, char **argv) {
     if (!quiet) {
       char b[32], rate[32];
       double secs = r.stats.seconds > 0 ? r.stats.seconds : 1e-9;
-      fprintf(stderr, "ferry: %s@%.12s: %zu files, %d downloaded (%s, %s/s), %d cached\n",
-              o.repo_id, r.commit, r.n_files, r.files_downloaded,
+      fprintf(stderr, "ferry: %s@%.12s: %zu file%s, %d downloaded (%s, %s/s), %d cached\n",
+              o.repo_id, r.commit, r.n_files, r.n_files == 1 ? "" : "s", r.files_downloaded,
               cli_fmt_bytes((double)r.bytes_downloaded, b, sizeof(b)),
               cli_fmt_bytes((double)r.bytes_downloaded / secs, rate, sizeof(rate)),
               r.files_cached);

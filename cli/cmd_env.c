@@ -62,7 +62,7 @@ int cli_env(int argc, char **argv) {
       "whether a token is found and where from, the logged-in user (asks the Hub's\n"
       "whoami-v2 unless offline: HF_HUB_OFFLINE or --offline) and the HF_* variables that\n"
       "are set (values of token and secret variables hidden).",
-      opts, 0, 0};
+      opts, 0, 0, NULL};
   int rc = cli_parse(&cmd, argc, argv, &nargs);
   if (rc != CLI_GO_ON) return rc;
   struct utsname un;

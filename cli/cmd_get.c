@@ -225,7 +225,7 @@ int cli_get(int argc, char **argv) {
       "get", "URL | -i FILE",
       "Downloads URL in parallel ranged requests, hashed with SHA-256 as it arrives;\n"
       "resumable after a crash. With -i FILE, one download per line: URL [PATH [SHA256]].",
-      opts, 0, -1};
+      opts, 0, -1, NULL};
   int nargs;
   int rc = cli_parse(&cmd, argc, argv, &nargs);
   if (rc != CLI_GO_ON) return rc;

@@ -13,6 +13,7 @@ struct ls_args {
   int recursive;
   const char *pos[2];
   int npos;
+  const char *uri_path; /* ls hf://ns/name/PATH */
 };
 
 /* The options of ls and info (-R is ls's only). Returns CLI_GO_ON, else the exit code. */
@@ -25,7 +26,8 @@ static int parse(int argc, char **argv, struct ls_args *a, const char *name, con
       CLI_HUB_REPO_TYPE(&a->hub),
       CLI_HUB_OPTIONS(&a->hub, "ls: only the paths; info: only the commit"),
       CLI_OPT_END};
-  const struct cli_cmd cmd = {name, args, about, opts, 1, max_pos};
+  const struct cli_cmd cmd = {name, args, about, opts, 1, max_pos,
+                              max_pos == 2 ? &a->uri_path : NULL};
   int rc = cli_parse(&cmd, argc, argv, &a->npos);
   for (int i = 0; rc == CLI_GO_ON && i < a->npos; i++) a->pos[i] = argv[1 + i];
   return rc;
@@ -43,7 +45,10 @@ int cli_ls(int argc, char **argv) {
                  "The files and folders at PATH (default: the top), with sizes in bytes and "
                  "which\nfiles are stored in LFS.");
   if (rc != CLI_GO_ON) return rc;
-  const char *path = a.npos > 1 ? a.pos[1] : "";
+  if (a.uri_path && a.npos > 1)
+    return cli_usage_error("ls", "give the path in the hf:// URI ('%s') or as PATH, not both",
+                           a.uri_path);
+  const char *path = a.npos > 1 ? a.pos[1] : a.uri_path ? a.uri_path : "";
   json_t *obj = cli_hub_repo_object(a.pos[0], a.hub.repo_type);
   json_object_set_new(obj, "revision", json_string(a.revision ? a.revision : "main"));
   json_object_set_new(obj, "path", json_string(path));

@@ -31,7 +31,7 @@ static int parse(int argc, char **argv, struct refs_args *a, const char *what, i
       CLI_HUB_OPTIONS(&a->hub, "tag list: only the names; others: print nothing"),
       CLI_OPT_END};
   const struct cli_cmd cmd = {what, npos == 1 ? "REPO_ID" : "REPO_ID NAME", about, opts, npos,
-                              npos};
+                              npos, NULL};
   int n;
   int rc = cli_parse(&cmd, argc, argv, &n);
   for (int i = 0; rc == CLI_GO_ON && i < n; i++) a->pos[i] = argv[1 + i];

@@ -37,7 +37,7 @@ static int parse(int argc, char **argv, struct repo_args *a, const char *name, c
                    .only = " delete "),
       CLI_HUB_OPTIONS(&a->hub, "print only the essential (create, move: the URL)"),
       CLI_OPT_END};
-  const struct cli_cmd cmd = {name, args, about, opts, nargs, nargs};
+  const struct cli_cmd cmd = {name, args, about, opts, nargs, nargs, NULL};
   int rc = cli_parse(&cmd, argc, argv, &n);
   if (rc != CLI_GO_ON) return rc;
   if (private_flag && public_flag) return cli_usage_error(name, "give --private or --public, not both");

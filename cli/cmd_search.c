@@ -30,7 +30,7 @@ int cli_search(int argc, char **argv) {
       CLI_OPT_END};
   const struct cli_cmd cmd = {"search", "models|datasets|spaces [QUERY]",
                               "Finds repos on the Hub whose id contains QUERY, with the filters "
-                              "of `hf models ls`.", opts, 1, 2};
+                              "of `hf models ls`.", opts, 1, 2, NULL};
   int rc = cli_parse(&cmd, argc, argv, &n);
   if (rc != CLI_GO_ON) return rc;
   o.limit = (size_t)limit, o.n_filters = filter_list.n;

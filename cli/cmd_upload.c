@@ -70,6 +70,7 @@ int cli_upload(int argc, char **argv) {
   struct cli_list inc = {include, 0, MAX_PATTERNS}, exc = {exclude, 0, MAX_PATTERNS},
                   dels = {del, 0, MAX_PATTERNS};
   int max_commit_files = 0;
+  const char *uri_path = NULL; /* hf://ns/name/PATH: PATH_IN_REPO */
   const struct cli_opt opts[] = {
       CLI_HUB_REPO_TYPE(&hub),
       CLI_OPT_STR("revision", 0, &o.revision, "REV",
@@ -97,7 +98,7 @@ int cli_upload(int argc, char **argv) {
       "LOCAL_PATH: a file or a folder (default: the repo's name in the current folder).\n"
       "PATH_IN_REPO: a file's name (default its own) or a folder's place in the repo\n"
       "(default the root).",
-      opts, 1, 3};
+      opts, 1, 3, &uri_path};
   int left;
   int rc = cli_parse(&cmd, argc, argv, &left);
   if (rc != CLI_GO_ON) return rc;
@@ -110,6 +111,10 @@ int cli_upload(int argc, char **argv) {
   const char *name = strrchr(o.repo_id, '/');
   o.local_path = left >= 2 ? argv[2] : name ? name + 1 : o.repo_id;
   o.path_in_repo = left == 3 ? argv[3] : NULL;
+  if (uri_path && o.path_in_repo)
+    return cli_usage_error("upload", "give the path in the hf:// URI ('%s') or as PATH_IN_REPO, "
+                           "not both", uri_path);
+  if (uri_path) o.path_in_repo = uri_path;
   o.include = o.n_include ? include : NULL;
   o.exclude = o.n_exclude ? exclude : NULL;
   o.delete_patterns = o.n_delete ? del : NULL;

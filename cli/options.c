@@ -171,6 +171,38 @@ static int take_option(const struct cli_cmd *c, int argc, char **argv, int *i) {
   return rc ? rc : CLI_GO_ON;
 }
 
+/* The table entry for --name if this command takes it, else NULL. */
+static const struct cli_opt *option(const struct cli_cmd *c, const char *name) {
+  for (const struct cli_opt *o = c->opts; o->name; o++)
+    if (!strcmp(o->name, name) && takes(c, o)) return o;
+  return NULL;
+}
+
+/* REPO_ID given as an hf:// URI: the one place every command reads it (as `hf`, the URI then
+ * says the type and revision alone). */
+static int repo_uri(const struct cli_cmd *c, char **argv) {
+  static struct ferry_hub_uri u; /* argv[1] and the option point into it until exit */
+  char why[512] = "";
+  if (ferry_hub_uri_parse(argv[1], &u, why, sizeof(why)))
+    return cli_usage_error(c->name, "%s", why);
+  const struct cli_opt *type = option(c, "repo-type"), *rev = option(c, "revision");
+  if (type && *type->to.str)
+    return cli_usage_error(c->name, "--repo-type cannot be used with an hf:// URI ('%s')", argv[1]);
+  if (u.revision[0] && !rev)
+    return cli_usage_error(c->name, "%s takes no revision ('@%s' in '%s')", c->name, u.revision,
+                           argv[1]);
+  if (u.revision[0] && *rev->to.str)
+    return cli_usage_error(c->name, "--revision cannot be used with an hf:// URI that names one "
+                           "('%s')", argv[1]);
+  if (u.path[0] && !c->uri_path)
+    return cli_usage_error(c->name, "%s takes no path in the repository ('%s' in '%s')", c->name,
+                           u.path, argv[1]);
+  if (u.revision[0]) *rev->to.str = u.revision;
+  if (u.path[0]) *c->uri_path = u.path;
+  argv[1] = u.repo_id;
+  return CLI_GO_ON;
+}
+
 int cli_parse(const struct cli_cmd *c, int argc, char **argv, int *nargs) {
   int n = 0, options_end = 0;
   for (int i = 1; i < argc; i++) {
@@ -193,6 +225,8 @@ int cli_parse(const struct cli_cmd *c, int argc, char **argv, int *nargs) {
     return cli_usage_error(c->name, "%s: unexpected argument '%s'%s%s", c->name,
                            argv[1 + c->max_args], c->args[0] ? ": it takes " : "",
                            c->args[0] ? c->args : ": it takes none");
+  if (n >= 1 && !strncmp(c->args, "REPO_ID", 7) && ferry_hub_uri_is(argv[1]))
+    return repo_uri(c, argv);
   return CLI_GO_ON;
 }
 

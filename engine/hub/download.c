@@ -41,6 +41,7 @@ struct dl {
   struct ferry__hub_tree tree;
   int tree_known;
   int symlinks;
+  int unwritable; /* errno: the existing folder cannot be written in (check_creatable) */
   size_t *pick; /* indexes into tree.v of the selected files */
   size_t npick;
   struct ferry__lock *locks;
@@ -180,35 +181,76 @@ static const struct ferry__hub_entry *find_file(struct dl *d, const char *path) 
   return NULL;
 }
 
+/* A name given with a trailing '/' is a folder: everything under it (as `hf download`). */
+static int is_folder_name(const char *name) {
+  size_t n = strlen(name);
+  return n > 0 && name[n - 1] == '/';
+}
+
+/* The length of a folder name without its trailing slashes. */
+static size_t folder_len(const char *name) {
+  size_t n = strlen(name);
+  while (n && name[n - 1] == '/') n--;
+  return n;
+}
+
+/* Whether the tree has a file below the folder `name` (its first n bytes). */
+static int under_folder(const char *path, const char *name, size_t n) {
+  return strncmp(path, name, n) == 0 && path[n] == '/';
+}
+
 static int select_files(struct dl *d) {
   const struct ferry_hub_download_opts *o = d->o;
   d->pick = calloc(d->tree.n + 1, sizeof(*d->pick));
-  if (!d->pick) return fail(d, FERRY_E_NOMEM, 0, "out of memory");
-  if (o->n_filenames) {
-    for (size_t k = 0; k < o->n_filenames; k++) {
-      const struct ferry__hub_entry *e = find_file(d, o->filenames[k]);
-      if (!e) {
-        ferry__hub_no_exist_mark(d->repo_dir, d->out->commit, o->filenames[k]);
-        return fail(d, FERRY_E_HUB_ENTRY_NOT_FOUND, 404, "%s not found in %s at %s",
-                    o->filenames[k], repo_label(d), d->out->commit);
-      }
-      d->pick[d->npick++] = (size_t)(e - d->tree.v);
-    }
-    return 0;
+  unsigned char *taken = calloc(d->tree.n + 1, 1); /* a file named twice is fetched once */
+  if (!d->pick || !taken) {
+    free(taken);
+    return fail(d, FERRY_E_NOMEM, 0, "out of memory");
   }
-  for (size_t i = 0; i < d->tree.n; i++) {
+  int err = 0;
+  for (size_t k = 0; k < o->n_filenames && !err; k++) {
+    const char *name = o->filenames[k];
+    size_t n = folder_len(name), found = 0;
+    for (size_t i = 0; i < d->tree.n; i++) {
+      const struct ferry__hub_entry *e = &d->tree.v[i];
+      if (e->is_dir) continue;
+      int hit = is_folder_name(name) ? under_folder(e->path, name, n) : !strcmp(e->path, name);
+      if (!hit) continue;
+      found++;
+      if (!taken[i]) d->pick[d->npick++] = i;
+      taken[i] = 1;
+    }
+    if (found) continue;
+    int folder = 0; /* named without its '/': say how to ask for it */
+    for (size_t i = 0; i < d->tree.n && !folder && !is_folder_name(name); i++)
+      folder = under_folder(d->tree.v[i].path, name, n);
+    if (!is_folder_name(name) && !folder)
+      ferry__hub_no_exist_mark(d->repo_dir, d->out->commit, name);
+    err = fail(d, FERRY_E_HUB_ENTRY_NOT_FOUND, 404, "%s %s in %s at %s%s%s%s", name,
+               is_folder_name(name) ? "holds no files" : "not found", repo_label(d),
+               d->out->commit, folder ? ": it is a folder, write '" : "", folder ? name : "",
+               folder ? "/' for everything under it" : "");
+  }
+  for (size_t i = 0; i < d->tree.n && !err && !o->n_filenames; i++) {
     if (d->tree.v[i].is_dir) continue;
     int keep = ferry__hub_patterns_keep(o->include, o->n_include, o->exclude, o->n_exclude,
                                         d->tree.v[i].path);
-    if (keep < 0) return fail(d, keep, 0, "bad --include or --exclude pattern");
-    if (keep) d->pick[d->npick++] = i;
+    if (keep < 0) err = fail(d, keep, 0, "bad --include or --exclude pattern");
+    else if (keep) d->pick[d->npick++] = i;
   }
-  return 0;
+  free(taken);
+  return err;
+}
+
+/* One FILENAME that is a file (not a folder): the result is that file's path. */
+static const char *single_file(struct dl *d) {
+  const char *name = d->o->n_filenames == 1 ? d->o->filenames[0] : NULL;
+  return name && !is_folder_name(name) ? name : NULL;
 }
 
 static char *result_path(struct dl *d) {
   char *p = NULL;
-  const char *single = d->o->n_filenames == 1 ? d->o->filenames[0] : NULL;
+  const char *single = single_file(d);
   if (d->o->local_dir) {
     if (single) ferry__hub_fmt(&p, FERRY__HUB_PATH_MAX, "%s/%s", d->o->local_dir, single);
     else p = strdup(d->o->local_dir);
@@ -216,6 +258,144 @@ static char *result_path(struct dl *d) {
     ferry__hub_snapshot_path(d->repo_dir, d->out->commit, single, &p);
   }
   return p;
+}
+
+static uint64_t entry_size(const struct ferry__hub_entry *e) {
+  return e->has_lfs ? e->lfs_size : e->size;
+}
+
+static int entry_etag(struct dl *d, const struct ferry__hub_entry *e, char etag[65]) {
+  char why[WHY] = "";
+  int err = ferry__hub_etag_normalize(e->has_lfs ? e->lfs_oid : e->oid, etag, 65, why,
+                                      sizeof(why));
+  if (err) fail(d, err, 0, "%s: unusable object id from the Hub: %s", e->path, why);
+  return err;
+}
+
+/* One file of a result served from the cache (status cached). */
+static int add_cached(struct dl *d, const char *path, uint64_t size, const char *etag, int lfs) {
+  struct ferry_hub_download_result *out = d->out;
+  struct ferry_hub_file *v = realloc(out->files, (out->n_files + 1) * sizeof(*v));
+  if (!v) return FERRY_E_NOMEM;
+  out->files = v;
+  struct ferry_hub_file *f = &v[out->n_files];
+  memset(f, 0, sizeof(*f));
+  if (!(f->path = strdup(path))) return FERRY_E_NOMEM;
+  f->size = size;
+  f->lfs = lfs;
+  snprintf(f->etag, sizeof(f->etag), "%s", etag ? etag : "");
+  f->status = FERRY_HUB_FILE_CACHED;
+  out->n_files++;
+  out->files_cached++;
+  out->bytes_total += size;
+  return 0;
+}
+
+/* Every file below root/rel, by its path relative to root (a local dir's .cache/ left out),
+ * to each(); st is NULL for a name stat cannot follow. Stops at each()'s first error. */
+typedef int (*each_file_fn)(struct dl *d, const char *rel, const struct stat *st, void *user);
+
+static int walk_files(struct dl *d, const char *root, const char *rel, each_file_fn each,
+                      void *user) {
+  char *dir = NULL;
+  if (ferry__hub_fmt(&dir, FERRY__HUB_PATH_MAX, "%s%s%s", root, rel[0] ? "/" : "", rel))
+    return FERRY_E_NOMEM;
+  DIR *dh = opendir(dir);
+  free(dir);
+  if (!dh) return 0;
+  struct dirent *de;
+  int err = 0;
+  while (!err && (de = readdir(dh))) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    if (!rel[0] && d->o->local_dir && !strcmp(de->d_name, ".cache")) continue;
+    char *sub = NULL, *full = NULL;
+    struct stat st;
+    err = ferry__hub_fmt(&sub, FERRY__HUB_PATH_MAX, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name);
+    if (!err) err = ferry__hub_fmt(&full, FERRY__HUB_PATH_MAX, "%s/%s", root, sub);
+    int ok = !err && stat(full, &st) == 0;
+    if (!err && ok && S_ISDIR(st.st_mode)) err = walk_files(d, root, sub, each, user);
+    else if (!err) err = each(d, sub, ok ? &st : NULL, user);
+    free(sub);
+    free(full);
+  }
+  closedir(dh);
+  return err;
+}
+
+static int add_found(struct dl *d, const char *rel, const struct stat *st, void *user) {
+  (void)user;
+  return st ? add_cached(d, rel, (uint64_t)st->st_size, NULL, 0) : 0;
+}
+
+/* Without a tree listing (older clients, or a cache that only ever got single files), what is
+ * served is what the folder holds: every file below root/rel. */
+static int add_cached_walk(struct dl *d, const char *root, const char *rel) {
+  return walk_files(d, root, rel, add_found, NULL);
+}
+
+static int exists_below(const char *root, const char *path, int want_dir) {
+  char *f = NULL;
+  struct stat st;
+  int have = ferry__hub_fmt(&f, FERRY__HUB_PATH_MAX, "%s/%s", root, path) == 0 &&
+             stat(f, &st) == 0 && (!want_dir || S_ISDIR(st.st_mode));
+  free(f);
+  return have;
+}
+
+/* Offline (§4.3): the files asked for, from root (the snapshot folder or the local dir).
+ * With the tree known, every selected file must be there, and the missing ones are named
+ * (the first three and how many), as huggingface_hub's IncompleteSnapshotError does. */
+static int serve_files(struct dl *d, const char *root) {
+  size_t n = d->tree_known ? d->npick : d->o->n_filenames, missing = 0;
+  char sample[320] = "";
+  for (size_t k = 0; k < n; k++) {
+    const char *name = d->tree_known ? d->tree.v[d->pick[k]].path : d->o->filenames[k];
+    int folder = !d->tree_known && is_folder_name(name);
+    if (exists_below(root, name, folder)) continue;
+    if (missing < 3) {
+      size_t used = strlen(sample);
+      snprintf(sample + used, sizeof(sample) - used, "%s%.96s", missing ? ", " : "", name);
+    }
+    missing++;
+  }
+  if (missing > 3) {
+    size_t used = strlen(sample);
+    snprintf(sample + used, sizeof(sample) - used, ", ... (%zu more)", missing - 3);
+  }
+  if (missing && d->o->local_dir)
+    return fail(d, FERRY_E_HUB_OFFLINE, 0,
+                "%s is missing %zu file(s) (%s) and the Hub cannot be asked (%s)", root, missing,
+                sample, d->offline_why);
+  if (missing)
+    return fail(d, FERRY_E_HUB_OFFLINE, 0,
+                "%s at %s is not completely in the cache %s: %zu file(s) are missing (%s); the "
+                "Hub cannot be asked (%s)",
+                repo_label(d), d->rev, d->cache_root, missing, sample, d->offline_why);
+  int err = 0;
+  for (size_t k = 0; k < d->npick && d->tree_known && !err; k++) {
+    const struct ferry__hub_entry *e = &d->tree.v[d->pick[k]];
+    char etag[65] = "";
+    if ((err = entry_etag(d, e, etag))) return err;
+    err = add_cached(d, e->path, entry_size(e), etag, e->has_lfs);
+  }
+  for (size_t k = 0; k < d->o->n_filenames && !d->tree_known && !err; k++) {
+    const char *name = d->o->filenames[k];
+    char *f = NULL;
+    struct stat st;
+    if (is_folder_name(name)) {
+      char rel[FERRY__HUB_PATH_MAX + 1];
+      snprintf(rel, sizeof(rel), "%.*s", (int)folder_len(name), name);
+      err = add_cached_walk(d, root, rel);
+    } else if (!(err = ferry__hub_fmt(&f, FERRY__HUB_PATH_MAX, "%s/%s", root, name)) &&
+               stat(f, &st) == 0) {
+      err = add_cached(d, name, (uint64_t)st.st_size, NULL, 0);
+    }
+    free(f);
+  }
+  if (!err && !d->tree_known && !d->o->n_filenames) err = add_cached_walk(d, root, "");
+  if (err) return fail(d, err, 0, "out of memory");
+  d->out->path = result_path(d);
+  return 0;
 }
 
 /* The offline path with --local-dir (§4.3): the folder itself, if it holds the files. */
@@ -233,30 +413,8 @@ static int serve_local_dir(struct dl *d) {
   if (d->out->commit[0]) { /* with a known commit, every selected file must be there */
     load_tree(d, 0);
     if (d->tree_known && select_files(d)) return d->out->error;
-    struct stat st;
-    for (size_t k = 0; d->tree_known && k < d->npick; k++) {
-      char *f = NULL;
-      ferry__hub_fmt(&f, FERRY__HUB_PATH_MAX, "%s/%s", dir, d->tree.v[d->pick[k]].path);
-      int have = f && stat(f, &st) == 0;
-      free(f);
-      if (!have)
-        return fail(d, FERRY_E_HUB_OFFLINE, 0, "%s is missing %s and the Hub cannot be asked (%s)",
-                    dir, d->tree.v[d->pick[k]].path, d->offline_why);
-    }
   }
-  for (size_t k = 0; k < d->o->n_filenames; k++) {
-    char *f = NULL;
-    struct stat st;
-    ferry__hub_fmt(&f, FERRY__HUB_PATH_MAX, "%s/%s", dir, d->o->filenames[k]);
-    int have = f && stat(f, &st) == 0;
-    free(f);
-    if (!have)
-      return fail(d, FERRY_E_HUB_OFFLINE, 0, "%s is missing %s and the Hub cannot be asked (%s)",
-                  dir, d->o->filenames[k], d->offline_why);
-  }
-  d->out->path = result_path(d);
-  d->out->files_cached = (int)d->npick;
-  return 0;
+  return serve_files(d, dir);
 }
 
 /* The offline / fallback path (§4.3): the cached snapshot, if complete. */
@@ -276,26 +434,14 @@ static int serve_from_cache(struct dl *d) {
   char *snap = NULL;
   ferry__hub_snapshot_path(d->repo_dir, d->out->commit, NULL, &snap);
   struct stat st;
-  int have = snap && stat(snap, &st) == 0 && S_ISDIR(st.st_mode);
-  for (size_t k = 0; have && k < d->o->n_filenames; k++) {
-    char *f = NULL;
-    ferry__hub_snapshot_path(d->repo_dir, d->out->commit, d->o->filenames[k], &f);
-    have = f && stat(f, &st) == 0;
-    free(f);
-  }
-  for (size_t k = 0; have && d->tree_known && k < d->npick; k++) {
-    char *f = NULL;
-    ferry__hub_snapshot_path(d->repo_dir, d->out->commit, d->tree.v[d->pick[k]].path, &f);
-    have = f && stat(f, &st) == 0;
-    free(f);
-  }
+  int err;
+  if (!snap || stat(snap, &st) != 0 || !S_ISDIR(st.st_mode))
+    err = fail(d, FERRY_E_HUB_OFFLINE, 0, "%s at %s is not in the cache %s (%s)", repo_label(d),
+               d->rev, d->cache_root, d->offline_why);
+  else
+    err = serve_files(d, snap);
   free(snap);
-  if (!have)
-    return fail(d, FERRY_E_HUB_OFFLINE, 0, "%s at %s is not completely in the cache %s (%s)",
-                repo_label(d), d->rev, d->cache_root, d->offline_why);
-  d->out->path = result_path(d);
-  d->out->files_cached = (int)d->npick;
-  return 0;
+  return err;
 }
 
 static int is_regular_with_size(const char *path, uint64_t size) {
@@ -363,18 +509,6 @@ static int link_snapshot(struct dl *d, const struct ferry__hub_entry *e, const c
   free(pointer);
   free(blob);
   free(target);
-  return err;
-}
-
-static uint64_t entry_size(const struct ferry__hub_entry *e) {
-  return e->has_lfs ? e->lfs_size : e->size;
-}
-
-static int entry_etag(struct dl *d, const struct ferry__hub_entry *e, char etag[65]) {
-  char why[WHY] = "";
-  int err = ferry__hub_etag_normalize(e->has_lfs ? e->lfs_oid : e->oid, etag, 65, why,
-                                      sizeof(why));
-  if (err) fail(d, err, 0, "%s: unusable object id from the Hub: %s", e->path, why);
   return err;
 }
 
@@ -675,6 +809,17 @@ static void tidy_leftovers(struct dl *d, const char *etag, const struct target *
   free(lock_path);
 }
 
+/* The folder this download writes in. */
+static const char *write_dir(struct dl *d) {
+  return d->o->local_dir ? d->o->local_dir : d->repo_dir;
+}
+
+/* A file to fetch into a folder check_creatable found read-only: one line, no transfer. */
+static int unwritable_fail(struct dl *d, const struct ferry__hub_entry *e) {
+  return fail(d, FERRY_E_IO, 0, "cannot create files in %s: %s (%s is not there)", write_dir(d),
+              strerror(d->unwritable), e->path);
+}
+
 static int plan_and_fetch(struct dl *d) {
   struct ferry_hub_download_result *out = d->out;
   out->files = calloc(d->npick + 1, sizeof(*out->files));
@@ -698,7 +843,8 @@ static int plan_and_fetch(struct dl *d) {
     if (!f->path || (err = entry_etag(d, e, f->etag))) break;
     struct target t;
     if ((err = target_for(d, e, f->etag, &t))) {
-      fail(d, err, 0, "cannot prepare the folder for %s", e->path);
+      if (d->unwritable) unwritable_fail(d, e);
+      else fail(d, err, 0, "cannot prepare the folder for %s", e->path);
       break;
     }
     int there = already_there(d, e, f->etag, &t);
@@ -712,6 +858,10 @@ static int plan_and_fetch(struct dl *d) {
     }
     f->status = FERRY_HUB_FILE_PLANNED;
     if (d->o->dry_run) continue;
+    if (d->unwritable) {
+      err = unwritable_fail(d, e);
+      break;
+    }
     todo[k] = 1;
     any = 1;
   }
@@ -763,20 +913,71 @@ static int dl_setup(struct dl *d, const struct ferry_hub_download_opts *o,
   return 0;
 }
 
+static double elapsed_since(const struct timespec *t0) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Whether `path` can be created: the nearest folder above it that exists must let us in and
+ * write. Nothing is created here (a mistyped repo id must not leave an empty folder in the
+ * cache); 0, or the errno that creating it would meet. */
+static int creatable(const char *path) {
+  char buf[FERRY__HUB_PATH_MAX + 1];
+  snprintf(buf, sizeof(buf), "%s", path);
+  struct stat st;
+  for (;;) {
+    if (stat(buf, &st) == 0) break;
+    if (errno != ENOENT) return errno;
+    char *slash = strrchr(buf, '/');
+    if (!slash) return access(".", W_OK | X_OK) == 0 ? 0 : errno;
+    if (slash == buf) slash[1] = 0;
+    else *slash = 0;
+  }
+  if (!S_ISDIR(st.st_mode)) return ENOTDIR;
+  if (!strcmp(buf, path)) return 0; /* already there: a complete cache may be read-only */
+  return access(buf, W_OK | X_OK) == 0 ? 0 : errno;
+}
+
+/* Before any request: the folder this download writes in can be made, else one line. One
+ * that exists but cannot be written (nor its locks folder) may still hold everything asked
+ * for, as a read-only shared cache does: that is known after the tree, so it is noted. */
+static int check_creatable(struct dl *d) {
+  const char *dir = write_dir(d);
+  int e = creatable(dir);
+  if (e) return fail(d, FERRY_E_IO, 0, "cannot create %s: %s", dir, strerror(e));
+  char *locks = NULL;
+  if (access(dir, F_OK) == 0 && access(dir, W_OK | X_OK) != 0) d->unwritable = errno;
+  else if (!d->o->local_dir && ferry__hub_lock_path(d->cache_root, &d->repo, "0", &locks) == 0)
+    d->unwritable = creatable(dirname(locks));
+  free(locks);
+  return 0;
+}
+
 int ferry_hub_download(const struct ferry_hub_download_opts *o,
                        struct ferry_hub_download_result *out) {
   struct dl d = {0};
   char why[WHY] = "";
   int err = 0, soft = 0;
+  struct timespec started;
+  clock_gettime(CLOCK_MONOTONIC, &started);
   if ((err = dl_setup(&d, o, out))) goto done;
   if (o->n_filenames && (o->n_include || o->n_exclude)) {
     err = fail(&d, FERRY_E_INVAL, 0, "file names and --include/--exclude do not go together");
     goto done;
   }
-  for (size_t k = 0; k < o->n_filenames && !err; k++)
-    if ((err = ferry__hub_path_check(o->filenames[k], why, sizeof(why))))
-      err = fail(&d, FERRY_E_INVAL, 0, "bad file name %s: %s", o->filenames[k], why);
+  for (size_t k = 0; k < o->n_filenames && !err; k++) {
+    /* "folder/" is the folder's files; the name itself must be a path inside the repo. */
+    char name[FERRY__HUB_PATH_MAX + 1];
+    const char *f = o->filenames[k];
+    snprintf(name, sizeof(name), "%.*s", (int)(is_folder_name(f) ? folder_len(f) : strlen(f)), f);
+    if (ferry__hub_path_check(name, why, sizeof(why)))
+      err = fail(&d, FERRY_E_INVAL, 0,
+                 "bad file name '%s': a path in the repository, without empty, '.' or '..' "
+                 "parts, a leading '/', backslashes or control characters", f);
+  }
   if (err) goto done;
+  if (!o->dry_run && !d.settings->offline && (err = check_creatable(&d))) goto done;
   if ((err = resolve_commit(&d, &soft))) goto done;
   if (soft) {
     err = serve_from_cache(&d);
@@ -792,8 +993,10 @@ int ferry_hub_download(const struct ferry_hub_download_opts *o,
       ferry__mkdirs(d.cache_root);
       ferry__hub_cachedir_tag_ensure(d.cache_root);
       int supported = 1;
-      ferry__hub_symlinks_supported(d.env, d.cache_root, &supported);
-      d.symlinks = supported;
+      /* A read-only cache cannot be probed; without links nothing already in the snapshot
+       * is rewritten (a pointer that reaches its blob is kept as it is). */
+      if (!d.unwritable) ferry__hub_symlinks_supported(d.env, d.cache_root, &supported);
+      d.symlinks = supported && !d.unwritable;
       if (!supported) notice(&d, "symlinks are off or unsupported: snapshot files are copies");
     }
   }
@@ -805,39 +1008,29 @@ done:
     ferry_engine_stats(d.api, &st);
     add_stats(&out->stats, &st);
   }
+  /* The whole call, waits for other processes' locks included (the engines' own clocks only
+   * run while they transfer). */
+  out->stats.seconds = elapsed_since(&started);
+  if (err == FERRY_E_INTERRUPTED) {
+    /* The first job to fail may be one that never started: the message is about the run. */
+    out->error = err;
+    out->http_status = 0;
+    snprintf(out->message, sizeof(out->message),
+             "interrupted: %llu bytes kept; run the same command again to resume",
+             (unsigned long long)out->stats.bytes_done);
+  }
   cleanup(&d);
   if (!out->error && err) out->error = err;
   return out->error;
 }
 
-/* SHA-256 of a file, or its git blob SHA-1 ("blob <size>\0" + content), in hex. */
-/* Files under `dir` (relative paths) that the tree does not list: "extra" files. */
-static int count_extra(struct dl *d, const char *root, const char *rel, int *extra) {
-  char *dir = NULL;
-  if (ferry__hub_fmt(&dir, FERRY__HUB_PATH_MAX, "%s%s%s", root, rel[0] ? "/" : "", rel))
-    return FERRY_E_NOMEM;
-  DIR *dh = opendir(dir);
-  free(dir);
-  if (!dh) return 0;
-  struct dirent *de;
-  while ((de = readdir(dh))) {
-    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-    if (!rel[0] && d->o->local_dir && !strcmp(de->d_name, ".cache")) continue;
-    char *sub = NULL;
-    if (ferry__hub_fmt(&sub, FERRY__HUB_PATH_MAX, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name))
-      continue;
-    char *full = NULL;
-    ferry__hub_fmt(&full, FERRY__HUB_PATH_MAX, "%s/%s", root, sub);
-    struct stat st;
-    if (full && stat(full, &st) == 0 && S_ISDIR(st.st_mode)) count_extra(d, root, sub, extra);
-    else if (!find_file(d, sub)) {
-      (*extra)++;
-      notice(d, "extra file not in the repository: %s", sub);
-    }
-    free(full);
-    free(sub);
+/* A file under the snapshot that the tree does not list: an "extra" file. */
+static int note_extra(struct dl *d, const char *rel, const struct stat *st, void *user) {
+  (void)st;
+  if (!find_file(d, rel)) {
+    (*(int *)user)++;
+    notice(d, "extra file not in the repository: %s", rel);
   }
-  closedir(dh);
   return 0;
 }
 
@@ -909,7 +1102,7 @@ int ferry_hub_verify(const struct ferry_hub_download_opts *o, struct ferry_hub_d
   char *root = NULL;
   if (o->local_dir) root = strdup(o->local_dir);
   else ferry__hub_snapshot_path(d.repo_dir, out->commit, NULL, &root);
-  if (root) count_extra(&d, root, "", extra);
+  if (root) walk_files(&d, root, "", note_extra, extra);
   out->path = root;
   if (bad) fail(&d, FERRY_E_CHECKSUM, 0, "%d file(s) of %s at %.12s do not match the Hub's hashes",
                 bad, repo_label(&d), out->commit);

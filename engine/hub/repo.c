@@ -104,6 +104,112 @@ int ferry__hub_repo_parse(const char *arg, const char *type_opt, struct ferry__h
   return 0;
 }
 
+/* ---- hf:// URIs ------------------------------------------------------------------------- */
+
+#define URI_SCHEME "hf://"
+
+int ferry_hub_uri_is(const char *s) { return s && strncmp(s, URI_SCHEME, 5) == 0; }
+
+static int hexval(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* The length of a revision at the start of s that keeps its '/': refs/pr/<digits> or
+ * refs/convert/<letters, digits, '_', '-', '.'>; 0 when s starts with neither. */
+static size_t slashed_ref(const char *s) {
+  size_t n = 0;
+  if (!strncmp(s, "refs/pr/", 8)) {
+    n = 8;
+    while (s[n] >= '0' && s[n] <= '9') n++;
+    return n > 8 ? n : 0;
+  }
+  if (!strncmp(s, "refs/convert/", 13)) {
+    n = 13;
+    while (is_word(s[n]) || s[n] == '-' || s[n] == '.') n++;
+    return n > 13 ? n : 0;
+  }
+  return 0;
+}
+
+int ferry_hub_uri_parse(const char *uri, struct ferry_hub_uri *out, char *why, size_t why_len) {
+  memset(out, 0, sizeof(*out));
+  if (!ferry_hub_uri_is(uri))
+    return ferry__hub_why(FERRY_E_INVAL, why, why_len, "'%s' is not an hf:// URI", uri ? uri : "");
+  const char *body = uri + 5;
+  while (*body == '/') body++;
+  /* The type: a plural prefix, or none for a model. */
+  enum ferry__hub_repo_type type = FERRY__HUB_MODEL;
+  static const char *const refused[] = {"buckets", "kernels"};
+  static const char *const singular[] = {"model", "dataset", "space", "bucket", "kernel"};
+  const char *slash = strchr(body, '/');
+  size_t first = slash ? (size_t)(slash - body) : strlen(body);
+  for (int t = 0; t < 3; t++)
+    if (first == strlen(type_plurals[t]) && !strncmp(body, type_plurals[t], first)) {
+      type = (enum ferry__hub_repo_type)t;
+      body += first + (slash ? 1 : 0);
+      first = 0;
+      break;
+    }
+  for (int i = 0; first && i < 2; i++)
+    if (first == strlen(refused[i]) && !strncmp(body, refused[i], first))
+      return ferry__hub_why(FERRY_E_INVAL, why, why_len,
+                            "'%s': %s are not repositories ferry handles (models, datasets, "
+                            "spaces)", uri, refused[i]);
+  for (int i = 0; first && slash && i < 5; i++)
+    if (first == strlen(singular[i]) && !strncmp(body, singular[i], first))
+      return ferry__hub_why(FERRY_E_INVAL, why, why_len,
+                            "'%s': the type is written in the plural ('%ss/')", uri, singular[i]);
+  /* namespace/name, then @revision, then /path. An '@' after a second '/' is in the path. */
+  const char *ns_end = strchr(body, '/');
+  const char *name_end = ns_end ? ns_end + 1 + strcspn(ns_end + 1, "/@") : NULL;
+  if (!ns_end || ns_end == body || !name_end || name_end == ns_end + 1)
+    return ferry__hub_why(FERRY_E_INVAL, why, why_len,
+                          "'%s': a repository is hf://[datasets/|spaces/]NAMESPACE/NAME", uri);
+  char id[FERRY__HUB_REPO_ID_MAX + 1];
+  size_t idlen = (size_t)(name_end - body);
+  if (idlen > FERRY__HUB_REPO_ID_MAX)
+    return ferry__hub_why(FERRY_E_INVAL, why, why_len, "'%s': the repo id is too long", uri);
+  memcpy(id, body, idlen);
+  id[idlen] = 0;
+  int r = ferry__hub_repo_id_validate(id, why, why_len);
+  if (r) return r;
+  const char *rest = name_end;
+  if (*rest == '@') {
+    rest++;
+    size_t n = slashed_ref(rest);
+    if (!n) n = strcspn(rest, "/");
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) { /* %XX decoded: a '/' in a branch name is written %2F */
+      int hi = rest[i] == '%' && i + 2 < n ? hexval(rest[i + 1]) : -1;
+      int lo = hi >= 0 ? hexval(rest[i + 2]) : -1;
+      if (o + 1 >= sizeof(out->revision))
+        return ferry__hub_why(FERRY_E_INVAL, why, why_len, "'%s': the revision is too long", uri);
+      if (lo >= 0) {
+        out->revision[o++] = (char)(hi * 16 + lo);
+        i += 2;
+      } else {
+        out->revision[o++] = rest[i];
+      }
+    }
+    out->revision[o] = 0;
+    if (!o) return ferry__hub_why(FERRY_E_INVAL, why, why_len, "'%s': empty revision after '@'", uri);
+    if ((r = ferry__hub_revision_validate(out->revision, why, why_len))) return r;
+    rest += n;
+  }
+  while (*rest == '/') rest++;
+  if (strlen(rest) >= sizeof(out->path))
+    return ferry__hub_why(FERRY_E_INVAL, why, why_len, "'%s': the path is too long", uri);
+  if (strstr(rest, "//"))
+    return ferry__hub_why(FERRY_E_INVAL, why, why_len, "'%s': the path has an empty part", uri);
+  snprintf(out->path, sizeof(out->path), "%s", rest);
+  snprintf(out->repo_id, sizeof(out->repo_id), "%s%s", type_prefixes[type], id);
+  snprintf(out->repo_type, sizeof(out->repo_type), "%s", type_names[type]);
+  return 0;
+}
+
 int ferry__hub_revision_validate(const char *rev, char *why, size_t why_len) {
   if (!rev || !*rev) return ferry__hub_why(FERRY_E_INVAL, why, why_len, "empty revision");
   size_t len = strlen(rev);

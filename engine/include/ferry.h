@@ -524,6 +524,23 @@ FERRY_EXTERN int ferry_hub_repo_id_parse(const char *repo_id, const char *repo_t
                                          char id_out[256], char type_out[16], char *why,
                                          size_t why_len);
 
+/* An hf:// URI, as `hf` takes one wherever a REPO_ID goes:
+ * hf://[models/|datasets/|spaces/]NAMESPACE/NAME[@REVISION][/PATH]. A revision ends at the
+ * first '/' (write %2F for a '/' in a branch name), except refs/pr/N and refs/convert/NAME,
+ * which keep theirs; %XX escapes in it are decoded. repo_id gets the REPO_ID form, the type
+ * as a prefix ("datasets/ns/name"); revision and path are "" when absent; a trailing '/' on
+ * the path is kept (a folder). Buckets and kernels are refused. FERRY_E_INVAL with the reason
+ * in why. ferry_hub_uri_is: the string starts with "hf://" (meant as a URI, even a bad one). */
+struct ferry_hub_uri {
+  char repo_id[300];
+  char repo_type[16];
+  char revision[256];
+  char path[4096];
+};
+FERRY_EXTERN int ferry_hub_uri_is(const char *s);
+FERRY_EXTERN int ferry_hub_uri_parse(const char *uri, struct ferry_hub_uri *out, char *why,
+                                     size_t why_len);
+
 /* POST /api/repos/create. `space_sdk` (gradio, streamlit, docker, static) is required for a
  * Space and ignored otherwise. With exist_ok, an existing repo is success (*existed = 1) as in
  * huggingface_hub: the 409's `url` is used, and a 403 (no right to create there) is success

@@ -135,6 +135,7 @@ struct ferry__job {
   /* the file */
   int fd, jfd;
   int dfd; /* the .part file opened with O_DIRECT (-1 where the filesystem refuses it) */
+  int part_opened; /* 0: not by this job (a rerun's files are not ours); 1 fresh; 2 resumed */
   atomic_int direct_refused; /* a writer saw EINVAL: the rest goes through fd */
   int drain;        /* FERRY__DRAIN_* bits while DRAINING */
   int drained_from; /* the state the job drained from (had it opened its files?) */

@@ -347,6 +347,7 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
   /* Resumed: the file of the journal, never through a link. Fresh: a new file of our own. */
   j->fd = keep ? open(j->part_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)
                : ferry__open_new(j->part_path, O_RDWR, 0644);
+  if (j->fd >= 0) j->part_opened = keep ? 2 : 1;
   if (j->fd < 0) {
     int saved = errno;
     ferry__job_fail(j, ferry__errno_to_err(saved), 0, "cannot open %s: %s%s", j->part_path,
@@ -371,15 +372,7 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
       ferry__job_fail(j, err, 0, "%s: cannot reserve %llu bytes for %s",
                       err == FERRY_E_NOSPC ? "no space left on device" : "file error",
                       (unsigned long long)j->size, j->part_path);
-      if (!keep) drop_old_journal(j);
-      /* A fresh journal is still written so that the rerun recognises the download. */
-      if (!keep && journaled) {
-        struct ferry__jident id = {0};
-        journal_identity(j, &id);
-        id.granularity = FERRY__BLOCK_SIZE;
-        int fd = ferry__journal_create(j->journal_path, &id);
-        if (fd >= 0) close(fd);
-      }
+      if (!keep) drop_old_journal(j); /* the failed job removes its empty file */
       return -1;
     }
   }
@@ -493,6 +486,7 @@ static void do_restart(struct ferry__job *j) {
   j->size = 0;
   j->validator[0] = 0;
   j->drain = 0;
+  j->part_opened = 0;
   j->restarts++;
   ferry__job_set_state(j, FERRY__J_NEW, "starting over");
   e->jobs_open--;
@@ -501,16 +495,21 @@ static void do_restart(struct ferry__job *j) {
 
 static void finish_failed(struct ferry__job *j) {
   struct ferry_engine *e = j->e;
-  int keep = j->error != FERRY_E_CHECKSUM && j->size_known && j->ranges &&
-             !(j->drain & FERRY__DRAIN_RESTART);
+  /* A rerun resumes from bytes on disk that a journal records; anything else is left out
+   * (a full disk must not end with thousands of empty partial files). */
+  uint64_t held = ferry__ivset_total(&j->written) + ferry__ivset_total(&j->checking);
+  int journal = j->jfd >= 0 || j->part_opened == 2;
   int from = j->state == FERRY__J_DRAINING ? j->drained_from : j->state;
+  int keep = j->error != FERRY_E_CHECKSUM && j->size_known && j->ranges &&
+             !(j->drain & FERRY__DRAIN_RESTART) && journal && held > 0;
   close_files(j);
   free_retained(j);
   drop_old_journal(j);
   if (!keep) {
-    /* Nothing to resume from (or wrong data): leave no partial file behind. */
-    if (from != FERRY__J_NEW && from != FERRY__J_PROBING) unlink(j->part_path);
-    if (j->error == FERRY_E_CHECKSUM) unlink(j->journal_path);
+    /* Nothing to resume from (or wrong data): leave no partial file behind; files a job did
+     * not open (it failed before its first answer) are an earlier run's and stay. */
+    if (j->part_opened) unlink(j->part_path);
+    if (j->part_opened || j->error == FERRY_E_CHECKSUM) unlink(j->journal_path);
   }
   if (from != FERRY__J_NEW) e->jobs_open--;
   ferry__job_end(j, j->error);

@@ -5,11 +5,18 @@ The display is one line on stderr, drawn only when stderr is a terminal, redrawn
 every 200 ms and once more at the end:
   \\r[=====>   ]  42% 14.09 MB / 33.56 MB  8.00 MB/s  ETA 0:02  conn 4  files 3/5
       | model.safetensors 40% \\033[K      (one line; the bar is 24 wide)
+never wider than the terminal: what does not fit is left out, the largest files first, then
+the connections, files, ETA and rate, then the bar gets shorter (the pseudo-terminal of these
+tests is 200 columns unless a test says otherwise)
 so these tests give ferry a pseudo-terminal as stderr (stdout stays a pipe: the path)."""
+import fcntl
 import os
 import re
 import select
+import signal
+import struct
 import subprocess
+import termios
 import time
 
 import pytest
@@ -29,10 +36,16 @@ FRAME = re.compile(
     r"files (?P<done_files>\d+)/(?P<files>\d+)(?P<largest>  \|[^\r\033]*)? \033\[K")
 
 
-def run_on_terminal(ferry, args, env, timeout=60):
-    """`ferry download ARGS` with a pseudo-terminal as stderr, stdout a pipe, stdin /dev/null.
+def set_size(fd, columns, rows=24):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+
+
+def run_on_terminal(ferry, args, env, timeout=60, columns=200, on_output=None):
+    """`ferry download ARGS` with a pseudo-terminal of `columns` as stderr, stdout a pipe,
+    stdin /dev/null. on_output(process, master, terminal so far) is called as output comes.
     Returns (exit code, stdout, everything written to the terminal)."""
     master, slave = os.openpty()
+    set_size(slave, columns)
     try:
         proc = subprocess.Popen([FERRY_BIN, "download"] + ferry.args(args), env=env,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave)
@@ -54,6 +67,8 @@ def run_on_terminal(ferry, args, env, timeout=60):
             if not chunk:
                 break
             tty += chunk
+            if on_output:
+                on_output(proc, master, tty)
         stdout = proc.stdout.read().decode()
         code = proc.wait(10 * TIMEOUT_SCALE)
     finally:
@@ -174,3 +189,48 @@ def test_quiet_on_a_terminal_draws_nothing(ferry, hub_clean, tiny):
     assert code == EXIT_OK, tty
     assert stdout == snapshot_of(ferry, tiny) + "\n"
     assert tty == "", repr(tty)
+
+
+def drawn_frames(tty):
+    """Every frame as the terminal shows it (escape sequences gone), in order."""
+    return [seg.replace("\033[K", "") for seg in re.split(r"[\r\n]", tty)
+            if seg.startswith("[")]
+
+
+def test_progress_fits_the_terminal(ferry, hub_clean, tiny):
+    """An 80-column terminal: no frame is wider (a wrapped line stays on screen at every
+    redraw), and the frames still show the bar, the percentage and the bytes."""
+    hub_clean.knobs(cdn_rate=2 << 20)
+    code, _, tty = run_on_terminal(ferry, ["demo/tiny-model"], ferry.env_with(drop=[PROGRESS_ENV]),
+                                   columns=80)
+    assert code == EXIT_OK, tty
+    shown = drawn_frames(tty)
+    assert len(shown) >= 3, tty
+    assert max(len(f) for f in shown) <= 79, [f for f in shown if len(f) > 79]
+    total = fmt_bytes(tiny.size)
+    assert all(re.match(r"\[[=> ]+\] +\d+% .* / " + re.escape(total), f) for f in shown), shown
+    assert shown[-1].startswith("[" + "=" * 24 + "] 100%"), shown[-1]
+
+
+def test_progress_follows_a_resize(ferry, hub_clean, tiny):
+    """The terminal narrows from 120 to 40 columns while ferry draws (SIGWINCH, as the kernel
+    sends it to a terminal's foreground process): the frames drawn after it fit 40."""
+    hub_clean.knobs(cdn_rate=1 << 20)
+    resized = {}
+
+    def narrow(proc, master, tty):
+        if not resized and drawn_frames(tty.decode(errors="replace")):
+            set_size(master, 40)
+            proc.send_signal(signal.SIGWINCH)
+            resized["at"] = len(tty)
+            resized["time"] = time.monotonic()
+
+    code, _, tty = run_on_terminal(ferry, ["demo/tiny-model"], ferry.env_with(drop=[PROGRESS_ENV]),
+                                   columns=120, on_output=narrow)
+    assert code == EXIT_OK, tty
+    before = drawn_frames(tty[:resized["at"]])
+    after = drawn_frames(tty[resized["at"]:])
+    assert before and max(len(f) for f in before) > 40, before
+    # a frame already on its way may be as wide as before; the last ones fit
+    assert len(after) >= 2, after
+    assert all(len(f) <= 39 for f in after[1:]), after

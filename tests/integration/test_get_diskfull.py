@@ -12,20 +12,15 @@ import subprocess
 
 import pytest
 
-from ferrytest import TIMEOUT_SCALE, MiB
+from ferrytest import TIMEOUT_SCALE, MiB, mounted, small_tmpfs_at
 from helpers import (EXIT_DISK_FULL, assert_identical, assert_no_final_file, kill_and_wait,
                      process_stderr, run_ferry, start_ferry, wait_for_progress)
 
 
 @pytest.fixture
 def small_tmpfs(tmp_path):
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount_point)],
-                   check=True)
-    yield mount_point
-    if subprocess.run(["umount", str(mount_point)]).returncode != 0:
-        subprocess.run(["umount", "-l", str(mount_point)], check=True)
+    with small_tmpfs_at(tmp_path / "small", "64m") as mount_point:
+        yield mount_point
 
 
 @pytest.fixture
@@ -37,10 +32,8 @@ def small_ext2(tmp_path):
                    stdout=subprocess.DEVNULL)
     mount_point = tmp_path / "ext2"
     mount_point.mkdir()
-    subprocess.run(["mount", "-o", "loop", str(image), str(mount_point)], check=True)
-    yield mount_point
-    if subprocess.run(["umount", str(mount_point)]).returncode != 0:
-        subprocess.run(["umount", "-l", str(mount_point)], check=True)
+    with mounted(mount_point, "-o", "loop", image):
+        yield mount_point
 
 
 def resize(mount_point, size):
@@ -69,6 +62,9 @@ def test_file_larger_than_free_space(ferry_bin, nginx, files, small_tmpfs):
     result = run_ferry(args)
     assert result.returncode == EXIT_DISK_FULL, result.describe()
     assert_no_final_file(output)
+    # nothing was written: no empty partial file, no journal of nothing (os.listdir: the
+    # filler-free tmpfs holds nothing else)
+    assert os.listdir(small_tmpfs) == [], os.listdir(small_tmpfs)
     error = result.json["error"]
     assert error["code"] == EXIT_DISK_FULL
     assert "space" in error["message"].lower() or "full" in error["message"].lower()

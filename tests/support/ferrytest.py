@@ -4,9 +4,11 @@ once: the ferry binary, the timeout scale, the result of one run, and content id
 
 Importable by name from any test folder: tests/pytest.ini puts tests/support on sys.path.
 """
+import contextlib
 import hashlib
 import json
 import os
+import subprocess
 from dataclasses import dataclass
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -77,3 +79,23 @@ def bytes_written(pid):
     except (OSError, ValueError):
         pass
     return None
+
+
+@contextlib.contextmanager
+def mounted(mount_point, *mount_args):
+    """`mount MOUNT_ARGS mount_point` for the duration (the tests run as root), unmounted
+    after (lazily when still busy)."""
+    subprocess.run(["mount", *map(str, mount_args), str(mount_point)], check=True)
+    try:
+        yield mount_point
+    finally:
+        if subprocess.run(["umount", str(mount_point)]).returncode != 0:
+            subprocess.run(["umount", "-l", str(mount_point)], check=True)
+
+
+@contextlib.contextmanager
+def small_tmpfs_at(mount_point, size):
+    """A fresh folder with a tmpfs of `size` ("20m") mounted on it, for disk-full tests."""
+    os.mkdir(mount_point)
+    with mounted(mount_point, "-t", "tmpfs", "-o", f"size={size}", "tmpfs"):
+        yield mount_point

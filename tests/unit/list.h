@@ -66,6 +66,7 @@
   X(hub_repo_id_valid) \
   X(hub_repo_id_invalid) \
   X(hub_repo_parse) \
+  X(hub_uri) \
   X(hub_revision) \
   X(hub_endpoint) \
   X(hub_quote) \

@@ -225,3 +225,54 @@ void test_hub_urls(void) {
   strcpy(broken.id, "a/../b");
   ASSERT_EQ_INT(ferry__hub_url_revision("https://hf.co", &broken, "main", &u), FERRY_E_INVAL);
 }
+
+/* hf:// URIs (ferry_hub_uri_parse): the REPO_ID form with the type's prefix, the revision
+ * (refs/pr/N and refs/convert/NAME keep their '/', %2F decoded), the path (a folder keeps its
+ * trailing '/'). */
+static void uri_is(const char *uri, const char *id, const char *type, const char *rev,
+                   const char *path) {
+  struct ferry_hub_uri u;
+  char why[256] = "";
+  TEST_NOTE("%s", uri);
+  int e = ferry_hub_uri_parse(uri, &u, why, sizeof(why));
+  if (e) ferry_unit_fail(__FILE__, __LINE__, "rejected: %s", why);
+  ASSERT_EQ_STR(u.repo_id, id);
+  ASSERT_EQ_STR(u.repo_type, type);
+  ASSERT_EQ_STR(u.revision, rev);
+  ASSERT_EQ_STR(u.path, path);
+}
+
+static void uri_bad(const char *uri, const char *why_part) {
+  struct ferry_hub_uri u;
+  char why[256] = "";
+  TEST_NOTE("%s", uri);
+  ASSERT_EQ_INT(ferry_hub_uri_parse(uri, &u, why, sizeof(why)), FERRY_E_INVAL);
+  if (!strstr(why, why_part))
+    ferry_unit_fail(__FILE__, __LINE__, "reason \"%s\" lacks \"%s\"", why, why_part);
+}
+
+void test_hub_uri(void) {
+  ASSERT_EQ_INT(ferry_hub_uri_is("hf://a/b"), 1);
+  ASSERT_EQ_INT(ferry_hub_uri_is("a/b"), 0);
+  uri_is("hf://demo/tiny-model", "demo/tiny-model", "model", "", "");
+  uri_is("hf://models/demo/tiny-model/", "demo/tiny-model", "model", "", "");
+  uri_is("hf://datasets/ns/name@v1.0/data/", "datasets/ns/name", "dataset", "v1.0", "data/");
+  uri_is("hf://spaces/ns/app@main/app.py", "spaces/ns/app", "space", "main", "app.py");
+  uri_is("hf://ns/name@refs/pr/3/train.json", "ns/name", "model", "refs/pr/3", "train.json");
+  uri_is("hf://datasets/ns/name@refs/convert/parquet/default/x.parquet", "datasets/ns/name",
+         "dataset", "refs/convert/parquet", "default/x.parquet");
+  uri_is("hf://ns/name@feature%2Ffoo/a/b", "ns/name", "model", "feature/foo", "a/b");
+  uri_is("hf://ns/name/dir/with@sign.txt", "ns/name", "model", "", "dir/with@sign.txt");
+  uri_bad("ns/name", "not an hf:// URI");
+  uri_bad("hf://", "NAMESPACE/NAME");
+  uri_bad("hf://datasets", "NAMESPACE/NAME");
+  uri_bad("hf://gpt2", "NAMESPACE/NAME");
+  uri_bad("hf://dataset/ns/name", "plural");
+  uri_bad("hf://buckets/ns/b", "buckets are not");
+  uri_bad("hf://kernels/ns/k", "kernels are not");
+  uri_bad("hf://ns/name@", "empty revision");
+  uri_bad("hf://ns/name@/x", "empty revision");
+  uri_bad("hf://ns/name@a%2F..%2Fb", "revision");
+  uri_bad("hf://ns/na--me", "'--'");
+  uri_bad("hf://ns/name/a//b", "empty part");
+}

@@ -138,3 +138,16 @@ def test_folder_beyond_one_commit_is_split(hub, up, repo_id, tmp_path):
     for k in ("old/a.txt", "old/b.bin"):
         del expected[k]
     assert served_files(hub, repo_id) == {**expected, **files}
+
+
+def test_hf_uri_names_repo_revision_and_path(hub, up, repo_id, tmp_path):
+    """`hf://NS/NAME@REV/PATH` as REPO_ID (as `hf upload`): the branch and PATH_IN_REPO come
+    from the URI; a PATH_IN_REPO given as well is a usage error, before any request."""
+    expected = seeded(up, repo_id, tmp_path)
+    main_head = head_commit(hub, repo_id)
+    folder = write_tree(tmp_path / "u", {"x.txt": b"x\n"})
+    ok(up(f"hf://{repo_id}@dev/sub", folder))
+    assert served_files(hub, repo_id, revision="dev") == {**expected, "sub/x.txt": b"x\n"}
+    assert head_commit(hub, repo_id) == main_head, "main moved"
+    r = up(f"hf://{repo_id}/sub", folder, "other")
+    assert r.returncode == 2 and "not both" in r.stderr, r.describe()
