@@ -590,7 +590,8 @@ struct ferry_hub_tree_entry {
 };
 
 /* GET .../tree/{revision}[/{path}]?recursive=..., every page (Link rel="next", at most
- * 100,000 pages, only on the endpoint). `path` NULL or "" is the root; revision NULL is main. */
+ * 100,000 pages, only on the endpoint). `path` NULL or "" is the root; revision NULL is main.
+ * A `path` naming a file (the tree answers 404 there) gives that one file, from paths-info. */
 struct ferry_hub_tree_listing {
   char commit[41];        /* the X-Repo-Commit of the answer, "" when the Hub sent none */
   struct ferry_hub_tree_entry *entries;
