@@ -53,8 +53,17 @@ static int cache_verify(int argc, char **argv) {
   int verified = r.files_cached, mismatched = 0;
   for (size_t k = 0; k < r.n_files; k++)
     if (r.files[k].error == FERRY_E_CHECKSUM) mismatched++;
-  if (!err && fail_missing && missing) err = FERRY_E_CHECKSUM;
-  if (!err && fail_extra && extra) err = FERRY_E_CHECKSUM;
+  /* Exit 5 as a mismatch, but said as what it is: no file failed its hash here. */
+  if (!err && ((fail_missing && missing) || (fail_extra && extra))) {
+    err = FERRY_E_CHECKSUM;
+    char what[2][64] = {"", ""};
+    if (fail_missing && missing)
+      snprintf(what[0], sizeof(what[0]), "%d file(s) of the revision missing", missing);
+    if (fail_extra && extra)
+      snprintf(what[1], sizeof(what[1]), "%d extra file(s) the revision does not have", extra);
+    snprintf(r.message, sizeof(r.message), "%s: %s%s%s", r.repo_id, what[0],
+             what[0][0] && what[1][0] ? ", " : "", what[1]);
+  }
   if (json) {
     json_t *files = json_array();
     for (size_t k = 0; k < r.n_files; k++) {
@@ -77,7 +86,8 @@ static int cache_verify(int argc, char **argv) {
     json_decref(obj);
   } else {
     if (err) fprintf(stderr, "ferry: error: %s\n", r.message[0] ? r.message : ferry_strerror(err));
-    if (!quiet)
+    /* A summary only when a snapshot was looked at: not before "repository not found". */
+    if (!quiet && (!err || err == FERRY_E_CHECKSUM))
       printf("%s@%.12s: %d verified, %d mismatched, %d missing, %d extra\n", r.repo_id, r.commit,
              verified, mismatched, missing, extra);
   }
