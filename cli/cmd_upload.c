@@ -132,10 +132,17 @@ int cli_upload(int argc, char **argv) {
   int err = ferry_hub_upload(&o, &r);
   cli_progress_end(&progress);
   if (err) fprintf(stderr, "ferry: error: %s\n", r.message[0] ? r.message : ferry_strerror(err));
-  if (!err && r.no_readme && !quiet)
-    fprintf(stderr, "ferry: warning: %s has no README.md model card: users will not know what it "
-                    "is or how to use it. Write one with `ferry card new -o README.md` and "
-                    "upload it.\n", r.repo_id);
+  if (!err && r.no_readme && !quiet) {
+    /* a Space's README.md is its card and its configuration, not a model card */
+    if (!strcmp(r.repo_type, "space"))
+      fprintf(stderr, "ferry: warning: the Space %s has no README.md: its card (title, sdk, "
+                      "description) goes there. Write one and upload it.\n", r.repo_id);
+    else
+      fprintf(stderr, "ferry: warning: %s has no README.md %s card: users will not know what it "
+                      "is or how to use it. Write one with `ferry card new%s -o README.md` and "
+                      "upload it.\n", r.repo_id, r.repo_type,
+              strcmp(r.repo_type, "dataset") ? "" : " --type dataset");
+  }
   if (json) {
     print_json(&o, &r);
   } else if (!err) {

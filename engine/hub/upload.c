@@ -988,11 +988,16 @@ int ferry_hub_upload(const struct ferry_hub_upload_opts *o, struct ferry_hub_upl
       }
       if (!strcmp(f->path, "README.md")) u.remote_readme = 1;
     }
-    out->no_readme = !u.remote_readme;
     err = plan_deletions(&u);
+    for (size_t i = 0; !err && i < u.deletions.n; i++) /* --delete may take the card away */
+      if (u.deletions.v[i].is_dir == 2 && !strcmp(u.deletions.v[i].path, "README.md"))
+        u.remote_readme = 0;
   }
   if (!err) err = stopped(&u);
   if (!err) err = commit_all(&u);
+  /* Said once, by the commit that leaves the repo without a card: not by a re-upload that
+   * changes nothing, nor after every upload to a repo that never had one. */
+  if (!err) out->no_readme = out->commits > 0 && !u.remote_readme;
   if (!err && !out->commits) {
     /* Nothing changed: no commit, and (as huggingface_hub's CommitInfo then) the revision's
      * current commit. */

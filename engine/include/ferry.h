@@ -431,7 +431,7 @@ struct ferry_hub_upload_result {
   char *pr_url;               /* with create_pr */
   int files_total, files_committed, files_unchanged, files_deleted;
   int lfs_objects_sent, lfs_objects_present, commits;
-  int no_readme;              /* neither the repo nor the upload has a README.md */
+  int no_readme;              /* this upload committed and left the repo without a README.md */
   int skipped_links;          /* symlinks pointing outside the folder, left out */
   uint64_t bytes_total, bytes_sent, bytes_skipped;
   uint64_t parts_sent, parts_resumed, parts_retried;
