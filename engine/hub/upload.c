@@ -915,8 +915,11 @@ static int setup(struct up *u) {
   snprintf(u->out->revision, sizeof(u->out->revision), "%s", u->rev);
   /* path_in_repo: a file's own name by default; a folder's prefix without '/' at the ends */
   struct stat st;
+  /* The command line is well formed; the file system said no: a file error (exit 6), as
+   * for any other file ferry cannot read. */
   if (stat(o->local_path, &st) != 0)
-    return fail(u, FERRY_E_INVAL, 0, "cannot read %s: %s", o->local_path, strerror(errno));
+    return fail(u, ferry__errno_to_err(errno), 0, "cannot read %s: %s", o->local_path,
+                strerror(errno));
   const char *p = o->path_in_repo;
   char *base = NULL;
   if (S_ISREG(st.st_mode) && (!p || !p[0] || !strcmp(p, "."))) {

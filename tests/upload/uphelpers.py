@@ -22,7 +22,7 @@ JSCLIENT_DOWNLOAD = os.path.join(REPO, "tests", "download", "jsclient.mjs")
 JSCLIENT_UPLOAD = os.path.join(HERE, "jsupload.mjs")
 
 # exit codes of the contract (README "Exit codes")
-EXIT_OK, EXIT_USAGE, EXIT_HTTP = 0, 2, 4
+EXIT_OK, EXIT_USAGE, EXIT_HTTP, EXIT_IO = 0, 2, 4, 6
 EXIT_REPO_NOT_FOUND, EXIT_BAD_TOKEN, EXIT_CONFLICT, EXIT_INVALID = 11, 15, 17, 18
 EXIT_INTERRUPTED = 130
 
