@@ -691,6 +691,12 @@ FERRY_EXTERN int ferry_hub_whoami(struct ferry_hub_client *c, struct ferry_hub_w
                                   char *msg, size_t msg_len);
 FERRY_EXTERN void ferry_hub_whoami_free(struct ferry_hub_whoami *w);
 
+/* The token a Hub command would send without --token (HF_TOKEN, then the token file;
+ * HF_HUB_DISABLE_IMPLICIT_TOKEN honoured), for `ferry auth token`, which prints it because
+ * the user asked: nothing else may show it. *out is malloc'd (zero it before free) or NULL
+ * when not logged in; *source is an enum ferry_hub_token_source. 0 or FERRY_E_*. */
+FERRY_EXTERN int ferry_hub_token_get(char **out, int *source);
+
 /* `hf auth login --token`: the client's explicit token (ferry_hub_client_opts.token) must not
  * be an org token (api_org...: FERRY_E_HUB_AUTH) and is checked with whoami-v2, then stored in
  * stored_tokens under auth.accessToken.displayName (else "oauth-<user>") and written to the
