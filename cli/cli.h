@@ -13,6 +13,9 @@ int cli_get(int argc, char **argv);
 int cli_download(int argc, char **argv);
 int cli_cache(int argc, char **argv);
 int cli_upload(int argc, char **argv);
+int cli_upload_large_folder(int argc, char **argv); /* hf's name for an upload of a folder */
+int cli_repo_delete_files(int argc, char **argv);   /* ferry repo delete-files */
+int cli_repo_files(int argc, char **argv);          /* ferry repo-files delete (hf's old name) */
 /* auth and env (issue 6) */
 int cli_auth(int argc, char **argv);
 int cli_env(int argc, char **argv);

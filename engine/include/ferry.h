@@ -411,6 +411,10 @@ struct ferry_hub_upload_opts {
   const char *commit_message;          /* NULL: huggingface_hub's default */
   const char *commit_description;
   int create_pr, private_repo;
+  /* 1: no local files (local_path unused): one commit deleting the remote files under
+   * path_in_repo that match delete_patterns, as huggingface_hub's delete_files; the repo and
+   * the revision must exist. Nothing matching: no commit. */
+  int delete_only;
   size_t max_commit_files;             /* operations per commit; 0: 20,000 (the Hub: 25k) */
   const char *token;                   /* NULL: HF_TOKEN, then the token file */
   const volatile int *stop;            /* set to stop (Ctrl-C): the upload stays resumable */

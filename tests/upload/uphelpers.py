@@ -75,12 +75,14 @@ class Uploader(HubEnv):
     def __init__(self, hub, home):
         super().__init__(hub, str(home), {"HF_TOKEN": hub.token})
 
-    def argv(self, args, cacert=True):
-        return ([FERRY_BIN, "upload"] + [str(a) for a in args]
+    def argv(self, args, cacert=True, command=("upload",)):
+        return ([FERRY_BIN, *command] + [str(a) for a in args]
                 + (["--cacert", self.hub.ca] if cacert else []))
 
-    def __call__(self, *args, env=None, drop=(), cacert=True, timeout=60, cwd=None):
-        argv = self.argv(args, cacert)
+    def __call__(self, *args, env=None, drop=(), cacert=True, timeout=60, cwd=None,
+                 command=("upload",)):
+        """`ferry upload ARGS`, or another command on the same setup (command=(...))."""
+        argv = self.argv(args, cacert, command)
         start = time.monotonic()
         done = subprocess.run(argv, env=self.env_with(env, drop), stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, cwd=cwd,
