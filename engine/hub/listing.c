@@ -162,6 +162,39 @@ static int list_one_file(struct ferry_hub_client *c, const struct ferry__hub_rep
   return err;
 }
 
+int ferry_hub_card_fetch(struct ferry_hub_client *c, const char *repo_id, const char *repo_type,
+                         const char *revision, char **text, size_t *len, char *why,
+                         size_t why_len) {
+  *text = NULL;
+  *len = 0;
+  struct ferry__hub_repo r;
+  const char *rev = revision ? revision : "main";
+  char reason[256] = "", *url = NULL;
+  int err = ferry__hub_repo_arg(repo_id, repo_type, &r, why, why_len);
+  if (err) return err;
+  if (ferry__hub_revision_validate(rev, reason, sizeof(reason)))
+    return ferry__hub_why(FERRY_E_INVAL, why, why_len, "invalid revision: %s", reason);
+  if ((err = ferry__hub_url_resolve(ferry_hub_client_endpoint(c), &r, rev, "README.md", &url)))
+    return ferry__hub_why(err, why, why_len, "the request is too long");
+  struct ferry_hub_reply rep;
+  /* the Hub's own origin (a card is a regular file, not redirected to a CDN): the token goes */
+  err = ferry__hub_client_call_url(c, "GET", url, "text/plain, */*", NULL, NULL, 0, 1, &rep);
+  free(url);
+  if (err) {
+    ferry__hub_why(err, why, why_len, "cannot get the card of %s at %.255s: %s", r.id, rev,
+                   err == FERRY_E_HUB_ENTRY_NOT_FOUND ? "the repo has no README.md"
+                                                      : rep.message);
+  } else if (!(*text = malloc(rep.body_len + 1))) {
+    err = FERRY_E_NOMEM;
+  } else {
+    memcpy(*text, rep.body, rep.body_len);
+    (*text)[rep.body_len] = 0;
+    *len = rep.body_len;
+  }
+  ferry_hub_reply_free(&rep);
+  return err;
+}
+
 int ferry_hub_list_tree(struct ferry_hub_client *c, const char *repo_id, const char *repo_type,
                         const char *revision, const char *path, int recursive,
                         struct ferry_hub_tree_listing *out, char *why, size_t why_len) {

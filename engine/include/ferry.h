@@ -776,6 +776,19 @@ FERRY_EXTERN int ferry_card_check(const char *text, size_t len, enum ferry_card_
                                   struct ferry_card_report *out);
 FERRY_EXTERN void ferry_card_report_free(struct ferry_card_report *r);
 
+/* Where a card's parts are, as huggingface_hub splits it: [*meta_start, *meta_end) the YAML
+ * between the `---` lines, *body_start where the text after the closing `---` line begins.
+ * Returns 1 with all three set, 0 when there is no metadata block (the whole card is text:
+ * *body_start = 0), -1 when a block is opened and never closed (treated as text too). */
+FERRY_EXTERN int ferry_card_split(const char *text, size_t len, size_t *meta_start,
+                                  size_t *meta_end, size_t *body_start);
+/* A repo's card (README.md at `revision`, NULL: main), as `hf models card` fetches it:
+ * *text malloc'd, NUL-terminated, *len bytes. A repo without README.md is
+ * FERRY_E_HUB_ENTRY_NOT_FOUND. 0 or FERRY_E_* with a reason in why. */
+FERRY_EXTERN int ferry_hub_card_fetch(struct ferry_hub_client *c, const char *repo_id,
+                                      const char *repo_type, const char *revision, char **text,
+                                      size_t *len, char *why, size_t why_len);
+
 /* A new card: YAML metadata with placeholders and the usual sections. It passes
  * ferry_card_check. *out is malloc'd and NUL-terminated. 0 or FERRY_E_NOMEM / FERRY_E_INVAL. */
 FERRY_EXTERN int ferry_card_scaffold(enum ferry_card_type type, char **out, size_t *len);
