@@ -13,6 +13,9 @@ int cli_get(int argc, char **argv);
 int cli_download(int argc, char **argv);
 int cli_cache(int argc, char **argv);
 int cli_upload(int argc, char **argv);
+int cli_upload_large_folder(int argc, char **argv); /* hf's name for an upload of a folder */
+int cli_repo_delete_files(int argc, char **argv);   /* ferry repo delete-files */
+int cli_repo_files(int argc, char **argv);          /* ferry repo-files delete (hf's old name) */
 /* auth and env (issue 6) */
 int cli_auth(int argc, char **argv);
 int cli_env(int argc, char **argv);
@@ -37,6 +40,21 @@ const char *cli_cacert(const char *given, int with_requests);
 
 /* Human-readable bytes ("1.07 GB") and durations ("1:02:03") into buf. */
 const char *cli_fmt_bytes(double bytes, char *buf, int cap);
+/* "3 days ago" for a unix time (as hf shows ages), "-" when unknown. */
+const char *cli_fmt_age(double t, char *buf, size_t cap);
+
+/* cache_select.c: one entry of `ferry cache ls` (a repo, or with --revisions a revision). */
+struct ferry_cache_info;
+struct cli_cache_entry {
+  size_t repo, rev;
+  int has_rev;
+  size_t order; /* in the scan, for a stable sort */
+};
+/* The entries that pass every filter (hf cache ls's KEY OP VALUE), sorted by `sort` (NULL:
+ * the scan's order), at most `limit` (-1: all). 0, or -1 with a usage message in why. */
+int cli_cache_select(const struct ferry_cache_info *info, int revisions,
+                     const char *const *filters, size_t n_filters, const char *sort, long limit,
+                     struct cli_cache_entry **out, size_t *n, char *why, size_t why_len);
 const char *cli_fmt_duration(double seconds, char *buf, int cap);
 
 /* Progress bar on stderr (only when stderr is a terminal). */

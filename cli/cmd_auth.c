@@ -31,7 +31,8 @@ static int parse(int argc, char **argv, const char *name, const char *about,
                   .only = " logout switch "),
       CLI_OPT_CACERT(&o->cacert, .only = " login whoami "),
       CLI_OPT_FLAG("quiet", 'q', &o->quiet, "print only the essential"),
-      CLI_OPT_JSON(&o->json),
+      /* auth token prints the token alone: never inside JSON that may be logged */
+      CLI_OPT_JSON(&o->json, .only = " login logout whoami list ls switch "),
       CLI_OPT_VERBOSE(&o->verbose, .only = " login whoami "),
       CLI_OPT_END};
   const struct cli_cmd cmd = {name, "", about, opts, 0, 0, NULL};
@@ -388,6 +389,31 @@ static int auth_switch(int argc, char **argv) {
   return ferry_exit_class(err);
 }
 
+/* hf auth token: the token on stdout, because the user asked for it (to pipe it into
+ * another tool); where it came from on stderr. */
+static int auth_token(int argc, char **argv) {
+  struct auth_opts o;
+  int rc = parse(argc, argv, "auth token",
+                 "Prints the token Hub commands send (HF_TOKEN, then the token file) on stdout,\n"
+                 "as `hf auth token`, to hand it to another tool. Anyone who sees it can act as "
+                 "you.", &o);
+  if (rc != CLI_GO_ON) return rc;
+  char *token = NULL;
+  int source = 0;
+  int err = ferry_hub_token_get(&token, &source);
+  if (err) return fail(err, "cannot read the token");
+  if (!token)
+    return fail(FERRY_E_HUB_AUTH, "not logged in: no token (run `ferry auth login`, or set "
+                                  "HF_TOKEN)");
+  printf("%s\n", token);
+  memset(token, 0, strlen(token));
+  free(token);
+  if (!o.quiet)
+    fprintf(stderr, "ferry: the token from %s; `ferry auth whoami` says whose it is\n",
+            source == FERRY_HUB_TOKEN_ENV ? "HF_TOKEN" : "the token file");
+  return 0;
+}
+
 int cli_auth(int argc, char **argv) {
   static const struct cli_sub subs[] = {
       {"login", NULL, auth_login, "check a token with the Hub and store it, as hf does"},
@@ -395,6 +421,7 @@ int cli_auth(int argc, char **argv) {
       {"whoami", NULL, auth_whoami, "the user, orgs, token name and role"},
       {"list", "ls", auth_list, "the stored tokens (names; the active one marked with *)"},
       {"switch", NULL, auth_switch, "make a stored token the active one"},
+      {"token", NULL, auth_token, "print the active token (for another tool), as hf auth token"},
       {NULL, NULL, NULL, NULL}};
   return cli_group("auth", subs, argc, argv);
 }

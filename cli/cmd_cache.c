@@ -53,8 +53,17 @@ static int cache_verify(int argc, char **argv) {
   int verified = r.files_cached, mismatched = 0;
   for (size_t k = 0; k < r.n_files; k++)
     if (r.files[k].error == FERRY_E_CHECKSUM) mismatched++;
-  if (!err && fail_missing && missing) err = FERRY_E_CHECKSUM;
-  if (!err && fail_extra && extra) err = FERRY_E_CHECKSUM;
+  /* Exit 5 as a mismatch, but said as what it is: no file failed its hash here. */
+  if (!err && ((fail_missing && missing) || (fail_extra && extra))) {
+    err = FERRY_E_CHECKSUM;
+    char what[2][64] = {"", ""};
+    if (fail_missing && missing)
+      snprintf(what[0], sizeof(what[0]), "%d file(s) of the revision missing", missing);
+    if (fail_extra && extra)
+      snprintf(what[1], sizeof(what[1]), "%d extra file(s) the revision does not have", extra);
+    snprintf(r.message, sizeof(r.message), "%s: %s%s%s", r.repo_id, what[0],
+             what[0][0] && what[1][0] ? ", " : "", what[1]);
+  }
   if (json) {
     json_t *files = json_array();
     for (size_t k = 0; k < r.n_files; k++) {
@@ -77,7 +86,8 @@ static int cache_verify(int argc, char **argv) {
     json_decref(obj);
   } else {
     if (err) fprintf(stderr, "ferry: error: %s\n", r.message[0] ? r.message : ferry_strerror(err));
-    if (!quiet)
+    /* A summary only when a snapshot was looked at: not before "repository not found". */
+    if (!quiet && (!err || err == FERRY_E_CHECKSUM))
       printf("%s@%.12s: %d verified, %d mismatched, %d missing, %d extra\n", r.repo_id, r.commit,
              verified, mismatched, missing, extra);
   }
@@ -86,14 +96,6 @@ static int cache_verify(int argc, char **argv) {
 }
 
 /* ---- ls, rm, prune ------------------------------------------------------------------------ */
-
-static const char *fmt_time(double t, char *buf, size_t cap) {
-  time_t when = (time_t)t;
-  struct tm tm;
-  if (t <= 0 || !localtime_r(&when, &tm) || !strftime(buf, cap, "%Y-%m-%d %H:%M", &tm))
-    snprintf(buf, cap, "-");
-  return buf;
-}
 
 static void refs_text(char *const *refs, size_t n, char *buf, size_t cap) {
   size_t used = 0;
@@ -119,12 +121,23 @@ static void print_json(json_t *obj) {
   json_decref(obj);
 }
 
-static json_t *cache_info_json(const struct ferry_cache_info *info) {
+/* The repos of the entries shown, in their order; with --revisions each repo once (where its
+ * first revision shown is), holding only the revisions shown. */
+static json_t *cache_info_json(const struct ferry_cache_info *info,
+                               const struct cli_cache_entry *shown, size_t n_shown) {
   json_t *repos = json_array();
-  for (size_t i = 0; i < info->n_repos; i++) {
+  for (size_t e = 0; e < n_shown; e++) {
+    size_t i = shown[e].repo;
+    int first = 1;
+    for (size_t p = 0; p < e; p++) first &= shown[p].repo != i;
+    if (!first) continue;
     const struct ferry_cache_repo *r = &info->repos[i];
     json_t *revs = json_array(), *refs = json_array();
     for (size_t k = 0; k < r->n_revisions; k++) {
+      int listed = !shown[e].has_rev;
+      for (size_t p = e; !listed && p < n_shown; p++)
+        listed = shown[p].repo == i && shown[p].rev == k;
+      if (!listed) continue;
       const struct ferry_cache_revision *v = &r->revisions[k];
       for (size_t j = 0; j < v->n_refs; j++) json_array_append_new(refs, json_string(v->refs[j]));
       json_array_append_new(
@@ -151,9 +164,15 @@ static json_t *cache_info_json(const struct ferry_cache_info *info) {
                    "warnings", strings_json(info->warnings, info->n_warnings));
 }
 
+#define MAX_FILTERS 32
+
 struct manage_opts {
   const char *cache_dir;
   int revisions, json, quiet, dry_run, yes;
+  const char *filters[MAX_FILTERS + 1];
+  struct cli_list filter_list;
+  const char *sort;
+  int limit;
 };
 
 /* The options ls, rm and prune share (cmd without its table); their arguments end up in
@@ -161,11 +180,21 @@ struct manage_opts {
 static int parse_manage(struct cli_cmd cmd, int argc, char **argv, struct manage_opts *o,
                         int *nargs) {
   memset(o, 0, sizeof(*o));
+  o->filter_list = (struct cli_list){o->filters, 0, MAX_FILTERS};
+  o->limit = -1;
   const struct cli_opt opts[] = {
       CLI_OPT_STR("cache-dir", 0, &o->cache_dir, "DIR",
                   "the cache (default HF_HUB_CACHE, HF_HOME/hub)"),
       CLI_OPT_FLAG("revisions", 0, &o->revisions, "one line per revision instead of per repo",
                    .only = " ls "),
+      CLI_OPT_LIST("filter", &o->filter_list, "EXPR",
+                   "only entries matching KEY OP VALUE (repeatable): size>1GB,\n"
+                   "accessed>7d, modified<2h, type=dataset, refs=main",
+                   .letter = 'f', .only = " ls "),
+      CLI_OPT_STR("sort", 0, &o->sort, "KEY[:asc|:desc]",
+                  "name, size, accessed or modified (biggest, newest first)", .only = " ls "),
+      CLI_OPT_INT("limit", &o->limit, 0, 1000000000, "N", "at most N entries, after sorting",
+                  .only = " ls "),
       CLI_OPT_FLAG("dry-run", 0, &o->dry_run, "show what would be deleted, delete nothing",
                    .only = " rm prune "),
       CLI_OPT_FLAG("yes", 'y', &o->yes, "do not ask (needed when stdin is not a terminal)",
@@ -201,9 +230,21 @@ static int cache_ls(int argc, char **argv) {
   if (rc != CLI_GO_ON) return rc;
   struct ferry_cache_info info;
   char message[1024] = "";
+  struct cli_cache_entry *shown = NULL;
+  size_t n_shown = 0;
+  /* the filter and sort words are checked before the cache is read */
+  struct ferry_cache_info none = {0};
+  if (cli_cache_select(&none, o.revisions, o.filters, o.filter_list.n, o.sort, o.limit, &shown,
+                       &n_shown, message, sizeof(message)))
+    return cli_usage_error(cmd.name, "%s", message);
+  free(shown);
+  shown = NULL;
   int err = scan_or_report(&o, &info, message, sizeof(message));
+  if (!err && cli_cache_select(&info, o.revisions, o.filters, o.filter_list.n, o.sort, o.limit,
+                               &shown, &n_shown, message, sizeof(message)))
+    err = FERRY_E_NOMEM;
   if (o.json) {
-    json_t *obj = cache_info_json(&info);
+    json_t *obj = cache_info_json(&info, shown, n_shown);
     json_object_set_new(obj, "ok", json_boolean(err == 0));
     json_object_set_new(obj, "error", cli_json_error(err, message, -1));
     print_json(obj);
@@ -217,8 +258,8 @@ static int cache_ls(int argc, char **argv) {
     if (!o.quiet && o.revisions)
       printf("%-48s %-40s %10s %6s  %-16s  %s\n", "ID", "REVISION", "SIZE", "FILES",
              "LAST MODIFIED", "REFS");
-    for (size_t i = 0; i < info.n_repos; i++) {
-      const struct ferry_cache_repo *r = &info.repos[i];
+    for (size_t e = 0; e < n_shown; e++) {
+      const struct ferry_cache_repo *r = &info.repos[shown[e].repo];
       char id[512];
       snprintf(id, sizeof(id), "%s/%s", r->repo_type, r->repo_id);
       if (!o.revisions) {
@@ -237,21 +278,19 @@ static int cache_ls(int argc, char **argv) {
         }
         printf("%-48s %10s %6zu  %-16s  %-16s  %s\n", id,
                cli_fmt_bytes((double)r->size_on_disk, size, sizeof(size)), r->n_files,
-               fmt_time(r->last_accessed, acc, sizeof(acc)),
-               fmt_time(r->last_modified, mod, sizeof(mod)), all);
+               cli_fmt_age(r->last_accessed, acc, sizeof(acc)),
+               cli_fmt_age(r->last_modified, mod, sizeof(mod)), all);
         continue;
       }
-      for (size_t k = 0; k < r->n_revisions; k++) {
-        const struct ferry_cache_revision *v = &r->revisions[k];
-        if (o.quiet) {
-          printf("%s\n", v->commit);
-          continue;
-        }
-        refs_text(v->refs, v->n_refs, refs, sizeof(refs));
-        printf("%-48s %-40s %10s %6zu  %-16s  %s\n", id, v->commit,
-               cli_fmt_bytes((double)v->size_on_disk, size, sizeof(size)), v->n_files,
-               fmt_time(v->last_modified, mod, sizeof(mod)), refs);
+      const struct ferry_cache_revision *v = &r->revisions[shown[e].rev];
+      if (o.quiet) {
+        printf("%s\n", v->commit);
+        continue;
       }
+      refs_text(v->refs, v->n_refs, refs, sizeof(refs));
+      printf("%-48s %-40s %10s %6zu  %-16s  %s\n", id, v->commit,
+             cli_fmt_bytes((double)v->size_on_disk, size, sizeof(size)), v->n_files,
+             cli_fmt_age(v->last_modified, mod, sizeof(mod)), refs);
     }
     if (!o.quiet) {
       uint64_t partial = 0;
@@ -264,6 +303,7 @@ static int cache_ls(int argc, char **argv) {
       printf("\n");
     }
   }
+  free(shown);
   ferry_cache_info_free(&info);
   return ferry_exit_class(err);
 }

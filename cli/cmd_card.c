@@ -167,10 +167,63 @@ static int card_check(int argc, char **argv) {
   return ferry_exit_class(err);
 }
 
+/* hf models|datasets|spaces card: a repo's README.md from the Hub, whole, or only its
+ * metadata block (--metadata) or only the text after it (--text). */
+static int card_get(int argc, char **argv) {
+  struct cli_hub_opts hub = {0};
+  const char *revision = NULL;
+  int metadata = 0, text_only = 0, nargs;
+  const struct cli_opt opts[] = {
+      CLI_HUB_REPO_TYPE(&hub),
+      CLI_OPT_STR("revision", 0, &revision, "REV", "branch, tag or commit (default: main)"),
+      CLI_OPT_FLAG("metadata", 0, &metadata, "only the YAML metadata between the --- lines"),
+      CLI_OPT_FLAG("text", 0, &text_only, "only the text after the metadata"),
+      CLI_HUB_OPTIONS(&hub, "no note on stderr"),
+      CLI_OPT_END};
+  const struct cli_cmd cmd = {
+      "card get", "REPO_ID",
+      "Prints a repo's card (its README.md on the Hub), as `hf models card`; --metadata\n"
+      "or --text print one part of it.",
+      opts, 1, 1};
+  int rc = cli_parse(&cmd, argc, argv, &nargs);
+  if (rc != CLI_GO_ON) return rc;
+  if (metadata && text_only)
+    return cli_usage_error(cmd.name, "give --metadata or --text, not both");
+  json_t *obj = cli_hub_repo_object(argv[1], hub.repo_type);
+  json_object_set_new(obj, "revision", json_string(revision ? revision : "main"));
+  struct ferry_hub_client *c;
+  if ((rc = cli_hub_client(&hub, &c, obj))) return rc;
+  char why[1024] = "", *card = NULL;
+  size_t len = 0;
+  int err = ferry_hub_card_fetch(c, argv[1], hub.repo_type, revision, &card, &len, why,
+                                 sizeof(why));
+  ferry_hub_client_free(c);
+  if (err) return cli_hub_finish(&hub, obj, err, why);
+  size_t ms = 0, me = 0, body = 0;
+  int has_meta = ferry_card_split(card, len, &ms, &me, &body) == 1;
+  if (hub.json) {
+    /* json_stringn refuses bytes that are not UTF-8 (the Hub refuses such cards too) */
+    json_t *parts[3] = {json_stringn(card, len),
+                        has_meta ? json_stringn(card + ms, me - ms) : NULL,
+                        json_stringn(card + body, len - body)};
+    const char *keys[3] = {"content", "metadata", "text"};
+    for (int k = 0; k < 3; k++) json_object_set_new(obj, keys[k], parts[k] ? parts[k] : json_null());
+  } else if (metadata) {
+    if (has_meta) printf("%.*s\n", (int)(me - ms), card + ms);
+    else if (!hub.quiet) fprintf(stderr, "ferry: the card has no metadata block\n");
+  } else {
+    const char *from = text_only ? card + body : card;
+    fwrite(from, 1, len - (size_t)(from - card), stdout);
+  }
+  free(card);
+  return cli_hub_finish(&hub, obj, 0, NULL);
+}
+
 int cli_card(int argc, char **argv) {
   static const struct cli_sub subs[] = {
       {"new", NULL, card_new, "a model or dataset card scaffold"},
       {"check", NULL, card_check, "check a card's metadata"},
+      {"get", NULL, card_get, "a repo's card from the Hub, as hf models card"},
       {NULL, NULL, NULL, NULL}};
   return cli_group("card", subs, argc, argv);
 }

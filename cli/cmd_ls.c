@@ -10,7 +10,7 @@
 struct ls_args {
   struct cli_hub_opts hub;
   const char *revision;
-  int recursive;
+  int recursive, bytes;
   const char *pos[2];
   int npos;
   const char *uri_path; /* ls hf://ns/name/PATH */
@@ -23,6 +23,8 @@ static int parse(int argc, char **argv, struct ls_args *a, const char *name, con
   const struct cli_opt opts[] = {
       CLI_OPT_STR("revision", 0, &a->revision, "REV", "branch, tag or commit (default: main)"),
       CLI_OPT_FLAG("recursive", 'R', &a->recursive, "everything below PATH", .only = " ls "),
+      CLI_OPT_FLAG("bytes", 0, &a->bytes, "sizes in bytes (default: kB, MB, GB as hf -h)",
+                   .only = " ls "),
       CLI_HUB_REPO_TYPE(&a->hub),
       CLI_HUB_OPTIONS(&a->hub, "ls: only the paths; info: only the commit"),
       CLI_OPT_END};
@@ -42,8 +44,8 @@ static json_t *entry_json(const struct ferry_hub_tree_entry *e) {
 int cli_ls(int argc, char **argv) {
   struct ls_args a;
   int rc = parse(argc, argv, &a, "ls", "REPO_ID [PATH]", 2,
-                 "The files and folders at PATH (default: the top), with sizes in bytes and "
-                 "which\nfiles are stored in LFS.");
+                 "The files and folders at PATH (default: the top; a file's path lists that "
+                 "file),\nwith their sizes and which files are stored in LFS.");
   if (rc != CLI_GO_ON) return rc;
   if (a.uri_path && a.npos > 1)
     return cli_usage_error("ls", "give the path in the hf:// URI ('%s') or as PATH, not both",
@@ -67,7 +69,12 @@ int cli_ls(int argc, char **argv) {
     if (a.hub.json) json_array_append_new(entries, entry_json(e));
     else if (a.hub.quiet) printf("%s%s\n", e->path, e->is_dir ? "/" : "");
     else if (e->is_dir) printf("%14s       %s/\n", "-", e->path);
-    else printf("%14" PRIu64 "  %-3s  %s\n", e->size, e->lfs ? "LFS" : "", e->path);
+    else if (a.bytes) printf("%14" PRIu64 "  %-3s  %s\n", e->size, e->lfs ? "LFS" : "", e->path);
+    else {
+      char human[32];
+      printf("%14s  %-3s  %s\n", cli_fmt_bytes((double)e->size, human, sizeof(human)),
+             e->lfs ? "LFS" : "", e->path);
+    }
   }
   if (!a.hub.json && !a.hub.quiet) {
     char total[32];

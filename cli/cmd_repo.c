@@ -152,6 +152,7 @@ int cli_repo(int argc, char **argv) {
       {"delete", NULL, repo_delete, "delete a repository"},
       {"settings", NULL, repo_settings, "change its visibility or gating"},
       {"move", NULL, repo_move, "rename it or move it to another namespace"},
+      {"delete-files", NULL, cli_repo_delete_files, "delete files matching patterns, one commit"},
       {NULL, NULL, NULL, NULL}};
   return cli_group("repo", subs, argc, argv);
 }

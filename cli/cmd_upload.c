@@ -5,11 +5,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 
 #define MAX_PATTERNS 256
+
+/* The options upload, upload-large-folder and repo delete-files share, worded once. */
+#define UPLOAD_WHERE_OPTS(hub, o, inc, exc)                                                   \
+  CLI_HUB_REPO_TYPE(&(hub)),                                                                \
+      CLI_OPT_STR("revision", 0, &(o).revision, "REV",                                      \
+                  "branch to commit to (created from main when missing)"),                  \
+      CLI_OPT_FLAG("private", 0, &(o).private_repo,                                         \
+                   "create the repo private (when it does not exist)"),                     \
+      CLI_OPT_LIST("include", &(inc), "PAT", "only files matching (repeatable; '*' crosses '/')"), \
+      CLI_OPT_LIST("exclude", &(exc), "PAT", "not the files matching (repeatable)")
+#define COMMIT_OPTS(o)                                                                        \
+  CLI_OPT_STR("commit-message", 0, &(o).commit_message, "MSG", "the commit's title"),       \
+      CLI_OPT_STR("commit-description", 0, &(o).commit_description, "TEXT",                 \
+                  "the commit's description"),                                              \
+      CLI_OPT_FLAG("create-pr", 0, &(o).create_pr,                                          \
+                   "open a pull request instead of committing to the branch")
 
 static volatile int stop_requested;
 static void on_signal(int sig) {
@@ -62,6 +79,65 @@ static void print_json(const struct ferry_hub_upload_opts *o,
   json_decref(obj);
 }
 
+/* The upload (or deletion) and its report, for upload, upload-large-folder and
+ * repo delete-files alike. */
+static int run_upload(struct ferry_hub_upload_opts *po, struct ferry_config *pcfg, int quiet,
+                      int json, int no_bars) {
+  struct ferry_hub_upload_opts o = *po;
+  struct ferry_config cfg = *pcfg;
+  cfg.cacert = cli_cacert(cfg.cacert, 1);
+  struct cli_progress progress;
+  cli_progress_init(&progress, quiet || json || no_bars || cli_progress_bars_off());
+  progress.quiet = quiet;
+  cfg.log_cb = cli_log;
+  cfg.log_user = &progress;
+  o.engine = &cfg;
+  o.progress_cb = draw;
+  o.progress_user = &progress;
+  /* Ctrl-C / SIGTERM: parts in flight are dropped, accepted ones stay journaled. */
+  struct sigaction sa = {.sa_handler = on_signal};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  o.stop = &stop_requested;
+  struct ferry_hub_upload_result r;
+  int err = ferry_hub_upload(&o, &r);
+  cli_progress_end(&progress);
+  if (err) fprintf(stderr, "ferry: error: %s\n", r.message[0] ? r.message : ferry_strerror(err));
+  if (!err && r.no_readme && !quiet) {
+    /* a Space's README.md is its card and its configuration, not a model card */
+    if (!strcmp(r.repo_type, "space"))
+      fprintf(stderr, "ferry: warning: the Space %s has no README.md: its card (title, sdk, "
+                      "description) goes there. Write one and upload it.\n", r.repo_id);
+    else
+      fprintf(stderr, "ferry: warning: %s has no README.md %s card: users will not know what it "
+                      "is or how to use it. Write one with `ferry card new%s -o README.md` and "
+                      "upload it.\n", r.repo_id, r.repo_type,
+              strcmp(r.repo_type, "dataset") ? "" : " --type dataset");
+  }
+  if (json) {
+    print_json(&o, &r);
+  } else if (!err) {
+    if (!quiet && o.delete_only) {
+      fprintf(stderr, "ferry: %d file(s) deleted%s\n", r.files_deleted,
+              r.commits ? "" : ": nothing matched, no commit");
+    } else if (!quiet) {
+      char b[32], rate[32];
+      double secs = r.seconds > 0 ? r.seconds : 1e-9;
+      fprintf(stderr, "ferry: %d file(s): %d committed, %d unchanged; %d LFS object(s) sent "
+                      "(%s, %s/s), %d already there\n",
+              r.files_total, r.files_committed, r.files_unchanged, r.lfs_objects_sent,
+              cli_fmt_bytes((double)r.bytes_sent, b, sizeof(b)),
+              cli_fmt_bytes((double)r.bytes_sent / secs, rate, sizeof(rate)),
+              r.lfs_objects_present);
+    }
+    printf("%s\n", r.commit_url ? r.commit_url : "");
+    if (r.pr_url) printf("%s\n", r.pr_url);
+  }
+  ferry_hub_upload_result_free(&r);
+  return ferry_exit_class(err);
+}
+
 int cli_upload(int argc, char **argv) {
   struct ferry_hub_upload_opts o = {0};
   struct ferry_config cfg = {0};
@@ -72,18 +148,9 @@ int cli_upload(int argc, char **argv) {
   int max_commit_files = 0;
   const char *uri_path = NULL; /* hf://ns/name/PATH: PATH_IN_REPO */
   const struct cli_opt opts[] = {
-      CLI_HUB_REPO_TYPE(&hub),
-      CLI_OPT_STR("revision", 0, &o.revision, "REV",
-                  "branch to commit to (created from main when missing)"),
-      CLI_OPT_FLAG("private", 0, &o.private_repo, "create the repo private (when it does not exist)"),
-      CLI_OPT_LIST("include", &inc, "PAT", "only files matching (repeatable; '*' crosses '/')"),
-      CLI_OPT_LIST("exclude", &exc, "PAT", "not the files matching (repeatable)"),
+      UPLOAD_WHERE_OPTS(hub, o, inc, exc),
       CLI_OPT_LIST("delete", &dels, "PAT", "remote files to delete in the same commit (repeatable)"),
-      CLI_OPT_STR("commit-message", 0, &o.commit_message, "MSG", "the commit's title"),
-      CLI_OPT_STR("commit-description", 0, &o.commit_description, "TEXT",
-                  "the commit's description"),
-      CLI_OPT_FLAG("create-pr", 0, &o.create_pr,
-                   "open a pull request instead of committing to the branch"),
+      COMMIT_OPTS(o),
       CLI_OPT_INT("connections", &cfg.connections, 1, 256, "N", "parts sent at once (default 8)"),
       CLI_OPT_INT("max-commit-files", &max_commit_files, 1, 20000, "N",
                   "files per commit (default 20000); more make several\ncommits, titled \"MSG "
@@ -118,45 +185,80 @@ int cli_upload(int argc, char **argv) {
   o.include = o.n_include ? include : NULL;
   o.exclude = o.n_exclude ? exclude : NULL;
   o.delete_patterns = o.n_delete ? del : NULL;
-  cfg.cacert = cli_cacert(cfg.cacert, 1);
-  struct cli_progress progress;
-  cli_progress_init(&progress, quiet || json || cli_progress_bars_off());
-  progress.quiet = quiet;
-  cfg.log_cb = cli_log;
-  cfg.log_user = &progress;
-  o.engine = &cfg;
-  o.progress_cb = draw;
-  o.progress_user = &progress;
-  /* Ctrl-C / SIGTERM: parts in flight are dropped, accepted ones stay journaled. */
-  struct sigaction sa = {.sa_handler = on_signal};
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  o.stop = &stop_requested;
-  struct ferry_hub_upload_result r;
-  int err = ferry_hub_upload(&o, &r);
-  cli_progress_end(&progress);
-  if (err) fprintf(stderr, "ferry: error: %s\n", r.message[0] ? r.message : ferry_strerror(err));
-  if (!err && r.no_readme && !quiet)
-    fprintf(stderr, "ferry: warning: %s has no README.md model card: users will not know what it "
-                    "is or how to use it. Write one with `ferry card new -o README.md` and "
-                    "upload it.\n", r.repo_id);
-  if (json) {
-    print_json(&o, &r);
-  } else if (!err) {
-    if (!quiet) {
-      char b[32], rate[32];
-      double secs = r.seconds > 0 ? r.seconds : 1e-9;
-      fprintf(stderr, "ferry: %d file(s): %d committed, %d unchanged; %d LFS object(s) sent "
-                      "(%s, %s/s), %d already there\n",
-              r.files_total, r.files_committed, r.files_unchanged, r.lfs_objects_sent,
-              cli_fmt_bytes((double)r.bytes_sent, b, sizeof(b)),
-              cli_fmt_bytes((double)r.bytes_sent / secs, rate, sizeof(rate)),
-              r.lfs_objects_present);
-    }
-    printf("%s\n", r.commit_url ? r.commit_url : "");
-    if (r.pr_url) printf("%s\n", r.pr_url);
-  }
-  ferry_hub_upload_result_free(&r);
-  return ferry_exit_class(err);
+  return run_upload(&o, &cfg, quiet, json, 0);
+}
+
+/* hf upload-large-folder: ferry upload already resumes (hashes and parts are journaled) and
+ * splits commits, so this is `ferry upload REPO_ID LOCAL_PATH` with the flags of hf's
+ * command: --num-workers sets the connections, --no-report and --no-bars quieten it. */
+int cli_upload_large_folder(int argc, char **argv) {
+  struct ferry_hub_upload_opts o = {0};
+  struct ferry_config cfg = {0};
+  struct cli_hub_opts hub = {0};
+  const char *include[MAX_PATTERNS], *exclude[MAX_PATTERNS];
+  struct cli_list inc = {include, 0, MAX_PATTERNS}, exc = {exclude, 0, MAX_PATTERNS};
+  int no_report = 0, no_bars = 0;
+  const struct cli_opt opts[] = {
+      UPLOAD_WHERE_OPTS(hub, o, inc, exc),
+      CLI_OPT_INT("num-workers", &cfg.connections, 1, 256, "N",
+                  "parts sent at once (ferry upload's --connections)"),
+      CLI_OPT_FLAG("no-report", 0, &no_report, "no summary on stderr"),
+      CLI_OPT_FLAG("no-bars", 0, &no_bars, "no progress bar"),
+      CLI_HUB_OPTIONS(&hub, "print only the commit URL"),
+      CLI_OPT_END};
+  const struct cli_cmd cmd = {
+      "upload-large-folder", "REPO_ID LOCAL_PATH",
+      "hf's command for large folders, run as `ferry upload REPO_ID LOCAL_PATH`, which\n"
+      "already resumes after an interruption (hashes and accepted parts are kept) and\n"
+      "splits a large folder into several commits. LOCAL_PATH must be a folder.",
+      opts, 2, 2};
+  int left;
+  int rc = cli_parse(&cmd, argc, argv, &left);
+  if (rc != CLI_GO_ON) return rc;
+  struct stat st;
+  if (stat(argv[2], &st) == 0 && !S_ISDIR(st.st_mode))
+    return cli_usage_error(cmd.name, "LOCAL_PATH must be a folder ('%s' is not); use ferry "
+                           "upload for a file", argv[2]);
+  o.repo_id = argv[1], o.local_path = argv[2];
+  o.repo_type = hub.repo_type, o.token = hub.token;
+  o.include = inc.n ? include : NULL, o.n_include = inc.n;
+  o.exclude = exc.n ? exclude : NULL, o.n_exclude = exc.n;
+  cfg.cacert = hub.cacert, cfg.insecure = hub.insecure, cfg.verbose = hub.verbose;
+  return run_upload(&o, &cfg, hub.quiet || no_report, hub.json, no_bars);
+}
+
+/* hf repos delete-files (and the older hf repo-files delete): one commit deleting the
+ * files that match the patterns, on the upload's commit path. */
+int cli_repo_delete_files(int argc, char **argv) {
+  struct ferry_hub_upload_opts o = {0};
+  struct ferry_config cfg = {0};
+  struct cli_hub_opts hub = {0};
+  const struct cli_opt opts[] = {
+      CLI_HUB_REPO_TYPE(&hub),
+      CLI_OPT_STR("revision", 0, &o.revision, "REV", "branch to commit to (default main)"),
+      COMMIT_OPTS(o),
+      CLI_HUB_OPTIONS(&hub, "print only the commit URL"),
+      CLI_OPT_END};
+  const struct cli_cmd cmd = {
+      "repo delete-files", "REPO_ID PATTERN...",
+      "Deletes the repo's files matching the patterns in one commit, as `hf repos\n"
+      "delete-files`: fnmatch patterns, '*' crosses '/', 'folder/' is everything below it;\n"
+      ".gitattributes is never deleted. Nothing matching: no commit.",
+      opts, 2, -1};
+  int left;
+  int rc = cli_parse(&cmd, argc, argv, &left);
+  if (rc != CLI_GO_ON) return rc;
+  o.repo_id = argv[1], o.delete_only = 1;
+  o.delete_patterns = (const char *const *)argv + 2, o.n_delete = (size_t)left - 1;
+  o.repo_type = hub.repo_type, o.token = hub.token;
+  cfg.cacert = hub.cacert, cfg.insecure = hub.insecure, cfg.verbose = hub.verbose;
+  return run_upload(&o, &cfg, hub.quiet, hub.json, 0);
+}
+
+/* hf repo-files delete: the same command under hf's older group. */
+int cli_repo_files(int argc, char **argv) {
+  static const struct cli_sub subs[] = {
+      {"delete", NULL, cli_repo_delete_files, "delete files matching patterns in one commit"},
+      {NULL, NULL, NULL, NULL}};
+  return cli_group("repo-files", subs, argc, argv);
 }

@@ -314,10 +314,25 @@ int ferry_cache_plan_rm(const struct ferry_cache_info *info, const char *const *
     char type[16];
     const char *id;
     if (parse_repo_target(target, type, &id) != 0) {
-      r = plan_fail(out, FERRY_E_INVAL,
-                    "'%.200s' is neither a 40-hex revision nor TYPE/REPO_ID (model/org/name, "
-                    "dataset/org/name, space/org/name)",
-                    target);
+      /* A bare org/name (what `ferry download` takes) is the usual slip: say which TYPE/
+       * prefix names it, the cached repo's when there is one, else model/. */
+      const char *slash = strchr(target, '/');
+      const char *guess = "model";
+      for (size_t i = 0; slash && !strchr(slash + 1, '/') && i < info->n_repos; i++)
+        if (!strcasecmp(info->repos[i].repo_id, target)) {
+          guess = info->repos[i].repo_type;
+          break;
+        }
+      if (slash && slash != target && slash[1] && !strchr(slash + 1, '/'))
+        r = plan_fail(out, FERRY_E_INVAL,
+                      "'%.200s' needs its repo type: did you mean %s/%.200s? (targets are "
+                      "model/org/name, dataset/org/name, space/org/name or a 40-hex revision)",
+                      target, guess, target);
+      else
+        r = plan_fail(out, FERRY_E_INVAL,
+                      "'%.200s' is neither a 40-hex revision nor TYPE/REPO_ID (model/org/name, "
+                      "dataset/org/name, space/org/name)",
+                      target);
       continue;
     }
     for (size_t i = 0; i < info->n_repos; i++)

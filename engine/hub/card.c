@@ -153,6 +153,22 @@ static int front_matter(const char *t, size_t len, size_t *start, size_t *end) {
   return -1;
 }
 
+int ferry_card_split(const char *text, size_t len, size_t *meta_start, size_t *meta_end,
+                     size_t *body_start) {
+  size_t s = 0, e = 0;
+  *meta_start = *meta_end = *body_start = 0;
+  int found = front_matter(text, len, &s, &e);
+  if (found != 1) return found;
+  /* past the breaks before the closing ---, the --- and the one line break after it */
+  size_t b = e;
+  while (b < len && is_break(text[b])) b++;
+  b += 3;
+  if (b < len && text[b] == '\r') b++;
+  if (b < len && text[b] == '\n') b++;
+  *meta_start = s, *meta_end = e, *body_start = b > len ? len : b;
+  return 1;
+}
+
 /* ---- libyaml events -> nodes ------------------------------------------------------------- */
 
 struct builder {

@@ -124,6 +124,77 @@ static void free_entries(struct ferry_hub_tree_entry *v, size_t n) {
   free(v);
 }
 
+/* PATH names a file: the tree endpoint has nothing there (404 EntryNotFound), yet `hf ls`
+ * shows the file, so the file is asked for by paths-info and listed alone. Returns 0 with
+ * the one entry in `tree` (and the answer's commit), else the error `err` stands. */
+static int list_one_file(struct ferry_hub_client *c, const struct ferry__hub_repo *r,
+                         const char *rev, const char *file, struct ferry__hub_tree *tree,
+                         char commit[41]) {
+  char *qrev = NULL, *suffix = NULL, *path = NULL, *body = NULL;
+  json_t *req = json_pack("{s:[s], s:b}", "paths", file, "expand", 0);
+  int err = req ? ferry__hub_quote(rev, 0, &qrev) : FERRY_E_NOMEM;
+  if (!err) err = ferry__hub_fmt(&suffix, FERRY__HUB_URL_MAX, "/paths-info/%s", qrev);
+  if (!err) err = ferry__hub_repo_api_path(r, suffix, &path);
+  if (!err && !(body = json_dumps(req, JSON_COMPACT))) err = FERRY_E_NOMEM;
+  struct ferry_hub_reply rep;
+  memset(&rep, 0, sizeof(rep));
+  char why[256];
+  if (!err) err = ferry__hub_api(c, "POST", path, body, &rep, "paths-info", why, sizeof(why));
+  if (!err) {
+    struct ferry__hub_tree one;
+    ferry__hub_tree_init(&one);
+    err = ferry__hub_tree_parse_page(rep.body, rep.body_len, &one, why, sizeof(why));
+    if (!err && (one.n != 1 || one.v[0].is_dir || strcmp(one.v[0].path, file)))
+      err = FERRY_E_HUB_ENTRY_NOT_FOUND; /* a folder would have had a tree */
+    if (!err) {
+      char sha[64] = "";
+      ferry_hub_reply_header(&rep, "x-repo-commit", sha, sizeof(sha));
+      if (ferry__hub_is_commit(sha)) memcpy(commit, sha, 41);
+      ferry__hub_tree_free(tree);
+      *tree = one;
+    } else {
+      ferry__hub_tree_free(&one);
+    }
+  }
+  ferry_hub_reply_free(&rep);
+  json_decref(req);
+  free(qrev), free(suffix), free(path), free(body);
+  return err;
+}
+
+int ferry_hub_card_fetch(struct ferry_hub_client *c, const char *repo_id, const char *repo_type,
+                         const char *revision, char **text, size_t *len, char *why,
+                         size_t why_len) {
+  *text = NULL;
+  *len = 0;
+  struct ferry__hub_repo r;
+  const char *rev = revision ? revision : "main";
+  char reason[256] = "", *url = NULL;
+  int err = ferry__hub_repo_arg(repo_id, repo_type, &r, why, why_len);
+  if (err) return err;
+  if (ferry__hub_revision_validate(rev, reason, sizeof(reason)))
+    return ferry__hub_why(FERRY_E_INVAL, why, why_len, "invalid revision: %s", reason);
+  if ((err = ferry__hub_url_resolve(ferry_hub_client_endpoint(c), &r, rev, "README.md", &url)))
+    return ferry__hub_why(err, why, why_len, "the request is too long");
+  struct ferry_hub_reply rep;
+  /* the Hub's own origin (a card is a regular file, not redirected to a CDN): the token goes */
+  err = ferry__hub_client_call_url(c, "GET", url, "text/plain, */*", NULL, NULL, 0, 1, &rep);
+  free(url);
+  if (err) {
+    ferry__hub_why(err, why, why_len, "cannot get the card of %s at %.255s: %s", r.id, rev,
+                   err == FERRY_E_HUB_ENTRY_NOT_FOUND ? "the repo has no README.md"
+                                                      : rep.message);
+  } else if (!(*text = malloc(rep.body_len + 1))) {
+    err = FERRY_E_NOMEM;
+  } else {
+    memcpy(*text, rep.body, rep.body_len);
+    (*text)[rep.body_len] = 0;
+    *len = rep.body_len;
+  }
+  ferry_hub_reply_free(&rep);
+  return err;
+}
+
 int ferry_hub_list_tree(struct ferry_hub_client *c, const char *repo_id, const char *repo_type,
                         const char *revision, const char *path, int recursive,
                         struct ferry_hub_tree_listing *out, char *why, size_t why_len) {
@@ -162,6 +233,9 @@ int ferry_hub_list_tree(struct ferry_hub_client *c, const char *repo_id, const c
   err = ferry__hub_tree_walk(c, url, &tree, out->commit, &out->pages, &failed, walk_why,
                              sizeof(walk_why));
   free(url);
+  if (err == FERRY_E_HUB_ENTRY_NOT_FOUND && folder[0] &&
+      list_one_file(c, &r, rev, folder, &tree, out->commit) == 0)
+    err = 0;
   if (err && failed.error)
     ferry__hub_why(err, why, why_len, "%s: %s", what, failed.message);
   else if (err)

@@ -104,6 +104,16 @@ int ferry_hub_whoami(struct ferry_hub_client *c, struct ferry_hub_whoami *out, c
   return r;
 }
 
+int ferry_hub_token_get(char **out, int *source) {
+  struct ferry__hub_env env = ferry__hub_env_process();
+  enum ferry__hub_token_source s;
+  int r = ferry__hub_token_resolve(&env, NULL, out, &s);
+  *source = s == FERRY__HUB_TOKEN_ENV    ? FERRY_HUB_TOKEN_ENV
+            : s == FERRY__HUB_TOKEN_FILE ? FERRY_HUB_TOKEN_FILE
+                                         : FERRY_HUB_TOKEN_NONE;
+  return r;
+}
+
 /* A Hub token is printable ASCII without blanks; anything else would end up in a header. */
 static int token_chars_ok(const char *t) {
   for (; *t; t++)

@@ -732,6 +732,14 @@ static int read_whole(const char *path, uint64_t size, unsigned char **out) {
 /* The commit title: the caller's, else huggingface_hub's default. */
 static const char *title(struct up *u) {
   if (u->o->commit_message && u->o->commit_message[0]) return u->o->commit_message;
+  if (u->o->delete_only) {
+    static char t[4096];
+    size_t used = (size_t)snprintf(t, sizeof(t), "Delete files");
+    for (size_t i = 0; i < u->o->n_delete && used < sizeof(t); i++)
+      used += (size_t)snprintf(t + used, sizeof(t) - used, " %s", u->o->delete_patterns[i]);
+    if (used < sizeof(t)) snprintf(t + used, sizeof(t) - used, " with ferry");
+    return t;
+  }
   struct stat st;
   if (stat(u->o->local_path, &st) == 0 && S_ISREG(st.st_mode)) {
     static char t[FERRY__HUB_PATH_MAX + 64];
@@ -903,7 +911,9 @@ static int setup(struct up *u) {
   u->env = ferry__hub_env_process();
   ferry__hub_tree_init(&u->deletions);
   u->rev = o->revision ? o->revision : "main";
-  if (!o->local_path) return fail(u, FERRY_E_INVAL, 0, "no local path to upload");
+  if (o->delete_only ? !o->n_delete : !o->local_path)
+    return fail(u, FERRY_E_INVAL, 0, o->delete_only ? "no pattern of files to delete"
+                                                    : "no local path to upload");
   if ((err = ferry__hub_repo_parse(o->repo_id, o->repo_type, &u->repo, why, sizeof(why))) ||
       (err = ferry__hub_revision_validate(u->rev, why, sizeof(why))))
     return fail(u, FERRY_E_INVAL, 0, "%s", why);
@@ -914,9 +924,12 @@ static int setup(struct up *u) {
   snprintf(u->out->repo_id, sizeof(u->out->repo_id), "%s", u->repo.id);
   snprintf(u->out->revision, sizeof(u->out->revision), "%s", u->rev);
   /* path_in_repo: a file's own name by default; a folder's prefix without '/' at the ends */
-  struct stat st;
-  if (stat(o->local_path, &st) != 0)
-    return fail(u, FERRY_E_INVAL, 0, "cannot read %s: %s", o->local_path, strerror(errno));
+  struct stat st = {0};
+  /* The command line is well formed; the file system said no: a file error (exit 6), as
+   * for any other file ferry cannot read. */
+  if (!o->delete_only && stat(o->local_path, &st) != 0)
+    return fail(u, ferry__errno_to_err(errno), 0, "cannot read %s: %s", o->local_path,
+                strerror(errno));
   const char *p = o->path_in_repo;
   char *base = NULL;
   if (S_ISREG(st.st_mode) && (!p || !p[0] || !strcmp(p, "."))) {
@@ -949,6 +962,7 @@ static int setup(struct up *u) {
     return fail(u, err, 0, "cannot find HF_HOME");
   }
   free(home);
+  if (o->delete_only) return 0; /* nothing local to walk */
   struct ferry__upload_walk_opts wo = {.local_path = o->local_path, .path_in_repo = u->path_prefix,
                                        .include = o->include, .n_include = o->n_include,
                                        .exclude = o->exclude, .n_exclude = o->n_exclude};
@@ -966,12 +980,13 @@ int ferry_hub_upload(const struct ferry_hub_upload_opts *o, struct ferry_hub_upl
   struct up u = {.o = o, .out = out};
   u.t0 = now_s();
   int err = setup(&u);
-  if (!err) err = create_repo(&u);
-  if (!err) err = read_revision(&u, !o->create_pr);
+  /* Deleting files makes nothing: a missing repo or revision is an error, not created. */
+  if (!err && !o->delete_only) err = create_repo(&u);
+  if (!err) err = read_revision(&u, !o->create_pr && !o->delete_only);
   if (!err) err = validate_readme(&u);
-  if (!err) err = preupload(&u);
-  if (!err) err = start_hashing(&u);
-  if (!err) err = hash_and_send(&u);
+  if (!err && !o->delete_only) err = preupload(&u);
+  if (!err && !o->delete_only) err = start_hashing(&u);
+  if (!err && !o->delete_only) err = hash_and_send(&u);
   if (u.hasher) {
     ferry__hasher_free(u.hasher);
     u.hasher = NULL;
@@ -988,11 +1003,16 @@ int ferry_hub_upload(const struct ferry_hub_upload_opts *o, struct ferry_hub_upl
       }
       if (!strcmp(f->path, "README.md")) u.remote_readme = 1;
     }
-    out->no_readme = !u.remote_readme;
     err = plan_deletions(&u);
+    for (size_t i = 0; !err && i < u.deletions.n; i++) /* --delete may take the card away */
+      if (u.deletions.v[i].is_dir == 2 && !strcmp(u.deletions.v[i].path, "README.md"))
+        u.remote_readme = 0;
   }
   if (!err) err = stopped(&u);
   if (!err) err = commit_all(&u);
+  /* Said once, by the commit that leaves the repo without a card: not by a re-upload that
+   * changes nothing, nor after every upload to a repo that never had one. */
+  if (!err) out->no_readme = out->commits > 0 && !u.remote_readme;
   if (!err && !out->commits) {
     /* Nothing changed: no commit, and (as huggingface_hub's CommitInfo then) the revision's
      * current commit. */

@@ -411,6 +411,10 @@ struct ferry_hub_upload_opts {
   const char *commit_message;          /* NULL: huggingface_hub's default */
   const char *commit_description;
   int create_pr, private_repo;
+  /* 1: no local files (local_path unused): one commit deleting the remote files under
+   * path_in_repo that match delete_patterns, as huggingface_hub's delete_files; the repo and
+   * the revision must exist. Nothing matching: no commit. */
+  int delete_only;
   size_t max_commit_files;             /* operations per commit; 0: 20,000 (the Hub: 25k) */
   const char *token;                   /* NULL: HF_TOKEN, then the token file */
   const volatile int *stop;            /* set to stop (Ctrl-C): the upload stays resumable */
@@ -431,7 +435,7 @@ struct ferry_hub_upload_result {
   char *pr_url;               /* with create_pr */
   int files_total, files_committed, files_unchanged, files_deleted;
   int lfs_objects_sent, lfs_objects_present, commits;
-  int no_readme;              /* neither the repo nor the upload has a README.md */
+  int no_readme;              /* this upload committed and left the repo without a README.md */
   int skipped_links;          /* symlinks pointing outside the folder, left out */
   uint64_t bytes_total, bytes_sent, bytes_skipped;
   uint64_t parts_sent, parts_resumed, parts_retried;
@@ -607,7 +611,8 @@ struct ferry_hub_tree_entry {
 };
 
 /* GET .../tree/{revision}[/{path}]?recursive=..., every page (Link rel="next", at most
- * 100,000 pages, only on the endpoint). `path` NULL or "" is the root; revision NULL is main. */
+ * 100,000 pages, only on the endpoint). `path` NULL or "" is the root; revision NULL is main.
+ * A `path` naming a file (the tree answers 404 there) gives that one file, from paths-info. */
 struct ferry_hub_tree_listing {
   char commit[41];        /* the X-Repo-Commit of the answer, "" when the Hub sent none */
   struct ferry_hub_tree_entry *entries;
@@ -707,6 +712,12 @@ FERRY_EXTERN int ferry_hub_whoami(struct ferry_hub_client *c, struct ferry_hub_w
                                   char *msg, size_t msg_len);
 FERRY_EXTERN void ferry_hub_whoami_free(struct ferry_hub_whoami *w);
 
+/* The token a Hub command would send without --token (HF_TOKEN, then the token file;
+ * HF_HUB_DISABLE_IMPLICIT_TOKEN honoured), for `ferry auth token`, which prints it because
+ * the user asked: nothing else may show it. *out is malloc'd (zero it before free) or NULL
+ * when not logged in; *source is an enum ferry_hub_token_source. 0 or FERRY_E_*. */
+FERRY_EXTERN int ferry_hub_token_get(char **out, int *source);
+
 /* `hf auth login --token`: the client's explicit token (ferry_hub_client_opts.token) must not
  * be an org token (api_org...: FERRY_E_HUB_AUTH) and is checked with whoami-v2, then stored in
  * stored_tokens under auth.accessToken.displayName (else "oauth-<user>") and written to the
@@ -781,6 +792,19 @@ struct ferry_card_report {
 FERRY_EXTERN int ferry_card_check(const char *text, size_t len, enum ferry_card_type type,
                                   struct ferry_card_report *out);
 FERRY_EXTERN void ferry_card_report_free(struct ferry_card_report *r);
+
+/* Where a card's parts are, as huggingface_hub splits it: [*meta_start, *meta_end) the YAML
+ * between the `---` lines, *body_start where the text after the closing `---` line begins.
+ * Returns 1 with all three set, 0 when there is no metadata block (the whole card is text:
+ * *body_start = 0), -1 when a block is opened and never closed (treated as text too). */
+FERRY_EXTERN int ferry_card_split(const char *text, size_t len, size_t *meta_start,
+                                  size_t *meta_end, size_t *body_start);
+/* A repo's card (README.md at `revision`, NULL: main), as `hf models card` fetches it:
+ * *text malloc'd, NUL-terminated, *len bytes. A repo without README.md is
+ * FERRY_E_HUB_ENTRY_NOT_FOUND. 0 or FERRY_E_* with a reason in why. */
+FERRY_EXTERN int ferry_hub_card_fetch(struct ferry_hub_client *c, const char *repo_id,
+                                      const char *repo_type, const char *revision, char **text,
+                                      size_t *len, char *why, size_t why_len);
 
 /* A new card: YAML metadata with placeholders and the usual sections. It passes
  * ferry_card_check. *out is malloc'd and NUL-terminated. 0 or FERRY_E_NOMEM / FERRY_E_INVAL. */

@@ -1,9 +1,11 @@
 """`ferry auth whoami`, `list`, `switch` and `logout`: outputs, --json keys, exit codes, and
 the files after each (as huggingface_hub's _login.py leaves them)."""
 import os
+import subprocess
 
 import pytest
 
+from ferrytest import FERRY_BIN
 from authhelpers import (CLI_WARNING, EXIT_BAD_TOKEN, EXIT_IO, EXIT_OFFLINE, EXIT_USAGE,
                          INVALID_TOKEN, PtyFerry, stored_tokens_bytes)
 
@@ -329,3 +331,29 @@ def test_network_tls_and_verbose_errors(ferry):
     res = ferry("auth", "whoami", "-v", env={"HF_TOKEN": INVALID_TOKEN})
     assert res.returncode == EXIT_BAD_TOKEN
     assert "token from HF_TOKEN" in res.stderr
+
+
+# ---- token ----------------------------------------------------------------------------------
+
+def token_run(ferry, *args, env=None, drop=()):
+    """ferry auth token outside the fixture's secret check: printing it is its one job."""
+    return subprocess.run([FERRY_BIN, "auth", "token", *args], env=ferry.env_with(env, drop),
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+
+
+def test_token_prints_the_active_token_and_only_on_stdout(ferry):
+    res = ferry("auth", "token")  # not logged in: nothing printed, exit 15
+    assert res.returncode == EXIT_BAD_TOKEN and "not logged in" in res.stderr, res.describe()
+    assert res.stdout == ""
+    ferry.login("demo")
+    done = token_run(ferry)
+    assert done.returncode == 0, done
+    assert done.stdout == ferry.token("demo") + "\n"
+    assert ferry.token("demo") not in done.stderr and "the token file" in done.stderr
+    env_token = ferry.token("alice")
+    done = token_run(ferry, env={"HF_TOKEN": env_token})  # HF_TOKEN comes first, as for hf
+    assert done.stdout == env_token + "\n" and "HF_TOKEN" in done.stderr, done
+    done = token_run(ferry, "-q")
+    assert done.stdout == ferry.token("demo") + "\n" and done.stderr == "", done
+    res = ferry("auth", "token", "--json")  # never inside JSON that may end up in a log
+    assert res.returncode == EXIT_USAGE and res.stdout == "", res.describe()

@@ -146,6 +146,58 @@ def test_ls_missing_cache_is_empty_and_a_file_is_an_error(cache, tmp_path):
     assert r.returncode == EXIT_IO and "cannot read the cache" in r.stderr
 
 
+def age_blobs(repo_dir, seconds):
+    """Sets the access and modification times of a repo's blobs `seconds` in the past."""
+    when = time.time() - seconds
+    for blob in os.listdir(os.path.join(repo_dir, "blobs")):
+        os.utime(os.path.join(repo_dir, "blobs", blob), (when, when))
+
+
+def test_ls_filter_sort_limit_and_ages(cache, two_commits):
+    """hf cache ls's --filter, --sort and --limit, and ages relative to now."""
+    cache.download("demo/tiny-model")
+    cache.download(two_commits["repo"], "--revision", "v1.0")
+    cache.download(two_commits["repo"])
+    tiny, two = "model/demo/tiny-model", "model/" + two_commits["repo"]
+    age_blobs(os.path.join(cache.dir, two_commits["folder"]), 3 * 86400)
+
+    def ids(*args):
+        r = cache.ferry("cache", "ls", "-q", *args)
+        assert r.returncode == EXIT_OK, r.describe()
+        return r.stdout.split()
+
+    assert ids("--filter", "size>1MB") == [tiny]  # the seeded weights are MBs, two is KBs
+    assert ids("-f", "size<=1MB") == [two]
+    assert ids("--filter", "type=dataset") == []
+    assert ids("--filter", "refs=v1.0") == [two]
+    assert ids("--filter", "accessed>2d") == [two]
+    assert ids("--filter", "modified<1h") == [tiny]
+    assert ids("--filter", "accessed>2d", "--filter", "size>1MB") == []  # all must match
+    assert ids("--revisions", "--filter", "refs=v1.0") == [two_commits["first"]]
+    assert ids("--sort", "size") == [tiny, two]  # biggest first
+    assert ids("--sort", "size:asc") == [two, tiny]
+    assert ids("--sort", "accessed") == [tiny, two]  # newest first
+    assert ids("--sort", "name:desc") == sorted([tiny, two], reverse=True)
+    assert ids("--sort", "size", "--limit", "1") == [tiny]
+    assert ids("--limit", "0") == []
+    ls = cache.ls("--filter", "refs=v1.0", "--revisions")
+    assert [r["repo_id"] for r in ls["repos"]] == [two_commits["repo"]]
+    assert [v["commit"] for v in ls["repos"][0]["revisions"]] == [two_commits["first"]]
+    assert [r["repo_id"] for r in cache.ls("--sort", "size:asc")["repos"]] == [
+        two_commits["repo"], "demo/tiny-model"]
+    # ages relative to now in the table; --json keeps unix seconds
+    r = cache.ferry("cache", "ls")
+    line = next(ln for ln in r.stdout.splitlines() if ln.startswith(two + " "))
+    assert line.count("3 days ago") == 2, line
+    line = next(ln for ln in r.stdout.splitlines() if ln.startswith(tiny + " "))
+    assert "ago" in line and "days" not in line, line
+    for bad in (["--filter", "size>lots"], ["--filter", "colour=red"], ["--filter", "type>x"],
+                ["--sort", "colour"], ["--sort", "size:up"], ["--limit", "-1"]):
+        r = cache.ferry("cache", "ls", *bad)
+        assert r.returncode == EXIT_USAGE, r.describe()
+        assert r.stderr.startswith("ferry: error: ") and r.stdout == "", r.describe()
+
+
 def test_ls_reports_corrupted_entries_as_warnings(cache, two_commits):
     cache.download(two_commits["repo"])
     root = cache.dir
@@ -179,6 +231,17 @@ def two_revisions(cache, two_commits):
     cache.download(two_commits["repo"], "--revision", "v1.0")
     cache.download(two_commits["repo"])
     return os.path.join(cache.dir, two_commits["folder"])
+
+
+def test_rm_of_a_bare_repo_id_suggests_its_type(cache, hub):
+    cache.download("demo/tiny-model")
+    before = tree_state(cache.dir)
+    r = cache.ferry("cache", "rm", "demo/tiny-model", "-y")
+    assert r.returncode == EXIT_USAGE, r.describe()
+    assert "did you mean model/demo/tiny-model?" in r.stderr, r.describe()
+    r = cache.ferry("cache", "rm", "demo/not-cached", "-y")
+    assert "did you mean model/demo/not-cached?" in r.stderr, r.describe()
+    assert tree_state(cache.dir) == before
 
 
 def rm(cache, *args, **kw):

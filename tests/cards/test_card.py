@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from conftest import EXIT_CARD, EXIT_IO, EXIT_OK, EXIT_USAGE, run_ferry
+from conftest import EXIT_CARD, EXIT_IO, EXIT_OK, EXIT_USAGE, hub_commit, run_ferry
 
 JSON_KEYS = {"ok", "file", "has_metadata", "errors", "more_errors", "warnings", "error"}
 ISSUE_KEYS = {"line", "column", "message"}
@@ -272,3 +272,31 @@ def test_wide_mappings_and_many_errors_stay_fast(tmp_path):
                + "---\n")
     r, res = check_json(write(tmp_path, "anchors.md", anchors))
     assert r.returncode == EXIT_CARD and "more than 10000 anchors" in res["errors"][0]["message"]
+
+
+# ---- ferry card get -----------------------------------------------------------------------
+
+CARD = b"---\nlicense: mit\ntags: [a]\n---\n# Title\n\nBody text.\n"
+
+
+def test_card_get_prints_the_card_of_a_repo(cache, hub, two_commits):
+    """hf models card: the README.md of a repo, whole, its metadata or its text; --json has
+    all three; a repo without README.md is 'not found' (exit 13)."""
+    repo = two_commits["repo"]
+    r = cache.ferry("card", "get", repo, "--cacert", hub.ca)
+    assert r.returncode == 13 and "no README.md" in r.stderr, r.describe()
+    hub_commit(hub, repo, {"README.md": CARD})
+    r = cache.ferry("card", "get", repo, "--cacert", hub.ca)
+    assert r.returncode == EXIT_OK and r.stdout.encode() == CARD, r.describe()
+    r = cache.ferry("card", "get", repo, "--metadata", "--cacert", hub.ca)
+    assert r.stdout == "license: mit\ntags: [a]\n", r.describe()
+    r = cache.ferry("card", "get", repo, "--text", "--cacert", hub.ca)
+    assert r.stdout == "# Title\n\nBody text.\n", r.describe()
+    r = cache.ferry("card", "get", repo, "--json", "--cacert", hub.ca)
+    out = r.json
+    assert out["ok"] is True and out["content"] == CARD.decode(), out
+    assert out["metadata"] == "license: mit\ntags: [a]" and out["text"] == "# Title\n\nBody text.\n"
+    r = cache.ferry("card", "get", repo, "--revision", two_commits["first"], "--cacert", hub.ca)
+    assert r.returncode == 13, r.describe()  # the card came later
+    r = cache.ferry("card", "get", repo, "--metadata", "--text")
+    assert r.returncode == EXIT_USAGE, r.describe()

@@ -75,3 +75,18 @@ def test_verify_catches_changed_missing_and_extra_files(hub, tmp_path):
     assert r.returncode == EXIT_CHECKSUM, r.describe()
     r = run_ferry(["cache", "verify", "demo/tiny-model", "--fail-on-extra-files", *common], env=env)
     assert r.returncode == EXIT_CHECKSUM, r.describe()
+    # the error says what failed: not "SHA-256 mismatch" when no hash failed
+    assert "SHA-256" not in r.stderr and "1 extra file(s)" in r.stderr, r.describe()
+    r = run_ferry(["cache", "verify", "demo/tiny-model", "--fail-on-missing-files",
+                   "--fail-on-extra-files", "--json", *common], env=env)
+    assert r.returncode == EXIT_CHECKSUM, r.describe()
+    message = json.loads(r.stdout)["error"]["message"]
+    assert "1 file(s) of the revision missing" in message and "1 extra file(s)" in message
+
+
+def test_verify_of_a_repo_not_found_prints_no_summary(hub, tmp_path):
+    common = ["--cache-dir", tmp_path / "cache", "--cacert", hub["LOCALHUB_CA"]]
+    r = run_ferry(["cache", "verify", "demo/nothing", *common], env=ferry_env(hub))
+    assert r.returncode == 11, r.describe()
+    assert "not found" in r.stderr, r.describe()
+    assert r.stdout == "", r.describe()  # no "0 verified" line for a repo that is not there

@@ -28,10 +28,15 @@ def test_ls_top_level_sizes_and_lfs(ferry, hub):
     assert obj["total_size"] == sum(e["size"] for e in tree)
     assert obj["commit"] == hub_info(hub, "demo/tiny-model").json()["sha"]
     assert obj["revision"] == "main" and obj["path"] == "" and obj["recursive"] is False
+    # human-readable sizes by default (as hf ls -h), bytes with --bytes; --json keeps bytes
+    config_size = next(e["size"] for e in tree if e["path"] == "config.json")
+    assert config_size < 1000
     human = ok(ferry("ls", "demo/tiny-model")).stdout.splitlines()
-    assert any(line.split() == [str(2 << 20), "LFS", "model.safetensors"] for line in human)
-    assert any(line.split() == [str(next(e["size"] for e in tree if e["path"] == "config.json")),
-                                "config.json"] for line in human)
+    assert any(line.split() == ["2.10", "MB", "LFS", "model.safetensors"] for line in human)
+    assert any(line.split() == [str(config_size), "B", "config.json"] for line in human)
+    exact = ok(ferry("ls", "demo/tiny-model", "--bytes")).stdout.splitlines()
+    assert any(line.split() == [str(2 << 20), "LFS", "model.safetensors"] for line in exact)
+    assert any(line.split() == [str(config_size), "config.json"] for line in exact)
     quiet = ok(ferry("ls", "demo/tiny-model", "-q")).stdout.split()
     assert quiet == sorted(e["path"] for e in tree)
 
@@ -60,6 +65,19 @@ def test_ls_a_folder(ferry, hub):
                             "--json")), LS_KEYS)
     assert deep["files"] == 20 and all(e["path"].startswith("data/group-01/part-2/")
                                        for e in deep["entries"])
+
+
+def test_ls_a_file_lists_that_file(ferry, hub):
+    """The tree has nothing at a file's path (404); like hf, ls shows the file itself."""
+    tree = {e["path"]: e for e in hub_tree(hub, "demo/tiny-model", recursive=False)}
+    for path in ("config.json", "model.safetensors"):
+        obj = json_of(ok(ferry("ls", "demo/tiny-model", path, "--json")), LS_KEYS)
+        assert obj["entries"] == expected_entries([tree[path]])
+        assert obj["files"] == 1 and obj["directories"] == 0
+        assert obj["total_size"] == tree[path]["size"]
+        assert obj["commit"] == hub_info(hub, "demo/tiny-model").json()["sha"]
+    assert ok(ferry("ls", "demo/tiny-model", "config.json", "-q")).stdout == "config.json\n"
+    fails(ferry("ls", "demo/tiny-model", "config.json/x"), EXIT_ENTRY_NOT_FOUND)
 
 
 def test_ls_revision(ferry, hub):

@@ -47,3 +47,29 @@ def test_valid_card_is_uploaded(hub, up, repo_id, tmp_path):
     assert repo_exists(hub, repo_id)
     r = ok(up(repo_id, write_tree(tmp_path / "g", {"only.txt": b"x\n"}), "--repo-type", "model"))
     assert "no README.md" not in r.stderr, "the repo has a card now: " + r.describe()
+
+
+NO_CARD = "no README.md"
+
+
+def test_no_card_warning_only_when_a_commit_leaves_the_repo_without_one(up, repo_id, tmp_path):
+    folder = write_tree(tmp_path / "f", {"a.txt": b"a\n"})
+    r = ok(up(repo_id, folder))
+    assert r.stderr.count(NO_CARD) == 1 and "model card" in r.stderr, r.describe()
+    r = ok(up(repo_id, folder))  # nothing changed: no commit, no warning again
+    assert NO_CARD not in r.stderr, r.describe()
+    r = ok(up(repo_id, write_tree(tmp_path / "card", {"README.md": b"# card\n"})))
+    assert NO_CARD not in r.stderr, r.describe()
+    # a --delete that removes the card: the commit leaves the repo without one
+    r = ok(up(repo_id, write_tree(tmp_path / "g", {"b.txt": b"b\n"}), "--delete", "*.md"))
+    assert NO_CARD in r.stderr, r.describe()
+
+
+def test_no_card_warning_uses_the_word_of_the_repo_type(up, repo_id, tmp_path):
+    folder = write_tree(tmp_path / "f", {"a.txt": b"a\n"})
+    r = ok(up(repo_id + "-ds", folder, "--repo-type", "dataset"))
+    assert "dataset card" in r.stderr and "--type dataset" in r.stderr, r.describe()
+    assert "model card" not in r.stderr, r.describe()
+    r = ok(up(repo_id + "-sp", folder, "--repo-type", "space"))
+    assert "the Space " in r.stderr and NO_CARD in r.stderr, r.describe()
+    assert "model card" not in r.stderr, r.describe()

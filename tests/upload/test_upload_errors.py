@@ -4,7 +4,7 @@ the Hub's API, never on upload targets or the completion, never printed."""
 import os
 
 from ferrytest import MiB
-from uphelpers import (EXIT_BAD_TOKEN, EXIT_INVALID, EXIT_REPO_NOT_FOUND, EXIT_USAGE, binary_blob,
+from uphelpers import (EXIT_BAD_TOKEN, EXIT_INVALID, EXIT_IO, EXIT_REPO_NOT_FOUND, EXIT_USAGE, binary_blob,
                        commits, completions, json_summary, ok, repo_exists, served_files,
                        upload_puts, write_tree)
 
@@ -65,8 +65,11 @@ def test_repo_type(hub, up, repo_id, tmp_path):
 
 
 def test_missing_local_path(hub, up, repo_id, tmp_path):
+    """A path the file system does not have is a file error (exit 6), not a usage error, and
+    nothing is created on the Hub."""
     r = up(repo_id, tmp_path / "does-not-exist")
-    assert r.returncode == EXIT_USAGE, r.describe()
+    assert r.returncode == EXIT_IO, r.describe()
+    assert "does-not-exist" in r.stderr and "No such file" in r.stderr, r.describe()
     assert not repo_exists(hub, repo_id)
 
 

@@ -2,7 +2,7 @@
 message and description, and what the folder walk leaves out (.git/, .cache/huggingface/)."""
 from ferrytest import MiB
 from uphelpers import (binary_blob, commits, head_commit, json_summary, ok, pr_refs,
-                       revision_status, served_files, write_tree)
+                       repo_exists, revision_status, served_files, write_tree)
 
 BASE = {"README.md": b"# base\n", "keep.txt": b"keep\n",
         "old/a.txt": b"old a\n", "old/b.bin": binary_blob(64 * 1024, "old-b"),
@@ -151,3 +151,44 @@ def test_hf_uri_names_repo_revision_and_path(hub, up, repo_id, tmp_path):
     assert head_commit(hub, repo_id) == main_head, "main moved"
     r = up(f"hf://{repo_id}/sub", folder, "other")
     assert r.returncode == 2 and "not both" in r.stderr, r.describe()
+
+
+# ---- hf's other names: repos delete-files (repo-files delete), upload-large-folder ----------
+
+def test_repo_delete_files(hub, up, repo_id, tmp_path):
+    """hf repos delete-files: one commit deleting what matches ('*' crosses '/', 'dir/' is
+    what is below it), under both names; nothing matching makes no commit; a missing repo is
+    an error and is not created."""
+    seeded(up, repo_id, tmp_path)
+    before = len(commits(hub, repo_id))
+    r = ok(up(repo_id, "logs/", "*.bin", "--commit-message", "clean up",
+              command=("repo", "delete-files")))
+    assert len(commits(hub, repo_id)) == before + 1
+    assert commits(hub, repo_id)[0]["title"] == "clean up"
+    assert f"/commit/{head_commit(hub, repo_id)}" in r.stdout, r.describe()
+    assert served_files(hub, repo_id) == {"README.md": b"# base\n", "keep.txt": b"keep\n",
+                                          "old/a.txt": b"old a\n"}
+    s = json_summary(ok(up(repo_id, "old/a.txt", "--json", command=("repo-files", "delete"))))
+    assert s["files_deleted"] == 1 and s["commits"] == 1, s
+    assert commits(hub, repo_id)[0]["title"] == "Delete files old/a.txt with ferry"
+    s = json_summary(ok(up(repo_id, "nothing-*", "--json", command=("repo", "delete-files"))))
+    assert s["files_deleted"] == 0 and s["commits"] == 0, s
+    assert len(commits(hub, repo_id)) == before + 2
+    r = up(repo_id + "-none", "*", command=("repo", "delete-files"))
+    assert r.returncode == 11, r.describe()
+    assert not repo_exists(hub, repo_id + "-none")
+    r = up(repo_id, command=("repo", "delete-files"))  # no pattern: a usage error
+    assert r.returncode == 2, r.describe()
+
+
+def test_upload_large_folder_is_an_upload_of_the_folder(hub, up, repo_id, tmp_path):
+    files = {"a.txt": b"a\n", "sub/b.bin": binary_blob(3 * MiB, "large-folder"),
+             "skip.log": b"no\n"}
+    folder = write_tree(tmp_path / "big", files)
+    s = json_summary(ok(up(repo_id, folder, "--exclude", "*.log", "--num-workers", "2",
+                           "--no-bars", "--json", command=("upload-large-folder",))))
+    assert s["files_committed"] == 2 and s["commits"] == 1, s
+    del files["skip.log"]
+    assert served_files(hub, repo_id) == files
+    r = up(repo_id, folder / "a.txt", command=("upload-large-folder",))
+    assert r.returncode == 2 and "must be a folder" in r.stderr, r.describe()

@@ -22,7 +22,7 @@ JSCLIENT_DOWNLOAD = os.path.join(REPO, "tests", "download", "jsclient.mjs")
 JSCLIENT_UPLOAD = os.path.join(HERE, "jsupload.mjs")
 
 # exit codes of the contract (README "Exit codes")
-EXIT_OK, EXIT_USAGE, EXIT_HTTP = 0, 2, 4
+EXIT_OK, EXIT_USAGE, EXIT_HTTP, EXIT_IO = 0, 2, 4, 6
 EXIT_REPO_NOT_FOUND, EXIT_BAD_TOKEN, EXIT_CONFLICT, EXIT_INVALID = 11, 15, 17, 18
 EXIT_INTERRUPTED = 130
 
@@ -75,12 +75,14 @@ class Uploader(HubEnv):
     def __init__(self, hub, home):
         super().__init__(hub, str(home), {"HF_TOKEN": hub.token})
 
-    def argv(self, args, cacert=True):
-        return ([FERRY_BIN, "upload"] + [str(a) for a in args]
+    def argv(self, args, cacert=True, command=("upload",)):
+        return ([FERRY_BIN, *command] + [str(a) for a in args]
                 + (["--cacert", self.hub.ca] if cacert else []))
 
-    def __call__(self, *args, env=None, drop=(), cacert=True, timeout=60, cwd=None):
-        argv = self.argv(args, cacert)
+    def __call__(self, *args, env=None, drop=(), cacert=True, timeout=60, cwd=None,
+                 command=("upload",)):
+        """`ferry upload ARGS`, or another command on the same setup (command=(...))."""
+        argv = self.argv(args, cacert, command)
         start = time.monotonic()
         done = subprocess.run(argv, env=self.env_with(env, drop), stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, cwd=cwd,
