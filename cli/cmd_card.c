@@ -184,7 +184,7 @@ static int card_get(int argc, char **argv) {
       "card get", "REPO_ID",
       "Prints a repo's card (its README.md on the Hub), as `hf models card`; --metadata\n"
       "or --text print one part of it.",
-      opts, 1, 1};
+      opts, 1, 1, NULL};
   int rc = cli_parse(&cmd, argc, argv, &nargs);
   if (rc != CLI_GO_ON) return rc;
   if (metadata && text_only)

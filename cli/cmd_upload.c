@@ -211,7 +211,7 @@ int cli_upload_large_folder(int argc, char **argv) {
       "hf's command for large folders, run as `ferry upload REPO_ID LOCAL_PATH`, which\n"
       "already resumes after an interruption (hashes and accepted parts are kept) and\n"
       "splits a large folder into several commits. LOCAL_PATH must be a folder.",
-      opts, 2, 2};
+      opts, 2, 2, NULL};
   int left;
   int rc = cli_parse(&cmd, argc, argv, &left);
   if (rc != CLI_GO_ON) return rc;
@@ -244,7 +244,7 @@ int cli_repo_delete_files(int argc, char **argv) {
       "Deletes the repo's files matching the patterns in one commit, as `hf repos\n"
       "delete-files`: fnmatch patterns, '*' crosses '/', 'folder/' is everything below it;\n"
       ".gitattributes is never deleted. Nothing matching: no commit.",
-      opts, 2, -1};
+      opts, 2, -1, NULL};
   int left;
   int rc = cli_parse(&cmd, argc, argv, &left);
   if (rc != CLI_GO_ON) return rc;
