@@ -820,6 +820,55 @@ static int unwritable_fail(struct dl *d, const struct ferry__hub_entry *e) {
               strerror(d->unwritable), e->path);
 }
 
+/* Files of one snapshot with the same content share one blob (cache mode): only the first is
+ * fetched; the others (their indexes in `same`, the first one's index + 1) are linked to its
+ * blob afterwards. Without this the second waited on the first's lock and was announced as
+ * "being downloaded by another process", by this very process. */
+struct by_etag {
+  const char *etag;
+  size_t k;
+};
+
+static int by_etag_cmp(const void *a, const void *b) {
+  const struct by_etag *x = a, *y = b;
+  int c = strcmp(x->etag, y->etag);
+  return c ? c : (x->k > y->k) - (x->k < y->k);
+}
+
+static int mark_same_content(struct dl *d, unsigned char *todo, size_t *same) {
+  size_t n = 0;
+  struct by_etag *order = malloc((d->npick + 1) * sizeof(*order));
+  if (!order) return fail(d, FERRY_E_NOMEM, 0, "out of memory");
+  for (size_t k = 0; k < d->npick; k++)
+    if (todo[k]) order[n++] = (struct by_etag){d->out->files[k].etag, k};
+  qsort(order, n, sizeof(*order), by_etag_cmp);
+  for (size_t i = 1, first = 0; i < n; i++) {
+    if (strcmp(order[i].etag, order[first].etag) != 0) {
+      first = i;
+      continue;
+    }
+    same[order[i].k] = order[first].k + 1;
+    todo[order[i].k] = 0;
+  }
+  free(order);
+  return 0;
+}
+
+/* The files that share a blob fetched in this run get their place in the snapshot. */
+static void link_same_content(struct dl *d, const size_t *same) {
+  for (size_t k = 0; k < d->npick; k++) {
+    if (!same[k]) continue;
+    struct ferry_hub_file *f = &d->out->files[k], *first = &d->out->files[same[k] - 1];
+    if (first->status == FERRY_HUB_FILE_DOWNLOADED || first->status == FERRY_HUB_FILE_CACHED) {
+      f->status = finish_file(d, k, f->etag, 0) ? FERRY_HUB_FILE_FAILED : FERRY_HUB_FILE_CACHED;
+      if (f->status == FERRY_HUB_FILE_CACHED) d->out->files_cached++;
+    } else {
+      f->status = FERRY_HUB_FILE_FAILED;
+      f->error = first->error ? first->error : FERRY_E_INTERRUPTED;
+    }
+  }
+}
+
 static int plan_and_fetch(struct dl *d) {
   struct ferry_hub_download_result *out = d->out;
   out->files = calloc(d->npick + 1, sizeof(*out->files));
@@ -827,8 +876,9 @@ static int plan_and_fetch(struct dl *d) {
   d->jobs = calloc(d->npick + 1, sizeof(*d->jobs));
   d->deferred = calloc(d->npick + 1, sizeof(*d->deferred));
   unsigned char *todo = calloc(d->npick + 1, 1);
-  if (!out->files || !d->locks || !d->jobs || !d->deferred || !todo) {
-    free(todo);
+  size_t *same = calloc(d->npick + 1, sizeof(*same));
+  if (!out->files || !d->locks || !d->jobs || !d->deferred || !todo || !same) {
+    free(todo), free(same);
     return fail(d, FERRY_E_NOMEM, 0, "out of memory");
   }
   out->n_files = d->npick;
@@ -865,9 +915,12 @@ static int plan_and_fetch(struct dl *d) {
     todo[k] = 1;
     any = 1;
   }
+  if (!err && any && !d->o->local_dir) err = mark_same_content(d, todo, same);
   if (!err && any) err = run_transfers(d, todo);
   free(todo);
   if (!err && !d->o->dry_run) err = run_deferred(d);
+  if (!d->o->dry_run) link_same_content(d, same);
+  free(same);
   for (size_t k = 0; k < d->npick; k++) ferry__lock_release(&d->locks[k]);
   return err ? err : out->error;
 }
