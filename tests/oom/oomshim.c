@@ -9,17 +9,19 @@
  *     CMakeLists.txt). --wrap rewrites only the references of the objects being linked, so
  *     it reaches every allocation ferry's code makes and none that a shared library makes;
  *     no source file of ferry carries a test hook.
- *   - the libraries, through their own allocator hooks, set before main: OpenSSL
- *     (CRYPTO_set_mem_functions), libcurl (curl_global_init_mem), jansson
- *     (json_set_alloc_funcs), libuv (uv_replace_allocator). nghttp2 and zlib allocate with
- *     the plain allocator (libcurl gives them none of its hooks) and are not counted.
+ *   - the libraries, through their own allocator hooks: OpenSSL (CRYPTO_set_mem_functions),
+ *     jansson (json_set_alloc_funcs), libuv (uv_replace_allocator), set before main; libcurl
+ *     (curl_global_init_mem) in place of ferry's curl_global_init (-Wl,--wrap too). nghttp2
+ *     and zlib allocate with the plain allocator (libcurl gives them none of its hooks) and
+ *     are not counted.
  * FERRY_OOM_TRACE=1: the stack of the allocation that fails is printed on stderr (the test
- * reruns a failing N with it, to say where). FERRY_OOM_REPORT=FILE: at exit, the number of allocations counted is written to FILE (so a
- * sweep knows how far N goes). Without FERRY_OOM_NTH nothing fails. */
+ * reruns a failing N with it, to say where). FERRY_OOM_REPORT=FILE: at exit, the number of
+ * allocations counted is written to FILE (so a sweep knows how far N goes). Without FERRY_OOM_NTH nothing fails. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +90,6 @@ static void report(void) {
 
 __attribute__((constructor)) static void oom_setup(void) {
   const char *nth = getenv("FERRY_OOM_NTH");
-  if (nth && *nth) fail_at = strtoul(nth, NULL, 10);
   const char *t = getenv("FERRY_OOM_TRACE");
   trace = t && strcmp(t, "1") == 0;
   /* before anything allocates through them: OpenSSL refuses once it has allocated */
@@ -101,10 +102,21 @@ __attribute__((constructor)) static void oom_setup(void) {
     _exit(99);
   }
   json_set_alloc_funcs(__wrap_malloc, plain_free);
-  /* libcurl keeps the first global init's allocator; ferry's own curl_global_init later only
-   * counts up. If this one fails (the Nth allocation was one of its own), ferry's call
-   * initializes libcurl again, with the plain allocator, and the run goes on. */
-  curl_global_init_mem(CURL_GLOBAL_DEFAULT, __wrap_malloc, plain_free, __wrap_realloc,
-                       __wrap_strdup, __wrap_calloc);
+  /* OpenSSL's one-time initialisation (what libcurl's global init asks for) runs here, before
+   * counting starts: OpenSSL 3.0 cannot recover from a failed allocation inside it (its
+   * run-once setup of the default library context leaves a NULL lock, and the next RAND call
+   * crashes in OpenSSL), whoever calls it. Its allocations go through the hooks all the
+   * same; every later one of OpenSSL's is counted. */
+  OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG | OPENSSL_INIT_ENGINE_ALL_BUILTIN, NULL);
+  __atomic_store_n(&counted, 0, __ATOMIC_RELAXED);
+  if (nth && *nth) fail_at = strtoul(nth, NULL, 10);
   atexit(report);
+}
+
+/* libcurl's hooks go in with its global init, so ferry's own curl_global_init (wrapped too)
+ * becomes curl_global_init_mem at the same point of the run, and its result, a failure
+ * included, is what ferry sees. */
+CURLcode __wrap_curl_global_init(long flags) {
+  return curl_global_init_mem(flags, __wrap_malloc, plain_free, __wrap_realloc, __wrap_strdup,
+                              __wrap_calloc);
 }
