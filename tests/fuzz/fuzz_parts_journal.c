@@ -2,7 +2,7 @@
  * by a `ferry upload` that resumes. Any file content is loaded for a fixed object (oid, size):
  * a journal it accepts holds every part URL of that object, the completion URL, and only
  * non-empty ETags of parts that exist; one it refuses is removed. The file is written to a
- * private temporary folder made once per process. */
+ * private temporary folder made once per process and removed at its exit. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +16,17 @@
 
 static char dir[64], file[160];
 
+static void cleanup(void) {
+  unlink(file);
+  rmdir(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!dir[0]) {
     snprintf(dir, sizeof(dir), "/tmp/ferry-fuzz-parts.XXXXXX");
     if (!mkdtemp(dir)) abort();
     snprintf(file, sizeof(file), "%s/%s.json", dir, OID);
+    atexit(cleanup);
   }
   FILE *f = fopen(file, "wb");
   if (!f || fwrite(data, 1, size, f) != size || fclose(f)) abort();
