@@ -433,7 +433,7 @@ int ferry__hub_tree_cache_parse(const char *json, size_t len, struct ferry__hub_
     ferry__hub_tree_free(t);
     return r;
   }
-  qsort(t->v, t->n, sizeof(*t->v), by_path);
+  if (t->n > 1) qsort(t->v, t->n, sizeof(*t->v), by_path); /* an empty tree has v == NULL */
   return 0;
 }
 
