@@ -55,7 +55,10 @@ static int add_entry(struct entry **list, int *n, int *cap, const char *url, con
   if (*n == *cap) {
     int c = *cap ? *cap * 2 : 8;
     struct entry *l = realloc(*list, (size_t)c * sizeof(*l));
-    if (!l) return -1;
+    if (!l) {
+      fprintf(stderr, "ferry: out of memory\n");
+      return -1;
+    }
     *list = l, *cap = c;
   }
   struct entry *e = &(*list)[(*n)++];
@@ -64,7 +67,10 @@ static int add_entry(struct entry **list, int *n, int *cap, const char *url, con
   e->shown = ferry_redact_url(url);
   e->path = path ? strdup(path) : name_from_url(url);
   e->sha = sha ? strdup(sha) : NULL;
-  if (!e->url || !e->shown || (sha && !e->sha)) return -1;
+  if (!e->url || !e->shown || (sha && !e->sha) || (path && !e->path)) {
+    fprintf(stderr, "ferry: out of memory\n");
+    return -1;
+  }
   if (!e->path) {
     fprintf(stderr, "ferry: cannot derive a file name from %s: use -o PATH\n", e->shown);
     return -2;

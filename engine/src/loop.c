@@ -115,13 +115,32 @@ static int on_timer_change(CURLM *multi, long timeout_ms, void *userp) {
   return 0;
 }
 
+/* What ferry__loop_init made, undone when a later step fails (a failed engine_new must not
+ * leave a loop, a mutex or handles behind, nor close what was never opened). */
+static void loop_init_undo(struct ferry_engine *e, int handles, int mutex) {
+  if (handles) {
+    uv_close((uv_handle_t *)&e->curl_timer, NULL);
+    uv_close((uv_handle_t *)&e->curl_kick, NULL);
+    uv_run(&e->loop, UV_RUN_NOWAIT); /* the close callbacks */
+  }
+  if (mutex) uv_mutex_destroy(&e->write_lock);
+  uv_loop_close(&e->loop);
+}
+
 int ferry__loop_init(struct ferry_engine *e) {
-  if (uv_loop_init(&e->loop)) return FERRY_E_INTERNAL;
-  if (uv_mutex_init(&e->write_lock)) return FERRY_E_INTERNAL;
+  int r = uv_loop_init(&e->loop);
+  if (r) return r == UV_ENOMEM ? FERRY_E_NOMEM : FERRY_E_INTERNAL;
+  if (uv_mutex_init(&e->write_lock)) {
+    loop_init_undo(e, 0, 0);
+    return FERRY_E_INTERNAL;
+  }
   uv_timer_init(&e->loop, &e->curl_timer);
   uv_idle_init(&e->loop, &e->curl_kick);
   e->multi = curl_multi_init();
-  if (!e->multi) return FERRY_E_NOMEM;
+  if (!e->multi) {
+    loop_init_undo(e, 1, 1);
+    return FERRY_E_NOMEM;
+  }
   curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
   curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
   curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);

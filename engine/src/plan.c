@@ -1,6 +1,8 @@
 /* plan: scheduler decisions without side effects (see plan.h). */
 #include "plan.h"
 
+#include <string.h>
+
 #include "internal.h"
 
 uint64_t ferry__plan_chunk(uint64_t budget, int inflight, uint64_t chunk, uint64_t align) {
@@ -76,8 +78,10 @@ uint64_t ferry__low_speed_limit(uint64_t limit_rate, int inflight) {
   return share < 1 ? 1 : share < LOW_SPEED_BYTES_PER_S ? share : LOW_SPEED_BYTES_PER_S;
 }
 
-int ferry__classify_transfer(CURLcode rc, int headers_done) {
-  if (rc == CURLE_OUT_OF_MEMORY && !headers_done) return FERRY_E_PROTOCOL;
+int ferry__classify_transfer(CURLcode rc, int headers_done, const char *errbuf, int memory_left) {
+  if (rc == CURLE_OUT_OF_MEMORY && !headers_done &&
+      ((errbuf && strcasestr(errbuf, "header")) || memory_left))
+    return FERRY_E_PROTOCOL;
   return ferry__classify_curl(rc);
 }
 

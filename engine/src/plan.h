@@ -46,8 +46,11 @@ int ferry__server_wait_ok(long seconds);
 uint64_t ferry__low_speed_limit(uint64_t limit_rate, int inflight);
 
 /* Error for a transfer libcurl ended with `rc` before (headers_done = 0) or after the end of
- * the response headers: libcurl 7.88 reports an oversized header as out of memory, which is
- * a malformed answer, not memory. */
-int ferry__classify_transfer(CURLcode rc, int headers_done);
+ * the response headers, `errbuf` its message: libcurl 7.88 reports a header line over its
+ * 100 KiB limit as out of memory, saying so in newer versions ("... header ...") and plain "Out
+ * of memory" in 7.88. Before the headers' end that is a malformed answer when the message
+ * names a header, or when memory is evidently left (`memory_left`: the caller could allocate
+ * a megabyte just now); otherwise it is memory. */
+int ferry__classify_transfer(CURLcode rc, int headers_done, const char *errbuf, int memory_left);
 
 #endif

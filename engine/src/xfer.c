@@ -515,6 +515,15 @@ static void retry_or_fail(struct ferry__job *j, int err, int status, int kind, i
                         uint64_t start, uint64_t cursor, uint64_t end, long retry_after,
                         const char *why, const char *url);
 
+/* For libcurl's "out of memory" (see ferry__classify_transfer): whether a megabyte can be
+ * had right now, i.e. whether memory really ran out. */
+static int memory_left(CURLcode rc) {
+  if (rc != CURLE_OUT_OF_MEMORY) return 0;
+  void *p = malloc(1u << 20);
+  free(p);
+  return p != NULL;
+}
+
 void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
   struct ferry_engine *e = x->e;
   struct ferry__job *j = x->job;
@@ -525,7 +534,7 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
   }
   int err = x->verdict;
   if (!err && !(x->done_early && x->cursor == x->end))
-    err = ferry__classify_transfer(rc, x->headers_done);
+    err = ferry__classify_transfer(rc, x->headers_done, x->errbuf, memory_left(rc));
   /* A probe answered 416 with an unsatisfied range of total 0: an empty file. */
   int empty = x->kind == FERRY__X_PROBE && x->status == 416 && x->checked && !x->verdict &&
               j->size_known && j->size == 0;
@@ -551,6 +560,10 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
    * journal will know them, or they end a whole-file stream). */
   int keep = !ferry__job_restarting(j) && err != FERRY_E_CHANGED &&
              (kind == FERRY__X_WHOLE ? err == 0 : j->size_known && j->jfd >= 0);
+  /* A partial block that is not kept takes its bytes with it: a retry starts where that block
+   * did, not at the cursor (a small file has no journal: its bytes from the block's start on
+   * were lost, and the hash waited for them forever). */
+  if (!keep && x->blk && kind != FERRY__X_WHOLE) cursor = x->blk->offset;
   if (redirect) {
     char *loc = NULL, *copy = NULL;
     curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL, &loc);

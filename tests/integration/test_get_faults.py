@@ -257,3 +257,16 @@ def test_permanent_503_exhausts_retries(ferry_bin, proxy, files, out_dir):
     assert served.name in error["message"], "the error names the URL"
     assert "503" in error["message"], "the error names the HTTP status"
     assert not os.path.exists(output)
+
+
+def test_reset_in_a_small_file_loses_no_bytes(ferry_bin, proxy, files, out_dir):
+    """A file under 4 MiB has no journal, so a cut request's partly filled block is not kept:
+    the retry must start where that block began, not where the bytes stopped. (It started at
+    the cursor: the bytes in between were never fetched again, and ferry waited forever.)"""
+    served = files["list-b.bin"]  # 3 MiB + 12345: no journal
+    output = out_dir / "small-reset.bin"
+    proxy.set_rules([dict(ranged_gets(f"/files/{served.name}"), nth=1, action="reset",
+                          bytes=114_481)])
+    result = fetch_through_proxy(proxy, served, output, "--chunk-size", "1M")
+    assert result.returncode == 0, result.describe()
+    assert_identical(output, served)

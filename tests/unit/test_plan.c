@@ -344,8 +344,17 @@ void test_plan_low_speed_limit(void) {
 /* libcurl 7.88's "out of memory" for an oversized header is a protocol error; after the
  * headers (and for every other code) the usual classification holds. */
 void test_plan_classify_transfer(void) {
-  ASSERT_EQ_INT(ferry__classify_transfer(CURLE_OUT_OF_MEMORY, 0), FERRY_E_PROTOCOL);
-  ASSERT_EQ_INT(ferry__classify_transfer(CURLE_OUT_OF_MEMORY, 1), FERRY_E_NOMEM);
-  ASSERT_EQ_INT(ferry__classify_transfer(CURLE_PARTIAL_FILE, 0), FERRY_E_RESET);
-  ASSERT_EQ_INT(ferry__classify_transfer(CURLE_OK, 1), 0);
+  ASSERT_EQ_INT(ferry__classify_transfer(CURLE_OUT_OF_MEMORY, 0,
+                                         "Rejected 1048576 bytes header (max is 102400)!", 0),
+                FERRY_E_PROTOCOL);
+  /* 7.88 says only "Out of memory": memory left means it was the header */
+  ASSERT_EQ_INT(ferry__classify_transfer(CURLE_OUT_OF_MEMORY, 0, "Out of memory", 1),
+                FERRY_E_PROTOCOL);
+  /* memory that really ran out, before or after the headers */
+  ASSERT_EQ_INT(ferry__classify_transfer(CURLE_OUT_OF_MEMORY, 0, "Out of memory", 0),
+                FERRY_E_NOMEM);
+  ASSERT_EQ_INT(ferry__classify_transfer(CURLE_OUT_OF_MEMORY, 0, NULL, 0), FERRY_E_NOMEM);
+  ASSERT_EQ_INT(ferry__classify_transfer(CURLE_OUT_OF_MEMORY, 1, "header", 1), FERRY_E_NOMEM);
+  ASSERT_EQ_INT(ferry__classify_transfer(CURLE_PARTIAL_FILE, 0, "", 1), FERRY_E_RESET);
+  ASSERT_EQ_INT(ferry__classify_transfer(CURLE_OK, 1, "", 1), 0);
 }
