@@ -18,6 +18,8 @@
 #include "plan.h"
 
 static void emit(struct ferry_engine *e, int level, const char *fmt, va_list ap) {
+  /* Most debug lines are dropped (no -v): decided before the clock is read, as before log.c. */
+  if (!e->cfg.log_cb || (level == FERRY_LOG_DEBUG && !e->cfg.verbose)) return;
   double t = e->t0 ? (double)(uv_hrtime() - e->t0) / 1e9 : 0;
   ferry__vlog(&e->cfg, level, t, fmt, ap);
 }
