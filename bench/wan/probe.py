@@ -3,7 +3,7 @@ the lab's server namespace and the probes in its client namespace:
 
     ip netns exec "$WAN_SERVER_NS" python3 probe.py serve [--port 5001]
     ip netns exec "$WAN_CLIENT_NS" python3 probe.py connect HOST        median TCP connect, ms
-    ip netns exec "$WAN_CLIENT_NS" python3 probe.py streams HOST --streams 8 --seconds 4
+    ip netns exec "$WAN_CLIENT_NS" python3 probe.py streams HOST --streams 8 --seconds 4 [--warmup 1]
     ip netns exec "$WAN_CLIENT_NS" python3 probe.py loss HOST --count 40000
 
 Each probe prints one JSON object. `loss` is measured end to end: datagrams sent by the client
@@ -72,33 +72,41 @@ def connect(host, port, n):
             "samples": n}
 
 
-def streams(host, port, n, seconds):
-    """n TCP streams at once for `seconds`; goodput from the first byte of any stream."""
+def streams(host, port, n, seconds, warmup):
+    """n TCP streams at once for `warmup` + `seconds`; goodput over the last `seconds` only,
+    so that slow start (a few round trips) does not count against the link."""
     got = [0] * n
-    first = []
-    stop = time.perf_counter() + seconds + 10
+    start = [None]
+    lock = threading.Lock()
 
     def run(i):
         s = socket.create_connection((host, port))
         s.sendall(b"send %d\n" % (1 << 40))
-        while time.perf_counter() < stop:
+        while True:
             d = s.recv(CHUNK)
-            if not d:
+            now = time.perf_counter()
+            if not d or now >= stop:
                 break
-            if not first:
-                first.append(time.perf_counter())
-            got[i] += len(d)
+            with lock:
+                if start[0] is None:
+                    start[0] = now + warmup  # the clock starts at the first byte of any stream
+                if now >= start[0]:
+                    got[i] += len(d)
         s.close()
 
-    t0 = time.perf_counter()
-    stop = t0 + seconds
+    stop = time.perf_counter() + warmup + seconds + 5  # until the first byte sets it
     threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
+    while start[0] is None and any(t.is_alive() for t in threads):
+        time.sleep(0.001)
+    if start[0] is not None:
+        stop = start[0] + seconds
     for t in threads:
         t.join()
-    elapsed = time.perf_counter() - (first[0] if first else t0)
-    return {"streams": n, "seconds": elapsed, "mbyte_per_s": sum(got) / elapsed / 1e6,
+    elapsed = seconds
+    return {"streams": n, "seconds": elapsed, "warmup_seconds": warmup,
+            "mbyte_per_s": sum(got) / elapsed / 1e6,
             "per_stream_mbyte_per_s": [g / elapsed / 1e6 for g in got]}
 
 
@@ -126,6 +134,7 @@ def main():
     p.add_argument("--n", type=int, default=15, help="connect: samples")
     p.add_argument("--streams", type=int, default=8)
     p.add_argument("--seconds", type=float, default=4)
+    p.add_argument("--warmup", type=float, default=1, help="streams: seconds not counted")
     p.add_argument("--count", type=int, default=40000)
     p.add_argument("--rate", type=float, default=20000, help="loss: datagrams per second")
     a = p.parse_intermixed_args()
@@ -134,7 +143,7 @@ def main():
     elif a.what == "connect":
         print(json.dumps(connect(a.host, a.port, a.n)))
     elif a.what == "streams":
-        print(json.dumps(streams(a.host, a.port, a.streams, a.seconds)))
+        print(json.dumps(streams(a.host, a.port, a.streams, a.seconds, a.warmup)))
     else:
         print(json.dumps(loss(a.host, a.port, a.count, a.rate)))
 
