@@ -111,6 +111,17 @@ static int check_response(struct ferry__xfer *x) {
     snprintf(x->reason, sizeof(x->reason), "unparseable or conflicting Content-Length");
     return -1;
   }
+  /* One range's Content-Length is its span (RFC 9110 14.4), or one of the two lies; on
+   * HTTP/1.1 the bytes past a short length would be read as the next answer. */
+  if (x->status == 206 && x->has_cr == 1 && !x->encoded && x->content_length >= 0 &&
+      x->cr.last >= x->cr.first &&
+      (uint64_t)x->content_length != (uint64_t)(x->cr.last - x->cr.first) + 1) {
+    x->verdict = FERRY_E_PROTOCOL;
+    snprintf(x->reason, sizeof(x->reason),
+             "Content-Length %lld does not match Content-Range %lld-%lld",
+             (long long)x->content_length, (long long)x->cr.first, (long long)x->cr.last);
+    return -1;
+  }
   if (x->kind == FERRY__X_PROBE) return ferry__job_on_probe(j, x);
   if (x->kind == FERRY__X_WHOLE) return 0;
   int is_etag;

@@ -25,8 +25,10 @@ Paths:
                           ok        the control
                           shift     every 206 starts 7 bytes after the asked start
                           nocr      every 206 comes without a Content-Range
-                          shortlen  Content-Length half the range, then the whole range
-                          longlen   Content-Length 1000 beyond the range, the range, then close
+                          shortlen  from the 2nd request: Content-Length half the range, then
+                                    the whole range
+                          longlen   from the 2nd request: Content-Length 1000 beyond the range,
+                                    the range, then close
                           grow      the total in Content-Range grows by one on each request
                           huge      a total of 4 EiB in Content-Range (the body: the asked range)
                           negative  a total of -N
@@ -96,16 +98,19 @@ class Handler(socketserver.StreamRequestHandler):
             return True
         first = int(m.group(1))
         last = min(int(m.group(2)) if m.group(2) else n - 1, n - 1)
-        total = {"grow": n + count - 1, "huge": 1 << 62, "negative": -n, "garbage": "x"}.get(mode, n)
+        total = {"grow": n + count - 1, "huge": 1 << 62, "negative": -n,
+                 "garbage": "x"}.get(mode, n)
         shown = first + 7 if mode == "shift" else first
         body = data[shown:shown + last - first + 1]
-        length = {"shortlen": len(body) // 2, "longlen": len(body) + 1000}.get(mode, len(body))
+        length = len(body)
+        if count > 1:  # the lengths lie after the first answer: a range, not the probe
+            length = {"shortlen": len(body) // 2, "longlen": len(body) + 1000}.get(mode, length)
         head = f"HTTP/1.1 206 Partial Content\r\nETag: \"v1\"\r\nContent-Length: {length}\r\n"
         if mode != "nocr":
             head += f"Content-Range: bytes {shown}-{shown + len(body) - 1}/{total}\r\n"
         self.send(head + "\r\n")
         self.send(body)
-        return mode != "longlen"
+        return mode != "longlen" or count == 1
 
     def chunked(self, mode):
         self.send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
