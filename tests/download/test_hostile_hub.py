@@ -8,6 +8,7 @@ The hub-side cases of issue 13's hostile-server list, and where each is tested:
   tree paths with `../` (also `a/../../x`), absolute, drive letter
                                  test_unsafe_names.py (fake hub over HTTPS, both targets)
   `./`, `//`, empty, NUL, backslash paths               here (test_bad_listing_is_refused)
+  a 6,000-byte path, in the tree or the repo info       here
   a `Link` next page carrying `../` paths               here
   a `Link` next page on another origin (token)          test_token_scope.py
   non-hex commit (and one that is a path)               here
@@ -48,6 +49,11 @@ CASES = {
                                  b', {"type": "file", "path": "pwned\0.txt", "size": 1}]']),
                      "malformed JSON"),
     "backslash-path": (dict(pages=tree(entry("..\\pwned.txt", GOOD))), "backslash"),
+    # issue 13 defect 11: said as what it is, not "has no rfilename"
+    "long-path": (dict(pages=tree(entry("a" * 6000, GOOD))),
+                  "has a name of 6000 bytes (ferry takes at most 4096)"),
+    "long-sibling-name": (dict(info={"id": REPO, "sha": COMMIT, "siblings": [
+        {"rfilename": "a" * 6000}]}), "has a name of 6000 bytes (ferry takes at most 4096)"),
     "link-page-dotdot": (dict(pages=tree() + [[entry("../pwned.txt", GOOD)]]), "'..'"),
     "link-page-deep-dotdot": (dict(pages=tree() + [[entry("a/../../../../pwned.txt", GOOD)]]),
                               "'..'"),

@@ -1,10 +1,11 @@
 """A hostile server (tests/support/hostile.py) against `ferry get`: every answer ends in a
 bounded time with a clear error, and nothing wrong is left at the output path.
 
-Issue 13's defects: a trickling body or trickling headers never trip a check based on the last
-byte's time (4); a huge Retry-After makes ferry sleep for a day (5); an unparseable or
-conflicting Content-Length is taken as "no length" and a short file passes (8); a 1 MiB header
-is reported as out of memory (10).
+Issue 13's defects tested here: a trickling body or trickling headers never trip a check
+based on the last byte's time (4); a huge Retry-After makes ferry sleep for a day (5); --json
+prints the URL's secrets (6); --header credentials follow a redirect to another origin (7); an
+unparseable or conflicting Content-Length is taken as "no length" and a short file passes (8);
+a 1 MiB header is reported as out of memory (10).
 
 The hostile-server cases of issue 13 that `ferry get` meets, and where each is tested:
   200 to a Range                          test_get_faults.py::test_server_ignoring_range
@@ -23,8 +24,16 @@ The hostile-server cases of issue 13 that `ferry get` meets, and where each is t
   RST before any byte                     here: test_reset_before_any_byte
   RST mid-body, cut bodies, stalls, 5xx   test_get_faults.py (the fault proxy)
   trickles, Retry-After, header origins, secrets in --json: the tests below
-The hub-side cases (tree listings, commits, oids, sizes, Link pages):
-tests/download/test_hostile_hub.py."""
+The hub-side cases (tree listings, commits, oids, sizes, Link pages, long names):
+tests/download/test_hostile_hub.py. Issue 13's other defects, each with its test elsewhere:
+  1  two gets on one output        test_get_hardening.py::test_second_get_on_the_same_output_...
+  2  token through a Link page     tests/download/test_token_scope.py
+  3  planted symlinks              test_get_hardening.py::test_planted_symlink_is_refused,
+                                   tests/download/test_planted_links.py
+  9  parts journaled when accepted tests/upload/test_upload_crash.py (..._as_soon_as_...)
+  11 same content in a snapshot   tests/download/test_same_content.py; a 6,000-byte name:
+                                   tests/download/test_hostile_hub.py
+  12 a cut request's bytes kept    test_get_crash.py::test_kill_9_loses_little_of_slow_requests"""
 import os
 import signal
 import subprocess
