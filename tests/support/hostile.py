@@ -231,6 +231,9 @@ class HostileServer(socketserver.ThreadingTCPServer):
         self.requests, self.counts = [], {}
         self.peer = self  # /ping's target: set to another server for an A-B loop
 
+    def serve_forever(self, poll_interval=0.05):
+        super().serve_forever(poll_interval)  # a quick shutdown: a server or two per test
+
     def handle_error(self, request, client_address):
         pass  # a client that resets or goes away is what these tests do: no traceback
 
