@@ -276,11 +276,14 @@ void ferry__hub_tree_free(struct ferry__hub_tree *t);
 /* Appends the entries of one page of the tree endpoint (a JSON array, §4.4). Type "file" is a
  * file, any other type string a folder (as huggingface_hub). Malformed JSON, a non-array, an
  * entry without a string "type" or "path", a file without a non-negative integer "size" or a
- * string "oid", a bad lfs object (64-hex oid, integer size), an unsafe path, a body over
+ * 40-hex "oid", a bad lfs object (64-hex oid, integer size), an unsafe path, a body over
  * FERRY__HUB_JSON_MAX or a listing over FERRY__HUB_TREE_MAX_ENTRIES: FERRY_E_PROTOCOL with a
  * reason, and `t` is unchanged (a page is taken whole or not at all). */
 int ferry__hub_tree_parse_page(const char *json, size_t len, struct ferry__hub_tree *t,
                                char *why, size_t why_len);
+/* A whole listing names each path once: FERRY_E_PROTOCOL with the path that comes twice
+ * (which of two entries is the file is anyone's guess), FERRY_E_NOMEM, or 0. */
+int ferry__hub_tree_check_unique(const struct ferry__hub_tree *t, char *why, size_t why_len);
 
 /* The fields of repo info (GET .../revision/<rev>) that a download needs. */
 struct ferry__hub_repo_info {
@@ -454,7 +457,7 @@ int ferry__hub_api(struct ferry_hub_client *c, const char *method, const char *p
  * endpoint (ferry__hub_next_page_path), so no request, and so no token, follows a Link
  * elsewhere; at most FERRY__HUB_MAX_PAGES pages. A failed call returns its error with the
  * reply in *failed (failed->error set; the caller frees it either way); any other failure
- * (malformed page or Link, too many pages) returns FERRY_E_PROTOCOL or FERRY_E_NOMEM with a
+ * (malformed page or Link, too many pages, a path listed twice) returns FERRY_E_PROTOCOL or FERRY_E_NOMEM with a
  * reason in why. `commit` (may be NULL) gets the first page's X-Repo-Commit, `pages` (may be
  * NULL) the number of pages. */
 int ferry__hub_tree_walk(struct ferry_hub_client *c, const char *url,

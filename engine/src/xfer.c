@@ -111,6 +111,17 @@ static int check_response(struct ferry__xfer *x) {
     snprintf(x->reason, sizeof(x->reason), "unparseable or conflicting Content-Length");
     return -1;
   }
+  /* One range's Content-Length is its span (RFC 9110 14.4), or one of the two lies; on
+   * HTTP/1.1 the bytes past a short length would be read as the next answer. */
+  if (x->status == 206 && x->has_cr == 1 && !x->encoded && x->content_length >= 0 &&
+      x->cr.last >= x->cr.first &&
+      (uint64_t)x->content_length != (uint64_t)(x->cr.last - x->cr.first) + 1) {
+    x->verdict = FERRY_E_PROTOCOL;
+    snprintf(x->reason, sizeof(x->reason),
+             "Content-Length %lld does not match Content-Range %lld-%lld",
+             (long long)x->content_length, (long long)x->cr.first, (long long)x->cr.last);
+    return -1;
+  }
   if (x->kind == FERRY__X_PROBE) return ferry__job_on_probe(j, x);
   if (x->kind == FERRY__X_WHOLE) return 0;
   int is_etag;
@@ -486,12 +497,33 @@ void ferry__xfer_cancel(struct ferry__xfer *x) {
   ferry__job_check_progress(j);
 }
 
+/* Whether url parses and is http or https: a redirect anywhere else (file:, ftp:, garbage)
+ * is the server's error, said as such, not an unsupported protocol of ours. */
+static int http_url(const char *url) {
+  CURLU *u = curl_url();
+  char *scheme = NULL;
+  int ok = u && !curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) &&
+           !curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) &&
+           (!strcasecmp(scheme, "http") || !strcasecmp(scheme, "https"));
+  curl_free(scheme);
+  curl_url_cleanup(u);
+  return ok;
+}
+
 /* Follows one redirect: the same request goes again to `loc` (already copied), which
  * becomes the URL of every later request of the job. */
 static void on_redirect(struct ferry__job *j, int kind, char *loc, int status, uint64_t start,
                         uint64_t end, int attempt) {
   if (!loc) {
     ferry__job_fail(j, FERRY_E_PROTOCOL, status, "redirect without Location from %s", j->shown_url);
+    return;
+  }
+  if (!http_url(loc)) {
+    char *shown = ferry__redact_url(loc);
+    ferry__job_fail(j, FERRY_E_PROTOCOL, status, "%s redirects to %s: not an http or https URL",
+                    j->shown_url, shown ? shown : "(unknown)");
+    free(shown);
+    free(loc);
     return;
   }
   if (++j->redirects > FERRY__MAX_REDIRECTS) {

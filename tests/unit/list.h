@@ -89,6 +89,7 @@
   X(hub_patterns_many_characters) \
   X(hub_tree_page) \
   X(hub_tree_page_malformed) \
+  X(hub_tree_duplicates) \
   X(hub_tree_long_names_said) \
   X(hub_tree_repo_info) \
   X(hub_tree_link_next) \
