@@ -287,6 +287,10 @@ void ferry__easy_common(struct ferry_engine *e, CURL *h) {
   curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  /* Through a proxy (HTTPS_PROXY, as libcurl reads it) the proxy's answer to CONNECT is not
+   * the server's: kept from the header callbacks, which took its "200 Connection
+   * established" for the server's status (a TLS failure behind it then read as an outage). */
+  curl_easy_setopt(h, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
   long ver = CURL_HTTP_VERSION_2TLS;
   if (c->http11) ver = CURL_HTTP_VERSION_1_1;
   else if (c->h2c) ver = CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;

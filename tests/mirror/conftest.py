@@ -4,8 +4,11 @@ only), a DNS stub that resolves that name for the tier's nginx, and the tier its
 
 Run:  /usr/bin/python3 -m pytest tests/mirror -q        (needs nginx and its cache-purge module)
 """
+import http.client
 import os
+import ssl
 import subprocess
+import urllib.parse
 
 import pytest
 
@@ -79,3 +82,34 @@ def tier(tmp_path, hub, dns):
         yield t
     finally:
         stop_tier(t)
+
+
+def commit_of(hub, repo_id, repo_type="model"):
+    ans = hub.get(f"/api/{repo_type}s/{repo_id}/revision/main", token=hub.token)
+    assert ans.status == 200, ans.body
+    return ans.json()["sha"]
+
+
+def from_hub(hub, path):
+    """The file as the Hub serves it (redirect followed), the reference bytes."""
+    ans = hub.get(path, token=hub.token)
+    if ans.status == 302:
+        cdn = urllib.parse.urlsplit(ans.header("location"))
+        conn = http.client.HTTPSConnection(cdn.hostname, cdn.port, timeout=60,
+                                           context=ssl.create_default_context(cafile=hub.ca))
+        conn.request("GET", cdn.path + "?" + cdn.query)
+        resp = conn.getresponse()
+        body = resp.read()
+        conn.close()
+        return body
+    assert ans.status == 200, ans.status
+    return ans.body
+
+
+@pytest.fixture(scope="session")
+def reference(hub):
+    """The commit of demo/tiny-model, and path -> the bytes the Hub serves for each file."""
+    commit = commit_of(hub, "demo/tiny-model")
+    ans = hub.get(f"/api/models/demo/tiny-model/tree/{commit}?recursive=true", token=hub.token)
+    paths = [e["path"] for e in ans.json() if e["type"] == "file"]
+    return commit, {p: from_hub(hub, f"/demo/tiny-model/resolve/{commit}/{p}") for p in paths}

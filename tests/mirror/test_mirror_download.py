@@ -15,18 +15,8 @@ from conftest import SECRET, start_tier, stop_tier
 from fakemirror import Mirror, SilentMirror
 from hubrun import AccessLog, HubEnv, run_download, wait_until
 from serving import serving
-from test_tier import commit_of, from_hub
 
 REPO = "demo/tiny-model"
-
-
-@pytest.fixture(scope="module")
-def reference(hub):
-    """path -> the bytes the Hub serves, for every file of the repo at its commit."""
-    commit = commit_of(hub, REPO)
-    ans = hub.get(f"/api/models/{REPO}/tree/{commit}?recursive=true", token=hub.token)
-    paths = [e["path"] for e in ans.json() if e["type"] == "file"]
-    return commit, {p: from_hub(hub, f"/{REPO}/resolve/{commit}/{p}") for p in paths}
 
 
 def node(hub, home, mirror=None, token=None, extra=None):

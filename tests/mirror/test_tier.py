@@ -13,16 +13,10 @@ import urllib.parse
 
 import pytest
 
-from conftest import SECRET, SLICE, TIER
+from conftest import SECRET, SLICE, TIER, commit_of, from_hub
 from hubrun import AccessLog
 
 NODE = {"Authorization": "Bearer " + SECRET}
-
-
-def commit_of(hub, repo_id, repo_type="model"):
-    ans = hub.get(f"/api/{repo_type}s/{repo_id}/revision/main", token=hub.token)
-    assert ans.status == 200, ans.body
-    return ans.json()["sha"]
 
 
 def fetch(tier, hub, path, headers=None, method="GET"):
@@ -35,22 +29,6 @@ def fetch(tier, hub, path, headers=None, method="GET"):
         return resp.status, dict(resp.getheaders()), resp.read()
     finally:
         conn.close()
-
-
-def from_hub(hub, path):
-    """The file as the Hub serves it (redirect followed), the reference bytes."""
-    ans = hub.get(path, token=hub.token)
-    if ans.status == 302:
-        cdn = urllib.parse.urlsplit(ans.header("location"))
-        conn = http.client.HTTPSConnection(cdn.hostname, cdn.port, timeout=60,
-                                           context=ssl.create_default_context(cafile=hub.ca))
-        conn.request("GET", cdn.path + "?" + cdn.query)
-        resp = conn.getresponse()
-        body = resp.read()
-        conn.close()
-        return body
-    assert ans.status == 200, ans.status
-    return ans.body
 
 
 def weights_path(hub):
