@@ -74,3 +74,19 @@ class StubDNS:
     def __exit__(self, *exc):
         self.sock.close()
         self._thread.join(5)
+
+
+def main():
+    """`python3 stubdns.py NAME=ADDR...`: serves on a free UDP port of 127.0.0.1 (in whatever
+    network namespace it runs), prints "127.0.0.1:PORT" once ready, and runs until killed."""
+    import sys
+    import time
+    names = dict(arg.split("=", 1) for arg in sys.argv[1:])
+    with StubDNS(names) as dns:
+        print(dns.address, flush=True)
+        while True:
+            time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()
