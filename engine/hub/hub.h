@@ -24,6 +24,8 @@
  *   listing.c        tree pages (the one Link walk), repo info, search
  *   repos.c          repo, branch and tag management
  *   login.c          whoami, login, logout, switch, the token list
+ *   mirror.c         a cluster's cache tier (FERRY_MIRROR): its URLs, what a failure there
+ *                    means, purging a bad copy
  *   download.c       `ferry download`: a snapshot into the cache
  *   upload.c         `ferry upload`: a file or a folder into a repo
  * Lock files and general file helpers are the engine's (engine/src/lock.c, files.c).
@@ -443,6 +445,48 @@ int ferry__hub_error_map(long status, const char *code, const char *server_messa
 /* Fills out->error, error_code, server_message and message from an answer. */
 void ferry__hub_classify(const struct ferry_response *r, int have_token,
                          struct ferry_hub_reply *out);
+
+/* ---- mirror.c: a cluster's cache tier (FERRY_MIRROR) --------------------------------------- */
+
+#define FERRY__HUB_MIRROR_MAX_FAILURES 3 /* failed files before the mirror is dropped */
+
+struct ferry__hub_mirror {
+  char *url;   /* normalized origin; NULL: no mirror */
+  char *shown; /* the URL as messages show it (ferry_redact_url) */
+  char *auth;  /* "Authorization: Bearer <FERRY_MIRROR_TOKEN>" (HTTPS only), or NULL */
+  int failures;/* files failed for the mirror's sake in this run */
+  int dropped; /* not used for the rest of the run */
+};
+
+enum ferry__hub_mirror_verdict {
+  FERRY__MIRROR_OK,       /* the file came from the mirror, verified */
+  FERRY__MIRROR_FALLBACK, /* this file from the Hub */
+  FERRY__MIRROR_DROP,     /* this file and all the rest from the Hub: the mirror is dropped */
+  FERRY__MIRROR_BAD_COPY, /* a wrong copy: purge it on the tier, fetch it whole from the Hub */
+  FERRY__MIRROR_LOCAL,    /* a local failure (disk, memory, lock): reported as it is */
+  FERRY__MIRROR_STOPPED,  /* the user stopped the run */
+};
+
+/* The mirror from `url` and `token` (NULL: FERRY_MIRROR and FERRY_MIRROR_TOKEN from `env`);
+ * no URL: m->url stays NULL and 0 is returned. A token with a mirror that is not https:// is
+ * refused (FERRY_E_INVAL, with why). */
+int ferry__hub_mirror_init(struct ferry__hub_mirror *m, const char *url, const char *token,
+                           const struct ferry__hub_env *env, char *why, size_t why_len);
+void ferry__hub_mirror_free(struct ferry__hub_mirror *m);
+/* Whether files are still asked of the mirror (one is set and it was not dropped). */
+int ferry__hub_mirror_active(const struct ferry__hub_mirror *m);
+/* What a file's failure from the mirror means (its job's error and final HTTP status); counts
+ * the mirror's failures and drops it (m->dropped) when they say so. */
+enum ferry__hub_mirror_verdict ferry__hub_mirror_judge(struct ferry__hub_mirror *m, int error,
+                                                       long http_status);
+/* MIRROR/{type/}{repo}/resolve/{commit}/{path}, or with purge the same under /_purge. */
+int ferry__hub_mirror_file_url(const struct ferry__hub_mirror *m, const struct ferry__hub_repo *repo,
+                               const char *commit, const char *path, int purge, char **out);
+/* Asks the tier to drop its copy of a file of `size` bytes, slice by slice (the slice size it
+ * announces); *purged counts the entries it dropped. 0, or the first failure. */
+int ferry__hub_mirror_purge(const struct ferry__hub_mirror *m, struct ferry_engine *api,
+                            const struct ferry__hub_repo *repo, const char *commit,
+                            const char *path, uint64_t size, int *purged);
 
 /* ---- repos.c / listing.c: repo management and listing ----------------------------------- */
 

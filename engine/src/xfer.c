@@ -126,14 +126,15 @@ static int check_response(struct ferry__xfer *x) {
   if (x->kind == FERRY__X_WHOLE) return 0;
   int is_etag;
   const char *v = response_validator(x, &is_etag);
-  if (j->validator[0] && strcmp(v, j->validator) != 0) {
+  if (j->validator[0] && strcmp(v, j->validator) != 0 && !j->immutable) {
     x->verdict = FERRY_E_CHANGED;
     return -1;
   }
   if (x->status == 200) {
     /* A ranged request answered in full: with an unchanged validator the server stopped
-     * honouring Range; without a validator we cannot tell, so treat it as a change. */
-    x->verdict = j->validator[0] ? FERRY_E_HTTP_RETRY : FERRY_E_CHANGED;
+     * honouring Range; without a validator we cannot tell, so treat it as a change (bytes
+     * that never change cannot have). */
+    x->verdict = j->validator[0] || j->immutable ? FERRY_E_HTTP_RETRY : FERRY_E_CHANGED;
     return -1;
   }
   if (x->has_cr != 1 || x->encoded) {
@@ -297,6 +298,10 @@ void ferry__easy_common(struct ferry_engine *e, CURL *h) {
   curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  /* Through a proxy (HTTPS_PROXY, as libcurl reads it) the proxy's answer to CONNECT is not
+   * the server's: kept from the header callbacks, which took its "200 Connection
+   * established" for the server's status (a TLS failure behind it then read as an outage). */
+  curl_easy_setopt(h, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
   long ver = CURL_HTTP_VERSION_2TLS;
   if (c->http11) ver = CURL_HTTP_VERSION_1_1;
   else if (c->h2c) ver = CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
@@ -351,7 +356,7 @@ int ferry__xfer_start(struct ferry__job *j, int kind, uint64_t start, uint64_t e
   struct curl_slist *base = j->final_other_origin ? j->hdrs_other : j->hdrs_first;
   x->req_headers = copy_list(base, NULL);
   int ok = x->easy != NULL && (base == NULL || x->req_headers != NULL);
-  if (ok && kind == FERRY__X_RANGE && j->validator[0]) {
+  if (ok && kind == FERRY__X_RANGE && j->validator[0] && !j->immutable) {
     /* Pin the object: a changed file answers 412 instead of mixing versions. */
     char h[300];
     snprintf(h, sizeof(h), "%s: %s", j->validator_is_etag ? "If-Match" : "If-Unmodified-Since",

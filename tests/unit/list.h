@@ -67,6 +67,9 @@
   X(hub_repo_id_invalid) \
   X(hub_repo_parse) \
   X(hub_uri) \
+  X(hub_mirror_settings) \
+  X(hub_mirror_urls) \
+  X(hub_mirror_judge) \
   X(hub_revision) \
   X(hub_endpoint) \
   X(hub_quote) \
