@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <uv.h>
+
 #include "../src/bench.h"
 #include "hub.h"
 
@@ -97,6 +99,45 @@ static void tick(struct run *r, const struct ferry_stats *st) {
 }
 
 static void on_progress(void *user, const struct ferry_stats *st) { tick(user, st); }
+
+/* With handle_signals, SIGINT and SIGTERM are watched for the whole bench, not only while a
+ * round's engine runs: libuv puts the default action back when an engine's watchers stop,
+ * and a Ctrl-C between two rounds would then end the process with the folder still there. */
+struct watch {
+  uv_loop_t loop;
+  uv_signal_t sig[2];
+  int on, hit;
+};
+
+static void on_signal(uv_signal_t *s, int signum) {
+  (void)signum;
+  ((struct watch *)s->data)->hit = 1;
+}
+
+static void watch_start(struct watch *w) {
+  if (uv_loop_init(&w->loop) != 0) return;
+  w->on = 1;
+  const int nums[2] = {SIGINT, SIGTERM};
+  for (int i = 0; i < 2; i++) {
+    uv_signal_init(&w->loop, &w->sig[i]);
+    w->sig[i].data = w;
+    uv_signal_start(&w->sig[i], on_signal, nums[i]);
+  }
+}
+
+/* A signal came since the watch started (also one an engine's own watcher stopped a round
+ * with). */
+static int watch_hit(struct watch *w) {
+  if (w->on) uv_run(&w->loop, UV_RUN_NOWAIT);
+  return w->hit;
+}
+
+static void watch_stop(struct watch *w) {
+  if (!w->on) return;
+  for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&w->sig[i], NULL);
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&w->loop);
+}
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
   (void)sb, (void)flag, (void)ftw;
@@ -285,7 +326,13 @@ static int download(struct run *r, const char *tmp) {
   if (!err) {
     r->cfg = &cfg;
     r->t0 = now_s();
-    while (!err && !r->stop_asked) err = round_once(r, c, url, path, sha256, sha1);
+    struct watch w = {0};
+    if (cfg.handle_signals) watch_start(&w);
+    while (!err && !r->stop_asked) {
+      err = round_once(r, c, url, path, sha256, sha1);
+      if (!err && !r->stop_asked && watch_hit(&w)) err = FERRY_E_INTERRUPTED;
+    }
+    watch_stop(&w);
     close_window(r, now_s() - r->t0, r->base_useful);
     figures(r);
   }
