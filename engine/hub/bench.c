@@ -6,7 +6,9 @@
  * and bench_plan.c names the limit. Nothing is written outside the temporary folder, and the
  * folder is removed whatever happens. */
 #define _XOPEN_SOURCE 700
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +149,29 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 
 /* The temporary folder and everything in it (never following a link out of it). */
 static void remove_tree(const char *dir) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* A killed bench (kill -9, a crash) leaves its folder; the next bench in the same place
+ * removes the folders of this host's benches whose process is gone. The name says whose it
+ * is: .ferry-bench-<host>-<pid>-XXXXXX. */
+static void remove_stale(const char *base, const char *host) {
+  char prefix[300];
+  int n = snprintf(prefix, sizeof(prefix), ".ferry-bench-%s-", host);
+  if (n <= 0 || (size_t)n >= sizeof(prefix)) return;
+  DIR *d = opendir(base);
+  if (!d) return;
+  for (struct dirent *de; (de = readdir(d)) != NULL;) {
+    if (strncmp(de->d_name, prefix, (size_t)n) != 0) continue;
+    char *end = NULL;
+    errno = 0;
+    long pid = strtol(de->d_name + n, &end, 10);
+    if (errno || pid <= 0 || !end || *end != '-' || strlen(end + 1) != 6) continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to know */
+    char path[4600];
+    if (snprintf(path, sizeof(path), "%s/%s", base, de->d_name) < (int)sizeof(path))
+      remove_tree(path);
+  }
+  closedir(d);
+}
 
 /* The folder the temporary one goes in: --dir, else the Hub cache (the same file system as a
  * real download's blobs), made when missing as a download would. */
@@ -354,7 +379,12 @@ int ferry_bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result 
   int err = base_dir(o, base, sizeof(base), out->message, sizeof(out->message));
   char tmp[4200] = "";
   if (!err) {
-    snprintf(tmp, sizeof(tmp), "%s/.ferry-bench-XXXXXX", base);
+    char host[256] = "host";
+    if (gethostname(host, sizeof(host)) != 0 || !host[0] || strchr(host, '/'))
+      snprintf(host, sizeof(host), "host");
+    host[sizeof(host) - 1] = 0;
+    remove_stale(base, host);
+    snprintf(tmp, sizeof(tmp), "%s/.ferry-bench-%s-%ld-XXXXXX", base, host, (long)getpid());
     if (!mkdtemp(tmp)) {
       err = ferry__hub_why(ferry__errno_to_err(errno), out->message, sizeof(out->message),
                            "cannot create a temporary folder in %s: %s", base, strerror(errno));

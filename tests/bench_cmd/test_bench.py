@@ -6,6 +6,7 @@ Speed is never asserted: only that the figures agree with each other."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -223,3 +224,42 @@ def test_ctrl_c_prints_the_figures_so_far(bench, hub):
     assert fig["bytes"] > 0 and 0 < fig["seconds"] < 60
     assert fig["mb_per_s"] == pytest.approx(fig["bytes"] / fig["seconds"] / 1e6, rel=1e-6)
     assert not os.path.exists(fig["dir"]) and os.listdir(bench.cache) == []
+
+
+@pytest.fixture
+def hub_clean(hub):
+    """The hub with default knobs, reset again after the test (faults must not leak)."""
+    hub.knobs(cdn_fault=None)
+    yield hub
+    hub.knobs(cdn_fault=None)
+
+
+def test_null_sink_still_hashes(bench, hub_clean):
+    """The null sink writes nothing but checks every byte: a corrupted object fails the run
+    with the checksum's exit code, as a download would, and leaves nothing behind."""
+    hub_clean.knobs(cdn_fault={"mode": "corrupt", "offset": 123457})
+    r = bench("demo/tiny-model", "--to", "null", "--seconds", "20", "--json", timeout=90)
+    assert r.returncode == 5, r.describe()
+    out = json.loads(r.stdout)
+    assert out["error"]["name"] == "CHECKSUM" and "SHA-256" in out["error"]["message"]
+    assert os.listdir(bench.cache) == []
+
+
+def test_a_killed_bench_folder_is_removed_next_time(bench, tmp_path):
+    where = tmp_path / "scratch"
+    where.mkdir()
+    host = socket.gethostname()
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a process that is gone
+    stale = where / f".ferry-bench-{host}-{dead.pid}-AbC123"
+    (stale / "sub").mkdir(parents=True)
+    (stale / "sub" / "download.part").write_bytes(b"x" * 100)
+    alive = where / f".ferry-bench-{host}-{os.getpid()}-AbC123"  # a bench still running
+    alive.mkdir()
+    other = where / f".ferry-bench-otherhost-{dead.pid}-AbC123"  # not this host's to judge
+    other.mkdir()
+    mine = where / "keep-me"  # not a bench folder at all
+    mine.mkdir()
+    r = bench("--dir", where, "--json")
+    assert r.returncode == 0, r.describe()
+    assert sorted(os.listdir(where)) == sorted([alive.name, other.name, mine.name])
