@@ -978,7 +978,7 @@ struct ferry_bench_result {
   struct ferry_bench_conn conns[64]; /* each connection's rate while it carried bytes */
   size_t nconns;
   int connections_peak;          /* open at once, at most */
-  double ttfb_p50, ttfb_p90, ttfb_p99;          /* seconds, over every request */
+  double ttfb_p50, ttfb_p90, ttfb_p99;          /* seconds from sent to first byte, every request */
   double latency_p50, latency_p90, latency_p99; /* seconds, over complete requests */
   size_t nrequests, ncomplete;
   double rtt;                    /* seconds: the shortest TCP handshake, 0 unknown */

@@ -20,7 +20,7 @@ struct ferry__bench_probe {
   /* bytes per connection, and the loop times (ms) of its first and last counted bytes */
   struct { long port; uint64_t bytes; uint64_t first_ms, last_ms; } conns[FERRY__BENCH_MAX_CONNS];
   size_t nconns;
-  double ttfb[FERRY__BENCH_MAX_SAMPLES];    /* seconds from a request's start to its first byte */
+  double ttfb[FERRY__BENCH_MAX_SAMPLES];    /* seconds from a request sent to its first byte */
   double latency[FERRY__BENCH_MAX_SAMPLES]; /* seconds a complete request took */
   size_t nttfb, nlatency;
   double rtt_min;       /* seconds: the shortest TCP handshake of a new connection, 0 unknown */

@@ -70,15 +70,19 @@ static void note_edge(struct ferry__bench_probe *p, CURL *h) {
 
 void ferry__bench_xfer_end(struct ferry__bench_probe *p, struct ferry__xfer *x) {
   count(p, x);
-  curl_off_t start_us = 0, total_us = 0, connect_us = 0, dns_us = 0;
+  curl_off_t start_us = 0, sent_us = 0, total_us = 0, connect_us = 0, dns_us = 0;
   long connects = 0;
   curl_easy_getinfo(x->easy, CURLINFO_STARTTRANSFER_TIME_T, &start_us);
+  curl_easy_getinfo(x->easy, CURLINFO_PRETRANSFER_TIME_T, &sent_us);
   curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &total_us);
   curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
   curl_easy_getinfo(x->easy, CURLINFO_NAMELOOKUP_TIME_T, &dns_us);
   curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &connects);
-  if (x->headers_done && start_us > 0 && p->nttfb < FERRY__BENCH_MAX_SAMPLES)
-    p->ttfb[p->nttfb++] = (double)start_us / 1e6;
+  /* From the request sent to its first byte: the server's wait plus one round trip, without
+   * the connection set-up (the RTT figure has that). */
+  if (x->headers_done && start_us >= sent_us && start_us > 0 &&
+      p->nttfb < FERRY__BENCH_MAX_SAMPLES)
+    p->ttfb[p->nttfb++] = (double)(start_us - sent_us) / 1e6;
   /* Complete requests only: one cut by the stop or a split would look fast or slow. */
   if (x->end != FERRY__UNKNOWN && x->cursor == x->end && !x->done_early && total_us > 0 &&
       p->nlatency < FERRY__BENCH_MAX_SAMPLES)

@@ -3,11 +3,13 @@ and a disk run that leave nothing behind (the temporary folder removed, nothing 
 the --json figures present and consistent with each other and with the hub's access log, the
 errors of a bad target, and the Hub token never sent to a URL target off the Hub's origin.
 Speed is never asserted: only that the figures agree with each other."""
+import http.server
 import json
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -263,3 +265,51 @@ def test_a_killed_bench_folder_is_removed_next_time(bench, tmp_path):
     r = bench("--dir", where, "--json")
     assert r.returncode == 0, r.describe()
     assert sorted(os.listdir(where)) == sorted([alive.name, other.name, mine.name])
+
+
+class RangeHandler(http.server.BaseHTTPRequestHandler):
+    """A plain HTTP origin with Range and an edge header, recording what it is sent."""
+    protocol_version = "HTTP/1.1"
+    body = bytes(range(256)) * 4096  # 1 MiB
+    seen = []
+
+    def do_GET(self):
+        RangeHandler.seen.append(dict(self.headers))
+        first, last = 0, len(self.body) - 1
+        rng = self.headers.get("Range")
+        if rng:
+            a, b = rng.split("=", 1)[1].split("-")
+            first, last = int(a), min(int(b), last)
+        self.send_response(206 if rng else 200)
+        if rng:
+            self.send_header("Content-Range", f"bytes {first}-{last}/{len(self.body)}")
+        self.send_header("Content-Length", str(last - first + 1))
+        self.send_header("ETag", '"fixed"')
+        self.send_header("X-Amz-Cf-Pop", "TST50-P1")
+        self.send_header("Via", "1.1 edge.example (CloudFront)")
+        self.end_headers()
+        self.wfile.write(self.body[first:last + 1])
+
+    def log_message(self, *args):
+        pass
+
+
+def test_url_target_reports_the_edge_and_gets_no_token(bench, hub):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RangeHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    RangeHandler.seen = []
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/file.bin"
+        r = bench(url, "--to", "null", "--seconds", "1", "--json",
+                  env={"HF_TOKEN": hub.token})
+    finally:
+        server.shutdown()
+        server.server_close()
+    out = figures(r)
+    assert out["target"] == url and out["file"] is None
+    assert out["edge"] == "X-Amz-Cf-Pop: TST50-P1"  # an x-*-pop header wins over Via
+    assert RangeHandler.seen
+    assert not any(k.lower() == "authorization" for h in RangeHandler.seen for k in h)
+    assert hub.token not in r.stdout + r.stderr
