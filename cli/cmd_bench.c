@@ -150,6 +150,8 @@ int cli_bench(int argc, char **argv) {
       CLI_OPT_SIZE("chunk-size", &cfg.chunk_size, 64 << 10, "SIZE",
                    "largest request (default 8M)"),
       CLI_OPT_SIZE("max-memory", &cfg.max_memory, 4 << 20, "SIZE", "buffer budget (default 32M)"),
+      CLI_OPT_SIZE("limit-rate", &cfg.limit_rate, 1, "RATE",
+                   "total bandwidth cap in bytes/s (e.g. 50M)"),
       CLI_OPT_FLAG("http1.1", 0, &cfg.http11, "HTTP/1.1 only"),
       CLI_HUB_OPTIONS(&hub, "print only the result"),
       CLI_OPT_END};
