@@ -81,8 +81,12 @@ static void tick(struct run *r, const struct ferry_stats *st) {
     r->cpu0 = cpu_s();
   }
   if (r->measuring && t - r->sec_t0 >= 1.0) {
-    if (out->nrates < sizeof(out->rates) / sizeof(out->rates[0]))
-      out->rates[out->nrates++] = (double)(useful - r->sec_bytes0) / 1e6 / (t - r->sec_t0);
+    const size_t cap = sizeof(out->rates) / sizeof(out->rates[0]);
+    if (out->nrates == cap) { /* a long run keeps its last seconds: those decide settling */
+      memmove(out->rates, out->rates + 1, (cap - 1) * sizeof(out->rates[0]));
+      out->nrates--;
+    }
+    out->rates[out->nrates++] = (double)(useful - r->sec_bytes0) / 1e6 / (t - r->sec_t0);
     r->sec_t0 = t;
     r->sec_bytes0 = useful;
     out->settled = ferry__bench_settled(out->rates, out->nrates, SETTLE_WINDOW, SETTLE_TOL);
@@ -223,8 +227,8 @@ static int pick_file(struct ferry_hub_client *c, const struct ferry_bench_opts *
     out->file_size = best->size;
     snprintf(out->target, sizeof(out->target), "%s%s/%s@%.12s",
              ferry__hub_repo_url_prefix(repo.type), repo.id, best->path, rev);
-    if (best->lfs && strlen(best->lfs_sha256) == 64) snprintf(sha256, 65, "%s", best->lfs_sha256);
-    else if (!best->lfs && strlen(best->oid) == 40) snprintf(sha1, 41, "%s", best->oid);
+    if (best->lfs && strlen(best->lfs_sha256) == 64) memcpy(sha256, best->lfs_sha256, 65);
+    else if (!best->lfs && strlen(best->oid) == 40) memcpy(sha1, best->oid, 41);
   }
   ferry_hub_tree_listing_free(&l);
   return err;
@@ -377,15 +381,19 @@ int ferry_bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result 
   out->has_download = o->url || o->repo_id;
   char base[4096];
   int err = base_dir(o, base, sizeof(base), out->message, sizeof(out->message));
-  char tmp[4200] = "";
+  char tmp[sizeof(out->dir)] = "";
   if (!err) {
     char host[256] = "host";
     if (gethostname(host, sizeof(host)) != 0 || !host[0] || strchr(host, '/'))
       snprintf(host, sizeof(host), "host");
     host[sizeof(host) - 1] = 0;
     remove_stale(base, host);
-    snprintf(tmp, sizeof(tmp), "%s/.ferry-bench-%s-%ld-XXXXXX", base, host, (long)getpid());
-    if (!mkdtemp(tmp)) {
+    if (snprintf(tmp, sizeof(tmp), "%s/.ferry-bench-%s-%ld-XXXXXX", base, host,
+                 (long)getpid()) >= (int)sizeof(tmp)) {
+      err = ferry__hub_why(FERRY_E_INVAL, out->message, sizeof(out->message),
+                           "the folder %.200s... is too long", base);
+      tmp[0] = 0;
+    } else if (!mkdtemp(tmp)) {
       err = ferry__hub_why(ferry__errno_to_err(errno), out->message, sizeof(out->message),
                            "cannot create a temporary folder in %s: %s", base, strerror(errno));
       tmp[0] = 0;
@@ -402,7 +410,7 @@ int ferry_bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result 
       out->sha256_per_core = ferry__bench_sha256_rate(SHA_SECONDS);
       err = ferry__bench_disk_rate(tmp, DISK_SECONDS, DISK_MAX_BYTES, &out->disk_mb_per_s);
       if (err)
-        snprintf(out->message, sizeof(out->message), "writing into %s: %s", tmp,
+        snprintf(out->message, sizeof(out->message), "writing into %.500s: %s", tmp,
                  ferry_strerror(err));
     }
     struct ferry__bench_figures f = {

@@ -973,7 +973,7 @@ struct ferry_bench_result {
   uint64_t bytes;                /* useful bytes received in the window */
   uint64_t bytes_all;            /* all body bytes received, grace included */
   double mb_per_s, gbit_per_s;   /* bytes / seconds (MB = 10^6 bytes) */
-  double rates[128];             /* each second's MB/s in the window */
+  double rates[128];             /* each second's MB/s in the window (the last 128) */
   size_t nrates;
   struct ferry_bench_conn conns[64]; /* each connection's rate while it carried bytes */
   size_t nconns;
