@@ -97,7 +97,7 @@ static void tick(struct run *r, const struct ferry_stats *st) {
                       dt > 0 ? (double)(useful - r->last_bytes) / 1e6 / dt : 0);
   }
   if (t - r->last_t >= 1.0 || r->last_t == 0) r->last_t = t, r->last_bytes = useful;
-  if (out->settled || t >= r->limit) {
+  if (out->settled || t >= r->limit || r->probe->whole) {
     close_window(r, t, useful);
     r->stop_asked = 1;
     ferry_engine_stop(r->e);
@@ -278,6 +278,10 @@ static int one_job(struct run *r, struct ferry_hub_client *c, const char *url, c
   r->in_round = 0;
   struct ferry_job_result jr;
   ferry_job_result(job, &jr);
+  if (r->probe->whole) /* one stream is not what a download of this file would be */
+    return ferry__hub_why(FERRY_E_PROTOCOL, out->message, sizeof(out->message),
+                          "%s: the server ignores Range (it sent the whole file): ferry bench "
+                          "measures ranged requests over many connections", out->target);
   if (jr.error == FERRY_E_INTERRUPTED || (!jr.error && run_err == FERRY_E_INTERRUPTED))
     return r->stop_asked ? 0 : FERRY_E_INTERRUPTED;
   if (jr.error) {

@@ -997,7 +997,8 @@ struct ferry_bench_result {
 };
 
 /* Runs the benchmark (synchronously). Returns 0 or out->error (a failed download fills the
- * message as ferry_hub_download would; FERRY_E_INTERRUPTED keeps the figures measured). */
+ * message as ferry_hub_download would; FERRY_E_INTERRUPTED keeps the figures measured; a
+ * server that answers a ranged request with the whole file is FERRY_E_PROTOCOL). */
 FERRY_EXTERN int ferry_bench_run(const struct ferry_bench_opts *opts,
                                  struct ferry_bench_result *out);
 

@@ -26,6 +26,7 @@ struct ferry__bench_probe {
   double rtt_min;       /* seconds: the shortest TCP handshake of a new connection, 0 unknown */
   int rtt_samples;
   char edge[256];       /* "name: value" of the first edge header seen, or "" */
+  int whole;            /* the server answered a ranged request with the whole file */
 };
 
 struct ferry_engine;

@@ -42,7 +42,10 @@ static void count(struct ferry__bench_probe *p, struct ferry__xfer *x) {
 
 void ferry__bench_sample(struct ferry_engine *e) {
   if (!e->bench) return;
-  for (struct ferry__xfer *x = e->active; x; x = x->next) count(e->bench, x);
+  for (struct ferry__xfer *x = e->active; x; x = x->next) {
+    count(e->bench, x);
+    if (x->kind == FERRY__X_WHOLE) e->bench->whole = 1; /* seen at once, not at its end */
+  }
 }
 
 /* An `x-...-pop` header (CloudFront's x-amz-cf-pop and the like), else Via or X-Cache. */
@@ -70,6 +73,7 @@ static void note_edge(struct ferry__bench_probe *p, CURL *h) {
 
 void ferry__bench_xfer_end(struct ferry__bench_probe *p, struct ferry__xfer *x) {
   count(p, x);
+  if (x->kind == FERRY__X_WHOLE) p->whole = 1;
   curl_off_t start_us = 0, sent_us = 0, total_us = 0, connect_us = 0, dns_us = 0;
   long connects = 0;
   curl_easy_getinfo(x->easy, CURLINFO_STARTTRANSFER_TIME_T, &start_us);

@@ -316,3 +316,13 @@ def test_url_target_reports_the_edge_and_gets_no_token(bench, hub):
     assert RangeHandler.seen
     assert not any(k.lower() == "authorization" for h in RangeHandler.seen for k in h)
     assert hub.token not in r.stdout + r.stderr
+
+
+def test_a_server_ignoring_range_is_refused(bench, hub_clean):
+    hub_clean.knobs(cdn_fault={"mode": "ignore_range"})
+    r = bench("demo/tiny-model", "--to", "null", "--seconds", "20", timeout=90)
+    assert r.returncode == 10, r.describe()
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("ferry: error: ")]
+    assert r.stdout == "" and len(errors) == 1, r.describe()  # (the engine's notice besides)
+    assert "ignores Range" in errors[0]
+    assert os.listdir(bench.cache) == []
