@@ -368,6 +368,13 @@ static int download(struct run *r, const char *tmp) {
     watch_stop(&w);
     close_window(r, now_s() - r->t0, r->base_useful);
     figures(r);
+    /* Stopped by the clock while still retrying: no figure to give, the target is the
+     * problem (the engine's own retries would have gone on for minutes). */
+    if (!err && r->base_all == 0)
+      err = ferry__hub_why(FERRY_E_TIMEOUT, out->message, sizeof(out->message),
+                           "%s: no data in %.0f s (%llu retries): the server is unreachable "
+                           "or does not answer", out->target, r->limit,
+                           (unsigned long long)out->retries);
   }
   free(url);
   ferry_hub_client_free(c);

@@ -326,3 +326,14 @@ def test_a_server_ignoring_range_is_refused(bench, hub_clean):
     assert r.stdout == "" and len(errors) == 1, r.describe()  # (the engine's notice besides)
     assert "ignores Range" in errors[0]
     assert os.listdir(bench.cache) == []
+
+
+def test_an_unreachable_host_is_an_error(bench):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = bench(f"https://127.0.0.1:{port}/file.bin", "--seconds", "2")
+    assert r.returncode == 3, r.describe()
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("ferry: error: ")]
+    assert r.stdout == "" and len(errors) == 1 and "no data in 2 s" in errors[0], r.describe()
+    assert os.listdir(bench.cache) == []
