@@ -20,6 +20,7 @@ int cli_repo_files(int argc, char **argv);          /* ferry repo-files delete (
 int cli_auth(int argc, char **argv);
 int cli_env(int argc, char **argv);
 int cli_card(int argc, char **argv); /* cmd_card.c */
+int cli_bench(int argc, char **argv); /* cmd_bench.c */
 
 /* --token on the command line: a warning that other users can read it (process list). */
 void cli_warn_token_argument(void);
@@ -204,6 +205,9 @@ int cli_hub_client(const struct cli_hub_opts *o, struct ferry_hub_client **out, 
  * (taken; may be NULL) plus "ok" and "error" ({code, name, message} or null) on stdout.
  * Returns the exit code. */
 int cli_hub_finish(const struct cli_hub_opts *o, json_t *obj, int err, const char *why);
+/* The same with the HTTP status behind the error in "error" (-1: none). */
+int cli_hub_finish_status(const struct cli_hub_opts *o, json_t *obj, int err, const char *why,
+                          long http_status);
 /* {"repo_id", "repo_type"}: the repo as the engine reads REPO_ID (prefix moved to the type),
  * or as given when it does not parse. */
 json_t *cli_hub_repo_object(const char *repo_id, const char *repo_type);

@@ -27,13 +27,18 @@ int cli_hub_client(const struct cli_hub_opts *o, struct ferry_hub_client **out, 
 }
 
 int cli_hub_finish(const struct cli_hub_opts *o, json_t *obj, int err, const char *why) {
+  return cli_hub_finish_status(o, obj, err, why, -1);
+}
+
+int cli_hub_finish_status(const struct cli_hub_opts *o, json_t *obj, int err, const char *why,
+                          long http_status) {
   const char *message = why && why[0] ? why : ferry_strerror(err);
   if (err) fprintf(stderr, "ferry: error: %s\n", message);
   if (o->json) {
     if (!obj) obj = json_object();
     json_object_set_new(obj, "ok", json_boolean(err == 0));
     json_object_set_new(obj, "error",
-                        cli_json_error(err, message, -1));
+                        cli_json_error(err, message, http_status));
     char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (text) printf("%s\n", text);
     free(text);

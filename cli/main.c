@@ -14,6 +14,7 @@ static const struct cli_sub commands[] = {
     {"download", NULL, cli_download, "a Hub repository into the Hugging Face cache"},
     {"upload", NULL, cli_upload, "a file or folder into a Hub repository"},
     {"upload-large-folder", NULL, cli_upload_large_folder, "hf's name: ferry upload of a folder"},
+    {"bench", NULL, cli_bench, "how fast a download goes here, and what limits it"},
     {"cache", NULL, cli_cache, "ls|rm|prune|verify: list, clean up or re-hash the cache"},
     {"auth", NULL, cli_auth, "login|logout|whoami|list|switch: Hub login, shared with hf"},
     {"env", NULL, cli_env, "versions, endpoint, paths, token source, logged-in user"},

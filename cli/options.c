@@ -225,7 +225,8 @@ int cli_parse(const struct cli_cmd *c, int argc, char **argv, int *nargs) {
     return cli_usage_error(c->name, "%s: unexpected argument '%s'%s%s", c->name,
                            argv[1 + c->max_args], c->args[0] ? ": it takes " : "",
                            c->args[0] ? c->args : ": it takes none");
-  if (n >= 1 && !strncmp(c->args, "REPO_ID", 7) && ferry_hub_uri_is(argv[1]))
+  const char *args = c->args[0] == '[' ? c->args + 1 : c->args; /* an optional REPO_ID too */
+  if (n >= 1 && !strncmp(args, "REPO_ID", 7) && ferry_hub_uri_is(argv[1]))
     return repo_uri(c, argv);
   return CLI_GO_ON;
 }

@@ -2,6 +2,7 @@
 # includes this file and adds ${FERRY_HUB_SOURCES} to the library's sources.
 set(FERRY_HUB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/auth.c
+  ${CMAKE_CURRENT_LIST_DIR}/bench.c
   ${CMAKE_CURRENT_LIST_DIR}/cache.c
   ${CMAKE_CURRENT_LIST_DIR}/client.c
   ${CMAKE_CURRENT_LIST_DIR}/commit_api.c

@@ -199,6 +199,11 @@ struct ferry_job_spec {
    * component: a link there is not followed to make its target) before the lock is taken.
    * 0: a missing folder fails the job. */
   int make_parents;
+  /* 1: the null sink (`ferry bench --to null`): bytes are received, counted and hashed as
+   * usual but never written: no file, journal or lock is made, nothing is renamed, `path` is
+   * only a name (never opened or unlinked) and no_resume is implied. A job that reaches the
+   * end ends done when the hash matches, with nothing on disk. */
+  int discard;
   /* Called on the engine's thread when the job has finished (ok or failed), from inside
    * ferry_engine_run; it may read ferry_job_result and must not call the engine. */
   void (*done_cb)(void *user, struct ferry_job *job);
@@ -913,6 +918,89 @@ FERRY_EXTERN int ferry_cache_plan_execute(const struct ferry_cache_info *info,
                                           size_t *n_failed, char *why, size_t why_len);
 FERRY_EXTERN void ferry_cache_plan_free(struct ferry_cache_plan *plan);
 /* ---- end of model cards and cache management -------------------------------------------- */
+
+/* ---- Benchmark: ferry bench (engine/hub/bench.c; engine/src/bench_*.c) ---------------------
+ * How fast a download goes on this machine and link, and what limits it. The download is a
+ * real one through the engine (the Hub client's engine, the job a `ferry download` makes:
+ * resolve URL, token to the endpoint's origin only, Range requests, SHA-256), into the null
+ * sink (ferry_job_spec.discard) or into a temporary folder that is removed afterwards; nothing
+ * a bench writes is renamed into a real destination. A file shorter than the run is fetched
+ * again. The run stops after `seconds`, or earlier once the rate has settled: the last three
+ * one-second rates within 5 % of their mean. The first second (a quarter of runs shorter than
+ * 4 s) is slow start and left out of every rate. Then each local stage runs alone (SHA-256 on
+ * one core, fsync'ed writes into the temporary folder) and the verdict names the limit. */
+enum ferry_bench_limit {
+  FERRY_BENCH_LIMIT_NETWORK = 0, /* the local stages have room: the link or the path to it */
+  FERRY_BENCH_LIMIT_CPU,         /* SHA-256 on one core */
+  FERRY_BENCH_LIMIT_DISK,        /* fsync'ed writes */
+  FERRY_BENCH_LIMIT_SERVER       /* the server waits long before it sends (TTFB) */
+};
+
+struct ferry_bench_opts {
+  /* The target: a URL (the Hub token goes only to the endpoint's origin), or a Hub repo (its
+   * largest file, or `filename`), or neither: the local stages alone. */
+  const char *url;
+  const char *repo_id, *repo_type, *revision, *filename;
+  const char *endpoint, *token;  /* as ferry_hub_client_opts (NULL: HF_ENDPOINT, HF_TOKEN...) */
+  int to_null;                   /* 1: the null sink; 0: a temporary folder on disk */
+  const char *dir;               /* where the temporary folder is made; NULL: the Hub cache */
+  double seconds;                /* the whole run, grace included; 0: 10 */
+  const struct ferry_config *engine; /* connections, TLS, signals...; progress_cb is ferry's */
+  /* About every 200 ms while downloading: seconds so far and the rate of the last second. */
+  void (*progress_cb)(void *user, double seconds, double mb_per_s);
+  void *progress_user;
+};
+
+struct ferry_bench_conn {
+  long local_port;               /* tells the connections apart */
+  double mb_per_s;               /* over the measured window */
+};
+
+struct ferry_bench_result {
+  int error;                     /* 0 or FERRY_E_* (FERRY_E_INTERRUPTED: what was measured) */
+  long http_status;
+  char message[640];
+  int has_download;              /* 0: no target, local stages only */
+  int repo_target;               /* the target is a Hub repo (else a URL) */
+  char target[1024];             /* the URL as shown (no query), or repo/file */
+  char file[512];                /* the file of a repo target */
+  uint64_t file_size;            /* 0 unknown */
+  int to_null;
+  char dir[4096];                /* the temporary folder (removed) or the disk stage's folder */
+  double grace;                  /* seconds of slow start left out */
+  double seconds;                /* the measured window, after the grace */
+  int settled;                   /* 1: stopped early, the rate had settled */
+  uint64_t bytes;                /* useful bytes received in the window */
+  uint64_t bytes_all;            /* all body bytes received, grace included */
+  double mb_per_s, gbit_per_s;   /* bytes / seconds (MB = 10^6 bytes) */
+  double rates[128];             /* each second's MB/s in the window (the last 128) */
+  size_t nrates;
+  struct ferry_bench_conn conns[64]; /* each connection's rate while it carried bytes */
+  size_t nconns;
+  int connections_peak;          /* open at once, at most */
+  double ttfb_p50, ttfb_p90, ttfb_p99;          /* seconds from sent to first byte, every request */
+  double latency_p50, latency_p90, latency_p99; /* seconds, over complete requests */
+  size_t nrequests, ncomplete;
+  double rtt;                    /* seconds: the shortest TCP handshake, 0 unknown */
+  uint64_t retries;
+  int errors;                    /* files that failed (other than by the stop) */
+  int rounds;                    /* times the file was started */
+  double cpu_seconds;            /* user + system over the window */
+  double cpu_s_per_gb;
+  uint64_t peak_rss;             /* bytes */
+  char edge[256];                /* "x-amz-cf-pop: FRA56-P1", "via: ...", or "" */
+  double sha256_per_core;        /* MB/s */
+  int cores;
+  double disk_mb_per_s;          /* fsync'ed writes into dir, 0 when not measured */
+  int limit;                     /* enum ferry_bench_limit */
+  char verdict[512];
+};
+
+/* Runs the benchmark (synchronously). Returns 0 or out->error (a failed download fills the
+ * message as ferry_hub_download would; FERRY_E_INTERRUPTED keeps the figures measured; a
+ * server that answers a ranged request with the whole file is FERRY_E_PROTOCOL). */
+FERRY_EXTERN int ferry_bench_run(const struct ferry_bench_opts *opts,
+                                 struct ferry_bench_result *out);
 
 /* Library versions, e.g. "ferry/0.1.0 libcurl/7.88.1 libuv/1.44.2 OpenSSL/3.0.x xxhash/0.8.1". */
 FERRY_EXTERN const char *ferry_version_string(void);

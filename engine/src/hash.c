@@ -148,7 +148,7 @@ uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want) {
    * hasher is running keeps its blocks: that step frees memory when it ends, and reading
    * evicted bytes back would only slow the hasher that is already the bottleneck. */
   for (struct ferry__job *j = e->jobs; j && freed < want; j = j->next) {
-    if (j->hash_running) continue;
+    if (j->hash_running || j->discard) continue; /* the null sink cannot read bytes back */
     while (j->retained && freed < want) {
       struct ferry__block **p = &j->retained;
       while ((*p)->next) p = &(*p)->next;

@@ -106,6 +106,8 @@ enum ferry__job_state {
 /* Why a job drains (both can be set: a failure during a restart wins). */
 enum { FERRY__DRAIN_FAIL = 1, FERRY__DRAIN_RESTART = 2 };
 
+struct ferry__bench_probe;
+
 struct ferry__job {
   struct ferry__job *next;
   struct ferry__job *next_final; /* in the engine's queue of files to fsync and rename */
@@ -173,6 +175,7 @@ struct ferry__job {
    * the caller holds its own lock (caller_locked). */
   int caller_locked;
   int make_parents; /* create path's missing folders before the lock (ferry_job_spec) */
+  int discard;      /* the null sink: nothing is written, opened, locked or unlinked */
   struct ferry__lock lock;
 };
 
@@ -221,6 +224,7 @@ struct ferry__xfer {
   int verdict;    /* FERRY_E_* decided inside a callback, or 0 */
   int done_early; /* reached `end` after a split: stopped on purpose */
   int cancelled;
+  uint64_t bench_counted; /* bytes bench_probe.c has credited to a connection */
   char errbuf[CURL_ERROR_SIZE];
   char reason[128]; /* ferry's own reason for a verdict (libcurl rewrites errbuf after it) */
 };
@@ -271,6 +275,7 @@ struct ferry_engine {
    * many small files instead of one journal commit each). */
   struct ferry__job *final_head, *final_tail;
   int final_running;
+  struct ferry__bench_probe *bench; /* ferry bench watching the requests, or NULL */
 };
 
 /* engine.c */

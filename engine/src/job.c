@@ -184,9 +184,12 @@ static int prepare_destination(struct ferry__job *j) {
 int ferry__job_open(struct ferry__job *j) {
   struct ferry_engine *e = j->e;
   uint64_t probe_start = 0, probe_limit = UINT64_MAX;
-  int refused = prepare_destination(j);
-  if (!refused) refused = refuse_links(j);
-  if (!refused) refused = lock_destination(j);
+  int refused = 0;
+  if (!j->discard) { /* the null sink has no destination to check or lock */
+    refused = prepare_destination(j);
+    if (!refused) refused = refuse_links(j);
+    if (!refused) refused = lock_destination(j);
+  }
   if (refused) return refused;
   ferry__job_set_state(j, FERRY__J_PROBING, "first request");
   e->jobs_open++;
@@ -268,6 +271,74 @@ static int journal_matches(const struct ferry__job *j) {
          id->granularity == FERRY__BLOCK_SIZE;
 }
 
+/* The partial file (O_DIRECT too where it can), its preallocation and the journal; *keep_out
+ * says whether the previous run's journal is resumed. 0, or -1 with the job failed. */
+static int open_files(struct ferry__job *j, int *keep_out) {
+  struct ferry_engine *e = j->e;
+  int keep = *keep_out = j->old && j->ranges && j->size_known && journal_matches(j);
+  /* A file of a few blocks gets no journal: a rerun fetches it again whole, which costs less
+   * than the 4 MiB per request in flight a resume may fetch twice anyway, and it saves
+   * creating and deleting one more file per file (most of a many-small-files download's time
+   * on disk). */
+  int journaled = j->ranges && j->size_known && j->size >= FERRY__SMALL_FILE;
+  if (j->old && !keep)
+    ferry__notice(e, "%s: journal does not match the remote file (another URL, or its size "
+                  "or validator changed): starting over", j->journal_path);
+  /* Resumed: the file of the journal, never through a link. Fresh: a new file of our own. */
+  j->fd = keep ? open(j->part_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)
+               : ferry__open_new(j->part_path, O_RDWR, 0644);
+  if (j->fd >= 0) j->part_opened = keep ? 2 : 1;
+  if (j->fd < 0) {
+    int saved = errno;
+    ferry__job_fail(j, ferry__errno_to_err(saved), 0, "cannot open %s: %s%s", j->part_path,
+                    strerror(saved),
+                    saved == ELOOP || saved == EEXIST ? " (a link or file appeared there)" : "");
+    return -1;
+  }
+  /* Large files are written around the page cache where the filesystem allows it: the same
+   * file again (same inode), or none. */
+  if (j->size_known && j->size >= 4 * (uint64_t)FERRY__BLOCK_SIZE && !e->cfg.no_direct_io) {
+    j->dfd = open(j->part_path, O_WRONLY | O_DIRECT | O_NOFOLLOW | O_CLOEXEC);
+    struct stat a, b;
+    if (j->dfd >= 0 && (fstat(j->fd, &a) != 0 || fstat(j->dfd, &b) != 0 ||
+                        a.st_ino != b.st_ino || a.st_dev != b.st_dev)) {
+      close(j->dfd);
+      j->dfd = -1;
+    }
+  }
+  if (j->size_known) {
+    int err = preallocate(j);
+    if (err) {
+      ferry__job_fail(j, err, 0, "%s: cannot reserve %llu bytes for %s",
+                      err == FERRY_E_NOSPC ? "no space left on device" : "file error",
+                      (unsigned long long)j->size, j->part_path);
+      if (!keep) drop_old_journal(j); /* the failed job removes its empty file */
+      return -1;
+    }
+  }
+  if (keep) {
+    /* open()'s -1 is no error code: the errno behind it is mapped to one */
+    j->jfd = open(j->journal_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+    if (j->jfd < 0) j->jfd = ferry__errno_to_err(errno);
+  } else if (journaled) {
+    drop_old_journal(j);
+    struct ferry__jident id = {0};
+    journal_identity(j, &id);
+    id.granularity = FERRY__BLOCK_SIZE;
+    j->jfd = ferry__journal_create(j->journal_path, &id);
+  } else {
+    drop_old_journal(j);
+    unlink(j->journal_path);
+  }
+  if (j->jfd < 0 && (keep || journaled)) {
+    int err = j->jfd; /* a FERRY_E_* code here */
+    j->jfd = -1;
+    ferry__job_fail(j, err, 0, "cannot write the journal %s", j->journal_path);
+    return -1;
+  }
+  return 0;
+}
+
 int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
   struct ferry_engine *e = j->e;
   if (x->status == 206 && x->has_cr == 1 && x->cr.total >= 0 && !x->encoded) {
@@ -336,67 +407,8 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
     }
   }
 
-  int keep = j->old && j->ranges && j->size_known && journal_matches(j);
-  /* A file of a few blocks gets no journal: a rerun fetches it again whole, which costs less
-   * than the 4 MiB per request in flight a resume may fetch twice anyway, and it saves
-   * creating and deleting one more file per file (most of a many-small-files download's time
-   * on disk). */
-  int journaled = j->ranges && j->size_known && j->size >= FERRY__SMALL_FILE;
-  if (j->old && !keep)
-    ferry__notice(e, "%s: journal does not match the remote file (another URL, or its size "
-                  "or validator changed): starting over", j->journal_path);
-  /* Resumed: the file of the journal, never through a link. Fresh: a new file of our own. */
-  j->fd = keep ? open(j->part_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644)
-               : ferry__open_new(j->part_path, O_RDWR, 0644);
-  if (j->fd >= 0) j->part_opened = keep ? 2 : 1;
-  if (j->fd < 0) {
-    int saved = errno;
-    ferry__job_fail(j, ferry__errno_to_err(saved), 0, "cannot open %s: %s%s", j->part_path,
-                    strerror(saved),
-                    saved == ELOOP || saved == EEXIST ? " (a link or file appeared there)" : "");
-    return -1;
-  }
-  /* Large files are written around the page cache where the filesystem allows it: the same
-   * file again (same inode), or none. */
-  if (j->size_known && j->size >= 4 * (uint64_t)FERRY__BLOCK_SIZE && !e->cfg.no_direct_io) {
-    j->dfd = open(j->part_path, O_WRONLY | O_DIRECT | O_NOFOLLOW | O_CLOEXEC);
-    struct stat a, b;
-    if (j->dfd >= 0 && (fstat(j->fd, &a) != 0 || fstat(j->dfd, &b) != 0 ||
-                        a.st_ino != b.st_ino || a.st_dev != b.st_dev)) {
-      close(j->dfd);
-      j->dfd = -1;
-    }
-  }
-  if (j->size_known) {
-    int err = preallocate(j);
-    if (err) {
-      ferry__job_fail(j, err, 0, "%s: cannot reserve %llu bytes for %s",
-                      err == FERRY_E_NOSPC ? "no space left on device" : "file error",
-                      (unsigned long long)j->size, j->part_path);
-      if (!keep) drop_old_journal(j); /* the failed job removes its empty file */
-      return -1;
-    }
-  }
-  if (keep) {
-    /* open()'s -1 is no error code: the errno behind it is mapped to one */
-    j->jfd = open(j->journal_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
-    if (j->jfd < 0) j->jfd = ferry__errno_to_err(errno);
-  } else if (journaled) {
-    drop_old_journal(j);
-    struct ferry__jident id = {0};
-    journal_identity(j, &id);
-    id.granularity = FERRY__BLOCK_SIZE;
-    j->jfd = ferry__journal_create(j->journal_path, &id);
-  } else {
-    drop_old_journal(j);
-    unlink(j->journal_path);
-  }
-  if (j->jfd < 0 && (keep || journaled)) {
-    int err = j->jfd; /* a FERRY_E_* code here */
-    j->jfd = -1;
-    ferry__job_fail(j, err, 0, "cannot write the journal %s", j->journal_path);
-    return -1;
-  }
+  int keep = 0;
+  if (!j->discard && open_files(j, &keep) != 0) return -1;
   if (j->size_known) e->st.bytes_total += j->size;
   if (j->ranges) {
     ferry__ivset_add(&j->unassigned, 0, j->size);
@@ -471,8 +483,10 @@ static void free_retained(struct ferry__job *j) {
 static void do_restart(struct ferry__job *j) {
   struct ferry_engine *e = j->e;
   close_files(j);
-  unlink(j->part_path);
-  unlink(j->journal_path);
+  if (!j->discard) { /* the null sink's path is only a name */
+    unlink(j->part_path);
+    unlink(j->journal_path);
+  }
   free_retained(j);
   drop_old_journal(j);
   if (j->size_known) e->st.bytes_total -= j->size;
@@ -510,7 +524,8 @@ static void finish_failed(struct ferry__job *j) {
     /* Nothing to resume from (or wrong data): leave no partial file behind; files a job did
      * not open (it failed before its first answer) are an earlier run's and stay. */
     if (j->part_opened) unlink(j->part_path);
-    if (j->part_opened || j->error == FERRY_E_CHECKSUM) unlink(j->journal_path);
+    if (j->part_opened || (j->error == FERRY_E_CHECKSUM && !j->discard))
+      unlink(j->journal_path);
   }
   if (from != FERRY__J_NEW) e->jobs_open--;
   ferry__job_end(j, j->error);

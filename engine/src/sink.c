@@ -64,6 +64,7 @@ static int write_direct(struct ferry__block *b) {
 }
 
 static void write_one(struct ferry__block *b) {
+  if (b->job->discard) return; /* the null sink: counted and hashed, never written */
   if (write_direct(b) == 0) return;
   int fd = b->job->fd;
   size_t done = 0;
@@ -449,6 +450,11 @@ static void kick_final(struct ferry_engine *e) {
  * here, and the files waiting for it must not keep new ones from starting. */
 void ferry__sink_finalize(struct ferry__job *j) {
   struct ferry_engine *e = j->e;
+  if (j->discard) { /* the null sink: nothing to make durable or rename */
+    e->jobs_open--;
+    ferry__job_end(j, 0);
+    return;
+  }
   ferry__job_set_state(j, FERRY__J_FINAL, "verified: fsync and rename");
   e->jobs_open--;
   e->jobs_final++;

@@ -11,6 +11,7 @@
 #include <openssl/ssl.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "internal.h"
 #include "plan.h"
 
@@ -411,6 +412,7 @@ int ferry__xfer_start(struct ferry__job *j, int kind, uint64_t start, uint64_t e
 static void xfer_release(struct ferry__xfer *x, int keep_partial) {
   struct ferry_engine *e = x->e;
   struct ferry__job *j = x->job;
+  if (e->bench) ferry__bench_xfer_end(e->bench, x); /* its timings before they go */
   curl_multi_remove_handle(e->multi, x->easy);
   curl_easy_cleanup(x->easy);
   curl_slist_free_all(x->req_headers);

@@ -38,6 +38,12 @@
   X(journal_file_truncated) \
   X(journal_file_missing) \
   X(journal_file_large) \
+  X(bench_settled_window) \
+  X(bench_settled_edges) \
+  X(bench_percentile) \
+  X(bench_grace) \
+  X(bench_verdict) \
+  X(bench_stages) \
   X(plan_chunk_bounds) \
   X(plan_chunk_unaligned_chunk) \
   X(plan_next) \

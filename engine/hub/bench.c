@@ -1,0 +1,443 @@
+/* bench: ferry_bench_run, `ferry bench`. The target is resolved as a download would resolve
+ * it (the Hub client: endpoint, token, tree listing, resolve URL), then the file goes through
+ * the client's engine as a `ferry download` job, into the null sink or a temporary folder,
+ * round after round until the time is up or the rate has settled; bench_probe.c credits the
+ * connections and times the requests from inside the engine. The local stages then run alone
+ * and bench_plan.c names the limit. Nothing is written outside the temporary folder, and the
+ * folder is removed whatever happens. */
+#define _XOPEN_SOURCE 700
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "../src/bench.h"
+#include "hub.h"
+
+#define SETTLE_WINDOW 3   /* one-second rates ... */
+#define SETTLE_TOL 0.05   /* ... within 5 % of their mean */
+#define SHA_SECONDS 0.5
+#define DISK_SECONDS 1.0
+#define DISK_MAX_BYTES (512ull << 20)
+
+struct run {
+  const struct ferry_bench_opts *o;
+  struct ferry_bench_result *out;
+  struct ferry_engine *e;
+  struct ferry__bench_probe *probe;
+  double t0, limit, grace;
+  int in_round, measuring, closed, stop_asked;
+  const struct ferry_config *cfg; /* each round's engine */
+  uint64_t base_useful, base_all, base_retries; /* the finished rounds' engines */
+  uint64_t win_bytes0, sec_bytes0, last_bytes;
+  double win_t0, sec_t0, last_t;
+  double cpu0;
+};
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Ends the measured window at t with `useful` bytes so far (once). */
+static void close_window(struct run *r, double t, uint64_t useful) {
+  if (r->closed) return;
+  r->closed = 1;
+  r->probe->measuring = 0;
+  if (!r->measuring) return; /* stopped inside the grace: nothing measured */
+  struct ferry_bench_result *out = r->out;
+  out->seconds = t - r->win_t0;
+  out->bytes = useful - r->win_bytes0;
+  out->cpu_seconds = cpu_s() - r->cpu0;
+}
+
+/* Every progress tick, and after each round: the grace, the one-second rates, the stop. */
+static void tick(struct run *r, const struct ferry_stats *st) {
+  if (!r->in_round || r->closed) return;
+  double t = now_s() - r->t0;
+  uint64_t useful = r->base_useful + st->bytes_received - st->bytes_refetched;
+  ferry__bench_sample(r->e);
+  struct ferry_bench_result *out = r->out;
+  if (!r->measuring && t >= r->grace) {
+    r->measuring = r->probe->measuring = 1;
+    r->win_t0 = r->sec_t0 = t;
+    r->win_bytes0 = r->sec_bytes0 = useful;
+    r->cpu0 = cpu_s();
+  }
+  if (r->measuring && t - r->sec_t0 >= 1.0) {
+    const size_t cap = sizeof(out->rates) / sizeof(out->rates[0]);
+    if (out->nrates == cap) { /* a long run keeps its last seconds: those decide settling */
+      memmove(out->rates, out->rates + 1, (cap - 1) * sizeof(out->rates[0]));
+      out->nrates--;
+    }
+    out->rates[out->nrates++] = (double)(useful - r->sec_bytes0) / 1e6 / (t - r->sec_t0);
+    r->sec_t0 = t;
+    r->sec_bytes0 = useful;
+    out->settled = ferry__bench_settled(out->rates, out->nrates, SETTLE_WINDOW, SETTLE_TOL);
+  }
+  if (r->o->progress_cb && t > r->last_t) {
+    double dt = t - r->last_t;
+    r->o->progress_cb(r->o->progress_user, t,
+                      dt > 0 ? (double)(useful - r->last_bytes) / 1e6 / dt : 0);
+  }
+  if (t - r->last_t >= 1.0 || r->last_t == 0) r->last_t = t, r->last_bytes = useful;
+  if (out->settled || t >= r->limit || r->probe->whole) {
+    close_window(r, t, useful);
+    r->stop_asked = 1;
+    ferry_engine_stop(r->e);
+  }
+}
+
+static void on_progress(void *user, const struct ferry_stats *st) { tick(user, st); }
+
+/* With handle_signals, SIGINT and SIGTERM are watched for the whole bench, not only while a
+ * round's engine runs: libuv puts the default action back when an engine's watchers stop,
+ * and a Ctrl-C between two rounds would then end the process with the folder still there. */
+struct watch {
+  uv_loop_t loop;
+  uv_signal_t sig[2];
+  int on, hit;
+};
+
+static void on_signal(uv_signal_t *s, int signum) {
+  (void)signum;
+  ((struct watch *)s->data)->hit = 1;
+}
+
+static void watch_start(struct watch *w) {
+  if (uv_loop_init(&w->loop) != 0) return;
+  w->on = 1;
+  const int nums[2] = {SIGINT, SIGTERM};
+  for (int i = 0; i < 2; i++) {
+    uv_signal_init(&w->loop, &w->sig[i]);
+    w->sig[i].data = w;
+    uv_signal_start(&w->sig[i], on_signal, nums[i]);
+  }
+}
+
+/* A signal came since the watch started (also one an engine's own watcher stopped a round
+ * with). */
+static int watch_hit(struct watch *w) {
+  if (w->on) uv_run(&w->loop, UV_RUN_NOWAIT);
+  return w->hit;
+}
+
+static void watch_stop(struct watch *w) {
+  if (!w->on) return;
+  for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&w->sig[i], NULL);
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&w->loop);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb, (void)flag, (void)ftw;
+  remove(path);
+  return 0;
+}
+
+/* The temporary folder and everything in it (never following a link out of it). */
+static void remove_tree(const char *dir) { nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* A killed bench (kill -9, a crash) leaves its folder; the next bench in the same place
+ * removes the folders of this host's benches whose process is gone. The name says whose it
+ * is: .ferry-bench-<host>-<pid>-XXXXXX. */
+static void remove_stale(const char *base, const char *host) {
+  char prefix[300];
+  int n = snprintf(prefix, sizeof(prefix), ".ferry-bench-%s-", host);
+  if (n <= 0 || (size_t)n >= sizeof(prefix)) return;
+  DIR *d = opendir(base);
+  if (!d) return;
+  for (struct dirent *de; (de = readdir(d)) != NULL;) {
+    if (strncmp(de->d_name, prefix, (size_t)n) != 0) continue;
+    char *end = NULL;
+    errno = 0;
+    long pid = strtol(de->d_name + n, &end, 10);
+    if (errno || pid <= 0 || !end || *end != '-' || strlen(end + 1) != 6) continue;
+    if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to know */
+    char path[4600];
+    if (snprintf(path, sizeof(path), "%s/%s", base, de->d_name) < (int)sizeof(path))
+      remove_tree(path);
+  }
+  closedir(d);
+}
+
+/* The folder the temporary one goes in: --dir, else the Hub cache (the same file system as a
+ * real download's blobs), made when missing as a download would. */
+static int base_dir(const struct ferry_bench_opts *o, char *buf, size_t cap, char *why,
+                    size_t why_len) {
+  if (o->dir) {
+    snprintf(buf, cap, "%s", o->dir);
+    return 0;
+  }
+  struct ferry_hub_paths p;
+  int err = ferry_hub_paths_get(&p);
+  if (!err) {
+    snprintf(buf, cap, "%s", p.cache_dir);
+    ferry_hub_paths_free(&p);
+    err = ferry__mkdirs(buf);
+    if (err) ferry__hub_why(err, why, why_len, "cannot create the cache folder %s", buf);
+  }
+  return err;
+}
+
+/* The file of a repo target: the one named, or the largest. *url the resolve URL at the
+ * listing's commit; sha256/sha1 what the tree says its hash is. */
+static int pick_file(struct ferry_hub_client *c, const struct ferry_bench_opts *o,
+                     struct ferry_bench_result *out, char **url, char sha256[65],
+                     char sha1[41]) {
+  struct ferry__hub_repo repo;
+  int err = ferry__hub_repo_arg(o->repo_id, o->repo_type, &repo, out->message,
+                                sizeof(out->message));
+  if (err) return err;
+  struct ferry_hub_tree_listing l = {0};
+  err = ferry_hub_list_tree(c, o->repo_id, o->repo_type, o->revision, o->filename, 1, &l,
+                            out->message, sizeof(out->message));
+  const struct ferry_hub_tree_entry *best = NULL;
+  for (size_t i = 0; !err && i < l.n; i++) {
+    const struct ferry_hub_tree_entry *en = &l.entries[i];
+    if (en->is_dir) continue;
+    if (o->filename && strcmp(en->path, o->filename) != 0) continue;
+    if (!best || en->size > best->size) best = en;
+  }
+  if (!err && !best)
+    err = ferry__hub_why(FERRY_E_HUB_ENTRY_NOT_FOUND, out->message, sizeof(out->message),
+                         o->filename ? "%s: no file %s in the repository"
+                                     : "%s: the repository has no files",
+                         o->repo_id, o->filename ? o->filename : "");
+  if (!err) {
+    const char *rev = l.commit[0] ? l.commit : o->revision ? o->revision : "main";
+    err = ferry__hub_url_resolve(ferry_hub_client_endpoint(c), &repo, rev, best->path, url);
+    snprintf(out->file, sizeof(out->file), "%s", best->path);
+    out->file_size = best->size;
+    snprintf(out->target, sizeof(out->target), "%s%s/%s@%.12s",
+             ferry__hub_repo_url_prefix(repo.type), repo.id, best->path, rev);
+    if (best->lfs && strlen(best->lfs_sha256) == 64) memcpy(sha256, best->lfs_sha256, 65);
+    else if (!best->lfs && strlen(best->oid) == 40) memcpy(sha1, best->oid, 41);
+  }
+  ferry_hub_tree_listing_free(&l);
+  return err;
+}
+
+static int one_job(struct run *r, struct ferry_hub_client *c, const char *url, const char *path,
+                   const char *sha256, const char *sha1);
+
+/* One round: the file once more, from the start, until it ends or the bench stops it, on an
+ * engine of its own (a new download: new connections, as a rerun of `ferry download` has). */
+static int round_once(struct run *r, struct ferry_hub_client *c, const char *url,
+                      const char *path, const char *sha256, const char *sha1) {
+  if (!r->o->to_null) unlink(path); /* the previous round's file, in the temporary folder */
+  int err = ferry_engine_new(r->cfg, &r->e);
+  if (err) return err;
+  ferry__bench_attach(r->e, r->probe);
+  err = one_job(r, c, url, path, sha256, sha1);
+  struct ferry_stats st;
+  ferry_engine_stats(r->e, &st);
+  r->base_useful += st.bytes_received - st.bytes_refetched;
+  r->base_all += st.bytes_received;
+  r->base_retries += st.retries;
+  if (st.connections_peak > r->out->connections_peak) r->out->connections_peak = st.connections_peak;
+  ferry_engine_free(r->e);
+  r->e = NULL;
+  return err;
+}
+
+static int one_job(struct run *r, struct ferry_hub_client *c, const char *url, const char *path,
+                   const char *sha256, const char *sha1) {
+  struct ferry_bench_result *out = r->out;
+  const char *headers[2] = {ferry__hub_client_auth_for(c, url), NULL};
+  struct ferry_job_spec spec = {
+      .url = url, .path = path, .size = out->file_size ? (int64_t)out->file_size : -1,
+      .headers = headers, .sha256_hex = sha256[0] ? sha256 : NULL,
+      .git_sha1_hex = sha1[0] ? sha1 : NULL, .no_resume = 1, .label = path,
+      .discard = r->o->to_null};
+  struct ferry_job *job = NULL;
+  int err = ferry_engine_add(r->e, &spec, &job);
+  if (err) return err;
+  out->rounds++;
+  r->in_round = 1;
+  int run_err = ferry_engine_run(r->e);
+  struct ferry_stats st;
+  ferry_engine_stats(r->e, &st);
+  tick(r, &st);
+  r->in_round = 0;
+  struct ferry_job_result jr;
+  ferry_job_result(job, &jr);
+  if (r->probe->whole) /* one stream is not what a download of this file would be */
+    return ferry__hub_why(FERRY_E_PROTOCOL, out->message, sizeof(out->message),
+                          "%s: the server ignores Range (it sent the whole file): ferry bench "
+                          "measures ranged requests over many connections", out->target);
+  if (jr.error == FERRY_E_INTERRUPTED || (!jr.error && run_err == FERRY_E_INTERRUPTED))
+    return r->stop_asked ? 0 : FERRY_E_INTERRUPTED;
+  if (jr.error) {
+    out->errors++;
+    out->http_status = jr.http_status;
+    if (out->repo_target && jr.http_status >= 400) { /* the Hub's words, as download says them */
+      const char *what = NULL;
+      int mapped = ferry__hub_error_map(jr.http_status, jr.server_code, jr.server_message,
+                                        headers[0] != NULL, &what);
+      if (mapped) jr.error = mapped;
+    }
+    snprintf(out->message, sizeof(out->message), "%s", jr.message);
+    return jr.error;
+  }
+  return 0;
+}
+
+static void figures(struct run *r) {
+  struct ferry_bench_result *out = r->out;
+  struct ferry__bench_probe *p = r->probe;
+  out->bytes_all = r->base_all;
+  out->retries = r->base_retries;
+  if (out->seconds > 0) {
+    out->mb_per_s = (double)out->bytes / 1e6 / out->seconds;
+    out->gbit_per_s = (double)out->bytes * 8 / 1e9 / out->seconds;
+    /* A connection's rate over the time it carried bytes (at least 100 ms: one tick), so
+     * the connections of a short round are not diluted by the whole window. */
+    for (size_t i = 0; i < p->nconns && out->nconns < 64; i++) {
+      if (!p->conns[i].bytes) continue;
+      double span = (double)(p->conns[i].last_ms - p->conns[i].first_ms) / 1e3;
+      if (span < 0.1) span = 0.1;
+      if (span > out->seconds) span = out->seconds;
+      out->conns[out->nconns++] = (struct ferry_bench_conn){
+          p->conns[i].port, (double)p->conns[i].bytes / 1e6 / span};
+    }
+  }
+  if (out->bytes) out->cpu_s_per_gb = out->cpu_seconds / ((double)out->bytes / 1e9);
+  out->nrequests = p->nttfb;
+  out->ncomplete = p->nlatency;
+  out->ttfb_p50 = ferry__bench_percentile(p->ttfb, p->nttfb, 50);
+  out->ttfb_p90 = ferry__bench_percentile(p->ttfb, p->nttfb, 90);
+  out->ttfb_p99 = ferry__bench_percentile(p->ttfb, p->nttfb, 99);
+  out->latency_p50 = ferry__bench_percentile(p->latency, p->nlatency, 50);
+  out->latency_p90 = ferry__bench_percentile(p->latency, p->nlatency, 90);
+  out->latency_p99 = ferry__bench_percentile(p->latency, p->nlatency, 99);
+  out->rtt = p->rtt_min;
+  snprintf(out->edge, sizeof(out->edge), "%s", p->edge);
+}
+
+static int download(struct run *r, const char *tmp) {
+  const struct ferry_bench_opts *o = r->o;
+  struct ferry_bench_result *out = r->out;
+  struct ferry_config cfg = {0};
+  if (o->engine) cfg = *o->engine;
+  cfg.progress_cb = on_progress;
+  cfg.progress_user = r;
+  cfg.progress_ms = 100;
+  struct ferry_hub_client_opts co = {.endpoint = o->endpoint, .token = o->token, .engine = &cfg};
+  struct ferry_hub_client *c = NULL;
+  int err = ferry_hub_client_new(&co, &c, out->message, sizeof(out->message));
+  if (err) return err;
+  char *url = NULL, sha256[65] = "", sha1[41] = "";
+  if (o->url) {
+    url = strdup(o->url);
+    char *shown = ferry_redact_url(o->url);
+    snprintf(out->target, sizeof(out->target), "%s", shown ? shown : "");
+    free(shown);
+    if (!url) err = FERRY_E_NOMEM;
+  } else {
+    out->repo_target = 1;
+    err = pick_file(c, o, out, &url, sha256, sha1);
+  }
+  char path[4200];
+  snprintf(path, sizeof(path), "%s/download", tmp);
+  if (!err) {
+    r->cfg = &cfg;
+    r->t0 = now_s();
+    struct watch w = {0};
+    if (cfg.handle_signals) watch_start(&w);
+    while (!err && !r->stop_asked) {
+      err = round_once(r, c, url, path, sha256, sha1);
+      if (!err && !r->stop_asked && watch_hit(&w)) err = FERRY_E_INTERRUPTED;
+    }
+    watch_stop(&w);
+    close_window(r, now_s() - r->t0, r->base_useful);
+    figures(r);
+    /* Stopped by the clock while still retrying: no figure to give, the target is the
+     * problem (the engine's own retries would have gone on for minutes). */
+    if (!err && r->base_all == 0)
+      err = ferry__hub_why(FERRY_E_TIMEOUT, out->message, sizeof(out->message),
+                           "%s: no data in %.0f s (%llu retries): the server is unreachable "
+                           "or does not answer", out->target, r->limit,
+                           (unsigned long long)out->retries);
+  }
+  free(url);
+  ferry_hub_client_free(c);
+  return err;
+}
+
+int ferry_bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result *out) {
+  memset(out, 0, sizeof(*out));
+  if (!o || (o->url && o->repo_id)) return out->error = FERRY_E_INVAL;
+  struct run r = {.o = o, .out = out};
+  r.limit = o->seconds > 0 ? o->seconds : 10;
+  r.grace = ferry__bench_grace(r.limit);
+  out->grace = r.grace;
+  out->to_null = o->to_null;
+  out->has_download = o->url || o->repo_id;
+  char base[4096];
+  int err = base_dir(o, base, sizeof(base), out->message, sizeof(out->message));
+  char tmp[sizeof(out->dir)] = "";
+  if (!err) {
+    char host[256] = "host";
+    if (gethostname(host, sizeof(host)) != 0 || !host[0] || strchr(host, '/'))
+      snprintf(host, sizeof(host), "host");
+    host[sizeof(host) - 1] = 0;
+    remove_stale(base, host);
+    if (snprintf(tmp, sizeof(tmp), "%s/.ferry-bench-%s-%ld-XXXXXX", base, host,
+                 (long)getpid()) >= (int)sizeof(tmp)) {
+      err = ferry__hub_why(FERRY_E_INVAL, out->message, sizeof(out->message),
+                           "the folder %.200s... is too long", base);
+      tmp[0] = 0;
+    } else if (!mkdtemp(tmp)) {
+      err = ferry__hub_why(ferry__errno_to_err(errno), out->message, sizeof(out->message),
+                           "cannot create a temporary folder in %s: %s", base, strerror(errno));
+      tmp[0] = 0;
+    }
+  }
+  snprintf(out->dir, sizeof(out->dir), "%s", tmp);
+  r.probe = calloc(1, sizeof(*r.probe));
+  if (!err && !r.probe) err = FERRY_E_NOMEM;
+  if (!err && out->has_download) err = download(&r, tmp);
+  int interrupted = err == FERRY_E_INTERRUPTED;
+  if (!err || interrupted) { /* the stages alone, then the verdict */
+    out->cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (!interrupted) {
+      out->sha256_per_core = ferry__bench_sha256_rate(SHA_SECONDS);
+      err = ferry__bench_disk_rate(tmp, DISK_SECONDS, DISK_MAX_BYTES, &out->disk_mb_per_s);
+      if (err)
+        snprintf(out->message, sizeof(out->message), "writing into %.500s: %s", tmp,
+                 ferry_strerror(err));
+    }
+    struct ferry__bench_figures f = {
+        .goodput = out->mb_per_s, .to_disk = !o->to_null, .sha_per_core = out->sha256_per_core,
+        .disk = out->disk_mb_per_s, .connections = out->connections_peak,
+        .ttfb_p90 = out->ttfb_p90, .latency_p50 = out->latency_p50, .rtt = out->rtt};
+    for (size_t i = 0; i < out->nconns; i++) f.per_connection += out->conns[i].mb_per_s;
+    if (out->nconns) f.per_connection /= (double)out->nconns;
+    if (!interrupted && !err) out->limit = ferry__bench_verdict(&f, out->verdict, sizeof(out->verdict));
+    if (interrupted) err = FERRY_E_INTERRUPTED;
+  }
+  if (interrupted && !out->message[0])
+    snprintf(out->message, sizeof(out->message), "interrupted: the figures so far");
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) == 0) out->peak_rss = (uint64_t)ru.ru_maxrss * 1024;
+  if (tmp[0]) remove_tree(tmp);
+  free(r.probe);
+  return out->error = err;
+}

@@ -1,0 +1,73 @@
+/* bench.h: what `ferry bench` needs from the engine (internal). bench_probe.c watches the
+ * requests of a run from inside the engine (the engine's own requests and counters, not a
+ * second downloader); bench_plan.c holds the decisions as pure functions (when the rate has
+ * settled, percentiles, which stage is the limit); bench_stages.c measures SHA-256 and the
+ * disk alone. engine/hub/bench.c runs a benchmark with them (ferry_bench_run). */
+#ifndef FERRY_BENCH_H
+#define FERRY_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ferry.h"
+
+#define FERRY__BENCH_MAX_CONNS 64    /* connections told apart; more are summed in the last */
+#define FERRY__BENCH_MAX_SAMPLES 4096 /* requests whose timings are kept for percentiles */
+
+/* What the probe gathers; zeroed by the caller, which owns it. */
+struct ferry__bench_probe {
+  int measuring;        /* 1: bytes count towards the per-connection figures (past the grace) */
+  /* bytes per connection, and the loop times (ms) of its first and last counted bytes */
+  struct { long port; uint64_t bytes; uint64_t first_ms, last_ms; } conns[FERRY__BENCH_MAX_CONNS];
+  size_t nconns;
+  double ttfb[FERRY__BENCH_MAX_SAMPLES];    /* seconds from a request sent to its first byte */
+  double latency[FERRY__BENCH_MAX_SAMPLES]; /* seconds a complete request took */
+  size_t nttfb, nlatency;
+  double rtt_min;       /* seconds: the shortest TCP handshake of a new connection, 0 unknown */
+  int rtt_samples;
+  char edge[256];       /* "name: value" of the first edge header seen, or "" */
+  int whole;            /* the server answered a ranged request with the whole file */
+};
+
+struct ferry_engine;
+struct ferry__xfer;
+
+/* The probe watches e's requests from now on (NULL: no more). */
+void ferry__bench_attach(struct ferry_engine *e, struct ferry__bench_probe *p);
+/* From the engine's one place a request ends (xfer.c): its last bytes, timings and headers. */
+void ferry__bench_xfer_end(struct ferry__bench_probe *p, struct ferry__xfer *x);
+/* Counts the bytes running requests received since the last call (on the loop thread, from
+ * the progress callback), so connections are credited as the bytes arrive. */
+void ferry__bench_sample(struct ferry_engine *e);
+
+/* ---- bench_plan.c: pure decisions ---- */
+
+/* The rate has settled: the last `window` one-second rates (oldest first) are within `tol`
+ * (0.05 = 5 %) of their mean, which is above zero. Fewer rates than `window`: not yet. */
+int ferry__bench_settled(const double *rates, size_t n, size_t window, double tol);
+/* The p-th percentile (0..100) of v[0..n) by the nearest-rank method; sorts v. 0 when n is 0. */
+double ferry__bench_percentile(double *v, size_t n, double p);
+/* The slow-start grace left out of a run of `seconds`: 1 s, or a quarter of shorter runs. */
+double ferry__bench_grace(double seconds);
+
+struct ferry__bench_figures {
+  double goodput;       /* MB/s end to end; 0: no download (local stages alone) */
+  int to_disk;          /* the download wrote to disk */
+  double sha_per_core;  /* MB/s of SHA-256 on one core (one file's hash is sequential) */
+  double disk;          /* MB/s of fsync'ed writes into the target folder, 0 unknown */
+  int connections;
+  double per_connection; /* MB/s, mean over the connections */
+  double ttfb_p90, latency_p50, rtt; /* seconds; rtt 0: unknown */
+};
+/* Which stage limits the figure (enum ferry_bench_limit), and the verdict line in out[cap]. */
+int ferry__bench_verdict(const struct ferry__bench_figures *f, char *out, size_t cap);
+
+/* ---- bench_stages.c: each stage alone on this machine ---- */
+
+/* SHA-256 of data already in memory on one thread for about `seconds`: MB/s. */
+double ferry__bench_sha256_rate(double seconds);
+/* Writes into a new file in `dir` for about `seconds` (at most max_bytes), fsyncs it and
+ * deletes it: MB/s including the fsync. 0 or FERRY_E_IO / FERRY_E_NOSPC / FERRY_E_NOMEM. */
+int ferry__bench_disk_rate(const char *dir, double seconds, uint64_t max_bytes, double *mb_s);
+
+#endif

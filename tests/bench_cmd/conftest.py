@@ -1,0 +1,53 @@
+"""Session fixtures of the `ferry bench` tests: one seeded local hub (always stopped) and an
+isolated environment per test that trusts the hub's CA through SSL_CERT_FILE, as a user's
+would (so the CA comes from the same place as for `ferry download`).
+
+Run:  /usr/bin/python3 -m pytest tests/bench_cmd -q      (binary: env FERRY_BIN, default build/ferry)
+"""
+import os
+import subprocess
+import time
+
+import pytest
+
+from ferrytest import FERRY_BIN, TIMEOUT_SCALE, FerryResult
+from hubrun import AccessLog, HubEnv
+from hubtest import running_hub
+
+SEED_SIZE = "8M"
+
+
+@pytest.fixture(scope="session")
+def hub(tmp_path_factory, ferry_bin):
+    with running_hub(tmp_path_factory.mktemp("bench-hub"), "--seed", "--seed-size", SEED_SIZE) as h:
+        yield h
+
+
+@pytest.fixture
+def log(hub):
+    """The access log from this point on."""
+    return AccessLog(hub.dir).mark()
+
+
+class Bench(HubEnv):
+    """`ferry bench ARGS` with HOME and HF_HOME under the test's tmp_path."""
+
+    def __init__(self, hub, home):
+        super().__init__(hub, home, {"SSL_CERT_FILE": hub.ca})
+        self.cache = os.path.join(self.hf_home, "hub")
+
+    def __call__(self, *args, env=None, drop=(), timeout=60):
+        argv = ["bench"] + [str(a) for a in args]
+        start = time.monotonic()
+        done = subprocess.run([FERRY_BIN] + argv, env=self.env_with(env, drop),
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout * TIMEOUT_SCALE)
+        return FerryResult(argv, done.returncode, done.stdout, done.stderr,
+                           time.monotonic() - start)
+
+
+@pytest.fixture
+def bench(hub, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    return Bench(hub, home)
