@@ -33,6 +33,7 @@ static json_t *json_figures(const struct ferry_bench_result *r) {
                                            "mb_per_s", r->conns[i].mb_per_s));
   json_t *o = json_object();
   json_object_set_new(o, "target", r->has_download ? cli_json_str(r->target) : json_null());
+  json_object_set_new(o, "mirror", r->mirror[0] ? cli_json_str(r->mirror) : json_null());
   json_object_set_new(o, "file", r->file[0] ? cli_json_str(r->file) : json_null());
   json_object_set_new(o, "file_size", json_integer((json_int_t)r->file_size));
   json_object_set_new(o, "to", json_string(r->to_null ? "null" : "disk"));
@@ -94,6 +95,7 @@ static void print_table(const struct ferry_bench_result *r, const struct ferry_c
   if (r->has_download) {
     printf("target          %s", r->target);
     if (r->file_size) printf(" (%s)", cli_fmt_bytes((double)r->file_size, b, sizeof(b)));
+    if (r->mirror[0]) printf(" from the mirror %s", r->mirror);
     printf("\nsink            %s, %d connection%s x %d stream%s, %d round%s\n",
            r->to_null ? "null (received and hashed, not written)" : "disk (a temporary folder, "
                                                                   "removed)",
@@ -153,6 +155,8 @@ int cli_bench(int argc, char **argv) {
       CLI_OPT_SIZE("limit-rate", &cfg.limit_rate, 1, "RATE",
                    "total bandwidth cap in bytes/s (e.g. 50M)"),
       CLI_OPT_FLAG("http1.1", 0, &cfg.http11, "HTTP/1.1 only"),
+      CLI_OPT_STR("mirror", 0, &o.mirror, "URL",
+                  "a repo's file from a cluster's cache tier (FERRY_MIRROR)"),
       CLI_HUB_OPTIONS(&hub, "print only the result"),
       CLI_OPT_END};
   const struct cli_cmd cmd = {

@@ -38,6 +38,7 @@ struct run {
   const struct ferry_config *cfg; /* each round's engine */
   uint64_t base_useful, base_all, base_retries; /* the finished rounds' engines */
   uint64_t win_bytes0, sec_bytes0, last_bytes;
+  struct ferry__hub_mirror mirror; /* a repo target's file from the tier, when set */
   double win_t0, sec_t0, last_t;
   double cpu0;
 };
@@ -197,10 +198,10 @@ static int base_dir(const struct ferry_bench_opts *o, char *buf, size_t cap, cha
 }
 
 /* The file of a repo target: the one named, or the largest. *url the resolve URL at the
- * listing's commit; sha256/sha1 what the tree says its hash is. */
+ * listing's commit (the mirror's, with one); sha256/sha1 what the tree says its hash is. */
 static int pick_file(struct ferry_hub_client *c, const struct ferry_bench_opts *o,
-                     struct ferry_bench_result *out, char **url, char sha256[65],
-                     char sha1[41]) {
+                     const struct ferry__hub_mirror *mirror, struct ferry_bench_result *out,
+                     char **url, char sha256[65], char sha1[41]) {
   struct ferry__hub_repo repo;
   int err = ferry__hub_repo_arg(o->repo_id, o->repo_type, &repo, out->message,
                                 sizeof(out->message));
@@ -222,7 +223,10 @@ static int pick_file(struct ferry_hub_client *c, const struct ferry_bench_opts *
                          o->repo_id, o->filename ? o->filename : "");
   if (!err) {
     const char *rev = l.commit[0] ? l.commit : o->revision ? o->revision : "main";
-    err = ferry__hub_url_resolve(ferry_hub_client_endpoint(c), &repo, rev, best->path, url);
+    if (mirror && mirror->url) /* the tier's path is the Hub's resolve path at the commit */
+      err = ferry__hub_mirror_file_url(mirror, &repo, rev, best->path, 0, url);
+    else
+      err = ferry__hub_url_resolve(ferry_hub_client_endpoint(c), &repo, rev, best->path, url);
     snprintf(out->file, sizeof(out->file), "%s", best->path);
     out->file_size = best->size;
     snprintf(out->target, sizeof(out->target), "%s%s/%s@%.12s",
@@ -260,7 +264,9 @@ static int round_once(struct run *r, struct ferry_hub_client *c, const char *url
 static int one_job(struct run *r, struct ferry_hub_client *c, const char *url, const char *path,
                    const char *sha256, const char *sha1) {
   struct ferry_bench_result *out = r->out;
-  const char *headers[2] = {ferry__hub_client_auth_for(c, url), NULL};
+  /* The Hub token to the Hub's origin only; the mirror gets its own secret. */
+  const char *headers[2] = {r->mirror.url ? r->mirror.auth : ferry__hub_client_auth_for(c, url),
+                            NULL};
   struct ferry_job_spec spec = {
       .url = url, .path = path, .size = out->file_size ? (int64_t)out->file_size : -1,
       .headers = headers, .sha256_hex = sha256[0] ? sha256 : NULL,
@@ -344,7 +350,15 @@ static int download(struct run *r, const char *tmp) {
   int err = ferry_hub_client_new(&co, &c, out->message, sizeof(out->message));
   if (err) return err;
   char *url = NULL, sha256[65] = "", sha1[41] = "";
-  if (o->url) {
+  if (o->url && o->mirror && *o->mirror)
+    err = ferry__hub_why(FERRY_E_INVAL, out->message, sizeof(out->message),
+                         "--mirror goes with a repo target (the tier serves the Hub's files)");
+  else if (!o->url) /* FERRY_MIRROR is for repo targets only */
+    err = ferry__hub_mirror_init(&r->mirror, o->mirror, o->mirror_token, ferry__hub_client_env(c),
+                                 out->message, sizeof(out->message));
+  if (r->mirror.url) snprintf(out->mirror, sizeof(out->mirror), "%s", r->mirror.shown);
+  if (err) {
+  } else if (o->url) {
     url = strdup(o->url);
     char *shown = ferry_redact_url(o->url);
     snprintf(out->target, sizeof(out->target), "%s", shown ? shown : "");
@@ -352,7 +366,7 @@ static int download(struct run *r, const char *tmp) {
     if (!url) err = FERRY_E_NOMEM;
   } else {
     out->repo_target = 1;
-    err = pick_file(c, o, out, &url, sha256, sha1);
+    err = pick_file(c, o, &r->mirror, out, &url, sha256, sha1);
   }
   char path[4200];
   snprintf(path, sizeof(path), "%s/download", tmp);
@@ -377,6 +391,7 @@ static int download(struct run *r, const char *tmp) {
                            (unsigned long long)out->retries);
   }
   free(url);
+  ferry__hub_mirror_free(&r->mirror);
   ferry_hub_client_free(c);
   return err;
 }

@@ -942,6 +942,9 @@ struct ferry_bench_opts {
   const char *url;
   const char *repo_id, *repo_type, *revision, *filename;
   const char *endpoint, *token;  /* as ferry_hub_client_opts (NULL: HF_ENDPOINT, HF_TOKEN...) */
+  /* A repo target's file from a cluster's cache tier, as ferry_hub_download_opts' mirror
+   * (NULL: FERRY_MIRROR, FERRY_MIRROR_TOKEN; "" none). Not for a URL target. */
+  const char *mirror, *mirror_token;
   int to_null;                   /* 1: the null sink; 0: a temporary folder on disk */
   const char *dir;               /* where the temporary folder is made; NULL: the Hub cache */
   double seconds;                /* the whole run, grace included; 0: 10 */
@@ -964,6 +967,7 @@ struct ferry_bench_result {
   int repo_target;               /* the target is a Hub repo (else a URL) */
   char target[1024];             /* the URL as shown (no query), or repo/file */
   char file[512];                /* the file of a repo target */
+  char mirror[512];              /* the mirror it came from (as shown), or "" */
   uint64_t file_size;            /* 0 unknown */
   int to_null;
   char dir[4096];                /* the temporary folder (removed) or the disk stage's folder */

@@ -18,7 +18,7 @@ from ferrytest import FERRY_BIN
 
 EXIT_USAGE, EXIT_HTTP, EXIT_REPO, EXIT_ENTRY = 2, 4, 11, 13
 MiB = 1024 * 1024
-KEYS = {"ok", "error", "target", "file", "file_size", "to", "dir", "grace_seconds", "seconds",
+KEYS = {"ok", "error", "target", "mirror", "file", "file_size", "to", "dir", "grace_seconds", "seconds",
         "settled", "bytes", "bytes_received", "mb_per_s", "gbit_per_s", "rates_mb_per_s",
         "connections", "connections_peak", "requests", "requests_complete", "ttfb_ms",
         "latency_ms", "rtt_ms", "retries", "errors", "rounds", "cpu_seconds", "cpu_s_per_gb",
@@ -101,7 +101,7 @@ def test_null_run_writes_nothing(bench, hub):
     check_consistent(out, 2)
     assert out["to"] == "null" and out["file"] == "model.safetensors"
     assert out["file_size"] == 8 * MiB
-    assert out["target"].startswith("demo/tiny-model/model.safetensors@")
+    assert out["target"].startswith("demo/tiny-model/model.safetensors@") and out["mirror"] is None
     assert out["dir"].startswith(bench.cache + "/.ferry-bench-")
     assert not os.path.exists(out["dir"])
     assert os.listdir(bench.cache) == []  # no repo folder, no blob, no snapshot

@@ -199,3 +199,29 @@ def test_a_secret_only_over_https(tmp_path, hub):
     r = download(hub, env)
     assert r.returncode == 2, r.describe()
     assert "only over HTTPS" in r.stderr
+
+
+def test_bench_measures_the_tier(tmp_path, hub, dns, reference, ferry_bin):
+    """`ferry bench REPO --mirror URL`: the file comes from the tier at the Hub's commit, with
+    the tier's secret, verified as always."""
+    commit, expected = reference
+    tier = start_tier(str(tmp_path / "t"), hub, dns)
+    try:
+        env = node(hub, tmp_path / "n")  # no Hub token: its own file requests would show
+        log = AccessLog(hub.dir).mark()
+        r = subprocess.run([ferry_bin, "bench", REPO, "--mirror", tier.url, "--to", "null",
+                            "--seconds", "2", "--cacert", hub.ca, "--json"],
+                           env=dict(env, FERRY_MIRROR_TOKEN=SECRET), capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        out = __import__("json").loads(r.stdout)
+        assert out["mirror"] == tier.url + "/" and out["bytes"] > 0, out
+        assert any(f[2].endswith(f"/resolve/{commit}/model.safetensors") and f[3] in ("200", "206")
+                   for f in tier.access_log())
+        # the node asked the Hub only for the listing; the tier's requests carry its token
+        assert direct_resolves(log.lines()) == []
+        bad = subprocess.run([ferry_bin, "bench", "https://127.0.0.1:9/x", "--mirror", tier.url],
+                             env=env, capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 2 and "--mirror goes with a repo target" in bad.stderr, bad.stderr
+    finally:
+        stop_tier(tier)
