@@ -142,6 +142,8 @@
   X(xxh3_pieces_match_one_shot) \
   X(arena_slots) \
   X(arena_small_budget) \
-  X(arena_large_budget_capped)
+  X(arena_large_budget_capped) \
+  X(engine_source_window) \
+  X(engine_source_stop)
 
 #endif
