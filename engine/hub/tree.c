@@ -432,6 +432,87 @@ int ferry__hub_tree_cache_serialize(const struct ferry__hub_tree *t, char **out,
   return r;
 }
 
+/* ---- reading trees/<commit>.json, one entry at a time ------------------------------------ */
+
+/* A JSON document of jansson objects costs about 3 KiB per file here (a hash table per
+ * object): 20,000 cached files were 67 MB. So only the two outer objects are walked here (the
+ * structure: whitespace, braces, colons, commas), and jansson decodes each key and each
+ * file's small object on its own (JSON_DISABLE_EOF_CHECK: it reports where the value ended). */
+struct cursor {
+  const char *s;
+  size_t len, i;
+};
+
+static int at(struct cursor *c, char ch) {
+  while (c->i < c->len && (c->s[c->i] == ' ' || c->s[c->i] == '\t' || c->s[c->i] == '\n' ||
+                           c->s[c->i] == '\r'))
+    c->i++;
+  if (c->i >= c->len || c->s[c->i] != ch) return 0;
+  c->i++;
+  return 1;
+}
+
+static json_t *value(struct cursor *c) {
+  json_error_t je;
+  at(c, 0); /* skips whitespace only */
+  json_t *v = json_loadb(c->s + c->i, c->len - c->i, JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, &je);
+  if (v) c->i += (size_t)je.position;
+  return v;
+}
+
+/* `"key":` of an object being walked, into *key (a jansson string to decref); 0 or -1. */
+static int member_key(struct cursor *c, json_t **key) {
+  *key = value(c);
+  if (!json_is_string(*key) || !at(c, ':')) {
+    json_decref(*key);
+    *key = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+/* One file of the "files" object into t. */
+static int cache_entry(const char *key, const json_t *info, struct ferry__hub_tree *t, char *why,
+                       size_t why_len) {
+  struct ferry__hub_entry e;
+  memset(&e, 0, sizeof(e));
+  struct entry_text x = {"", "", ""};
+  int r = ferry__hub_path_check(key, why, why_len);
+  if (r) return r;
+  const json_t *ls = json_object_get(info, "lfs_sha256"), *xh = json_object_get(info, "xet_hash");
+  if (!json_is_object(info) || get_size(json_object_get(info, "size"), &e.size) != 0 ||
+      copy_str(json_object_get(info, "blob_id"), x.oid, sizeof(x.oid)) != 0 ||
+      (ls && !json_is_null(ls) &&
+       (copy_str(ls, x.lfs_oid, sizeof(x.lfs_oid)) != 0 || !is_hex(x.lfs_oid, 64) ||
+        get_size(json_object_get(info, "lfs_size"), &e.lfs_size) != 0)) ||
+      (xh && !json_is_null(xh) && copy_str(xh, x.xet_hash, sizeof(x.xet_hash)) != 0))
+    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache entry is malformed");
+  e.has_lfs = x.lfs_oid[0] != 0;
+  if ((r = pack(&e, key, &x))) return r;
+  if ((r = push(t, &e))) free(e.path);
+  return r;
+}
+
+/* The "files" object, entry by entry. */
+static int cache_files(struct cursor *c, struct ferry__hub_tree *t, char *why, size_t why_len) {
+  if (!at(c, '{'))
+    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has no files object");
+  if (at(c, '}')) return 0;
+  int r = 0;
+  do {
+    json_t *key = NULL, *info = NULL;
+    if (member_key(c, &key) != 0 || !(info = value(c)))
+      r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "malformed JSON in the tree cache");
+    else
+      r = cache_entry(json_string_value(key), info, t, why, why_len);
+    json_decref(key);
+    json_decref(info);
+  } while (!r && at(c, ','));
+  if (!r && !at(c, '}'))
+    r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "malformed JSON in the tree cache");
+  return r;
+}
+
 static int by_path(const void *a, const void *b) {
   return strcmp(((const struct ferry__hub_entry *)a)->path, ((const struct ferry__hub_entry *)b)->path);
 }
@@ -439,50 +520,47 @@ static int by_path(const void *a, const void *b) {
 int ferry__hub_tree_cache_parse(const char *json, size_t len, struct ferry__hub_tree *t,
                                 char *why, size_t why_len) {
   ferry__hub_tree_init(t);
-  int r;
-  json_t *root = load(json, len, why, why_len, &r);
-  if (!root) return r;
-  const json_t *ver = json_object_get(root, "format_version"), *files = json_object_get(root, "files");
-  if (!json_is_integer(ver) || json_integer_value(ver) != 1) {
-    json_decref(root);
-    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has an unknown format_version");
-  }
-  if (!json_is_object(files)) {
-    json_decref(root);
-    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has no files object");
-  }
-  const char *key;
-  json_t *info;
-  r = 0;
-  json_object_foreach((json_t *)files, key, info) {
-    struct ferry__hub_entry e;
-    memset(&e, 0, sizeof(e));
-    struct entry_text x = {"", "", ""};
-    const json_t *ls = json_object_get(info, "lfs_sha256"), *xh = json_object_get(info, "xet_hash");
-    if ((r = ferry__hub_path_check(key, why, why_len))) break;
-    if (!json_is_object(info) || get_size(json_object_get(info, "size"), &e.size) != 0 ||
-        copy_str(json_object_get(info, "blob_id"), x.oid, sizeof(x.oid)) != 0 ||
-        (ls && !json_is_null(ls) &&
-         (copy_str(ls, x.lfs_oid, sizeof(x.lfs_oid)) != 0 || !is_hex(x.lfs_oid, 64) ||
-          get_size(json_object_get(info, "lfs_size"), &e.lfs_size) != 0)) ||
-        (xh && !json_is_null(xh) && copy_str(xh, x.xet_hash, sizeof(x.xet_hash)) != 0)) {
-      r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache entry is malformed");
+  if (len > FERRY__HUB_JSON_MAX)
+    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache too large (%zu bytes)", len);
+  struct cursor c = {json, len, 0};
+  int r = 0, version = 0, files = 0;
+  if (!at(&c, '{') || at(&c, '}'))
+    r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache is not a JSON object");
+  while (!r) {
+    json_t *key = NULL;
+    if (member_key(&c, &key) != 0) {
+      r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "malformed JSON in the tree cache");
       break;
     }
-    e.has_lfs = x.lfs_oid[0] != 0;
-    if ((r = pack(&e, key, &x))) break;
-    if ((r = push(t, &e))) {
-      free(e.path);
-      break;
+    if (!strcmp(json_string_value(key), "files")) {
+      r = files++ ? ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has two files objects")
+                  : cache_files(&c, t, why, why_len);
+    } else { /* format_version, or a key a later version adds */
+      json_t *v = value(&c);
+      if (!v) r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "malformed JSON in the tree cache");
+      else if (!strcmp(json_string_value(key), "format_version"))
+        version = json_is_integer(v) && json_integer_value(v) == 1 ? 1 : -1;
+      json_decref(v);
     }
+    json_decref(key);
+    if (r || at(&c, '}')) break;
+    if (!at(&c, ','))
+      r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "malformed JSON in the tree cache");
   }
-  json_decref(root);
-  if (r) {
-    ferry__hub_tree_free(t);
-    return r;
+  if (!r && (at(&c, 0), c.i != len))
+    r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has data after its object");
+  if (!r && version != 1)
+    r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has an unknown format_version");
+  if (!r && !files)
+    r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has no files object");
+  if (!r && t->n > 1) { /* an empty tree has v == NULL */
+    qsort(t->v, t->n, sizeof(*t->v), by_path);
+    for (size_t k = 1; k < t->n && !r; k++)
+      if (!strcmp(t->v[k - 1].path, t->v[k].path))
+        r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache names a file twice");
   }
-  if (t->n > 1) qsort(t->v, t->n, sizeof(*t->v), by_path); /* an empty tree has v == NULL */
-  return 0;
+  if (r) ferry__hub_tree_free(t);
+  return r;
 }
 
 int ferry__hub_tree_cache_write(const char *folder, const char *commit,

@@ -95,6 +95,7 @@
   X(hub_tree_cache_format) \
   X(hub_tree_cache_roundtrip) \
   X(hub_tree_cache_malformed) \
+  X(hub_tree_cache_any_layout) \
   X(hub_tree_mutations) \
   X(hub_auth_env_true) \
   X(hub_auth_settings) \
