@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "cli.h"
 
@@ -23,8 +22,6 @@ static const char *status_name(int s) {
  * snapshot of a million files is never a JSON tree in memory. */
 static void print_json(const struct ferry_hub_download_opts *o,
                        const struct ferry_hub_download_result *r) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
   double secs = r->stats.seconds > 0 ? r->stats.seconds : 1e-9;
   json_t *err = cli_json_error(r->error, r->message, r->http_status);
   json_t *obj = json_pack(
@@ -38,7 +35,7 @@ static void print_json(const struct ferry_hub_download_opts *o,
       (json_int_t)r->bytes_downloaded, "seconds", r->stats.seconds, "mb_per_s",
       (double)r->bytes_downloaded / secs / 1e6, "requests", (json_int_t)r->stats.requests,
       "connections", (json_int_t)r->stats.connections_opened, "peak_rss",
-      (json_int_t)ru.ru_maxrss * 1024, "error", err);
+      cli_peak_rss(), "error", err);
   char *text = json_dumps(obj, JSON_COMPACT);
   json_decref(obj);
   if (!text) return;
