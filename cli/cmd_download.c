@@ -87,6 +87,8 @@ int cli_download(int argc, char **argv) {
                   "the cache (default HF_HUB_CACHE, HF_HOME/hub)"),
       CLI_OPT_STR("local-dir", 0, &o.local_dir, "DIR",
                   "real files in DIR instead of the cache's symlinks"),
+      CLI_OPT_STR("mirror", 0, &o.mirror, "URL",
+                  "a cluster's cache tier for file bodies, the Hub after it (FERRY_MIRROR)"),
       CLI_OPT_FLAG("force-download", 0, &o.force_download, "fetch again even what is cached"),
       CLI_OPT_FLAG("dry-run", 0, &o.dry_run, "list what would be fetched, fetch nothing"),
       CLI_OPT_INT("max-workers", &cfg.connections, 1, 256, "N",

@@ -24,6 +24,8 @@
 
 #define WHY 512
 #define DEFERRED_WAIT_MS (6 * 3600 * 1000) /* another process's download of the same blob */
+#define MIRROR_CONNECT_TIMEOUT_S 5 /* a tier that does not answer by then is dropped */
+#define MIRROR_RETRIES 1           /* per request on the mirror; the Hub is the fallback */
 
 /* Everything one download needs, built step by step and freed in one place. */
 struct dl {
@@ -47,6 +49,7 @@ struct dl {
   size_t npick;
   struct ferry__lock *locks;
   int *deferred;
+  struct ferry__hub_mirror mirror; /* a cluster's cache tier (FERRY_MIRROR), or none */
 };
 
 /* The first failure of the download, into its result. */
@@ -607,7 +610,34 @@ struct blob_ctx {
   size_t k;
   struct ferry_job *job; /* valid until done: the engine frees a source's jobs after done_cb */
   int done;
+  struct ferry_engine *eng;
+  int from_mirror;
+  enum ferry__hub_mirror_verdict verdict; /* from the mirror: what its failure means */
 };
+
+/* A file that failed on the mirror: what it means (mirror.c decides), said once, and whether
+ * the file goes to the Hub next (1) or failed for good (0). */
+static int mirror_failed(struct blob_ctx *c, const struct ferry_job_result *r) {
+  struct dl *d = c->d;
+  int was_dropped = d->mirror.dropped;
+  c->verdict = ferry__hub_mirror_judge(&d->mirror, r->error, r->http_status);
+  switch (c->verdict) {
+  case FERRY__MIRROR_DROP:
+    if (!was_dropped)
+      notice(d, "mirror %s: %s: using the Hub for the rest of this run", d->mirror.shown,
+             r->message[0] ? r->message : ferry_strerror(r->error));
+    ferry_engine_stop(c->eng); /* the files still in flight go to the Hub too */
+    return 1;
+  case FERRY__MIRROR_BAD_COPY:
+    notice(d, "mirror %s served a wrong copy of %s (its hash does not match): purging it "
+           "there, fetching it whole from the Hub", d->mirror.shown, d->out->files[c->k].path);
+    return 1;
+  case FERRY__MIRROR_FALLBACK:
+    return 1;
+  default:
+    return 0;
+  }
+}
 
 static void on_blob_done(void *user, struct ferry_job *job) {
   struct blob_ctx *c = user;
@@ -617,7 +647,10 @@ static void on_blob_done(void *user, struct ferry_job *job) {
   ferry_job_result(job, &r);
   c->done = 1;
   c->job = NULL;
-  if (r.error) {
+  if (r.error && c->from_mirror && mirror_failed(c, &r)) {
+    f->status = FERRY_HUB_FILE_PLANNED; /* not failed: the Hub's round takes it */
+    f->error = 0;
+  } else if (r.error) {
     blob_failed(d, c->k, &r);
   } else {
     f->status = FERRY_HUB_FILE_DOWNLOADED;
@@ -629,13 +662,29 @@ static void on_blob_done(void *user, struct ferry_job *job) {
   ferry__lock_release(&d->locks[c->k]);
 }
 
+/* A wrong copy from the mirror: asked to be dropped there, so that the next node does not get
+ * it (the file itself is fetched whole from the Hub by the next round). */
+static void purge_bad_copy(struct dl *d, size_t k) {
+  const struct ferry_hub_file *f = &d->out->files[k];
+  int purged = 0;
+  int err = ferry__hub_mirror_purge(&d->mirror, d->api, &d->repo, d->out->commit, f->path,
+                                    f->size, &purged);
+  if (err)
+    notice(d, "mirror %s: could not purge %s there: %s", d->mirror.shown, f->path,
+           ferry_strerror(err));
+  else
+    notice(d, "mirror %s: purged %s (%d cache entr%s)", d->mirror.shown, f->path, purged,
+           purged == 1 ? "y" : "ies");
+}
+
 /* One round of transfers: the files marked in `todo` become jobs as the engine has room for
  * them (a job source), so memory does not grow with the number of files. */
 struct round {
   struct dl *d;
   unsigned char *todo;
   struct blob_ctx *ctx;
-  size_t next; /* the next file index to look at */
+  size_t next;     /* the next file index to look at */
+  int from_mirror; /* the files come from the mirror (the Hub is the next round) */
 };
 
 /* File k as a job of `eng`. In the cache, its blob is locked first; one that another process
@@ -680,19 +729,27 @@ static void start_blob(struct round *rd, struct ferry_engine *eng, size_t k) {
   struct target t;
   char *url = NULL, *identity = NULL;
   int err = target_for(d, e, files[k].etag, &t);
-  if (!err) err = ferry__hub_url_resolve(d->endpoint, &d->repo, d->out->commit, e->path, &url);
-  const char *headers[2] = {url ? ferry__hub_client_auth_for(d->client, url) : NULL, NULL};
+  if (!err && rd->from_mirror)
+    err = ferry__hub_mirror_file_url(&d->mirror, &d->repo, d->out->commit, e->path, 0, &url);
+  else if (!err)
+    err = ferry__hub_url_resolve(d->endpoint, &d->repo, d->out->commit, e->path, &url);
+  /* The Hub token to the Hub's origin only; the mirror gets its own secret, if any. */
+  const char *headers[2] = {NULL, NULL};
+  if (url) headers[0] = rd->from_mirror ? d->mirror.auth : ferry__hub_client_auth_for(d->client, url);
   if (!err) err = ferry__hub_fmt(&identity, FERRY__HUB_PATH_MAX, "hub-blob:%s", files[k].etag);
   if (!err) {
     struct blob_ctx *c = &rd->ctx[k];
-    *c = (struct blob_ctx){d, k, NULL, 0};
+    *c = (struct blob_ctx){d, k, NULL, 0, eng, rd->from_mirror, FERRY__MIRROR_OK};
     struct ferry_job_spec spec = {
         .url = url, .path = t.final, .size = (int64_t)entry_size(e), .headers = headers,
         .sha256_hex = e->has_lfs ? files[k].etag : NULL,
         .git_sha1_hex = e->has_lfs ? NULL : files[k].etag, .part_path = t.part,
         .journal_path = t.journal, .identity = identity, .no_resume = d->o->force_download,
         .label = e->path, .done_cb = on_blob_done, .done_user = c,
-        .caller_locked = !d->o->local_dir}; /* the cache's blobs are locked in .locks/ */
+        .caller_locked = !d->o->local_dir, /* the cache's blobs are locked in .locks/ */
+        /* a file at a commit, its hash known: the mirror's and the Hub's copies are the
+         * same bytes under different validators, and a resume may switch between them */
+        .immutable = 1};
     /* LFS etags are the content's SHA-256; others the git blob SHA-1 of the content. */
     if (e->has_lfs && strlen(files[k].etag) != 64) spec.sha256_hex = NULL;
     err = ferry_engine_add(eng, &spec, &c->job);
@@ -717,27 +774,29 @@ static int next_blob(void *user, struct ferry_engine *eng) {
   return 1;
 }
 
-/* One round of transfers for the files marked in `todo` (1 = fetch). Returns 0, or
- * FERRY_E_INTERRUPTED. Files that fail with a checksum error stay marked in `todo`. */
+/* One round of transfers for the files marked in `todo` (1 = fetch), from the Hub or, with
+ * `from_mirror`, from the mirror. Returns 0, or FERRY_E_INTERRUPTED. Files that fail with a
+ * checksum error stay marked in `todo`; from the mirror, so do those that go to the Hub next
+ * (also those a dropped mirror's stopped run never made jobs of). */
 static int transfer_round(struct dl *d, struct ferry_engine *eng, unsigned char *todo,
-                          int *checksum_failed) {
+                          int *checksum_failed, int from_mirror) {
   struct ferry_hub_file *files = d->out->files;
-  struct round rd = {d, todo, calloc(d->npick + 1, sizeof(*rd.ctx)), 0};
+  struct round rd = {d, todo, calloc(d->npick + 1, sizeof(*rd.ctx)), 0, from_mirror};
   if (!rd.ctx) return fail(d, FERRY_E_NOMEM, 0, "out of memory");
   int total = 0;
   for (size_t k = 0; k < d->npick; k++) total += todo[k];
   struct ferry_job_source src = {.next = next_blob, .user = &rd, .total = total};
   int run_err = ferry_engine_set_source(eng, &src);
   if (!run_err) run_err = ferry_engine_run(eng);
-  if (eng != d->api) { /* the first engine's figures are added once, at the end */
-    struct ferry_stats st;
-    ferry_engine_stats(eng, &st);
-    add_stats(&d->out->stats, &st);
-  }
+  int to_hub = 0, to_hub_jobs = 0;
   for (size_t k = 0; k < d->npick; k++) {
     if (!todo[k]) continue;
     struct blob_ctx *c = &rd.ctx[k];
     if (c->job) on_blob_done(c, c->job); /* never ran: interrupted first */
+    if (!c->done && from_mirror && d->mirror.dropped) {
+      to_hub++; /* never became a job before the mirror was dropped: from the Hub next */
+      continue;
+    }
     if (!c->done) { /* never became a job: the run was stopped first */
       files[k].status = FERRY_HUB_FILE_FAILED;
       files[k].error = FERRY_E_INTERRUPTED;
@@ -747,15 +806,83 @@ static int transfer_round(struct dl *d, struct ferry_engine *eng, unsigned char 
     if (files[k].status == FERRY_HUB_FILE_FAILED && files[k].error == FERRY_E_CHECKSUM) {
       todo[k] = 1; /* one more try, then it is reported */
       (*checksum_failed)++;
+    } else if (from_mirror && c->verdict != FERRY__MIRROR_OK &&
+               files[k].status == FERRY_HUB_FILE_PLANNED) {
+      todo[k] = 1; /* from the Hub next */
+      to_hub++, to_hub_jobs++;
+      if (c->verdict == FERRY__MIRROR_BAD_COPY) purge_bad_copy(d, k);
     }
   }
+  if (eng != d->api) { /* the first engine's figures are added once, at the end */
+    struct ferry_stats st;
+    ferry_engine_stats(eng, &st);
+    /* files the Hub's round takes are counted there (those that were jobs failed here) */
+    st.files_total -= to_hub < st.files_total ? to_hub : st.files_total;
+    st.files_failed -= to_hub_jobs < st.files_failed ? to_hub_jobs : st.files_failed;
+    add_stats(&d->out->stats, &st);
+  }
   free(rd.ctx);
+  /* A mirror dropped mid-round stopped its engine: not the user's interrupt. */
+  if (run_err == FERRY_E_INTERRUPTED && from_mirror && d->mirror.dropped) return 0;
   return run_err == FERRY_E_INTERRUPTED ? FERRY_E_INTERRUPTED : 0;
+}
+
+/* Before the round: one small request of the first file, so that a tier that is gone, hangs
+ * or refuses this node is known after one connect timeout, not after every file's retries
+ * (requests wait for the first connection to learn whether it multiplexes). 0 when the round
+ * may go on; else the mirror is dropped, with one notice. */
+static int mirror_answers(struct dl *d, struct ferry_engine *eng, const unsigned char *todo) {
+  size_t k = 0;
+  while (k < d->npick && !todo[k]) k++;
+  if (k == d->npick) return 0;
+  char *url = NULL;
+  if (ferry__hub_mirror_file_url(&d->mirror, &d->repo, d->out->commit,
+                                 d->tree.v[d->pick[k]].path, 0, &url))
+    return 0;
+  const char *headers[3] = {"Range: bytes=0-0", d->mirror.auth, NULL};
+  struct ferry_request req = {.url = url, .headers = headers, .max_body = 1 << 20,
+                              .max_retries = -1};
+  struct ferry_response r = {0};
+  int err = ferry_engine_fetch(eng, &req, &r);
+  long status = r.status;
+  ferry_response_free(&r);
+  free(url);
+  if (err == FERRY_E_INTERRUPTED) return err;
+  if (!err && (status == 401 || status == 403)) {
+    d->mirror.dropped = 1;
+    notice(d, "mirror %s refuses this node (HTTP %ld; is FERRY_MIRROR_TOKEN its secret?): "
+           "using the Hub for the rest of this run", d->mirror.shown, status);
+  } else if (err && ferry__hub_mirror_judge(&d->mirror, err, 0) == FERRY__MIRROR_DROP) {
+    notice(d, "mirror %s does not answer (%s, within %d s): using the Hub for the rest of "
+           "this run", d->mirror.shown, ferry_strerror(err), MIRROR_CONNECT_TIMEOUT_S);
+  }
+  return 0;
+}
+
+/* The mirror's round: its own engine, with a short connect timeout and few retries (a tier
+ * that does not answer within seconds is dropped, not waited for as the Hub would be). */
+static int mirror_round(struct dl *d, unsigned char *todo) {
+  struct ferry_config c = *d->o->engine;
+  if (!c.connect_timeout || c.connect_timeout > MIRROR_CONNECT_TIMEOUT_S)
+    c.connect_timeout = MIRROR_CONNECT_TIMEOUT_S;
+  c.max_retries = MIRROR_RETRIES;
+  struct ferry_engine *eng = NULL;
+  int err = ferry_engine_new(&c, &eng);
+  if (err) return fail(d, err, 0, "cannot start the mirror's transfers");
+  err = mirror_answers(d, eng, todo);
+  int ignored = 0;
+  if (!err && ferry__hub_mirror_active(&d->mirror))
+    err = transfer_round(d, eng, todo, &ignored, 1);
+  ferry_engine_free(eng);
+  return err;
 }
 
 static int run_transfers(struct dl *d, unsigned char *todo) {
   int checksum_failed = 0;
-  int err = transfer_round(d, d->api, todo, &checksum_failed);
+  int err = 0;
+  if (ferry__hub_mirror_active(&d->mirror)) err = mirror_round(d, todo);
+  if (err) return err;
+  err = transfer_round(d, d->api, todo, &checksum_failed, 0);
   if (!err && checksum_failed) {
     /* A wrong file is fetched once more from scratch before it is reported. */
     notice(d, "%d file(s) did not match their hash: fetching them once more", checksum_failed);
@@ -765,7 +892,7 @@ static int run_transfers(struct dl *d, unsigned char *todo) {
       int ignored = 0;
       d->out->error = 0;
       d->out->message[0] = 0;
-      err = transfer_round(d, again, todo, &ignored);
+      err = transfer_round(d, again, todo, &ignored, 0);
       ferry_engine_free(again);
     }
   }
@@ -812,7 +939,7 @@ static int run_deferred(struct dl *d) {
     err = ferry_engine_new(d->o->engine, &eng);
     if (!err) {
       int failed = 0;
-      err = transfer_round(d, eng, todo, &failed);
+      err = transfer_round(d, eng, todo, &failed, 0);
       ferry_engine_free(eng);
     }
   }
@@ -960,6 +1087,7 @@ static void cleanup(struct dl *d) {
   free(d->locks);
   free(d->deferred);
   ferry__hub_tree_free(&d->tree);
+  ferry__hub_mirror_free(&d->mirror);
   ferry_hub_client_free(d->client); /* and its engine, d->api */
 }
 
@@ -987,6 +1115,9 @@ static int dl_setup(struct dl *d, const struct ferry_hub_download_opts *o,
   d->endpoint = ferry_hub_client_endpoint(d->client);
   d->have_token = ferry__hub_client_token(d->client) != NULL;
   d->api = ferry__hub_client_engine(d->client);
+  if ((err = ferry__hub_mirror_init(&d->mirror, o->mirror, o->mirror_token, d->env, why,
+                                    sizeof(why))))
+    return fail(d, err, 0, "%s", why);
   if ((err = ferry__hub_cache_root(d->env, o->cache_dir, &d->cache_root)) ||
       (err = ferry__hub_repo_dir(d->cache_root, &d->repo, &d->repo_dir)))
     return fail(d, err, 0, "cannot find the cache folder");

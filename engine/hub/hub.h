@@ -24,6 +24,8 @@
  *   listing.c        tree pages (the one Link walk), repo info, search
  *   repos.c          repo, branch and tag management
  *   login.c          whoami, login, logout, switch, the token list
+ *   mirror.c         a cluster's cache tier (FERRY_MIRROR): its URLs, what a failure there
+ *                    means, purging a bad copy
  *   download.c       `ferry download`: a snapshot into the cache
  *   upload.c         `ferry upload`: a file or a folder into a repo
  * Lock files and general file helpers are the engine's (engine/src/lock.c, files.c).
@@ -278,11 +280,14 @@ void ferry__hub_tree_free(struct ferry__hub_tree *t);
 /* Appends the entries of one page of the tree endpoint (a JSON array, §4.4). Type "file" is a
  * file, any other type string a folder (as huggingface_hub). Malformed JSON, a non-array, an
  * entry without a string "type" or "path", a file without a non-negative integer "size" or a
- * string "oid", a bad lfs object (64-hex oid, integer size), an unsafe path, a body over
+ * 40-hex "oid", a bad lfs object (64-hex oid, integer size), an unsafe path, a body over
  * FERRY__HUB_JSON_MAX or a listing over FERRY__HUB_TREE_MAX_ENTRIES: FERRY_E_PROTOCOL with a
  * reason, and `t` is unchanged (a page is taken whole or not at all). */
 int ferry__hub_tree_parse_page(const char *json, size_t len, struct ferry__hub_tree *t,
                                char *why, size_t why_len);
+/* A whole listing names each path once: FERRY_E_PROTOCOL with the path that comes twice
+ * (which of two entries is the file is anyone's guess), FERRY_E_NOMEM, or 0. */
+int ferry__hub_tree_check_unique(const struct ferry__hub_tree *t, char *why, size_t why_len);
 
 /* The fields of repo info (GET .../revision/<rev>) that a download needs. */
 struct ferry__hub_repo_info {
@@ -443,6 +448,48 @@ int ferry__hub_error_map(long status, const char *code, const char *server_messa
 void ferry__hub_classify(const struct ferry_response *r, int have_token,
                          struct ferry_hub_reply *out);
 
+/* ---- mirror.c: a cluster's cache tier (FERRY_MIRROR) --------------------------------------- */
+
+#define FERRY__HUB_MIRROR_MAX_FAILURES 3 /* failed files before the mirror is dropped */
+
+struct ferry__hub_mirror {
+  char *url;   /* normalized origin; NULL: no mirror */
+  char *shown; /* the URL as messages show it (ferry_redact_url) */
+  char *auth;  /* "Authorization: Bearer <FERRY_MIRROR_TOKEN>" (HTTPS only), or NULL */
+  int failures;/* files failed for the mirror's sake in this run */
+  int dropped; /* not used for the rest of the run */
+};
+
+enum ferry__hub_mirror_verdict {
+  FERRY__MIRROR_OK,       /* the file came from the mirror, verified */
+  FERRY__MIRROR_FALLBACK, /* this file from the Hub */
+  FERRY__MIRROR_DROP,     /* this file and all the rest from the Hub: the mirror is dropped */
+  FERRY__MIRROR_BAD_COPY, /* a wrong copy: purge it on the tier, fetch it whole from the Hub */
+  FERRY__MIRROR_LOCAL,    /* a local failure (disk, memory, lock): reported as it is */
+  FERRY__MIRROR_STOPPED,  /* the user stopped the run */
+};
+
+/* The mirror from `url` and `token` (NULL: FERRY_MIRROR and FERRY_MIRROR_TOKEN from `env`);
+ * no URL: m->url stays NULL and 0 is returned. A token with a mirror that is not https:// is
+ * refused (FERRY_E_INVAL, with why). */
+int ferry__hub_mirror_init(struct ferry__hub_mirror *m, const char *url, const char *token,
+                           const struct ferry__hub_env *env, char *why, size_t why_len);
+void ferry__hub_mirror_free(struct ferry__hub_mirror *m);
+/* Whether files are still asked of the mirror (one is set and it was not dropped). */
+int ferry__hub_mirror_active(const struct ferry__hub_mirror *m);
+/* What a file's failure from the mirror means (its job's error and final HTTP status); counts
+ * the mirror's failures and drops it (m->dropped) when they say so. */
+enum ferry__hub_mirror_verdict ferry__hub_mirror_judge(struct ferry__hub_mirror *m, int error,
+                                                       long http_status);
+/* MIRROR/{type/}{repo}/resolve/{commit}/{path}, or with purge the same under /_purge. */
+int ferry__hub_mirror_file_url(const struct ferry__hub_mirror *m, const struct ferry__hub_repo *repo,
+                               const char *commit, const char *path, int purge, char **out);
+/* Asks the tier to drop its copy of a file of `size` bytes, slice by slice (the slice size it
+ * announces); *purged counts the entries it dropped. 0, or the first failure. */
+int ferry__hub_mirror_purge(const struct ferry__hub_mirror *m, struct ferry_engine *api,
+                            const struct ferry__hub_repo *repo, const char *commit,
+                            const char *path, uint64_t size, int *purged);
+
 /* ---- repos.c / listing.c: repo management and listing ----------------------------------- */
 
 /* One API call for a repo command: `body` (a JSON value, may be NULL) is sent as
@@ -456,7 +503,7 @@ int ferry__hub_api(struct ferry_hub_client *c, const char *method, const char *p
  * endpoint (ferry__hub_next_page_path), so no request, and so no token, follows a Link
  * elsewhere; at most FERRY__HUB_MAX_PAGES pages. A failed call returns its error with the
  * reply in *failed (failed->error set; the caller frees it either way); any other failure
- * (malformed page or Link, too many pages) returns FERRY_E_PROTOCOL or FERRY_E_NOMEM with a
+ * (malformed page or Link, too many pages, a path listed twice) returns FERRY_E_PROTOCOL or FERRY_E_NOMEM with a
  * reason in why. `commit` (may be NULL) gets the first page's X-Repo-Commit, `pages` (may be
  * NULL) the number of pages. */
 int ferry__hub_tree_walk(struct ferry_hub_client *c, const char *url,

@@ -83,6 +83,9 @@ int ferry__hub_tree_walk(struct ferry_hub_client *c, const char *url,
     ferry_hub_reply_free(&rep);
   }
   free(next);
+  char reason[256] = "";
+  if (!err && (err = ferry__hub_tree_check_unique(tree, reason, sizeof(reason))))
+    ferry__hub_why(err, why, why_len, "malformed tree listing from the Hub: %s", reason);
   return err;
 }
 

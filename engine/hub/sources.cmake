@@ -12,6 +12,7 @@ set(FERRY_HUB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/card_template.c
   ${CMAKE_CURRENT_LIST_DIR}/listing.c
   ${CMAKE_CURRENT_LIST_DIR}/login.c
+  ${CMAKE_CURRENT_LIST_DIR}/mirror.c
   ${CMAKE_CURRENT_LIST_DIR}/patterns.c
   ${CMAKE_CURRENT_LIST_DIR}/repo.c
   ${CMAKE_CURRENT_LIST_DIR}/stored_tokens.c

@@ -125,7 +125,9 @@ static int parse_entry(const json_t *item, size_t index, struct ferry__hub_entry
   const char *bad = NULL;
   if (!e->is_dir && get_size(size, &e->size) != 0) bad = "size";
   else if (e->is_dir && size && !json_is_null(size) && get_size(size, &e->size) != 0) bad = "size";
-  else if (!e->is_dir && copy_str(oid, x.oid, sizeof(x.oid)) != 0) bad = "oid";
+  /* A regular file's oid names its blob in the cache: git's 40-hex id, nothing else. */
+  else if (!e->is_dir && (copy_str(oid, x.oid, sizeof(x.oid)) != 0 || !is_hex(x.oid, 40)))
+    bad = "oid";
   else if (e->is_dir && oid && !json_is_null(oid) && copy_str(oid, x.oid, sizeof(x.oid)) != 0)
     bad = "oid";
   else if (xet && !json_is_null(xet) && copy_str(xet, x.xet_hash, sizeof(x.xet_hash)) != 0)
@@ -168,6 +170,25 @@ int ferry__hub_tree_parse_page(const char *json, size_t len, struct ferry__hub_t
     for (size_t k = before; k < t->n; k++) free(t->v[k].path);
     t->n = before;
   }
+  return r;
+}
+
+static int by_path_ref(const void *a, const void *b) {
+  return strcmp((*(const struct ferry__hub_entry *const *)a)->path,
+                (*(const struct ferry__hub_entry *const *)b)->path);
+}
+
+int ferry__hub_tree_check_unique(const struct ferry__hub_tree *t, char *why, size_t why_len) {
+  if (t->n < 2) return 0;
+  const struct ferry__hub_entry **ref = malloc(t->n * sizeof(*ref));
+  if (!ref) return FERRY_E_NOMEM;
+  for (size_t i = 0; i < t->n; i++) ref[i] = &t->v[i];
+  qsort(ref, t->n, sizeof(*ref), by_path_ref); /* a path listed twice: neighbours */
+  int r = 0;
+  for (size_t i = 1; i < t->n && !r; i++)
+    if (!strcmp(ref[i - 1]->path, ref[i]->path))
+      r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "'%s' is listed twice", ref[i]->path);
+  free(ref);
   return r;
 }
 
@@ -481,7 +502,7 @@ static int cache_entry(const char *key, const json_t *info, struct ferry__hub_tr
   if (r) return r;
   const json_t *ls = json_object_get(info, "lfs_sha256"), *xh = json_object_get(info, "xet_hash");
   if (!json_is_object(info) || get_size(json_object_get(info, "size"), &e.size) != 0 ||
-      copy_str(json_object_get(info, "blob_id"), x.oid, sizeof(x.oid)) != 0 ||
+      copy_str(json_object_get(info, "blob_id"), x.oid, sizeof(x.oid)) != 0 || !is_hex(x.oid, 40) ||
       (ls && !json_is_null(ls) &&
        (copy_str(ls, x.lfs_oid, sizeof(x.lfs_oid)) != 0 || !is_hex(x.lfs_oid, 64) ||
         get_size(json_object_get(info, "lfs_size"), &e.lfs_size) != 0)) ||

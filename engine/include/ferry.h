@@ -179,6 +179,12 @@ struct ferry_job_spec {
   const char *const *headers;
   int location_trusted;        /* 1: `headers` go to every origin (curl's --location-trusted) */
   int no_resume;               /* 1: ignore and replace an existing journal */
+  /* 1: `identity` names bytes that never change and whose hash is given (a Hub file at a
+   * commit): the server's validator is not compared, neither between requests nor with the
+   * journal's, and no If-Match pins it. Two sources of the same bytes (a cluster's cache tier
+   * and the Hub, two CDN edges) carry different ETags; the final hash still decides, and a
+   * mix-up of sources can only fail it, never make a wrong file. */
+  int immutable;
   /* Optional: where partial data and the journal go (default path + ".part" and
    * path + ".part.journal"), and what identifies the download in the journal (default the
    * URL; a Hub download uses repo, commit and file, since signed URLs change). */
@@ -357,6 +363,12 @@ struct ferry_hub_download_opts {
   const char *token;                   /* NULL: HF_TOKEN, then the token file */
   int force_download, dry_run;
   const struct ferry_config *engine;   /* transfer settings, progress and log callbacks */
+  /* A cluster's cache tier (deploy/mirror): file bodies are asked of
+   * MIRROR/{repo}/resolve/{commit}/{path} first, the Hub after (a 404, a failure, a copy that
+   * does not match its hash, which is purged there). NULL: FERRY_MIRROR; "" none. The token is
+   * the tier's own secret (NULL: FERRY_MIRROR_TOKEN), sent only over HTTPS and only to the
+   * mirror; the Hub token never goes there. */
+  const char *mirror, *mirror_token;
 };
 
 enum ferry_hub_file_status {

@@ -189,6 +189,7 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
     j->expected_sha[i] = (char)(expected[i] | 0x20); /* lowercase hex */
   j->expected_size = spec->size;
   j->no_resume = spec->no_resume;
+  j->immutable = spec->immutable && (spec->sha256_hex || spec->git_sha1_hex);
   j->done_cb = spec->done_cb;
   j->done_user = spec->done_user;
   j->caller_locked = spec->caller_locked;

@@ -127,6 +127,7 @@ struct ferry__job {
   int final_other_origin;
   unsigned url_gen;   /* bumped whenever final_url changes */
   int no_resume;
+  int immutable; /* the spec's: the validator is not compared (ferry_job_spec) */
   int redirects, restarts;
   /* what the server said */
   int size_known;

@@ -259,14 +259,15 @@ static void journal_identity(const struct ferry__job *j, struct ferry__jident *i
 }
 
 /* The URL (or the caller's identity), the server's validator and the size identify the
- * bytes. The expected hash does not change them: it is checked at the end whatever the
+ * bytes (not the validator for immutable bytes: another source of them has another). The expected hash does not change them: it is checked at the end whatever the
  * journal says, so adding, dropping or changing --sha256 keeps the journal. The journal's
  * sha256 line is still written and parsed as before (journals stay readable both ways
  * between versions), only no longer compared. */
 static int journal_matches(const struct ferry__job *j) {
   const struct ferry__jident *id = &j->old->ident;
   return strcmp(id->id, j->identity) == 0 && id->size == j->size &&
-         strcmp(id->validator, j->validator) == 0 && id->granularity == FERRY__BLOCK_SIZE;
+         (j->immutable || strcmp(id->validator, j->validator) == 0) &&
+         id->granularity == FERRY__BLOCK_SIZE;
 }
 
 int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {

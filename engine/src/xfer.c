@@ -111,18 +111,30 @@ static int check_response(struct ferry__xfer *x) {
     snprintf(x->reason, sizeof(x->reason), "unparseable or conflicting Content-Length");
     return -1;
   }
+  /* One range's Content-Length is its span (RFC 9110 14.4), or one of the two lies; on
+   * HTTP/1.1 the bytes past a short length would be read as the next answer. */
+  if (x->status == 206 && x->has_cr == 1 && !x->encoded && x->content_length >= 0 &&
+      x->cr.last >= x->cr.first &&
+      (uint64_t)x->content_length != (uint64_t)(x->cr.last - x->cr.first) + 1) {
+    x->verdict = FERRY_E_PROTOCOL;
+    snprintf(x->reason, sizeof(x->reason),
+             "Content-Length %lld does not match Content-Range %lld-%lld",
+             (long long)x->content_length, (long long)x->cr.first, (long long)x->cr.last);
+    return -1;
+  }
   if (x->kind == FERRY__X_PROBE) return ferry__job_on_probe(j, x);
   if (x->kind == FERRY__X_WHOLE) return 0;
   int is_etag;
   const char *v = response_validator(x, &is_etag);
-  if (j->validator[0] && strcmp(v, j->validator) != 0) {
+  if (j->validator[0] && strcmp(v, j->validator) != 0 && !j->immutable) {
     x->verdict = FERRY_E_CHANGED;
     return -1;
   }
   if (x->status == 200) {
     /* A ranged request answered in full: with an unchanged validator the server stopped
-     * honouring Range; without a validator we cannot tell, so treat it as a change. */
-    x->verdict = j->validator[0] ? FERRY_E_HTTP_RETRY : FERRY_E_CHANGED;
+     * honouring Range; without a validator we cannot tell, so treat it as a change (bytes
+     * that never change cannot have). */
+    x->verdict = j->validator[0] || j->immutable ? FERRY_E_HTTP_RETRY : FERRY_E_CHANGED;
     return -1;
   }
   if (x->has_cr != 1 || x->encoded) {
@@ -286,6 +298,10 @@ void ferry__easy_common(struct ferry_engine *e, CURL *h) {
   curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  /* Through a proxy (HTTPS_PROXY, as libcurl reads it) the proxy's answer to CONNECT is not
+   * the server's: kept from the header callbacks, which took its "200 Connection
+   * established" for the server's status (a TLS failure behind it then read as an outage). */
+  curl_easy_setopt(h, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
   long ver = CURL_HTTP_VERSION_2TLS;
   if (c->http11) ver = CURL_HTTP_VERSION_1_1;
   else if (c->h2c) ver = CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
@@ -340,7 +356,7 @@ int ferry__xfer_start(struct ferry__job *j, int kind, uint64_t start, uint64_t e
   struct curl_slist *base = j->final_other_origin ? j->hdrs_other : j->hdrs_first;
   x->req_headers = copy_list(base, NULL);
   int ok = x->easy != NULL && (base == NULL || x->req_headers != NULL);
-  if (ok && kind == FERRY__X_RANGE && j->validator[0]) {
+  if (ok && kind == FERRY__X_RANGE && j->validator[0] && !j->immutable) {
     /* Pin the object: a changed file answers 412 instead of mixing versions. */
     char h[300];
     snprintf(h, sizeof(h), "%s: %s", j->validator_is_etag ? "If-Match" : "If-Unmodified-Since",
@@ -486,12 +502,33 @@ void ferry__xfer_cancel(struct ferry__xfer *x) {
   ferry__job_check_progress(j);
 }
 
+/* Whether url parses and is http or https: a redirect anywhere else (file:, ftp:, garbage)
+ * is the server's error, said as such, not an unsupported protocol of ours. */
+static int http_url(const char *url) {
+  CURLU *u = curl_url();
+  char *scheme = NULL;
+  int ok = u && !curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME) &&
+           !curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) &&
+           (!strcasecmp(scheme, "http") || !strcasecmp(scheme, "https"));
+  curl_free(scheme);
+  curl_url_cleanup(u);
+  return ok;
+}
+
 /* Follows one redirect: the same request goes again to `loc` (already copied), which
  * becomes the URL of every later request of the job. */
 static void on_redirect(struct ferry__job *j, int kind, char *loc, int status, uint64_t start,
                         uint64_t end, int attempt) {
   if (!loc) {
     ferry__job_fail(j, FERRY_E_PROTOCOL, status, "redirect without Location from %s", j->shown_url);
+    return;
+  }
+  if (!http_url(loc)) {
+    char *shown = ferry__redact_url(loc);
+    ferry__job_fail(j, FERRY_E_PROTOCOL, status, "%s redirects to %s: not an http or https URL",
+                    j->shown_url, shown ? shown : "(unknown)");
+    free(shown);
+    free(loc);
     return;
   }
   if (++j->redirects > FERRY__MAX_REDIRECTS) {

@@ -1,7 +1,8 @@
 /* Fuzz target: the JSON walkers of the tree and repo-info answers (engine/hub/tree.c). The
  * first byte picks the parser, the rest is the server's body:
  *   0 a tree page, parsed into a tree that already holds a page: taken whole or not at all,
- *     and every path it keeps passes ferry__hub_path_check;
+ *     every path it keeps passes ferry__hub_path_check and every file's oid is 40 hex, and
+ *     the check for a path listed twice answers yes or no;
  *   1 repo info: a sha of 40 lowercase hex, siblings all non-NULL;
  *   2 the cache's trees/<commit>.json: what it accepts serializes and parses back to the same
  *     files. */
@@ -12,7 +13,8 @@
 #include "hub.h"
 
 static const char PAGE[] =
-    "[{\"type\":\"file\",\"oid\":\"0123\",\"size\":3,\"path\":\"a.txt\"},"
+    "[{\"type\":\"file\",\"oid\":\"0123456789abcdef0123456789abcdef01234567\",\"size\":3,"
+    "\"path\":\"a.txt\"},"
     "{\"type\":\"directory\",\"oid\":\"4567\",\"size\":0,\"path\":\"sub\"}]";
 
 static int same_entry(const struct ferry__hub_entry *a, const struct ferry__hub_entry *b) {
@@ -33,7 +35,11 @@ static void tree_page(const char *json, size_t len) {
   for (size_t i = 0; i < t.n; i++) {
     if (!t.v[i].path || ferry__hub_path_check(t.v[i].path, why, sizeof(why))) abort();
     if (t.v[i].has_lfs && strlen(t.v[i].lfs_oid) != 64) abort();
+    if (!t.v[i].is_dir && (strlen(t.v[i].oid) != 40 || strspn(t.v[i].oid, "0123456789abcdef") != 40))
+      abort();
   }
+  int unique = ferry__hub_tree_check_unique(&t, why, sizeof(why));
+  if (unique != 0 && unique != FERRY_E_PROTOCOL) abort();
   ferry__hub_tree_free(&t);
 }
 

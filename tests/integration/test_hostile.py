@@ -1,10 +1,39 @@
 """A hostile server (tests/support/hostile.py) against `ferry get`: every answer ends in a
 bounded time with a clear error, and nothing wrong is left at the output path.
 
-Issue 13's defects: a trickling body or trickling headers never trip a check based on the last
-byte's time (4); a huge Retry-After makes ferry sleep for a day (5); an unparseable or
-conflicting Content-Length is taken as "no length" and a short file passes (8); a 1 MiB header
-is reported as out of memory (10)."""
+Issue 13's defects tested here: a trickling body or trickling headers never trip a check
+based on the last byte's time (4); a huge Retry-After makes ferry sleep for a day (5); --json
+prints the URL's secrets (6); --header credentials follow a redirect to another origin (7); an
+unparseable or conflicting Content-Length is taken as "no length" and a short file passes (8);
+a 1 MiB header is reported as out of memory (10).
+
+The hostile-server cases of issue 13 that `ferry get` meets, and where each is tested:
+  200 to a Range                          test_get_faults.py::test_server_ignoring_range
+  Content-Range shifted or missing        here: test_lying_range_answer
+  a total negative, garbage or 4 EiB      here: test_lying_range_answer
+  Content-Length not the range's span     here: test_lying_range_answer
+  Content-Length long (body cut short)    here: test_short_body_is_never_success
+  Content-Length unparseable, two of them here: test_malformed_answer_is_a_protocol_error
+  a total that changes between requests   here: test_lying_range_answer ("grow");
+                                          a changed ETag: test_get_faults.py (file_changed...)
+  redirect loops, A-B loops, no Location  here: test_bad_redirect
+  redirects to file:, ftp:, garbage       here: test_bad_redirect
+  a 1 MiB header, 100,000 headers         here: test_malformed_answer_is_a_protocol_error
+  garbage, non-HTTP, HTTP/0.9 answers     here: test_not_an_http_answer
+  bad chunked bodies                      here: test_bad_chunked_body
+  RST before any byte                     here: test_reset_before_any_byte
+  RST mid-body, cut bodies, stalls, 5xx   test_get_faults.py (the fault proxy)
+  trickles, Retry-After, header origins, secrets in --json: the tests below
+The hub-side cases (tree listings, commits, oids, sizes, Link pages, long names):
+tests/download/test_hostile_hub.py. Issue 13's other defects, each with its test elsewhere:
+  1  two gets on one output        test_get_hardening.py::test_second_get_on_the_same_output_...
+  2  token through a Link page     tests/download/test_token_scope.py
+  3  planted symlinks              test_get_hardening.py::test_planted_symlink_is_refused,
+                                   tests/download/test_planted_links.py
+  9  parts journaled when accepted tests/upload/test_upload_crash.py (..._as_soon_as_...)
+  11 same content in a snapshot   tests/download/test_same_content.py; a 6,000-byte name:
+                                   tests/download/test_hostile_hub.py
+  12 a cut request's bytes kept    test_get_crash.py::test_kill_9_loses_little_of_slow_requests"""
 import os
 import signal
 import subprocess
@@ -13,9 +42,10 @@ import time
 import pytest
 
 from ferrytest import FERRY_BIN, TIMEOUT_SCALE
-from hostile import hostile_server
+from hostile import file_bytes, hostile_server
 
-EXIT_NETWORK, EXIT_HTTP, EXIT_PROTOCOL, EXIT_INTERRUPTED = 3, 4, 10, 130
+EXIT_NETWORK, EXIT_HTTP, EXIT_IO, EXIT_DISK_FULL, EXIT_CHANGED = 3, 4, 6, 7, 8
+EXIT_PROTOCOL, EXIT_INTERRUPTED = 10, 130
 
 
 def get(url, out, *flags, timeout=60):
@@ -28,6 +58,11 @@ def get(url, out, *flags, timeout=60):
 
 def nothing_at(out):
     return not os.path.exists(out) and not os.path.exists(str(out) + ".part")
+
+
+def nothing_left(folder):
+    """Nothing at all in the output's folder: no file, .part, journal or lock."""
+    return os.listdir(folder) == []
 
 
 @pytest.mark.parametrize("path", ["/trickle-body", "/trickle-headers"])
@@ -170,3 +205,117 @@ def test_json_url_holds_no_secret(tmp_path):
         assert missing.returncode == EXIT_HTTP
         for secret in ("pa55word", "t0psecret", "s1gnature"):
             assert secret not in missing.stdout + missing.stderr, (secret, missing.stdout)
+
+
+SIZE = 3_000_000  # several requests at the default chunk size, and no journal (under 4 MiB)
+
+
+def test_range_control(tmp_path):
+    """The control of the range cases: the same server telling the truth."""
+    with hostile_server() as srv:
+        out = tmp_path / "ok.bin"
+        r = get(srv.url(f"/range/ok/{SIZE}"), out, "--chunk-size", "1M", "--connections", "1")
+        assert r.returncode == 0, r.stderr
+        assert out.read_bytes() == file_bytes(SIZE)
+        assert len(srv.headers_of(f"/range/ok/{SIZE}")) >= 2  # ranges, not one stream
+
+
+@pytest.mark.parametrize("mode,code,says", [
+    ("shift", EXIT_PROTOCOL, "Content-Range starts at 7, asked 0"),
+    ("nocr", EXIT_PROTOCOL, "partial answer without a usable Content-Range"),
+    # refused at the headers: read to the short length, the rest of the range would sit on
+    # the connection as the next "answer"; a long one would end in a cut transfer, retried
+    ("shortlen", EXIT_PROTOCOL,
+     "Content-Length 524288 does not match Content-Range 1048576-2097151"),
+    ("longlen", EXIT_PROTOCOL,
+     "Content-Length 1049576 does not match Content-Range 1048576-2097151"),
+    ("grow", EXIT_CHANGED, "the remote file changed"),
+    ("negative", EXIT_PROTOCOL, "partial answer without a usable Content-Range"),
+    ("garbage", EXIT_PROTOCOL, "partial answer without a usable Content-Range"),
+    # 4 EiB is a size, so ferry reserves it: the file system says no (EFBIG or ENOSPC)
+    ("huge", (EXIT_IO, EXIT_DISK_FULL), "cannot reserve 4611686018427387904 bytes"),
+])
+def test_lying_range_answer(tmp_path, mode, code, says):
+    """206 answers whose Content-Range or Content-Length do not match what was asked, or
+    whose total changes from one request to the next: an error, never bytes at the wrong
+    offset nor a file stitched from two sizes."""
+    with hostile_server() as srv:
+        out = tmp_path / "lying.bin"
+        r = get(srv.url(f"/range/{mode}/{SIZE}"), out, "--chunk-size", "1M", "--connections",
+                "1", "--retries", "2", timeout=30)
+        assert r.returncode in (code if isinstance(code, tuple) else (code,)), \
+            (r.returncode, r.stderr)
+        assert says in r.stderr, r.stderr
+        assert r.seconds < 15 * TIMEOUT_SCALE, r.seconds
+        assert nothing_left(tmp_path), os.listdir(tmp_path)
+
+
+@pytest.mark.parametrize("path,code,says", [
+    ("/loop", EXIT_PROTOCOL, "more than 10 redirects"),
+    ("/ping", EXIT_PROTOCOL, "more than 10 redirects"),  # A -> B -> A ...
+    ("/no-location", EXIT_PROTOCOL, "redirect without Location"),
+    ("/redirect?to=file:///etc/passwd", EXIT_PROTOCOL,
+     "redirects to file:///etc/passwd: not an http or https URL"),
+    ("/redirect?to=ftp://127.0.0.1:1/x", EXIT_PROTOCOL,
+     "redirects to ftp://127.0.0.1:1/x: not an http or https URL"),
+    ("/redirect?to=http://[::1", EXIT_PROTOCOL,
+     "redirects to (unparsable URL): not an http or https URL"),
+])
+def test_bad_redirect(tmp_path, path, code, says):
+    """A redirect that goes round in circles, nowhere, or out of HTTP: the error says
+    which (libcurl alone would say "unsupported protocol" or "bad URL" of a URL the user
+    never gave); nothing is read from the other scheme."""
+    with hostile_server() as a, hostile_server() as b:
+        a.peer, b.peer = b, a
+        out = tmp_path / "redirected.bin"
+        r = get(a.url(path), out, timeout=30)
+        assert r.returncode == code, (r.returncode, r.stderr)
+        assert says in r.stderr, r.stderr
+        assert r.seconds < 10 * TIMEOUT_SCALE, r.seconds
+        assert nothing_left(tmp_path), os.listdir(tmp_path)
+        if path == "/ping":
+            assert a.headers_of("/ping") and b.headers_of("/ping")  # it did bounce
+
+
+@pytest.mark.parametrize("path", ["/garbage", "/not-http", "/http09"])
+def test_not_an_http_answer(tmp_path, path):
+    """Random bytes, an SSH banner, a body without a status line: not HTTP (libcurl's
+    HTTP/0.9 is off), a protocol error at once."""
+    with hostile_server() as srv:
+        out = tmp_path / "garbage.bin"
+        r = get(srv.url(path), out, "--retries", "1", timeout=30)
+        assert r.returncode == EXIT_PROTOCOL, (r.returncode, r.stderr)
+        assert "malformed or unexpected server answer" in r.stderr, r.stderr
+        assert r.seconds < 10 * TIMEOUT_SCALE, r.seconds
+        assert nothing_left(tmp_path), os.listdir(tmp_path)
+
+
+@pytest.mark.parametrize("mode,says", [
+    ("badhex", "hexadecimal sequence in chunked-encoding"),
+    ("huge", "hexadecimal number in chunked-encoding"),
+    ("cut", "closed early"),
+    ("noend", "closed early"),
+])
+def test_bad_chunked_body(tmp_path, mode, says):
+    """A chunked body with a bad or huge chunk size, a chunk cut short, no last chunk: a
+    broken transfer (retried, as a cut connection is), then an error; never a file."""
+    with hostile_server() as srv:
+        out = tmp_path / "chunked.bin"
+        r = get(srv.url(f"/chunked/{mode}"), out, "--retries", "1", timeout=30)
+        assert r.returncode == EXIT_NETWORK, (r.returncode, r.stderr)
+        assert says in r.stderr, r.stderr
+        assert r.seconds < 10 * TIMEOUT_SCALE, r.seconds
+        assert nothing_left(tmp_path), os.listdir(tmp_path)
+        assert len(srv.headers_of(f"/chunked/{mode}")) == 2  # retried once, then failed
+
+
+def test_reset_before_any_byte(tmp_path):
+    """The request read, then an RST: retried, then a network error naming the reset."""
+    with hostile_server() as srv:
+        out = tmp_path / "reset.bin"
+        r = get(srv.url("/rst"), out, "--retries", "2", timeout=30)
+        assert r.returncode == EXIT_NETWORK, (r.returncode, r.stderr)
+        assert "connection reset" in r.stderr, r.stderr
+        assert r.seconds < 10 * TIMEOUT_SCALE, r.seconds
+        assert len(srv.headers_of("/rst")) == 3
+        assert nothing_left(tmp_path), os.listdir(tmp_path)

@@ -67,6 +67,9 @@
   X(hub_repo_id_invalid) \
   X(hub_repo_parse) \
   X(hub_uri) \
+  X(hub_mirror_settings) \
+  X(hub_mirror_urls) \
+  X(hub_mirror_judge) \
   X(hub_revision) \
   X(hub_endpoint) \
   X(hub_quote) \
@@ -89,6 +92,7 @@
   X(hub_patterns_many_characters) \
   X(hub_tree_page) \
   X(hub_tree_page_malformed) \
+  X(hub_tree_duplicates) \
   X(hub_tree_long_names_said) \
   X(hub_tree_repo_info) \
   X(hub_tree_link_next) \

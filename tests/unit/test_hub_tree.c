@@ -9,6 +9,7 @@
 #define COMMIT "0123456789abcdef0123456789abcdef01234567"
 #define SHA256 "403450e234d65943a7dcf7e05a771ce3c92faa84dd07db4ac20f592037a1e4bd"
 #define SHA1 "d7edf6bd2a681fb0175f7735299831ee1b22b812"
+#define ZZ40 "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"
 
 static const char page1[] =
     "[{\"type\":\"file\",\"oid\":\"" SHA1 "\",\"size\":1432,\"path\":\"config.json\"},"
@@ -80,10 +81,14 @@ void test_hub_tree_page_malformed(void) {
       {"[{\"type\":\"file\",\"path\":\"a\",\"size\":1.5,\"oid\":\"x\"}]", "bad size"},
       {"[{\"type\":\"file\",\"path\":\"a\",\"size\":\"1\",\"oid\":\"x\"}]", "bad size"},
       {"[{\"type\":\"file\",\"path\":\"a\",\"size\":1}]", "bad oid"},
-      {"[{\"type\":\"file\",\"path\":\"a\",\"size\":1,\"oid\":\"x\",\"lfs\":{\"oid\":\"zz\",\"size\":1}}]", "bad lfs"},
-      {"[{\"type\":\"file\",\"path\":\"a\",\"size\":1,\"oid\":\"x\",\"lfs\":{\"oid\":\"" SHA256 "\"}}]", "bad lfs"},
-      {"[{\"type\":\"file\",\"path\":\"a\",\"size\":1,\"oid\":\"x\",\"lfs\":[]}]", "bad lfs"},
-      {"[{\"type\":\"file\",\"path\":\"a\",\"size\":1,\"oid\":\"x\",\"xetHash\":5}]", "bad xetHash"},
+      {"[{\"type\":\"file\",\"path\":\"a\",\"size\":1,\"oid\":\"x\"}]", "bad oid"},
+      {"[{\"type\":\"file\",\"path\":\"a\",\"size\":1,\"oid\":\"" ZZ40 "\"}]", "bad oid"},
+      {"[{\"type\":\"file\",\"path\":\"a\",\"size\":1,\"oid\":\"../../../../x\"}]", "bad oid"},
+      {"[{\"type\":\"file\",\"path\":\"a\",\"size\":1,\"oid\":\"" SHA256 "\"}]", "bad oid"},
+      {"[{\"type\":\"file\",\"path\":\"a\",\"size\":1,\"oid\":\"" SHA1 "\",\"lfs\":{\"oid\":\"zz\",\"size\":1}}]", "bad lfs"},
+      {"[{\"type\":\"file\",\"path\":\"a\",\"size\":1,\"oid\":\"" SHA1 "\",\"lfs\":{\"oid\":\"" SHA256 "\"}}]", "bad lfs"},
+      {"[{\"type\":\"file\",\"path\":\"a\",\"size\":1,\"oid\":\"" SHA1 "\",\"lfs\":[]}]", "bad lfs"},
+      {"[{\"type\":\"file\",\"path\":\"a\",\"size\":1,\"oid\":\"" SHA1 "\",\"xetHash\":5}]", "bad xetHash"},
       {"[{\"type\":\"file\",\"path\":\"../etc/passwd\",\"size\":1,\"oid\":\"x\"}]", "'..'"},
       {"[{\"type\":\"file\",\"path\":\"/etc/passwd\",\"size\":1,\"oid\":\"x\"}]", "absolute"},
       {"[{\"type\":\"file\",\"path\":\"C:/x\",\"size\":1,\"oid\":\"x\"}]", "drive"},
@@ -104,7 +109,7 @@ void test_hub_tree_page_malformed(void) {
     ferry__hub_tree_free(&t);
   }
   /* a bad entry after good ones in the same page drops the whole page */
-  const char *mixed = "[{\"type\":\"file\",\"path\":\"ok\",\"size\":1,\"oid\":\"x\"},"
+  const char *mixed = "[{\"type\":\"file\",\"path\":\"ok\",\"size\":1,\"oid\":\"" SHA1 "\"},"
                       "{\"type\":\"file\",\"path\":\"../bad\",\"size\":1,\"oid\":\"x\"}]";
   struct ferry__hub_tree t;
   ferry__hub_tree_init(&t);
@@ -121,6 +126,27 @@ void test_hub_tree_page_malformed(void) {
   ASSERT_EQ_INT(ferry__hub_tree_parse_page(sub, strlen(sub), &t, NULL, 0), 0);
   ASSERT_EQ_INT(t.v[0].is_dir, 1);
   ferry__hub_tree_free(&t);
+}
+
+void test_hub_tree_duplicates(void) {
+  struct ferry__hub_tree t;
+  char why[256] = "";
+  parse_pages(&t); /* five different paths, a folder among them */
+  ASSERT_EQ_INT(ferry__hub_tree_check_unique(&t, why, sizeof(why)), 0);
+  /* the same path again on a later page, even with the same content: which is the file? */
+  const char *again = "[{\"type\":\"file\",\"oid\":\"" SHA1 "\",\"size\":1432,\"path\":\"config.json\"}]";
+  ASSERT_EQ_INT(ferry__hub_tree_parse_page(again, strlen(again), &t, why, sizeof(why)), 0);
+  ASSERT_EQ_INT(ferry__hub_tree_check_unique(&t, why, sizeof(why)), FERRY_E_PROTOCOL);
+  ASSERT_TRUE(strstr(why, "'config.json' is listed twice") != NULL);
+  ferry__hub_tree_free(&t);
+  /* a folder and a file of one name are one path twice too */
+  const char *both = "[{\"type\":\"directory\",\"path\":\"x\"},"
+                     "{\"type\":\"file\",\"oid\":\"" SHA1 "\",\"size\":1,\"path\":\"x\"}]";
+  ferry__hub_tree_init(&t);
+  ASSERT_EQ_INT(ferry__hub_tree_parse_page(both, strlen(both), &t, NULL, 0), 0);
+  ASSERT_EQ_INT(ferry__hub_tree_check_unique(&t, NULL, 0), FERRY_E_PROTOCOL);
+  ferry__hub_tree_free(&t);
+  ASSERT_EQ_INT(ferry__hub_tree_check_unique(&t, NULL, 0), 0); /* empty */
 }
 
 void test_hub_tree_repo_info(void) {
@@ -309,15 +335,15 @@ void test_hub_tree_cache_roundtrip(void) {
 /* The cache is read entry by entry, not as one document: any JSON layout of the same object
  * reads the same (compact, keys in another order, a key a later version might add). */
 void test_hub_tree_cache_any_layout(void) {
-  const char *json = "{\"extra\":{\"x\":[1,{\"y\":null}]},\"files\":{\"b\":{\"blob_id\":\"2\","
-                     "\"size\":2},\"a\":{\"size\":1,\"blob_id\":\"1\",\"xet_hash\":\"h\"}},"
-                     "\"format_version\":1}\n";
+  const char *json = "{\"extra\":{\"x\":[1,{\"y\":null}]},\"files\":{\"b\":{\"blob_id\":"
+                     "\"2222222222222222222222222222222222222222\",\"size\":2},\"a\":{\"size\":1,"
+                     "\"blob_id\":\"" SHA1 "\",\"xet_hash\":\"h\"}},\"format_version\":1}\n";
   struct ferry__hub_tree t;
   char why[256] = "";
   ASSERT_EQ_INT(ferry__hub_tree_cache_parse(json, strlen(json), &t, why, sizeof(why)), 0);
   ASSERT_EQ_U64(t.n, 2);
   ASSERT_EQ_STR(t.v[0].path, "a");
-  ASSERT_EQ_STR(t.v[0].oid, "1");
+  ASSERT_EQ_STR(t.v[0].oid, SHA1);
   ASSERT_EQ_STR(t.v[0].xet_hash, "h");
   ASSERT_EQ_STR(t.v[1].path, "b");
   ASSERT_EQ_U64(t.v[1].size, 2);
@@ -336,17 +362,18 @@ void test_hub_tree_cache_malformed(void) {
       {"{\"format_version\": 1, \"files\": []}", "no files object"},
       {"{\"format_version\": 1, \"files\": {\"a\": {\"blob_id\": \"x\"}}}", "malformed"},
       {"{\"format_version\": 1, \"files\": {\"a\": {\"size\": 1}}}", "malformed"},
-      {"{\"format_version\": 1, \"files\": {\"a\": {\"size\": 1, \"blob_id\": \"x\", \"lfs_sha256\": \"" SHA256 "\"}}}", "malformed"},
-      {"{\"format_version\": 1, \"files\": {\"a\": {\"size\": 1, \"blob_id\": \"x\", \"lfs_sha256\": \"nothex\", \"lfs_size\": 1}}}", "malformed"},
+      {"{\"format_version\": 1, \"files\": {\"a\": {\"size\": 1, \"blob_id\": \"" ZZ40 "\"}}}", "malformed"},
+      {"{\"format_version\": 1, \"files\": {\"a\": {\"size\": 1, \"blob_id\": \"" SHA1 "\", \"lfs_sha256\": \"" SHA256 "\"}}}", "malformed"},
+      {"{\"format_version\": 1, \"files\": {\"a\": {\"size\": 1, \"blob_id\": \"" SHA1 "\", \"lfs_sha256\": \"nothex\", \"lfs_size\": 1}}}", "malformed"},
       {"{\"format_version\": 1, \"files\": {\"a\": 5}}", "malformed"},
       {"{\"format_version\": 1, \"files\": {\"../a\": {\"size\": 1, \"blob_id\": \"x\"}}}", "'..'"},
       {"{\"format_version\": 1, \"files\": {", "malformed JSON"},
-      {"{\"format_version\": 1, \"files\": {\"a\": {\"size\": 1, \"blob_id\": \"x\"}, "
-       "\"a\": {\"size\": 2, \"blob_id\": \"y\"}}}", "twice"},
+      {"{\"format_version\": 1, \"files\": {\"a\": {\"size\": 1, \"blob_id\": \"" SHA1 "\"}, "
+       "\"a\": {\"size\": 2, \"blob_id\": \"" SHA1 "\"}}}", "twice"},
       {"{\"format_version\": 1, \"files\": {}, \"files\": {}}", "two files objects"},
       {"{\"format_version\": 1, \"files\": {}} {}", "data after"},
       {"{\"format_version\": 1, \"files\": {\"a\" {\"size\": 1, \"blob_id\": \"x\"}}}", "malformed JSON"},
-      {"{\"format_version\": 1, \"files\": {\"a\": {\"size\": 1, \"blob_id\": \"x\"} \"b\": 1}}", "malformed JSON"},
+      {"{\"format_version\": 1, \"files\": {\"a\": {\"size\": 1, \"blob_id\": \"" SHA1 "\"} \"b\": 1}}", "malformed JSON"},
       {"[]", "not a JSON object"},
       {"", "not a JSON object"},
   };

@@ -89,13 +89,25 @@ def test_scenarios_are_the_issue_s(tmp_path):
 
 def test_nothing_is_left_in_the_root_namespace(tmp_path):
     before = root_namespace()
+    with open("/etc/hosts") as f:
+        hosts = f.read()
     with lab(tmp_path, "--scenario", "cloud") as the_lab:
         assert root_namespace() == before  # the TUN devices were made inside the namespaces
         names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
         assert the_lab.client_ns in names and the_lab.server_ns in names
+        # the two ends' names resolve inside the lab, and only there
+        for ns, run in ((the_lab.client_ns, the_lab.client), (the_lab.server_ns, the_lab.server)):
+            got = subprocess.run(run("getent", "hosts", the_lab.env["WAN_SERVER_NAME"]),
+                                 capture_output=True, text=True).stdout.split()
+            assert got[:1] == [the_lab.server_addr], (ns, got)
+        assert subprocess.run(["getent", "hosts", the_lab.env["WAN_SERVER_NAME"]],
+                              capture_output=True).returncode != 0
     names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert the_lab.client_ns not in names and the_lab.server_ns not in names
     assert root_namespace() == before
+    assert not os.path.exists("/etc/netns/" + the_lab.client_ns)
+    with open("/etc/hosts") as f:
+        assert f.read() == hosts
 
 
 def test_stop_after_a_crash(tmp_path):
@@ -115,3 +127,4 @@ def test_stop_after_a_crash(tmp_path):
         subprocess.run([LAB, "sweep"], capture_output=True, check=True)
         names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
         assert orphan.client_ns not in names and orphan.server_ns not in names
+        assert not os.path.exists("/etc/netns/" + orphan.server_ns)

@@ -1,5 +1,6 @@
 """A CA and a server certificate for 127.0.0.1 / ::1 / localhost (and the address the hub
 listens on, when that is another one), made with the openssl CLI."""
+import ipaddress
 import os
 import subprocess
 
@@ -10,9 +11,18 @@ def run(*cmd):
 
 
 def subject_alt_names(listen):
+    """The listen address as an IP name, or as a DNS name when it is a host name (`localhost`:
+    nginx checks an upstream's certificate by host name only, so a hub in front of which
+    nginx sits, as the cache tier does, is started on a name)."""
     names = ["IP:127.0.0.1", "IP:::1", "DNS:localhost"]
-    if listen and "IP:" + listen not in names:
-        names.append("IP:" + listen)
+    if listen:
+        try:
+            ipaddress.ip_address(listen)
+            name = "IP:" + listen
+        except ValueError:
+            name = "DNS:" + listen
+        if name not in names:
+            names.append(name)
     return ",".join(names)
 
 
