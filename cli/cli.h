@@ -28,6 +28,8 @@ void cli_warn_token_argument(void);
 /* The "error" value of --json: null for 0, else {code (the exit code), name, message (the
  * error's own text when `message` is empty)} plus http_status when it is >= 0. */
 json_t *cli_json_error(int err, const char *message, long http_status);
+/* The "peak_rss" of --json: the most memory this process has had resident, in bytes. */
+json_int_t cli_peak_rss(void);
 /* A JSON string even from bytes that are not UTF-8 (they become '?'); NULL gives null. */
 json_t *cli_json_str(const char *s);
 

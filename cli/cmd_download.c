@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "cli.h"
 
@@ -19,38 +18,42 @@ static const char *status_name(int s) {
   }
 }
 
+/* One JSON object on stdout; the files are written one at a time after the other keys, so a
+ * snapshot of a million files is never a JSON tree in memory. */
 static void print_json(const struct ferry_hub_download_opts *o,
                        const struct ferry_hub_download_result *r) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  json_t *files = json_array();
-  for (size_t k = 0; k < r->n_files; k++) {
-    const struct ferry_hub_file *f = &r->files[k];
-    json_array_append_new(
-        files, json_pack("{s:s, s:I, s:s, s:b, s:s, s:o}", "path", f->path ? f->path : "", "size",
-                         (json_int_t)f->size, "etag", f->etag, "lfs", f->lfs, "status",
-                         status_name(f->status), "error",
-                         f->error ? json_string(ferry_err_name(f->error)) : json_null()));
-  }
   double secs = r->stats.seconds > 0 ? r->stats.seconds : 1e-9;
   json_t *err = cli_json_error(r->error, r->message, r->http_status);
   json_t *obj = json_pack(
-      "{s:b, s:s, s:s, s:s, s:s, s:s, s:o, s:i, s:i, s:i, s:I, s:I, s:f, s:f, s:I, s:I, s:I, "
-      "s:o}",
+      "{s:b, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:o}",
       "ok", r->error == 0, "repo_id", r->repo_id[0] ? r->repo_id : o->repo_id, "repo_type",
       r->repo_type[0] ? r->repo_type : (o->repo_type ? o->repo_type : "model"), "revision",
       o->revision ? o->revision : "main",
-      "commit", r->commit, "path", r->path ? r->path : "", "files", files, "files_total",
+      "commit", r->commit, "path", r->path ? r->path : "", "files_total",
       (int)r->n_files, "files_downloaded", r->files_downloaded, "files_cached", r->files_cached,
       "bytes_total", (json_int_t)r->bytes_total, "bytes_downloaded",
       (json_int_t)r->bytes_downloaded, "seconds", r->stats.seconds, "mb_per_s",
       (double)r->bytes_downloaded / secs / 1e6, "requests", (json_int_t)r->stats.requests,
       "connections", (json_int_t)r->stats.connections_opened, "peak_rss",
-      (json_int_t)ru.ru_maxrss * 1024, "error", err);
+      cli_peak_rss(), "error", err);
   char *text = json_dumps(obj, JSON_COMPACT);
-  if (text) printf("%s\n", text);
-  free(text);
   json_decref(obj);
+  if (!text) return;
+  text[strlen(text) - 1] = 0; /* the closing brace comes after the files */
+  printf("%s,\"files\":[", text);
+  free(text);
+  for (size_t k = 0; k < r->n_files; k++) {
+    const struct ferry_hub_file *f = &r->files[k];
+    json_t *one = json_pack("{s:s, s:I, s:s, s:b, s:s, s:o}", "path", f->path ? f->path : "",
+                            "size", (json_int_t)f->size, "etag", f->etag, "lfs", f->lfs,
+                            "status", status_name(f->status), "error",
+                            f->error ? json_string(ferry_err_name(f->error)) : json_null());
+    char *t = one ? json_dumps(one, JSON_COMPACT) : NULL;
+    if (t) printf("%s%s", k ? "," : "", t);
+    free(t);
+    json_decref(one);
+  }
+  printf("]}\n");
 }
 
 static void print_dry_run(const struct ferry_hub_download_result *r) {

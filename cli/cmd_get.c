@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <curl/curl.h>
@@ -118,8 +117,6 @@ static int read_input_file(const char *file, struct entry **list, int *n, int *c
 }
 
 static void print_json(struct entry *list, int n, const struct ferry_stats *s, int first_err) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
   json_t *files = json_array();
   const char *first_msg = "";
   long first_status = 0;
@@ -149,7 +146,7 @@ static void print_json(struct entry *list, int n, const struct ferry_stats *s, i
       (double)moved / secs / 1e6, "connections", (json_int_t)s->connections_opened,
       "max_connections", s->connections_peak, "requests", (json_int_t)s->requests, "retries",
       (json_int_t)s->retries, "peak_memory", (json_int_t)s->memory_peak, "peak_rss",
-      (json_int_t)ru.ru_maxrss * 1024, "files", files, "error",
+      cli_peak_rss(), "files", files, "error",
       cli_json_error(first_err, first_msg, first_status));
   if (n == 1) {
     json_object_set(o, "path", json_object_get(json_array_get(files, 0), "path"));

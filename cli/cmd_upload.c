@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,8 +53,6 @@ static void draw(void *user, const struct ferry_hub_upload_progress *p) {
 
 static void print_json(const struct ferry_hub_upload_opts *o,
                        const struct ferry_hub_upload_result *r) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
   double secs = r->seconds > 0 ? r->seconds : 1e-9;
   json_t *err = cli_json_error(r->error, r->message, r->http_status);
   json_t *obj = json_pack(
@@ -72,7 +69,7 @@ static void print_json(const struct ferry_hub_upload_opts *o,
       (json_int_t)r->bytes_skipped, "parts_sent", (json_int_t)r->parts_sent, "parts_resumed",
       (json_int_t)r->parts_resumed, "parts_retried", (json_int_t)r->parts_retried, "commits",
       r->commits, "seconds", r->seconds, "mb_per_s", (double)r->bytes_sent / secs / 1e6,
-      "peak_rss", (json_int_t)ru.ru_maxrss * 1024, "error", err);
+      "peak_rss", cli_peak_rss(), "error", err);
   char *text = json_dumps(obj, JSON_COMPACT);
   if (text) printf("%s\n", text);
   free(text);

@@ -1,6 +1,8 @@
 /* json: the pieces of every command's --json output that are the same everywhere. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 
@@ -23,4 +25,21 @@ json_t *cli_json_str(const char *s) {
   j = copy ? json_string(copy) : NULL;
   free(copy);
   return j ? j : json_null();
+}
+
+json_int_t cli_peak_rss(void) {
+  /* VmHWM is this program's own peak. getrusage's ru_maxrss survives execve: a ferry started
+   * by a large parent (a test runner holding a 20,000-file listing) reported the parent's. */
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[128];
+  long long kib = -1;
+  while (f && fgets(line, sizeof(line), f))
+    if (sscanf(line, "VmHWM: %lld kB", &kib) == 1) break;
+  if (f) fclose(f);
+  if (kib < 0) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    kib = ru.ru_maxrss;
+  }
+  return (json_int_t)kib * 1024;
 }

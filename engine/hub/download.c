@@ -2,7 +2,8 @@
  *
  * revision -> commit (one API call, or none for a commit or offline), the recursive tree at
  * that commit (trees/<commit>.json, or listed page by page and then kept), the selection
- * (file names or patterns), then every missing blob as one job of one engine: resolve URL,
+ * (file names or patterns), then every missing blob as one job of one engine, made as the
+ * engine has room for it (a job source, so memory does not grow with the files): resolve URL,
  * expected size and hash from the tree (SHA-256 for LFS, git blob SHA-1 otherwise), partial
  * data in blobs/<etag>.incomplete with its journal. Only verified blobs are renamed into
  * place; the snapshot's relative symlinks and refs/<rev> follow (hub-protocol.md §2-§4). */
@@ -47,7 +48,6 @@ struct dl {
   size_t *pick; /* indexes into tree.v of the selected files */
   size_t npick;
   struct ferry__lock *locks;
-  struct ferry_job **jobs;
   int *deferred;
   struct ferry__hub_mirror mirror; /* a cluster's cache tier (FERRY_MIRROR), or none */
 };
@@ -608,6 +608,7 @@ static void blob_failed(struct dl *d, size_t k, const struct ferry_job_result *r
 struct blob_ctx {
   struct dl *d;
   size_t k;
+  struct ferry_job *job; /* valid until done: the engine frees a source's jobs after done_cb */
   int done;
   struct ferry_engine *eng;
   int from_mirror;
@@ -645,6 +646,7 @@ static void on_blob_done(void *user, struct ferry_job *job) {
   struct ferry_job_result r;
   ferry_job_result(job, &r);
   c->done = 1;
+  c->job = NULL;
   if (r.error && c->from_mirror && mirror_failed(c, &r)) {
     f->status = FERRY_HUB_FILE_PLANNED; /* not failed: the Hub's round takes it */
     f->error = 0;
@@ -675,119 +677,151 @@ static void purge_bad_copy(struct dl *d, size_t k) {
            purged == 1 ? "y" : "ies");
 }
 
+/* One round of transfers: the files marked in `todo` become jobs as the engine has room for
+ * them (a job source), so memory does not grow with the number of files. */
+struct round {
+  struct dl *d;
+  unsigned char *todo;
+  struct blob_ctx *ctx;
+  size_t next;     /* the next file index to look at */
+  int from_mirror; /* the files come from the mirror (the Hub is the next round) */
+};
+
+/* File k as a job of `eng`. In the cache, its blob is locked first; one that another process
+ * holds is left for run_deferred (deferred), one that appeared meanwhile is placed. */
+static void start_blob(struct round *rd, struct ferry_engine *eng, size_t k) {
+  struct dl *d = rd->d;
+  struct ferry_hub_file *files = d->out->files;
+  unsigned char *todo = rd->todo;
+  const struct ferry__hub_entry *e = &d->tree.v[d->pick[k]];
+  if (!d->o->local_dir && !d->locks[k].path) { /* one process per blob */
+    char *lock_path = NULL;
+    struct ferry__lock_opts lo = {0};
+    int held = ferry__hub_lock_path(d->cache_root, &d->repo, files[k].etag, &lock_path);
+    if (!held) held = ferry__lock_acquire(lock_path, &lo, &d->locks[k]);
+    free(lock_path);
+    if (held == FERRY__LOCK_HELD) {
+      d->deferred[k] = 1;
+      todo[k] = 0;
+      return;
+    }
+    if (held) {
+      files[k].status = FERRY_HUB_FILE_FAILED;
+      files[k].error = held;
+      fail(d, held, 0, "cannot create the lock for %s", e->path);
+      todo[k] = 0;
+      return;
+    }
+    /* Another process may have finished this blob between our look and our lock. */
+    char *blob = NULL;
+    int there = ferry__hub_blob_path(d->repo_dir, files[k].etag, &blob) == 0 &&
+                !d->o->force_download && is_regular_with_size(blob, entry_size(e));
+    free(blob);
+    if (there) {
+      files[k].status = FERRY_HUB_FILE_CACHED;
+      d->out->files_cached++;
+      finish_file(d, k, files[k].etag, 0);
+      ferry__lock_release(&d->locks[k]);
+      todo[k] = 0;
+      return;
+    }
+  }
+  struct target t;
+  char *url = NULL, *identity = NULL;
+  int err = target_for(d, e, files[k].etag, &t);
+  if (!err && rd->from_mirror)
+    err = ferry__hub_mirror_file_url(&d->mirror, &d->repo, d->out->commit, e->path, 0, &url);
+  else if (!err)
+    err = ferry__hub_url_resolve(d->endpoint, &d->repo, d->out->commit, e->path, &url);
+  /* The Hub token to the Hub's origin only; the mirror gets its own secret, if any. */
+  const char *headers[2] = {NULL, NULL};
+  if (url) headers[0] = rd->from_mirror ? d->mirror.auth : ferry__hub_client_auth_for(d->client, url);
+  if (!err) err = ferry__hub_fmt(&identity, FERRY__HUB_PATH_MAX, "hub-blob:%s", files[k].etag);
+  if (!err) {
+    struct blob_ctx *c = &rd->ctx[k];
+    *c = (struct blob_ctx){d, k, NULL, 0, eng, rd->from_mirror, FERRY__MIRROR_OK};
+    struct ferry_job_spec spec = {
+        .url = url, .path = t.final, .size = (int64_t)entry_size(e), .headers = headers,
+        .sha256_hex = e->has_lfs ? files[k].etag : NULL,
+        .git_sha1_hex = e->has_lfs ? NULL : files[k].etag, .part_path = t.part,
+        .journal_path = t.journal, .identity = identity, .no_resume = d->o->force_download,
+        .label = e->path, .done_cb = on_blob_done, .done_user = c,
+        .caller_locked = !d->o->local_dir, /* the cache's blobs are locked in .locks/ */
+        /* a file at a commit, its hash known: the mirror's and the Hub's copies are the
+         * same bytes under different validators, and a resume may switch between them */
+        .immutable = 1};
+    /* LFS etags are the content's SHA-256; others the git blob SHA-1 of the content. */
+    if (e->has_lfs && strlen(files[k].etag) != 64) spec.sha256_hex = NULL;
+    err = ferry_engine_add(eng, &spec, &c->job);
+  }
+  if (err) {
+    files[k].status = FERRY_HUB_FILE_FAILED;
+    files[k].error = err;
+    fail(d, err, 0, "%s: cannot start its download", e->path);
+    ferry__lock_release(&d->locks[k]);
+    todo[k] = 0;
+  }
+  free(url);
+  free(identity);
+  target_free(&t);
+}
+
+static int next_blob(void *user, struct ferry_engine *eng) {
+  struct round *rd = user;
+  while (rd->next < rd->d->npick && !rd->todo[rd->next]) rd->next++;
+  if (rd->next >= rd->d->npick) return 0;
+  start_blob(rd, eng, rd->next++);
+  return 1;
+}
+
 /* One round of transfers for the files marked in `todo` (1 = fetch), from the Hub or, with
- * `from_mirror`, from the mirror. In the cache, each blob is locked first; one that another
- * process holds is left for run_deferred. Returns 0, or FERRY_E_INTERRUPTED. Files that fail
- * with a checksum error stay marked in `todo`; from the mirror, so do those that go to the
- * Hub next. */
+ * `from_mirror`, from the mirror. Returns 0, or FERRY_E_INTERRUPTED. Files that fail with a
+ * checksum error stay marked in `todo`; from the mirror, so do those that go to the Hub next
+ * (also those a dropped mirror's stopped run never made jobs of). */
 static int transfer_round(struct dl *d, struct ferry_engine *eng, unsigned char *todo,
                           int *checksum_failed, int from_mirror) {
   struct ferry_hub_file *files = d->out->files;
-  struct blob_ctx *ctx = calloc(d->npick + 1, sizeof(*ctx));
-  if (!ctx) return fail(d, FERRY_E_NOMEM, 0, "out of memory");
-  int any = 0;
+  struct round rd = {d, todo, calloc(d->npick + 1, sizeof(*rd.ctx)), 0, from_mirror};
+  if (!rd.ctx) return fail(d, FERRY_E_NOMEM, 0, "out of memory");
+  int total = 0;
+  for (size_t k = 0; k < d->npick; k++) total += todo[k];
+  struct ferry_job_source src = {.next = next_blob, .user = &rd, .total = total};
+  int run_err = ferry_engine_set_source(eng, &src);
+  if (!run_err) run_err = ferry_engine_run(eng);
+  int to_hub = 0, to_hub_jobs = 0;
   for (size_t k = 0; k < d->npick; k++) {
-    d->jobs[k] = NULL;
     if (!todo[k]) continue;
-    const struct ferry__hub_entry *e = &d->tree.v[d->pick[k]];
-    if (!d->o->local_dir && !d->locks[k].path) { /* one process per blob */
-      char *lock_path = NULL;
-      struct ferry__lock_opts lo = {0};
-      int held = ferry__hub_lock_path(d->cache_root, &d->repo, files[k].etag, &lock_path);
-      if (!held) held = ferry__lock_acquire(lock_path, &lo, &d->locks[k]);
-      free(lock_path);
-      if (held == FERRY__LOCK_HELD) {
-        d->deferred[k] = 1;
-        todo[k] = 0;
-        continue;
-      }
-      if (held) {
-        files[k].status = FERRY_HUB_FILE_FAILED;
-        files[k].error = held;
-        fail(d, held, 0, "cannot create the lock for %s", e->path);
-        todo[k] = 0;
-        continue;
-      }
-      /* Another process may have finished this blob between our look and our lock. */
-      char *blob = NULL;
-      int there = ferry__hub_blob_path(d->repo_dir, files[k].etag, &blob) == 0 &&
-                  !d->o->force_download && is_regular_with_size(blob, entry_size(e));
-      free(blob);
-      if (there) {
-        files[k].status = FERRY_HUB_FILE_CACHED;
-        d->out->files_cached++;
-        finish_file(d, k, files[k].etag, 0);
-        ferry__lock_release(&d->locks[k]);
-        todo[k] = 0;
-        continue;
-      }
+    struct blob_ctx *c = &rd.ctx[k];
+    if (c->job) on_blob_done(c, c->job); /* never ran: interrupted first */
+    if (!c->done && from_mirror && d->mirror.dropped) {
+      to_hub++; /* never became a job before the mirror was dropped: from the Hub next */
+      continue;
     }
-    struct target t;
-    char *url = NULL, *identity = NULL;
-    int err = target_for(d, e, files[k].etag, &t);
-    if (!err && from_mirror)
-      err = ferry__hub_mirror_file_url(&d->mirror, &d->repo, d->out->commit, e->path, 0, &url);
-    else if (!err)
-      err = ferry__hub_url_resolve(d->endpoint, &d->repo, d->out->commit, e->path, &url);
-    /* The Hub token to the Hub's origin only; the mirror gets its own secret, if any. */
-    const char *headers[2] = {NULL, NULL};
-    if (url) headers[0] = from_mirror ? d->mirror.auth : ferry__hub_client_auth_for(d->client, url);
-    if (!err)
-      err = ferry__hub_fmt(&identity, FERRY__HUB_PATH_MAX, "hub-blob:%s", files[k].etag);
-    if (!err) {
-      ctx[k] = (struct blob_ctx){d, k, 0, eng, from_mirror, FERRY__MIRROR_OK};
-      struct ferry_job_spec spec = {
-          .url = url, .path = t.final, .size = (int64_t)entry_size(e), .headers = headers,
-          .sha256_hex = e->has_lfs ? files[k].etag : NULL,
-          .git_sha1_hex = e->has_lfs ? NULL : files[k].etag, .part_path = t.part,
-          .journal_path = t.journal, .identity = identity, .no_resume = d->o->force_download,
-          .label = e->path, .done_cb = on_blob_done, .done_user = &ctx[k],
-          .caller_locked = !d->o->local_dir, /* the cache's blobs are locked in .locks/ */
-          /* a file at a commit, its hash known: the mirror's and the Hub's copies are the
-           * same bytes under different validators, and a resume may switch between them */
-          .immutable = 1};
-      /* LFS etags are the content's SHA-256; others the git blob SHA-1 of the content. */
-      if (e->has_lfs && strlen(files[k].etag) != 64) spec.sha256_hex = NULL;
-      err = ferry_engine_add(eng, &spec, &d->jobs[k]);
-    }
-    if (err) {
+    if (!c->done) { /* never became a job: the run was stopped first */
       files[k].status = FERRY_HUB_FILE_FAILED;
-      files[k].error = err;
-      fail(d, err, 0, "%s: cannot start its download", e->path);
-      ferry__lock_release(&d->locks[k]);
-      todo[k] = 0;
-    } else {
-      any = 1;
+      files[k].error = FERRY_E_INTERRUPTED;
+      fail(d, FERRY_E_INTERRUPTED, 0, "%s: interrupted before it started", files[k].path);
     }
-    free(url);
-    free(identity);
-    target_free(&t);
-  }
-  int run_err = any ? ferry_engine_run(eng) : 0;
-  int to_hub = 0;
-  for (size_t k = 0; k < d->npick; k++) {
-    if (!d->jobs[k]) continue;
-    if (!ctx[k].done) on_blob_done(&ctx[k], d->jobs[k]); /* never ran: interrupted first */
     todo[k] = 0;
     if (files[k].status == FERRY_HUB_FILE_FAILED && files[k].error == FERRY_E_CHECKSUM) {
       todo[k] = 1; /* one more try, then it is reported */
       (*checksum_failed)++;
-    } else if (from_mirror && ctx[k].verdict != FERRY__MIRROR_OK &&
+    } else if (from_mirror && c->verdict != FERRY__MIRROR_OK &&
                files[k].status == FERRY_HUB_FILE_PLANNED) {
       todo[k] = 1; /* from the Hub next */
-      to_hub++;
-      if (ctx[k].verdict == FERRY__MIRROR_BAD_COPY) purge_bad_copy(d, k);
+      to_hub++, to_hub_jobs++;
+      if (c->verdict == FERRY__MIRROR_BAD_COPY) purge_bad_copy(d, k);
     }
   }
   if (eng != d->api) { /* the first engine's figures are added once, at the end */
     struct ferry_stats st;
     ferry_engine_stats(eng, &st);
-    /* files the Hub's round takes are counted there */
+    /* files the Hub's round takes are counted there (those that were jobs failed here) */
     st.files_total -= to_hub < st.files_total ? to_hub : st.files_total;
-    st.files_failed -= to_hub < st.files_failed ? to_hub : st.files_failed;
+    st.files_failed -= to_hub_jobs < st.files_failed ? to_hub_jobs : st.files_failed;
     add_stats(&d->out->stats, &st);
   }
-  free(ctx);
+  free(rd.ctx);
   /* A mirror dropped mid-round stopped its engine: not the user's interrupt. */
   if (run_err == FERRY_E_INTERRUPTED && from_mirror && d->mirror.dropped) return 0;
   return run_err == FERRY_E_INTERRUPTED ? FERRY_E_INTERRUPTED : 0;
@@ -995,11 +1029,10 @@ static int plan_and_fetch(struct dl *d) {
   struct ferry_hub_download_result *out = d->out;
   out->files = calloc(d->npick + 1, sizeof(*out->files));
   d->locks = calloc(d->npick + 1, sizeof(*d->locks));
-  d->jobs = calloc(d->npick + 1, sizeof(*d->jobs));
   d->deferred = calloc(d->npick + 1, sizeof(*d->deferred));
   unsigned char *todo = calloc(d->npick + 1, 1);
   size_t *same = calloc(d->npick + 1, sizeof(*same));
-  if (!out->files || !d->locks || !d->jobs || !d->deferred || !todo || !same) {
+  if (!out->files || !d->locks || !d->deferred || !todo || !same) {
     free(todo), free(same);
     return fail(d, FERRY_E_NOMEM, 0, "out of memory");
   }
@@ -1052,7 +1085,6 @@ static void cleanup(struct dl *d) {
   free(d->repo_dir);
   free(d->pick);
   free(d->locks);
-  free(d->jobs);
   free(d->deferred);
   ferry__hub_tree_free(&d->tree);
   ferry__hub_mirror_free(&d->mirror);

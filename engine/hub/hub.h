@@ -259,14 +259,16 @@ int ferry__hub_patterns_keep(const char *const *allow, size_t n_allow,
 /* ---- tree.c ------------------------------------------------------------------------------ */
 
 struct ferry__hub_entry {
-  int is_dir;                            /* "directory" (1) or "file" (0) */
-  char *path;                            /* owned by the tree; checked with ferry__hub_path_check */
-  uint64_t size;                         /* content size (0 for directories) */
-  char oid[FERRY__HUB_OID_MAX + 1];      /* git blob sha1 ("" when absent) */
-  int has_lfs;
-  char lfs_oid[FERRY__HUB_OID_MAX + 1];  /* sha256 of the content (64 lowercase hex) */
+  /* One allocation, owned by the tree, holds the path (checked with ferry__hub_path_check)
+   * and the three hashes after it: entries cost what their strings need. */
+  char *path;
+  const char *oid;      /* git blob sha1 ("" when absent) */
+  const char *lfs_oid;  /* sha256 of the content (64 lowercase hex), "" without LFS */
+  const char *xet_hash; /* "" when absent */
+  uint64_t size;        /* content size (0 for directories) */
   uint64_t lfs_size;
-  char xet_hash[FERRY__HUB_OID_MAX + 1]; /* "" when absent */
+  unsigned char is_dir; /* "directory" (1) or "file" (0) */
+  unsigned char has_lfs;
 };
 
 struct ferry__hub_tree {

@@ -3,6 +3,7 @@
  * huggingface_hub >= 1.22 keeps (§3.5). Parsing is jansson's; every body has a size cap. */
 #include <curl/curl.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -37,6 +38,24 @@ static int copy_str(const json_t *j, char *out, size_t cap) {
   const char *s = json_string_value(j);
   if (n + 1 > cap || strlen(s) != n) return -1;
   memcpy(out, s, n + 1);
+  return 0;
+}
+
+/* An entry's strings as they are read, before pack() gives them one allocation. */
+struct entry_text {
+  char oid[FERRY__HUB_OID_MAX + 1], lfs_oid[FERRY__HUB_OID_MAX + 1], xet_hash[FERRY__HUB_OID_MAX + 1];
+};
+
+/* path, oid, lfs_oid and xet_hash in one malloc (e->path): a listing holds every entry at once,
+ * so an entry costs its strings' lengths, not their maximum sizes. */
+static int pack(struct ferry__hub_entry *e, const char *path, const struct entry_text *x) {
+  size_t np = strlen(path) + 1, no = strlen(x->oid) + 1, nl = strlen(x->lfs_oid) + 1;
+  char *p = malloc(np + no + nl + strlen(x->xet_hash) + 1);
+  if (!p) return FERRY_E_NOMEM;
+  e->path = memcpy(p, path, np);
+  e->oid = strcpy(p + np, x->oid);
+  e->lfs_oid = strcpy(p + np + no, x->lfs_oid);
+  e->xet_hash = strcpy(p + np + no + nl, x->xet_hash);
   return 0;
 }
 
@@ -93,47 +112,37 @@ static int parse_entry(const json_t *item, size_t index, struct ferry__hub_entry
     return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree entry %zu has no type", index);
   /* huggingface_hub: "file" is a file, any other type a folder. */
   e->is_dir = strcmp(json_string_value(type), "file") != 0;
-  char *p = malloc(FERRY__HUB_PATH_MAX + 1);
-  if (!p) return FERRY_E_NOMEM;
   char detail[96];
   const char *problem = name_problem(path, FERRY__HUB_PATH_MAX, detail, sizeof(detail));
-  if (problem || copy_str(path, p, FERRY__HUB_PATH_MAX + 1) != 0) {
-    free(p);
-    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree entry %zu has %s", index,
-                          problem ? problem : "no usable path");
-  }
+  if (problem)
+    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree entry %zu has %s", index, problem);
+  const char *p = json_string_value(path);
   int r = ferry__hub_path_check(p, why, why_len);
-  if (r) {
-    free(p);
-    return r;
-  }
+  if (r) return r;
   const json_t *size = json_object_get(item, "size"), *oid = json_object_get(item, "oid");
   const json_t *lfs = json_object_get(item, "lfs"), *xet = json_object_get(item, "xetHash");
+  struct entry_text x = {"", "", ""};
   const char *bad = NULL;
   if (!e->is_dir && get_size(size, &e->size) != 0) bad = "size";
   else if (e->is_dir && size && !json_is_null(size) && get_size(size, &e->size) != 0) bad = "size";
   /* A regular file's oid names its blob in the cache: git's 40-hex id, nothing else. */
-  else if (!e->is_dir && (copy_str(oid, e->oid, sizeof(e->oid)) != 0 || !is_hex(e->oid, 40)))
+  else if (!e->is_dir && (copy_str(oid, x.oid, sizeof(x.oid)) != 0 || !is_hex(x.oid, 40)))
     bad = "oid";
-  else if (e->is_dir && oid && !json_is_null(oid) && copy_str(oid, e->oid, sizeof(e->oid)) != 0)
+  else if (e->is_dir && oid && !json_is_null(oid) && copy_str(oid, x.oid, sizeof(x.oid)) != 0)
     bad = "oid";
-  else if (xet && !json_is_null(xet) && copy_str(xet, e->xet_hash, sizeof(e->xet_hash)) != 0)
+  else if (xet && !json_is_null(xet) && copy_str(xet, x.xet_hash, sizeof(x.xet_hash)) != 0)
     bad = "xetHash";
   else if (lfs && !json_is_null(lfs)) {
     if (!json_is_object(lfs) ||
-        copy_str(json_object_get(lfs, "oid"), e->lfs_oid, sizeof(e->lfs_oid)) != 0 ||
-        !is_hex(e->lfs_oid, 64) || get_size(json_object_get(lfs, "size"), &e->lfs_size) != 0)
+        copy_str(json_object_get(lfs, "oid"), x.lfs_oid, sizeof(x.lfs_oid)) != 0 ||
+        !is_hex(x.lfs_oid, 64) || get_size(json_object_get(lfs, "size"), &e->lfs_size) != 0)
       bad = "lfs";
     else e->has_lfs = 1;
   }
-  if (bad) {
-    ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree entry '%s' has a missing or bad %s", p,
-                   bad);
-    free(p);
-    return FERRY_E_PROTOCOL;
-  }
-  e->path = p;
-  return 0;
+  if (bad)
+    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree entry '%s' has a missing or bad %s",
+                          p, bad);
+  return pack(e, p, &x);
 }
 
 int ferry__hub_tree_parse_page(const char *json, size_t len, struct ferry__hub_tree *t,
@@ -341,8 +350,35 @@ int ferry__hub_link_next(const char *value, size_t len, char **out) {
 
 /* ---- trees/<commit>.json ---------------------------------------------------------------------- */
 
-static int by_path(const void *a, const void *b) {
-  return strcmp(((const struct ferry__hub_entry *)a)->path, ((const struct ferry__hub_entry *)b)->path);
+/* Files in path order: indexes into the tree (a listing that names a path twice keeps the
+ * later entry, as a JSON object built in listing order would). */
+struct sorted {
+  const struct ferry__hub_tree *t;
+  struct file_ref {
+    const char *path;
+    size_t i;
+  } *v;
+  size_t n;
+};
+
+static int by_path_then_index(const void *a, const void *b) {
+  const struct file_ref *x = a, *y = b;
+  int c = strcmp(x->path, y->path);
+  return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+static int sort_files(const struct ferry__hub_tree *t, struct sorted *s) {
+  s->t = t;
+  s->n = 0;
+  if (!(s->v = malloc((t->n ? t->n : 1) * sizeof(*s->v)))) return FERRY_E_NOMEM;
+  for (size_t i = 0; i < t->n; i++)
+    if (!t->v[i].is_dir) s->v[s->n++] = (struct file_ref){t->v[i].path, i};
+  qsort(s->v, s->n, sizeof(*s->v), by_path_then_index);
+  size_t kept = 0;
+  for (size_t i = 0; i < s->n; i++)
+    if (i + 1 == s->n || strcmp(s->v[i].path, s->v[i + 1].path) != 0) s->v[kept++] = s->v[i];
+  s->n = kept;
+  return 0;
 }
 
 /* jansson writes \u escapes with upper-case hex, Python with lower-case. In JSON text every
@@ -357,117 +393,206 @@ static void lowercase_unicode_escapes(char *s) {
   }
 }
 
+/* A JSON string as Python's json.dump(ensure_ascii=True) writes it, quotes included. */
+static int put_string(FILE *f, const char *s) {
+  json_t *j = json_string(s);
+  char *text = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
+  json_decref(j);
+  if (!text) return FERRY_E_NOMEM;
+  lowercase_unicode_escapes(text);
+  fputs(text, f);
+  free(text);
+  return 0;
+}
+
+/* trees/<commit>.json as Python's json.dump(indent=1) writes TreeCacheEntry.to_json's dicts
+ * (keys in its insertion order), one entry at a time: a listing of a million files is never
+ * a JSON tree in memory. */
+static int emit_tree_cache(const struct sorted *s, FILE *f) {
+  fputs("{\n \"format_version\": 1,\n \"files\": {", f);
+  int r = 0;
+  for (size_t i = 0; i < s->n && !r; i++) {
+    const struct ferry__hub_entry *e = &s->t->v[s->v[i].i];
+    fputs(i ? ",\n  " : "\n  ", f);
+    if ((r = put_string(f, e->path))) break;
+    fprintf(f, ": {\n   \"size\": %llu,\n   \"blob_id\": ", (unsigned long long)e->size);
+    if ((r = put_string(f, e->oid))) break;
+    if (e->has_lfs) {
+      fputs(",\n   \"lfs_sha256\": ", f);
+      if ((r = put_string(f, e->lfs_oid))) break;
+      fprintf(f, ",\n   \"lfs_size\": %llu", (unsigned long long)e->lfs_size);
+    }
+    if (e->xet_hash[0]) {
+      fputs(",\n   \"xet_hash\": ", f);
+      if ((r = put_string(f, e->xet_hash))) break;
+    }
+    fputs("\n  }", f);
+  }
+  if (!r) fputs(s->n ? "\n }\n}" : "}\n}", f);
+  return r;
+}
+
+static int emit_sorted(FILE *f, void *sorted) { return emit_tree_cache(sorted, f); }
+
 int ferry__hub_tree_cache_serialize(const struct ferry__hub_tree *t, char **out, size_t *len) {
   *out = NULL;
   *len = 0;
-  struct ferry__hub_entry *files = malloc((t->n ? t->n : 1) * sizeof(*files));
-  if (!files) return FERRY_E_NOMEM;
-  size_t n = 0;
-  for (size_t i = 0; i < t->n; i++)
-    if (!t->v[i].is_dir) files[n++] = t->v[i];
-  qsort(files, n, sizeof(*files), by_path);
-  json_t *root = json_object(), *map = json_object();
-  int r = root && map ? 0 : FERRY_E_NOMEM;
-  if (!r && (json_object_set_new(root, "format_version", json_integer(1)) ||
-             json_object_set(root, "files", map)))
-    r = FERRY_E_NOMEM;
-  for (size_t i = 0; i < n && !r; i++) {
-    const struct ferry__hub_entry *e = &files[i];
-    json_t *info = json_object();
-    if (!info || json_object_set_new(map, e->path, info)) {
-      r = FERRY_E_NOMEM;
-      break;
-    }
-    /* Key order as TreeCacheEntry.to_json inserts them. */
-    if (json_object_set_new(info, "size", json_integer((json_int_t)e->size)) ||
-        json_object_set_new(info, "blob_id", json_string(e->oid)))
-      r = FERRY_E_NOMEM;
-    if (!r && e->has_lfs &&
-        (json_object_set_new(info, "lfs_sha256", json_string(e->lfs_oid)) ||
-         json_object_set_new(info, "lfs_size", json_integer((json_int_t)e->lfs_size))))
-      r = FERRY_E_NOMEM;
-    if (!r && e->xet_hash[0] && json_object_set_new(info, "xet_hash", json_string(e->xet_hash)))
-      r = FERRY_E_NOMEM;
-  }
-  char *text = NULL;
-  if (!r) {
-    text = json_dumps(root, JSON_INDENT(1) | JSON_ENSURE_ASCII | JSON_PRESERVE_ORDER);
-    if (!text) r = FERRY_E_NOMEM;
-  }
-  json_decref(map);
-  json_decref(root);
-  free(files);
+  struct sorted s;
+  int r = sort_files(t, &s);
   if (r) return r;
-  lowercase_unicode_escapes(text);
-  /* Hand the caller memory from malloc, not jansson's allocator. */
-  size_t tl = strlen(text);
-  *out = malloc(tl + 1);
-  if (*out) memcpy(*out, text, tl + 1), *len = tl;
-  free(text);
-  return *out ? 0 : FERRY_E_NOMEM;
+  FILE *f = open_memstream(out, len);
+  if (!f) r = FERRY_E_NOMEM;
+  else if (!(r = emit_sorted(f, &s)) && ferror(f)) r = FERRY_E_NOMEM;
+  if (f && fclose(f) != 0 && !r) r = FERRY_E_NOMEM;
+  free(s.v);
+  if (r) {
+    free(*out);
+    *out = NULL;
+    *len = 0;
+  }
+  return r;
+}
+
+/* ---- reading trees/<commit>.json, one entry at a time ------------------------------------ */
+
+/* A JSON document of jansson objects costs about 3 KiB per file here (a hash table per
+ * object): 20,000 cached files were 67 MB. So only the two outer objects are walked here (the
+ * structure: whitespace, braces, colons, commas), and jansson decodes each key and each
+ * file's small object on its own (JSON_DISABLE_EOF_CHECK: it reports where the value ended). */
+struct cursor {
+  const char *s;
+  size_t len, i;
+};
+
+static int at(struct cursor *c, char ch) {
+  while (c->i < c->len && (c->s[c->i] == ' ' || c->s[c->i] == '\t' || c->s[c->i] == '\n' ||
+                           c->s[c->i] == '\r'))
+    c->i++;
+  if (c->i >= c->len || c->s[c->i] != ch) return 0;
+  c->i++;
+  return 1;
+}
+
+static json_t *value(struct cursor *c) {
+  json_error_t je;
+  at(c, 0); /* skips whitespace only */
+  json_t *v = json_loadb(c->s + c->i, c->len - c->i, JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, &je);
+  if (v) c->i += (size_t)je.position;
+  return v;
+}
+
+/* `"key":` of an object being walked, into *key (a jansson string to decref); 0 or -1. */
+static int member_key(struct cursor *c, json_t **key) {
+  *key = value(c);
+  if (!json_is_string(*key) || !at(c, ':')) {
+    json_decref(*key);
+    *key = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+/* One file of the "files" object into t. */
+static int cache_entry(const char *key, const json_t *info, struct ferry__hub_tree *t, char *why,
+                       size_t why_len) {
+  struct ferry__hub_entry e;
+  memset(&e, 0, sizeof(e));
+  struct entry_text x = {"", "", ""};
+  int r = ferry__hub_path_check(key, why, why_len);
+  if (r) return r;
+  const json_t *ls = json_object_get(info, "lfs_sha256"), *xh = json_object_get(info, "xet_hash");
+  if (!json_is_object(info) || get_size(json_object_get(info, "size"), &e.size) != 0 ||
+      copy_str(json_object_get(info, "blob_id"), x.oid, sizeof(x.oid)) != 0 || !is_hex(x.oid, 40) ||
+      (ls && !json_is_null(ls) &&
+       (copy_str(ls, x.lfs_oid, sizeof(x.lfs_oid)) != 0 || !is_hex(x.lfs_oid, 64) ||
+        get_size(json_object_get(info, "lfs_size"), &e.lfs_size) != 0)) ||
+      (xh && !json_is_null(xh) && copy_str(xh, x.xet_hash, sizeof(x.xet_hash)) != 0))
+    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache entry is malformed");
+  e.has_lfs = x.lfs_oid[0] != 0;
+  if ((r = pack(&e, key, &x))) return r;
+  if ((r = push(t, &e))) free(e.path);
+  return r;
+}
+
+/* The "files" object, entry by entry. */
+static int cache_files(struct cursor *c, struct ferry__hub_tree *t, char *why, size_t why_len) {
+  if (!at(c, '{'))
+    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has no files object");
+  if (at(c, '}')) return 0;
+  int r = 0;
+  do {
+    json_t *key = NULL, *info = NULL;
+    if (member_key(c, &key) != 0 || !(info = value(c)))
+      r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "malformed JSON in the tree cache");
+    else
+      r = cache_entry(json_string_value(key), info, t, why, why_len);
+    json_decref(key);
+    json_decref(info);
+  } while (!r && at(c, ','));
+  if (!r && !at(c, '}'))
+    r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "malformed JSON in the tree cache");
+  return r;
+}
+
+static int by_path(const void *a, const void *b) {
+  return strcmp(((const struct ferry__hub_entry *)a)->path, ((const struct ferry__hub_entry *)b)->path);
 }
 
 int ferry__hub_tree_cache_parse(const char *json, size_t len, struct ferry__hub_tree *t,
                                 char *why, size_t why_len) {
   ferry__hub_tree_init(t);
-  int r;
-  json_t *root = load(json, len, why, why_len, &r);
-  if (!root) return r;
-  const json_t *ver = json_object_get(root, "format_version"), *files = json_object_get(root, "files");
-  if (!json_is_integer(ver) || json_integer_value(ver) != 1) {
-    json_decref(root);
-    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has an unknown format_version");
-  }
-  if (!json_is_object(files)) {
-    json_decref(root);
-    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has no files object");
-  }
-  const char *key;
-  json_t *info;
-  r = 0;
-  json_object_foreach((json_t *)files, key, info) {
-    struct ferry__hub_entry e;
-    memset(&e, 0, sizeof(e));
-    const json_t *ls = json_object_get(info, "lfs_sha256"), *xh = json_object_get(info, "xet_hash");
-    if ((r = ferry__hub_path_check(key, why, why_len))) break;
-    if (!json_is_object(info) || get_size(json_object_get(info, "size"), &e.size) != 0 ||
-        copy_str(json_object_get(info, "blob_id"), e.oid, sizeof(e.oid)) != 0 ||
-        !is_hex(e.oid, 40) ||
-        (ls && !json_is_null(ls) &&
-         (copy_str(ls, e.lfs_oid, sizeof(e.lfs_oid)) != 0 || !is_hex(e.lfs_oid, 64) ||
-          get_size(json_object_get(info, "lfs_size"), &e.lfs_size) != 0)) ||
-        (xh && !json_is_null(xh) && copy_str(xh, e.xet_hash, sizeof(e.xet_hash)) != 0)) {
-      r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache entry is malformed");
+  if (len > FERRY__HUB_JSON_MAX)
+    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache too large (%zu bytes)", len);
+  struct cursor c = {json, len, 0};
+  int r = 0, version = 0, files = 0;
+  if (!at(&c, '{') || at(&c, '}'))
+    r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache is not a JSON object");
+  while (!r) {
+    json_t *key = NULL;
+    if (member_key(&c, &key) != 0) {
+      r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "malformed JSON in the tree cache");
       break;
     }
-    e.has_lfs = e.lfs_oid[0] != 0;
-    if (!(e.path = strdup(key))) {
-      r = FERRY_E_NOMEM;
-      break;
+    if (!strcmp(json_string_value(key), "files")) {
+      r = files++ ? ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has two files objects")
+                  : cache_files(&c, t, why, why_len);
+    } else { /* format_version, or a key a later version adds */
+      json_t *v = value(&c);
+      if (!v) r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "malformed JSON in the tree cache");
+      else if (!strcmp(json_string_value(key), "format_version"))
+        version = json_is_integer(v) && json_integer_value(v) == 1 ? 1 : -1;
+      json_decref(v);
     }
-    if ((r = push(t, &e))) {
-      free(e.path);
-      break;
-    }
+    json_decref(key);
+    if (r || at(&c, '}')) break;
+    if (!at(&c, ','))
+      r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "malformed JSON in the tree cache");
   }
-  json_decref(root);
-  if (r) {
-    ferry__hub_tree_free(t);
-    return r;
+  if (!r && (at(&c, 0), c.i != len))
+    r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has data after its object");
+  if (!r && version != 1)
+    r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has an unknown format_version");
+  if (!r && !files)
+    r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has no files object");
+  if (!r && t->n > 1) { /* an empty tree has v == NULL */
+    qsort(t->v, t->n, sizeof(*t->v), by_path);
+    for (size_t k = 1; k < t->n && !r; k++)
+      if (!strcmp(t->v[k - 1].path, t->v[k].path))
+        r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache names a file twice");
   }
-  if (t->n > 1) qsort(t->v, t->n, sizeof(*t->v), by_path); /* an empty tree has v == NULL */
-  return 0;
+  if (r) ferry__hub_tree_free(t);
+  return r;
 }
 
 int ferry__hub_tree_cache_write(const char *folder, const char *commit,
                                 const struct ferry__hub_tree *t) {
-  char *path = NULL, *text = NULL;
-  size_t len;
+  char *path = NULL;
+  struct sorted s = {0};
   int r = ferry__hub_tree_cache_path(folder, commit, &path);
-  if (!r) r = ferry__hub_tree_cache_serialize(t, &text, &len);
-  if (!r) r = ferry__write_atomic(path, text, len, 0666);
+  if (!r) r = sort_files(t, &s);
+  if (!r) r = ferry__write_atomic_with(path, 0666, emit_sorted, &s);
   free(path);
-  free(text);
+  free(s.v);
   return r;
 }
 

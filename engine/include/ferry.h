@@ -205,7 +205,8 @@ struct ferry_job_spec {
    * end ends done when the hash matches, with nothing on disk. */
   int discard;
   /* Called on the engine's thread when the job has finished (ok or failed), from inside
-   * ferry_engine_run; it may read ferry_job_result and must not call the engine. */
+   * ferry_engine_run; it may read ferry_job_result and must not call the engine (jobs are
+   * added while running through a ferry_job_source). */
   void (*done_cb)(void *user, struct ferry_job *job);
   void *done_user;
 };
@@ -235,8 +236,30 @@ FERRY_EXTERN int ferry_engine_new(const struct ferry_config *cfg, struct ferry_e
 FERRY_EXTERN int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
                                   struct ferry_job **out);
 
-/* Runs until every job has finished (ok or failed) or the engine is stopped. Returns 0 when
- * all jobs succeeded, else the error of the first job that failed. */
+/* Jobs made while the engine runs, for downloads of many files: each job holds a few KiB
+ * (paths, URL, buffers), so a caller with thousands of files names a source instead of adding
+ * every job before ferry_engine_run. While the run goes on, whenever fewer than `window` jobs
+ * added by the source are unfinished, the engine calls next() on its own thread (not from
+ * inside another callback); next() may add one job with ferry_engine_add (or none, for a file
+ * it skips) and returns 1 to be asked again, or 0 when it has nothing more (it is not asked
+ * again in this run). A source is not asked once the engine is stopping. A job added by the
+ * source is freed by the engine soon after its done_cb returns: its `struct ferry_job *` must
+ * not be used after that (read ferry_job_result inside done_cb). */
+struct ferry_job_source {
+  int (*next)(void *user, struct ferry_engine *e);
+  void *user;
+  int window; /* unfinished jobs of the source at once (default 1024) */
+  int total;  /* jobs it expects to give, for ferry_stats.files_total from the start; 0 unknown */
+};
+
+/* Sets the source for the next ferry_engine_run (not while it runs). FERRY_E_INVAL when
+ * next is NULL or window is negative. */
+FERRY_EXTERN int ferry_engine_set_source(struct ferry_engine *e,
+                                         const struct ferry_job_source *src);
+
+/* Runs until every job has finished (ok or failed), the source (if any) has nothing more, or
+ * the engine is stopped. Returns 0 when all jobs succeeded, else the error of the first job
+ * that failed. */
 FERRY_EXTERN int ferry_engine_run(struct ferry_engine *e);
 
 /* Asks a running engine to stop as after SIGINT: in-flight data is written, the journals are

@@ -199,11 +199,19 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
   ferry__ivset_init(&j->written);
   ferry__ivset_init(&j->checking);
   j->index = e->njobs++;
+  j->prev = e->jobs_tail;
   if (e->jobs_tail) e->jobs_tail->next = j;
   else e->jobs = j;
   if (!e->sched_head) e->sched_head = j;
   e->jobs_tail = j;
-  e->st.files_total++;
+  if (e->source_asking) {
+    j->from_source = 1;
+    e->source_open++;
+    /* the source's announced total stands until it gives more */
+    if (++e->source_added > e->source.total) e->st.files_total++;
+  } else {
+    e->st.files_total++;
+  }
   if (out) *out = (struct ferry_job *)j;
   return 0;
 }
@@ -280,6 +288,53 @@ static struct ferry__job *first_unfinished(struct ferry_engine *e) {
   return e->sched_head;
 }
 
+/* ---- jobs from a ferry_job_source ------------------------------------------------------- */
+
+int ferry_engine_set_source(struct ferry_engine *e, const struct ferry_job_source *src) {
+  if (!src || !src->next || src->window < 0 || src->total < 0 || e->running) return FERRY_E_INVAL;
+  e->source = *src;
+  if (e->source.window == 0) e->source.window = 1024;
+  e->source_active = 1;
+  e->source_added = 0;
+  e->st.files_total += src->total;
+  return 0;
+}
+
+static void job_free(struct ferry_engine *e, struct ferry__job *j);
+
+/* The source's ended jobs that nothing refers to any more leave the list and are freed. */
+static void free_source_ended(struct ferry_engine *e) {
+  struct ferry__job **link = &e->source_ended;
+  while (*link) {
+    struct ferry__job *j = *link;
+    if (!ferry__job_quiet(j)) {
+      link = &j->next_ended;
+      continue;
+    }
+    *link = j->next_ended;
+    if (j->prev) j->prev->next = j->next;
+    else e->jobs = j->next;
+    if (j->next) j->next->prev = j->prev;
+    else e->jobs_tail = j->prev;
+    if (e->sched_head == j) e->sched_head = j->next;
+    job_free(e, j);
+  }
+}
+
+/* Asks the source for jobs while its window has room. */
+static void feed(struct ferry_engine *e) {
+  while (e->source_active && !e->stopping && e->source_open < e->source.window) {
+    e->source_asking = 1;
+    int more = e->source.next(e->source.user, e);
+    e->source_asking = 0;
+    if (!more) {
+      e->source_active = 0;
+      if (e->source_added < e->source.total) /* it gave fewer than it announced */
+        e->st.files_total -= e->source.total - e->source_added;
+    }
+  }
+}
+
 static void stop_loop_handles(struct ferry_engine *e) {
   uv_timer_stop(&e->progress_timer);
   uv_close((uv_handle_t *)&e->progress_timer, NULL);
@@ -301,6 +356,9 @@ void ferry__pump(struct ferry_engine *e) {
   if (e->pump_depth || !e->running || e->closing) return; /* cancels call back into it */
   e->pump_depth++;
   reap(e);
+feed_more:
+  free_source_ended(e);
+  feed(e);
   if (e->stopping) {
     for (struct ferry__job *j = e->jobs; j; j = j->next) {
       if (j->state == FERRY__J_NEW) { /* never started (or restarting): nothing to flush */
@@ -341,8 +399,11 @@ void ferry__pump(struct ferry_engine *e) {
     if (!started && !blocked && budget_allows(e, e->chunk / 2)) started = ferry__job_steal(e);
     if (!started) break;
   }
+  /* jobs that ended within this pass (failed at once) left room for the source's next ones */
+  if (e->source_active && !e->stopping && e->source_open < e->source.window) goto feed_more;
   e->pump_depth--;
-  if (!first_unfinished(e) && !e->closing) stop_loop_handles(e);
+  if (!first_unfinished(e) && (!e->source_active || e->stopping) && !e->closing)
+    stop_loop_handles(e);
 }
 
 static void on_progress(uv_timer_t *t) {
@@ -505,32 +566,36 @@ void ferry_engine_free(struct ferry_engine *e) {
   ferry__loop_close(e);
   for (struct ferry__job *j = e->jobs, *next; j; j = next) {
     next = j->next;
-    if (j->fd >= 0) close(j->fd);
-    if (j->jfd >= 0) close(j->jfd);
-    if (j->dfd >= 0) close(j->dfd);
-    ferry__job_unlock(j); /* a run that was cut short */
-    while (j->retained) {
-      struct ferry__block *b = j->retained;
-      j->retained = b->next;
-      ferry__budget_drop(&e->budget, b);
-    }
-    if (j->old) {
-      ferry__jparser_free(j->old);
-      free(j->old);
-    }
-    ferry__ivset_free(&j->unassigned);
-    ferry__ivset_free(&j->written);
-    ferry__ivset_free(&j->checking);
-    EVP_MD_CTX_free(j->sha);
-    curl_slist_free_all(j->hdrs_first);
-    curl_slist_free_all(j->hdrs_other);
-    free(j->identity), free(j->label);
-    free(j->url), free(j->shown_url), free(j->final_url), free(j->path), free(j->part_path), free(j->journal_path);
-    free(j);
+    job_free(e, j);
   }
   ferry__budget_destroy(&e->budget);
   free(e->cacert);
   free(e);
+}
+
+static void job_free(struct ferry_engine *e, struct ferry__job *j) {
+  if (j->fd >= 0) close(j->fd);
+  if (j->jfd >= 0) close(j->jfd);
+  if (j->dfd >= 0) close(j->dfd);
+  ferry__job_unlock(j); /* a run that was cut short */
+  while (j->retained) {
+    struct ferry__block *b = j->retained;
+    j->retained = b->next;
+    ferry__budget_drop(&e->budget, b);
+  }
+  if (j->old) {
+    ferry__jparser_free(j->old);
+    free(j->old);
+  }
+  ferry__ivset_free(&j->unassigned);
+  ferry__ivset_free(&j->written);
+  ferry__ivset_free(&j->checking);
+  EVP_MD_CTX_free(j->sha);
+  curl_slist_free_all(j->hdrs_first);
+  curl_slist_free_all(j->hdrs_other);
+  free(j->identity), free(j->label);
+  free(j->url), free(j->shown_url), free(j->final_url), free(j->path), free(j->part_path), free(j->journal_path);
+  free(j);
 }
 
 const char *ferry_version_string(void) {

@@ -44,7 +44,8 @@ static int mkparent(const char *path) {
   return ferry__mkdirs(buf);
 }
 
-int ferry__write_atomic(const char *path, const void *data, size_t len, mode_t mode) {
+int ferry__write_atomic_with(const char *path, mode_t mode, int (*fill)(FILE *f, void *user),
+                             void *user) {
   int r = mkparent(path);
   if (r) return r;
   unsigned char rnd[4];
@@ -55,19 +56,34 @@ int ferry__write_atomic(const char *path, const void *data, size_t len, mode_t m
   if (tn < 0 || (size_t)tn >= sizeof(tmp)) return FERRY_E_INVAL;
   int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return ferry__errno_to_err(errno);
-  const char *p = data;
-  size_t left = len;
-  while (left > 0 && !r) {
-    ssize_t n = write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) r = ferry__errno_to_err(n < 0 ? errno : EIO);
-    else p += n, left -= (size_t)n;
+  FILE *f = fdopen(fd, "w");
+  if (!f) {
+    close(fd);
+    unlink(tmp);
+    return FERRY_E_NOMEM;
   }
+  r = fill(f, user);
+  if (!r && (fflush(f) != 0 || ferror(f))) r = ferry__errno_to_err(errno ? errno : EIO);
   if (!r && fsync(fd) != 0) r = ferry__errno_to_err(errno);
-  if (close(fd) != 0 && !r) r = ferry__errno_to_err(errno);
+  if (fclose(f) != 0 && !r) r = ferry__errno_to_err(errno);
   if (!r && rename(tmp, path) != 0) r = ferry__errno_to_err(errno);
   if (r) unlink(tmp);
   return r;
+}
+
+struct bytes {
+  const void *data;
+  size_t len;
+};
+
+static int fill_bytes(FILE *f, void *user) {
+  const struct bytes *b = user;
+  return b->len && fwrite(b->data, 1, b->len, f) != b->len ? ferry__errno_to_err(errno) : 0;
+}
+
+int ferry__write_atomic(const char *path, const void *data, size_t len, mode_t mode) {
+  struct bytes b = {data, len};
+  return ferry__write_atomic_with(path, mode, fill_bytes, &b);
 }
 
 static int read_small(const char *path, int flags, size_t cap, char **out, size_t *len,

@@ -5,6 +5,7 @@
 #define FERRY_FILES_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "ferry.h"
@@ -19,6 +20,10 @@ int ferry__mkdirs(const char *dir);
  * folder (parents created), fsync, rename over `path`. `mode` is the file mode before umask.
  * The temp file is removed on failure. FERRY_E_IO / FERRY_E_NOSPC. */
 int ferry__write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* The same with the content written by fill() to a stream (0 or a FERRY_E_*), so a large file
+ * need not be held in memory; a failure of fill or of the writes leaves `path` untouched. */
+int ferry__write_atomic_with(const char *path, mode_t mode, int (*fill)(FILE *f, void *user),
+                             void *user);
 /* Reads a whole small file (at most `cap` bytes, NUL-terminated). *found = 0 and 0 returned
  * when it does not exist; FERRY_E_PROTOCOL when it is larger than cap. */
 int ferry__read_small(const char *path, size_t cap, char **out, size_t *len, int *found);

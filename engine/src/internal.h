@@ -109,7 +109,9 @@ enum { FERRY__DRAIN_FAIL = 1, FERRY__DRAIN_RESTART = 2 };
 struct ferry__bench_probe;
 
 struct ferry__job {
-  struct ferry__job *next;
+  struct ferry__job *next, *prev; /* the engine's list (prev: a source's jobs leave it early) */
+  struct ferry__job *next_ended;  /* a source's ended jobs, waiting to be freed */
+  int from_source;                /* added by the ferry_job_source (freed once it has ended) */
   struct ferry__job *next_final; /* in the engine's queue of files to fsync and rename */
   struct ferry_engine *e;
   int index;
@@ -252,6 +254,11 @@ struct ferry_engine {
   CURLM *multi;
   struct ferry__job *jobs, *jobs_tail, *sched_head;
   int njobs, jobs_open;
+  /* The ferry_job_source: asked for jobs while fewer than window of its jobs are unfinished
+   * (source_open); its ended jobs wait in source_ended until they are quiet, then are freed. */
+  struct ferry_job_source source;
+  int source_active, source_asking, source_open, source_added;
+  struct ferry__job *source_ended;
   int jobs_final; /* verified files waiting for their fsync and rename (not in jobs_open) */
   struct ferry__xfer *active;
   int nactive, max_inflight, multiplex_known, multiplexed;
@@ -319,6 +326,11 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x); /* headers
 void ferry__job_set_state(struct ferry__job *j, enum ferry__job_state to, const char *why);
 /* The one end of a job: unlocks it, counts it done (err 0) or failed, calls its done_cb. */
 void ferry__job_end(struct ferry__job *j, int err);
+/* Nothing of the job is running: no request, write, hash or journal check. */
+static inline int ferry__job_quiet(const struct ferry__job *j) {
+  return j->active_xfers == 0 && j->pending_writes == 0 && !j->writers_active && !j->hash_running &&
+         !j->verify_running;
+}
 static inline int ferry__job_draining(const struct ferry__job *j) {
   return j->state == FERRY__J_DRAINING;
 }

@@ -39,6 +39,11 @@ void ferry__job_end(struct ferry__job *j, int err) {
     ferry__job_set_state(j, FERRY__J_DONE, "verified and in place");
   }
   if (j->done_cb) j->done_cb(j->done_user, (struct ferry_job *)j);
+  if (j->from_source) { /* freed by the pump once quiet (engine.c) */
+    e->source_open--;
+    j->next_ended = e->source_ended;
+    e->source_ended = j;
+  }
 }
 
 /* Stops taking new requests for `why` (FERRY__DRAIN_*); the job acts once it is quiet. */
@@ -50,10 +55,7 @@ static void drain(struct ferry__job *j, int why, const char *what) {
   j->drain |= why;
 }
 
-static int quiet(const struct ferry__job *j) {
-  return j->active_xfers == 0 && j->pending_writes == 0 && !j->writers_active && !j->hash_running &&
-         !j->verify_running;
-}
+static int quiet(const struct ferry__job *j) { return ferry__job_quiet(j); }
 
 static void drop_old_journal(struct ferry__job *j) {
   if (!j->old) return;

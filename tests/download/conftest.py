@@ -17,11 +17,13 @@ from hubrun import AccessLog, HubEnv, run_download, type_prefix
 from hubtest import running_hub
 
 SEED_SIZE = "32M"
+MANY = 20000  # demo/many-20000: the memory test of a large snapshot (test_many_files.py)
 
 
 @pytest.fixture(scope="session")
 def hub(tmp_path_factory, ferry_bin):
-    with running_hub(tmp_path_factory.mktemp("download-hub"), "--seed", "--seed-size", SEED_SIZE) as h:
+    with running_hub(tmp_path_factory.mktemp("download-hub"), "--seed", "--seed-size", SEED_SIZE,
+                     "--seed-many", str(MANY)) as h:
         yield h
 
 

@@ -105,6 +105,7 @@
   X(hub_tree_cache_format) \
   X(hub_tree_cache_roundtrip) \
   X(hub_tree_cache_malformed) \
+  X(hub_tree_cache_any_layout) \
   X(hub_tree_mutations) \
   X(hub_auth_env_true) \
   X(hub_auth_settings) \
@@ -152,6 +153,8 @@
   X(xxh3_pieces_match_one_shot) \
   X(arena_slots) \
   X(arena_small_budget) \
-  X(arena_large_budget_capped)
+  X(arena_large_budget_capped) \
+  X(engine_source_window) \
+  X(engine_source_stop)
 
 #endif

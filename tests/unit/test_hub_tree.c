@@ -332,6 +332,25 @@ void test_hub_tree_cache_roundtrip(void) {
   free(folder);
 }
 
+/* The cache is read entry by entry, not as one document: any JSON layout of the same object
+ * reads the same (compact, keys in another order, a key a later version might add). */
+void test_hub_tree_cache_any_layout(void) {
+  const char *json = "{\"extra\":{\"x\":[1,{\"y\":null}]},\"files\":{\"b\":{\"blob_id\":"
+                     "\"2222222222222222222222222222222222222222\",\"size\":2},\"a\":{\"size\":1,"
+                     "\"blob_id\":\"" SHA1 "\",\"xet_hash\":\"h\"}},\"format_version\":1}\n";
+  struct ferry__hub_tree t;
+  char why[256] = "";
+  ASSERT_EQ_INT(ferry__hub_tree_cache_parse(json, strlen(json), &t, why, sizeof(why)), 0);
+  ASSERT_EQ_U64(t.n, 2);
+  ASSERT_EQ_STR(t.v[0].path, "a");
+  ASSERT_EQ_STR(t.v[0].oid, SHA1);
+  ASSERT_EQ_STR(t.v[0].xet_hash, "h");
+  ASSERT_EQ_STR(t.v[1].path, "b");
+  ASSERT_EQ_U64(t.v[1].size, 2);
+  ASSERT_EQ_STR(t.v[1].lfs_oid, "");
+  ferry__hub_tree_free(&t);
+}
+
 void test_hub_tree_cache_malformed(void) {
   struct {
     const char *json, *why;
@@ -349,6 +368,14 @@ void test_hub_tree_cache_malformed(void) {
       {"{\"format_version\": 1, \"files\": {\"a\": 5}}", "malformed"},
       {"{\"format_version\": 1, \"files\": {\"../a\": {\"size\": 1, \"blob_id\": \"x\"}}}", "'..'"},
       {"{\"format_version\": 1, \"files\": {", "malformed JSON"},
+      {"{\"format_version\": 1, \"files\": {\"a\": {\"size\": 1, \"blob_id\": \"" SHA1 "\"}, "
+       "\"a\": {\"size\": 2, \"blob_id\": \"" SHA1 "\"}}}", "twice"},
+      {"{\"format_version\": 1, \"files\": {}, \"files\": {}}", "two files objects"},
+      {"{\"format_version\": 1, \"files\": {}} {}", "data after"},
+      {"{\"format_version\": 1, \"files\": {\"a\" {\"size\": 1, \"blob_id\": \"x\"}}}", "malformed JSON"},
+      {"{\"format_version\": 1, \"files\": {\"a\": {\"size\": 1, \"blob_id\": \"" SHA1 "\"} \"b\": 1}}", "malformed JSON"},
+      {"[]", "not a JSON object"},
+      {"", "not a JSON object"},
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     struct ferry__hub_tree t;

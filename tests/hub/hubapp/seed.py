@@ -128,6 +128,21 @@ def seed_repos(db, store, seed_size):
     return made
 
 
+def seed_many(db, store, n):
+    """demo/many-N (dataset): N files of 130-650 bytes, 500 per folder, distinct contents (one
+    blob each), for the memory tests of large snapshots. Made once per hub folder."""
+    name = "many-%d" % n
+    if db.repo("dataset", "demo", name):
+        return []
+    repo = Repos(db, store).create("dataset", "demo", name, "demo", tags=["demo"])
+    rng = random.Random(n)
+    ops = [("file", "d%03d/f%06d.txt" % (i // 500, i),
+            (b"%d\n" % i) + rng.randbytes(32).hex().encode() * rng.randint(2, 10))
+           for i in range(n)]
+    Repos(db, store).commit(repo, DEFAULT_BRANCH, "Add %d files" % n, "", "demo", ops)
+    return ["demo/" + name]
+
+
 TINY_CONFIG = json.dumps({
     "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 64,
     "intermediate_size": 128, "num_attention_heads": 4, "num_hidden_layers": 2,

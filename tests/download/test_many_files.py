@@ -1,0 +1,47 @@
+"""A snapshot of 20,000 small files: memory stays bounded whatever the number of files (the
+tree is held compactly and written to trees/<commit>.json entry by entry; jobs are made as the
+engine has room for them), and the result is the complete, exact cache layout.
+ferry's own peak RSS (the --json summary's peak_rss, getrusage) is checked against 64 MiB: at
+20,000 files ferry needed 170 MB before, about 30 MB now."""
+import json
+import os
+
+from conftest import MANY, list_tree
+from dlhelpers import EXIT_OK, etag_of
+from ferrytest import git_blob_id, read_bytes
+
+REPO = f"demo/many-{MANY}"
+RSS_LIMIT = 64 << 20
+
+
+def test_many_files_bounded_memory(ferry, hub):
+    entries = list_tree(hub, REPO, "dataset", "main")
+    assert len(entries) == MANY + 1  # and the .gitattributes every new repo gets
+    n = len(entries)
+    r = ferry(REPO, "--repo-type", "dataset", "--json", timeout=300)
+    assert r.returncode == EXIT_OK, r.describe()
+    out = json.loads(r.stdout)
+    assert out["files_total"] == n and out["files_downloaded"] == n, out
+    assert 0 < out["peak_rss"] <= RSS_LIMIT, f"peak RSS {out['peak_rss'] >> 20} MiB at {n} files"
+    repo_dir = os.path.join(ferry.cache, "datasets--demo--many-" + str(MANY))
+    snap = os.path.join(repo_dir, "snapshots", out["commit"])
+    assert out["path"] == snap
+    # every file: its link, and the blob's git id is the tree's
+    for e in entries:
+        pointer = os.path.join(snap, e["path"])
+        assert os.readlink(pointer) == "../" * (e["path"].count("/") + 2) + "blobs/" + etag_of(e)
+        assert git_blob_id(read_bytes(os.path.join(repo_dir, "blobs", etag_of(e)))) == e["oid"]
+    assert len(os.listdir(os.path.join(repo_dir, "blobs"))) == n
+    # trees/<commit>.json: complete, sorted by path, and alone in its folder (no temp file)
+    trees = os.path.join(repo_dir, "trees")
+    assert os.listdir(trees) == [out["commit"] + ".json"]
+    with open(os.path.join(trees, out["commit"] + ".json")) as f:
+        files = json.load(f)["files"]
+    assert list(files) == sorted(e["path"] for e in entries)
+    assert all(files[e["path"]] == {"size": e["size"], "blob_id": e["oid"]} for e in entries)
+    # again, all cached (the tree from trees/<commit>.json): bounded too, nothing fetched
+    again = ferry(REPO, "--repo-type", "dataset", "--json", timeout=300)
+    assert again.returncode == EXIT_OK, again.describe()
+    out2 = json.loads(again.stdout)
+    assert out2["files_cached"] == n and out2["files_downloaded"] == 0, out2
+    assert 0 < out2["peak_rss"] <= RSS_LIMIT, f"cached run: peak RSS {out2['peak_rss'] >> 20} MiB"
