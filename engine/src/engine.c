@@ -94,6 +94,7 @@ int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) 
   struct ferry_config *c = &e->cfg;
   if (c->connections <= 0) c->connections = 8;
   if (c->streams <= 0) c->streams = 2;
+  e->chunk_pinned = c->chunk_size != 0; /* --chunk-size: the user's size, as given */
   if (c->chunk_size == 0) c->chunk_size = 8u << 20;
   if (c->max_memory == 0) c->max_memory = 32u << 20;
   if (c->max_retries <= 0) c->max_retries = 10;
@@ -107,11 +108,11 @@ int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) 
   }
   e->cacert = dup_str(c->cacert);
   c->cacert = NULL;
+  const char *slow = getenv("FERRY_TEST_WRITE_MS_PER_MIB"); /* tests only: internal.h */
+  if (slow) e->test_write_ms_per_mib = (unsigned)strtoul(slow, NULL, 10);
+  ferry__budget_init(&e->budget, c->max_memory, FERRY__BLOCK_SIZE);
   /* Until the first answer says whether connections multiplex, assume they do (HTTP/2). */
-  e->max_inflight = c->connections * (c->http11 ? 1 : c->streams);
-  e->chunk = ferry__plan_chunk(c->max_memory / 2, e->max_inflight, c->chunk_size, FERRY__ALIGN);
-  ferry__budget_init(&e->budget, c->max_memory,
-                     e->chunk < FERRY__BLOCK_SIZE ? (size_t)e->chunk : FERRY__BLOCK_SIZE);
+  ferry__engine_set_inflight(e, c->connections * (c->http11 ? 1 : c->streams));
   int err = ferry__loop_init(e);
   if (err) {
     if (e->multi) curl_multi_cleanup(e->multi);
@@ -206,21 +207,23 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
   return 0;
 }
 
-/* Whether a request of `len` bytes fits the memory budget. Half of the budget is for
- * requests in flight (the request size is planned so), the other half lets written blocks
- * wait in memory for the hasher; past that half they are evicted (the hasher then reads
- * those bytes back from the file), so the total never exceeds the budget. */
-static int budget_allows(struct ferry_engine *e, uint64_t len) {
-  uint64_t need = ferry__round_up(len);
-  const struct ferry__budget *b = &e->budget;
-  if (ferry__budget_fits(b, need)) return 1;
-  uint64_t half = b->limit / 2;
-  if (b->retained > half) {
-    uint64_t excess = b->charged + need - b->limit;
-    uint64_t evictable = b->retained - half;
-    ferry__hash_evict(e, excess < evictable ? excess : evictable);
-  }
-  return ferry__budget_fits(b, need);
+void ferry__engine_set_inflight(struct ferry_engine *e, int inflight) {
+  e->max_inflight = inflight;
+  /* A size the user gave is kept: bytes in flight no longer cost memory (budget.c). The
+   * default is still planned from the budget, as when requests reserved their bytes. */
+  e->chunk = e->chunk_pinned ? e->cfg.chunk_size / FERRY__ALIGN * FERRY__ALIGN
+                             : ferry__plan_chunk(e->budget.limit / 2, inflight,
+                                                 e->cfg.chunk_size, FERRY__ALIGN);
+  ferry__budget_set_block_size(
+      &e->budget, e->chunk < FERRY__BLOCK_SIZE ? (size_t)e->chunk : FERRY__BLOCK_SIZE);
+}
+
+/* Whether a new request may start: bytes in flight are not memory, but each request is
+ * promised its first block, and none starts while no block fits (the disk or the hasher is
+ * behind). Written blocks may wait in memory for the hasher in half of the budget; past that
+ * half they are evicted (the hasher then reads those bytes back from the file). */
+static int budget_allows(struct ferry_engine *e) {
+  return ferry__hash_make_room(e, e->budget.block_size, e->budget.limit / 2);
 }
 
 static void on_rate_timer(uv_timer_t *t) {
@@ -315,7 +318,7 @@ void ferry__pump(struct ferry_engine *e) {
       if (ferry__job_draining(j)) continue;
       if (j->state == FERRY__J_NEW) {
         if (e->jobs_open >= FERRY__MAX_OPEN_JOBS || e->jobs_final >= FERRY__MAX_FINAL_JOBS ||
-            !budget_allows(e, e->chunk) ||
+            !budget_allows(e) ||
             !rate_allows(e, e->chunk)) {
           blocked = 1;
           break;
@@ -326,7 +329,7 @@ void ferry__pump(struct ferry_engine *e) {
       } else if (j->state == FERRY__J_RUNNING && j->unassigned.n) {
         uint64_t start, end;
         ferry__plan_next(&j->unassigned, e->chunk, &start, &end);
-        if (!budget_allows(e, end - start) || !rate_allows(e, end - start)) {
+        if (!budget_allows(e) || !rate_allows(e, end - start)) {
           blocked = 1;
           break;
         }
@@ -336,7 +339,7 @@ void ferry__pump(struct ferry_engine *e) {
         started = 1;
       }
     }
-    if (!started && !blocked && budget_allows(e, e->chunk / 2)) started = ferry__job_steal(e);
+    if (!started && !blocked && budget_allows(e)) started = ferry__job_steal(e);
     if (!started) break;
   }
   e->pump_depth--;

@@ -243,6 +243,8 @@ def test_kill_9_loses_little_of_slow_requests(ferry_bin, crawling_nginx, files, 
     wider = [str(a) for a in args]           # the same URL (the journal's identity), with
     wider[wider.index("--connections") + 1] = "8"  # more requests so the rest comes quickly
     wider[wider.index("--streams") + 1] = "4"
+    at = wider.index("--chunk-size")           # and requests of the planned size: 8 MiB as
+    del wider[at:at + 2]                       # given would leave 3 of them, split mid-way
     result = run_ferry(wider, timeout=120)
     assert result.returncode == 0, result.describe()
     assert_identical(output, served)
