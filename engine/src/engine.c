@@ -15,6 +15,7 @@
 #include <xxhash.h>
 
 #include "internal.h"
+#include "control.h"
 #include "plan.h"
 
 static void emit(struct ferry_engine *e, int level, const char *fmt, va_list ap) {
@@ -209,13 +210,35 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
 
 void ferry__engine_set_inflight(struct ferry_engine *e, int inflight) {
   e->max_inflight = inflight;
-  /* A size the user gave is kept: bytes in flight no longer cost memory (budget.c). The
-   * default is still planned from the budget, as when requests reserved their bytes. */
+  /* A size the user gave is kept: bytes in flight cost no memory (budget.c). Otherwise each
+   * request is sized when it starts (request_size); the least size is the probe's. */
   e->chunk = e->chunk_pinned ? e->cfg.chunk_size / FERRY__ALIGN * FERRY__ALIGN
-                             : ferry__plan_chunk(e->budget.limit / 2, inflight,
-                                                 e->cfg.chunk_size, FERRY__ALIGN);
+                             : FERRY__CTL_MIN_REQUEST;
   ferry__budget_set_block_size(
       &e->budget, e->chunk < FERRY__BLOCK_SIZE ? (size_t)e->chunk : FERRY__BLOCK_SIZE);
+}
+
+/* The size of a file's next request: several round trips at the rate its requests showed
+ * (control.c), the file's rest shared by the requests in flight, --chunk-size when given.
+ * Under --limit-rate at most the rate's burst, so the bucket (rate_allows) stays smooth. */
+static uint64_t request_size(struct ferry_engine *e, struct ferry__job *j) {
+  if (e->chunk_pinned) return e->chunk;
+  double bps = j->stream_bps > 0 ? j->stream_bps : e->stream_bps;
+  double rtt = j->rtt_s > 0 ? j->rtt_s : e->rtt_s;
+  /* The file's rest: not yet requested, and still to come from its requests in flight. */
+  uint64_t left = ferry__ivset_total(&j->unassigned), most = 0;
+  for (const struct ferry__xfer *x = e->active; x; x = x->next)
+    if (x->job == j && x->end != FERRY__UNKNOWN && x->end > x->cursor) left += x->end - x->cursor;
+  if (e->cfg.limit_rate) {
+    most = e->cfg.limit_rate / 4 / FERRY__ALIGN * FERRY__ALIGN;
+    if (most < FERRY__CTL_MIN_REQUEST) most = FERRY__CTL_MIN_REQUEST;
+  }
+  uint64_t size = ferry__ctl_request_size(bps, rtt, left, e->max_inflight, most, FERRY__ALIGN);
+  if (e->cfg.verbose)
+    ferry__log(e, "request size %.2f MiB for %s: a request's rate %.1f MB/s, round trip %.1f ms, "
+               "%.1f MiB to come, shared by %d requests", (double)size / (1 << 20), j->path, bps / 1e6,
+               rtt * 1e3, (double)left / (1 << 20), e->max_inflight);
+  return size;
 }
 
 /* Whether a new request may start: bytes in flight are not memory, but each request is
@@ -328,7 +351,7 @@ void ferry__pump(struct ferry_engine *e) {
         started = 1;
       } else if (j->state == FERRY__J_RUNNING && j->unassigned.n) {
         uint64_t start, end;
-        ferry__plan_next(&j->unassigned, e->chunk, &start, &end);
+        ferry__plan_next(&j->unassigned, request_size(e, j), &start, &end);
         if (!budget_allows(e) || !rate_allows(e, end - start)) {
           blocked = 1;
           break;

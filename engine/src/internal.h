@@ -160,6 +160,9 @@ struct ferry__job {
   uv_work_t write_work[FERRY__FILE_WRITERS];
   int total_retries;
   uint64_t bytes_resumed;
+  /* what its requests showed (control.h): the smoothed rate of one request, and the least
+   * round trip measured; 0 until known */
+  double stream_bps, rtt_s;
   /* result */
   int error;
   long http_status;
@@ -205,6 +208,7 @@ struct ferry__xfer {
   uint64_t window_start_ms, window_bytes;
   uint64_t header_bytes;     /* of the response being read, for the header size limit */
   uint64_t blk_since_ms;     /* loop time `blk` was opened (a slow one is written early) */
+  uint64_t first_byte_ns;    /* uv_hrtime() of the first body byte used, 0 before it */
   /* response, filled by the header callback */
   int status;
   int headers_done, checked;
@@ -252,8 +256,9 @@ struct ferry_engine {
   struct ferry__xfer *active;
   int nactive, max_inflight, multiplex_known, multiplexed;
   struct ferry__budget budget; /* the memory of file data (budget.c) */
-  uint64_t chunk;
+  uint64_t chunk;   /* --chunk-size as given; or the least planned size (a file's probe) */
   int chunk_pinned; /* the caller set chunk_size (--chunk-size) */
+  double stream_bps, rtt_s; /* the latest job's figures, for a job that has none yet */
   /* FERRY_TEST_WRITE_MS_PER_MIB (tests only: a slow disk): each block write sleeps this long
    * per MiB, on the writers and on the loop thread alike. 0 in normal runs. */
   unsigned test_write_ms_per_mib;
@@ -287,7 +292,7 @@ void ferry__log(struct ferry_engine *e, const char *fmt, ...)
 void ferry__notice(struct ferry_engine *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void ferry__pump(struct ferry_engine *e);    /* schedule more work; safe to call often */
-/* Requests in flight allowed, and the request size that goes with them. */
+/* Requests in flight allowed (and the block size, for a pinned request size). */
 void ferry__engine_set_inflight(struct ferry_engine *e, int inflight);
 uint64_t ferry__now_ms(struct ferry_engine *e);
 /* A copy of `url` fit for messages: no user:password and no query (signed URLs carry

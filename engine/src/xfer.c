@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "control.h"
 #include "plan.h"
 
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
@@ -201,6 +202,28 @@ static int write_block_now(struct ferry__xfer *x, struct ferry__block *b) {
   return 0;
 }
 
+/* The first byte of an accepted answer: its round trip, and the start of its rate. */
+static void first_byte(struct ferry__xfer *x) {
+  curl_off_t lookup = 0, connect = 0, sent = 0, first = 0;
+  curl_easy_getinfo(x->easy, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
+  curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connect);
+  curl_easy_getinfo(x->easy, CURLINFO_PRETRANSFER_TIME_T, &sent);
+  curl_easy_getinfo(x->easy, CURLINFO_STARTTRANSFER_TIME_T, &first);
+  double rtt = ferry__ctl_rtt_sample(lookup, connect, sent, first);
+  struct ferry__job *j = x->job;
+  if (rtt > 0 && (j->rtt_s <= 0 || rtt < j->rtt_s)) j->rtt_s = x->e->rtt_s = rtt;
+  x->first_byte_ns = uv_hrtime();
+}
+
+/* A request ends: the rate it showed, from its first byte to its last. */
+static void note_rate(struct ferry__xfer *x) {
+  if (!x->first_byte_ns || x->kind == FERRY__X_WHOLE) return;
+  struct ferry__job *j = x->job;
+  double s = (double)(uv_hrtime() - x->first_byte_ns) / 1e9;
+  j->stream_bps = ferry__ctl_rate_update(j->stream_bps, x->cursor - x->start, s);
+  if (j->stream_bps > 0) x->e->stream_bps = j->stream_bps;
+}
+
 static size_t on_body(char *ptr, size_t size, size_t n, void *userp) {
   struct ferry__xfer *x = userp;
   struct ferry_engine *e = x->e;
@@ -213,6 +236,7 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *userp) {
   if (!x->checked) {
     x->checked = 1;
     if (check_response(x) != 0) return 0;
+    first_byte(x);
   }
   e->st.bytes_received += len;
   size_t take = len;
@@ -573,6 +597,7 @@ static int memory_left(CURLcode rc) {
 void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
   struct ferry_engine *e = x->e;
   struct ferry__job *j = x->job;
+  note_rate(x);
   if (!x->checked && (x->status == 200 || x->status == 206 || x->status == 416) &&
       rc == CURLE_OK && !ferry__job_failing(j) && !ferry__job_restarting(j)) {
     x->checked = 1; /* a body-less answer (empty file, 416) is checked here */
