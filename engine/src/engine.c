@@ -218,27 +218,43 @@ void ferry__engine_set_inflight(struct ferry_engine *e, int inflight) {
       &e->budget, e->chunk < FERRY__BLOCK_SIZE ? (size_t)e->chunk : FERRY__BLOCK_SIZE);
 }
 
-/* The size of a file's next request: several round trips at the rate its requests showed
- * (control.c), the file's rest shared by the requests in flight, --chunk-size when given.
- * Under --limit-rate at most the rate's burst, so the bucket (rate_allows) stays smooth. */
-static uint64_t request_size(struct ferry_engine *e, struct ferry__job *j) {
-  if (e->chunk_pinned) return e->chunk;
-  double bps = j->stream_bps > 0 ? j->stream_bps : e->stream_bps;
-  double rtt = j->rtt_s > 0 ? j->rtt_s : e->rtt_s;
-  /* The file's rest: not yet requested, and still to come from its requests in flight. */
-  uint64_t left = ferry__ivset_total(&j->unassigned), most = 0;
-  for (const struct ferry__xfer *x = e->active; x; x = x->next)
-    if (x->job == j && x->end != FERRY__UNKNOWN && x->end > x->cursor) left += x->end - x->cursor;
-  if (e->cfg.limit_rate) {
-    most = e->cfg.limit_rate / 4 / FERRY__ALIGN * FERRY__ALIGN;
-    if (most < FERRY__CTL_MIN_REQUEST) most = FERRY__CTL_MIN_REQUEST;
+/* The size of a file's next request, and the figures behind it (for -v). */
+struct sizing {
+  uint64_t size, left;
+  double bps, rtt;
+  const char *why;
+};
+
+/* Several round trips at the rate a request of the file showed (control.c), the file's rest
+ * shared by the requests in flight; --chunk-size when given. Under --limit-rate a request's
+ * rate is known in advance (its share of the cap): a request lasts about two seconds of it,
+ * so the bucket (rate_allows) is not asked for a sliver at a time. */
+static struct sizing request_size(struct ferry_engine *e, struct ferry__job *j) {
+  struct sizing z = {.bps = j->stream_bps > 0 ? j->stream_bps : e->stream_bps,
+                     .rtt = j->rtt_s > 0 ? j->rtt_s : e->rtt_s, .why = "measured"};
+  if (e->chunk_pinned) {
+    z.size = e->chunk;
+    return z;
   }
-  uint64_t size = ferry__ctl_request_size(bps, rtt, left, e->max_inflight, most, FERRY__ALIGN);
-  if (e->cfg.verbose)
-    ferry__log(e, "request size %.2f MiB for %s: a request's rate %.1f MB/s, round trip %.1f ms, "
-               "%.1f MiB to come, shared by %d requests", (double)size / (1 << 20), j->path, bps / 1e6,
-               rtt * 1e3, (double)left / (1 << 20), e->max_inflight);
-  return size;
+  /* The file's rest: not yet requested, and still to come from its requests in flight. */
+  z.left = ferry__ivset_total(&j->unassigned);
+  for (const struct ferry__xfer *x = e->active; x; x = x->next)
+    if (x->job == j && x->end != FERRY__UNKNOWN && x->end > x->cursor) z.left += x->end - x->cursor;
+  if (e->cfg.limit_rate) {
+    z.bps = (double)e->cfg.limit_rate / e->max_inflight;
+    z.rtt = 2.0 / FERRY__CTL_ROUNDS;
+    z.why = "--limit-rate: two seconds of a request's share";
+  }
+  z.size = ferry__ctl_request_size(z.bps, z.rtt, z.left, e->max_inflight, 0, FERRY__ALIGN);
+  return z;
+}
+
+static void log_size(struct ferry_engine *e, const struct ferry__job *j, const struct sizing *z) {
+  if (e->cfg.verbose && !e->chunk_pinned)
+    ferry__log(e, "request size %.2f MiB for %s: a request's rate %.1f MB/s, round trip %.1f ms "
+               "(%s), %.1f MiB to come, shared by %d requests", (double)z->size / (1 << 20),
+               j->path, z->bps / 1e6, z->rtt * 1e3, z->why, (double)z->left / (1 << 20),
+               e->max_inflight);
 }
 
 /* Whether a new request may start: bytes in flight are not memory, but each request is
@@ -351,11 +367,13 @@ void ferry__pump(struct ferry_engine *e) {
         started = 1;
       } else if (j->state == FERRY__J_RUNNING && j->unassigned.n) {
         uint64_t start, end;
-        ferry__plan_next(&j->unassigned, request_size(e, j), &start, &end);
+        struct sizing z = request_size(e, j);
+        ferry__plan_next(&j->unassigned, z.size, &start, &end);
         if (!budget_allows(e) || !rate_allows(e, end - start)) {
           blocked = 1;
           break;
         }
+        log_size(e, j, &z);
         ferry__ivset_remove(&j->unassigned, start, end);
         int err = ferry__xfer_start(j, FERRY__X_RANGE, start, end, 0);
         if (err) ferry__job_fail(j, err, 0, "could not start a request for %s", j->shown_url);
