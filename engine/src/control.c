@@ -13,10 +13,10 @@ uint64_t ferry__ctl_request_size(double stream_bps, double rtt_s, uint64_t remai
   if (size < FERRY__CTL_MIN_REQUEST) size = FERRY__CTL_MIN_REQUEST;
   if (size > max_request) size = max_request;
   /* The tail: the rest of the file shared by the requests that could take part of it, not
-   * under a quarter of the minimum (a request that is mostly round trip); the engine splits
-   * running requests for what is left. */
+   * under the minimum (smaller blocks come from malloc, not the arena, and a short request
+   * is mostly round trip); the engine splits running requests for what is left. */
   uint64_t share = peers > 1 ? (remaining + (uint64_t)peers - 1) / (uint64_t)peers : remaining;
-  if (share < FERRY__CTL_MIN_TAIL) share = FERRY__CTL_MIN_TAIL;
+  if (share < FERRY__CTL_MIN_REQUEST) share = FERRY__CTL_MIN_REQUEST;
   if (size > share) size = share;
   if (size >= remaining) return remaining;
   size = size / align * align;

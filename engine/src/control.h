@@ -20,13 +20,12 @@
 #define FERRY__CTL_ROUNDS 8                /* a request lasts about this many round trips */
 #define FERRY__CTL_MIN_REQUEST (1u << 20)  /* never smaller (one journal block) */
 #define FERRY__CTL_MAX_REQUEST (64u << 20) /* never larger: a lost request costs at most this */
-#define FERRY__CTL_MIN_TAIL (256u << 10)   /* a tail's share, never smaller */
 
 /* The size of the next request of a file: FERRY__CTL_ROUNDS round trips at `stream_bps`
  * (bytes/s one request has been receiving; 0 when unknown, then the minimum) and `rtt_s`
  * (seconds), between the minimum and `max_request` (0: FERRY__CTL_MAX_REQUEST), and at most
  * the file's `remaining` bytes shared by `peers` requests that could take part of it (but not
- * under FERRY__CTL_MIN_TAIL), so the tail is split rather than left to one slow request.
+ * under the minimum), so the tail is split rather than left to one slow request.
  * `remaining` counts what requests in flight have still to receive too: shares of what is
  * not yet requested alone would shrink with each new request, to requests that are mostly
  * round trip. A multiple of `align` unless it is the

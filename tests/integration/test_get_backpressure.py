@@ -6,10 +6,16 @@ FERRY_TEST_WRITE_MS_PER_MIB (a sleep per block write, writers and loop thread al
 import os
 import re
 
-from ferrytest import MiB
+from ferrytest import FERRY_BIN, MiB
 from helpers import assert_identical, check_summary, run_ferry
 
 SLOW_DISK = "25"  # ms per MiB: about 40 MB/s per writer, well under loopback's link
+
+
+def sanitized():
+    """An ASan build (tests/run's second pass): its shadow memory makes RSS meaningless."""
+    with open(FERRY_BIN, "rb") as f:
+        return b"__asan_init" in f.read()
 
 
 def test_slow_disk_keeps_memory_bounded(ferry_bin, nginx, files, out_dir):
@@ -32,4 +38,4 @@ def test_slow_disk_keeps_memory_bounded(ferry_bin, nginx, files, out_dir):
     assert "written on the loop thread (memory budget full" in r.stderr, r.stderr[-3000:]
     # ... and memory stayed within the budget, the process within 64 MiB
     assert summary["peak_memory"] <= 32 * MiB, summary["peak_memory"]
-    assert summary["peak_rss"] <= 64 * MiB, summary["peak_rss"]
+    assert summary["peak_rss"] <= 64 * MiB or sanitized(), summary["peak_rss"]
