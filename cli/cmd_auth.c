@@ -100,11 +100,12 @@ static int read_line(char *buf, size_t cap) {
   return n ? 0 : -1;
 }
 
-/* The token from the terminal without echo (like getpass), else from stdin. */
+/* The token from the terminal without echo (like getpass), else from stdin. Echo goes off
+ * before the prompt is shown (what is typed before it is flushed, as getpass does), never
+ * after: a token typed or pasted as soon as the prompt appears was discarded by the flush,
+ * and ferry waited for a line that had already come. */
 static int read_token(char *buf, size_t cap) {
   if (!isatty(STDIN_FILENO)) return read_line(buf, cap);
-  fprintf(stderr, "Enter your token (input will not be visible): ");
-  fflush(stderr);
   if (tcgetattr(STDIN_FILENO, &saved_tty) != 0) return -1;
   struct termios quiet = saved_tty;
   quiet.c_lflag &= (tcflag_t) ~(ECHO | ECHONL);
@@ -114,8 +115,13 @@ static int read_token(char *buf, size_t cap) {
   sa.sa_handler = restore_and_reraise;
   for (int i = 0; i < 4; i++) sigaction(sigs[i], &sa, &old[i]);
   echo_off = 1;
-  int r = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0 ? read_line(buf, cap) : -1;
-  tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty);
+  int r = -1;
+  if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0) {
+    fprintf(stderr, "Enter your token (input will not be visible): ");
+    fflush(stderr);
+    r = read_line(buf, cap);
+  }
+  tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
   echo_off = 0;
   for (int i = 0; i < 4; i++) sigaction(sigs[i], &old[i], NULL);
   fprintf(stderr, "\n");
