@@ -44,8 +44,6 @@
   X(bench_grace) \
   X(bench_verdict) \
   X(bench_stages) \
-  X(plan_chunk_bounds) \
-  X(plan_chunk_unaligned_chunk) \
   X(plan_next) \
   X(plan_split) \
   X(plan_classify_curl) \
@@ -63,6 +61,8 @@
   X(control_bounds) \
   X(control_request_size) \
   X(control_race) \
+  X(control_rtt_sample) \
+  X(control_rate_update) \
   X(control_shape) \
   X(control_open_files_limit) \
   X(errors_table) \
