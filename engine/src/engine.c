@@ -93,6 +93,8 @@ int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) 
   if (!e) return FERRY_E_NOMEM;
   if (cfg) e->cfg = *cfg;
   struct ferry_config *c = &e->cfg;
+  int pinned_conns = c->connections > 0 ? c->connections : 0; /* the flags pin what they name */
+  int pinned_streams = c->streams > 0 ? c->streams : 0;
   if (c->connections <= 0) c->connections = 8;
   if (c->streams <= 0) c->streams = 2;
   e->chunk_pinned = c->chunk_size != 0; /* --chunk-size: the user's size, as given */
@@ -112,8 +114,6 @@ int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) 
   const char *slow = getenv("FERRY_TEST_WRITE_MS_PER_MIB"); /* tests only: internal.h */
   if (slow) e->test_write_ms_per_mib = (unsigned)strtoul(slow, NULL, 10);
   ferry__budget_init(&e->budget, c->max_memory, FERRY__BLOCK_SIZE);
-  /* Until the first answer says whether connections multiplex, assume they do (HTTP/2). */
-  ferry__engine_set_inflight(e, c->connections * (c->http11 ? 1 : c->streams));
   int err = ferry__loop_init(e);
   if (err) {
     if (e->multi) curl_multi_cleanup(e->multi);
@@ -122,6 +122,8 @@ int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) 
     free(e);
     return err;
   }
+  /* Until the first answer says whether connections multiplex, assume they do (HTTP/2). */
+  ferry__conc_init(e, pinned_conns, pinned_streams);
   *out = e;
   return 0;
 }
@@ -472,6 +474,7 @@ static void on_watchdog(uv_timer_t *t) {
   struct ferry_engine *e = ferry__container_of(t, struct ferry_engine, watchdog);
   ferry__xfer_check_stalls(e);
   ferry__xfer_flush_slow_blocks(e);
+  ferry__conc_tick(e);
   ferry__job_refresh_locks(e);
   ferry__pump(e);
 }

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "files.h"
 #include "http_parse.h"
+#include "control.h"
 #include "ivset.h"
 #include "journal.h"
 #include "lock.h"
@@ -245,6 +246,20 @@ struct ferry__retry {
   int attempt;
 };
 
+/* The concurrency controller's state (concurrency.c): the level of requests in flight, laid
+ * out as connections x streams, and the interval being measured. */
+struct ferry__conc {
+  struct ferry__ctl ctl;
+  int pinned_conns, pinned_streams; /* --connections / --streams (0: free) */
+  int conns, streams;               /* the layout applied now */
+  uint64_t interval_start_ms, interval_bytes;
+  int ticks, full_ticks, memory_ticks; /* watchdog checks in the interval: all, with the level
+                                          full, with no block free in the budget */
+};
+void ferry__conc_init(struct ferry_engine *e, int pinned_conns, int pinned_streams);
+void ferry__conc_on_protocol(struct ferry_engine *e); /* multiplexing is now known */
+void ferry__conc_tick(struct ferry_engine *e);        /* from the watchdog */
+
 struct ferry_engine {
   struct ferry_config cfg;
   char *cacert;
@@ -268,6 +283,7 @@ struct ferry_engine {
   struct ferry__xfer *active;
   int nactive, max_inflight, multiplex_known, multiplexed;
   struct ferry__budget budget; /* the memory of file data (budget.c) */
+  struct ferry__conc conc;     /* requests in flight (concurrency.c) */
   uint64_t chunk;   /* --chunk-size as given; or the least planned size (a file's probe) */
   int chunk_pinned; /* the caller set chunk_size (--chunk-size) */
   double stream_bps, rtt_s; /* the latest job's figures, for a job that has none yet */

@@ -400,8 +400,7 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
     curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &ver);
     e->multiplex_known = 1;
     e->multiplexed = ver >= CURL_HTTP_VERSION_2_0 && !e->cfg.h2c;
-    int inflight = e->cfg.connections * (e->multiplexed ? e->cfg.streams : 1);
-    if (inflight != e->max_inflight) ferry__engine_set_inflight(e, inflight);
+    ferry__conc_on_protocol(e);
   }
 
   int keep = 0;
