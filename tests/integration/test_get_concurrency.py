@@ -4,21 +4,9 @@ The server caps each request (nginx limit_rate, 512 KB/s on /slow/), so more req
 bring more goodput whatever the machine's speed: the controller must find that out by itself."""
 import re
 
-import pytest
-
 from helpers import assert_identical, check_summary, run_ferry
-from nginx import Nginx
 
 LEVEL = re.compile(r"concurrency (\w+): (\d+) -> (\d+) requests in flight \(([^;]+);")
-
-
-@pytest.fixture(scope="module")
-def capped_nginx(tmp_path_factory, docroot):
-    server = Nginx(docroot["path"], str(tmp_path_factory.mktemp("capped-nginx")), workers=1,
-                   limit_rate="512k", limit_rate_prefix="/slow/")
-    server.start()
-    yield server
-    server.stop()
 
 
 def get(server, served, output, *flags):
@@ -31,8 +19,8 @@ def get(server, served, output, *flags):
     return r
 
 
-def test_requests_in_flight_grow_while_goodput_grows(capped_nginx, files, out_dir):
-    r = get(capped_nginx, files["crash.bin"], out_dir / "grow.bin")  # 96 MiB
+def test_requests_in_flight_grow_while_goodput_grows(crawling_nginx, files, out_dir):
+    r = get(crawling_nginx, files["crash.bin"], out_dir / "grow.bin")  # 96 MiB
     assert "concurrency: adaptive: 16 requests in flight" in r.stderr, r.stderr[-3000:]
     steps = LEVEL.findall(r.stderr)
     grown = [s for s in steps if s[3] == "goodput grew: doubling"]
@@ -45,8 +33,8 @@ def test_requests_in_flight_grow_while_goodput_grows(capped_nginx, files, out_di
     assert r.json["peak_memory"] <= 32 * 1024 * 1024, r.json
 
 
-def test_the_flags_pin_the_level(capped_nginx, files, out_dir):
-    r = get(capped_nginx, files["fault.bin"], out_dir / "pinned.bin", "--connections", "2",
+def test_the_flags_pin_the_level(crawling_nginx, files, out_dir):
+    r = get(crawling_nginx, files["fault.bin"], out_dir / "pinned.bin", "--connections", "2",
             "--streams", "2")
     assert "concurrency: pinned by --connections and --streams: 4 requests in flight " \
            "(2 connections x 2 streams)" in r.stderr, r.stderr[-3000:]

@@ -11,7 +11,6 @@ import time
 import pytest
 
 from ferrytest import MiB
-from nginx import Nginx
 from helpers import (EXIT_INTERRUPTED, assert_identical, check_summary, kill_and_wait, run_ferry,
                      start_ferry, wait_for_log_quiet, wait_for_progress)
 
@@ -211,16 +210,6 @@ def test_small_file_has_no_journal_and_is_fetched_again_whole(ferry_bin, nginx, 
     assert summary["resumed_bytes"] == 0
     assert served.size <= summary["bytes_received"] <= served.size + MiB
     assert not os.path.exists(f"{output}.part.journal")
-
-
-@pytest.fixture(scope="module")
-def crawling_nginx(tmp_path_factory, docroot):
-    """nginx whose /slow/ sends 512 KB/s per request: a 1 MiB block takes two seconds to fill."""
-    server = Nginx(docroot["path"], str(tmp_path_factory.mktemp("crawl-nginx")), workers=1,
-                   limit_rate="512k", limit_rate_prefix="/slow/")
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_kill_9_loses_little_of_slow_requests(ferry_bin, crawling_nginx, files, out_dir):
