@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "control.h"
 #include "plan.h"
 
 static const char *const state_names[] = {"new", "probing", "running", "draining", "final",
@@ -610,17 +611,66 @@ void ferry__job_retry_later(struct ferry__job *j, uint64_t start, uint64_t end, 
   j->active_xfers++; /* keeps the job from finishing while the retry waits */
 }
 
+/* A request's rate since its first byte (bytes/s), 0 when too young to judge (under a
+ * quarter second: a new connection is still in slow start). */
+static double rate_of(const struct ferry__xfer *x, uint64_t now_ns) {
+  if (!x->first_byte_ns || now_ns - x->first_byte_ns < 250000000u) return 0;
+  return (double)(x->cursor - x->start) / ((double)(now_ns - x->first_byte_ns) / 1e9);
+}
+
+static int by_rate(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Idle capacity and nothing unassigned: the tail is shared. A request that fell far behind
+ * the others (control.c ferry__ctl_should_race) hands over all but the block it is filling;
+ * otherwise the request with the most left is split in two. */
 int ferry__job_steal(struct ferry_engine *e) {
-  struct ferry__xfer *best = NULL;
-  uint64_t best_left = 0;
+  struct ferry__xfer *best = NULL, *lagging = NULL;
+  uint64_t best_left = 0, now = uv_hrtime();
+  double rates[64], lag_rate = 0;
+  int n = 0;
   for (struct ferry__xfer *x = e->active; x; x = x->next) {
     if (x->kind == FERRY__X_WHOLE || !x->checked || x->cancelled || x->status != 206) continue;
     struct ferry__job *j = x->job;
     if (j->state != FERRY__J_RUNNING) continue;
     uint64_t left = x->end - x->cursor;
     if (left > best_left) best = x, best_left = left;
+    double r = rate_of(x, now);
+    if (r > 0 && n < 64) rates[n++] = r;
   }
   if (!best) return 0;
+  if (n >= 3) {
+    qsort(rates, (size_t)n, sizeof(rates[0]), by_rate);
+    double median = rates[n / 2];
+    for (struct ferry__xfer *x = e->active; x; x = x->next) {
+      if (x->kind == FERRY__X_WHOLE || !x->checked || x->cancelled || x->status != 206 ||
+          x->job->state != FERRY__J_RUNNING)
+        continue;
+      double r = rate_of(x, now);
+      if (r > 0 && ferry__ctl_should_race(x->end - x->cursor, r, median, e->rtt_s, 4) &&
+          (!lagging || r < lag_rate))
+        lagging = x, lag_rate = r;
+    }
+    if (lagging) {
+      uint64_t block_end = lagging->blk ? lagging->blk->offset + lagging->blk->cap : 0;
+      uint64_t cut = ferry__plan_handover(lagging->cursor, block_end, lagging->end,
+                                          FERRY__MIN_SPLIT, FERRY__ALIGN);
+      if (cut) {
+        if (e->cfg.verbose)
+          ferry__log(e, "hand-over: a request of %s at %.2f MB/s, the others' median %.2f MB/s: "
+                     "bytes %llu-%llu move to a new request", lagging->job->path,
+                     lag_rate / 1e6, median / 1e6, (unsigned long long)cut,
+                     (unsigned long long)(lagging->end - 1));
+        uint64_t old_end = lagging->end;
+        lagging->end = cut; /* the body callback stops it there */
+        int err = ferry__xfer_start(lagging->job, FERRY__X_RANGE, cut, old_end, 0);
+        if (err) ferry__job_fail(lagging->job, err, 0, "could not start a request");
+        return 1;
+      }
+    }
+  }
   uint64_t mid = ferry__plan_split(best->cursor, best->end, FERRY__MIN_SPLIT, FERRY__ALIGN);
   if (!mid) return 0;
   uint64_t old_end = best->end;

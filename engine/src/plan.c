@@ -23,6 +23,13 @@ uint64_t ferry__plan_split(uint64_t cursor, uint64_t end, uint64_t min_split, ui
   return mid < end ? mid : 0;
 }
 
+uint64_t ferry__plan_handover(uint64_t cursor, uint64_t block_end, uint64_t end,
+                              uint64_t min_split, uint64_t align) {
+  uint64_t cut = block_end > cursor ? block_end : cursor;
+  cut = (cut + align - 1) / align * align;
+  return cut < end && end - cut >= min_split ? cut : 0;
+}
+
 int ferry__classify_curl(CURLcode rc) {
   switch (rc) {
   case CURLE_OK: return 0;

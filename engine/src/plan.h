@@ -19,6 +19,13 @@ int ferry__plan_next(const struct ferry__ivset *unassigned, uint64_t chunk, uint
  * [mid, end). Returns 0 when the rest is under 2 * min_split (not worth a new request). */
 uint64_t ferry__plan_split(uint64_t cursor, uint64_t end, uint64_t min_split, uint64_t align);
 
+/* Where a request that fell far behind the others hands its rest over (control.c
+ * ferry__ctl_should_race): it keeps the block it is filling, [cursor, block_end), and a new
+ * request takes [cut, end). The cut is block_end (or the cursor) rounded up to `align`;
+ * 0 when less than min_split would move (not worth a request). Nothing is fetched twice. */
+uint64_t ferry__plan_handover(uint64_t cursor, uint64_t block_end, uint64_t end,
+                              uint64_t min_split, uint64_t align);
+
 /* Error for a finished transfer (0 = the transfer itself went fine). */
 int ferry__classify_curl(CURLcode rc);
 /* Error for a final HTTP status of a request of kind (FERRY__X_*), 0 for 200/206. */

@@ -40,3 +40,30 @@ def test_the_flags_pin_the_level(crawling_nginx, files, out_dir):
            "(2 connections x 2 streams)" in r.stderr, r.stderr[-3000:]
     assert LEVEL.findall(r.stderr) == []  # no decision: nothing to decide
     assert r.json["max_connections"] <= 2, r.json
+
+
+def test_a_request_far_behind_the_others_hands_its_rest_over(proxy, files, out_dir):
+    """One request of a file crawls (150 KB/s) while the others run at 3 MB/s: once nothing is
+    left to ask for, it keeps the block it is filling and hands the rest of its range to a new
+    request (control.c ferry__ctl_should_race, plan.c ferry__plan_handover), rather than the
+    whole file waiting for it. Nothing is fetched twice."""
+    served = files["fault.bin"]  # 24 MiB
+    output = out_dir / "handover.bin"
+    path = f"/files/{served.name}"
+    ranged = {"path": path, "method": "GET", "ranged": True}
+    proxy.set_rules([dict(ranged, action="throttle", rate=3_000_000),
+                     dict(ranged, nth=2, action="throttle", rate=150_000)])
+    mark = proxy.log_size()
+    r = run_ferry(["get", proxy.base_url() + path, "-o", output, "--sha256", served.sha256,
+                   "--json", "-v", "--chunk-size", "4M", "--connections", "4"], timeout=120)
+    assert r.returncode == 0, r.describe()
+    assert_identical(output, served)
+    handed = re.findall(r"hand-over: a request of \S+ at ([\d.]+) MB/s, the others' median "
+                        r"([\d.]+) MB/s: bytes (\d+)-(\d+) move", r.stderr)
+    assert handed, r.stderr[-3000:]
+    slow, median, first, last = handed[0]
+    assert float(slow) < 0.5 < 1.5 < float(median), handed
+    # the crawling request's range lost its rest: a new request asked for exactly those bytes
+    ranges = [e["range"] for e in proxy.log_entries(mark)]
+    assert f"bytes={first}-{last}" in ranges, ranges
+    assert r.json["bytes_received"] <= served.size + 1024 * 1024, r.json

@@ -25,7 +25,9 @@ A rule:
       "strip_conditionals"  drop If-Match/If-Range/If-None-Match/If-Unmodified-Since: a server
                      (or CDN) that ignores validators, so only the answer's ETag tells a change
       "delay"        wait "seconds" before forwarding
-Request transforms (ignore_range, swap, delay, strip_conditionals) combine; of the response faults (reset,
+      "throttle"     send the body at "rate" bytes per second (the slowest throttle that fires
+                     wins): one slow request among fast ones
+Request transforms (ignore_range, swap, delay, strip_conditionals, throttle) combine; of the response faults (reset,
 truncate, status, stall) the first rule that fires wins.
 
 Every request is logged as one JSON line (method, path, range, upstream path, status, body
@@ -54,7 +56,7 @@ READ_SIZE = 256 * 1024
 UPSTREAM_TIMEOUT = 30.0
 IDLE_TIMEOUT = 300.0  # an idle keep-alive client connection is closed after this long
 RESPONSE_FAULTS = ("reset", "truncate", "status", "stall")
-REQUEST_TRANSFORMS = ("ignore_range", "swap", "delay", "strip_conditionals")
+REQUEST_TRANSFORMS = ("ignore_range", "swap", "delay", "strip_conditionals", "throttle")
 REASONS = {200: "OK", 206: "Partial Content", 429: "Too Many Requests",
            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
            404: "Not Found", 400: "Bad Request"}
@@ -105,7 +107,7 @@ class Rule:
     def describe(self):
         s = self.spec
         detail = {"reset": "bytes", "truncate": "bytes", "status": "status", "stall": "seconds",
-                  "swap": "to", "delay": "seconds"}.get(self.action)
+                  "swap": "to", "delay": "seconds", "throttle": "rate"}.get(self.action)
         return f"{self.action}:{s.get(detail)}" if detail else self.action
 
     def state(self):
@@ -285,6 +287,8 @@ class FaultProxy:
         if length:
             request_body = await reader.readexactly(length)
         target = request.target
+        rate = min((float(r.spec["rate"]) for r in transforms if r.action == "throttle"),
+                   default=None)
         for rule in transforms:
             if rule.action == "ignore_range":
                 request.without("Range", "If-Range")
@@ -342,8 +346,14 @@ class FaultProxy:
                 limit = int(fault.spec.get("bytes", 0))
             remaining = content_length  # None: until upstream closes
             sent = 0
+            started = time.monotonic()
             while remaining is None or remaining > 0:
                 want = READ_SIZE if remaining is None else min(READ_SIZE, remaining)
+                if rate:  # paced: small pieces, each sent when the rate allows it
+                    want = min(want, 16384)
+                    ahead = sent / rate - (time.monotonic() - started)
+                    if ahead > 0:
+                        await asyncio.sleep(ahead)
                 if limit is not None:
                     want = min(want, limit - sent)
                     if want <= 0:

@@ -46,6 +46,7 @@
   X(bench_stages) \
   X(plan_next) \
   X(plan_split) \
+  X(plan_handover) \
   X(plan_classify_curl) \
   X(plan_classify_status) \
   X(plan_backoff) \

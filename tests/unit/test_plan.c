@@ -313,3 +313,17 @@ void test_plan_classify_transfer(void) {
   ASSERT_EQ_INT(ferry__classify_transfer(CURLE_PARTIAL_FILE, 0, "", 1), FERRY_E_RESET);
   ASSERT_EQ_INT(ferry__classify_transfer(CURLE_OK, 1, "", 1), 0);
 }
+
+void test_plan_handover(void) {
+  const uint64_t A = 64 * KiB, M = 256 * KiB;
+  /* the slow request keeps its block; the rest moves, from the block's end */
+  ASSERT_EQ_U64(ferry__plan_handover(100, MiB, 8 * MiB, M, A), MiB);
+  /* an unaligned block end is rounded up; no block open: from the cursor, rounded up */
+  ASSERT_EQ_U64(ferry__plan_handover(100, MiB + 5, 8 * MiB, M, A), MiB + A);
+  ASSERT_EQ_U64(ferry__plan_handover(3 * MiB + 1, 0, 8 * MiB, M, A), 3 * MiB + A);
+  /* too little left to move, or nothing */
+  ASSERT_EQ_U64(ferry__plan_handover(100, MiB, MiB + M - 1, M, A), 0);
+  ASSERT_EQ_U64(ferry__plan_handover(100, MiB, MiB + M, M, A), MiB);
+  ASSERT_EQ_U64(ferry__plan_handover(100, 8 * MiB, 8 * MiB, M, A), 0);
+  ASSERT_EQ_U64(ferry__plan_handover(9 * MiB, 0, 8 * MiB, M, A), 0); /* cursor past end */
+}
