@@ -416,6 +416,11 @@ int ferry__hub_stored_tokens_load(const char *path, struct ferry__hub_ini *out, 
 
 /* The client's engine (for transfers beside the API calls), token (NULL when none) and
  * settings. */
+/* `ferry bench --upload` (bench_upload.c), run by ferry_bench_run inside its window `w`
+ * (whose probe it attaches to the engine that sends): fills out's upload figures. */
+struct ferry__bench_window;
+int ferry__bench_upload(const struct ferry_bench_opts *o, struct ferry_bench_result *out,
+                        struct ferry__bench_window *w);
 struct ferry_engine *ferry__hub_client_engine(struct ferry_hub_client *c);
 const char *ferry__hub_client_token(const struct ferry_hub_client *c);
 long ferry__hub_client_last_status(const struct ferry_hub_client *c); /* HTTP status, 0: none */

@@ -44,6 +44,8 @@
   X(bench_grace) \
   X(bench_verdict) \
   X(bench_stages) \
+  X(bench_object_size) \
+  X(bench_gen) \
   X(plan_chunk_bounds) \
   X(plan_chunk_unaligned_chunk) \
   X(plan_next) \
