@@ -21,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
 #include <openssl/rand.h>
 
 #include "../src/bench.h"
@@ -164,15 +163,14 @@ static int call(struct up *u, const char *url, const char *body, int send_token,
  * batch gave (no token, as `ferry upload`). */
 static int complete(struct up *u, const struct ferry__lfs_action *a,
                     const struct ferry_put *puts) {
-  json_t *parts = json_array();
-  for (size_t i = 0; parts && i < a->nparts; i++)
-    json_array_append_new(parts, json_pack("{s:I, s:s}", "partNumber", (json_int_t)i + 1,
-                                           "etag", puts[i].etag));
-  json_t *b = json_pack("{s:s, s:o}", "oid", a->oid, "parts", parts);
-  char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
-  json_decref(b);
-  int err = body ? call(u, a->href, body, 0, "completing an object") : FERRY_E_NOMEM;
+  const char **etags = calloc(a->nparts ? a->nparts : 1, sizeof(*etags));
+  char *body = NULL;
+  int err = etags ? 0 : FERRY_E_NOMEM;
+  for (size_t i = 0; !err && i < a->nparts; i++) etags[i] = puts[i].etag;
+  if (!err) err = ferry__lfs_completion_body(a->oid, etags, a->nparts, &body);
+  if (!err) err = call(u, a->href, body, 0, "completing an object");
   free(body);
+  free(etags);
   return err;
 }
 

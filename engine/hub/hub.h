@@ -627,6 +627,10 @@ int ferry__lfs_batch_parse(const char *body, size_t len, const char *endpoint,
                            struct ferry__lfs_action *actions, size_t n, char *why,
                            size_t why_len);
 void ferry__lfs_action_free(struct ferry__lfs_action *a);
+/* The completion body of a multipart upload: {"oid", "parts": [{partNumber, etag}...]},
+ * etags[i] being part i + 1's. 0 or FERRY_E_NOMEM; *out is malloc'd. */
+int ferry__lfs_completion_body(const char *oid, const char *const *etags, size_t n,
+                               char **out);
 
 /* The NDJSON body of a commit (§6.6), one line at a time. */
 struct ferry__ndjson {

@@ -118,6 +118,7 @@
   X(hub_client_classify_codes) \
   X(hub_upload_lfs_batch_parse) \
   X(hub_upload_commit_body) \
+  X(hub_upload_completion_body) \
   X(hub_upload_parts_journal) \
   X(hub_upload_walk) \
   X(hub_upload_hash_cache) \
