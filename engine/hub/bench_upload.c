@@ -433,5 +433,11 @@ int ferry__bench_upload(const struct ferry_bench_opts *o, struct ferry_bench_res
   }
   free(u.records);
   if (!err && signalled) err = why(&u, FERRY_E_INTERRUPTED, "interrupted: the figures so far");
+  /* Stopped by the clock while still retrying: no figure to give (the puts' own retries
+   * would have gone on for minutes). */
+  if (!err && !out->bytes_all)
+    err = why(&u, FERRY_E_TIMEOUT, "%s: no part accepted in %.0f s (%llu retries): the server "
+                                   "is unreachable or does not answer", out->target, w->limit,
+              (unsigned long long)out->retries);
   return err;
 }

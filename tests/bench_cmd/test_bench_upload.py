@@ -18,7 +18,7 @@ from conftest import recording_server
 
 from test_bench import KEYS, MiB
 
-EXIT_USAGE, EXIT_AUTH = 2, 15
+EXIT_USAGE, EXIT_NETWORK, EXIT_HTTP, EXIT_AUTH = 2, 3, 4, 15
 PARALLEL = 8          # parts in flight at once: the engine's default connections
 HEADERS_MAX = 2048    # a PUT's request line and headers, at most, in the log's bytes
 
@@ -193,6 +193,34 @@ def test_upload_to_a_url_never_sends_the_token(bench, hub):
     assert sum(whole) - out["bytes_received"] <= PARALLEL * MiB  # answers cut by the stop
     assert not any(k.lower() == "authorization" for h, _, _ in PutHandler.seen for k in h)
     assert hub.token not in r.stdout + r.stderr
+
+
+class RefusingHandler(PutHandler):
+    """A storage that refuses every part (an expired signature, say)."""
+
+    def do_PUT(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        PutHandler.seen.append((dict(self.headers), 0, False))
+        body = b"<Error><Message>nope</Message></Error>"
+        self.send_response(403)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_upload_to_a_refusing_or_unreachable_url_is_an_error(bench):
+    with recording_server(RefusingHandler) as base:
+        r = bench("--upload", base + "/part", "--chunk-size", "1M", "--seconds", "2")
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("ferry: error: ")]
+    assert r.returncode == EXIT_HTTP and r.stdout == "" and len(errors) == 1, r.describe()
+    assert errors[0].endswith("HTTP 403: nope")
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    r = bench("--upload", f"http://127.0.0.1:{port}/part", "--seconds", "2")
+    errors = [ln for ln in r.stderr.splitlines() if ln.startswith("ferry: error: ")]
+    assert r.returncode == EXIT_NETWORK and r.stdout == "" and len(errors) == 1, r.describe()
+    assert "no part accepted in 2 s" in errors[0]
 
 
 @pytest.mark.parametrize("args, words", [
