@@ -101,14 +101,17 @@ static void print_table(const struct ferry_bench_result *r, const struct ferry_c
     printf("target          %s", r->target);
     if (r->file_size) printf(" (%s)", cli_fmt_bytes((double)r->file_size, b, sizeof(b)));
     if (r->mirror[0]) printf(" from the mirror %s", r->mirror);
-    printf("\nsink            %s, %d connection%s x %d stream%s, %d round%s\n",
-           r->upload ? (r->scratch_repo[0] ? "upload (generated LFS objects, multipart parts)"
-                                           : "upload (generated parts, PUT)")
-           : r->to_null ? "null (received and hashed, not written)"
+    int conns = cfg->connections ? cfg->connections : 8, streams = cfg->streams ? cfg->streams : 2;
+    if (r->upload) /* a part a request, as many at once as connections (ferry upload's rule) */
+      printf("\nsink            upload (generated %s), %d part%s at once, %d round%s\n",
+             r->scratch_repo[0] ? "LFS objects, multipart parts" : "parts, PUT", conns,
+             conns == 1 ? "" : "s", r->rounds, r->rounds == 1 ? "" : "s");
+    else
+      printf("\nsink            %s, %d connection%s x %d stream%s, %d round%s\n",
+             r->to_null ? "null (received and hashed, not written)"
                         : "disk (a temporary folder, removed)",
-           cfg->connections ? cfg->connections : 8, cfg->connections == 1 ? "" : "s",
-           cfg->streams ? cfg->streams : 2, cfg->streams == 1 ? "" : "s", r->rounds,
-           r->rounds == 1 ? "" : "s");
+             conns, conns == 1 ? "" : "s", streams, streams == 1 ? "" : "s", r->rounds,
+             r->rounds == 1 ? "" : "s");
     printf("measured        %.1f s after a %.1f s slow-start grace (%s)\n", r->seconds, r->grace,
            r->settled ? "stopped early: the last 3 one-second rates were within 5 %"
                       : "the full time");

@@ -92,12 +92,12 @@ def test_upload_counts_match_the_hub_and_the_repo_is_gone(bench, hub, log):
 
 
 def test_upload_table(bench, hub):
-    r = bench("--upload", "--seconds", "2", env={"HF_TOKEN": hub.token})
+    r = bench("--upload", "--seconds", "2", "--connections", "3", env={"HF_TOKEN": hub.token})
     assert r.returncode == 0, r.describe()
     for label in ("target ", "sink ", "goodput ", "per connection ", "answer ", "request ",
                   "objects ", "limit "):
         assert any(line.startswith(label) for line in r.stdout.splitlines()), (label, r.stdout)
-    assert "upload (generated LFS objects, multipart parts)" in r.stdout
+    assert "upload (generated LFS objects, multipart parts), 3 parts at once" in r.stdout
     assert " deleted" in r.stdout and hub.token not in r.stdout + r.stderr
 
 
