@@ -279,6 +279,13 @@ static int record_write(struct up *u, const char *repo) {
   return err;
 }
 
+/* A name this bench makes: ferry-bench- and 12 hex digits. A record naming anything else
+ * was not written by it, and its repo is never deleted. */
+static int bench_name(const char *name) {
+  if (strncmp(name, "ferry-bench-", 12) != 0 || strlen(name) != 24) return 0;
+  return strspn(name + 12, "0123456789abcdef") == 12;
+}
+
 /* Deletes the repo of a record (a killed bench's, or this one's) and then the record. */
 static int delete_recorded(struct up *u, const char *path, const char *repo) {
   int missing = 0;
@@ -310,10 +317,17 @@ static void delete_stale(struct up *u) {
     if (snprintf(path, sizeof(path), "%s/%s", u->records, de->d_name) >= (int)sizeof(path) ||
         ferry__read_small_nofollow(path, 4096, &text, &len, &found) || !found)
       continue;
-    char *nl = strchr(text, '\n'), *repo = nl ? nl + 1 : NULL, *nl2 = repo ? strchr(repo, '\n') : NULL;
+    char *nl = strchr(text, '\n');
+    char *repo = nl ? nl + 1 : NULL;
+    char *nl2 = repo ? strchr(repo, '\n') : NULL;
     if (nl && nl2) {
       *nl = *nl2 = 0;
-      if (!strcmp(text, ferry_hub_client_endpoint(u->c))) { /* another Hub's waits for it */
+      const char *slash = strchr(repo, '/');
+      size_t dn = strlen(de->d_name);
+      /* the record's name ends with the repo's, a name this bench makes; another Hub's
+       * record waits for a bench on that Hub */
+      if (slash && bench_name(slash + 1) && dn > 24 && !strcmp(de->d_name + dn - 24, slash + 1) &&
+          !strcmp(text, ferry_hub_client_endpoint(u->c))) {
         ferry__hub_notice(&u->cfg, "deleting the scratch repo %s of an earlier bench that "
                                    "did not finish", repo);
         delete_recorded(u, path, repo);
@@ -352,7 +366,7 @@ static int hub_bench(struct up *u) {
   if (!err) {
     delete_stale(u);
     unsigned char rnd[6];
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1) err = FERRY_E_INTERNAL;
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) err = why(u, FERRY_E_INTERNAL, "no random bytes");
     else
       snprintf(repo, sizeof(repo), "%s/ferry-bench-%02x%02x%02x%02x%02x%02x", who.user, rnd[0],
                rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);

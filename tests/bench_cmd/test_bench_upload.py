@@ -134,6 +134,12 @@ def test_a_killed_bench_repo_is_deleted_by_the_next_run(bench, hub, log):
     other = os.path.join(d, "otherhost-1-ferry-bench-000000000000")
     with open(other, "w") as f:
         f.write(f"{hub.endpoint}\ndemo/ferry-bench-000000000000\n")
+    # a dead process's record naming a repo no bench makes: never deleted
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    forged = os.path.join(d, f"{socket.gethostname()}-{dead.pid}-tiny-model")
+    with open(forged, "w") as f:
+        f.write(f"{hub.endpoint}\ndemo/tiny-model\n")
     p = subprocess.Popen([FERRY_BIN, "bench", "--upload", "--seconds", "60"], env=env,
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
@@ -150,7 +156,8 @@ def test_a_killed_bench_repo_is_deleted_by_the_next_run(bench, hub, log):
     r = bench("--upload", "--seconds", "1", "--json", env={"HF_TOKEN": hub.token})
     out = upload_figures(r)
     assert not repo_exists(hub, repo) and not repo_exists(hub, out["scratch_repo"])
-    assert records(bench) == [os.path.basename(other)]
+    assert records(bench) == sorted([os.path.basename(other), os.path.basename(forged)])
+    assert repo_exists(hub, "demo/tiny-model")
 
 
 class PutHandler(http.server.BaseHTTPRequestHandler):
