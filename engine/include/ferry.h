@@ -1041,7 +1041,9 @@ struct ferry_bench_result {
 
 /* Runs the benchmark (synchronously). Returns 0 or out->error (a failed download fills the
  * message as ferry_hub_download would; FERRY_E_INTERRUPTED keeps the figures measured; a
- * server that answers a ranged request with the whole file is FERRY_E_PROTOCOL). */
+ * server that answers a ranged request with the whole file is FERRY_E_PROTOCOL; with upload,
+ * no write token is FERRY_E_HUB_AUTH before anything is created, a refused part its error,
+ * and no part accepted in the time FERRY_E_TIMEOUT). */
 FERRY_EXTERN int ferry_bench_run(const struct ferry_bench_opts *opts,
                                  struct ferry_bench_result *out);
 
