@@ -91,6 +91,30 @@ def test_upload_counts_match_the_hub_and_the_repo_is_gone(bench, hub, log):
     assert len(batches) == out["rounds"] and all(ln.auth == "yes" for ln in batches)
 
 
+@pytest.fixture
+def hub_faults(hub):
+    """The hub with no upload fault, reset again after the test."""
+    hub.knobs(upload_fault=None)
+    yield hub
+    hub.knobs(upload_fault=None)
+
+
+def test_failed_parts_are_sent_again_with_the_same_bytes(bench, hub_faults, log):
+    """Two parts answered 500 are retried; the hub completes an object only when the SHA-256
+    of what it assembled is the oid, so a retried part carried the bytes that were hashed."""
+    hub_faults.knobs(upload_fault={"mode": "status", "status": 500, "nth": [2, 3]})
+    r = bench("--upload", "--seconds", "5", "--json", env={"HF_TOKEN": hub_faults.token})
+    out = upload_figures(r)
+    assert out["retries"] == 2 and out["errors"] == 0
+    failed = [ln for ln in log.lines() if ln.method == "PUT" and ln.status == 500]
+    assert len(failed) == 2
+    first = failed[0].path.split("/")[2]  # the upload id of the object they belong to
+    completed = [ln.path for ln in log.lines() if ln.path.startswith("/api/lfs/complete/")]
+    assert f"/api/lfs/complete/{first}" in completed, completed
+    assert out["objects_completed"] == len(completed) and not repo_exists(hub_faults,
+                                                                          out["scratch_repo"])
+
+
 def test_upload_table(bench, hub):
     r = bench("--upload", "--seconds", "2", "--connections", "3", env={"HF_TOKEN": hub.token})
     assert r.returncode == 0, r.describe()
