@@ -199,7 +199,7 @@ int cli_get(int argc, char **argv) {
       CLI_OPT_INT("streams", &cfg.streams, 1, 256, "N",
                   "HTTP/2 streams per connection (default 2)"),
       CLI_OPT_SIZE("chunk-size", &cfg.chunk_size, 65536, "SIZE",
-                   "largest ranged request (default 8M, lowered to fit memory)"),
+                   "size of each ranged request (default: planned)"),
       CLI_OPT_SIZE("max-memory", &cfg.max_memory, 4 << 20, "SIZE", "buffer budget (default 32M)"),
       CLI_OPT_SIZE("limit-rate", &cfg.limit_rate, 1, "RATE",
                    "total bandwidth cap in bytes/s (e.g. 50M)"),

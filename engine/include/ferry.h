@@ -112,8 +112,9 @@ struct ferry_job;
 struct ferry_config {
   int connections;        /* TCP connections per origin (default 8) */
   int streams;            /* HTTP/2 streams per connection (default 2) */
-  uint64_t chunk_size;    /* largest ranged request (default 8 MiB; lowered to fit memory) */
-  uint64_t max_memory;    /* byte budget for data in flight and buffered (default 32 MiB) */
+  uint64_t chunk_size;    /* size of each ranged request, as given (0: planned by the engine) */
+  uint64_t max_memory;    /* byte budget for received data not yet written and hashed
+                             (default 32 MiB); bytes in flight are not counted */
   uint64_t limit_rate;    /* total receive cap in bytes/s, 0 = none */
   int http11;             /* 1: HTTP/1.1 only */
   int h2c;                /* 1: HTTP/2 prior knowledge on http:// (no connection reuse) */

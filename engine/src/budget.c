@@ -1,11 +1,21 @@
 /* budget: the engine's memory for file data, one module (internal.h, "the memory budget").
  *
- * Three figures, changed here only:
- *  - charged: bytes promised, to requests in flight (reserved when they start, so the bytes
- *    they bring have room) and to blocks in use; the scheduler starts a request only when it
- *    fits (ferry__budget_fits);
+ * Bytes in flight are not memory. A request may ask for many megabytes, but memory is taken
+ * only as its bytes arrive: a block (1 MiB) at a time, when its write callback needs a new
+ * one. The figures, changed here only:
+ *  - charged: blocks in use (being filled, waiting for a writer, kept for the hasher), plus
+ *    one block promised to each request that has not received its first bytes yet (so the
+ *    requests the scheduler starts are sure of a block: it starts one only when a block fits,
+ *    ferry__budget_fits);
  *  - allocated (and its peak): block memory that exists now, in use or kept as a spare;
  *  - retained: written blocks kept for the hasher (which evicts them under pressure).
+ * When the disk or the hasher falls behind and a request fills its block with no room for
+ * another, the block is not handed to a writer: the loop thread writes it at once (a
+ * synchronous pwrite, xfer.c / sink.c ferry__block_write_now), records it as any written
+ * block, and reuses its memory for the request's next bytes; the hasher reads those bytes
+ * back from the file. While the loop thread writes, no socket is read, so TCP's own flow
+ * control holds the servers back; and the scheduler starts no request while no block fits.
+ * Memory is never bounded by pausing HTTP/2 streams through libcurl (curl #10988, 7.88).
  * Block memory comes from the arena (huge pages, arena.c), from spare full-size blocks, or
  * from malloc; spares give way so that blocks in use plus spares stay within the limit. */
 #include <assert.h>
@@ -51,6 +61,7 @@ static void grew(struct ferry__budget *b, size_t cap) {
 struct ferry__block *ferry__budget_acquire(struct ferry__budget *b, size_t cap) {
   struct ferry__block *blk = ferry__arena_take(&b->arena, cap);
   if (blk) {
+    drop_spares(b, cap); /* a spare from malloc gives way to the arena's block too */
     grew(b, cap);
   } else if (cap == b->block_size && b->spares) {
     blk = b->spares;

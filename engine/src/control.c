@@ -12,14 +12,33 @@ uint64_t ferry__ctl_request_size(double stream_bps, double rtt_s, uint64_t remai
   uint64_t size = want >= (double)max_request ? max_request : (uint64_t)want;
   if (size < FERRY__CTL_MIN_REQUEST) size = FERRY__CTL_MIN_REQUEST;
   if (size > max_request) size = max_request;
-  /* The tail: the rest of the file shared by the requests that could take part of it. */
+  /* The tail: the rest of the file shared by the requests that could take part of it, not
+   * under the minimum (smaller blocks come from malloc, not the arena, and a short request
+   * is mostly round trip); the engine splits running requests for what is left. */
   uint64_t share = peers > 1 ? (remaining + (uint64_t)peers - 1) / (uint64_t)peers : remaining;
+  if (share < FERRY__CTL_MIN_REQUEST) share = FERRY__CTL_MIN_REQUEST;
   if (size > share) size = share;
   if (size >= remaining) return remaining;
   size = size / align * align;
   if (size < align) size = align;
   /* A sliver left behind would be a request of its own: it rides along. */
   return size >= remaining || remaining - size < size / 4 ? remaining : size;
+}
+
+double ferry__ctl_rtt_sample(int64_t lookup_us, int64_t connect_us, int64_t sent_us,
+                             int64_t first_byte_us) {
+  double handshake = connect_us > lookup_us && lookup_us >= 0 ? (double)(connect_us - lookup_us) / 1e6 : 0;
+  double wait = first_byte_us > sent_us && sent_us >= 0 ? (double)(first_byte_us - sent_us) / 1e6 : 0;
+  if (handshake > 0 && (wait <= 0 || handshake < wait)) return handshake;
+  return wait;
+}
+
+#define RATE_EWMA 0.5 /* weight of a new request's rate */
+
+double ferry__ctl_rate_update(double smoothed_bps, uint64_t bytes, double seconds) {
+  if (seconds < 0.001 || bytes < FERRY__CTL_MIN_REQUEST) return smoothed_bps;
+  double bps = (double)bytes / seconds;
+  return smoothed_bps > 0 ? RATE_EWMA * bps + (1 - RATE_EWMA) * smoothed_bps : bps;
 }
 
 int ferry__ctl_should_race(uint64_t left, double own_bps, double median_bps, double rtt_s,

@@ -24,11 +24,27 @@
 /* The size of the next request of a file: FERRY__CTL_ROUNDS round trips at `stream_bps`
  * (bytes/s one request has been receiving; 0 when unknown, then the minimum) and `rtt_s`
  * (seconds), between the minimum and `max_request` (0: FERRY__CTL_MAX_REQUEST), and at most
- * the file's `remaining` bytes shared by `peers` requests that could take part of it, so the
- * tail is split rather than left to one slow request. A multiple of `align` unless it is the
+ * the file's `remaining` bytes shared by `peers` requests that could take part of it (but not
+ * under the minimum), so the tail is split rather than left to one slow request.
+ * `remaining` counts what requests in flight have still to receive too: shares of what is
+ * not yet requested alone would shrink with each new request, to requests that are mostly
+ * round trip. A multiple of `align` unless it is the
  * whole remainder (which it is when less than a quarter of the size would be left). */
 uint64_t ferry__ctl_request_size(double stream_bps, double rtt_s, uint64_t remaining,
                                  int peers, uint64_t max_request, uint64_t align);
+
+/* The round trip one request shows, from libcurl's timings (microseconds since it started):
+ * a new connection's TCP handshake (`connect_us` - `lookup_us`), and the wait between the
+ * request sent and its first byte (`first_byte_us` - `sent_us`), which is a round trip plus
+ * the server's time. The smaller of the two that were measured (seconds), 0 when neither. A
+ * path's round trip is the least of these samples: queues only ever add to them. */
+double ferry__ctl_rtt_sample(int64_t lookup_us, int64_t connect_us, int64_t sent_us,
+                             int64_t first_byte_us);
+
+/* A stream's rate, smoothed: `bytes` received in `seconds` by one request, folded into the
+ * previous figure (0: none yet). Requests too short to time (under a millisecond or a
+ * block) leave it as it was. */
+double ferry__ctl_rate_update(double smoothed_bps, uint64_t bytes, double seconds);
 
 /* Whether a request that has fallen far behind deserves a second one racing it for the same
  * range: its expected time to finish at its own rate is more than `factor` times what the

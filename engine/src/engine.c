@@ -15,6 +15,7 @@
 #include <xxhash.h>
 
 #include "internal.h"
+#include "control.h"
 #include "plan.h"
 
 static void emit(struct ferry_engine *e, int level, const char *fmt, va_list ap) {
@@ -92,8 +93,11 @@ int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) 
   if (!e) return FERRY_E_NOMEM;
   if (cfg) e->cfg = *cfg;
   struct ferry_config *c = &e->cfg;
+  int pinned_conns = c->connections > 0 ? c->connections : 0; /* the flags pin what they name */
+  int pinned_streams = c->streams > 0 ? c->streams : 0;
   if (c->connections <= 0) c->connections = 8;
   if (c->streams <= 0) c->streams = 2;
+  e->chunk_pinned = c->chunk_size != 0; /* --chunk-size: the user's size, as given */
   if (c->chunk_size == 0) c->chunk_size = 8u << 20;
   if (c->max_memory == 0) c->max_memory = 32u << 20;
   if (c->max_retries <= 0) c->max_retries = 10;
@@ -107,11 +111,9 @@ int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) 
   }
   e->cacert = dup_str(c->cacert);
   c->cacert = NULL;
-  /* Until the first answer says whether connections multiplex, assume they do (HTTP/2). */
-  e->max_inflight = c->connections * (c->http11 ? 1 : c->streams);
-  e->chunk = ferry__plan_chunk(c->max_memory / 2, e->max_inflight, c->chunk_size, FERRY__ALIGN);
-  ferry__budget_init(&e->budget, c->max_memory,
-                     e->chunk < FERRY__BLOCK_SIZE ? (size_t)e->chunk : FERRY__BLOCK_SIZE);
+  const char *slow = getenv("FERRY_TEST_WRITE_MS_PER_MIB"); /* tests only: internal.h */
+  if (slow) e->test_write_ms_per_mib = (unsigned)strtoul(slow, NULL, 10);
+  ferry__budget_init(&e->budget, c->max_memory, FERRY__BLOCK_SIZE);
   int err = ferry__loop_init(e);
   if (err) {
     if (e->multi) curl_multi_cleanup(e->multi);
@@ -120,6 +122,8 @@ int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) 
     free(e);
     return err;
   }
+  /* Until the first answer says whether connections multiplex, assume they do (HTTP/2). */
+  ferry__conc_init(e, pinned_conns, pinned_streams);
   *out = e;
   return 0;
 }
@@ -216,21 +220,61 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
   return 0;
 }
 
-/* Whether a request of `len` bytes fits the memory budget. Half of the budget is for
- * requests in flight (the request size is planned so), the other half lets written blocks
- * wait in memory for the hasher; past that half they are evicted (the hasher then reads
- * those bytes back from the file), so the total never exceeds the budget. */
-static int budget_allows(struct ferry_engine *e, uint64_t len) {
-  uint64_t need = ferry__round_up(len);
-  const struct ferry__budget *b = &e->budget;
-  if (ferry__budget_fits(b, need)) return 1;
-  uint64_t half = b->limit / 2;
-  if (b->retained > half) {
-    uint64_t excess = b->charged + need - b->limit;
-    uint64_t evictable = b->retained - half;
-    ferry__hash_evict(e, excess < evictable ? excess : evictable);
+void ferry__engine_set_inflight(struct ferry_engine *e, int inflight) {
+  e->max_inflight = inflight;
+  /* A size the user gave is kept: bytes in flight cost no memory (budget.c). Otherwise each
+   * request is sized when it starts (request_size); the least size is the probe's. */
+  e->chunk = e->chunk_pinned ? e->cfg.chunk_size / FERRY__ALIGN * FERRY__ALIGN
+                             : FERRY__CTL_MIN_REQUEST;
+  ferry__budget_set_block_size(
+      &e->budget, e->chunk < FERRY__BLOCK_SIZE ? (size_t)e->chunk : FERRY__BLOCK_SIZE);
+}
+
+/* The size of a file's next request, and the figures behind it (for -v). */
+struct sizing {
+  uint64_t size, left;
+  double bps, rtt;
+  const char *why;
+};
+
+/* Several round trips at the rate a request of the file showed (control.c), the file's rest
+ * shared by the requests in flight; --chunk-size when given. Under --limit-rate a request's
+ * rate is known in advance (its share of the cap): a request lasts about two seconds of it,
+ * so the bucket (rate_allows) is not asked for a sliver at a time. */
+static struct sizing request_size(struct ferry_engine *e, struct ferry__job *j) {
+  struct sizing z = {.bps = j->stream_bps > 0 ? j->stream_bps : e->stream_bps,
+                     .rtt = j->rtt_s > 0 ? j->rtt_s : e->rtt_s, .why = "measured"};
+  if (e->chunk_pinned) {
+    z.size = e->chunk;
+    return z;
   }
-  return ferry__budget_fits(b, need);
+  /* The file's rest: not yet requested, and still to come from its requests in flight. */
+  z.left = ferry__ivset_total(&j->unassigned);
+  for (const struct ferry__xfer *x = e->active; x; x = x->next)
+    if (x->job == j && x->end != FERRY__UNKNOWN && x->end > x->cursor) z.left += x->end - x->cursor;
+  if (e->cfg.limit_rate) {
+    z.bps = (double)e->cfg.limit_rate / e->max_inflight;
+    z.rtt = 2.0 / FERRY__CTL_ROUNDS;
+    z.why = "--limit-rate: two seconds of a request's share";
+  }
+  z.size = ferry__ctl_request_size(z.bps, z.rtt, z.left, e->max_inflight, 0, FERRY__ALIGN);
+  return z;
+}
+
+static void log_size(struct ferry_engine *e, const struct ferry__job *j, const struct sizing *z) {
+  if (e->cfg.verbose && !e->chunk_pinned)
+    ferry__log(e, "request size %.2f MiB for %s: a request's rate %.1f MB/s, round trip %.1f ms "
+               "(%s), %.1f MiB to come, shared by %d requests", (double)z->size / (1 << 20),
+               j->path, z->bps / 1e6, z->rtt * 1e3, z->why, (double)z->left / (1 << 20),
+               e->max_inflight);
+}
+
+/* Whether a new request may start: bytes in flight are not memory, but each request is
+ * promised its first block, and none starts while no block fits (the disk or the hasher is
+ * behind). Written blocks may wait in memory for the hasher in half of the budget; past that
+ * half they are evicted (the hasher then reads those bytes back from the file). */
+static int budget_allows(struct ferry_engine *e) {
+  return ferry__hash_make_room(e, e->budget.block_size, e->budget.limit / 2);
 }
 
 static void on_rate_timer(uv_timer_t *t) {
@@ -375,7 +419,7 @@ feed_more:
       if (ferry__job_draining(j)) continue;
       if (j->state == FERRY__J_NEW) {
         if (e->jobs_open >= FERRY__MAX_OPEN_JOBS || e->jobs_final >= FERRY__MAX_FINAL_JOBS ||
-            !budget_allows(e, e->chunk) ||
+            !budget_allows(e) ||
             !rate_allows(e, e->chunk)) {
           blocked = 1;
           break;
@@ -385,18 +429,20 @@ feed_more:
         started = 1;
       } else if (j->state == FERRY__J_RUNNING && j->unassigned.n) {
         uint64_t start, end;
-        ferry__plan_next(&j->unassigned, e->chunk, &start, &end);
-        if (!budget_allows(e, end - start) || !rate_allows(e, end - start)) {
+        struct sizing z = request_size(e, j);
+        ferry__plan_next(&j->unassigned, z.size, &start, &end);
+        if (!budget_allows(e) || !rate_allows(e, end - start)) {
           blocked = 1;
           break;
         }
+        log_size(e, j, &z);
         ferry__ivset_remove(&j->unassigned, start, end);
         int err = ferry__xfer_start(j, FERRY__X_RANGE, start, end, 0);
         if (err) ferry__job_fail(j, err, 0, "could not start a request for %s", j->shown_url);
         started = 1;
       }
     }
-    if (!started && !blocked && budget_allows(e, e->chunk / 2)) started = ferry__job_steal(e);
+    if (!started && !blocked && budget_allows(e)) started = ferry__job_steal(e);
     if (!started) break;
   }
   /* jobs that ended within this pass (failed at once) left room for the source's next ones */
@@ -428,6 +474,7 @@ static void on_watchdog(uv_timer_t *t) {
   struct ferry_engine *e = ferry__container_of(t, struct ferry_engine, watchdog);
   ferry__xfer_check_stalls(e);
   ferry__xfer_flush_slow_blocks(e);
+  ferry__conc_tick(e);
   ferry__job_refresh_locks(e);
   ferry__pump(e);
 }

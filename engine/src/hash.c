@@ -1,8 +1,9 @@
 /* hash: SHA-256 of each file in file order, on a worker thread, as the written prefix grows.
  *
  * Written blocks are kept (retained) until the hash cursor passes them, so the hasher reads
- * them from memory. When the memory budget is needed for new requests, retained blocks are
- * evicted and the hasher reads those bytes back from the file instead (page cache): slower,
+ * them from memory. When the memory budget is needed (a new request, or a request's next
+ * block), retained blocks are evicted and the hasher reads those bytes back from the file
+ * instead, as it does for blocks the loop thread wrote when the budget was full: slower,
  * never wrong, and memory stays bounded whatever the order in which ranges complete. */
 #include <errno.h>
 #include <stdlib.h>
@@ -160,4 +161,14 @@ uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want) {
     }
   }
   return freed;
+}
+
+int ferry__hash_make_room(struct ferry_engine *e, uint64_t need, uint64_t keep) {
+  const struct ferry__budget *b = &e->budget;
+  if (ferry__budget_fits(b, need)) return 1;
+  if (b->retained > keep) {
+    uint64_t excess = b->charged + need - b->limit, evictable = b->retained - keep;
+    ferry__hash_evict(e, excess < evictable ? excess : evictable);
+  }
+  return ferry__budget_fits(b, need);
 }

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "files.h"
 #include "http_parse.h"
+#include "control.h"
 #include "ivset.h"
 #include "journal.h"
 #include "lock.h"
@@ -61,7 +62,8 @@ struct ferry__arena {
 /* The memory budget (budget.c): its counters change there only. */
 struct ferry__budget {
   uint64_t limit;     /* --max-memory */
-  uint64_t charged;   /* reserved for requests in flight and blocks in use */
+  uint64_t charged;   /* blocks in use, and one block promised to each request that has
+                         not received its first bytes (bytes in flight are not memory) */
   uint64_t allocated, peak; /* block memory that exists (in use or spare), and its peak */
   uint64_t retained;  /* written blocks kept for the hasher */
   size_t block_size;  /* min(FERRY__BLOCK_SIZE, chunk): most blocks have this size, so they
@@ -72,7 +74,7 @@ struct ferry__budget {
 };
 void ferry__budget_init(struct ferry__budget *b, uint64_t limit, size_t block_size);
 void ferry__budget_destroy(struct ferry__budget *b);
-/* Whether `bytes` more may be reserved now. */
+/* Whether `bytes` more may be charged now. */
 int ferry__budget_fits(const struct ferry__budget *b, uint64_t bytes);
 void ferry__budget_reserve(struct ferry__budget *b, uint64_t bytes);
 void ferry__budget_release(struct ferry__budget *b, uint64_t bytes);
@@ -164,6 +166,9 @@ struct ferry__job {
   uv_work_t write_work[FERRY__FILE_WRITERS];
   int total_retries;
   uint64_t bytes_resumed;
+  /* what its requests showed (control.h): the smoothed rate of one request, and the least
+   * round trip measured; 0 until known */
+  double stream_bps, rtt_s;
   /* result */
   int error;
   long http_status;
@@ -200,7 +205,7 @@ struct ferry__xfer {
   struct curl_slist *req_headers;
   int kind;
   uint64_t start, end, cursor; /* [start, end) asked; cursor = next byte expected */
-  uint64_t charged;            /* budget still reserved for bytes not yet in a block */
+  uint64_t charged;            /* the promise of its first block, until that is opened */
   struct ferry__block *blk;    /* block being filled */
   int attempt;
   int via_redirect;   /* sent to the job's final_url (a redirect target), not its url */
@@ -210,6 +215,7 @@ struct ferry__xfer {
   uint64_t window_start_ms, window_bytes;
   uint64_t header_bytes;     /* of the response being read, for the header size limit */
   uint64_t blk_since_ms;     /* loop time `blk` was opened (a slow one is written early) */
+  uint64_t first_byte_ns;    /* uv_hrtime() of the first body byte used, 0 before it */
   /* response, filled by the header callback */
   int status;
   int headers_done, checked;
@@ -240,6 +246,20 @@ struct ferry__retry {
   int attempt;
 };
 
+/* The concurrency controller's state (concurrency.c): the level of requests in flight, laid
+ * out as connections x streams, and the interval being measured. */
+struct ferry__conc {
+  struct ferry__ctl ctl;
+  int pinned_conns, pinned_streams; /* --connections / --streams (0: free) */
+  int conns, streams;               /* the layout applied now */
+  uint64_t interval_start_ms, interval_bytes;
+  int ticks, full_ticks, memory_ticks; /* watchdog checks in the interval: all, with the level
+                                          full, with no block free in the budget */
+};
+void ferry__conc_init(struct ferry_engine *e, int pinned_conns, int pinned_streams);
+void ferry__conc_on_protocol(struct ferry_engine *e); /* multiplexing is now known */
+void ferry__conc_tick(struct ferry_engine *e);        /* from the watchdog */
+
 struct ferry_engine {
   struct ferry_config cfg;
   char *cacert;
@@ -263,7 +283,13 @@ struct ferry_engine {
   struct ferry__xfer *active;
   int nactive, max_inflight, multiplex_known, multiplexed;
   struct ferry__budget budget; /* the memory of file data (budget.c) */
-  uint64_t chunk;
+  struct ferry__conc conc;     /* requests in flight (concurrency.c) */
+  uint64_t chunk;   /* --chunk-size as given; or the least planned size (a file's probe) */
+  int chunk_pinned; /* the caller set chunk_size (--chunk-size) */
+  double stream_bps, rtt_s; /* the latest job's figures, for a job that has none yet */
+  /* FERRY_TEST_WRITE_MS_PER_MIB (tests only: a slow disk): each block write sleeps this long
+   * per MiB, on the writers and on the loop thread alike. 0 in normal runs. */
+  unsigned test_write_ms_per_mib;
   /* --limit-rate: a token bucket on the bytes requests may ask for */
   double rate_tokens;
   uint64_t rate_last_ms;
@@ -295,6 +321,8 @@ void ferry__log(struct ferry_engine *e, const char *fmt, ...)
 void ferry__notice(struct ferry_engine *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void ferry__pump(struct ferry_engine *e);    /* schedule more work; safe to call often */
+/* Requests in flight allowed (and the block size, for a pinned request size). */
+void ferry__engine_set_inflight(struct ferry_engine *e, int inflight);
 uint64_t ferry__now_ms(struct ferry_engine *e);
 /* A copy of `url` fit for messages: no user:password and no query (signed URLs carry
  * credentials there). NULL only when out of memory. */
@@ -361,6 +389,11 @@ int ferry__arena_owns(const struct ferry__arena *a, const struct ferry__block *b
 void ferry__arena_give(struct ferry__arena *a, struct ferry__block *b);
 void ferry__arena_free(struct ferry__arena *a);
 void ferry__block_submit(struct ferry__block *b);  /* pwrite on a worker */
+/* The memory budget is full: writes `b` now, on the loop thread (which reads no socket
+ * meanwhile, so TCP holds the servers back), and records it like a writer's block (journal,
+ * written set, the hasher reads it back from the file). `b` stays the caller's, to be filled
+ * again. Safe inside libcurl's callbacks. 0, or FERRY_E_* (`why` gets the message). */
+int ferry__block_write_now(struct ferry__block *b, char *why, size_t why_len);
 void ferry__sink_on_written(uv_async_t *a);       /* written blocks come back */
 void ferry__sink_verify_journal(struct ferry__job *j);
 void ferry__sink_finalize(struct ferry__job *j);
@@ -372,5 +405,8 @@ void ferry__hash_start(struct ferry__job *j); /* begin the digest; git needs the
 void ferry__hash_kick(struct ferry__job *j);
 void ferry__hash_retain(struct ferry__job *j, struct ferry__block *b);
 uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want);
+/* Whether `need` bytes fit the budget, after evicting retained blocks (of files whose hasher
+ * is idle) down to `keep` bytes retained if they do not. */
+int ferry__hash_make_room(struct ferry_engine *e, uint64_t need, uint64_t keep);
 
 #endif

@@ -400,13 +400,7 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
     curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &ver);
     e->multiplex_known = 1;
     e->multiplexed = ver >= CURL_HTTP_VERSION_2_0 && !e->cfg.h2c;
-    int inflight = e->cfg.connections * (e->multiplexed ? e->cfg.streams : 1);
-    if (inflight != e->max_inflight) {
-      e->max_inflight = inflight;
-      e->chunk = ferry__plan_chunk(e->budget.limit / 2, inflight, e->cfg.chunk_size, FERRY__ALIGN);
-      ferry__budget_set_block_size(
-          &e->budget, e->chunk < FERRY__BLOCK_SIZE ? (size_t)e->chunk : FERRY__BLOCK_SIZE);
-    }
+    ferry__conc_on_protocol(e);
   }
 
   int keep = 0;
@@ -630,10 +624,6 @@ int ferry__job_steal(struct ferry_engine *e) {
   uint64_t mid = ferry__plan_split(best->cursor, best->end, FERRY__MIN_SPLIT, FERRY__ALIGN);
   if (!mid) return 0;
   uint64_t old_end = best->end;
-  /* The budget moves with the bytes: what the old request no longer needs pays for the new. */
-  uint64_t moved = old_end - mid < best->charged ? old_end - mid : best->charged;
-  best->charged -= moved;
-  ferry__budget_release(&e->budget, moved);
   best->end = mid; /* the body callback stops it there (cursor < mid, so it still runs) */
   if (e->cfg.verbose)
     ferry__log(e, "split: bytes %llu-%llu of %s move to a new request",

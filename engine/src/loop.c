@@ -146,9 +146,7 @@ int ferry__loop_init(struct ferry_engine *e) {
   curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_timer_change);
   curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
   curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-  curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)e->cfg.connections);
-  curl_multi_setopt(e->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)e->cfg.streams);
-  curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)e->cfg.connections * 2);
+  /* connections and streams per connection: set by the concurrency controller (concurrency.c) */
   return 0;
 }
 

@@ -5,13 +5,6 @@
 
 #include "internal.h"
 
-uint64_t ferry__plan_chunk(uint64_t budget, int inflight, uint64_t chunk, uint64_t align) {
-  uint64_t c = budget / (uint64_t)(inflight > 0 ? inflight : 1);
-  if (c > chunk) c = chunk;
-  c = c / align * align;
-  return c < align ? align : c;
-}
-
 int ferry__plan_next(const struct ferry__ivset *unassigned, uint64_t chunk, uint64_t *start,
                      uint64_t *end) {
   if (!unassigned->n) return -1;

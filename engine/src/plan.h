@@ -9,10 +9,6 @@
 
 #include "ivset.h"
 
-/* Request size for a window of `inflight` requests sharing `budget` bytes, at most `chunk`,
- * a multiple of `align` and at least `align`. */
-uint64_t ferry__plan_chunk(uint64_t budget, int inflight, uint64_t chunk, uint64_t align);
-
 /* The next range to request from `unassigned` (first range, at most `chunk` long; a
  * remainder under a quarter chunk rides along so no sliver is left). Returns 0 and fills
  * *start / *end, or -1 when nothing is unassigned. */

@@ -63,8 +63,16 @@ static int write_direct(struct ferry__block *b) {
   return 0;
 }
 
+/* The test hook FERRY_TEST_WRITE_MS_PER_MIB: a disk slower than the link, for the tests of
+ * memory under backpressure (internal.h; never set in normal runs). */
+static void test_slow_disk(const struct ferry__block *b) {
+  unsigned ms = b->job->e->test_write_ms_per_mib;
+  if (ms) usleep((useconds_t)((uint64_t)ms * 1000 * b->len / FERRY__BLOCK_SIZE));
+}
+
 static void write_one(struct ferry__block *b) {
   if (b->job->discard) return; /* the null sink: counted and hashed, never written */
+  test_slow_disk(b);
   if (write_direct(b) == 0) return;
   int fd = b->job->fd;
   size_t done = 0;
@@ -129,28 +137,53 @@ static void write_work(uv_work_t *w) {
   }
 }
 
+/* What a written block leaves behind, wherever it was written: its journal record, its
+ * place in the written set, the count. 0, or FERRY_E_* with `why` set. */
+static int record_written(struct ferry__block *b, char *why, size_t why_len) {
+  struct ferry__job *j = b->job;
+  if (b->err) {
+    snprintf(why, why_len, "%s writing %s at offset %llu",
+             b->err == FERRY_E_NOSPC ? "no space left on device" : "I/O error", j->part_path,
+             (unsigned long long)b->offset);
+    return b->err;
+  }
+  if (j->jfd >= 0) {
+    struct ferry__jrecord r = {b->offset, (uint32_t)b->len, b->xxh3};
+    int err = ferry__journal_append(j->jfd, &r);
+    if (err) {
+      snprintf(why, why_len, "cannot append to the journal %s", j->journal_path);
+      return err;
+    }
+  }
+  if (ferry__ivset_add(&j->written, b->offset, b->offset + b->len)) {
+    snprintf(why, why_len, "out of memory");
+    return FERRY_E_NOMEM;
+  }
+  j->e->st.bytes_done += b->len;
+  return 0;
+}
+
 /* On the loop: a written block is recorded in the journal and handed to the hasher. */
 static void block_written(struct ferry__block *b) {
   struct ferry__job *j = b->job;
   struct ferry_engine *e = j->e;
   j->pending_writes--;
-  if (b->err) {
-    ferry__job_fail(j, b->err, 0, "%s writing %s at offset %llu",
-                    b->err == FERRY_E_NOSPC ? "no space left on device" : "I/O error",
-                    j->part_path, (unsigned long long)b->offset);
-    ferry__block_free(e, b);
-  } else if (ferry__job_restarting(j)) {
-    ferry__block_free(e, b);
-  } else {
-    if (j->jfd >= 0) {
-      struct ferry__jrecord r = {b->offset, (uint32_t)b->len, b->xxh3};
-      int err = ferry__journal_append(j->jfd, &r);
-      if (err) ferry__job_fail(j, err, 0, "cannot append to the journal %s", j->journal_path);
-    }
-    ferry__ivset_add(&j->written, b->offset, b->offset + b->len);
-    e->st.bytes_done += b->len;
-    ferry__hash_retain(j, b);
-  }
+  char why[600];
+  int err = ferry__job_restarting(j) ? 0 : record_written(b, why, sizeof(why));
+  if (err) ferry__job_fail(j, err, 0, "%s", why);
+  if (err || ferry__job_restarting(j)) ferry__block_free(e, b);
+  else ferry__hash_retain(j, b);
+}
+
+int ferry__block_write_now(struct ferry__block *b, char *why, size_t why_len) {
+  struct ferry__job *j = b->job;
+  b->xxh3 = ferry__xxh3_digest(&b->xst);
+  b->early_writeback = !j->size_known || j->size >= FERRY__SMALL_FILE;
+  b->err = 0;
+  write_one(b);
+  int err = record_written(b, why, why_len);
+  if (!err) ferry__hash_kick(j); /* it reads these bytes back from the file */
+  return err;
 }
 
 static void take_written(struct ferry_engine *e) {

@@ -13,6 +13,7 @@
 
 #include "bench.h"
 #include "internal.h"
+#include "control.h"
 #include "plan.h"
 
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
@@ -163,12 +164,19 @@ static int check_response(struct ferry__xfer *x) {
   return 0;
 }
 
+/* The size of the block that receives a request's bytes from `offset` on. */
+static size_t block_cap(const struct ferry__xfer *x, uint64_t offset) {
+  uint64_t bs = x->e->budget.block_size;
+  uint64_t want = x->end == FERRY__UNKNOWN ? bs : x->end - offset;
+  return (size_t)ferry__round_up(min_u64(want, bs));
+}
+
 /* Opens the block that receives the request's bytes from `offset` on, charged to the budget
- * out of the request's reservation first. 0, or FERRY_E_NOMEM. */
+ * now that bytes arrive (out of the first block's promise, for the first). 0, or
+ * FERRY_E_NOMEM. */
 static int open_block(struct ferry__xfer *x, uint64_t offset) {
   struct ferry_engine *e = x->e;
-  uint64_t want = x->end == FERRY__UNKNOWN ? e->budget.block_size : x->end - offset;
-  size_t cap = (size_t)ferry__round_up(min_u64(want, e->budget.block_size));
+  size_t cap = block_cap(x, offset);
   if (x->charged >= cap) {
     x->charged -= cap;
   } else {
@@ -178,6 +186,55 @@ static int open_block(struct ferry__xfer *x, uint64_t offset) {
   x->blk = ferry__block_new(e, x->job, offset, cap);
   x->blk_since_ms = uv_now(&e->loop);
   return x->blk ? 0 : FERRY_E_NOMEM;
+}
+
+/* The request's block is full, more bytes follow, and no other block fits the budget (the
+ * disk or the hasher is behind): the block is written now on the loop thread (no socket is
+ * read meanwhile: TCP holds the server back) and filled again with the next bytes. 0, or
+ * the verdict set. */
+static int write_block_now(struct ferry__xfer *x, struct ferry__block *b) {
+  struct ferry_engine *e = x->e;
+  int err = ferry__block_write_now(b, x->reason, sizeof(x->reason));
+  if (err) {
+    x->verdict = err;
+    x->cursor = b->offset; /* those bytes are not on disk */
+    x->blk = NULL;
+    ferry__block_free(e, b);
+    return err;
+  }
+  if (e->cfg.verbose)
+    ferry__log(e, "bytes %llu-%llu of %s: written on the loop thread (memory budget full: "
+               "charged %llu of %llu KiB)", (unsigned long long)b->offset,
+               (unsigned long long)(b->offset + b->len - 1), x->job->path,
+               (unsigned long long)e->budget.charged >> 10,
+               (unsigned long long)e->budget.limit >> 10);
+  b->offset = x->cursor;
+  b->len = 0;
+  ferry__xxh3_reset(&b->xst);
+  x->blk_since_ms = uv_now(&e->loop);
+  return 0;
+}
+
+/* The first byte of an accepted answer: its round trip, and the start of its rate. */
+static void first_byte(struct ferry__xfer *x) {
+  curl_off_t lookup = 0, connect = 0, sent = 0, first = 0;
+  curl_easy_getinfo(x->easy, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
+  curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connect);
+  curl_easy_getinfo(x->easy, CURLINFO_PRETRANSFER_TIME_T, &sent);
+  curl_easy_getinfo(x->easy, CURLINFO_STARTTRANSFER_TIME_T, &first);
+  double rtt = ferry__ctl_rtt_sample(lookup, connect, sent, first);
+  struct ferry__job *j = x->job;
+  if (rtt > 0 && (j->rtt_s <= 0 || rtt < j->rtt_s)) j->rtt_s = x->e->rtt_s = rtt;
+  x->first_byte_ns = uv_hrtime();
+}
+
+/* A request ends: the rate it showed, from its first byte to its last. */
+static void note_rate(struct ferry__xfer *x) {
+  if (!x->first_byte_ns || x->kind == FERRY__X_WHOLE) return;
+  struct ferry__job *j = x->job;
+  double s = (double)(uv_hrtime() - x->first_byte_ns) / 1e9;
+  j->stream_bps = ferry__ctl_rate_update(j->stream_bps, x->cursor - x->start, s);
+  if (j->stream_bps > 0) x->e->stream_bps = j->stream_bps;
 }
 
 static size_t on_body(char *ptr, size_t size, size_t n, void *userp) {
@@ -192,6 +249,7 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *userp) {
   if (!x->checked) {
     x->checked = 1;
     if (check_response(x) != 0) return 0;
+    first_byte(x);
   }
   e->st.bytes_received += len;
   size_t take = len;
@@ -214,9 +272,22 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *userp) {
     x->cursor += c;
     ptr += c;
     take -= c;
-    if (b->len == b->cap || x->cursor == x->end) {
+    if (x->cursor == x->end) {
       x->blk = NULL;
       ferry__block_submit(b);
+    } else if (b->len == b->cap && (ferry__hash_make_room(e, block_cap(x, x->cursor), 0) ||
+                                    j->discard)) {
+      /* To a writer; the next block is taken now, while the budget has room for it. The
+       * null sink's blocks cannot be written and read back by the hasher: they wait in
+       * memory for it (a bench's, past the budget when the hasher is behind). */
+      x->blk = NULL;
+      ferry__block_submit(b);
+      if (open_block(x, x->cursor) != 0) {
+        x->verdict = FERRY_E_NOMEM;
+        return 0;
+      }
+    } else if (b->len == b->cap && write_block_now(x, b) != 0) {
+      return 0;
     }
   }
   return x->done_early ? 0 : len;
@@ -381,7 +452,8 @@ int ferry__xfer_start(struct ferry__job *j, int kind, uint64_t start, uint64_t e
              (unsigned long long)(end - 1));
     curl_easy_setopt(x->easy, CURLOPT_RANGE, range);
   }
-  x->charged = end == FERRY__UNKNOWN ? 0 : ferry__round_up(end - start);
+  /* Bytes in flight are not memory: the request is promised its first block, no more. */
+  x->charged = block_cap(x, start);
   ferry__budget_reserve(&e->budget, x->charged);
   CURLMcode mc = curl_multi_add_handle(e->multi, x->easy);
   if (mc != CURLM_OK) {
@@ -448,7 +520,8 @@ void ferry__xfer_flush_slow_blocks(struct ferry_engine *e) {
     struct ferry__block *b = x->blk;
     if (!b || now - x->blk_since_ms < FLUSH_AFTER_MS || x->job->jfd < 0) continue;
     size_t keep = b->len / FERRY__DIO_ALIGN * FERRY__DIO_ALIGN, rest = b->len - keep;
-    if (keep < FLUSH_MIN) continue;
+    if (keep < FLUSH_MIN || !ferry__budget_fits(&e->budget, block_cap(x, b->offset + keep)))
+      continue;
     x->blk = NULL;
     if (open_block(x, b->offset + keep) != 0) { /* no memory now: it stays whole */
       x->blk = b;
@@ -566,6 +639,7 @@ static int memory_left(CURLcode rc) {
 void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
   struct ferry_engine *e = x->e;
   struct ferry__job *j = x->job;
+  note_rate(x);
   if (!x->checked && (x->status == 200 || x->status == 206 || x->status == 416) &&
       rc == CURLE_OK && !ferry__job_failing(j) && !ferry__job_restarting(j)) {
     x->checked = 1; /* a body-less answer (empty file, 416) is checked here */

@@ -97,6 +97,17 @@ def nginx(session_dir, docroot):
 
 
 @pytest.fixture(scope="session")
+def crawling_nginx(session_dir, docroot):
+    """nginx whose /slow/ sends 512 KB/s per request: a 1 MiB block takes two seconds to fill,
+    and more requests in flight bring more goodput whatever the machine's speed."""
+    server = Nginx(docroot["path"], str(session_dir / "crawl-nginx"), workers=1,
+                   limit_rate="512k", limit_rate_prefix="/slow/")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def proxy_server(session_dir, nginx):
     proxy = FaultProxyProcess(nginx.http_port, str(session_dir / "proxy"))
     proxy.start()

@@ -78,6 +78,24 @@ def test_the_hub_s_bytes_each_slice_fetched_once(tier, hub):
     assert origin_slices(log) == []
 
 
+def test_slices_after_a_cached_one_are_the_right_bytes(tier, hub):
+    """A node's range whose first slice is cached and whose next slices are not: each of those
+    is fetched from the origin with its own range and served as itself. (With the CDN redirect
+    followed in the cached location, a slice's subrequest lost its range there: the origin sent
+    the file from byte 0, stored under a key later misses hit, and nodes got wrong bytes.)"""
+    path = weights_path(hub)
+    expected = from_hub(hub, path)
+    assert len(expected) >= 6 * SLICE
+    log = AccessLog(hub.dir).mark()
+    status, _, part = fetch(tier, hub, path, dict(NODE, Range=f"bytes=0-{SLICE - 1}"))
+    assert status == 206 and part == expected[:SLICE]
+    for start, end in ((100, 3 * SLICE + 100), (SLICE + 7, 5 * SLICE - 1), (0, 6 * SLICE - 1)):
+        status, _, part = fetch(tier, hub, path, dict(NODE, Range=f"bytes={start}-{end}"))
+        assert status == 206 and part == expected[start:end + 1], (start, end)
+    served = origin_slices(log)
+    assert sorted(served) == sorted(f"bytes={i * SLICE}-{(i + 1) * SLICE - 1}" for i in range(6))
+
+
 def test_small_files_too(tier, hub):
     path = f"/demo/tiny-model/resolve/{commit_of(hub, 'demo/tiny-model')}/config.json"
     expected = from_hub(hub, path)
@@ -163,6 +181,16 @@ def test_bad_settings_are_refused(tmp_path, hub, change, says):
     r = subprocess.run([TIER, "render", "--dir", str(tmp_path)] +
                        [x for kv in args.items() for x in kv], capture_output=True, text=True)
     assert r.returncode == 2 and says in r.stderr, r.stderr
+
+
+def test_a_state_folder_too_long_for_the_relay_socket_is_refused(tmp_path, hub):
+    secret = tmp_path / "secret"
+    secret.write_text(SECRET)
+    deep = tmp_path / ("d" * 120)
+    r = subprocess.run([TIER, "render", "--dir", str(deep), "--hub", hub.endpoint,
+                        "--secret-file", str(secret), "--cert", "c", "--key", "k"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "relay's socket" in r.stderr, r.stderr
 
 
 def test_a_secret_that_would_break_the_config_is_refused(tmp_path, hub):

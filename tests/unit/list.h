@@ -46,8 +46,6 @@
   X(bench_stages) \
   X(bench_object_size) \
   X(bench_gen) \
-  X(plan_chunk_bounds) \
-  X(plan_chunk_unaligned_chunk) \
   X(plan_next) \
   X(plan_split) \
   X(plan_classify_curl) \
@@ -65,6 +63,8 @@
   X(control_bounds) \
   X(control_request_size) \
   X(control_race) \
+  X(control_rtt_sample) \
+  X(control_rate_update) \
   X(control_shape) \
   X(control_open_files_limit) \
   X(errors_table) \

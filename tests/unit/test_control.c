@@ -147,9 +147,38 @@ void test_control_request_size(void) {
   ASSERT_EQ_U64(ferry__ctl_request_size(0, 0.08, GiB, 1, 0, MiB), MiB);
   /* the tail: 12 MiB left for 4 requests: 3 MiB each, not one 12 MiB request */
   ASSERT_EQ_U64(ferry__ctl_request_size(100e6, 0.08, 12 * MiB, 4, 0, MiB), 3 * MiB);
+  /* 6 MiB left for 16 requests: shares never under the minimum (the engine splits running
+   * requests for the rest) */
+  ASSERT_EQ_U64(ferry__ctl_request_size(100e6, 0.08, 6 * MiB, 16, 0, 64 * 1024), MiB);
+  ASSERT_EQ_U64(ferry__ctl_request_size(100e6, 0.08, 40 * MiB, 16, 0, 64 * 1024), 5 * MiB / 2);
   /* less than the minimum left: all of it */
   ASSERT_EQ_U64(ferry__ctl_request_size(100e6, 0.08, 300000, 4, 0, MiB), 300000);
   ASSERT_EQ_U64(ferry__ctl_request_size(100e6, 0.08, 5 * MiB + 7, 1, 0, MiB), 5 * MiB + 7);
+}
+
+void test_control_rtt_sample(void) {
+  /* a new connection: the handshake (80 ms) is less than the first byte's wait (95 ms) */
+  ASSERT_TRUE(fabs(ferry__ctl_rtt_sample(1000, 81000, 250000, 345000) - 0.080) < 1e-9);
+  /* a reused connection (connect time 0): the first byte's wait */
+  ASSERT_TRUE(fabs(ferry__ctl_rtt_sample(0, 0, 100, 40100) - 0.040) < 1e-9);
+  /* a handshake larger than the wait (a slow SYN): the wait */
+  ASSERT_TRUE(fabs(ferry__ctl_rtt_sample(0, 300000, 400000, 420000) - 0.020) < 1e-9);
+  /* nothing measured */
+  ASSERT_TRUE(ferry__ctl_rtt_sample(0, 0, 0, 0) == 0);
+  ASSERT_TRUE(ferry__ctl_rtt_sample(-1, -1, 500, 400) == 0);
+}
+
+void test_control_rate_update(void) {
+  const uint64_t MiB = 1u << 20;
+  /* the first figure is the sample; later ones average half and half */
+  double r = ferry__ctl_rate_update(0, 10 * MiB, 1.0);
+  ASSERT_TRUE(fabs(r - 10 * MiB) < 1);
+  r = ferry__ctl_rate_update(r, 30 * MiB, 1.0);
+  ASSERT_TRUE(fabs(r - 20 * MiB) < 1);
+  /* too short to time, or less than a block: unchanged */
+  ASSERT_TRUE(ferry__ctl_rate_update(r, 64 * MiB, 0.0005) == r);
+  ASSERT_TRUE(ferry__ctl_rate_update(r, 4096, 1.0) == r);
+  ASSERT_TRUE(ferry__ctl_rate_update(0, 4096, 1.0) == 0);
 }
 
 void test_control_race(void) {

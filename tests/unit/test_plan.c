@@ -1,4 +1,4 @@
-/* Unit tests for engine/src/plan.h: request sizing, the next range, splitting a running
+/* Unit tests for engine/src/plan.h: the next range, splitting a running
  * request, classification of finished requests, and retry backoff. */
 #include <curl/curl.h>
 #include <limits.h>
@@ -10,51 +10,6 @@
 
 #define KiB 1024ull
 #define MiB (1024ull * 1024ull)
-
-/* The contract of ferry__plan_chunk for one input; chunk >= align. */
-static void check_chunk(uint64_t budget, int inflight, uint64_t chunk, uint64_t align) {
-  TEST_NOTE("budget %llu, inflight %d, chunk %llu, align %llu", (unsigned long long)budget,
-            inflight, (unsigned long long)chunk, (unsigned long long)align);
-  uint64_t c = ferry__plan_chunk(budget, inflight, chunk, align);
-  uint64_t n = inflight > 0 ? (uint64_t)inflight : 1;
-  ASSERT_LE_U64(c, chunk);
-  ASSERT_GE_U64(c, align);
-  ASSERT_EQ_U64(c % align, 0);
-  if (budget >= align * n) {
-    ASSERT_LE_U64(c * n, budget);                           /* the window fits the budget */
-    if (c < chunk && c + align <= chunk) ASSERT_GT_U64((c + align) * n, budget); /* largest */
-  }
-}
-
-void test_plan_chunk_bounds(void) {
-  const uint64_t A = 64 * KiB;
-  ASSERT_EQ_U64(ferry__plan_chunk(64 * MiB, 8, 16 * MiB, A), 8 * MiB);
-  ASSERT_EQ_U64(ferry__plan_chunk(64 * MiB, 1, 16 * MiB, A), 16 * MiB); /* capped by chunk */
-  ASSERT_EQ_U64(ferry__plan_chunk(64 * MiB, 0, 16 * MiB, A), 16 * MiB); /* no window: as 1 */
-  ASSERT_EQ_U64(ferry__plan_chunk(64 * MiB, -3, 16 * MiB, A), 16 * MiB);
-  ASSERT_EQ_U64(ferry__plan_chunk(1000, 32, 8 * MiB, A), A);            /* at least align */
-  ASSERT_EQ_U64(ferry__plan_chunk(0, 4, 8 * MiB, A), A);
-  /* 10 MiB / 3 = 3495253.3 bytes, rounded down to 53 * 64 KiB */
-  ASSERT_EQ_U64(ferry__plan_chunk(10 * MiB, 3, 16 * MiB, A), 53 * A);
-  ASSERT_EQ_U64(ferry__plan_chunk(48 * MiB, 32, 8 * MiB, A), 1536 * KiB);
-  /* a sweep over the space the engine uses (chunk a multiple of align) */
-  const uint64_t budgets[] = {0, 1, A - 1, A, 4 * MiB, 48 * MiB, 48 * MiB + 1, 1ull << 34};
-  const int inflights[] = {-1, 0, 1, 2, 3, 7, 32, 256, 65536};
-  const uint64_t chunks[] = {A, 2 * A, 8 * MiB, 100 * MiB};
-  const uint64_t aligns[] = {1, 4096, A};
-  for (size_t b = 0; b < sizeof(budgets) / sizeof(budgets[0]); b++)
-    for (size_t i = 0; i < sizeof(inflights) / sizeof(inflights[0]); i++)
-      for (size_t c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++)
-        for (size_t a = 0; a < sizeof(aligns) / sizeof(aligns[0]); a++)
-          check_chunk(budgets[b], inflights[i], chunks[c], aligns[a]);
-}
-
-/* The engine takes --chunk-size as any size >= 64 KiB; the header promises a multiple of
- * align at most chunk, so a chunk that is not a multiple must be rounded down. */
-void test_plan_chunk_unaligned_chunk(void) {
-  check_chunk(1ull << 34, 1, 100000, 64 * KiB);
-  check_chunk(1ull << 34, 4, 5 * MiB + 1, 64 * KiB);
-}
 
 static void set_of(struct ferry__ivset *s, size_t n, const uint64_t *pairs) {
   ferry__ivset_clear(s);

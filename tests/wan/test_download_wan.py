@@ -7,6 +7,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -82,6 +83,31 @@ def test_download_through_cross(ferry_bin, wan_hub, tmp_path):
     # the bytes really crossed the link (not a loopback shortcut)
     after = the_lab.link_stats()["down"]
     assert int(after["bytes_out"]) - int(before["bytes_out"]) >= 128 * MiB
+
+
+def test_requests_grow_with_the_round_trip(ferry_bin, wan_hub, tmp_path):
+    """Each request lasts several round trips at the rate a request shows (control.c): over
+    80 ms the requests grow well past the first 1 MiB ones, the round trip ferry measured is
+    the link's, the file's tail is still cut finely, and memory stays bounded."""
+    the_lab, hub_dir, hub_env = wan_hub
+    r = subprocess.run(the_lab.client(ferry_bin, "download", "demo/tiny-model", "--cacert",
+                                      hub_env["LOCALHUB_CA"], "--json", "-v"),
+                       env=client_env(hub_env, tmp_path / "home"), capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout)
+    blob = weights_blob(str(tmp_path / "home" / "hub"))
+    assert sha256_file(blob) == os.path.basename(blob)
+    decisions = [(float(size), float(rtt)) for size, rtt in re.findall(
+        r"request size ([\d.]+) MiB for \S+: a request's rate [\d.]+ MB/s, "
+        r"round trip ([\d.]+) ms \(measured\)", r.stderr)]
+    assert decisions, r.stderr[-3000:]
+    largest = max(size for size, _ in decisions)
+    assert largest >= 2, decisions
+    measured = [rtt for _, rtt in decisions if rtt > 0]
+    assert measured and all(70 <= rtt <= 200 for rtt in measured), measured
+    assert min(size for size, _ in decisions[len(decisions) // 2:]) < largest, decisions  # tail
+    assert out["peak_rss"] <= 64 * MiB, out["peak_rss"]
 
 
 def test_kill_and_resume_through_cross(ferry_bin, wan_hub, tmp_path):

@@ -1,0 +1,131 @@
+/* concurrency: how many ranged requests are in flight, and over how many connections (issue 12).
+ *
+ * The decisions are control.c's pure functions (ferry__ctl_step, ferry__ctl_shape); this file
+ * feeds them the engine's figures and applies what they say:
+ *  - every measurement interval (a second, or six round trips on a long path), the goodput of
+ *    that interval (bytes received that were used) goes to ferry__ctl_step, which grows the
+ *    level while goodput grows and shrinks it when it stops;
+ *  - an interval counts only when the requests in flight filled the level for most of it: at
+ *    the end of a snapshot, or while the source has no more files, fewer requests run and the
+ *    goodput says nothing about the level;
+ *  - the level is laid out as connections x streams (connections first: each has its own
+ *    congestion window, and a CDN caps each connection) and applied outside libcurl's
+ *    callbacks, from the watchdog: e->max_inflight for the scheduler, and the multi handle's
+ *    CURLMOPT_MAX_HOST_CONNECTIONS / CURLMOPT_MAX_CONCURRENT_STREAMS for libcurl;
+ *  - --connections and --streams pin what they name: both given, the level never changes.
+ * `-v` logs every decision with the figures behind it. */
+#include "internal.h"
+
+#include "control.h"
+
+#define MAX_CONNS 16   /* connections per host the controller may open */
+#define MAX_STREAMS 8  /* streams per connection (servers allow 100-128: nginx 128) */
+#define MIN_INTERVAL_MS 1000
+#define INTERVAL_RTTS 6
+#define FULL_SHARE 0.75 /* an interval counts when the level was full this share of its ticks */
+
+/* The level's bounds and the layout for the protocol known now (h2 multiplexes; HTTP/1.1 and
+ * h2c do not, so their level is their connections). */
+static void bounds(const struct ferry_engine *e, int *min_level, int *max_level) {
+  const struct ferry__conc *k = &e->conc;
+  int multiplexed = e->multiplex_known ? e->multiplexed : !e->cfg.http11;
+  int cmin = k->pinned_conns ? k->pinned_conns : 1;
+  int cmax = k->pinned_conns ? k->pinned_conns : MAX_CONNS;
+  int smin = !multiplexed ? 1 : k->pinned_streams ? k->pinned_streams : 1;
+  int smax = !multiplexed ? 1 : k->pinned_streams ? k->pinned_streams : MAX_STREAMS;
+  *min_level = cmin * smin < 2 && !(k->pinned_conns && k->pinned_streams) ? 2 : cmin * smin;
+  *max_level = cmax * smax;
+  /* Each running request fills a block of its own (budget.c): past about three quarters of the
+   * budget's blocks, the rest being for the writers and the hasher, more requests cannot start
+   * and the controller would measure the memory, not the path. Pinned flags are the user's. */
+  int blocks = (int)(e->budget.limit / e->budget.block_size) * 3 / 4;
+  if (!(k->pinned_conns && k->pinned_streams) && *max_level > blocks) *max_level = blocks;
+  if (*min_level > *max_level) *min_level = *max_level;
+}
+
+static void apply(struct ferry_engine *e, int level) {
+  struct ferry__conc *k = &e->conc;
+  int multiplexed = e->multiplex_known ? e->multiplexed : !e->cfg.http11;
+  int conns, streams;
+  ferry__ctl_shape(level, MAX_CONNS, multiplexed ? MAX_STREAMS : 1, k->pinned_conns,
+                   multiplexed ? k->pinned_streams : 1, &conns, &streams);
+  if (!multiplexed) streams = 1;
+  k->conns = conns;
+  k->streams = streams;
+  ferry__engine_set_inflight(e, level < conns * streams ? level : conns * streams);
+  if (e->multi) {
+    curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conns);
+    curl_multi_setopt(e->multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)streams);
+    curl_multi_setopt(e->multi, CURLMOPT_MAXCONNECTS, (long)conns * 2);
+  }
+}
+
+void ferry__conc_init(struct ferry_engine *e, int pinned_conns, int pinned_streams) {
+  struct ferry__conc *k = &e->conc;
+  *k = (struct ferry__conc){.pinned_conns = pinned_conns, .pinned_streams = pinned_streams};
+  int lo, hi;
+  bounds(e, &lo, &hi);
+  /* The start: the old defaults' 16 requests in flight (or what the pinned flag allows). */
+  int initial = (pinned_conns ? pinned_conns : 8) * (pinned_streams ? pinned_streams : 2);
+  ferry__ctl_init(&k->ctl, initial, lo, hi);
+  apply(e, k->ctl.level);
+}
+
+void ferry__conc_on_protocol(struct ferry_engine *e) {
+  struct ferry__conc *k = &e->conc;
+  int lo, hi;
+  bounds(e, &lo, &hi);
+  if (lo == k->ctl.min_level && hi == k->ctl.max_level) return;
+  /* HTTP/1.1 after all: the level is the connections, started again within their bounds. */
+  int level = k->ctl.level < lo ? lo : k->ctl.level > hi ? hi : k->ctl.level;
+  ferry__ctl_init(&k->ctl, level, lo, hi);
+  apply(e, k->ctl.level);
+  if (e->cfg.verbose)
+    ferry__log(e, "concurrency: connections %s multiplex: %d requests in flight (%d-%d), %d "
+               "connections x %d streams", e->multiplexed ? "do" : "do not", k->ctl.level, lo,
+               hi, k->conns, k->streams);
+}
+
+void ferry__conc_tick(struct ferry_engine *e) {
+  struct ferry__conc *k = &e->conc;
+  uint64_t now = uv_now(&e->loop);
+  uint64_t useful = e->st.bytes_received - e->st.bytes_refetched;
+  if (!k->interval_start_ms) { /* the first tick: an interval begins */
+    k->interval_start_ms = now;
+    k->interval_bytes = useful;
+    if (e->cfg.verbose)
+      ferry__log(e, "concurrency: %s: %d requests in flight (%d connections x %d streams)%s",
+                 k->ctl.phase == FERRY__CTL_PINNED ? "pinned by --connections and --streams"
+                                                   : "adaptive",
+                 k->ctl.level, k->conns, k->streams,
+                 k->ctl.phase == FERRY__CTL_PINNED ? "" : ", grown while goodput grows");
+    return;
+  }
+  k->ticks++;
+  if (e->nactive >= e->max_inflight) k->full_ticks++;
+  else if (!ferry__budget_fits(&e->budget, e->budget.block_size)) k->memory_ticks++;
+  uint64_t rtt_ms = (uint64_t)(e->rtt_s * 1000);
+  uint64_t interval = rtt_ms * INTERVAL_RTTS > MIN_INTERVAL_MS ? rtt_ms * INTERVAL_RTTS
+                                                                 : MIN_INTERVAL_MS;
+  if (now - k->interval_start_ms < interval) return;
+  double seconds = (double)(now - k->interval_start_ms) / 1000;
+  double goodput = (double)(useful - k->interval_bytes) / seconds;
+  int counted = k->full_ticks >= FULL_SHARE * k->ticks;
+  if (counted && k->ctl.phase != FERRY__CTL_PINNED) {
+    char why[256];
+    int before = k->ctl.level;
+    int level = ferry__ctl_step(&k->ctl, goodput, why, sizeof(why));
+    if (level != before) apply(e, level);
+    if (e->cfg.verbose)
+      ferry__log(e, "concurrency %s; %d connections x %d streams", why, k->conns, k->streams);
+  } else if (!counted && e->cfg.verbose && e->nactive) {
+    ferry__log(e, "concurrency: interval not counted (%.1f MB/s; the %d requests allowed ran "
+               "in %d of %d checks: %s)", goodput / 1e6, e->max_inflight, k->full_ticks,
+               k->ticks, k->memory_ticks * 2 > k->ticks
+                             ? "the memory budget was full (the disk or the hasher is behind)"
+                             : "not enough work to measure the level");
+  }
+  k->interval_start_ms = now;
+  k->interval_bytes = useful;
+  k->ticks = k->full_ticks = k->memory_ticks = 0;
+}
