@@ -3,8 +3,9 @@
  * seed and its index alone (SplitMix64's output step), so any range can be made again, in
  * any order and by any request: a retried part resends the same bytes, and the object's
  * SHA-256 (the LFS oid, needed before the first byte is sent) is computed by making the
- * object once ahead of sending it, never holding it. A few GB/s on one core: the generator
- * costs little beside the SHA-256 and TLS of the upload itself. */
+ * object once ahead of sending it, never holding it. Whole words are plain stores: 2.5-4 GB/s
+ * on one core of the 2-core test machine (1.2-1.3 GB/s when every word went through the
+ * partial-word path), against 1.4 GB/s for SHA-256 there. */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,13 +21,21 @@ static uint64_t word(uint64_t seed, uint64_t i) {
 }
 
 void ferry__bench_gen_fill(uint64_t seed, uint64_t offset, char *buf, size_t len) {
-  uint64_t i = offset / 8;
+  uint64_t i = offset / 8, w;
   size_t skip = (size_t)(offset % 8);
-  while (len) {
-    uint64_t w = word(seed, i++);
+  if (skip && len) { /* the rest of a word begun before offset */
+    w = word(seed, i++);
     size_t take = 8 - skip < len ? 8 - skip : len;
     memcpy(buf, (const char *)&w + skip, take);
-    buf += take, len -= take, skip = 0;
+    buf += take, len -= take;
+  }
+  for (; len >= 8; buf += 8, len -= 8) { /* whole words: a plain store each */
+    w = word(seed, i++);
+    memcpy(buf, &w, 8);
+  }
+  if (len) {
+    w = word(seed, i);
+    memcpy(buf, &w, len);
   }
 }
 
