@@ -76,7 +76,9 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-#define why(u, err, ...) ferry__hub_why(err, (u)->out->message, sizeof((u)->out->message), __VA_ARGS__)
+/* The run's error and its one line for the user. */
+#define why(u, err, ...)                                                                   \
+  ferry__hub_why(err, (u)->out->message, sizeof((u)->out->message), __VA_ARGS__)
 
 static int fill(const struct ferry_put *p, uint64_t offset, char *buf, size_t len) {
   ferry__bench_gen_fill(((const struct obj *)p->user)->seed, offset, buf, len);
