@@ -36,7 +36,12 @@ static json_t *json_figures(const struct ferry_bench_result *r) {
   json_object_set_new(o, "mirror", r->mirror[0] ? cli_json_str(r->mirror) : json_null());
   json_object_set_new(o, "file", r->file[0] ? cli_json_str(r->file) : json_null());
   json_object_set_new(o, "file_size", json_integer((json_int_t)r->file_size));
-  json_object_set_new(o, "to", json_string(r->to_null ? "null" : "disk"));
+  json_object_set_new(o, "direction", json_string(r->upload ? "upload" : "download"));
+  json_object_set_new(o, "to", r->upload ? json_null() : json_string(r->to_null ? "null" : "disk"));
+  json_object_set_new(o, "scratch_repo", r->scratch_repo[0] ? cli_json_str(r->scratch_repo)
+                                                            : json_null());
+  json_object_set_new(o, "objects_completed",
+                      r->upload ? json_integer(r->objects_completed) : json_null());
   json_object_set_new(o, "dir", cli_json_str(r->dir));
   json_object_set_new(o, "grace_seconds", json_real(r->grace));
   json_object_set_new(o, "seconds", json_real(r->seconds));
@@ -96,20 +101,26 @@ static void print_table(const struct ferry_bench_result *r, const struct ferry_c
     printf("target          %s", r->target);
     if (r->file_size) printf(" (%s)", cli_fmt_bytes((double)r->file_size, b, sizeof(b)));
     if (r->mirror[0]) printf(" from the mirror %s", r->mirror);
-    printf("\nsink            %s, %d connection%s x %d stream%s, %d round%s\n",
-           r->to_null ? "null (received and hashed, not written)" : "disk (a temporary folder, "
-                                                                  "removed)",
-           cfg->connections ? cfg->connections : 8, cfg->connections == 1 ? "" : "s",
-           cfg->streams ? cfg->streams : 2, cfg->streams == 1 ? "" : "s", r->rounds,
-           r->rounds == 1 ? "" : "s");
+    int conns = cfg->connections ? cfg->connections : 8, streams = cfg->streams ? cfg->streams : 2;
+    if (r->upload) /* a part a request, as many at once as connections (ferry upload's rule) */
+      printf("\nsink            upload (generated %s), %d part%s at once, %d round%s\n",
+             r->scratch_repo[0] ? "LFS objects, multipart parts" : "parts, PUT", conns,
+             conns == 1 ? "" : "s", r->rounds, r->rounds == 1 ? "" : "s");
+    else
+      printf("\nsink            %s, %d connection%s x %d stream%s, %d round%s\n",
+             r->to_null ? "null (received and hashed, not written)"
+                        : "disk (a temporary folder, removed)",
+             conns, conns == 1 ? "" : "s", streams, streams == 1 ? "" : "s", r->rounds,
+             r->rounds == 1 ? "" : "s");
     printf("measured        %.1f s after a %.1f s slow-start grace (%s)\n", r->seconds, r->grace,
            r->settled ? "stopped early: the last 3 one-second rates were within 5 %"
                       : "the full time");
     printf("goodput         %.1f MB/s  (%.3f Gbit/s), %s\n", r->mb_per_s, r->gbit_per_s,
            cli_fmt_bytes((double)r->bytes, b, sizeof(b)));
     print_connections(r);
-    printf("TTFB            p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  (%zu requests)\n",
-           ms(r->ttfb_p50), ms(r->ttfb_p90), ms(r->ttfb_p99), r->nrequests);
+    printf("%s p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  (%zu requests)\n",
+           r->upload ? "answer         " : "TTFB           ", ms(r->ttfb_p50), ms(r->ttfb_p90),
+           ms(r->ttfb_p99), r->nrequests);
     printf("request         p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  (%zu complete)\n",
            ms(r->latency_p50), ms(r->latency_p90), ms(r->latency_p99), r->ncomplete);
     if (r->rtt > 0) printf("RTT             %.2f ms (TCP handshake)\n", ms(r->rtt));
@@ -117,6 +128,11 @@ static void print_table(const struct ferry_bench_result *r, const struct ferry_c
     printf("retries/errors  %llu / %d\n", (unsigned long long)r->retries, r->errors);
     printf("CPU             %.2f s/GB\n", r->cpu_s_per_gb);
     if (r->edge[0]) printf("edge            %s\n", r->edge);
+    if (r->scratch_repo[0])
+      printf("objects         %d sent whole and completed, %d started; %s %s\n",
+             r->objects_completed, r->rounds, r->scratch_repo,
+             r->scratch_left ? "NOT deleted (recorded: the next bench deletes it)"
+                             : "deleted");
   } else {
     printf("no target: the local stages alone\n");
   }
@@ -155,6 +171,9 @@ int cli_bench(int argc, char **argv) {
       CLI_OPT_SIZE("limit-rate", &cfg.limit_rate, 1, "RATE",
                    "total bandwidth cap in bytes/s (e.g. 50M)"),
       CLI_OPT_FLAG("http1.1", 0, &cfg.http11, "HTTP/1.1 only"),
+      CLI_OPT_FLAG("upload", 0, &o.upload,
+                   "measure an upload: generated LFS objects into a\nscratch repo (private, "
+                   "deleted after; needs a write\ntoken), or parts PUT to the URL (no token sent)"),
       CLI_OPT_STR("mirror", 0, &o.mirror, "URL",
                   "a repo's file from a cluster's cache tier (FERRY_MIRROR)"),
       CLI_HUB_OPTIONS(&hub, "print only the result"),
@@ -164,12 +183,19 @@ int cli_bench(int argc, char **argv) {
       "How fast a real download goes here, and what limits it: the file (a repo's\nlargest, "
       "FILENAME, or the URL) goes through the engine as `ferry download`\nwould fetch it, into "
       "a temporary folder or nowhere (--to null), then SHA-256\nand the disk are measured alone "
-      "and the limit is named. Without a target, the\nlocal stages alone.",
+      "and the limit is named. Without a target, the\nlocal stages alone. With --upload, an "
+      "upload as `ferry upload` sends it.",
       opts, 0, 2, &uri_path};
   int nargs;
   int rc = cli_parse(&cmd, argc, argv, &nargs);
   if (rc != CLI_GO_ON) return rc;
   const char *target = nargs >= 1 ? argv[1] : NULL;
+  if (o.upload && target && !strstr(target, "://"))
+    return cli_usage_error("bench", "--upload makes its own scratch repo: give no REPO_ID (or "
+                           "a URL to PUT to)");
+  if (o.upload && (to || o.mirror))
+    return cli_usage_error("bench", "--upload sends generated bytes: no %s",
+                           to ? "--to" : "--mirror");
   if (target && strstr(target, "://")) {
     if (nargs > 1) return cli_usage_error("bench", "a URL takes no FILENAME ('%s')", argv[2]);
     if (hub.repo_type || o.revision)

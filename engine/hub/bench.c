@@ -22,8 +22,6 @@
 #include "../src/bench.h"
 #include "hub.h"
 
-#define SETTLE_WINDOW 3   /* one-second rates ... */
-#define SETTLE_TOL 0.05   /* ... within 5 % of their mean */
 #define SHA_SECONDS 0.5
 #define DISK_SECONDS 1.0
 #define DISK_MAX_BYTES (512ull << 20)
@@ -34,13 +32,11 @@ struct run {
   struct ferry_engine *e;
   struct ferry__bench_probe *probe;
   double t0, limit, grace;
-  int in_round, measuring, closed, stop_asked;
+  struct ferry__bench_window w; /* the measured window (bench_window.c) */
+  int in_round, stop_asked;
   const struct ferry_config *cfg; /* each round's engine */
   uint64_t base_useful, base_all, base_retries; /* the finished rounds' engines */
-  uint64_t win_bytes0, sec_bytes0, last_bytes;
   struct ferry__hub_mirror mirror; /* a repo target's file from the tier, when set */
-  double win_t0, sec_t0, last_t;
-  double cpu0;
 };
 
 static double now_s(void) {
@@ -49,57 +45,14 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static double cpu_s(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-         (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-/* Ends the measured window at t with `useful` bytes so far (once). */
-static void close_window(struct run *r, double t, uint64_t useful) {
-  if (r->closed) return;
-  r->closed = 1;
-  r->probe->measuring = 0;
-  if (!r->measuring) return; /* stopped inside the grace: nothing measured */
-  struct ferry_bench_result *out = r->out;
-  out->seconds = t - r->win_t0;
-  out->bytes = useful - r->win_bytes0;
-  out->cpu_seconds = cpu_s() - r->cpu0;
-}
-
-/* Every progress tick, and after each round: the grace, the one-second rates, the stop. */
+/* Every progress tick, and after each round: the window, the stop. */
 static void tick(struct run *r, const struct ferry_stats *st) {
-  if (!r->in_round || r->closed) return;
+  if (!r->in_round || r->w.closed) return;
   double t = now_s() - r->t0;
   uint64_t useful = r->base_useful + st->bytes_received - st->bytes_refetched;
   ferry__bench_sample(r->e);
-  struct ferry_bench_result *out = r->out;
-  if (!r->measuring && t >= r->grace) {
-    r->measuring = r->probe->measuring = 1;
-    r->win_t0 = r->sec_t0 = t;
-    r->win_bytes0 = r->sec_bytes0 = useful;
-    r->cpu0 = cpu_s();
-  }
-  if (r->measuring && t - r->sec_t0 >= 1.0) {
-    const size_t cap = sizeof(out->rates) / sizeof(out->rates[0]);
-    if (out->nrates == cap) { /* a long run keeps its last seconds: those decide settling */
-      memmove(out->rates, out->rates + 1, (cap - 1) * sizeof(out->rates[0]));
-      out->nrates--;
-    }
-    out->rates[out->nrates++] = (double)(useful - r->sec_bytes0) / 1e6 / (t - r->sec_t0);
-    r->sec_t0 = t;
-    r->sec_bytes0 = useful;
-    out->settled = ferry__bench_settled(out->rates, out->nrates, SETTLE_WINDOW, SETTLE_TOL);
-  }
-  if (r->o->progress_cb && t > r->last_t) {
-    double dt = t - r->last_t;
-    r->o->progress_cb(r->o->progress_user, t,
-                      dt > 0 ? (double)(useful - r->last_bytes) / 1e6 / dt : 0);
-  }
-  if (t - r->last_t >= 1.0 || r->last_t == 0) r->last_t = t, r->last_bytes = useful;
-  if (out->settled || t >= r->limit || r->probe->whole) {
-    close_window(r, t, useful);
+  if (ferry__bench_window_tick(&r->w, r->out, t, useful) || r->probe->whole) {
+    ferry__bench_window_close(&r->w, r->out, t, useful);
     r->stop_asked = 1;
     ferry_engine_stop(r->e);
   }
@@ -306,35 +259,9 @@ static int one_job(struct run *r, struct ferry_hub_client *c, const char *url, c
 }
 
 static void figures(struct run *r) {
-  struct ferry_bench_result *out = r->out;
-  struct ferry__bench_probe *p = r->probe;
-  out->bytes_all = r->base_all;
-  out->retries = r->base_retries;
-  if (out->seconds > 0) {
-    out->mb_per_s = (double)out->bytes / 1e6 / out->seconds;
-    out->gbit_per_s = (double)out->bytes * 8 / 1e9 / out->seconds;
-    /* A connection's rate over the time it carried bytes (at least 100 ms: one tick), so
-     * the connections of a short round are not diluted by the whole window. */
-    for (size_t i = 0; i < p->nconns && out->nconns < 64; i++) {
-      if (!p->conns[i].bytes) continue;
-      double span = (double)(p->conns[i].last_ms - p->conns[i].first_ms) / 1e3;
-      if (span < 0.1) span = 0.1;
-      if (span > out->seconds) span = out->seconds;
-      out->conns[out->nconns++] = (struct ferry_bench_conn){
-          p->conns[i].port, (double)p->conns[i].bytes / 1e6 / span};
-    }
-  }
-  if (out->bytes) out->cpu_s_per_gb = out->cpu_seconds / ((double)out->bytes / 1e9);
-  out->nrequests = p->nttfb;
-  out->ncomplete = p->nlatency;
-  out->ttfb_p50 = ferry__bench_percentile(p->ttfb, p->nttfb, 50);
-  out->ttfb_p90 = ferry__bench_percentile(p->ttfb, p->nttfb, 90);
-  out->ttfb_p99 = ferry__bench_percentile(p->ttfb, p->nttfb, 99);
-  out->latency_p50 = ferry__bench_percentile(p->latency, p->nlatency, 50);
-  out->latency_p90 = ferry__bench_percentile(p->latency, p->nlatency, 90);
-  out->latency_p99 = ferry__bench_percentile(p->latency, p->nlatency, 99);
-  out->rtt = p->rtt_min;
-  snprintf(out->edge, sizeof(out->edge), "%s", p->edge);
+  r->out->bytes_all = r->base_all;
+  r->out->retries = r->base_retries;
+  ferry__bench_probe_figures(r->probe, r->out);
 }
 
 static int download(struct run *r, const char *tmp) {
@@ -380,7 +307,7 @@ static int download(struct run *r, const char *tmp) {
       if (!err && !r->stop_asked && watch_hit(&w)) err = FERRY_E_INTERRUPTED;
     }
     watch_stop(&w);
-    close_window(r, now_s() - r->t0, r->base_useful);
+    ferry__bench_window_close(&r->w, r->out, now_s() - r->t0, r->base_useful);
     figures(r);
     /* Stopped by the clock while still retrying: no figure to give, the target is the
      * problem (the engine's own retries would have gone on for minutes). */
@@ -404,7 +331,7 @@ int ferry_bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result 
   r.grace = ferry__bench_grace(r.limit);
   out->grace = r.grace;
   out->to_null = o->to_null;
-  out->has_download = o->url || o->repo_id;
+  out->has_download = (o->url || o->repo_id) && !o->upload;
   char base[4096];
   int err = base_dir(o, base, sizeof(base), out->message, sizeof(out->message));
   char tmp[sizeof(out->dir)] = "";
@@ -428,7 +355,11 @@ int ferry_bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result 
   snprintf(out->dir, sizeof(out->dir), "%s", tmp);
   r.probe = calloc(1, sizeof(*r.probe));
   if (!err && !r.probe) err = FERRY_E_NOMEM;
-  if (!err && out->has_download) err = download(&r, tmp);
+  r.w = (struct ferry__bench_window){.limit = r.limit, .grace = r.grace, .probe = r.probe,
+                                     .progress_cb = o->progress_cb,
+                                     .progress_user = o->progress_user};
+  if (!err && o->upload) err = ferry__bench_upload(o, out, &r.w);
+  else if (!err && out->has_download) err = download(&r, tmp);
   int interrupted = err == FERRY_E_INTERRUPTED;
   if (!err || interrupted) { /* the stages alone, then the verdict */
     out->cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -440,7 +371,7 @@ int ferry_bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result 
                  ferry_strerror(err));
     }
     struct ferry__bench_figures f = {
-        .goodput = out->mb_per_s, .to_disk = !o->to_null, .sha_per_core = out->sha256_per_core,
+        .goodput = out->mb_per_s, .to_disk = !o->to_null && !o->upload, .sha_per_core = out->sha256_per_core,
         .disk = out->disk_mb_per_s, .connections = out->connections_peak,
         .ttfb_p90 = out->ttfb_p90, .latency_p50 = out->latency_p50, .rtt = out->rtt};
     for (size_t i = 0; i < out->nconns; i++) f.per_connection += out->conns[i].mb_per_s;

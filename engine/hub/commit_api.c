@@ -102,6 +102,21 @@ int ferry__lfs_batch_body(const struct ferry__upload_file *const *objs, size_t n
   return dump(body, out, len);
 }
 
+int ferry__lfs_completion_body(const char *oid, const char *const *etags, size_t n,
+                               char **out) {
+  json_t *parts = json_array();
+  for (size_t i = 0; parts && i < n; i++)
+    if (json_array_append_new(parts, json_pack("{s:I, s:s}", "partNumber", (json_int_t)i + 1,
+                                               "etag", etags[i]))) {
+      json_decref(parts);
+      parts = NULL;
+    }
+  json_t *b = parts ? json_pack("{s:s, s:o}", "oid", oid, "parts", parts) : NULL;
+  *out = b ? json_dumps(b, JSON_COMPACT) : NULL;
+  json_decref(b);
+  return *out ? 0 : FERRY_E_NOMEM;
+}
+
 /* huggingface_hub's fix_hf_endpoint_in_url: the public Hub's address becomes the endpoint. */
 static char *fix_endpoint(const char *href, const char *endpoint) {
   static const char hub[] = "https://huggingface.co";

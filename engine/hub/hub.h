@@ -416,6 +416,11 @@ int ferry__hub_stored_tokens_load(const char *path, struct ferry__hub_ini *out, 
 
 /* The client's engine (for transfers beside the API calls), token (NULL when none) and
  * settings. */
+/* `ferry bench --upload` (bench_upload.c), run by ferry_bench_run inside its window `w`
+ * (whose probe it attaches to the engine that sends): fills out's upload figures. */
+struct ferry__bench_window;
+int ferry__bench_upload(const struct ferry_bench_opts *o, struct ferry_bench_result *out,
+                        struct ferry__bench_window *w);
 struct ferry_engine *ferry__hub_client_engine(struct ferry_hub_client *c);
 const char *ferry__hub_client_token(const struct ferry_hub_client *c);
 long ferry__hub_client_last_status(const struct ferry_hub_client *c); /* HTTP status, 0: none */
@@ -622,6 +627,10 @@ int ferry__lfs_batch_parse(const char *body, size_t len, const char *endpoint,
                            struct ferry__lfs_action *actions, size_t n, char *why,
                            size_t why_len);
 void ferry__lfs_action_free(struct ferry__lfs_action *a);
+/* The completion body of a multipart upload: {"oid", "parts": [{partNumber, etag}...]},
+ * etags[i] being part i + 1's. 0 or FERRY_E_NOMEM; *out is malloc'd. */
+int ferry__lfs_completion_body(const char *oid, const char *const *etags, size_t n,
+                               char **out);
 
 /* The NDJSON body of a commit (§6.6), one line at a time. */
 struct ferry__ndjson {

@@ -318,23 +318,25 @@ static int plan_object(struct up *u, struct obj *o, struct ferry_put *puts, size
  * (out->error says why). */
 static char *completion_body(struct up *u, struct obj *o, struct round *rd) {
   const struct ferry__lfs_action *a = o->journaled ? &o->j.action : &o->a;
-  json_t *parts = json_array();
-  for (size_t i = 0; parts && i < a->nparts; i++) {
+  const char **etags = calloc(a->nparts ? a->nparts : 1, sizeof(*etags));
+  if (!etags) {
+    fail(u, FERRY_E_NOMEM, 0, "out of memory");
+    return NULL;
+  }
+  for (size_t i = 0; i < a->nparts; i++) {
     const struct ferry_put *p = &rd->puts[o->first_put + i];
-    const char *etag = o->journaled && o->j.etags[i] ? o->j.etags[i] : p->etag;
-    if (!etag[0]) {
-      json_decref(parts);
+    etags[i] = o->journaled && o->j.etags[i] ? o->j.etags[i] : p->etag;
+    if (!etags[i][0]) {
+      free(etags);
       fail(u, FERRY_E_PROTOCOL, p->status, "%s: part %zu was accepted without an ETag",
            o->f->path, i + 1);
       return NULL;
     }
-    json_array_append_new(parts, json_pack("{s:I, s:s}", "partNumber", (json_int_t)i + 1,
-                                           "etag", etag));
   }
-  json_t *b = json_pack("{s:s, s:o}", "oid", o->f->sha256, "parts", parts);
-  char *body = b ? json_dumps(b, JSON_COMPACT) : NULL;
-  json_decref(b);
-  if (!body) fail(u, FERRY_E_NOMEM, 0, "out of memory");
+  char *body = NULL;
+  if (ferry__lfs_completion_body(o->f->sha256, etags, a->nparts, &body))
+    fail(u, FERRY_E_NOMEM, 0, "out of memory");
+  free(etags);
   return body;
 }
 

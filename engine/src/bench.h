@@ -36,9 +36,41 @@ struct ferry__xfer;
 void ferry__bench_attach(struct ferry_engine *e, struct ferry__bench_probe *p);
 /* From the engine's one place a request ends (xfer.c): its last bytes, timings and headers. */
 void ferry__bench_xfer_end(struct ferry__bench_probe *p, struct ferry__xfer *x);
+/* From put.c when an upload request (ferry_engine_put) ends: `bytes` of its body the server
+ * accepted (0 when it failed or was cut) are credited to its connection over [start_ms,
+ * end_ms], loop times; `answer_s` is how long the answer took after the last body byte (the
+ * upload's time to first byte), < 0 unknown. */
+void ferry__bench_put_end(struct ferry__bench_probe *p, void *easy, uint64_t start_ms,
+                          uint64_t end_ms, uint64_t bytes, double answer_s);
 /* Counts the bytes running requests received since the last call (on the loop thread, from
  * the progress callback), so connections are credited as the bytes arrive. */
 void ferry__bench_sample(struct ferry_engine *e);
+
+/* What the probe gathered, as the result's figures: goodput from out->bytes and
+ * out->seconds, each connection's rate, the percentiles (sorts the probe's samples), the
+ * RTT and the edge header. */
+void ferry__bench_probe_figures(struct ferry__bench_probe *p, struct ferry_bench_result *out);
+
+/* ---- bench_window.c: the measured window ---- */
+
+struct ferry__bench_window {
+  double limit, grace;           /* seconds: the whole run, the slow start left out */
+  struct ferry__bench_probe *probe; /* its `measuring` follows the window (or NULL) */
+  void (*progress_cb)(void *user, double seconds, double mb_per_s);
+  void *progress_user;
+  /* the window's own state, zero at the start */
+  int measuring, closed;
+  double win_t0, sec_t0, last_t, cpu0;
+  uint64_t win_b0, sec_b0, last_b;
+};
+/* At t seconds into the run with `useful` bytes so far: starts the window after the grace,
+ * records each second's rate and whether the last three have settled (within 5 %), reports
+ * progress. Returns 1 when the run should stop (settled, or the time is up). */
+int ferry__bench_window_tick(struct ferry__bench_window *w, struct ferry_bench_result *out,
+                             double t, uint64_t useful);
+/* Ends the window (once): out->seconds, bytes and cpu_seconds, when it had begun. */
+void ferry__bench_window_close(struct ferry__bench_window *w, struct ferry_bench_result *out,
+                               double t, uint64_t useful);
 
 /* ---- bench_plan.c: pure decisions ---- */
 
@@ -61,6 +93,20 @@ struct ferry__bench_figures {
 };
 /* Which stage limits the figure (enum ferry_bench_limit), and the verdict line in out[cap]. */
 int ferry__bench_verdict(const struct ferry__bench_figures *f, char *out, size_t cap);
+
+/* The size of the next object `ferry bench --upload` sends, from the rate so far (bytes/s, 0
+ * unknown) and the seconds left: about 3 s of it (an object's last parts run with fewer in
+ * flight, so not much shorter), at least 64 MiB and at most 4 GiB, in whole MiB. */
+uint64_t ferry__bench_object_size(double bytes_per_s, double seconds_left);
+
+/* ---- bench_gen.c: the bytes of --upload, made on demand ---- */
+
+/* Fills buf with the len bytes at `offset` of the object made from `seed`. */
+void ferry__bench_gen_fill(uint64_t seed, uint64_t offset, char *buf, size_t len);
+/* The SHA-256 (hex) of the first `size` bytes of that object, made once in 1 MiB pieces. 0,
+ * FERRY_E_NOMEM, or FERRY_E_INTERRUPTED when *stop became non-zero. */
+int ferry__bench_gen_sha256(uint64_t seed, uint64_t size, const volatile int *stop,
+                            char hex[65]);
 
 /* ---- bench_stages.c: each stage alone on this machine ---- */
 

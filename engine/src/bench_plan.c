@@ -74,3 +74,14 @@ int ferry__bench_verdict(const struct ferry__bench_figures *f, char *out, size_t
            f->per_connection);
   return FERRY_BENCH_LIMIT_NETWORK;
 }
+
+uint64_t ferry__bench_object_size(double bytes_per_s, double seconds_left) {
+  const double lo = 64.0 * (1 << 20), hi = 4.0 * (1u << 30);
+  double span = seconds_left < 3 ? seconds_left : 3;
+  if (span < 1) span = 1;
+  double want = bytes_per_s > 0 ? bytes_per_s * span : lo;
+  if (want < lo) want = lo;
+  if (want > hi) want = hi;
+  uint64_t mib = ((uint64_t)want + (1u << 20) - 1) >> 20;
+  return mib << 20;
+}

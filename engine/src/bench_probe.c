@@ -3,6 +3,7 @@
  * first byte and duration, the TCP handshake of new connections (one round trip), and the
  * header naming the edge that served it. Read from libcurl's own timings when a request ends
  * (xfer.c's one release path), so the bench measures the engine instead of imitating it. */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -71,17 +72,47 @@ static void note_edge(struct ferry__bench_probe *p, CURL *h) {
   }
 }
 
+/* A new connection's handshake (SYN to SYN-ACK), from libcurl's timings of a request. */
+static void note_rtt(struct ferry__bench_probe *p, CURL *h) {
+  curl_off_t connect_us = 0, dns_us = 0;
+  long connects = 0;
+  curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect_us);
+  curl_easy_getinfo(h, CURLINFO_NAMELOOKUP_TIME_T, &dns_us);
+  curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
+  if (connects > 0 && connect_us > dns_us) {
+    double rtt = (double)(connect_us - dns_us) / 1e6;
+    if (!p->rtt_samples || rtt < p->rtt_min) p->rtt_min = rtt;
+    p->rtt_samples++;
+  }
+}
+
+void ferry__bench_put_end(struct ferry__bench_probe *p, void *easy, uint64_t start_ms,
+                          uint64_t end_ms, uint64_t bytes, double answer_s) {
+  CURL *h = easy;
+  note_rtt(p, h);
+  long port = 0;
+  if (!p->measuring || !bytes) return;
+  if (curl_easy_getinfo(h, CURLINFO_LOCAL_PORT, &port) == CURLE_OK && port > 0) {
+    size_t k = conn_slot(p, port);
+    if (!p->conns[k].bytes || start_ms < p->conns[k].first_ms) p->conns[k].first_ms = start_ms;
+    p->conns[k].bytes += bytes;
+    if (end_ms > p->conns[k].last_ms) p->conns[k].last_ms = end_ms;
+  }
+  curl_off_t total_us = 0;
+  curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &total_us);
+  if (answer_s >= 0 && p->nttfb < FERRY__BENCH_MAX_SAMPLES) p->ttfb[p->nttfb++] = answer_s;
+  if (total_us > 0 && p->nlatency < FERRY__BENCH_MAX_SAMPLES)
+    p->latency[p->nlatency++] = (double)total_us / 1e6;
+  note_edge(p, h);
+}
+
 void ferry__bench_xfer_end(struct ferry__bench_probe *p, struct ferry__xfer *x) {
   count(p, x);
   if (x->kind == FERRY__X_WHOLE) p->whole = 1;
-  curl_off_t start_us = 0, sent_us = 0, total_us = 0, connect_us = 0, dns_us = 0;
-  long connects = 0;
+  curl_off_t start_us = 0, sent_us = 0, total_us = 0;
   curl_easy_getinfo(x->easy, CURLINFO_STARTTRANSFER_TIME_T, &start_us);
   curl_easy_getinfo(x->easy, CURLINFO_PRETRANSFER_TIME_T, &sent_us);
   curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &total_us);
-  curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
-  curl_easy_getinfo(x->easy, CURLINFO_NAMELOOKUP_TIME_T, &dns_us);
-  curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &connects);
   /* From the request sent to its first byte: the server's wait plus one round trip, without
    * the connection set-up (the RTT figure has that). */
   if (x->headers_done && start_us >= sent_us && start_us > 0 &&
@@ -91,10 +122,34 @@ void ferry__bench_xfer_end(struct ferry__bench_probe *p, struct ferry__xfer *x) 
   if (x->end != FERRY__UNKNOWN && x->cursor == x->end && !x->done_early && total_us > 0 &&
       p->nlatency < FERRY__BENCH_MAX_SAMPLES)
     p->latency[p->nlatency++] = (double)total_us / 1e6;
-  if (connects > 0 && connect_us > dns_us) { /* a new connection: SYN to SYN-ACK */
-    double rtt = (double)(connect_us - dns_us) / 1e6;
-    if (!p->rtt_samples || rtt < p->rtt_min) p->rtt_min = rtt;
-    p->rtt_samples++;
-  }
+  note_rtt(p, x->easy);
   if (x->headers_done) note_edge(p, x->easy);
+}
+
+void ferry__bench_probe_figures(struct ferry__bench_probe *p, struct ferry_bench_result *out) {
+  if (out->seconds > 0) {
+    out->mb_per_s = (double)out->bytes / 1e6 / out->seconds;
+    out->gbit_per_s = (double)out->bytes * 8 / 1e9 / out->seconds;
+    /* A connection's rate over the time it carried bytes (at least 100 ms: one tick), so
+     * the connections of a short round are not diluted by the whole window. */
+    for (size_t i = 0; i < p->nconns && out->nconns < 64; i++) {
+      if (!p->conns[i].bytes) continue;
+      double span = (double)(p->conns[i].last_ms - p->conns[i].first_ms) / 1e3;
+      if (span < 0.1) span = 0.1;
+      if (span > out->seconds) span = out->seconds;
+      out->conns[out->nconns++] = (struct ferry_bench_conn){
+          p->conns[i].port, (double)p->conns[i].bytes / 1e6 / span};
+    }
+  }
+  if (out->bytes) out->cpu_s_per_gb = out->cpu_seconds / ((double)out->bytes / 1e9);
+  out->nrequests = p->nttfb;
+  out->ncomplete = p->nlatency;
+  out->ttfb_p50 = ferry__bench_percentile(p->ttfb, p->nttfb, 50);
+  out->ttfb_p90 = ferry__bench_percentile(p->ttfb, p->nttfb, 90);
+  out->ttfb_p99 = ferry__bench_percentile(p->ttfb, p->nttfb, 99);
+  out->latency_p50 = ferry__bench_percentile(p->latency, p->nlatency, 50);
+  out->latency_p90 = ferry__bench_percentile(p->latency, p->nlatency, 90);
+  out->latency_p99 = ferry__bench_percentile(p->latency, p->nlatency, 99);
+  out->rtt = p->rtt_min;
+  snprintf(out->edge, sizeof(out->edge), "%s", p->edge);
 }

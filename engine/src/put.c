@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "internal.h"
 #include "plan.h"
 
@@ -31,6 +32,8 @@ struct put_req {
   struct curl_slist *hdrs;
   uint64_t sent;   /* body bytes handed to libcurl in this attempt */
   uint64_t body_sent_ms, answer_ms; /* loop times: the last body byte handed over, the status */
+  uint64_t body_sent_ns, answer_ns; /* the same, uv_hrtime (ferry bench: a loopback answer
+                                       takes well under the loop's millisecond) */
   uint64_t started_ms;  /* loop time the attempt started, for pacing */
   int paused;           /* the read callback paused it: the tick lifts the pause */
   long status, retry_after;
@@ -78,15 +81,24 @@ static size_t on_read(char *buf, size_t size, size_t n, void *userp) {
   }
   if (want > allowance) want = (size_t)allowance;
   ssize_t got;
-  do got = pread(p->fd, buf, want, (off_t)(p->offset + r->sent));
-  while (got < 0 && errno == EINTR);
+  if (p->fill) {
+    int e = p->fill(p, p->offset + r->sent, buf, want);
+    got = e ? -1 : (ssize_t)want;
+    if (e) errno = e;
+  } else {
+    do got = pread(p->fd, buf, want, (off_t)(p->offset + r->sent));
+    while (got < 0 && errno == EINTR);
+  }
   if (got <= 0) { /* the file shrank or cannot be read: never send a short body */
     r->io_error = got < 0 ? errno : EIO;
     return CURL_READFUNC_ABORT;
   }
   r->sent += (uint64_t)got;
   r->run->bytes_sent += (uint64_t)got;
-  if (r->sent == p->length) r->body_sent_ms = ferry__now_ms(r->run->e);
+  if (r->sent == p->length) {
+    r->body_sent_ms = ferry__now_ms(r->run->e);
+    r->body_sent_ns = uv_hrtime();
+  }
   return (size_t)got;
 }
 
@@ -109,6 +121,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *userp) {
   if (st >= 0) {
     r->status = st;
     r->answer_ms = ferry__now_ms(r->run->e);
+    r->answer_ns = uv_hrtime();
     put->etag[0] = 0;
     r->retry_after = -1;
     return len;
@@ -218,6 +231,10 @@ void ferry__put_done(void *req, CURLcode rc) {
   uint64_t now = ferry__now_ms(e);
   long long answered = r->answer_ms && r->body_sent_ms ? (long long)(r->answer_ms - r->body_sent_ms) : -1;
   long long handled = r->answer_ms ? (long long)(now - r->answer_ms) : -1;
+  if (e->bench) /* ferry bench --upload: this request's connection, bytes and timings */
+    ferry__bench_put_end(e->bench, r->easy, r->started_ms, now, err ? 0 : r->sent,
+                         r->answer_ns > r->body_sent_ns && r->body_sent_ns
+                             ? (double)(r->answer_ns - r->body_sent_ns) / 1e9 : -1);
   free_req(r);
   ferry__log(e, "part %zu: HTTP %ld, answered %lld ms after its last byte, done %lld ms after "
              "the answer", i, p->status, answered, handled);

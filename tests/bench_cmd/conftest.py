@@ -4,15 +4,20 @@ would (so the CA comes from the same place as for `ferry download`).
 
 Run:  /usr/bin/python3 -m pytest tests/bench_cmd -q      (binary: env FERRY_BIN, default build/ferry)
 """
+import http.server
+import json
 import os
+import signal
 import subprocess
 import time
+from contextlib import contextmanager
 
 import pytest
 
 from ferrytest import FERRY_BIN, TIMEOUT_SCALE, FerryResult
 from hubrun import AccessLog, HubEnv
 from hubtest import running_hub
+from serving import serving
 
 SEED_SIZE = "8M"
 
@@ -44,6 +49,38 @@ class Bench(HubEnv):
                               timeout=timeout * TIMEOUT_SCALE)
         return FerryResult(argv, done.returncode, done.stdout, done.stderr,
                            time.monotonic() - start)
+
+    def interrupted(self, *args, env=None, ready=lambda p: time.sleep(2.5)):
+        """`ferry bench ARGS --json` stopped by SIGINT once ready(process) returns: exit 130
+        with the figures measured so far, which it returns."""
+        p = subprocess.Popen([FERRY_BIN, "bench", *[str(a) for a in args], "--json"],
+                             env=self.env_with(env), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            ready(p)
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=60 * TIMEOUT_SCALE)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        assert p.returncode == 130, (out, err)
+        fig = json.loads(out)
+        assert fig["ok"] is False and fig["error"]["name"] == "INTERRUPTED"
+        assert fig["bytes"] > 0 and 0 < fig["seconds"] < 60
+        assert fig["mb_per_s"] == pytest.approx(fig["bytes"] / fig["seconds"] / 1e6, rel=1e-6)
+        return fig
+
+
+@contextmanager
+def recording_server(handler):
+    """A plain-HTTP server on loopback for the `with` block, its handler's `seen` emptied
+    first; yields its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    handler.seen = []
+    with serving(server):
+        yield f"http://127.0.0.1:{server.server_address[1]}"
 
 
 @pytest.fixture

@@ -6,15 +6,13 @@ Speed is never asserted: only that the figures agree with each other."""
 import http.server
 import json
 import os
-import signal
 import socket
 import subprocess
-import threading
-import time
 
 import pytest
 
 from ferrytest import FERRY_BIN
+from conftest import recording_server
 
 EXIT_USAGE, EXIT_HTTP, EXIT_REPO, EXIT_ENTRY = 2, 4, 11, 13
 MiB = 1024 * 1024
@@ -22,7 +20,8 @@ KEYS = {"ok", "error", "target", "mirror", "file", "file_size", "to", "dir", "gr
         "settled", "bytes", "bytes_received", "mb_per_s", "gbit_per_s", "rates_mb_per_s",
         "connections", "connections_peak", "requests", "requests_complete", "ttfb_ms",
         "latency_ms", "rtt_ms", "retries", "errors", "rounds", "cpu_seconds", "cpu_s_per_gb",
-        "peak_rss", "edge", "stages", "limit", "verdict"}
+        "peak_rss", "edge", "stages", "limit", "verdict", "direction", "scratch_repo",
+        "objects_completed"}
 
 
 def plain(*args):
@@ -61,7 +60,8 @@ def test_help_lists_what_is_there_only():
     assert r.returncode == 0, r.stderr
     for opt in ("--to SINK", "--dir DIR", "--seconds N", "--connections N", "--json"):
         assert opt in r.stdout, opt
-    for later in ("--sweep", "--upload", "--plot", "--save"):  # not built yet: not offered
+    assert "--upload" in r.stdout
+    for later in ("--sweep", "--plot", "--save"):  # not built yet: not offered
         assert later not in r.stdout, later
 
 
@@ -70,6 +70,8 @@ def figures(r):
     out = r.json
     assert set(out) == KEYS, set(out) ^ KEYS
     assert out["ok"] is True and out["error"] is None
+    assert out["direction"] == "download" and out["scratch_repo"] is None
+    assert out["objects_completed"] is None
     return out
 
 
@@ -212,22 +214,7 @@ def test_token_never_goes_to_a_url_off_the_hub(bench, hub, log):
 
 def test_ctrl_c_prints_the_figures_so_far(bench, hub):
     """SIGINT during the download: exit 130 with what was measured, the folder removed."""
-    p = subprocess.Popen([FERRY_BIN, "bench", "demo/tiny-model", "--seconds", "60", "--json"],
-                         env=bench.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    try:
-        time.sleep(2.5)  # past the grace: some of the window is measured
-        p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=30)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    assert p.returncode == 130, (out, err)
-    fig = json.loads(out)
-    assert fig["ok"] is False and fig["error"]["name"] == "INTERRUPTED"
-    assert fig["bytes"] > 0 and 0 < fig["seconds"] < 60
-    assert fig["mb_per_s"] == pytest.approx(fig["bytes"] / fig["seconds"] / 1e6, rel=1e-6)
+    fig = bench.interrupted("demo/tiny-model", "--seconds", "60")  # past the grace at 2.5 s
     assert not os.path.exists(fig["dir"]) and os.listdir(bench.cache) == []
 
 
@@ -298,18 +285,10 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
 
 
 def test_url_target_reports_the_edge_and_gets_no_token(bench, hub):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RangeHandler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    RangeHandler.seen = []
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/file.bin"
+    with recording_server(RangeHandler) as base:
+        url = base + "/file.bin"
         r = bench(url, "--to", "null", "--seconds", "1", "--json",
                   env={"HF_TOKEN": hub.token})
-    finally:
-        server.shutdown()
-        server.server_close()
     out = figures(r)
     assert out["target"] == url and out["file"] is None
     assert out["edge"] == "X-Amz-Cf-Pop: TST50-P1"  # an x-*-pop header wins over Via

@@ -44,6 +44,8 @@
   X(bench_grace) \
   X(bench_verdict) \
   X(bench_stages) \
+  X(bench_object_size) \
+  X(bench_gen) \
   X(plan_next) \
   X(plan_split) \
   X(plan_handover) \
@@ -117,6 +119,7 @@
   X(hub_client_classify_codes) \
   X(hub_upload_lfs_batch_parse) \
   X(hub_upload_commit_body) \
+  X(hub_upload_completion_body) \
   X(hub_upload_parts_journal) \
   X(hub_upload_walk) \
   X(hub_upload_hash_cache) \

@@ -2,6 +2,8 @@
  * slow-start grace, the verdict on recorded stage figures, and the disk stage leaving nothing
  * behind. */
 #include <dirent.h>
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,4 +118,42 @@ void test_bench_stages(void) {
   ASSERT_EQ_INT(ferry__bench_disk_rate(missing, 0.05, 16u << 20, &rate), FERRY_E_IO);
   ASSERT_TRUE(rate == 0);
   ASSERT_TRUE(ferry__bench_sha256_rate(0.05) > 0);
+}
+
+void test_bench_object_size(void) {
+  const uint64_t MiB = 1u << 20;
+  ASSERT_EQ_U64(ferry__bench_object_size(0, 10), 64 * MiB);        /* nothing known yet */
+  ASSERT_EQ_U64(ferry__bench_object_size(1e6, 10), 64 * MiB);      /* 3 MB: the floor */
+  ASSERT_EQ_U64(ferry__bench_object_size(100e6, 10), 287 * MiB);   /* 3 s of 100 MB/s, MiB up */
+  ASSERT_EQ_U64(ferry__bench_object_size(100e6, 2), 191 * MiB);    /* 2 s left */
+  ASSERT_EQ_U64(ferry__bench_object_size(100e6, 0.2), 96 * MiB);   /* at least 1 s of it */
+  ASSERT_EQ_U64(ferry__bench_object_size(5e9, 10), 4096 * MiB);    /* the ceiling */
+}
+
+/* The generated object is the same bytes whatever the pieces it is made in (a retried or
+ * rewound part sends what was hashed), a seed makes its own object, and the hash of a pass
+ * is the SHA-256 of those bytes. */
+void test_bench_gen(void) {
+  const size_t n = 3 * (1u << 20) + 5;
+  char *whole = malloc(n), *pieces = malloc(n), *other = malloc(n);
+  ASSERT_NOT_NULL(whole);
+  ASSERT_NOT_NULL(pieces);
+  ASSERT_NOT_NULL(other);
+  ferry__bench_gen_fill(42, 0, whole, n);
+  for (size_t off = 0, step = 1; off < n; off += step, step = step * 3 % 1000 + 1)
+    ferry__bench_gen_fill(42, off, pieces + off, off + step <= n ? step : n - off);
+  ASSERT_TRUE(memcmp(whole, pieces, n) == 0);
+  ferry__bench_gen_fill(43, 0, other, n);
+  size_t same = 0;
+  for (size_t i = 0; i < n; i++) same += whole[i] == other[i];
+  ASSERT_TRUE(same < n / 64); /* about 1 in 256 by chance */
+  unsigned char md[32];
+  char want[65], got[65];
+  ASSERT_TRUE(EVP_Digest(whole, n, md, NULL, EVP_sha256(), NULL) == 1);
+  for (int k = 0; k < 32; k++) snprintf(want + 2 * k, 3, "%02x", md[k]);
+  ASSERT_EQ_INT(ferry__bench_gen_sha256(42, n, NULL, got), 0);
+  ASSERT_EQ_STR(got, want);
+  volatile int stop = 1;
+  ASSERT_EQ_INT(ferry__bench_gen_sha256(42, n, &stop, got), FERRY_E_INTERRUPTED);
+  free(whole), free(pieces), free(other);
 }

@@ -105,6 +105,16 @@ void test_hub_upload_commit_body(void) {
                 FERRY_E_PROTOCOL);
 }
 
+/* The multipart completion: every part's ETag (quotes kept) under its 1-based number. */
+void test_hub_upload_completion_body(void) {
+  const char *etags[] = {"\"e1\"", "\"e2\""};
+  char *body = NULL;
+  ASSERT_EQ_INT(ferry__lfs_completion_body(OID_A, etags, 2, &body), 0);
+  ASSERT_EQ_STR(body, "{\"oid\":\"" OID_A "\",\"parts\":[{\"partNumber\":1,\"etag\":"
+                      "\"\\\"e1\\\"\"},{\"partNumber\":2,\"etag\":\"\\\"e2\\\"\"}]}");
+  free(body);
+}
+
 void test_hub_upload_parts_journal(void) {
   const char *dir = ferry_unit_tmpdir();
   struct ferry__lfs_action a = {.size = 25, .chunk_size = 10, .nparts = 3, .expires_in = 3600};
