@@ -307,6 +307,9 @@ void ferry__notice(struct ferry_engine *e, const char *fmt, ...)
 void ferry__pump(struct ferry_engine *e);    /* schedule more work; safe to call often */
 /* Requests in flight allowed (and the block size, for a pinned request size). */
 void ferry__engine_set_inflight(struct ferry_engine *e, int inflight);
+/* The first answer's HTTP version (CURLINFO_HTTP_VERSION): whether connections multiplex,
+ * and so how many requests run at once; later answers change nothing. */
+void ferry__engine_learn_multiplexing(struct ferry_engine *e, long http_version);
 uint64_t ferry__now_ms(struct ferry_engine *e);
 /* A copy of `url` fit for messages: no user:password and no query (signed URLs carry
  * credentials there). NULL only when out of memory. */

@@ -53,6 +53,8 @@
   X(plan_server_wait_cap) \
   X(plan_low_speed_limit) \
   X(plan_classify_transfer) \
+  X(plan_probe) \
+  X(plan_validator) \
   X(control_finds_the_knee) \
   X(control_per_connection_cap) \
   X(control_noise_on_a_plateau) \

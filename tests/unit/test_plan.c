@@ -313,3 +313,67 @@ void test_plan_classify_transfer(void) {
   ASSERT_EQ_INT(ferry__classify_transfer(CURLE_PARTIAL_FILE, 0, "", 1), FERRY_E_RESET);
   ASSERT_EQ_INT(ferry__classify_transfer(CURLE_OK, 1, "", 1), 0);
 }
+
+static struct ferry__probe_file probe(int status, int has_cr, int64_t first, int64_t last,
+                                      int64_t total, int64_t length, int encoded, int resuming) {
+  struct ferry__probe_answer a = {.status = status, .has_cr = has_cr, .encoded = encoded,
+                                  .resuming = resuming, .cr = {first, last, total},
+                                  .content_length = length, .start = 4 * MiB, .end = 5 * MiB};
+  struct ferry__probe_file f;
+  ferry__plan_probe(&a, &f);
+  return f;
+}
+
+void test_plan_probe(void) {
+  TEST_NOTE("206 as asked: ranges, the total is the size");
+  struct ferry__probe_file f = probe(206, 1, 4 * MiB, 5 * MiB - 1, 9 * MiB, MiB, 0, 0);
+  ASSERT_EQ_INT(f.kind, FERRY__PROBE_RANGES);
+  ASSERT_EQ_U64(f.size, 9 * MiB);
+  ASSERT_EQ_INT(f.size_known, 1);
+  ASSERT_EQ_U64(f.end, 5 * MiB);
+  TEST_NOTE("206 shorter than asked: the probe's data ends where the server's does");
+  f = probe(206, 1, 4 * MiB, 4 * MiB + 99, 4 * MiB + 100, 100, 0, 1);
+  ASSERT_EQ_INT(f.kind, FERRY__PROBE_RANGES);
+  ASSERT_EQ_U64(f.end, 4 * MiB + 100);
+  TEST_NOTE("206 from another offset");
+  ASSERT_EQ_INT(probe(206, 1, 0, MiB - 1, 9 * MiB, MiB, 0, 0).kind, FERRY__PROBE_BAD_START);
+  TEST_NOTE("206 without a usable Content-Range: missing, malformed, unknown total, encoded");
+  ASSERT_EQ_INT(probe(206, 0, 0, 0, 0, MiB, 0, 0).kind, FERRY__PROBE_NO_RANGE);
+  ASSERT_EQ_INT(probe(206, -1, 0, 0, 0, MiB, 0, 0).kind, FERRY__PROBE_NO_RANGE);
+  ASSERT_EQ_INT(probe(206, 1, 4 * MiB, 5 * MiB - 1, -1, MiB, 0, 0).kind, FERRY__PROBE_NO_RANGE);
+  ASSERT_EQ_INT(probe(206, 1, 4 * MiB, 5 * MiB - 1, 9 * MiB, MiB, 1, 0).kind,
+                FERRY__PROBE_NO_RANGE);
+  TEST_NOTE("416 for an empty file: nothing to fetch");
+  f = probe(416, 1, -1, -1, 0, 0, 0, 0);
+  ASSERT_EQ_INT(f.kind, FERRY__PROBE_EMPTY);
+  ASSERT_EQ_U64(f.size, 0);
+  ASSERT_EQ_U64(f.end, 4 * MiB);
+  TEST_NOTE("416 otherwise: the file shrank under a journal, or the range is refused");
+  ASSERT_EQ_INT(probe(416, 1, -1, -1, 3 * MiB, 0, 0, 1).kind, FERRY__PROBE_SHORTER);
+  ASSERT_EQ_INT(probe(416, 0, 0, 0, 0, 0, 0, 0).kind, FERRY__PROBE_UNSATISFIABLE);
+  TEST_NOTE("200: one stream, sized by Content-Length unless absent or encoded");
+  f = probe(200, 0, 0, 0, 0, 7 * MiB, 0, 0);
+  ASSERT_EQ_INT(f.kind, FERRY__PROBE_WHOLE);
+  ASSERT_EQ_INT(f.size_known, 1);
+  ASSERT_EQ_U64(f.size, 7 * MiB);
+  ASSERT_EQ_U64(f.end, 7 * MiB);
+  f = probe(200, 0, 0, 0, 0, -1, 0, 0);
+  ASSERT_EQ_INT(f.size_known, 0);
+  ASSERT_EQ_U64(f.end, FERRY__UNKNOWN);
+  f = probe(200, 0, 0, 0, 0, 7 * MiB, 1, 0);
+  ASSERT_EQ_INT(f.kind, FERRY__PROBE_WHOLE);
+  ASSERT_EQ_INT(f.size_known, 0);
+}
+
+void test_plan_validator(void) {
+  int is_etag = -1;
+  ASSERT_EQ_STR(ferry__plan_validator("\"abc\"", "Tue, 01 Dec 2026 10:00:00 GMT", &is_etag),
+                "\"abc\"");
+  ASSERT_EQ_INT(is_etag, 1);
+  TEST_NOTE("a weak ETag does not name bytes: Last-Modified instead");
+  ASSERT_EQ_STR(ferry__plan_validator("W/\"abc\"", "Tue, 01 Dec 2026 10:00:00 GMT", &is_etag),
+                "Tue, 01 Dec 2026 10:00:00 GMT");
+  ASSERT_EQ_INT(is_etag, 0);
+  ASSERT_EQ_STR(ferry__plan_validator("", "", &is_etag), "");
+  ASSERT_EQ_INT(is_etag, 0);
+}
