@@ -18,6 +18,7 @@
 #include "files.h"
 #include "http_parse.h"
 #include "ivset.h"
+#include "retry.h"
 #include "journal.h"
 #include "lock.h"
 #include "xxh3_fast.h"
@@ -226,7 +227,7 @@ struct ferry__xfer {
   char last_modified[128];
   char error_code[64], error_message[256]; /* X-Error-Code / X-Error-Message (Hub errors) */
   int encoded;
-  long retry_after;
+  struct ferry__retry_hint hint; /* Retry-After / RateLimit of the response */
   /* outcome */
   int verdict;    /* FERRY_E_* decided inside a callback, or 0 */
   int done_early; /* reached `end` after a split: stopped on purpose */

@@ -95,8 +95,6 @@ int ferry__classify_status(int status, int kind) {
   return FERRY_E_HTTP;
 }
 
-int ferry__server_wait_ok(long seconds) { return seconds <= FERRY__MAX_SERVER_WAIT_S; }
-
 #define LOW_SPEED_BYTES_PER_S 1024
 
 uint64_t ferry__low_speed_limit(uint64_t limit_rate, int inflight) {
@@ -110,13 +108,4 @@ int ferry__classify_transfer(CURLcode rc, int headers_done, const char *errbuf, 
       ((errbuf && strcasestr(errbuf, "header")) || memory_left))
     return FERRY_E_PROTOCOL;
   return ferry__classify_curl(rc);
-}
-
-long ferry__backoff_ms(int attempt, long retry_after, long rnd) {
-  if (retry_after >= 0) return retry_after * 1000 + 50; /* the server's word, not earlier */
-  if (attempt < 1) attempt = 1;
-  long base = 250L << (attempt - 1 < 6 ? attempt - 1 : 6);
-  if (base > 10000) base = 10000;
-  /* jitter: half fixed, half random */
-  return base / 2 + (long)((unsigned long)rnd % (unsigned long)(base / 2 + 1));
 }

@@ -1,7 +1,7 @@
 /* plan: the pure decisions of the scheduler, kept apart so they can be tested alone.
  * What to ask for next from a file's unassigned ranges, where to split a running request
- * (no slow tail), what a probe says the file is, how to classify a finished request, and how
- * long to wait before a retry. */
+ * (no slow tail), what a probe says the file is, how to classify a finished request (the wait
+ * before a retry is retry.h's). */
 #ifndef FERRY_PLAN_H
 #define FERRY_PLAN_H
 
@@ -55,18 +55,6 @@ const char *ferry__plan_validator(const char *etag, const char *last_modified, i
 int ferry__classify_curl(CURLcode rc);
 /* Error for a final HTTP status of a request of kind (FERRY__X_*), 0 for 200/206. */
 int ferry__classify_status(int status, int kind);
-/* Backoff before retry number `attempt` (1-based): the server's Retry-After when it gave one
- * (retry_after >= 0, seconds), else exponential from 250 ms, capped at 10 s, with half of it
- * random (`rnd` is a random number). */
-long ferry__backoff_ms(int attempt, long retry_after, long rnd);
-
-/* The longest wait a server may ask for (Retry-After, RateLimit reset), for every request
- * kind: ranges, API calls, upload parts. A longer one fails the request with
- * FERRY_E_SERVER_WAIT instead of sleeping. */
-#define FERRY__MAX_SERVER_WAIT_S 120
-/* Whether a wait the server asked for (seconds; -1 when it asked none) is honoured. */
-int ferry__server_wait_ok(long seconds);
-
 /* The low-speed rule of the stall watchdog: a request that received fewer than this many
  * bytes per second (headers count) over the stall window is stalled, like a silent one.
  * 1 KiB/s, scaled down when --limit-rate makes every request slow on purpose: a quarter of
