@@ -230,6 +230,13 @@ void ferry__engine_set_inflight(struct ferry_engine *e, int inflight) {
       &e->budget, e->chunk < FERRY__BLOCK_SIZE ? (size_t)e->chunk : FERRY__BLOCK_SIZE);
 }
 
+void ferry__engine_learn_multiplexing(struct ferry_engine *e, long http_version) {
+  if (e->multiplex_known) return;
+  e->multiplex_known = 1;
+  e->multiplexed = http_version >= CURL_HTTP_VERSION_2_0 && !e->cfg.h2c;
+  ferry__conc_on_protocol(e); /* the controller's bounds and layout for this protocol */
+}
+
 /* The size of a file's next request, and the figures behind it (for -v). */
 struct sizing {
   uint64_t size, left;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "retry.h"
 #include "plan.h"
 
 #define MAX_HEADER_BYTES (64u << 10)
@@ -100,22 +101,16 @@ void ferry_response_free(struct ferry_response *r) {
   r->body_len = 0;
 }
 
-/* Seconds the server asks us to wait: Retry-After, else the reset of `RateLimit: ...;t=N`. */
+/* Seconds the server asks us to wait (retry.h): Retry-After, else the RateLimit reset. */
 static long server_wait(const struct ferry_response *r) {
+  static const char *const names[] = {"retry-after", "ratelimit"};
+  struct ferry__retry_hint h;
+  ferry__retry_hint_init(&h);
   char v[256];
-  if (ferry_response_header(r, "retry-after", v, sizeof(v)) == 0) {
-    long s = ferry__parse_retry_after(v, strlen(v), time(NULL));
-    if (s >= 0) return s;
-  }
-  if (ferry_response_header(r, "ratelimit", v, sizeof(v)) == 0) {
-    const char *t = strstr(v, ";t=");
-    uint64_t s;
-    if (t) {
-      size_t n = strspn(t + 3, "0123456789");
-      if (ferry__parse_u64(t + 3, n, &s) == 0) return s > 86400 ? 86400 : (long)s;
-    }
-  }
-  return -1;
+  for (size_t i = 0; i < 2; i++)
+    if (ferry_response_header(r, names[i], v, sizeof(v)) == 0)
+      ferry__retry_hint_header(&h, names[i], strlen(names[i]), v, strlen(v), time(NULL));
+  return ferry__retry_hint_seconds(&h);
 }
 
 /* Prepares one attempt of `req` and adds it to the multi handle. */
@@ -189,20 +184,6 @@ static int fetch_finish(struct ferry_engine *e, struct ferry__fetch *f, int star
   return err;
 }
 
-/* Seconds to wait before trying `out`'s request again, or -1 when it is final. */
-static long retry_wait(int err, const struct ferry_response *out, int attempt) {
-  long wait;
-  if (err && ferry_is_retryable(err)) {
-    wait = ferry__backoff_ms(attempt + 1, -1, random()) / 1000;
-  } else if (!err && (out->status == 429 || out->status == 408 || out->status >= 500)) {
-    wait = server_wait(out);
-    if (wait < 0) wait = ferry__backoff_ms(attempt + 1, -1, random()) / 1000;
-  } else {
-    return -1;
-  }
-  return wait;
-}
-
 enum { FETCH_DONE = 0, FETCH_TODO, FETCH_RUNNING, FETCH_AGAIN };
 
 int ferry_engine_fetch_many(struct ferry_engine *e, const struct ferry_request *reqs, size_t n,
@@ -234,19 +215,21 @@ int ferry_engine_fetch_many(struct ferry_engine *e, const struct ferry_request *
         errs[i] = fetch_finish(e, &f[i], start_err[i], &outs[i]);
         state[i] = FETCH_DONE;
         active--, left--, finished = 1;
-        long w = retry_wait(errs[i], &outs[i], attempt[i]);
         int max = reqs[i].max_retries < 0 ? 0
                   : reqs[i].max_retries ? reqs[i].max_retries : e->cfg.max_retries;
+        int retryable = errs[i] ? ferry_is_retryable(errs[i]) : ferry__retry_status(outs[i].status);
         long asked = errs[i] ? -1 : server_wait(&outs[i]);
-        if (w >= 0 && attempt[i] < max && !ferry__server_wait_ok(asked)) {
+        struct ferry__retry_decision d =
+            ferry__retry_decide(retryable, attempt[i] + 1, max, asked, random());
+        if (d.verdict == FERRY__RETRY_TOO_LONG) {
           char *shown = ferry__redact_url(reqs[i].url);
           ferry__notice(e, "%s: HTTP %ld: the server asks to wait %ld s; ferry waits at most %d s",
                         shown ? shown : "API", outs[i].status, asked, FERRY__MAX_SERVER_WAIT_S);
           free(shown);
           errs[i] = FERRY_E_SERVER_WAIT;
-        } else if (w >= 0 && attempt[i] < max) {
+        } else if (d.verdict == FERRY__RETRY_WAIT) {
           state[i] = FETCH_AGAIN;
-          wait[i] = w;
+          wait[i] = d.delay_ms;
           outs[i].retries = ++attempt[i];
           e->st.retries++;
           if (asked >= 1) {
@@ -255,8 +238,8 @@ int ferry_engine_fetch_many(struct ferry_engine *e, const struct ferry_request *
                           shown ? shown : "API", outs[i].status, asked);
             free(shown);
           }
-          ferry__log(e, "retrying %s in %ld s (HTTP %ld, %s)", reqs[i].url, w, outs[i].status,
-                     errs[i] ? ferry_strerror(errs[i]) : "server busy");
+          ferry__log(e, "retrying %s in %ld ms (HTTP %ld, %s)", reqs[i].url, d.delay_ms,
+                     outs[i].status, errs[i] ? ferry_strerror(errs[i]) : "server busy");
         }
       }
       if (!finished) uv_run(&e->loop, UV_RUN_ONCE);
@@ -269,7 +252,7 @@ int ferry_engine_fetch_many(struct ferry_engine *e, const struct ferry_request *
         if (wait[i] > pause) pause = wait[i];
       }
     if (pause < 0) break;
-    if (ferry__engine_pause(e, (uint64_t)pause * 1000 + 100) != 0) {
+    if (ferry__engine_pause(e, (uint64_t)pause) != 0) {
       for (size_t i = 0; i < n; i++)
         if (state[i] == FETCH_TODO) state[i] = FETCH_DONE, errs[i] = FERRY_E_INTERRUPTED;
       break;

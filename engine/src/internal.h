@@ -19,6 +19,7 @@
 #include "http_parse.h"
 #include "control.h"
 #include "ivset.h"
+#include "retry.h"
 #include "journal.h"
 #include "lock.h"
 #include "xxh3_fast.h"
@@ -227,7 +228,7 @@ struct ferry__xfer {
   char last_modified[128];
   char error_code[64], error_message[256]; /* X-Error-Code / X-Error-Message (Hub errors) */
   int encoded;
-  long retry_after;
+  struct ferry__retry_hint hint; /* Retry-After / RateLimit of the response */
   /* outcome */
   int verdict;    /* FERRY_E_* decided inside a callback, or 0 */
   int done_early; /* reached `end` after a split: stopped on purpose */
@@ -323,6 +324,9 @@ void ferry__notice(struct ferry_engine *e, const char *fmt, ...)
 void ferry__pump(struct ferry_engine *e);    /* schedule more work; safe to call often */
 /* Requests in flight allowed (and the block size, for a pinned request size). */
 void ferry__engine_set_inflight(struct ferry_engine *e, int inflight);
+/* The first answer's HTTP version (CURLINFO_HTTP_VERSION): whether connections multiplex,
+ * and so how many requests run at once; later answers change nothing. */
+void ferry__engine_learn_multiplexing(struct ferry_engine *e, long http_version);
 uint64_t ferry__now_ms(struct ferry_engine *e);
 /* A copy of `url` fit for messages: no user:password and no query (signed URLs carry
  * credentials there). NULL only when out of memory. */

@@ -342,71 +342,42 @@ static int open_files(struct ferry__job *j, int *keep_out) {
   return 0;
 }
 
-int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
-  struct ferry_engine *e = j->e;
-  if (x->status == 206 && x->has_cr == 1 && x->cr.total >= 0 && !x->encoded) {
-    j->ranges = 1;
-    j->size = (uint64_t)x->cr.total;
-    if (x->cr.first != (int64_t)x->start) {
-      ferry__job_fail(j, FERRY_E_PROTOCOL, 206, "%s: Content-Range starts at %lld, asked %llu",
-                      j->shown_url, (long long)x->cr.first, (unsigned long long)x->start);
-      return -1;
-    }
-    if ((uint64_t)x->cr.last + 1 < x->end) x->end = (uint64_t)x->cr.last + 1;
-  } else if (x->status == 206) {
+/* The probe's answer as facts about the file, or -1 with the job failed or restarting. */
+static int probe_facts(struct ferry__job *j, const struct ferry__xfer *x,
+                       struct ferry__probe_file *f) {
+  struct ferry__probe_answer a = {.status = x->status, .has_cr = x->has_cr, .encoded = x->encoded,
+                                  .resuming = j->old != NULL, .cr = x->cr,
+                                  .content_length = x->content_length, .start = x->start,
+                                  .end = x->end};
+  ferry__plan_probe(&a, f);
+  switch (f->kind) {
+  case FERRY__PROBE_RANGES:
+  case FERRY__PROBE_EMPTY:
+  case FERRY__PROBE_WHOLE: break;
+  case FERRY__PROBE_BAD_START:
+    ferry__job_fail(j, FERRY_E_PROTOCOL, 206, "%s: Content-Range starts at %lld, asked %llu",
+                    j->shown_url, (long long)x->cr.first, (unsigned long long)x->start);
+    return -1;
+  case FERRY__PROBE_NO_RANGE:
     ferry__job_fail(j, FERRY_E_PROTOCOL, 206, "%s: partial answer without a usable Content-Range",
                     j->shown_url);
     return -1;
-  } else if (x->status == 416 && x->has_cr == 1 && x->cr.total == 0) {
-    j->ranges = 1; /* an empty file: nothing to fetch */
-    j->size = 0;
-    x->end = x->cursor = x->start;
-  } else if (x->status == 416) {
-    if (j->old) { /* the file is shorter than the journal says: it changed */
-      ferry__job_restart(j, "the remote file is shorter than the journal says");
-      return -1;
-    }
+  case FERRY__PROBE_SHORTER:
+    ferry__job_restart(j, "the remote file is shorter than the journal says");
+    return -1;
+  case FERRY__PROBE_UNSATISFIABLE:
     ferry__job_fail(j, FERRY_E_PROTOCOL, 416, "%s: range not satisfiable", j->shown_url);
     return -1;
-  } else { /* 200: the whole file in one stream */
-    j->ranges = 0;
-    x->kind = FERRY__X_WHOLE;
-    x->start = x->cursor = 0;
-    if (x->encoded || x->content_length < 0) {
-      x->end = FERRY__UNKNOWN;
-      j->size = 0;
-    } else {
-      j->size = (uint64_t)x->content_length;
-      x->end = j->size;
-    }
-    ferry__notice(e, "%s: the server answered the whole file (no ranges%s): one stream", j->shown_url,
-               x->encoded ? ", content-encoded" : "");
   }
-  j->size_known = !(x->kind == FERRY__X_WHOLE && x->end == FERRY__UNKNOWN);
-  if (j->size_known && j->expected_size >= 0 && j->size != (uint64_t)j->expected_size) {
-    ferry__job_fail(j, FERRY_E_SIZE, x->status, "%s: size is %llu bytes, expected %lld", j->shown_url,
-                    (unsigned long long)j->size, (long long)j->expected_size);
-    return -1;
-  }
-  int is_etag = 0;
-  const char *v = "";
-  if (x->etag[0] && strncmp(x->etag, "W/", 2) != 0) v = x->etag, is_etag = 1;
-  else if (x->last_modified[0]) v = x->last_modified;
-  snprintf(j->validator, sizeof(j->validator), "%s", v);
-  j->validator_is_etag = is_etag;
+  return 0;
+}
 
-  /* Multiplexing is known once the first connection is up: size the window to it. */
-  if (!e->multiplex_known) {
-    long ver = 0;
-    curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &ver);
-    e->multiplex_known = 1;
-    e->multiplexed = ver >= CURL_HTTP_VERSION_2_0 && !e->cfg.h2c;
-    ferry__conc_on_protocol(e);
-  }
-
+/* The file is known: its files opened, its ranges (those a resumed journal covers are
+ * re-checked, not fetched), and the job runs. 0, or -1 with the job failed. */
+static int take_file(struct ferry__job *j, const struct ferry__xfer *x) {
   int keep = 0;
   if (!j->discard && open_files(j, &keep) != 0) return -1;
-  if (j->size_known) e->st.bytes_total += j->size;
+  if (j->size_known) j->e->st.bytes_total += j->size;
   if (j->ranges) {
     ferry__ivset_add(&j->unassigned, 0, j->size);
     ferry__ivset_remove(&j->unassigned, x->start, x->end);
@@ -423,6 +394,35 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
   }
   ferry__job_set_state(j, FERRY__J_RUNNING, j->ranges ? "ranges" : "one stream");
   return 0;
+}
+
+/* Runs in libcurl's header callback (the response's end of headers): what the file is, then
+ * the scheduler learns whether connections multiplex (it sizes requests in flight). */
+int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
+  struct ferry__probe_file f;
+  if (probe_facts(j, x, &f) != 0) return -1;
+  j->ranges = f.kind != FERRY__PROBE_WHOLE;
+  j->size = f.size;
+  j->size_known = f.size_known;
+  x->end = f.end;
+  if (f.kind == FERRY__PROBE_EMPTY) x->cursor = x->start;
+  if (f.kind == FERRY__PROBE_WHOLE) {
+    x->kind = FERRY__X_WHOLE;
+    x->start = x->cursor = 0;
+    ferry__notice(j->e, "%s: the server answered the whole file (no ranges%s): one stream",
+                  j->shown_url, x->encoded ? ", content-encoded" : "");
+  }
+  if (j->size_known && j->expected_size >= 0 && j->size != (uint64_t)j->expected_size) {
+    ferry__job_fail(j, FERRY_E_SIZE, x->status, "%s: size is %llu bytes, expected %lld",
+                    j->shown_url, (unsigned long long)j->size, (long long)j->expected_size);
+    return -1;
+  }
+  snprintf(j->validator, sizeof(j->validator), "%s",
+           ferry__plan_validator(x->etag, x->last_modified, &j->validator_is_etag));
+  long version = 0;
+  curl_easy_getinfo(x->easy, CURLINFO_HTTP_VERSION, &version);
+  ferry__engine_learn_multiplexing(j->e, version);
+  return take_file(j, x);
 }
 
 void ferry__job_fail(struct ferry__job *j, int err, long status, const char *fmt, ...) {

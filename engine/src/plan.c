@@ -5,6 +5,40 @@
 
 #include "internal.h"
 
+void ferry__plan_probe(const struct ferry__probe_answer *a, struct ferry__probe_file *out) {
+  memset(out, 0, sizeof(*out));
+  out->size_known = 1;
+  if (a->status == 206 && a->has_cr == 1 && a->cr.total >= 0 && !a->encoded) {
+    out->size = (uint64_t)a->cr.total;
+    out->end = a->end;
+    if (a->cr.first != (int64_t)a->start) out->kind = FERRY__PROBE_BAD_START;
+    else out->kind = FERRY__PROBE_RANGES;
+    if (out->kind == FERRY__PROBE_RANGES && (uint64_t)a->cr.last + 1 < out->end)
+      out->end = (uint64_t)a->cr.last + 1; /* the server sent less than asked */
+  } else if (a->status == 206) {
+    out->kind = FERRY__PROBE_NO_RANGE;
+  } else if (a->status == 416 && a->has_cr == 1 && a->cr.total == 0) {
+    out->kind = FERRY__PROBE_EMPTY;
+    out->end = a->start;
+  } else if (a->status == 416) {
+    out->kind = a->resuming ? FERRY__PROBE_SHORTER : FERRY__PROBE_UNSATISFIABLE;
+  } else {
+    out->kind = FERRY__PROBE_WHOLE;
+    if (a->encoded || a->content_length < 0) {
+      out->size_known = 0;
+      out->end = FERRY__UNKNOWN;
+    } else {
+      out->size = (uint64_t)a->content_length;
+      out->end = out->size;
+    }
+  }
+}
+
+const char *ferry__plan_validator(const char *etag, const char *last_modified, int *is_etag) {
+  *is_etag = etag[0] && strncmp(etag, "W/", 2) != 0;
+  return *is_etag ? etag : last_modified;
+}
+
 int ferry__plan_next(const struct ferry__ivset *unassigned, uint64_t chunk, uint64_t *start,
                      uint64_t *end) {
   if (!unassigned->n) return -1;
@@ -68,8 +102,6 @@ int ferry__classify_status(int status, int kind) {
   return FERRY_E_HTTP;
 }
 
-int ferry__server_wait_ok(long seconds) { return seconds <= FERRY__MAX_SERVER_WAIT_S; }
-
 #define LOW_SPEED_BYTES_PER_S 1024
 
 uint64_t ferry__low_speed_limit(uint64_t limit_rate, int inflight) {
@@ -83,13 +115,4 @@ int ferry__classify_transfer(CURLcode rc, int headers_done, const char *errbuf, 
       ((errbuf && strcasestr(errbuf, "header")) || memory_left))
     return FERRY_E_PROTOCOL;
   return ferry__classify_curl(rc);
-}
-
-long ferry__backoff_ms(int attempt, long retry_after, long rnd) {
-  if (retry_after >= 0) return retry_after * 1000 + 50; /* the server's word, not earlier */
-  if (attempt < 1) attempt = 1;
-  long base = 250L << (attempt - 1 < 6 ? attempt - 1 : 6);
-  if (base > 10000) base = 10000;
-  /* jitter: half fixed, half random */
-  return base / 2 + (long)((unsigned long)rnd % (unsigned long)(base / 2 + 1));
 }

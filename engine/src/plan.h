@@ -1,12 +1,14 @@
 /* plan: the pure decisions of the scheduler, kept apart so they can be tested alone.
  * What to ask for next from a file's unassigned ranges, where to split a running request
- * (no slow tail), how to classify a finished request, and how long to wait before a retry. */
+ * (no slow tail), what a probe says the file is, how to classify a finished request (the wait
+ * before a retry is retry.h's). */
 #ifndef FERRY_PLAN_H
 #define FERRY_PLAN_H
 
 #include <curl/curl.h>
 #include <stdint.h>
 
+#include "http_parse.h"
 #include "ivset.h"
 
 /* The next range to request from `unassigned` (first range, at most `chunk` long; a
@@ -26,22 +28,40 @@ uint64_t ferry__plan_split(uint64_t cursor, uint64_t end, uint64_t min_split, ui
 uint64_t ferry__plan_handover(uint64_t cursor, uint64_t block_end, uint64_t end,
                               uint64_t min_split, uint64_t align);
 
+/* What a probe's answer (the file's first request) says the file is: the facts only; how
+ * large later requests are and how many run at once is the scheduler's (engine.c). */
+enum ferry__probe_kind {
+  FERRY__PROBE_RANGES,       /* 206 with a total: ranged requests, size known */
+  FERRY__PROBE_EMPTY,        /* 416 for "bytes * /0": an empty file, nothing to fetch */
+  FERRY__PROBE_WHOLE,        /* 200 (or no usable range): the whole file in one stream */
+  FERRY__PROBE_BAD_START,    /* 206 whose Content-Range starts elsewhere than asked */
+  FERRY__PROBE_NO_RANGE,     /* 206 without a usable Content-Range */
+  FERRY__PROBE_SHORTER,      /* 416 while resuming: shorter than the journal says (changed) */
+  FERRY__PROBE_UNSATISFIABLE /* 416 on a fresh start */
+};
+struct ferry__probe_answer {
+  int status, has_cr, encoded, resuming; /* resuming: a journal asked for this range */
+  struct ferry__content_range cr;
+  int64_t content_length; /* -1: none */
+  uint64_t start, end;    /* the range asked, [start, end) */
+};
+struct ferry__probe_file {
+  enum ferry__probe_kind kind;
+  uint64_t size;      /* when size_known */
+  int size_known;     /* 0 only for a whole stream of unknown length */
+  uint64_t end;       /* where the probe's own data ends (FERRY__UNKNOWN: at the stream's end) */
+};
+/* Fills *out from the answer; the kinds from BAD_START on are errors of the job. */
+void ferry__plan_probe(const struct ferry__probe_answer *a, struct ferry__probe_file *out);
+
+/* The validator of a file's bytes: a strong ETag, else Last-Modified, else "" (a weak ETag
+ * does not name bytes). *is_etag says which. */
+const char *ferry__plan_validator(const char *etag, const char *last_modified, int *is_etag);
+
 /* Error for a finished transfer (0 = the transfer itself went fine). */
 int ferry__classify_curl(CURLcode rc);
 /* Error for a final HTTP status of a request of kind (FERRY__X_*), 0 for 200/206. */
 int ferry__classify_status(int status, int kind);
-/* Backoff before retry number `attempt` (1-based): the server's Retry-After when it gave one
- * (retry_after >= 0, seconds), else exponential from 250 ms, capped at 10 s, with half of it
- * random (`rnd` is a random number). */
-long ferry__backoff_ms(int attempt, long retry_after, long rnd);
-
-/* The longest wait a server may ask for (Retry-After, RateLimit reset), for every request
- * kind: ranges, API calls, upload parts. A longer one fails the request with
- * FERRY_E_SERVER_WAIT instead of sleeping. */
-#define FERRY__MAX_SERVER_WAIT_S 120
-/* Whether a wait the server asked for (seconds; -1 when it asked none) is honoured. */
-int ferry__server_wait_ok(long seconds);
-
 /* The low-speed rule of the stall watchdog: a request that received fewer than this many
  * bytes per second (headers count) over the stall window is stalled, like a silent one.
  * 1 KiB/s, scaled down when --limit-rate makes every request slow on purpose: a quarter of

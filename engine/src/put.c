@@ -5,9 +5,11 @@
  * nothing of the file is copied into memory of ours: the memory in use is the number of
  * requests in flight times libcurl's buffer. Up to max_parallel requests run on the engine's
  * loop and connection pool; each is retried on its own (resets, stalls, 408, 429, 5xx) with
- * backoff, from its first byte (a PUT cannot be continued).
+ * the engine's one retry policy (retry.h), from its first byte (a PUT cannot be continued);
+ * a retry waits on a timer set for when it is due.
  *
- * --limit-rate paces each request in its read callback (a pause, lifted by the tick), not
+ * --limit-rate paces each request in its read callback (a pause, lifted by a timer set for the
+ * moment its rate allows more), not
  * with libcurl's send-speed cap: libcurl 7.88 stops a rate-limited transfer's reading too, so
  * the storage's answer to a finished part sat unread for up to a second, and a kill in that
  * second cost a part the storage had accepted (it was never journaled). */
@@ -19,6 +21,7 @@
 #include "bench.h"
 #include "internal.h"
 #include "plan.h"
+#include "retry.h"
 
 #define PUT_BUFFER (1L << 20)  /* libcurl's upload buffer per request (7.88 allows 2 MiB) */
 #define ERR_BODY_MAX 1024      /* the start of an error answer, for the message */
@@ -35,8 +38,9 @@ struct put_req {
   uint64_t body_sent_ns, answer_ns; /* the same, uv_hrtime (ferry bench: a loopback answer
                                        takes well under the loop's millisecond) */
   uint64_t started_ms;  /* loop time the attempt started, for pacing */
-  int paused;           /* the read callback paused it: the tick lifts the pause */
-  long status, retry_after;
+  int paused;           /* the read callback paused it: the pace timer lifts the pause */
+  long status;
+  struct ferry__retry_hint hint; /* Retry-After / RateLimit of the answer */
   int io_error;
   char body[ERR_BODY_MAX + 1];
   size_t body_len;
@@ -51,13 +55,20 @@ struct put_run {
   const struct ferry_put_opts *o;
   uint64_t *ready_at;        /* per put: when a waiting retry may start (0: not waiting) */
   uint64_t bytes_sent;       /* bytes of finished puts plus those in flight */
-  uv_timer_t tick;           /* retries due, paced requests, the stop flag, progress */
+  uv_timer_t retry_timer;    /* set for the earliest waiting retry */
+  uv_timer_t pace_timer;     /* set for the earliest paused request's next allowance */
+  uv_timer_t stop_timer;     /* looks at the caller's stop flag (set from a signal handler) */
+  uv_timer_t progress_timer; /* the caller's progress callback, every progress_ms */
   uint64_t pace_bps;         /* --limit-rate's share of one request, bytes/s (0: none) */
-  uint64_t last_progress_ms;
   int first_error, stopping;
 };
 
 #define PACE_BURST (64u << 10) /* what a paced request may send ahead of its rate */
+#define STOP_CHECK_MS 50       /* how often the caller's stop flag is looked at */
+
+static void fill(struct put_run *run);
+static void on_retry_due(uv_timer_t *t);
+static void on_pace(uv_timer_t *t);
 
 /* Bytes a paced request may still hand over now (UINT64_MAX when not paced). */
 static uint64_t pace_allowance(const struct put_req *r) {
@@ -66,6 +77,24 @@ static uint64_t pace_allowance(const struct put_req *r) {
   uint64_t elapsed = ferry__now_ms(run->e) - r->started_ms;
   uint64_t allowed = PACE_BURST + run->pace_bps * elapsed / 1000;
   return allowed > r->sent ? allowed - r->sent : 0;
+}
+
+/* Loop time (ms) at which a paused request may hand over its next byte: the first whole
+ * millisecond at which pace_allowance is above 0. */
+static uint64_t pace_due(const struct put_req *r) {
+  uint64_t ahead = r->sent >= PACE_BURST ? r->sent - PACE_BURST + 1 : 0;
+  uint64_t bps = r->run->pace_bps;
+  return r->started_ms + (ahead * 1000 + bps - 1) / bps;
+}
+
+/* The pace timer, set for the earliest paused request (none: stopped). */
+static void arm_pace(struct put_run *run) {
+  uint64_t due = UINT64_MAX, now = ferry__now_ms(run->e);
+  for (struct put_req *r = run->in_flight; r; r = r->next)
+    if (r->paused && pace_due(r) < due) due = pace_due(r);
+  /* never 0 ms: libuv 1.44 busy-loops on a 0 ms timer restarted from its own callback */
+  if (due == UINT64_MAX) uv_timer_stop(&run->pace_timer);
+  else uv_timer_start(&run->pace_timer, on_pace, due > now ? due - now : 1, 0);
 }
 
 static size_t on_read(char *buf, size_t size, size_t n, void *userp) {
@@ -77,6 +106,7 @@ static size_t on_read(char *buf, size_t size, size_t n, void *userp) {
   uint64_t allowance = pace_allowance(r);
   if (!allowance) {
     r->paused = 1;
+    arm_pace(r->run);
     return CURL_READFUNC_PAUSE;
   }
   if (want > allowance) want = (size_t)allowance;
@@ -123,7 +153,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *userp) {
     r->answer_ms = ferry__now_ms(r->run->e);
     r->answer_ns = uv_hrtime();
     put->etag[0] = 0;
-    r->retry_after = -1;
+    ferry__retry_hint_init(&r->hint);
     return len;
   }
   const char *name, *value;
@@ -133,8 +163,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *userp) {
     if (vl >= sizeof(put->etag)) vl = sizeof(put->etag) - 1;
     memcpy(put->etag, value, vl);
     put->etag[vl] = 0;
-  } else if (ferry__header_is(name, nl, "retry-after")) {
-    r->retry_after = ferry__parse_retry_after(value, vl, time(NULL));
+  } else {
+    ferry__retry_hint_header(&r->hint, name, nl, value, vl, time(NULL));
   }
   return len;
 }
@@ -200,7 +230,7 @@ void ferry__put_done(void *req, CURLcode rc) {
   run->active--;
   e->st.requests++;
   int err = 0, retry = 0;
-  long wait_s = -1;
+  long asked = -1;
   char reason[256] = "";
   if (r->io_error) {
     err = FERRY_E_IO;
@@ -218,8 +248,8 @@ void ferry__put_done(void *req, CURLcode rc) {
   } else {
     answer_reason(r, reason, sizeof(reason));
     err = FERRY_E_HTTP;
-    retry = r->status == 408 || r->status == 429 || r->status >= 500;
-    if (retry) wait_s = r->retry_after;
+    retry = ferry__retry_status(r->status);
+    if (retry) asked = ferry__retry_hint_seconds(&r->hint);
     snprintf(p->message, sizeof(p->message), "HTTP %ld%s%.200s", r->status, reason[0] ? ": " : "",
              reason);
   }
@@ -238,23 +268,27 @@ void ferry__put_done(void *req, CURLcode rc) {
   free_req(r);
   ferry__log(e, "part %zu: HTTP %ld, answered %lld ms after its last byte, done %lld ms after "
              "the answer", i, p->status, answered, handled);
-  if (err && retry && !ferry__server_wait_ok(wait_s)) {
+  struct ferry__retry_decision d = ferry__retry_decide(err && retry && !run->stopping,
+                                                       p->retries + 1, e->cfg.max_retries,
+                                                       asked, random());
+  if (d.verdict == FERRY__RETRY_TOO_LONG) {
     err = FERRY_E_SERVER_WAIT;
     snprintf(p->message, sizeof(p->message), "HTTP %ld: the server asks to wait %ld s; ferry "
-             "waits at most %d s", p->status, wait_s, FERRY__MAX_SERVER_WAIT_S);
-  } else if (err && retry && !run->stopping && p->retries < e->cfg.max_retries) {
-    if (wait_s >= 1)
+             "waits at most %d s", p->status, asked, FERRY__MAX_SERVER_WAIT_S);
+  } else if (d.verdict == FERRY__RETRY_WAIT) {
+    if (asked >= 1)
       ferry__notice(e, "part %zu: HTTP %ld: the server asks to wait %ld s: waiting (Ctrl-C stops)",
-                    i, p->status, wait_s);
+                    i, p->status, asked);
     p->retries++;
     e->st.retries++;
-    long ms = ferry__backoff_ms(p->retries, wait_s, random());
-    ferry__log(e, "part %zu: %s, retrying in %ld ms", i, p->message, ms);
-    run->ready_at[i] = ferry__now_ms(e) + (uint64_t)ms;
+    ferry__log(e, "part %zu: %s, retrying in %ld ms", i, p->message, d.delay_ms);
+    run->ready_at[i] = ferry__now_ms(e) + (uint64_t)d.delay_ms;
+    fill(run);
     return;
   }
   if (!err) p->message[0] = 0;
   finish(run, i, err);
+  fill(run); /* its place goes to the next put */
 }
 
 static void start_one(struct put_run *run, size_t i) {
@@ -283,7 +317,7 @@ static void start_one(struct put_run *run, size_t i) {
   r->tag = FERRY__TAG_PUT;
   r->run = run;
   r->index = i;
-  r->retry_after = -1;
+  ferry__retry_hint_init(&r->hint);
   ferry__easy_common(e, h);
   curl_easy_setopt(h, CURLOPT_URL, p->url);
   curl_easy_setopt(h, CURLOPT_PRIVATE, (char *)r);
@@ -316,9 +350,10 @@ static void start_one(struct put_run *run, size_t i) {
   run->in_flight = r;
 }
 
-/* Starts what may start now: due retries first, then new puts, up to max_parallel. */
+/* Starts what may start now: due retries first, then new puts, up to max_parallel; then the
+ * retry timer is set for the earliest retry still waiting. */
 static void fill(struct put_run *run) {
-  uint64_t now = ferry__now_ms(run->e);
+  uint64_t now = ferry__now_ms(run->e), due = UINT64_MAX;
   for (size_t i = 0; i < run->next_new && run->active < (size_t)run->o->max_parallel; i++) {
     if (!run->ready_at[i]) continue;
     if (run->stopping) {
@@ -330,6 +365,10 @@ static void fill(struct put_run *run) {
       start_one(run, i);
     }
   }
+  /* the earliest retry not yet due (one already due waits for a place: a put that ends
+   * calls fill) */
+  for (size_t i = 0; i < run->next_new; i++)
+    if (run->ready_at[i] > now && run->ready_at[i] < due) due = run->ready_at[i];
   while (!run->stopping && run->next_new < run->n && run->active < (size_t)run->o->max_parallel)
     start_one(run, run->next_new++);
   if (run->stopping) /* puts never started end at once */
@@ -338,6 +377,8 @@ static void fill(struct put_run *run) {
       snprintf(run->puts[i].message, sizeof(run->puts[i].message), "interrupted");
       finish(run, i, FERRY_E_INTERRUPTED);
     }
+  if (due == UINT64_MAX) uv_timer_stop(&run->retry_timer);
+  else uv_timer_start(&run->retry_timer, on_retry_due, due - now, 0);
 }
 
 /* Stopping: requests in flight are abandoned (a server keeps only complete parts) and end
@@ -356,25 +397,33 @@ static void cancel_active(struct put_run *run) {
   }
 }
 
-static void on_tick(uv_timer_t *t) {
+static void on_retry_due(uv_timer_t *t) { fill(t->data); }
+
+static void on_pace(uv_timer_t *t) {
   struct put_run *run = t->data;
-  struct ferry_engine *e = run->e;
-  if (!run->stopping && run->o->stop && *run->o->stop) {
-    run->stopping = 1;
-    ferry__log(e, "stopping the uploads");
-  }
-  if (run->stopping) cancel_active(run);
   for (struct put_req *r = run->in_flight; r; r = r->next)
     if (r->paused && pace_allowance(r)) {
       r->paused = 0;
       curl_easy_pause(r->easy, CURLPAUSE_CONT); /* may call on_read at once */
     }
+  arm_pace(run);
+}
+
+/* The stop flag is the caller's, set from a signal handler, which cannot wake the loop: it
+ * is looked at every STOP_CHECK_MS. */
+static void on_stop_check(uv_timer_t *t) {
+  struct put_run *run = t->data;
+  if (run->stopping || !run->o->stop || !*run->o->stop) return;
+  run->stopping = 1;
+  ferry__log(run->e, "stopping the uploads");
+  cancel_active(run);
   fill(run);
-  uint64_t now = ferry__now_ms(e);
-  if (run->o->progress_cb && now - run->last_progress_ms >= (uint64_t)e->cfg.progress_ms) {
-    run->last_progress_ms = now;
-    run->o->progress_cb(run->o->user, run->bytes_sent);
-  }
+  arm_pace(run);
+}
+
+static void on_progress(uv_timer_t *t) {
+  struct put_run *run = t->data;
+  run->o->progress_cb(run->o->user, run->bytes_sent);
 }
 
 int ferry_engine_put(struct ferry_engine *e, struct ferry_put *puts, size_t n,
@@ -393,15 +442,20 @@ int ferry_engine_put(struct ferry_engine *e, struct ferry_put *puts, size_t n,
     puts[i].error = 0, puts[i].status = 0, puts[i].retries = 0;
     puts[i].etag[0] = puts[i].message[0] = 0;
   }
-  uv_timer_init(&e->loop, &run.tick);
-  run.tick.data = &run;
-  uv_timer_start(&run.tick, on_tick, 50, 50);
-  run.last_progress_ms = ferry__now_ms(e);
+  uv_timer_t *timers[] = {&run.retry_timer, &run.pace_timer, &run.stop_timer,
+                          &run.progress_timer};
+  for (size_t i = 0; i < 4; i++) {
+    uv_timer_init(&e->loop, timers[i]);
+    timers[i]->data = &run;
+  }
+  if (o.stop) uv_timer_start(&run.stop_timer, on_stop_check, STOP_CHECK_MS, STOP_CHECK_MS);
+  if (o.progress_cb)
+    uv_timer_start(&run.progress_timer, on_progress, (uint64_t)e->cfg.progress_ms,
+                   (uint64_t)e->cfg.progress_ms);
   fill(&run);
   while (run.finished < n) uv_run(&e->loop, UV_RUN_ONCE);
-  uv_timer_stop(&run.tick);
-  uv_close((uv_handle_t *)&run.tick, NULL);
-  uv_run(&e->loop, UV_RUN_NOWAIT);
+  for (size_t i = 0; i < 4; i++) uv_close((uv_handle_t *)timers[i], NULL);
+  uv_run(&e->loop, UV_RUN_NOWAIT); /* the close callbacks, before `run` goes away */
   if (o.progress_cb) o.progress_cb(o.user, run.bytes_sent);
   free(run.ready_at);
   return run.first_error;

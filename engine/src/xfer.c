@@ -15,6 +15,7 @@
 #include "internal.h"
 #include "control.h"
 #include "plan.h"
+#include "retry.h"
 
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
@@ -34,7 +35,7 @@ static void reset_response(struct ferry__xfer *x) {
   x->error_code[0] = 0;
   x->error_message[0] = 0;
   x->encoded = 0;
-  x->retry_after = -1;
+  ferry__retry_hint_init(&x->hint);
 }
 
 static void copy_value(char *dst, size_t cap, const char *v, size_t len) {
@@ -85,8 +86,8 @@ static size_t on_header(char *buf, size_t size, size_t n, void *userp) {
     copy_value(x->last_modified, sizeof(x->last_modified), val, vl);
   } else if (ferry__header_is(name, nl, "content-encoding")) {
     x->encoded = !(vl == 8 && strncasecmp(val, "identity", 8) == 0);
-  } else if (ferry__header_is(name, nl, "retry-after")) {
-    x->retry_after = ferry__parse_retry_after(val, vl, time(NULL));
+  } else if (ferry__header_is(name, nl, "retry-after") || ferry__header_is(name, nl, "ratelimit")) {
+    ferry__retry_hint_header(&x->hint, name, nl, val, vl, time(NULL));
   } else if (ferry__header_is(name, nl, "x-error-code")) {
     copy_value(x->error_code, sizeof(x->error_code), val, vl);
   } else if (ferry__header_is(name, nl, "x-error-message")) {
@@ -624,7 +625,7 @@ static void on_redirect(struct ferry__job *j, int kind, char *loc, int status, u
 }
 
 static void retry_or_fail(struct ferry__job *j, int err, int status, int kind, int attempt,
-                        uint64_t start, uint64_t cursor, uint64_t end, long retry_after,
+                        uint64_t start, uint64_t cursor, uint64_t end, long asked,
                         const char *why, const char *url);
 
 /* For libcurl's "out of memory" (see ferry__classify_transfer): whether a megabyte can be
@@ -661,7 +662,7 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
     snprintf(j->server_message, sizeof(j->server_message), "%s", x->error_message);
   }
   uint64_t start = x->start, cursor = x->cursor, end = x->end;
-  long retry_after = x->retry_after;
+  long asked = ferry__retry_hint_seconds(&x->hint);
   char why[CURL_ERROR_SIZE + 64];
   snprintf(why, sizeof(why), "%s", x->reason[0]           ? x->reason
                                    : x->errbuf[0]         ? x->errbuf
@@ -735,13 +736,13 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc) {
   }
   char *shown_final = j->final_url ? ferry__redact_url(j->final_url) : NULL;
   const char *url = shown_final ? shown_final : j->shown_url;
-  retry_or_fail(j, err, status, kind, attempt, start, cursor, end, retry_after, why, url);
+  retry_or_fail(j, err, status, kind, attempt, start, cursor, end, asked, why, url);
   free(shown_final);
 }
 
 /* What to do about a request that ended with `err` (not 0, not CHANGED). */
 static void retry_or_fail(struct ferry__job *j, int err, int status, int kind, int attempt,
-                        uint64_t start, uint64_t cursor, uint64_t end, long retry_after,
+                        uint64_t start, uint64_t cursor, uint64_t end, long asked,
                         const char *why, const char *url) {
   struct ferry_engine *e = j->e;
   if (ferry_is_retryable(err) && kind == FERRY__X_WHOLE) {
@@ -751,27 +752,31 @@ static void retry_or_fail(struct ferry__job *j, int err, int status, int kind, i
       ferry__job_restart(j, "the server does not support ranges and the transfer broke");
       return;
     }
-  } else if (ferry_is_retryable(err) && !ferry__server_wait_ok(retry_after)) {
-    ferry__job_fail(j, FERRY_E_SERVER_WAIT, status,
-                    "%s: HTTP %d: the server asks to wait %ld s before trying again; ferry waits "
-                    "at most %d s", url, status, retry_after, FERRY__MAX_SERVER_WAIT_S);
-    return;
   } else if (ferry_is_retryable(err)) {
     /* Progress resets the count: a flaky server that keeps sending still gets there, while
      * total_retries bounds the loop whatever happens. */
     int next = cursor - start >= FERRY__BLOCK_SIZE ? attempt : attempt + 1;
-    if (next <= e->cfg.max_retries && j->total_retries < e->cfg.max_retries * 50) {
+    struct ferry__retry_decision d = ferry__retry_decide(1, next, e->cfg.max_retries, asked,
+                                                         random());
+    if (d.verdict == FERRY__RETRY_WAIT && j->total_retries >= e->cfg.max_retries * 50)
+      d.verdict = FERRY__RETRY_SPENT;
+    if (d.verdict == FERRY__RETRY_TOO_LONG) {
+      ferry__job_fail(j, FERRY_E_SERVER_WAIT, status,
+                      "%s: HTTP %d: the server asks to wait %ld s before trying again; ferry "
+                      "waits at most %d s", url, status, asked, FERRY__MAX_SERVER_WAIT_S);
+      return;
+    }
+    if (d.verdict == FERRY__RETRY_WAIT) {
       j->total_retries++;
       e->st.retries++;
-      long delay = ferry__backoff_ms(next, retry_after, random());
-      if (retry_after >= 1) /* a wait the user should know about, also without -v */
+      if (asked >= 1) /* a wait the user should know about, also without -v */
         ferry__notice(e, "%s: HTTP %d: the server asks to wait %ld s: waiting (Ctrl-C stops)",
-                      url, status, retry_after);
+                      url, status, asked);
       else if (e->cfg.verbose)
         ferry__log(e, "retry bytes %llu-%llu of %s in %ld ms: %s (HTTP %d, %s)",
-                   (unsigned long long)cursor, (unsigned long long)(end - 1), j->path, delay,
-                   ferry_strerror(err), status, why);
-      ferry__job_retry_later(j, cursor, end, next, delay);
+                   (unsigned long long)cursor, (unsigned long long)(end - 1), j->path,
+                   d.delay_ms, ferry_strerror(err), status, why);
+      ferry__job_retry_later(j, cursor, end, next, d.delay_ms);
       return;
     }
     /* The job keeps the last error's code, so the exit status tells its class. */

@@ -92,24 +92,29 @@ def test_limit_rate_is_not_a_stall(tmp_path):
         assert len(srv.headers_of("/ok/12000")) == 1  # never re-issued as "too slow"
 
 
-def test_huge_retry_after_fails_at_once(tmp_path):
-    """Retry-After: 99999999 is beyond the one cap (120 s) for every request kind: the
-    request fails with a clear error instead of sleeping for three years."""
+@pytest.mark.parametrize("path,asked", [("/wait/99999999", "99999999"),
+                                        ("/ratelimit/99999", "99999")])
+def test_huge_retry_after_fails_at_once(tmp_path, path, asked):
+    """Retry-After: 99999999 (or a RateLimit reset in 99999 s: the one retry policy,
+    engine/src/retry.c) is beyond the one cap (120 s) for every request kind: the request
+    fails with a clear error instead of sleeping for three years."""
     with hostile_server() as srv:
         out = tmp_path / "wait.bin"
-        r = get(srv.url("/wait/99999999"), out, "--retries", "2")
+        r = get(srv.url(path), out, "--retries", "2")
         assert r.returncode == EXIT_HTTP, (r.returncode, r.stderr)
-        assert "99999999" in r.stderr and "120" in r.stderr, r.stderr
+        assert asked in r.stderr and "120" in r.stderr, r.stderr
         assert r.seconds < 10 * TIMEOUT_SCALE, r.seconds
-        assert len(srv.headers_of("/wait/99999999")) == 1
+        assert len(srv.headers_of(path)) == 1
         assert nothing_at(out)
 
 
-def test_retry_after_wait_is_announced_and_honoured(tmp_path):
-    """A wait within the cap is honoured, and said on stderr without -v."""
+@pytest.mark.parametrize("path", ["/wait-once/2", "/ratelimit-once/2"])
+def test_retry_after_wait_is_announced_and_honoured(tmp_path, path):
+    """A wait within the cap (Retry-After, or a RateLimit reset) is honoured, and said on
+    stderr without -v."""
     with hostile_server() as srv:
         out = tmp_path / "once.bin"
-        r = get(srv.url("/wait-once/2"), out)
+        r = get(srv.url(path), out)
         assert r.returncode == 0, r.stderr
         assert "wait 2 s" in r.stderr, r.stderr
         assert r.seconds >= 2

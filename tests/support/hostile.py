@@ -12,6 +12,8 @@ Paths:
   /trickle-headers      a status line, then one short header line every 0.2 s, forever
   /wait/S               503 with Retry-After: S (every time)
   /wait-once/S          503 with Retry-After: S the first time, then 200 with 1000 bytes
+  /ratelimit/T          429 with the Hub's RateLimit header, reset in T s (every time)
+  /ratelimit-once/T     the same the first time, then 200 with 1000 bytes
   /huge-length          Content-Length: 99999999999999999999, 1000 bytes, then close
   /two-lengths          Content-Length: 1000 and Content-Length: 5000, 1000 bytes, close
   /short-body           Content-Length: 5000, 1000 bytes, then close (every time)
@@ -165,6 +167,15 @@ class Handler(socketserver.StreamRequestHandler):
                       "Content-Length: 0\r\n\r\n")
             return True
         if route.startswith("/wait-once/"):
+            self.send("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + "y" * 1000)
+            return True
+        if route.startswith("/ratelimit/") or (route.startswith("/ratelimit-once/") and count == 1):
+            reset = route.rsplit("/", 1)[1]
+            self.send(f"HTTP/1.1 429 Too Many Requests\r\nRateLimit: \"api\";r=0;t={reset}\r\n"
+                      f"RateLimit-Policy: \"fixed window\";\"api\";q=500;w=300\r\n"
+                      "Content-Length: 0\r\n\r\n")
+            return True
+        if route.startswith("/ratelimit-once/"):
             self.send("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + "y" * 1000)
             return True
         if route == "/huge-length":

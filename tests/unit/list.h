@@ -51,11 +51,16 @@
   X(plan_handover) \
   X(plan_classify_curl) \
   X(plan_classify_status) \
-  X(plan_backoff) \
-  X(plan_backoff_any_rnd) \
-  X(plan_server_wait_cap) \
   X(plan_low_speed_limit) \
   X(plan_classify_transfer) \
+  X(plan_probe) \
+  X(plan_validator) \
+  X(retry_backoff) \
+  X(retry_backoff_any_rnd) \
+  X(retry_server_wait_cap) \
+  X(retry_hint_recorded) \
+  X(retry_decide) \
+  X(retry_status) \
   X(control_finds_the_knee) \
   X(control_per_connection_cap) \
   X(control_noise_on_a_plateau) \

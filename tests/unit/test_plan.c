@@ -217,75 +217,6 @@ void test_plan_classify_status(void) {
   ASSERT_EQ_INT(ferry_is_retryable(ferry__classify_status(412, FERRY__X_RANGE)), 0);
 }
 
-/* Exponential base for an attempt, from the contract: 250 ms doubling, at most 10 s. */
-static long base_ms(int attempt) {
-  long b = 250;
-  for (int i = 1; i < attempt && b < 10000; i++) b *= 2;
-  return b > 10000 ? 10000 : b;
-}
-
-void test_plan_backoff(void) {
-  /* Retry-After wins over the exponential schedule, whatever the attempt and the dice */
-  const long ras[] = {0, 1, 5, 120, 3600};
-  for (size_t i = 0; i < sizeof(ras) / sizeof(ras[0]); i++)
-    for (int attempt = 1; attempt <= 12; attempt += 11) {
-      TEST_NOTE("Retry-After %ld, attempt %d", ras[i], attempt);
-      long ms = ferry__backoff_ms(attempt, ras[i], 987654321);
-      ASSERT_GE_INT(ms, ras[i] * 1000);      /* never earlier than the server asked */
-      ASSERT_LT_INT(ms, ras[i] * 1000 + 1000); /* and not a second later */
-    }
-  /* growth, cap and jitter within [base/2, base] */
-  long prev_max = 0;
-  for (int attempt = 1; attempt <= 40; attempt++) {
-    long base = base_ms(attempt);
-    long lo = LONG_MAX, hi = 0;
-    for (long rnd = 0; rnd <= 3 * base; rnd++) {
-      TEST_NOTE("attempt %d, rnd %ld", attempt, rnd);
-      long ms = ferry__backoff_ms(attempt, -1, rnd);
-      ASSERT_GE_INT(ms, base / 2);
-      ASSERT_LE_INT(ms, base);
-      ASSERT_LE_INT(ms, 10000);
-      if (ms < lo) lo = ms;
-      if (ms > hi) hi = ms;
-    }
-    TEST_NOTE("attempt %d: jitter spread", attempt);
-    ASSERT_EQ_INT(lo, base / 2); /* the dice reach both ends */
-    ASSERT_EQ_INT(hi, base);
-    ASSERT_GE_INT(hi, prev_max); /* never shrinks with more attempts */
-    prev_max = hi;
-  }
-  TEST_NOTE("the cap is reached");
-  ASSERT_EQ_INT(prev_max, 10000);
-  /* attempt numbers below 1 count as the first */
-  TEST_NOTE("attempt 0 and -5");
-  ASSERT_LE_INT(ferry__backoff_ms(0, -1, 123456), 250);
-  ASSERT_GE_INT(ferry__backoff_ms(-5, -1, 123456), 125);
-  ASSERT_LE_INT(ferry__backoff_ms(-5, -1, 123456), 250);
-  ASSERT_LE_INT(ferry__backoff_ms(INT_MAX, -1, 123456), 10000);
-}
-
-/* `rnd` is any random long, the sign handled by the function itself. */
-void test_plan_backoff_any_rnd(void) {
-  const long rnds[] = {-1, -12345, LONG_MAX, LONG_MIN + 1, LONG_MIN};
-  for (int attempt = 1; attempt <= 8; attempt++)
-    for (size_t i = 0; i < sizeof(rnds) / sizeof(rnds[0]); i++) {
-      TEST_NOTE("attempt %d, rnd %ld", attempt, rnds[i]);
-      long ms = ferry__backoff_ms(attempt, -1, rnds[i]);
-      ASSERT_GE_INT(ms, base_ms(attempt) / 2);
-      ASSERT_LE_INT(ms, base_ms(attempt));
-    }
-}
-
-/* One cap for every request kind: up to FERRY__MAX_SERVER_WAIT_S honoured, beyond refused. */
-void test_plan_server_wait_cap(void) {
-  ASSERT_TRUE(ferry__server_wait_ok(-1)); /* no wait asked */
-  ASSERT_TRUE(ferry__server_wait_ok(0));
-  ASSERT_TRUE(ferry__server_wait_ok(FERRY__MAX_SERVER_WAIT_S));
-  ASSERT_TRUE(!ferry__server_wait_ok(FERRY__MAX_SERVER_WAIT_S + 1));
-  ASSERT_TRUE(!ferry__server_wait_ok(99999999));
-  ASSERT_EQ_INT(FERRY__MAX_SERVER_WAIT_S, 120); /* the figure README.md documents */
-}
-
 /* The low-speed rule: 1 KiB/s, scaled down under --limit-rate to a quarter of a request's
  * share, never 0 (a 0 limit would never find a trickle). */
 void test_plan_low_speed_limit(void) {
@@ -326,4 +257,68 @@ void test_plan_handover(void) {
   ASSERT_EQ_U64(ferry__plan_handover(100, MiB, MiB + M, M, A), MiB);
   ASSERT_EQ_U64(ferry__plan_handover(100, 8 * MiB, 8 * MiB, M, A), 0);
   ASSERT_EQ_U64(ferry__plan_handover(9 * MiB, 0, 8 * MiB, M, A), 0); /* cursor past end */
+}
+
+static struct ferry__probe_file probe(int status, int has_cr, int64_t first, int64_t last,
+                                      int64_t total, int64_t length, int encoded, int resuming) {
+  struct ferry__probe_answer a = {.status = status, .has_cr = has_cr, .encoded = encoded,
+                                  .resuming = resuming, .cr = {first, last, total},
+                                  .content_length = length, .start = 4 * MiB, .end = 5 * MiB};
+  struct ferry__probe_file f;
+  ferry__plan_probe(&a, &f);
+  return f;
+}
+
+void test_plan_probe(void) {
+  TEST_NOTE("206 as asked: ranges, the total is the size");
+  struct ferry__probe_file f = probe(206, 1, 4 * MiB, 5 * MiB - 1, 9 * MiB, MiB, 0, 0);
+  ASSERT_EQ_INT(f.kind, FERRY__PROBE_RANGES);
+  ASSERT_EQ_U64(f.size, 9 * MiB);
+  ASSERT_EQ_INT(f.size_known, 1);
+  ASSERT_EQ_U64(f.end, 5 * MiB);
+  TEST_NOTE("206 shorter than asked: the probe's data ends where the server's does");
+  f = probe(206, 1, 4 * MiB, 4 * MiB + 99, 4 * MiB + 100, 100, 0, 1);
+  ASSERT_EQ_INT(f.kind, FERRY__PROBE_RANGES);
+  ASSERT_EQ_U64(f.end, 4 * MiB + 100);
+  TEST_NOTE("206 from another offset");
+  ASSERT_EQ_INT(probe(206, 1, 0, MiB - 1, 9 * MiB, MiB, 0, 0).kind, FERRY__PROBE_BAD_START);
+  TEST_NOTE("206 without a usable Content-Range: missing, malformed, unknown total, encoded");
+  ASSERT_EQ_INT(probe(206, 0, 0, 0, 0, MiB, 0, 0).kind, FERRY__PROBE_NO_RANGE);
+  ASSERT_EQ_INT(probe(206, -1, 0, 0, 0, MiB, 0, 0).kind, FERRY__PROBE_NO_RANGE);
+  ASSERT_EQ_INT(probe(206, 1, 4 * MiB, 5 * MiB - 1, -1, MiB, 0, 0).kind, FERRY__PROBE_NO_RANGE);
+  ASSERT_EQ_INT(probe(206, 1, 4 * MiB, 5 * MiB - 1, 9 * MiB, MiB, 1, 0).kind,
+                FERRY__PROBE_NO_RANGE);
+  TEST_NOTE("416 for an empty file: nothing to fetch");
+  f = probe(416, 1, -1, -1, 0, 0, 0, 0);
+  ASSERT_EQ_INT(f.kind, FERRY__PROBE_EMPTY);
+  ASSERT_EQ_U64(f.size, 0);
+  ASSERT_EQ_U64(f.end, 4 * MiB);
+  TEST_NOTE("416 otherwise: the file shrank under a journal, or the range is refused");
+  ASSERT_EQ_INT(probe(416, 1, -1, -1, 3 * MiB, 0, 0, 1).kind, FERRY__PROBE_SHORTER);
+  ASSERT_EQ_INT(probe(416, 0, 0, 0, 0, 0, 0, 0).kind, FERRY__PROBE_UNSATISFIABLE);
+  TEST_NOTE("200: one stream, sized by Content-Length unless absent or encoded");
+  f = probe(200, 0, 0, 0, 0, 7 * MiB, 0, 0);
+  ASSERT_EQ_INT(f.kind, FERRY__PROBE_WHOLE);
+  ASSERT_EQ_INT(f.size_known, 1);
+  ASSERT_EQ_U64(f.size, 7 * MiB);
+  ASSERT_EQ_U64(f.end, 7 * MiB);
+  f = probe(200, 0, 0, 0, 0, -1, 0, 0);
+  ASSERT_EQ_INT(f.size_known, 0);
+  ASSERT_EQ_U64(f.end, FERRY__UNKNOWN);
+  f = probe(200, 0, 0, 0, 0, 7 * MiB, 1, 0);
+  ASSERT_EQ_INT(f.kind, FERRY__PROBE_WHOLE);
+  ASSERT_EQ_INT(f.size_known, 0);
+}
+
+void test_plan_validator(void) {
+  int is_etag = -1;
+  ASSERT_EQ_STR(ferry__plan_validator("\"abc\"", "Tue, 01 Dec 2026 10:00:00 GMT", &is_etag),
+                "\"abc\"");
+  ASSERT_EQ_INT(is_etag, 1);
+  TEST_NOTE("a weak ETag does not name bytes: Last-Modified instead");
+  ASSERT_EQ_STR(ferry__plan_validator("W/\"abc\"", "Tue, 01 Dec 2026 10:00:00 GMT", &is_etag),
+                "Tue, 01 Dec 2026 10:00:00 GMT");
+  ASSERT_EQ_INT(is_etag, 0);
+  ASSERT_EQ_STR(ferry__plan_validator("", "", &is_etag), "");
+  ASSERT_EQ_INT(is_etag, 0);
 }

@@ -72,6 +72,28 @@ def test_target_that_always_fails(hub, up, knobs, repo_id, tmp_path):
     assert commits(hub, repo_id) == history, "a commit was made without the data"
 
 
+def test_ratelimit_reset_on_a_part_is_honoured(hub, up, knobs, log, repo_id, tmp_path):
+    """A part's 429 with the Hub's RateLimit header (no Retry-After): its reset is the wait,
+    as for a file's requests and API calls (one retry policy), said on stderr."""
+    files = checkpoint("ratelimit")
+    knobs(upload_fault={"mode": "status", "status": 429, "nth": [2], "ratelimit_reset": 2})
+    r = ok(up(repo_id, write_tree(tmp_path / "f", files)))
+    assert "the server asks to wait 2 s" in r.stderr, r.describe()
+    assert len(failed_then_retried(log.lines(), {429})) == 1
+    assert served_files(hub, repo_id) == files
+
+
+def test_ratelimit_reset_over_the_cap_fails_a_part_at_once(hub, up, knobs, log, repo_id,
+                                                           tmp_path):
+    files = checkpoint("ratelimit-cap")
+    knobs(upload_fault={"mode": "status", "status": 429, "ratelimit_reset": 99999})
+    r = up(repo_id, write_tree(tmp_path / "f", files))
+    assert r.returncode == EXIT_HTTP, r.describe()
+    assert "99999" in r.stderr and "120" in r.stderr, r.describe()
+    refused = [ln for ln in upload_puts(log.lines()) if ln.status == 429]
+    assert refused and len(refused) == len({part_of(ln) for ln in refused}), refused  # none again
+
+
 def test_urls_expire_during_the_upload(hub, up, knobs, log, repo_id, tmp_path):
     """Signed URLs valid 2 s, one part held 4 s: later parts and the completion meet expired
     URLs (403). ferry may get a fresh batch and finish, or stop with a clear error."""

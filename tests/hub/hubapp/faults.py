@@ -6,7 +6,9 @@ cdn_fault:    {"mode": "status"|"reset"|"stall"|"ignore_range"|"corrupt",
                       absent = every request),
                "status": 503, "after_bytes": 0, "stall_seconds": 30, "offset": byte to corrupt}
 upload_fault: {"mode": "status"|"reset"|"stall", "nth": ..., "status": 500,
-               "retry_after": seconds (status: sent as Retry-After), "stall_seconds": 30}  (part and basic PUTs; stall waits before reading the
+               "retry_after": seconds (status: sent as Retry-After),
+               "ratelimit_reset": seconds (status: sent as the Hub's RateLimit header's t=),
+               "stall_seconds": 30}  (part and basic PUTs; stall waits before reading the
                body, as a slow uplink would, then stores the part normally)
 """
 import hmac
@@ -114,6 +116,8 @@ def receive_upload(req, uid, part):
         headers = {"Content-Type": "text/plain"}
         if fault.get("retry_after") is not None:
             headers["Retry-After"] = str(fault["retry_after"])
+        if fault.get("ratelimit_reset") is not None:
+            headers["RateLimit"] = '"api";r=0;t=%d' % int(fault["ratelimit_reset"])
         return Response(int(fault.get("status", 500)), b"injected fault", headers)
     if mode == "reset":
         n = int(req.headers.get("Content-Length") or 0)
