@@ -36,6 +36,8 @@ json_t *cli_json_str(const char *s);
 /* "64M", "1.5G", "100k", "4096": KiB-based suffixes (K, M, G, T; optional "iB" or "B").
  * Returns 0 or -1 when malformed. */
 int cli_parse_size(const char *s, uint64_t *out);
+/* A size as written on the command line (cli_parse_size reads it back): "4M", not 4194304. */
+const char *cli_size_text(long long v, char *buf, size_t cap);
 
 /* --cacert, else SSL_CERT_FILE, CURL_CA_BUNDLE and (for the Hub commands, as Python's
  * requests) REQUESTS_CA_BUNDLE; NULL for the system default. Empty values count as unset. */

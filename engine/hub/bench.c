@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "../src/bench.h"
+#include "bench_run.h"
 #include "hub.h"
 
 #define SETTLE_WINDOW 3   /* one-second rates ... */
@@ -106,45 +107,6 @@ static void tick(struct run *r, const struct ferry_stats *st) {
 }
 
 static void on_progress(void *user, const struct ferry_stats *st) { tick(user, st); }
-
-/* With handle_signals, SIGINT and SIGTERM are watched for the whole bench, not only while a
- * round's engine runs: libuv puts the default action back when an engine's watchers stop,
- * and a Ctrl-C between two rounds would then end the process with the folder still there. */
-struct watch {
-  uv_loop_t loop;
-  uv_signal_t sig[2];
-  int on, hit;
-};
-
-static void on_signal(uv_signal_t *s, int signum) {
-  (void)signum;
-  ((struct watch *)s->data)->hit = 1;
-}
-
-static void watch_start(struct watch *w) {
-  if (uv_loop_init(&w->loop) != 0) return;
-  w->on = 1;
-  const int nums[2] = {SIGINT, SIGTERM};
-  for (int i = 0; i < 2; i++) {
-    uv_signal_init(&w->loop, &w->sig[i]);
-    w->sig[i].data = w;
-    uv_signal_start(&w->sig[i], on_signal, nums[i]);
-  }
-}
-
-/* A signal came since the watch started (also one an engine's own watcher stopped a round
- * with). */
-static int watch_hit(struct watch *w) {
-  if (w->on) uv_run(&w->loop, UV_RUN_NOWAIT);
-  return w->hit;
-}
-
-static void watch_stop(struct watch *w) {
-  if (!w->on) return;
-  for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&w->sig[i], NULL);
-  uv_run(&w->loop, UV_RUN_DEFAULT);
-  uv_loop_close(&w->loop);
-}
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
   (void)sb, (void)flag, (void)ftw;
@@ -373,13 +335,13 @@ static int download(struct run *r, const char *tmp) {
   if (!err) {
     r->cfg = &cfg;
     r->t0 = now_s();
-    struct watch w = {0};
-    if (cfg.handle_signals) watch_start(&w);
+    struct ferry__bench_watch w = {0};
+    if (cfg.handle_signals) ferry__bench_watch_start(&w);
     while (!err && !r->stop_asked) {
       err = round_once(r, c, url, path, sha256, sha1);
-      if (!err && !r->stop_asked && watch_hit(&w)) err = FERRY_E_INTERRUPTED;
+      if (!err && !r->stop_asked && ferry__bench_watch_hit(&w)) err = FERRY_E_INTERRUPTED;
     }
-    watch_stop(&w);
+    ferry__bench_watch_stop(&w);
     close_window(r, now_s() - r->t0, r->base_useful);
     figures(r);
     /* Stopped by the clock while still retrying: no figure to give, the target is the
@@ -397,6 +359,11 @@ static int download(struct run *r, const char *tmp) {
 }
 
 int ferry_bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result *out) {
+  return ferry__bench_run(o, out, 1);
+}
+
+int ferry__bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result *out,
+                     int stages) {
   memset(out, 0, sizeof(*out));
   if (!o || (o->url && o->repo_id)) return out->error = FERRY_E_INVAL;
   struct run r = {.o = o, .out = out};
@@ -432,7 +399,7 @@ int ferry_bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result 
   int interrupted = err == FERRY_E_INTERRUPTED;
   if (!err || interrupted) { /* the stages alone, then the verdict */
     out->cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (!interrupted) {
+    if (!interrupted && stages) {
       out->sha256_per_core = ferry__bench_sha256_rate(SHA_SECONDS);
       err = ferry__bench_disk_rate(tmp, DISK_SECONDS, DISK_MAX_BYTES, &out->disk_mb_per_s);
       if (err)
@@ -445,7 +412,7 @@ int ferry_bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result 
         .ttfb_p90 = out->ttfb_p90, .latency_p50 = out->latency_p50, .rtt = out->rtt};
     for (size_t i = 0; i < out->nconns; i++) f.per_connection += out->conns[i].mb_per_s;
     if (out->nconns) f.per_connection /= (double)out->nconns;
-    if (!interrupted && !err) out->limit = ferry__bench_verdict(&f, out->verdict, sizeof(out->verdict));
+    if (!interrupted && !err && stages) out->limit = ferry__bench_verdict(&f, out->verdict, sizeof(out->verdict));
     if (interrupted) err = FERRY_E_INTERRUPTED;
   }
   if (interrupted && !out->message[0])

@@ -1029,6 +1029,62 @@ struct ferry_bench_result {
 FERRY_EXTERN int ferry_bench_run(const struct ferry_bench_opts *opts,
                                  struct ferry_bench_result *out);
 
+/* ---- ferry bench --sweep (engine/hub/bench_sweep.c; engine/src/sweep_plan.c) --------------
+ * Connections x streams x request size: each point a short ferry_bench_run on a fresh engine
+ * (no stage runs), after one run with the engine's defaults (the setting a user gets with no
+ * flags; that run also measures the stages and gives the verdict). The best point is the
+ * cheapest (fewest requests in flight) within 5 % of the fastest: closer than that is noise. */
+#define FERRY_BENCH_SWEEP_MAX 64   /* points, the default one included */
+
+struct ferry_bench_point {
+  int connections, streams;      /* as set for this point (the default's: the engine's) */
+  uint64_t chunk_size;
+  int is_default;                /* the engine's defaults (no flags) */
+  int error;                     /* 0 or FERRY_E_* (FERRY_E_INTERRUPTED: cut by Ctrl-C) */
+  double seconds;                /* the measured window */
+  uint64_t bytes;
+  double mb_per_s, gbit_per_s;
+  int settled, rounds, errors, connections_peak;
+  uint64_t retries;
+  double per_connection;         /* MB/s, mean over the connections that carried bytes */
+  double ttfb_p90, latency_p50;  /* seconds */
+  double cpu_s_per_gb;
+};
+
+struct ferry_bench_sweep_opts {
+  /* The target, sink, engine settings and progress of every point; bench.seconds is each
+   * point's (0: chosen from the number of points, ferry__sweep_point_seconds). The engine's
+   * connections, streams and chunk_size are replaced by each point's. */
+  struct ferry_bench_opts bench;
+  const int *connections;        /* NULL: 1, 2, 4, 8, 16 */
+  size_t nconnections;
+  const int *streams;            /* NULL: 1, 4 (1 with http11) */
+  size_t nstreams;
+  const uint64_t *chunk_sizes;   /* NULL: 8 MiB */
+  size_t nchunk_sizes;
+  /* Before each point: its index, the number of points, the point's setting. */
+  void (*point_cb)(void *user, size_t index, size_t n, const struct ferry_bench_point *p);
+  void *point_user;
+};
+
+struct ferry_bench_sweep_result {
+  int error;                     /* 0, FERRY_E_INTERRUPTED (the points so far), or the default
+                                  * run's error (a bad target: no point ran) */
+  long http_status;
+  char message[640];
+  double point_seconds;
+  struct ferry_bench_point points[FERRY_BENCH_SWEEP_MAX]; /* the default's first */
+  size_t npoints;
+  int best;                      /* index of the best fixed point, -1: none measured */
+  double default_share;          /* the default's goodput / the best point's, 0 unknown */
+  struct ferry_bench_result detail; /* the default run in full: target, stages, verdict */
+};
+
+/* Runs the sweep (synchronously). FERRY_E_INVAL: more than FERRY_BENCH_SWEEP_MAX - 1 points
+ * or a value out of range (connections and streams 1..256, chunk size at least 64 KiB). */
+FERRY_EXTERN int ferry_bench_sweep(const struct ferry_bench_sweep_opts *opts,
+                                   struct ferry_bench_sweep_result *out);
+
 /* Library versions, e.g. "ferry/0.1.0 libcurl/7.88.1 libuv/1.44.2 OpenSSL/3.0.x xxhash/0.8.1". */
 FERRY_EXTERN const char *ferry_version_string(void);
 

@@ -15,6 +15,7 @@
 #include <xxhash.h>
 
 #include "internal.h"
+#include "sweep.h"
 #include "plan.h"
 
 static void emit(struct ferry_engine *e, int level, const char *fmt, va_list ap) {
@@ -81,6 +82,18 @@ static void raise_open_files_limit(void) {
   }
 }
 
+/* The engine's defaults for what the caller left at 0 (ferry.h documents them). */
+void ferry__config_defaults(struct ferry_config *c) {
+  if (c->connections <= 0) c->connections = 8;
+  if (c->streams <= 0) c->streams = 2;
+  if (c->chunk_size == 0) c->chunk_size = 8u << 20;
+  if (c->max_memory == 0) c->max_memory = 32u << 20;
+  if (c->max_retries <= 0) c->max_retries = 10;
+  if (c->stall_seconds <= 0) c->stall_seconds = 20;
+  if (c->connect_timeout <= 0) c->connect_timeout = 15;
+  if (c->progress_ms <= 0) c->progress_ms = 200;
+}
+
 int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) {
   static int curl_ready;
   if (!curl_ready) {
@@ -92,14 +105,7 @@ int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) 
   if (!e) return FERRY_E_NOMEM;
   if (cfg) e->cfg = *cfg;
   struct ferry_config *c = &e->cfg;
-  if (c->connections <= 0) c->connections = 8;
-  if (c->streams <= 0) c->streams = 2;
-  if (c->chunk_size == 0) c->chunk_size = 8u << 20;
-  if (c->max_memory == 0) c->max_memory = 32u << 20;
-  if (c->max_retries <= 0) c->max_retries = 10;
-  if (c->stall_seconds <= 0) c->stall_seconds = 20;
-  if (c->connect_timeout <= 0) c->connect_timeout = 15;
-  if (c->progress_ms <= 0) c->progress_ms = 200;
+  ferry__config_defaults(c);
   if (c->connections > 256 || c->streams > 256 || c->max_memory < (4u << 20) ||
       c->chunk_size < FERRY__ALIGN) {
     free(e);

@@ -5,6 +5,7 @@ would (so the CA comes from the same place as for `ferry download`).
 Run:  /usr/bin/python3 -m pytest tests/bench_cmd -q      (binary: env FERRY_BIN, default build/ferry)
 """
 import os
+import signal
 import subprocess
 import time
 
@@ -44,6 +45,21 @@ class Bench(HubEnv):
                               timeout=timeout * TIMEOUT_SCALE)
         return FerryResult(argv, done.returncode, done.stdout, done.stderr,
                            time.monotonic() - start)
+
+    def interrupted(self, *args, after):
+        """`ferry bench ARGS` sent SIGINT `after` seconds in: (exit code, stdout, stderr)."""
+        p = subprocess.Popen([FERRY_BIN, "bench"] + [str(a) for a in args], env=self.env,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(after)
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=30 * TIMEOUT_SCALE)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        return p.returncode, out, err
 
 
 @pytest.fixture

@@ -6,11 +6,9 @@ Speed is never asserted: only that the figures agree with each other."""
 import http.server
 import json
 import os
-import signal
 import socket
 import subprocess
 import threading
-import time
 
 import pytest
 
@@ -43,7 +41,13 @@ def plain(*args):
     (["ftp://example.invalid/f"], ["http://"]),
     (["hf://demo/tiny-model/model.safetensors", "config.json"], ["not both"]),
     (["demo/tiny-model", "a", "b"], ["unexpected argument 'b'"]),
-    (["--sweep"], ["--sweep"]),
+    (["--save"], ["--save"]),
+    # --sweep's value lists (test_sweep.py has the sweep)
+    (["demo/tiny-model", "--connections", "1,2"], ["--connections", "1,2", "--sweep"]),
+    (["demo/tiny-model", "--sweep", "--connections", "1,,2"], ["--connections", "1,,2"]),
+    (["demo/tiny-model", "--sweep", "--streams", "0"], ["--streams", "'0'"]),
+    (["demo/tiny-model", "--sweep", "--chunk-size", "4k"], ["--chunk-size", "'4k'"]),
+    (["--sweep"], ["--sweep needs a target"]),
 ])
 def test_usage_errors(args, words):
     r = plain(*args)
@@ -59,9 +63,10 @@ def test_usage_errors(args, words):
 def test_help_lists_what_is_there_only():
     r = plain("--help")
     assert r.returncode == 0, r.stderr
-    for opt in ("--to SINK", "--dir DIR", "--seconds N", "--connections N", "--json"):
+    for opt in ("--to SINK", "--dir DIR", "--seconds N", "--sweep", "--connections LIST",
+                "--streams LIST", "--chunk-size LIST", "--json"):
         assert opt in r.stdout, opt
-    for later in ("--sweep", "--upload", "--plot", "--save"):  # not built yet: not offered
+    for later in ("--upload", "--plot", "--save"):  # not built yet: not offered
         assert later not in r.stdout, later
 
 
@@ -212,18 +217,9 @@ def test_token_never_goes_to_a_url_off_the_hub(bench, hub, log):
 
 def test_ctrl_c_prints_the_figures_so_far(bench, hub):
     """SIGINT during the download: exit 130 with what was measured, the folder removed."""
-    p = subprocess.Popen([FERRY_BIN, "bench", "demo/tiny-model", "--seconds", "60", "--json"],
-                         env=bench.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
-    try:
-        time.sleep(2.5)  # past the grace: some of the window is measured
-        p.send_signal(signal.SIGINT)
-        out, err = p.communicate(timeout=30)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    assert p.returncode == 130, (out, err)
+    # past the grace: some of the window is measured
+    code, out, err = bench.interrupted("demo/tiny-model", "--seconds", "60", "--json", after=2.5)
+    assert code == 130, (out, err)
     fig = json.loads(out)
     assert fig["ok"] is False and fig["error"]["name"] == "INTERRUPTED"
     assert fig["bytes"] > 0 and 0 < fig["seconds"] < 60

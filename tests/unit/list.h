@@ -44,6 +44,10 @@
   X(bench_grace) \
   X(bench_verdict) \
   X(bench_stages) \
+  X(sweep_point_seconds) \
+  X(sweep_best_fastest) \
+  X(sweep_best_cheapest_of_the_near) \
+  X(sweep_best_skips_failed_points) \
   X(plan_chunk_bounds) \
   X(plan_chunk_unaligned_chunk) \
   X(plan_next) \
