@@ -19,7 +19,8 @@ int cli_bench_size_list(const char *opt, const char *s, uint64_t lo, uint64_t *v
                         size_t *n);
 
 /* Runs the sweep of o (lists already set), prints it (progress when live, then the table or
- * --json), returns the exit code. */
-int cli_bench_sweep(struct ferry_bench_sweep_opts *o, const struct cli_hub_opts *hub, int live);
+ * --json), with save the best setting into the settings file; returns the exit code. */
+int cli_bench_sweep(struct ferry_bench_sweep_opts *o, const struct cli_hub_opts *hub, int live,
+                    int save);
 
 #endif

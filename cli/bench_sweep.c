@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 
@@ -152,7 +153,26 @@ static void print_sweep(const struct ferry_bench_sweep_result *r) {
            r->default_share * 100);
 }
 
-int cli_bench_sweep(struct ferry_bench_sweep_opts *o, const struct cli_hub_opts *hub, int live) {
+/* The best point as the download defaults of the settings file (its other values kept):
+ * 0, or an error with a line in why. */
+static int save_best(const struct ferry_bench_sweep_result *r, struct ferry_settings *s,
+                     char *why, size_t why_len) {
+  int err = ferry_settings_load(s, why, why_len);
+  if (err) return err;
+  const struct ferry_bench_point *best = &r->points[r->best];
+  s->download = (struct ferry_transfer_settings){best->connections, best->streams,
+                                                 best->chunk_size};
+  snprintf(s->saved_by, sizeof(s->saved_by), "ferry bench --sweep");
+  time_t now = time(NULL);
+  struct tm tm;
+  if (gmtime_r(&now, &tm)) strftime(s->saved_at, sizeof(s->saved_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  snprintf(s->target, sizeof(s->target), "%s", r->detail.target);
+  s->mb_per_s = best->mb_per_s;
+  return ferry_settings_save(s, why, why_len);
+}
+
+int cli_bench_sweep(struct ferry_bench_sweep_opts *o, const struct cli_hub_opts *hub, int live,
+                    int save) {
   struct live l = {.on = live};
   o->point_cb = on_point;
   o->point_user = &l;
@@ -163,13 +183,28 @@ int cli_bench_sweep(struct ferry_bench_sweep_opts *o, const struct cli_hub_opts 
   int err = ferry_bench_sweep(o, r);
   if (l.on) fprintf(stderr, "\r\033[K");
   int shown = r->npoints > 0 && (!err || err == FERRY_E_INTERRUPTED);
+  /* Only a whole sweep's best is saved: an interrupted one has not seen every point. */
+  struct ferry_settings s = {0};
+  int saved = 0;
+  if (save && !err && r->best >= 0) {
+    err = save_best(r, &s, r->message, sizeof(r->message));
+    saved = !err;
+  } else if (save && !err) {
+    err = FERRY_E_INVAL;
+    snprintf(r->message, sizeof(r->message), "--save: no point was measured, nothing saved");
+  }
   json_t *obj = NULL;
   if (shown && hub->json) {
     obj = cli_bench_json(&r->detail);
-    json_object_set_new(obj, "sweep", json_sweep(r));
+    json_t *sw = json_sweep(r);
+    json_object_set_new(sw, "saved", saved ? cli_json_str(s.path) : json_null());
+    json_object_set_new(obj, "sweep", sw);
   } else if (shown) {
     cli_bench_table(&r->detail, o->bench.engine);
     print_sweep(r);
+    if (saved)
+      printf("saved           into %s: the defaults of ferry get and download (a flag still "
+             "wins)\n", s.path);
   }
   int rc = cli_hub_finish_status(hub, obj, err, r->message, r->http_status ? r->http_status : -1);
   free(r);

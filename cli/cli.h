@@ -22,6 +22,14 @@ int cli_env(int argc, char **argv);
 int cli_card(int argc, char **argv); /* cmd_card.c */
 int cli_bench(int argc, char **argv); /* cmd_bench.c */
 
+/* settings.c: the saved transfer settings ($HF_HOME/ferry/config.json). The defaults of get
+ * and download: the file's "download" values into cfg where no flag set them; 0, or the exit
+ * code after one line on stderr naming the file. */
+int cli_settings_defaults(struct ferry_config *cfg);
+/* What `ferry env` shows of them: --json's "settings" object, and the text lines. */
+json_t *cli_settings_json(const struct ferry_settings *s, int err, const char *why);
+void cli_settings_print(const struct ferry_settings *s, int err, const char *why);
+
 /* --token on the command line: a warning that other users can read it (process list). */
 void cli_warn_token_argument(void);
 

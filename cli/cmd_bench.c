@@ -134,7 +134,7 @@ int cli_bench(int argc, char **argv) {
   struct ferry_config cfg = {0};
   struct cli_hub_opts hub = {0};
   const char *to = NULL, *uri_path = NULL, *conns = NULL, *streams = NULL, *chunks = NULL;
-  int seconds = 0, sweep = 0;
+  int seconds = 0, sweep = 0, save = 0;
   const struct cli_opt opts[] = {
       CLI_HUB_REPO_TYPE(&hub),
       CLI_OPT_STR("revision", 0, &o.revision, "REV", "branch, tag or commit (main)"),
@@ -149,6 +149,9 @@ int cli_bench(int argc, char **argv) {
       CLI_OPT_FLAG("sweep", 0, &sweep,
                    "run the default, then every connections x streams x\nchunk-size point of "
                    "the lists below: a table and the\nbest setting"),
+      CLI_OPT_FLAG("save", 0, &save,
+                   "with --sweep: the best setting into $HF_HOME/ferry/\nconfig.json, the "
+                   "defaults of get and download"),
       CLI_OPT_STR("connections", 0, &conns, "LIST",
                   "TCP connections per host (default 8; --sweep:\n1,2,4,8,16)"),
       CLI_OPT_STR("streams", 0, &streams, "LIST",
@@ -198,6 +201,7 @@ int cli_bench(int argc, char **argv) {
       (streams && (rc = cli_bench_int_list("streams", streams, 1, 256, sv, cap, &ns))) ||
       (chunks && (rc = cli_bench_size_list("chunk-size", chunks, 64 << 10, kv, cap, &nk))))
     return rc;
+  if (save && !sweep) return cli_usage_error("bench", "--save goes with --sweep");
   if (!sweep) {
     if (nc) cfg.connections = cv[0];
     if (ns) cfg.streams = sv[0];
@@ -224,7 +228,7 @@ int cli_bench(int argc, char **argv) {
                                         .nconnections = nc, .streams = ns ? sv : NULL,
                                         .nstreams = ns, .chunk_sizes = nk ? kv : NULL,
                                         .nchunk_sizes = nk};
-    return cli_bench_sweep(&so, &hub, live.on);
+    return cli_bench_sweep(&so, &hub, live.on, save);
   }
   struct ferry_bench_result *r = malloc(sizeof(*r));
   if (!r) return cli_hub_finish(&hub, NULL, FERRY_E_NOMEM, NULL);

@@ -20,6 +20,7 @@ set(FERRY_HUB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/repo.c
   ${CMAKE_CURRENT_LIST_DIR}/stored_tokens.c
   ${CMAKE_CURRENT_LIST_DIR}/repos.c
+  ${CMAKE_CURRENT_LIST_DIR}/settings.c
   ${CMAKE_CURRENT_LIST_DIR}/tree.c
   ${CMAKE_CURRENT_LIST_DIR}/upload_hash.c
   ${CMAKE_CURRENT_LIST_DIR}/upload_parts.c

@@ -1085,6 +1085,37 @@ struct ferry_bench_sweep_result {
 FERRY_EXTERN int ferry_bench_sweep(const struct ferry_bench_sweep_opts *opts,
                                    struct ferry_bench_sweep_result *out);
 
+/* ---- Saved settings (engine/hub/settings.c) -----------------------------------------------
+ * ferry's configuration file, $HF_HOME/ferry/config.json (HF_HOME as huggingface_hub finds
+ * it, ferry_hub_paths_get): the transfer settings `ferry bench --sweep --save` found best,
+ * which `ferry get` and `ferry download` use (the "download" object) where no flag sets them.
+ * One JSON object; other keys are ignored (and not kept by a save). No secret is ever
+ * written there. */
+struct ferry_transfer_settings {
+  int connections, streams;      /* 0: not set */
+  uint64_t chunk_size;           /* 0: not set */
+};
+
+struct ferry_settings {
+  char path[4096];               /* filled by ferry_settings_load */
+  int found;                     /* the file exists */
+  struct ferry_transfer_settings download;
+  char saved_by[64];             /* "ferry bench --sweep" */
+  char saved_at[32];             /* UTC, "2026-12-06T14:40:00Z" */
+  char target[1024];             /* what the sweep measured (as shown: no query, no token) */
+  double mb_per_s;               /* the best point's goodput then */
+};
+
+/* Reads the file (none: found 0, everything 0). FERRY_E_INVAL when it is not such a JSON
+ * object (a line in why names the file, the key and what to do), FERRY_E_IO / NOMEM. */
+FERRY_EXTERN int ferry_settings_load(struct ferry_settings *out, char *why, size_t why_len);
+/* Writes s to the file (s->path, or the default path when empty): folder made, a temporary
+ * file renamed over it, mode 0644. FERRY_E_IO / FERRY_E_NOSPC / FERRY_E_NOMEM. */
+FERRY_EXTERN int ferry_settings_save(const struct ferry_settings *s, char *why, size_t why_len);
+/* Copies each value set in t into cfg where cfg has none (0): a flag wins. */
+FERRY_EXTERN void ferry_settings_apply(const struct ferry_transfer_settings *t,
+                                       struct ferry_config *cfg);
+
 /* Library versions, e.g. "ferry/0.1.0 libcurl/7.88.1 libuv/1.44.2 OpenSSL/3.0.x xxhash/0.8.1". */
 FERRY_EXTERN const char *ferry_version_string(void);
 

@@ -48,6 +48,9 @@
   X(sweep_best_fastest) \
   X(sweep_best_cheapest_of_the_near) \
   X(sweep_best_skips_failed_points) \
+  X(settings_roundtrip) \
+  X(settings_strict) \
+  X(settings_apply_flag_wins) \
   X(plan_chunk_bounds) \
   X(plan_chunk_unaligned_chunk) \
   X(plan_next) \
