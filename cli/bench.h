@@ -5,6 +5,8 @@
 
 #include "cli.h"
 
+/* --json's "limit" words, by enum ferry_bench_limit. */
+extern const char *const cli_bench_limit_names[];
 /* One run's figures as --json has them (keys in README.md); a new object. */
 json_t *cli_bench_json(const struct ferry_bench_result *r);
 /* One run's table on stdout; cfg: the settings it ran with (0: the engine's default). */

@@ -123,6 +123,11 @@ static json_t *json_sweep(const struct ferry_bench_sweep_result *r) {
   json_object_set_new(o, "best", r->best >= 0 ? json_integer(r->best) : json_null());
   json_object_set_new(o, "default_share_of_best",
                       r->default_share > 0 ? json_real(r->default_share) : json_null());
+  json_object_set_new(o, "cap_mb_per_s_per_connection",
+                      r->cap_per_connection > 0 ? json_real(r->cap_per_connection) : json_null());
+  json_object_set_new(o, "limit",
+                      r->verdict[0] ? json_string(cli_bench_limit_names[r->limit]) : json_null());
+  json_object_set_new(o, "verdict", r->verdict[0] ? cli_json_str(r->verdict) : json_null());
   return o;
 }
 
@@ -151,6 +156,7 @@ static void print_sweep(const struct ferry_bench_sweep_result *r) {
   if (r->default_share > 0)
     printf("default         %.1f MB/s, %.0f %% of the best\n", r->points[0].mb_per_s,
            r->default_share * 100);
+  if (r->verdict[0]) printf("limit at best   %s\n", r->verdict);
 }
 
 /* The best point as the download defaults of the settings file (its other values kept):

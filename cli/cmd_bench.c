@@ -10,7 +10,8 @@
 #include "bench.h"
 
 static const char *const sinks[] = {"disk", "null", NULL};
-static const char *const limit_names[] = {"network", "cpu", "disk", "server"};
+const char *const cli_bench_limit_names[] = {"network", "cpu", "disk", "server",
+                                             "connection_cap"};
 
 struct live {
   int on;
@@ -66,7 +67,7 @@ json_t *cli_bench_json(const struct ferry_bench_result *r) {
   json_object_set_new(o, "stages",
                       json_pack("{s:f, s:i, s:f}", "sha256_mb_per_s_per_core", r->sha256_per_core,
                                 "cores", r->cores, "disk_mb_per_s", r->disk_mb_per_s));
-  json_object_set_new(o, "limit", r->verdict[0] ? json_string(limit_names[r->limit]) : json_null());
+  json_object_set_new(o, "limit", r->verdict[0] ? json_string(cli_bench_limit_names[r->limit]) : json_null());
   json_object_set_new(o, "verdict", r->verdict[0] ? cli_json_str(r->verdict) : json_null());
   return o;
 }

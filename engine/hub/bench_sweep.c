@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/bench.h"
 #include "../src/sweep.h"
 #include "bench_run.h"
 #include "hub.h"
@@ -55,6 +56,20 @@ static int run_point(const struct ferry_bench_sweep_opts *o, struct ferry_bench_
   int err = ferry__bench_run(&bo, r, p->is_default);
   point_figures(p, r);
   return err;
+}
+
+/* The limit at the best point: the default run's stages, the best point's figures, and the
+ * per-connection cap when the points show one. */
+static void verdict(const struct ferry_bench_sweep_opts *o, struct ferry_bench_sweep_result *out) {
+  const struct ferry_bench_point *b = &out->points[out->best];
+  const struct ferry_bench_result *d = &out->detail;
+  out->cap_per_connection = ferry__sweep_cap(out->points, out->npoints);
+  struct ferry__bench_figures f = {
+      .goodput = b->mb_per_s, .to_disk = !o->bench.to_null, .sha_per_core = d->sha256_per_core,
+      .disk = d->disk_mb_per_s, .connections = b->connections, .per_connection = b->per_connection,
+      .ttfb_p90 = b->ttfb_p90, .latency_p50 = b->latency_p50, .rtt = d->rtt,
+      .cap_per_connection = out->cap_per_connection};
+  out->limit = ferry__bench_verdict(&f, out->verdict, sizeof(out->verdict));
 }
 
 static int check_values(const struct ferry_bench_sweep_opts *o, struct ferry_bench_sweep_result *out,
@@ -127,5 +142,6 @@ int ferry_bench_sweep(const struct ferry_bench_sweep_opts *o,
   if (err)
     snprintf(out->message, sizeof(out->message), "interrupted: the %zu point%s so far", done,
              done == 1 ? "" : "s");
+  else if (out->best >= 0) verdict(o, out);
   return out->error = err;
 }

@@ -956,7 +956,8 @@ enum ferry_bench_limit {
   FERRY_BENCH_LIMIT_NETWORK = 0, /* the local stages have room: the link or the path to it */
   FERRY_BENCH_LIMIT_CPU,         /* SHA-256 on one core */
   FERRY_BENCH_LIMIT_DISK,        /* fsync'ed writes */
-  FERRY_BENCH_LIMIT_SERVER       /* the server waits long before it sends (TTFB) */
+  FERRY_BENCH_LIMIT_SERVER,      /* the server waits long before it sends (TTFB) */
+  FERRY_BENCH_LIMIT_CONNECTION_CAP /* each connection held to a rate (seen by a sweep) */
 };
 
 struct ferry_bench_opts {
@@ -1077,6 +1078,9 @@ struct ferry_bench_sweep_result {
   size_t npoints;
   int best;                      /* index of the best fixed point, -1: none measured */
   double default_share;          /* the default's goodput / the best point's, 0 unknown */
+  double cap_per_connection;     /* MB/s: the points show each connection held to it, 0 no */
+  int limit;                     /* the verdict at the best point (enum ferry_bench_limit) */
+  char verdict[512];             /* "" when no point was measured or the sweep was cut */
   struct ferry_bench_result detail; /* the default run in full: target, stages, verdict */
 };
 

@@ -58,6 +58,7 @@ struct ferry__bench_figures {
   int connections;
   double per_connection; /* MB/s, mean over the connections */
   double ttfb_p90, latency_p50, rtt; /* seconds; rtt 0: unknown */
+  double cap_per_connection; /* MB/s each connection is held to (a sweep saw it), 0: none */
 };
 /* Which stage limits the figure (enum ferry_bench_limit), and the verdict line in out[cap]. */
 int ferry__bench_verdict(const struct ferry__bench_figures *f, char *out, size_t cap);

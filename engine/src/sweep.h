@@ -25,6 +25,18 @@ double ferry__sweep_point_seconds(size_t npoints, double given);
  * request size, then the faster. -1 when none was measured. */
 int ferry__sweep_best(const struct ferry_bench_point *p, size_t n);
 
+/* A connection kept at least this share of its rate while the connections grew. */
+#define FERRY__SWEEP_CAP_KEEP 0.8
+
+/* The per-connection cap the points show, in MB/s per connection, or 0 when they show none:
+ * among the measured fixed points of one streams value, the one with the most connections
+ * (at least twice the fewest) still gets FERRY__SWEEP_CAP_KEEP of the per-connection rate of
+ * the one with the fewest. The goodput grew with the connections, so each connection is held
+ * to a rate of its own (a shared link would have split one rate among them). The cap is the
+ * per-connection rate at the most connections; of several streams values, the one that went
+ * to the most connections. */
+double ferry__sweep_cap(const struct ferry_bench_point *p, size_t n);
+
 /* engine.c: fills what the caller left at 0 with the engine's defaults (ferry_engine_new does
  * the same), so the sweep shows the setting its default point ran with. */
 void ferry__config_defaults(struct ferry_config *c);

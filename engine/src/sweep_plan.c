@@ -31,3 +31,30 @@ int ferry__sweep_best(const struct ferry_bench_point *p, size_t n) {
   }
   return best;
 }
+
+double ferry__sweep_cap(const struct ferry_bench_point *p, size_t n) {
+  double cap = 0;
+  int widest = 0; /* connections of the point the cap comes from */
+  for (size_t g = 0; g < n; g++) { /* each streams value once: at its first measured point */
+    if (!measured(&p[g])) continue;
+    int seen = 0;
+    for (size_t k = 0; k < g && !seen; k++) seen = measured(&p[k]) && p[k].streams == p[g].streams;
+    if (seen) continue;
+    const struct ferry_bench_point *lo = NULL, *hi = NULL;
+    for (size_t i = g; i < n; i++) {
+      const struct ferry_bench_point *q = &p[i];
+      if (!measured(q) || q->streams != p[g].streams) continue;
+      if (!lo || q->connections < lo->connections ||
+          (q->connections == lo->connections && q->mb_per_s > lo->mb_per_s)) lo = q;
+      if (!hi || q->connections > hi->connections ||
+          (q->connections == hi->connections && q->mb_per_s > hi->mb_per_s)) hi = q;
+    }
+    if (hi->connections < 2 * lo->connections) continue;
+    double r_lo = lo->mb_per_s / lo->connections, r_hi = hi->mb_per_s / hi->connections;
+    if (r_hi >= FERRY__SWEEP_CAP_KEEP * r_lo && hi->connections > widest) {
+      cap = r_hi;
+      widest = hi->connections;
+    }
+  }
+  return cap;
+}

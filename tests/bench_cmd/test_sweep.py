@@ -18,7 +18,8 @@ MiB = 1024 * 1024
 POINT_KEYS = {"default", "connections", "streams", "chunk_size", "error", "seconds", "settled",
               "bytes", "mb_per_s", "gbit_per_s", "per_connection_mb_per_s", "connections_peak",
               "ttfb_p90_ms", "latency_p50_ms", "retries", "errors", "rounds", "cpu_s_per_gb"}
-SWEEP_KEYS = {"point_seconds", "points", "best", "default_share_of_best", "saved"}
+SWEEP_KEYS = {"point_seconds", "points", "best", "default_share_of_best", "saved",
+              "cap_mb_per_s_per_connection", "limit", "verdict"}
 SMALL = ["demo/tiny-model", "--to", "null", "--sweep", "--connections", "1,3", "--streams", "1",
          "--chunk-size", "1M,2M", "--seconds", "2"]
 
@@ -61,6 +62,7 @@ def test_sweep_json_has_every_point(bench, log):
     assert out["bytes"] == points[0]["bytes"] and out["verdict"]
     assert out["stages"]["sha256_mb_per_s_per_core"] > 0
     assert sw["best"] == best_by_rule(points)
+    assert sw["limit"] in ("network", "cpu", "disk", "server", "connection_cap") and sw["verdict"]
     assert sw["default_share_of_best"] == pytest.approx(
         points[0]["mb_per_s"] / points[sw["best"]]["mb_per_s"], rel=1e-6)
     # each point asked for its own request size: the ranges nginx saw for the file
@@ -85,6 +87,7 @@ def test_sweep_table_names_the_best(bench):
     assert len(best) == 1 and "within 5 %" in best[0]
     assert any(ln.startswith("default         ") and "% of the best" in ln for ln in lines)
     assert any(ln.startswith("limit           ") for ln in lines)
+    assert any(ln.startswith("limit at best   ") for ln in lines)
 
 
 def test_sweep_progress_names_the_point(bench):
