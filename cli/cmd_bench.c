@@ -65,8 +65,17 @@ json_t *cli_bench_json(const struct ferry_bench_result *r) {
   json_object_set_new(o, "peak_rss", json_integer((json_int_t)r->peak_rss));
   json_object_set_new(o, "edge", r->edge[0] ? cli_json_str(r->edge) : json_null());
   json_object_set_new(o, "stages",
-                      json_pack("{s:f, s:i, s:f}", "sha256_mb_per_s_per_core", r->sha256_per_core,
-                                "cores", r->cores, "disk_mb_per_s", r->disk_mb_per_s));
+                      json_pack("{s:f, s:i, s:f, s:f, s:f, s:f, s:f}", "sha256_mb_per_s_per_core",
+                                r->sha256_per_core, "cores", r->cores, "disk_mb_per_s",
+                                r->disk_mb_per_s, "tls_receive_mb_per_s", r->tls_mb_per_s,
+                                "tls_receive_cpu_s_per_gb", r->tls_cpu_s_per_gb,
+                                "sha256_cpu_s_per_gb", r->sha256_cpu_s_per_gb,
+                                "write_cpu_s_per_gb", r->write_cpu_s_per_gb));
+  json_object_set_new(json_object_get(o, "stages"), "tls_receive_bytes",
+                      json_integer((json_int_t)r->tls_bytes));
+  json_object_set_new(o, "cpu_shares",
+                      json_pack("{s:f, s:f, s:f}", "sha256", r->share_sha256, "write",
+                                r->share_write, "receive", r->share_receive));
   json_object_set_new(o, "limit", r->verdict[0] ? json_string(cli_bench_limit_names[r->limit]) : json_null());
   json_object_set_new(o, "verdict", r->verdict[0] ? cli_json_str(r->verdict) : json_null());
   return o;
@@ -116,7 +125,11 @@ void cli_bench_table(const struct ferry_bench_result *r, const struct ferry_conf
     if (r->rtt > 0) printf("RTT             %.2f ms (TCP handshake)\n", ms(r->rtt));
     else printf("RTT             - (no new connection)\n");
     printf("retries/errors  %llu / %d\n", (unsigned long long)r->retries, r->errors);
-    printf("CPU             %.2f s/GB\n", r->cpu_s_per_gb);
+    printf("CPU             %.2f s/GB", r->cpu_s_per_gb);
+    if (r->share_sha256 > 0 || r->share_receive > 0) /* from the stage runs below */
+      printf(" (SHA-256 ≈ %.0f %%, writing ≈ %.0f %%, receiving ≈ %.0f %%: stage estimates)",
+             r->share_sha256 * 100, r->share_write * 100, r->share_receive * 100);
+    printf("\n");
     if (r->edge[0]) printf("edge            %s\n", r->edge);
   } else {
     printf("no target: the local stages alone\n");
@@ -126,6 +139,9 @@ void cli_bench_table(const struct ferry_bench_result *r, const struct ferry_conf
     printf("stage SHA-256   %.0f MB/s on one core (%d cores)\n", r->sha256_per_core, r->cores);
     printf("stage disk      %.0f MB/s, fsync'ed writes into %s (removed)\n", r->disk_mb_per_s,
            r->dir);
+    if (r->tls_mb_per_s > 0)
+      printf("stage receive   %.0f MB/s, %.2f s/GB of CPU: the same target, hash off, null sink\n",
+             r->tls_mb_per_s, r->tls_cpu_s_per_gb);
   }
   if (r->verdict[0]) printf("limit           %s\n", r->verdict);
 }

@@ -28,6 +28,7 @@
 #define SHA_SECONDS 0.5
 #define DISK_SECONDS 1.0
 #define DISK_MAX_BYTES (512ull << 20)
+#define TLS_SECONDS 2.0   /* the TLS-receive stage: a 0.5 s grace, then 1.5 s */
 
 struct run {
   const struct ferry_bench_opts *o;
@@ -36,6 +37,7 @@ struct run {
   struct ferry__bench_probe *probe;
   double t0, limit, grace;
   int in_round, measuring, closed, stop_asked;
+  int no_hash; /* the TLS-receive stage: the null sink, nothing hashed */
   const struct ferry_config *cfg; /* each round's engine */
   uint64_t base_useful, base_all, base_retries; /* the finished rounds' engines */
   uint64_t win_bytes0, sec_bytes0, last_bytes;
@@ -233,7 +235,7 @@ static int one_job(struct run *r, struct ferry_hub_client *c, const char *url, c
       .url = url, .path = path, .size = out->file_size ? (int64_t)out->file_size : -1,
       .headers = headers, .sha256_hex = sha256[0] ? sha256 : NULL,
       .git_sha1_hex = sha1[0] ? sha1 : NULL, .no_resume = 1, .label = path,
-      .discard = r->o->to_null};
+      .discard = r->o->to_null || r->no_hash, .no_hash = r->no_hash};
   struct ferry_job *job = NULL;
   int err = ferry_engine_add(r->e, &spec, &job);
   if (err) return err;
@@ -359,14 +361,35 @@ static int download(struct run *r, const char *tmp) {
 }
 
 int ferry_bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result *out) {
-  return ferry__bench_run(o, out, 1);
+  return ferry__bench_run(o, out, FERRY__BENCH_STAGES);
+}
+
+/* The TLS-receive stage: the same target into the null sink with the hash off, alone. 0 or
+ * FERRY_E_INTERRUPTED; another failure leaves the stage unmeasured (the run has its figure). */
+static int tls_stage(const struct ferry_bench_opts *o, struct ferry_bench_result *out) {
+  struct ferry_bench_opts so = *o;
+  so.seconds = TLS_SECONDS;
+  so.to_null = 1;
+  so.progress_cb = NULL;
+  struct ferry_bench_result *t = malloc(sizeof(*t));
+  if (!t) return 0;
+  int err = ferry__bench_run(&so, t, FERRY__BENCH_NO_HASH);
+  if (!err) out->tls_mb_per_s = t->mb_per_s, out->tls_cpu_s_per_gb = t->cpu_s_per_gb;
+  out->tls_bytes = t->bytes_all;
+  free(t);
+  return err == FERRY_E_INTERRUPTED ? err : 0;
+}
+
+static double share(double part, double whole) {
+  return whole > 0 && part > 0 ? (part < whole ? part / whole : 1) : 0;
 }
 
 int ferry__bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result *out,
-                     int stages) {
+                     int flags) {
+  int stages = flags & FERRY__BENCH_STAGES;
   memset(out, 0, sizeof(*out));
   if (!o || (o->url && o->repo_id)) return out->error = FERRY_E_INVAL;
-  struct run r = {.o = o, .out = out};
+  struct run r = {.o = o, .out = out, .no_hash = (flags & FERRY__BENCH_NO_HASH) != 0};
   r.limit = o->seconds > 0 ? o->seconds : 10;
   r.grace = ferry__bench_grace(r.limit);
   out->grace = r.grace;
@@ -399,12 +422,22 @@ int ferry__bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result
   int interrupted = err == FERRY_E_INTERRUPTED;
   if (!err || interrupted) { /* the stages alone, then the verdict */
     out->cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (!interrupted && stages && out->has_download)
+      interrupted = tls_stage(o, out) == FERRY_E_INTERRUPTED;
     if (!interrupted && stages) {
       out->sha256_per_core = ferry__bench_sha256_rate(SHA_SECONDS);
+      double c0 = cpu_s(), t0 = now_s();
       err = ferry__bench_disk_rate(tmp, DISK_SECONDS, DISK_MAX_BYTES, &out->disk_mb_per_s);
+      double gb = out->disk_mb_per_s * (now_s() - t0) / 1e3;
       if (err)
         snprintf(out->message, sizeof(out->message), "writing into %.500s: %s", tmp,
                  ferry_strerror(err));
+      else if (gb > 0)
+        out->write_cpu_s_per_gb = (cpu_s() - c0) / gb;
+      if (out->sha256_per_core > 0) out->sha256_cpu_s_per_gb = 1e3 / out->sha256_per_core;
+      out->share_sha256 = share(out->sha256_cpu_s_per_gb, out->cpu_s_per_gb);
+      out->share_write = o->to_null ? 0 : share(out->write_cpu_s_per_gb, out->cpu_s_per_gb);
+      out->share_receive = share(out->tls_cpu_s_per_gb, out->cpu_s_per_gb);
     }
     struct ferry__bench_figures f = {
         .goodput = out->mb_per_s, .to_disk = !o->to_null, .sha_per_core = out->sha256_per_core,

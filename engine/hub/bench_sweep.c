@@ -53,7 +53,7 @@ static int run_point(const struct ferry_bench_sweep_opts *o, struct ferry_bench_
   struct ferry_bench_opts bo = o->bench;
   bo.engine = &cfg;
   bo.seconds = out->point_seconds;
-  int err = ferry__bench_run(&bo, r, p->is_default);
+  int err = ferry__bench_run(&bo, r, p->is_default ? FERRY__BENCH_STAGES : 0);
   point_figures(p, r);
   return err;
 }

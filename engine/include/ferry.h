@@ -204,6 +204,9 @@ struct ferry_job_spec {
    * only a name (never opened or unlinked) and no_resume is implied. A job that reaches the
    * end ends done when the hash matches, with nothing on disk. */
   int discard;
+  /* 1 with discard: the bytes are not hashed either (no SHA-256 is computed or compared; the
+   * job ends done, unverified, when every byte arrived): ferry bench's TLS-receive stage. */
+  int no_hash;
   /* Called on the engine's thread when the job has finished (ok or failed), from inside
    * ferry_engine_run; it may read ferry_job_result and must not call the engine (jobs are
    * added while running through a ferry_job_source). */
@@ -1020,6 +1023,15 @@ struct ferry_bench_result {
   double sha256_per_core;        /* MB/s */
   int cores;
   double disk_mb_per_s;          /* fsync'ed writes into dir, 0 when not measured */
+  /* The TLS-receive stage: the same target into the null sink with the hash off, for about
+   * 2 s (0 when not measured): what receiving alone reaches and costs. */
+  double tls_mb_per_s, tls_cpu_s_per_gb;
+  uint64_t tls_bytes;            /* all body bytes the stage received */
+  double sha256_cpu_s_per_gb;    /* the SHA-256 stage's CPU per GB (1000 / sha256_per_core) */
+  double write_cpu_s_per_gb;     /* the disk stage's CPU per GB written */
+  /* cpu_s_per_gb's parts as the stage runs estimate them (0..1, each capped at 1): SHA-256,
+   * writing (0 into the null sink), receiving (TLS, HTTP, copies). 0 when not measured. */
+  double share_sha256, share_write, share_receive;
   int limit;                     /* enum ferry_bench_limit */
   char verdict[512];
 };

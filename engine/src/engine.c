@@ -195,6 +195,7 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
     j->expected_sha[i] = (char)(expected[i] | 0x20); /* lowercase hex */
   j->expected_size = spec->size;
   j->discard = spec->discard != 0;
+  j->no_hash = j->discard && spec->no_hash;
   j->no_resume = spec->no_resume || j->discard; /* no journal to resume from */
   j->immutable = spec->immutable && (spec->sha256_hex || spec->git_sha1_hex);
   j->done_cb = spec->done_cb;

@@ -178,6 +178,7 @@ struct ferry__job {
   int caller_locked;
   int make_parents; /* create path's missing folders before the lock (ferry_job_spec) */
   int discard;      /* the null sink: nothing is written, opened, locked or unlinked */
+  int no_hash;      /* with discard: nothing hashed either, the hash cursor follows the bytes */
   struct ferry__lock lock;
 };
 
