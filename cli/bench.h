@@ -21,8 +21,18 @@ int cli_bench_size_list(const char *opt, const char *s, uint64_t lo, uint64_t *v
                         size_t *n);
 
 /* Runs the sweep of o (lists already set), prints it (progress when live, then the table or
- * --json), with save the best setting into the settings file; returns the exit code. */
+ * --json), with save the best setting into the settings file, with plot (not NULL) the PNG;
+ * returns the exit code. */
 int cli_bench_sweep(struct ferry_bench_sweep_opts *o, const struct cli_hub_opts *hub, int live,
-                    int save);
+                    int save, const char *plot);
+
+/* --plot FILE.png (bench_plot.c, with cairo): one run's goodput over time per connection and
+ * in total; a sweep's goodput against requests in flight, the stage limits as lines. 0, or
+ * FERRY_E_IO (or FERRY_E_INVAL in a build without cairo) with a line in why. */
+int cli_bench_plot_available(void);
+int cli_bench_plot_run(const char *path, const struct ferry_bench_result *r, char *why,
+                       size_t cap);
+int cli_bench_plot_sweep(const char *path, const struct ferry_bench_sweep_result *r, char *why,
+                         size_t cap);
 
 #endif

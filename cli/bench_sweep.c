@@ -178,7 +178,7 @@ static int save_best(const struct ferry_bench_sweep_result *r, struct ferry_sett
 }
 
 int cli_bench_sweep(struct ferry_bench_sweep_opts *o, const struct cli_hub_opts *hub, int live,
-                    int save) {
+                    int save, const char *plot) {
   struct live l = {.on = live};
   o->point_cb = on_point;
   o->point_user = &l;
@@ -211,6 +211,11 @@ int cli_bench_sweep(struct ferry_bench_sweep_opts *o, const struct cli_hub_opts 
     if (saved)
       printf("saved           into %s: the defaults of ferry get and download (a flag still "
              "wins)\n", s.path);
+  }
+  if (shown && plot) { /* the figures are printed either way; a plot that fails is the error */
+    int perr = cli_bench_plot_sweep(plot, r, r->message, sizeof(r->message));
+    if (perr && !err) err = perr;
+    else if (!perr && !hub->json) printf("plot            %s\n", plot);
   }
   int rc = cli_hub_finish_status(hub, obj, err, r->message, r->http_status ? r->http_status : -1);
   free(r);

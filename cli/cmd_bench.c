@@ -151,6 +151,7 @@ int cli_bench(int argc, char **argv) {
   struct ferry_config cfg = {0};
   struct cli_hub_opts hub = {0};
   const char *to = NULL, *uri_path = NULL, *conns = NULL, *streams = NULL, *chunks = NULL;
+  const char *plot = NULL;
   int seconds = 0, sweep = 0, save = 0;
   const struct cli_opt opts[] = {
       CLI_HUB_REPO_TYPE(&hub),
@@ -169,6 +170,9 @@ int cli_bench(int argc, char **argv) {
       CLI_OPT_FLAG("save", 0, &save,
                    "with --sweep: the best setting into $HF_HOME/ferry/\nconfig.json, the "
                    "defaults of get and download"),
+      CLI_OPT_STR("plot", 0, &plot, "FILE.png",
+                  "a PNG: goodput over time per connection and in\ntotal; with --sweep, against "
+                  "requests in flight\nwith the stage limits (needs a build with cairo)"),
       CLI_OPT_STR("connections", 0, &conns, "LIST",
                   "TCP connections per host (default 8; --sweep:\n1,2,4,8,16)"),
       CLI_OPT_STR("streams", 0, &streams, "LIST",
@@ -219,6 +223,10 @@ int cli_bench(int argc, char **argv) {
       (chunks && (rc = cli_bench_size_list("chunk-size", chunks, 64 << 10, kv, cap, &nk))))
     return rc;
   if (save && !sweep) return cli_usage_error("bench", "--save goes with --sweep");
+  if (plot && !target) return cli_usage_error("bench", "--plot needs a target (REPO_ID or URL)");
+  if (plot && !cli_bench_plot_available())
+    return cli_usage_error("bench", "--plot: this ferry was built without cairo (install "
+                           "libcairo2-dev and build again)");
   if (!sweep) {
     if (nc) cfg.connections = cv[0];
     if (ns) cfg.streams = sv[0];
@@ -245,7 +253,7 @@ int cli_bench(int argc, char **argv) {
                                         .nconnections = nc, .streams = ns ? sv : NULL,
                                         .nstreams = ns, .chunk_sizes = nk ? kv : NULL,
                                         .nchunk_sizes = nk};
-    return cli_bench_sweep(&so, &hub, live.on, save);
+    return cli_bench_sweep(&so, &hub, live.on, save, plot);
   }
   struct ferry_bench_result *r = malloc(sizeof(*r));
   if (!r) return cli_hub_finish(&hub, NULL, FERRY_E_NOMEM, NULL);
@@ -253,6 +261,11 @@ int cli_bench(int argc, char **argv) {
   if (live.on) fprintf(stderr, "\r\033[K");
   int shown = !err || err == FERRY_E_INTERRUPTED;
   if (shown && !hub.json) cli_bench_table(r, &cfg);
+  if (shown && plot) { /* the figures are printed either way; a plot that fails is the error */
+    int perr = cli_bench_plot_run(plot, r, r->message, sizeof(r->message));
+    if (perr && !err) err = perr;
+    else if (!perr && !hub.json) printf("plot            %s\n", plot);
+  }
   rc = cli_hub_finish_status(&hub, hub.json && shown ? cli_bench_json(r) : NULL, err, r->message,
                              r->http_status ? r->http_status : -1);
   free(r);

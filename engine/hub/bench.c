@@ -38,6 +38,10 @@ struct run {
   double t0, limit, grace;
   int in_round, measuring, closed, stop_asked;
   int no_hash; /* the TLS-receive stage: the null sink, nothing hashed */
+  /* each probe connection's MB/s per second of the window, and its bytes at the last second */
+  float series[FERRY__BENCH_MAX_CONNS][FERRY_BENCH_SERIES];
+  uint64_t series_bytes[FERRY__BENCH_MAX_CONNS];
+  size_t nseries;
   const struct ferry_config *cfg; /* each round's engine */
   uint64_t base_useful, base_all, base_retries; /* the finished rounds' engines */
   uint64_t win_bytes0, sec_bytes0, last_bytes;
@@ -71,6 +75,17 @@ static void close_window(struct run *r, double t, uint64_t useful) {
   out->cpu_seconds = cpu_s() - r->cpu0;
 }
 
+/* Each connection's rate over the second that just ended (dt long), for a plot. */
+static void series_second(struct run *r, double dt) {
+  if (r->nseries >= FERRY_BENCH_SERIES) return;
+  for (size_t i = 0; i < r->probe->nconns && i < FERRY__BENCH_MAX_CONNS; i++) {
+    uint64_t b = r->probe->conns[i].bytes;
+    r->series[i][r->nseries] = (float)((double)(b - r->series_bytes[i]) / 1e6 / dt);
+    r->series_bytes[i] = b;
+  }
+  r->nseries++;
+}
+
 /* Every progress tick, and after each round: the grace, the one-second rates, the stop. */
 static void tick(struct run *r, const struct ferry_stats *st) {
   if (!r->in_round || r->closed) return;
@@ -91,6 +106,7 @@ static void tick(struct run *r, const struct ferry_stats *st) {
       out->nrates--;
     }
     out->rates[out->nrates++] = (double)(useful - r->sec_bytes0) / 1e6 / (t - r->sec_t0);
+    series_second(r, t - r->sec_t0);
     r->sec_t0 = t;
     r->sec_bytes0 = useful;
     out->settled = ferry__bench_settled(out->rates, out->nrates, SETTLE_WINDOW, SETTLE_TOL);
@@ -284,10 +300,12 @@ static void figures(struct run *r) {
       double span = (double)(p->conns[i].last_ms - p->conns[i].first_ms) / 1e3;
       if (span < 0.1) span = 0.1;
       if (span > out->seconds) span = out->seconds;
+      memcpy(out->conn_series[out->nconns], r->series[i], sizeof(r->series[i]));
       out->conns[out->nconns++] = (struct ferry_bench_conn){
           p->conns[i].port, (double)p->conns[i].bytes / 1e6 / span};
     }
   }
+  out->nseries = r->nseries;
   if (out->bytes) out->cpu_s_per_gb = out->cpu_seconds / ((double)out->bytes / 1e9);
   out->nrequests = p->nttfb;
   out->ncomplete = p->nlatency;

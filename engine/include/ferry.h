@@ -986,6 +986,8 @@ struct ferry_bench_conn {
   double mb_per_s;               /* over the measured window */
 };
 
+#define FERRY_BENCH_SERIES 128   /* seconds of per-connection rates kept for a plot */
+
 struct ferry_bench_result {
   int error;                     /* 0 or FERRY_E_* (FERRY_E_INTERRUPTED: what was measured) */
   long http_status;
@@ -1008,6 +1010,10 @@ struct ferry_bench_result {
   size_t nrates;
   struct ferry_bench_conn conns[64]; /* each connection's rate while it carried bytes */
   size_t nconns;
+  /* conns[i]'s MB/s in each second of the window (the first FERRY_BENCH_SERIES seconds; 0
+   * before it opened and after it closed); rates[] is the total of the same seconds. */
+  float conn_series[64][FERRY_BENCH_SERIES];
+  size_t nseries;
   int connections_peak;          /* open at once, at most */
   double ttfb_p50, ttfb_p90, ttfb_p99;          /* seconds from sent to first byte, every request */
   double latency_p50, latency_p90, latency_p99; /* seconds, over complete requests */
