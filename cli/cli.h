@@ -22,6 +22,14 @@ int cli_env(int argc, char **argv);
 int cli_card(int argc, char **argv); /* cmd_card.c */
 int cli_bench(int argc, char **argv); /* cmd_bench.c */
 
+/* settings.c: the saved transfer settings ($HF_HOME/ferry/config.json). The defaults of get
+ * and download: the file's "download" values into cfg where no flag set them; 0, or the exit
+ * code after one line on stderr naming the file. */
+int cli_settings_defaults(struct ferry_config *cfg);
+/* What `ferry env` shows of them: --json's "settings" object, and the text lines. */
+json_t *cli_settings_json(const struct ferry_settings *s, int err, const char *why);
+void cli_settings_print(const struct ferry_settings *s, int err, const char *why);
+
 /* --token on the command line: a warning that other users can read it (process list). */
 void cli_warn_token_argument(void);
 
@@ -36,6 +44,8 @@ json_t *cli_json_str(const char *s);
 /* "64M", "1.5G", "100k", "4096": KiB-based suffixes (K, M, G, T; optional "iB" or "B").
  * Returns 0 or -1 when malformed. */
 int cli_parse_size(const char *s, uint64_t *out);
+/* A size as written on the command line (cli_parse_size reads it back): "4M", not 4194304. */
+const char *cli_size_text(long long v, char *buf, size_t cap);
 
 /* --cacert, else SSL_CERT_FILE, CURL_CA_BUNDLE and (for the Hub commands, as Python's
  * requests) REQUESTS_CA_BUNDLE; NULL for the system default. Empty values count as unset. */

@@ -7,10 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "bench.h"
 
 static const char *const sinks[] = {"disk", "null", NULL};
-static const char *const limit_names[] = {"network", "cpu", "disk", "server"};
+const char *const cli_bench_limit_names[] = {"network", "cpu", "disk", "server",
+                                             "connection_cap"};
 
 struct live {
   int on;
@@ -25,7 +26,7 @@ static void on_progress(void *user, double seconds, double mb_per_s) {
 
 static double ms(double s) { return s * 1e3; }
 
-static json_t *json_figures(const struct ferry_bench_result *r) {
+json_t *cli_bench_json(const struct ferry_bench_result *r) {
   json_t *rates = json_array(), *conns = json_array();
   for (size_t i = 0; i < r->nrates; i++) json_array_append_new(rates, json_real(r->rates[i]));
   for (size_t i = 0; i < r->nconns; i++)
@@ -69,9 +70,18 @@ static json_t *json_figures(const struct ferry_bench_result *r) {
   json_object_set_new(o, "peak_rss", json_integer((json_int_t)r->peak_rss));
   json_object_set_new(o, "edge", r->edge[0] ? cli_json_str(r->edge) : json_null());
   json_object_set_new(o, "stages",
-                      json_pack("{s:f, s:i, s:f}", "sha256_mb_per_s_per_core", r->sha256_per_core,
-                                "cores", r->cores, "disk_mb_per_s", r->disk_mb_per_s));
-  json_object_set_new(o, "limit", r->verdict[0] ? json_string(limit_names[r->limit]) : json_null());
+                      json_pack("{s:f, s:i, s:f, s:f, s:f, s:f, s:f}", "sha256_mb_per_s_per_core",
+                                r->sha256_per_core, "cores", r->cores, "disk_mb_per_s",
+                                r->disk_mb_per_s, "tls_receive_mb_per_s", r->tls_mb_per_s,
+                                "tls_receive_cpu_s_per_gb", r->tls_cpu_s_per_gb,
+                                "sha256_cpu_s_per_gb", r->sha256_cpu_s_per_gb,
+                                "write_cpu_s_per_gb", r->write_cpu_s_per_gb));
+  json_object_set_new(json_object_get(o, "stages"), "tls_receive_bytes",
+                      json_integer((json_int_t)r->tls_bytes));
+  json_object_set_new(o, "cpu_shares",
+                      json_pack("{s:f, s:f, s:f}", "sha256", r->share_sha256, "write",
+                                r->share_write, "receive", r->share_receive));
+  json_object_set_new(o, "limit", r->verdict[0] ? json_string(cli_bench_limit_names[r->limit]) : json_null());
   json_object_set_new(o, "verdict", r->verdict[0] ? cli_json_str(r->verdict) : json_null());
   return o;
 }
@@ -95,7 +105,7 @@ static void print_connections(const struct ferry_bench_result *r) {
          "once)\n", v[0], v[n / 2], v[n - 1], n, r->connections_peak);
 }
 
-static void print_table(const struct ferry_bench_result *r, const struct ferry_config *cfg) {
+void cli_bench_table(const struct ferry_bench_result *r, const struct ferry_config *cfg) {
   char b[32];
   if (r->has_download) {
     printf("target          %s", r->target);
@@ -126,7 +136,11 @@ static void print_table(const struct ferry_bench_result *r, const struct ferry_c
     if (r->rtt > 0) printf("RTT             %.2f ms (TCP handshake)\n", ms(r->rtt));
     else printf("RTT             - (no new connection)\n");
     printf("retries/errors  %llu / %d\n", (unsigned long long)r->retries, r->errors);
-    printf("CPU             %.2f s/GB\n", r->cpu_s_per_gb);
+    printf("CPU             %.2f s/GB", r->cpu_s_per_gb);
+    if (r->share_sha256 > 0 || r->share_receive > 0) /* from the stage runs below */
+      printf(" (SHA-256 ≈ %.0f %%, writing ≈ %.0f %%, receiving ≈ %.0f %%: stage estimates)",
+             r->share_sha256 * 100, r->share_write * 100, r->share_receive * 100);
+    printf("\n");
     if (r->edge[0]) printf("edge            %s\n", r->edge);
     if (r->scratch_repo[0])
       printf("objects         %d sent whole and completed, %d started; %s %s\n",
@@ -141,6 +155,9 @@ static void print_table(const struct ferry_bench_result *r, const struct ferry_c
     printf("stage SHA-256   %.0f MB/s on one core (%d cores)\n", r->sha256_per_core, r->cores);
     printf("stage disk      %.0f MB/s, fsync'ed writes into %s (removed)\n", r->disk_mb_per_s,
            r->dir);
+    if (r->tls_mb_per_s > 0)
+      printf("stage receive   %.0f MB/s, %.2f s/GB of CPU: the same target, hash off, null sink\n",
+             r->tls_mb_per_s, r->tls_cpu_s_per_gb);
   }
   if (r->verdict[0]) printf("limit           %s\n", r->verdict);
 }
@@ -149,8 +166,9 @@ int cli_bench(int argc, char **argv) {
   struct ferry_bench_opts o = {0};
   struct ferry_config cfg = {0};
   struct cli_hub_opts hub = {0};
-  const char *to = NULL, *uri_path = NULL;
-  int seconds = 0;
+  const char *to = NULL, *uri_path = NULL, *conns = NULL, *streams = NULL, *chunks = NULL;
+  const char *plot = NULL;
+  int seconds = 0, sweep = 0, save = 0;
   const struct cli_opt opts[] = {
       CLI_HUB_REPO_TYPE(&hub),
       CLI_OPT_STR("revision", 0, &o.revision, "REV", "branch, tag or commit (main)"),
@@ -160,13 +178,23 @@ int cli_bench(int argc, char **argv) {
       CLI_OPT_STR("dir", 0, &o.dir, "DIR",
                   "where the temporary folder goes (default: the Hub\ncache, HF_HUB_CACHE)"),
       CLI_OPT_INT("seconds", &seconds, 1, 600, "N",
-                  "at most N seconds (default 10; earlier once settled)"),
-      CLI_OPT_INT("connections", &cfg.connections, 1, 256, "N",
-                  "TCP connections per host (default 8)"),
-      CLI_OPT_INT("streams", &cfg.streams, 1, 256, "N",
-                  "HTTP/2 streams per connection (default 2)"),
-      CLI_OPT_SIZE("chunk-size", &cfg.chunk_size, 64 << 10, "SIZE",
-                   "largest request (default 8M)"),
+                  "at most N seconds (default 10; earlier once settled);\nwith --sweep: each "
+                  "point's (default 100 s shared by\nthe points, 2 to 10 s each)"),
+      CLI_OPT_FLAG("sweep", 0, &sweep,
+                   "run the default, then every connections x streams x\nchunk-size point of "
+                   "the lists below: a table and the\nbest setting"),
+      CLI_OPT_FLAG("save", 0, &save,
+                   "with --sweep: the best setting into $HF_HOME/ferry/\nconfig.json, the "
+                   "defaults of get and download"),
+      CLI_OPT_STR("plot", 0, &plot, "FILE.png",
+                  "a PNG: goodput over time per connection and in\ntotal; with --sweep, against "
+                  "requests in flight\nwith the stage limits (needs a build with cairo)"),
+      CLI_OPT_STR("connections", 0, &conns, "LIST",
+                  "TCP connections per host (default 8; --sweep:\n1,2,4,8,16)"),
+      CLI_OPT_STR("streams", 0, &streams, "LIST",
+                  "HTTP/2 streams per connection (default 2; --sweep:\n1,4)"),
+      CLI_OPT_STR("chunk-size", 0, &chunks, "LIST",
+                  "largest request (default 8M; --sweep: 8M)"),
       CLI_OPT_SIZE("max-memory", &cfg.max_memory, 4 << 20, "SIZE", "buffer budget (default 32M)"),
       CLI_OPT_SIZE("limit-rate", &cfg.limit_rate, 1, "RATE",
                    "total bandwidth cap in bytes/s (e.g. 50M)"),
@@ -212,6 +240,26 @@ int cli_bench(int argc, char **argv) {
   } else if (hub.repo_type || o.revision) {
     return cli_usage_error("bench", "--repo-type and --revision need a REPO_ID");
   }
+  /* One value each, or with --sweep the lists of points. */
+  int cv[FERRY_BENCH_SWEEP_MAX], sv[FERRY_BENCH_SWEEP_MAX];
+  uint64_t kv[FERRY_BENCH_SWEEP_MAX];
+  size_t nc = 0, ns = 0, nk = 0, cap = sweep ? FERRY_BENCH_SWEEP_MAX - 1 : 1;
+  if ((conns && (rc = cli_bench_int_list("connections", conns, 1, 256, cv, cap, &nc))) ||
+      (streams && (rc = cli_bench_int_list("streams", streams, 1, 256, sv, cap, &ns))) ||
+      (chunks && (rc = cli_bench_size_list("chunk-size", chunks, 64 << 10, kv, cap, &nk))))
+    return rc;
+  if (save && !sweep) return cli_usage_error("bench", "--save goes with --sweep");
+  if (plot && !target) return cli_usage_error("bench", "--plot needs a target (REPO_ID or URL)");
+  if (plot && !cli_bench_plot_available())
+    return cli_usage_error("bench", "--plot: this ferry was built without cairo (install "
+                           "libcairo2-dev and build again)");
+  if (!sweep) {
+    if (nc) cfg.connections = cv[0];
+    if (ns) cfg.streams = sv[0];
+    if (nk) cfg.chunk_size = kv[0];
+  } else if (!target) {
+    return cli_usage_error("bench", "--sweep needs a target (REPO_ID or URL)");
+  } /* more points than a sweep takes: ferry_bench_sweep says so */
   o.repo_type = hub.repo_type, o.token = hub.token;
   o.to_null = to && !strcmp(to, "null");
   o.seconds = seconds;
@@ -226,13 +274,25 @@ int cli_bench(int argc, char **argv) {
   struct live live = {!hub.quiet && !hub.json && isatty(STDERR_FILENO)};
   o.progress_cb = on_progress;
   o.progress_user = &live;
+  if (sweep) {
+    struct ferry_bench_sweep_opts so = {.bench = o, .connections = nc ? cv : NULL,
+                                        .nconnections = nc, .streams = ns ? sv : NULL,
+                                        .nstreams = ns, .chunk_sizes = nk ? kv : NULL,
+                                        .nchunk_sizes = nk};
+    return cli_bench_sweep(&so, &hub, live.on, save, plot);
+  }
   struct ferry_bench_result *r = malloc(sizeof(*r));
   if (!r) return cli_hub_finish(&hub, NULL, FERRY_E_NOMEM, NULL);
   int err = ferry_bench_run(&o, r);
   if (live.on) fprintf(stderr, "\r\033[K");
   int shown = !err || err == FERRY_E_INTERRUPTED;
-  if (shown && !hub.json) print_table(r, &cfg);
-  rc = cli_hub_finish_status(&hub, hub.json && shown ? json_figures(r) : NULL, err, r->message,
+  if (shown && !hub.json) cli_bench_table(r, &cfg);
+  if (shown && plot) { /* the figures are printed either way; a plot that fails is the error */
+    int perr = cli_bench_plot_run(plot, r, r->message, sizeof(r->message));
+    if (perr && !err) err = perr;
+    else if (!perr && !hub.json) printf("plot            %s\n", plot);
+  }
+  rc = cli_hub_finish_status(&hub, hub.json && shown ? cli_bench_json(r) : NULL, err, r->message,
                              r->http_status ? r->http_status : -1);
   free(r);
   return rc;

@@ -94,9 +94,9 @@ int cli_download(int argc, char **argv) {
       CLI_OPT_INT("max-workers", &cfg.connections, 1, 256, "N",
                   "connections (same as --connections)"),
       CLI_OPT_INT("connections", &cfg.connections, 1, 256, "N",
-                  "TCP connections per host (default 8)"),
+                  "TCP connections per host (default 8, or as saved:\nferry env)"),
       CLI_OPT_INT("streams", &cfg.streams, 1, 256, "N",
-                  "HTTP/2 streams per connection (default 2)"),
+                  "HTTP/2 streams per connection (default 2, or as saved)"),
       CLI_OPT_SIZE("max-memory", &cfg.max_memory, 4 << 20, "SIZE", "buffer budget (default 32M)"),
       CLI_OPT_SIZE("limit-rate", &cfg.limit_rate, 1, "RATE",
                    "total bandwidth cap in bytes/s (e.g. 50M)"),
@@ -128,6 +128,7 @@ int cli_download(int argc, char **argv) {
   o.include = o.n_include ? include : NULL;
   o.exclude = o.n_exclude ? exclude : NULL;
   cfg.cacert = cli_cacert(cfg.cacert, 1);
+  if ((rc = cli_settings_defaults(&cfg)) != 0) return rc; /* a flag wins */
   struct cli_progress progress;
   cli_progress_init(&progress, quiet || json || cli_progress_bars_off());
   progress.quiet = quiet;

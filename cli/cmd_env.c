@@ -60,8 +60,9 @@ int cli_env(int argc, char **argv) {
       "env", "",
       "Prints ferry's and its libraries' versions, the endpoint, the cache and token paths,\n"
       "whether a token is found and where from, the logged-in user (asks the Hub's\n"
-      "whoami-v2 unless offline: HF_HUB_OFFLINE or --offline) and the HF_* variables that\n"
-      "are set (values of token and secret variables hidden).",
+      "whoami-v2 unless offline: HF_HUB_OFFLINE or --offline), the transfer settings\n"
+      "saved by `ferry bench --sweep --save` and the HF_* variables that are set (values\n"
+      "of token and secret variables hidden).",
       opts, 0, 0, NULL};
   int rc = cli_parse(&cmd, argc, argv, &nargs);
   if (rc != CLI_GO_ON) return rc;
@@ -119,6 +120,9 @@ int cli_env(int argc, char **argv) {
   }
   if (vars) qsort(vars, nv, sizeof(char *), by_string);
 
+  struct ferry_settings settings;
+  char settings_why[640] = "";
+  int settings_err = ferry_settings_load(&settings, settings_why, sizeof(settings_why));
   const char *endpoint = client ? ferry_hub_client_endpoint(client) : "";
   const char *src = source == FERRY_HUB_TOKEN_EXPLICIT ? "explicit"
                     : source == FERRY_HUB_TOKEN_ENV    ? "env"
@@ -146,6 +150,7 @@ int cli_env(int argc, char **argv) {
         src ? json_string(src) : json_null(), "offline", offline, "user",
         have_user ? cli_json_str(who.user) : json_null(), "user_error",
         have_user ? json_null() : cli_json_str(user_error), "variables", vj);
+    json_object_set_new(obj, "settings", cli_settings_json(&settings, settings_err, settings_why));
     char *text = json_dumps(obj, JSON_COMPACT);
     if (text) printf("%s\n", text);
     free(text);
@@ -168,6 +173,7 @@ int cli_env(int argc, char **argv) {
     printf("offline: %s\n", offline ? "yes" : "no");
     printf("user: %s%s%s\n", have_user ? who.user : "(", have_user ? "" : user_error,
            have_user ? "" : ")");
+    cli_settings_print(&settings, settings_err, settings_why);
     printf("variables:%s\n", nv ? "" : " (none set)");
     for (size_t i = 0; i < nv; i++) {
       const char *eq = strchr(vars[i], '=');

@@ -195,9 +195,9 @@ int cli_get(int argc, char **argv) {
                   "CA bundle (also SSL_CERT_FILE, CURL_CA_BUNDLE)"),
       CLI_OPT_FLAG("insecure", 0, &cfg.insecure, "do not verify TLS certificates"),
       CLI_OPT_INT("connections", &cfg.connections, 1, 256, "N",
-                  "TCP connections per host (default 8)"),
+                  "TCP connections per host (default 8, or as saved:\nferry env)"),
       CLI_OPT_INT("streams", &cfg.streams, 1, 256, "N",
-                  "HTTP/2 streams per connection (default 2)"),
+                  "HTTP/2 streams per connection (default 2, or as saved)"),
       CLI_OPT_SIZE("chunk-size", &cfg.chunk_size, 65536, "SIZE",
                    "size of each ranged request (default: planned)"),
       CLI_OPT_SIZE("max-memory", &cfg.max_memory, 4 << 20, "SIZE", "buffer budget (default 32M)"),
@@ -243,6 +243,7 @@ int cli_get(int argc, char **argv) {
       return cli_usage_error("get", "--header takes 'Name: value', not '%s'", headers[i]);
   int64_t size = size_given == UINT64_MAX ? -1 : (int64_t)size_given;
   cfg.cacert = cli_cacert(cfg.cacert, 0);
+  if ((rc = cli_settings_defaults(&cfg)) != 0) return rc; /* a flag wins */
   if (input && (nargs || out || sha))
     return cli_usage_error("get", "-i takes no URL, -o or --sha256 of its own");
   if (!input && nargs != 1)

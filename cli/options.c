@@ -72,7 +72,7 @@ static int parse_integer(const char *s, long long *out) {
 }
 
 /* A size bound as written on the command line: 4M rather than 4194304. */
-static const char *size_text(long long v, char *buf, size_t cap) {
+const char *cli_size_text(long long v, char *buf, size_t cap) {
   static const char units[] = "TGMK";
   for (int i = 0; units[i]; i++) {
     long long unit = 1LL << (10 * (4 - i));
@@ -103,9 +103,9 @@ static int set_value(const struct cli_cmd *c, const struct cli_opt *o, const cha
     if (cli_parse_size(v, &size) || size < (uint64_t)o->min || size > (uint64_t)o->max)
       return cli_usage_error(c->name, "%s takes a size %s %s%s%s (bytes, or with K, M, G, T), "
                              "not '%s'", typed, o->max < CLI_SIZE_MAX ? "from" : "of at least",
-                             size_text(o->min, lo, sizeof(lo)),
+                             cli_size_text(o->min, lo, sizeof(lo)),
                              o->max < CLI_SIZE_MAX ? " to " : "",
-                             o->max < CLI_SIZE_MAX ? size_text(o->max, hi, sizeof(hi)) : "", v);
+                             o->max < CLI_SIZE_MAX ? cli_size_text(o->max, hi, sizeof(hi)) : "", v);
     *o->to.size = size;
     break;
   case CLI_LIST:

@@ -8,7 +8,6 @@
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
 #include <errno.h>
-#include <signal.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,11 +19,13 @@
 #include <uv.h>
 
 #include "../src/bench.h"
+#include "bench_run.h"
 #include "hub.h"
 
 #define SHA_SECONDS 0.5
 #define DISK_SECONDS 1.0
 #define DISK_MAX_BYTES (512ull << 20)
+#define TLS_SECONDS 2.0   /* the TLS-receive stage: a 0.5 s grace, then 1.5 s */
 
 struct run {
   const struct ferry_bench_opts *o;
@@ -34,6 +35,7 @@ struct run {
   double t0, limit, grace;
   struct ferry__bench_window w; /* the measured window (bench_window.c) */
   int in_round, stop_asked;
+  int no_hash; /* the TLS-receive stage: the null sink, nothing hashed */
   const struct ferry_config *cfg; /* each round's engine */
   uint64_t base_useful, base_all, base_retries; /* the finished rounds' engines */
   struct ferry__hub_mirror mirror; /* a repo target's file from the tier, when set */
@@ -59,45 +61,6 @@ static void tick(struct run *r, const struct ferry_stats *st) {
 }
 
 static void on_progress(void *user, const struct ferry_stats *st) { tick(user, st); }
-
-/* With handle_signals, SIGINT and SIGTERM are watched for the whole bench, not only while a
- * round's engine runs: libuv puts the default action back when an engine's watchers stop,
- * and a Ctrl-C between two rounds would then end the process with the folder still there. */
-struct watch {
-  uv_loop_t loop;
-  uv_signal_t sig[2];
-  int on, hit;
-};
-
-static void on_signal(uv_signal_t *s, int signum) {
-  (void)signum;
-  ((struct watch *)s->data)->hit = 1;
-}
-
-static void watch_start(struct watch *w) {
-  if (uv_loop_init(&w->loop) != 0) return;
-  w->on = 1;
-  const int nums[2] = {SIGINT, SIGTERM};
-  for (int i = 0; i < 2; i++) {
-    uv_signal_init(&w->loop, &w->sig[i]);
-    w->sig[i].data = w;
-    uv_signal_start(&w->sig[i], on_signal, nums[i]);
-  }
-}
-
-/* A signal came since the watch started (also one an engine's own watcher stopped a round
- * with). */
-static int watch_hit(struct watch *w) {
-  if (w->on) uv_run(&w->loop, UV_RUN_NOWAIT);
-  return w->hit;
-}
-
-static void watch_stop(struct watch *w) {
-  if (!w->on) return;
-  for (int i = 0; i < 2; i++) uv_close((uv_handle_t *)&w->sig[i], NULL);
-  uv_run(&w->loop, UV_RUN_DEFAULT);
-  uv_loop_close(&w->loop);
-}
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
   (void)sb, (void)flag, (void)ftw;
@@ -224,7 +187,7 @@ static int one_job(struct run *r, struct ferry_hub_client *c, const char *url, c
       .url = url, .path = path, .size = out->file_size ? (int64_t)out->file_size : -1,
       .headers = headers, .sha256_hex = sha256[0] ? sha256 : NULL,
       .git_sha1_hex = sha1[0] ? sha1 : NULL, .no_resume = 1, .label = path,
-      .discard = r->o->to_null};
+      .discard = r->o->to_null || r->no_hash, .no_hash = r->no_hash};
   struct ferry_job *job = NULL;
   int err = ferry_engine_add(r->e, &spec, &job);
   if (err) return err;
@@ -300,13 +263,13 @@ static int download(struct run *r, const char *tmp) {
   if (!err) {
     r->cfg = &cfg;
     r->t0 = now_s();
-    struct watch w = {0};
-    if (cfg.handle_signals) watch_start(&w);
+    struct ferry__bench_watch w = {0};
+    if (cfg.handle_signals) ferry__bench_watch_start(&w);
     while (!err && !r->stop_asked) {
       err = round_once(r, c, url, path, sha256, sha1);
-      if (!err && !r->stop_asked && watch_hit(&w)) err = FERRY_E_INTERRUPTED;
+      if (!err && !r->stop_asked && ferry__bench_watch_hit(&w)) err = FERRY_E_INTERRUPTED;
     }
-    watch_stop(&w);
+    ferry__bench_watch_stop(&w);
     ferry__bench_window_close(&r->w, r->out, now_s() - r->t0, r->base_useful);
     figures(r);
     /* Stopped by the clock while still retrying: no figure to give, the target is the
@@ -324,9 +287,35 @@ static int download(struct run *r, const char *tmp) {
 }
 
 int ferry_bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result *out) {
+  return ferry__bench_run(o, out, FERRY__BENCH_STAGES);
+}
+
+/* The TLS-receive stage: the same target into the null sink with the hash off, alone. 0 or
+ * FERRY_E_INTERRUPTED; another failure leaves the stage unmeasured (the run has its figure). */
+static int tls_stage(const struct ferry_bench_opts *o, struct ferry_bench_result *out) {
+  struct ferry_bench_opts so = *o;
+  so.seconds = TLS_SECONDS;
+  so.to_null = 1;
+  so.progress_cb = NULL;
+  struct ferry_bench_result *t = malloc(sizeof(*t));
+  if (!t) return 0;
+  int err = ferry__bench_run(&so, t, FERRY__BENCH_NO_HASH);
+  if (!err) out->tls_mb_per_s = t->mb_per_s, out->tls_cpu_s_per_gb = t->cpu_s_per_gb;
+  out->tls_bytes = t->bytes_all;
+  free(t);
+  return err == FERRY_E_INTERRUPTED ? err : 0;
+}
+
+static double share(double part, double whole) {
+  return whole > 0 && part > 0 ? (part < whole ? part / whole : 1) : 0;
+}
+
+int ferry__bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result *out,
+                     int flags) {
+  int stages = flags & FERRY__BENCH_STAGES;
   memset(out, 0, sizeof(*out));
   if (!o || (o->url && o->repo_id)) return out->error = FERRY_E_INVAL;
-  struct run r = {.o = o, .out = out};
+  struct run r = {.o = o, .out = out, .no_hash = (flags & FERRY__BENCH_NO_HASH) != 0};
   r.limit = o->seconds > 0 ? o->seconds : 10;
   r.grace = ferry__bench_grace(r.limit);
   out->grace = r.grace;
@@ -363,12 +352,23 @@ int ferry_bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result 
   int interrupted = err == FERRY_E_INTERRUPTED;
   if (!err || interrupted) { /* the stages alone, then the verdict */
     out->cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
-    if (!interrupted) {
+    /* receiving alone: a download's stage (an upload's run would send, and make a repo) */
+    if (!interrupted && stages && out->has_download && !o->upload)
+      interrupted = tls_stage(o, out) == FERRY_E_INTERRUPTED;
+    if (!interrupted && stages) {
       out->sha256_per_core = ferry__bench_sha256_rate(SHA_SECONDS);
+      double c0 = ferry__bench_cpu_seconds(), t0 = now_s();
       err = ferry__bench_disk_rate(tmp, DISK_SECONDS, DISK_MAX_BYTES, &out->disk_mb_per_s);
+      double gb = out->disk_mb_per_s * (now_s() - t0) / 1e3;
       if (err)
         snprintf(out->message, sizeof(out->message), "writing into %.500s: %s", tmp,
                  ferry_strerror(err));
+      else if (gb > 0)
+        out->write_cpu_s_per_gb = (ferry__bench_cpu_seconds() - c0) / gb;
+      if (out->sha256_per_core > 0) out->sha256_cpu_s_per_gb = 1e3 / out->sha256_per_core;
+      out->share_sha256 = share(out->sha256_cpu_s_per_gb, out->cpu_s_per_gb);
+      out->share_write = o->to_null ? 0 : share(out->write_cpu_s_per_gb, out->cpu_s_per_gb);
+      out->share_receive = share(out->tls_cpu_s_per_gb, out->cpu_s_per_gb);
     }
     struct ferry__bench_figures f = {
         .goodput = out->mb_per_s, .to_disk = !o->to_null && !o->upload, .sha_per_core = out->sha256_per_core,
@@ -376,7 +376,7 @@ int ferry_bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result 
         .ttfb_p90 = out->ttfb_p90, .latency_p50 = out->latency_p50, .rtt = out->rtt};
     for (size_t i = 0; i < out->nconns; i++) f.per_connection += out->conns[i].mb_per_s;
     if (out->nconns) f.per_connection /= (double)out->nconns;
-    if (!interrupted && !err) out->limit = ferry__bench_verdict(&f, out->verdict, sizeof(out->verdict));
+    if (!interrupted && !err && stages) out->limit = ferry__bench_verdict(&f, out->verdict, sizeof(out->verdict));
     if (interrupted) err = FERRY_E_INTERRUPTED;
   }
   if (interrupted && !out->message[0])

@@ -4,6 +4,8 @@ set(FERRY_HUB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/auth.c
   ${CMAKE_CURRENT_LIST_DIR}/bench.c
   ${CMAKE_CURRENT_LIST_DIR}/bench_upload.c
+  ${CMAKE_CURRENT_LIST_DIR}/bench_sweep.c
+  ${CMAKE_CURRENT_LIST_DIR}/bench_watch.c
   ${CMAKE_CURRENT_LIST_DIR}/cache.c
   ${CMAKE_CURRENT_LIST_DIR}/client.c
   ${CMAKE_CURRENT_LIST_DIR}/commit_api.c
@@ -19,6 +21,7 @@ set(FERRY_HUB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/repo.c
   ${CMAKE_CURRENT_LIST_DIR}/stored_tokens.c
   ${CMAKE_CURRENT_LIST_DIR}/repos.c
+  ${CMAKE_CURRENT_LIST_DIR}/settings.c
   ${CMAKE_CURRENT_LIST_DIR}/tree.c
   ${CMAKE_CURRENT_LIST_DIR}/upload_hash.c
   ${CMAKE_CURRENT_LIST_DIR}/upload_parts.c

@@ -110,9 +110,15 @@ struct ferry_job;
 
 /* Engine configuration. Zero means "the default" for every numeric field. */
 struct ferry_config {
-  int connections;        /* TCP connections per origin (default 8) */
-  int streams;            /* HTTP/2 streams per connection (default 2) */
+  /* Requests in flight are found by measuring (the engine's concurrency controller); a value
+   * given here pins what it names: */
+  int connections;        /* TCP connections per origin (0: the controller's, from 8) */
+  int streams;            /* HTTP/2 streams per connection (0: the controller's, from 2) */
   uint64_t chunk_size;    /* size of each ranged request, as given (0: planned by the engine) */
+  /* Where the controller starts instead (the setting `ferry bench --sweep --save` stored):
+   * these pin nothing. 0: the engine's own start. */
+  int start_connections, start_streams;
+  uint64_t start_chunk_size; /* the request size until a request's rate is measured */
   uint64_t max_memory;    /* byte budget for received data not yet written and hashed
                              (default 32 MiB); bytes in flight are not counted */
   uint64_t limit_rate;    /* total receive cap in bytes/s, 0 = none */
@@ -205,6 +211,9 @@ struct ferry_job_spec {
    * only a name (never opened or unlinked) and no_resume is implied. A job that reaches the
    * end ends done when the hash matches, with nothing on disk. */
   int discard;
+  /* 1 with discard: the bytes are not hashed either (no SHA-256 is computed or compared; the
+   * job ends done, unverified, when every byte arrived): ferry bench's TLS-receive stage. */
+  int no_hash;
   /* Called on the engine's thread when the job has finished (ok or failed), from inside
    * ferry_engine_run; it may read ferry_job_result and must not call the engine (jobs are
    * added while running through a ferry_job_source). */
@@ -961,7 +970,8 @@ enum ferry_bench_limit {
   FERRY_BENCH_LIMIT_NETWORK = 0, /* the local stages have room: the link or the path to it */
   FERRY_BENCH_LIMIT_CPU,         /* SHA-256 on one core */
   FERRY_BENCH_LIMIT_DISK,        /* fsync'ed writes */
-  FERRY_BENCH_LIMIT_SERVER       /* the server waits long before it sends (TTFB) */
+  FERRY_BENCH_LIMIT_SERVER,      /* the server waits long before it sends (TTFB) */
+  FERRY_BENCH_LIMIT_CONNECTION_CAP /* each connection held to a rate (seen by a sweep) */
 };
 
 struct ferry_bench_opts {
@@ -994,6 +1004,8 @@ struct ferry_bench_conn {
   double mb_per_s;               /* over the measured window */
 };
 
+#define FERRY_BENCH_SERIES 128   /* seconds of per-connection rates kept for a plot */
+
 struct ferry_bench_result {
   int error;                     /* 0 or FERRY_E_* (FERRY_E_INTERRUPTED: what was measured) */
   long http_status;
@@ -1017,6 +1029,10 @@ struct ferry_bench_result {
   size_t nrates;
   struct ferry_bench_conn conns[64]; /* each connection's rate while it carried bytes */
   size_t nconns;
+  /* conns[i]'s MB/s in each second of the window (the first FERRY_BENCH_SERIES seconds; 0
+   * before it opened and after it closed); rates[] is the total of the same seconds. */
+  float conn_series[64][FERRY_BENCH_SERIES];
+  size_t nseries;
   int connections_peak;          /* open at once, at most */
   double ttfb_p50, ttfb_p90, ttfb_p99;          /* seconds from sent to first byte, every request */
   double latency_p50, latency_p90, latency_p99; /* seconds, over complete requests */
@@ -1036,6 +1052,15 @@ struct ferry_bench_result {
   double sha256_per_core;        /* MB/s */
   int cores;
   double disk_mb_per_s;          /* fsync'ed writes into dir, 0 when not measured */
+  /* The TLS-receive stage: the same target into the null sink with the hash off, for about
+   * 2 s (0 when not measured): what receiving alone reaches and costs. */
+  double tls_mb_per_s, tls_cpu_s_per_gb;
+  uint64_t tls_bytes;            /* all body bytes the stage received */
+  double sha256_cpu_s_per_gb;    /* the SHA-256 stage's CPU per GB (1000 / sha256_per_core) */
+  double write_cpu_s_per_gb;     /* the disk stage's CPU per GB written */
+  /* cpu_s_per_gb's parts as the stage runs estimate them (0..1, each capped at 1): SHA-256,
+   * writing (0 into the null sink), receiving (TLS, HTTP, copies). 0 when not measured. */
+  double share_sha256, share_write, share_receive;
   int limit;                     /* enum ferry_bench_limit */
   char verdict[512];
 };
@@ -1047,6 +1072,97 @@ struct ferry_bench_result {
  * and no part accepted in the time FERRY_E_TIMEOUT). */
 FERRY_EXTERN int ferry_bench_run(const struct ferry_bench_opts *opts,
                                  struct ferry_bench_result *out);
+
+/* ---- ferry bench --sweep (engine/hub/bench_sweep.c; engine/src/sweep_plan.c) --------------
+ * Connections x streams x request size: each point a short ferry_bench_run on a fresh engine
+ * (no stage runs), after one run with the engine's defaults (the setting a user gets with no
+ * flags; that run also measures the stages and gives the verdict). The best point is the
+ * cheapest (fewest requests in flight) within 5 % of the fastest: closer than that is noise. */
+#define FERRY_BENCH_SWEEP_MAX 64   /* points, the default one included */
+
+struct ferry_bench_point {
+  int connections, streams;      /* as set for this point (the default's: the engine's) */
+  uint64_t chunk_size;
+  int is_default;                /* the engine's defaults (no flags) */
+  int error;                     /* 0 or FERRY_E_* (FERRY_E_INTERRUPTED: cut by Ctrl-C) */
+  double seconds;                /* the measured window */
+  uint64_t bytes;
+  double mb_per_s, gbit_per_s;
+  int settled, rounds, errors, connections_peak;
+  uint64_t retries;
+  double per_connection;         /* MB/s, mean over the connections that carried bytes */
+  double ttfb_p90, latency_p50;  /* seconds */
+  double cpu_s_per_gb;
+};
+
+struct ferry_bench_sweep_opts {
+  /* The target, sink, engine settings and progress of every point; bench.seconds is each
+   * point's (0: chosen from the number of points, ferry__sweep_point_seconds). The engine's
+   * connections, streams and chunk_size are replaced by each point's. */
+  struct ferry_bench_opts bench;
+  const int *connections;        /* NULL: 1, 2, 4, 8, 16 */
+  size_t nconnections;
+  const int *streams;            /* NULL: 1, 4 (1 with http11) */
+  size_t nstreams;
+  const uint64_t *chunk_sizes;   /* NULL: 8 MiB */
+  size_t nchunk_sizes;
+  /* Before each point: its index, the number of points, the point's setting. */
+  void (*point_cb)(void *user, size_t index, size_t n, const struct ferry_bench_point *p);
+  void *point_user;
+};
+
+struct ferry_bench_sweep_result {
+  int error;                     /* 0, FERRY_E_INTERRUPTED (the points so far), or the default
+                                  * run's error (a bad target: no point ran) */
+  long http_status;
+  char message[640];
+  double point_seconds;
+  struct ferry_bench_point points[FERRY_BENCH_SWEEP_MAX]; /* the default's first */
+  size_t npoints;
+  int best;                      /* index of the best fixed point, -1: none measured */
+  double default_share;          /* the default's goodput / the best point's, 0 unknown */
+  double cap_per_connection;     /* MB/s: the points show each connection held to it, 0 no */
+  int limit;                     /* the verdict at the best point (enum ferry_bench_limit) */
+  char verdict[512];             /* "" when no point was measured or the sweep was cut */
+  struct ferry_bench_result detail; /* the default run in full: target, stages, verdict */
+};
+
+/* Runs the sweep (synchronously). FERRY_E_INVAL: more than FERRY_BENCH_SWEEP_MAX - 1 points
+ * or a value out of range (connections and streams 1..256, chunk size at least 64 KiB). */
+FERRY_EXTERN int ferry_bench_sweep(const struct ferry_bench_sweep_opts *opts,
+                                   struct ferry_bench_sweep_result *out);
+
+/* ---- Saved settings (engine/hub/settings.c) -----------------------------------------------
+ * ferry's configuration file, $HF_HOME/ferry/config.json (HF_HOME as huggingface_hub finds
+ * it, ferry_hub_paths_get): the transfer settings `ferry bench --sweep --save` found best,
+ * which `ferry get` and `ferry download` use (the "download" object) where no flag sets them.
+ * One JSON object; other keys are ignored (and not kept by a save). No secret is ever
+ * written there. */
+struct ferry_transfer_settings {
+  int connections, streams;      /* 0: not set */
+  uint64_t chunk_size;           /* 0: not set */
+};
+
+struct ferry_settings {
+  char path[4096];               /* filled by ferry_settings_load */
+  int found;                     /* the file exists */
+  struct ferry_transfer_settings download;
+  char saved_by[64];             /* "ferry bench --sweep" */
+  char saved_at[32];             /* UTC, "2026-12-06T14:40:00Z" */
+  char target[1024];             /* what the sweep measured (as shown: no query, no token) */
+  double mb_per_s;               /* the best point's goodput then */
+};
+
+/* Reads the file (none: found 0, everything 0). FERRY_E_INVAL when it is not such a JSON
+ * object (a line in why names the file, the key and what to do), FERRY_E_IO / NOMEM. */
+FERRY_EXTERN int ferry_settings_load(struct ferry_settings *out, char *why, size_t why_len);
+/* Writes s to the file (s->path, or the default path when empty): folder made, a temporary
+ * file renamed over it, mode 0644. FERRY_E_IO / FERRY_E_NOSPC / FERRY_E_NOMEM. */
+FERRY_EXTERN int ferry_settings_save(const struct ferry_settings *s, char *why, size_t why_len);
+/* Copies each value set in t into cfg's start_* fields where cfg has none (0): where the
+ * engine's concurrency controller starts; a flag (connections, streams, chunk_size) still pins. */
+FERRY_EXTERN void ferry_settings_apply(const struct ferry_transfer_settings *t,
+                                       struct ferry_config *cfg);
 
 /* Library versions, e.g. "ferry/0.1.0 libcurl/7.88.1 libuv/1.44.2 OpenSSL/3.0.x xxhash/0.8.1". */
 FERRY_EXTERN const char *ferry_version_string(void);

@@ -27,6 +27,10 @@ struct ferry__bench_probe {
   int rtt_samples;
   char edge[256];       /* "name: value" of the first edge header seen, or "" */
   int whole;            /* the server answered a ranged request with the whole file */
+  /* each connection's MB/s in each second of the window (a plot), and its bytes at the last */
+  float series[FERRY__BENCH_MAX_CONNS][FERRY_BENCH_SERIES];
+  uint64_t series_bytes[FERRY__BENCH_MAX_CONNS];
+  size_t nseries;
 };
 
 struct ferry_engine;
@@ -46,12 +50,18 @@ void ferry__bench_put_end(struct ferry__bench_probe *p, void *easy, uint64_t sta
  * the progress callback), so connections are credited as the bytes arrive. */
 void ferry__bench_sample(struct ferry_engine *e);
 
+/* A second of the window ended (dt long, from bench_window.c): each connection's rate in it. */
+void ferry__bench_probe_second(struct ferry__bench_probe *p, double dt);
+
 /* What the probe gathered, as the result's figures: goodput from out->bytes and
  * out->seconds, each connection's rate, the percentiles (sorts the probe's samples), the
  * RTT and the edge header. */
 void ferry__bench_probe_figures(struct ferry__bench_probe *p, struct ferry_bench_result *out);
 
 /* ---- bench_window.c: the measured window ---- */
+
+/* This process's CPU seconds so far (user + system). */
+double ferry__bench_cpu_seconds(void);
 
 struct ferry__bench_window {
   double limit, grace;           /* seconds: the whole run, the slow start left out */
@@ -90,6 +100,7 @@ struct ferry__bench_figures {
   int connections;
   double per_connection; /* MB/s, mean over the connections */
   double ttfb_p90, latency_p50, rtt; /* seconds; rtt 0: unknown */
+  double cap_per_connection; /* MB/s each connection is held to (a sweep saw it), 0: none */
 };
 /* Which stage limits the figure (enum ferry_bench_limit), and the verdict line in out[cap]. */
 int ferry__bench_verdict(const struct ferry__bench_figures *f, char *out, size_t cap);

@@ -60,6 +60,12 @@ int ferry__bench_verdict(const struct ferry__bench_figures *f, char *out, size_t
              f->sha_per_core);
     return FERRY_BENCH_LIMIT_CPU;
   }
+  /* The goodput grew with the connections at an unchanged rate each (ferry__sweep_cap). */
+  if (f->cap_per_connection > 0) {
+    snprintf(out, cap, "per-connection cap (≈ %.1f MB/s per connection: more connections would "
+             "help; %d gave %.1f MB/s)", f->cap_per_connection, f->connections, f->goodput);
+    return FERRY_BENCH_LIMIT_CONNECTION_CAP;
+  }
   /* Most of a request spent waiting for its first byte, far longer than a round trip. */
   if (f->latency_p50 > 0 && f->ttfb_p90 >= 0.5 * f->latency_p50 &&
       (f->rtt <= 0 || f->ttfb_p90 >= 4 * f->rtt)) {

@@ -126,6 +126,16 @@ void ferry__bench_xfer_end(struct ferry__bench_probe *p, struct ferry__xfer *x) 
   if (x->headers_done) note_edge(p, x->easy);
 }
 
+void ferry__bench_probe_second(struct ferry__bench_probe *p, double dt) {
+  if (p->nseries >= FERRY_BENCH_SERIES || dt <= 0) return;
+  for (size_t i = 0; i < p->nconns && i < FERRY__BENCH_MAX_CONNS; i++) {
+    uint64_t b = p->conns[i].bytes;
+    p->series[i][p->nseries] = (float)((double)(b - p->series_bytes[i]) / 1e6 / dt);
+    p->series_bytes[i] = b;
+  }
+  p->nseries++;
+}
+
 void ferry__bench_probe_figures(struct ferry__bench_probe *p, struct ferry_bench_result *out) {
   if (out->seconds > 0) {
     out->mb_per_s = (double)out->bytes / 1e6 / out->seconds;
@@ -137,10 +147,12 @@ void ferry__bench_probe_figures(struct ferry__bench_probe *p, struct ferry_bench
       double span = (double)(p->conns[i].last_ms - p->conns[i].first_ms) / 1e3;
       if (span < 0.1) span = 0.1;
       if (span > out->seconds) span = out->seconds;
+      memcpy(out->conn_series[out->nconns], p->series[i], sizeof(p->series[i]));
       out->conns[out->nconns++] = (struct ferry_bench_conn){
           p->conns[i].port, (double)p->conns[i].bytes / 1e6 / span};
     }
   }
+  out->nseries = p->nseries;
   if (out->bytes) out->cpu_s_per_gb = out->cpu_seconds / ((double)out->bytes / 1e9);
   out->nrequests = p->nttfb;
   out->ncomplete = p->nlatency;

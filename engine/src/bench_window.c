@@ -10,7 +10,7 @@
 #define SETTLE_WINDOW 3   /* one-second rates ... */
 #define SETTLE_TOL 0.05   /* ... within 5 % of their mean */
 
-static double cpu_s(void) {
+double ferry__bench_cpu_seconds(void) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
@@ -25,7 +25,7 @@ void ferry__bench_window_close(struct ferry__bench_window *w, struct ferry_bench
   if (!w->measuring) return; /* stopped inside the grace: nothing measured */
   out->seconds = t - w->win_t0;
   out->bytes = useful > w->win_b0 ? useful - w->win_b0 : 0;
-  out->cpu_seconds = cpu_s() - w->cpu0;
+  out->cpu_seconds = ferry__bench_cpu_seconds() - w->cpu0;
 }
 
 int ferry__bench_window_tick(struct ferry__bench_window *w, struct ferry_bench_result *out,
@@ -36,7 +36,7 @@ int ferry__bench_window_tick(struct ferry__bench_window *w, struct ferry_bench_r
     if (w->probe) w->probe->measuring = 1;
     w->win_t0 = w->sec_t0 = t;
     w->win_b0 = w->sec_b0 = useful;
-    w->cpu0 = cpu_s();
+    w->cpu0 = ferry__bench_cpu_seconds();
   }
   if (w->measuring && t - w->sec_t0 >= 1.0) {
     const size_t cap = sizeof(out->rates) / sizeof(out->rates[0]);
@@ -45,6 +45,7 @@ int ferry__bench_window_tick(struct ferry__bench_window *w, struct ferry_bench_r
       out->nrates--;
     }
     out->rates[out->nrates++] = (double)(useful - w->sec_b0) / 1e6 / (t - w->sec_t0);
+    if (w->probe) ferry__bench_probe_second(w->probe, t - w->sec_t0);
     w->sec_t0 = t;
     w->sec_b0 = useful;
     out->settled = ferry__bench_settled(out->rates, out->nrates, SETTLE_WINDOW, SETTLE_TOL);

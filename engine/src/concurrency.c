@@ -33,7 +33,7 @@ static void bounds(const struct ferry_engine *e, int *min_level, int *max_level)
   int cmax = k->pinned_conns ? k->pinned_conns : MAX_CONNS;
   int smin = !multiplexed ? 1 : k->pinned_streams ? k->pinned_streams : 1;
   int smax = !multiplexed ? 1 : k->pinned_streams ? k->pinned_streams : MAX_STREAMS;
-  *min_level = cmin * smin < 2 && !(k->pinned_conns && k->pinned_streams) ? 2 : cmin * smin;
+  *min_level = cmin * smin;
   *max_level = cmax * smax;
   /* Each running request fills a block of its own (budget.c): past about three quarters of the
    * budget's blocks, the rest being for the writers and the hasher, more requests cannot start
@@ -65,10 +65,22 @@ void ferry__conc_init(struct ferry_engine *e, int pinned_conns, int pinned_strea
   *k = (struct ferry__conc){.pinned_conns = pinned_conns, .pinned_streams = pinned_streams};
   int lo, hi;
   bounds(e, &lo, &hi);
-  /* The start: the old defaults' 16 requests in flight (or what the pinned flag allows). */
-  int initial = (pinned_conns ? pinned_conns : 8) * (pinned_streams ? pinned_streams : 2);
+  /* The start: what the flags pin, else the saved setting (ferry bench --save), else 8 x 2. */
+  const struct ferry_config *c = &e->cfg;
+  int initial = (pinned_conns ? pinned_conns : c->start_connections > 0 ? c->start_connections : 8) *
+                (pinned_streams ? pinned_streams : c->start_streams > 0 ? c->start_streams : 2);
   ferry__ctl_init(&k->ctl, initial, lo, hi);
   apply(e, k->ctl.level);
+}
+
+void ferry__conc_log_start(struct ferry_engine *e) {
+  const struct ferry__conc *k = &e->conc;
+  if (e->cfg.verbose)
+    ferry__log(e, "concurrency: %s: %d requests in flight (%d connections x %d streams)%s",
+               k->ctl.phase == FERRY__CTL_PINNED ? "pinned by --connections and --streams"
+                                                 : "adaptive",
+               k->ctl.level, k->conns, k->streams,
+               k->ctl.phase == FERRY__CTL_PINNED ? "" : ", grown while goodput grows");
 }
 
 void ferry__conc_on_protocol(struct ferry_engine *e) {
@@ -93,12 +105,6 @@ void ferry__conc_tick(struct ferry_engine *e) {
   if (!k->interval_start_ms) { /* the first tick: an interval begins */
     k->interval_start_ms = now;
     k->interval_bytes = useful;
-    if (e->cfg.verbose)
-      ferry__log(e, "concurrency: %s: %d requests in flight (%d connections x %d streams)%s",
-                 k->ctl.phase == FERRY__CTL_PINNED ? "pinned by --connections and --streams"
-                                                   : "adaptive",
-                 k->ctl.level, k->conns, k->streams,
-                 k->ctl.phase == FERRY__CTL_PINNED ? "" : ", grown while goodput grows");
     return;
   }
   k->ticks++;

@@ -16,6 +16,7 @@
 
 #include "internal.h"
 #include "control.h"
+#include "sweep.h"
 #include "plan.h"
 
 static void emit(struct ferry_engine *e, int level, const char *fmt, va_list ap) {
@@ -82,6 +83,18 @@ static void raise_open_files_limit(void) {
   }
 }
 
+/* The engine's defaults for what the caller left at 0 (ferry.h documents them). */
+void ferry__config_defaults(struct ferry_config *c) {
+  if (c->connections <= 0) c->connections = 8;
+  if (c->streams <= 0) c->streams = 2;
+  if (c->chunk_size == 0) c->chunk_size = 8u << 20;
+  if (c->max_memory == 0) c->max_memory = 32u << 20;
+  if (c->max_retries <= 0) c->max_retries = 10;
+  if (c->stall_seconds <= 0) c->stall_seconds = 20;
+  if (c->connect_timeout <= 0) c->connect_timeout = 15;
+  if (c->progress_ms <= 0) c->progress_ms = 200;
+}
+
 int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) {
   static int curl_ready;
   if (!curl_ready) {
@@ -95,15 +108,8 @@ int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) 
   struct ferry_config *c = &e->cfg;
   int pinned_conns = c->connections > 0 ? c->connections : 0; /* the flags pin what they name */
   int pinned_streams = c->streams > 0 ? c->streams : 0;
-  if (c->connections <= 0) c->connections = 8;
-  if (c->streams <= 0) c->streams = 2;
   e->chunk_pinned = c->chunk_size != 0; /* --chunk-size: the user's size, as given */
-  if (c->chunk_size == 0) c->chunk_size = 8u << 20;
-  if (c->max_memory == 0) c->max_memory = 32u << 20;
-  if (c->max_retries <= 0) c->max_retries = 10;
-  if (c->stall_seconds <= 0) c->stall_seconds = 20;
-  if (c->connect_timeout <= 0) c->connect_timeout = 15;
-  if (c->progress_ms <= 0) c->progress_ms = 200;
+  ferry__config_defaults(c);
   if (c->connections > 256 || c->streams > 256 || c->max_memory < (4u << 20) ||
       c->chunk_size < FERRY__ALIGN) {
     free(e);
@@ -193,6 +199,7 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
     j->expected_sha[i] = (char)(expected[i] | 0x20); /* lowercase hex */
   j->expected_size = spec->size;
   j->discard = spec->discard != 0;
+  j->no_hash = j->discard && spec->no_hash;
   j->no_resume = spec->no_resume || j->discard; /* no journal to resume from */
   j->immutable = spec->immutable && (spec->sha256_hex || spec->git_sha1_hex);
   j->done_cb = spec->done_cb;
@@ -224,8 +231,10 @@ void ferry__engine_set_inflight(struct ferry_engine *e, int inflight) {
   e->max_inflight = inflight;
   /* A size the user gave is kept: bytes in flight cost no memory (budget.c). Otherwise each
    * request is sized when it starts (request_size); the least size is the probe's. */
+  uint64_t start = e->cfg.start_chunk_size / FERRY__ALIGN * FERRY__ALIGN; /* ferry bench --save */
   e->chunk = e->chunk_pinned ? e->cfg.chunk_size / FERRY__ALIGN * FERRY__ALIGN
-                             : FERRY__CTL_MIN_REQUEST;
+             : start        ? start
+                            : FERRY__CTL_MIN_REQUEST;
   ferry__budget_set_block_size(
       &e->budget, e->chunk < FERRY__BLOCK_SIZE ? (size_t)e->chunk : FERRY__BLOCK_SIZE);
 }
@@ -259,6 +268,13 @@ static struct sizing request_size(struct ferry_engine *e, struct ferry__job *j) 
   z.left = ferry__ivset_total(&j->unassigned);
   for (const struct ferry__xfer *x = e->active; x; x = x->next)
     if (x->job == j && x->end != FERRY__UNKNOWN && x->end > x->cursor) z.left += x->end - x->cursor;
+  /* until this file's own requests show a rate: the saved starting size */
+  if (j->stream_bps <= 0 && e->cfg.start_chunk_size && !e->cfg.limit_rate) {
+    uint64_t start = e->cfg.start_chunk_size / FERRY__ALIGN * FERRY__ALIGN;
+    z.size = start ? start : FERRY__ALIGN;
+    z.why = "the saved starting size (ferry bench --save): no rate of this file yet";
+    return z;
+  }
   if (e->cfg.limit_rate) {
     z.bps = (double)e->cfg.limit_rate / e->max_inflight;
     z.rtt = 2.0 / FERRY__CTL_ROUNDS;
@@ -514,6 +530,7 @@ int ferry_engine_run(struct ferry_engine *e) {
   e->rate_tokens = rate_burst(e);
   e->locks_stamped_ms = uv_now(&e->loop);
   uv_timer_start(&e->watchdog, on_watchdog, 250, 250);
+  ferry__conc_log_start(e);
   if (e->cfg.handle_signals) {
     uv_signal_init(&e->loop, &e->sigint);
     uv_signal_init(&e->loop, &e->sigterm);

@@ -22,6 +22,11 @@ struct hash_req {
 };
 
 void ferry__hash_retain(struct ferry__job *j, struct ferry__block *b) {
+  if (j->no_hash) { /* nothing hashes: the cursor follows the bytes that arrived */
+    ferry__block_free(j->e, b);
+    j->hash_cursor = ferry__ivset_contiguous_end(&j->written, j->hash_cursor);
+    return;
+  }
   if (b->offset + b->len <= j->hash_cursor) { /* already hashed from the file */
     ferry__block_free(j->e, b);
     return;
@@ -99,7 +104,7 @@ void ferry__hash_start(struct ferry__job *j) {
 }
 
 void ferry__hash_kick(struct ferry__job *j) {
-  if (j->hash_running || ferry__job_draining(j) || !j->sha) return;
+  if (j->hash_running || ferry__job_draining(j) || !j->sha || j->no_hash) return;
   if (!j->hash_ready) {
     if (j->git_sha1 && !j->size_known) return; /* git's header needs the size first */
     ferry__hash_start(j);

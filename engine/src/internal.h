@@ -184,6 +184,7 @@ struct ferry__job {
   int caller_locked;
   int make_parents; /* create path's missing folders before the lock (ferry_job_spec) */
   int discard;      /* the null sink: nothing is written, opened, locked or unlinked */
+  int no_hash;      /* with discard: nothing hashed either, the hash cursor follows the bytes */
   struct ferry__lock lock;
 };
 
@@ -260,6 +261,7 @@ struct ferry__conc {
 void ferry__conc_init(struct ferry_engine *e, int pinned_conns, int pinned_streams);
 void ferry__conc_on_protocol(struct ferry_engine *e); /* multiplexing is now known */
 void ferry__conc_tick(struct ferry_engine *e);        /* from the watchdog */
+void ferry__conc_log_start(struct ferry_engine *e);   /* -v: where it starts */
 
 struct ferry_engine {
   struct ferry_config cfg;

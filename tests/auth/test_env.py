@@ -9,7 +9,7 @@ from ferrytest import FERRY_BIN
 
 ENV_KEYS = {"ferry_version", "versions", "platform", "endpoint", "hf_home", "cache_dir",
             "token_path", "stored_tokens_path", "stored_tokens", "token_found", "token_source",
-            "offline", "user", "user_error", "variables"}
+            "offline", "user", "user_error", "variables", "settings"}
 
 
 def whoami_requests(hub):

@@ -71,6 +71,21 @@ class Bench(HubEnv):
         assert fig["mb_per_s"] == pytest.approx(fig["bytes"] / fig["seconds"] / 1e6, rel=1e-6)
         return fig
 
+    def interrupted_raw(self, *args, after):
+        """`ferry bench ARGS` sent SIGINT `after` seconds in: (exit code, stdout, stderr)."""
+        p = subprocess.Popen([FERRY_BIN, "bench"] + [str(a) for a in args], env=self.env,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(after)
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=30 * TIMEOUT_SCALE)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        return p.returncode, out, err
+
 
 @contextmanager
 def recording_server(handler):

@@ -46,6 +46,16 @@
   X(bench_stages) \
   X(bench_object_size) \
   X(bench_gen) \
+  X(sweep_point_seconds) \
+  X(sweep_best_fastest) \
+  X(sweep_best_cheapest_of_the_near) \
+  X(sweep_best_skips_failed_points) \
+  X(sweep_cap_seen) \
+  X(sweep_cap_per_streams_value) \
+  X(sweep_verdict_names_the_cap) \
+  X(settings_roundtrip) \
+  X(settings_strict) \
+  X(settings_apply_flag_wins) \
   X(plan_next) \
   X(plan_split) \
   X(plan_handover) \
