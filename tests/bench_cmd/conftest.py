@@ -53,39 +53,32 @@ class Bench(HubEnv):
     def interrupted(self, *args, env=None, ready=lambda p: time.sleep(2.5)):
         """`ferry bench ARGS --json` stopped by SIGINT once ready(process) returns: exit 130
         with the figures measured so far, which it returns."""
-        p = subprocess.Popen([FERRY_BIN, "bench", *[str(a) for a in args], "--json"],
-                             env=self.env_with(env), stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            ready(p)
-            p.send_signal(signal.SIGINT)
-            out, err = p.communicate(timeout=60 * TIMEOUT_SCALE)
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-        assert p.returncode == 130, (out, err)
+        code, out, err = self.interrupted_raw(*args, "--json", env=env, ready=ready)
+        assert code == 130, (out, err)
         fig = json.loads(out)
         assert fig["ok"] is False and fig["error"]["name"] == "INTERRUPTED"
         assert fig["bytes"] > 0 and 0 < fig["seconds"] < 60
         assert fig["mb_per_s"] == pytest.approx(fig["bytes"] / fig["seconds"] / 1e6, rel=1e-6)
         return fig
 
-    def interrupted_raw(self, *args, after):
-        """`ferry bench ARGS` sent SIGINT `after` seconds in: (exit code, stdout, stderr)."""
-        p = subprocess.Popen([FERRY_BIN, "bench"] + [str(a) for a in args], env=self.env,
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    def interrupted_raw(self, *args, after=None, env=None, ready=None):
+        """`ferry bench ARGS` sent SIGINT once ready(process) returns (or `after` seconds in):
+        (exit code, stdout, stderr)."""
+        p = subprocess.Popen([FERRY_BIN, "bench", *[str(a) for a in args]],
+                             env=self.env_with(env), stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            time.sleep(after)
+            if ready:
+                ready(p)
+            else:
+                time.sleep(after)
             p.send_signal(signal.SIGINT)
-            out, err = p.communicate(timeout=30 * TIMEOUT_SCALE)
+            out, err = p.communicate(timeout=60 * TIMEOUT_SCALE)
         finally:
             if p.poll() is None:
                 p.kill()
                 p.wait()
         return p.returncode, out, err
-
 
 @contextmanager
 def recording_server(handler):
