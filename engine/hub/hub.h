@@ -43,6 +43,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -319,7 +320,13 @@ int ferry__hub_tree_cache_serialize(const struct ferry__hub_tree *t, char **out,
  * malformed part is FERRY_E_PROTOCOL (the caller lists again). */
 int ferry__hub_tree_cache_parse(const char *json, size_t len, struct ferry__hub_tree *t,
                                 char *why, size_t why_len);
-/* Write (atomically) / read <folder>/trees/<commit>.json. Read: *found = 0 when missing. */
+/* The same from a file, read through a window of `window` bytes (a value longer than half
+ * of it is malformed), so memory does not grow with the file. */
+int ferry__hub_tree_cache_parse_file(FILE *f, size_t window, struct ferry__hub_tree *t,
+                                     char *why, size_t why_len);
+#define FERRY__HUB_TREE_CACHE_WINDOW (1u << 20) /* a file's object or a key: up to 512 KiB */
+/* Write (atomically) / read <folder>/trees/<commit>.json (read as it streams: any size).
+ * Read: *found = 0 when missing. */
 int ferry__hub_tree_cache_write(const char *folder, const char *commit,
                                 const struct ferry__hub_tree *t);
 int ferry__hub_tree_cache_read(const char *folder, const char *commit, struct ferry__hub_tree *t,

@@ -2,6 +2,7 @@
  * Link header that pages the tree (§1.5), and the trees/<commit>.json listing cache that
  * huggingface_hub >= 1.22 keeps (§3.5). Parsing is jansson's; every body has a size cap. */
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -458,16 +459,42 @@ int ferry__hub_tree_cache_serialize(const struct ferry__hub_tree *t, char **out,
 /* A JSON document of jansson objects costs about 3 KiB per file here (a hash table per
  * object): 20,000 cached files were 67 MB. So only the two outer objects are walked here (the
  * structure: whitespace, braces, colons, commas), and jansson decodes each key and each
- * file's small object on its own (JSON_DISABLE_EOF_CHECK: it reports where the value ended). */
+ * file's small object on its own (JSON_DISABLE_EOF_CHECK: it reports where the value ended).
+ * From a file, the text goes through a window (a million files' cache is over 100 MB): it is
+ * refilled whenever less than half of it lies ahead, so a value of up to half the window is
+ * always whole in it; a longer one reads as malformed JSON (the tree is listed again). */
 struct cursor {
   const char *s;
   size_t len, i;
+  FILE *f;       /* NULL: s is the whole text */
+  char *buf;     /* the window (s == buf) */
+  size_t window;
+  int read_error;
 };
 
+/* From a file: the text ahead of i topped up to the window, once half of it is consumed. */
+static void refill(struct cursor *c) {
+  if (!c->f || c->len - c->i >= c->window / 2) return;
+  memmove(c->buf, c->buf + c->i, c->len - c->i);
+  c->len -= c->i;
+  c->i = 0;
+  while (c->f && c->len < c->window) {
+    size_t got = fread(c->buf + c->len, 1, c->window - c->len, c->f);
+    c->len += got;
+    if (got == 0) {
+      c->read_error = ferror(c->f);
+      c->f = NULL; /* the end: nothing more comes */
+    }
+  }
+}
+
 static int at(struct cursor *c, char ch) {
-  while (c->i < c->len && (c->s[c->i] == ' ' || c->s[c->i] == '\t' || c->s[c->i] == '\n' ||
-                           c->s[c->i] == '\r'))
-    c->i++;
+  for (;; c->i++) {
+    refill(c);
+    if (c->i >= c->len || (c->s[c->i] != ' ' && c->s[c->i] != '\t' && c->s[c->i] != '\n' &&
+                           c->s[c->i] != '\r'))
+      break;
+  }
   if (c->i >= c->len || c->s[c->i] != ch) return 0;
   c->i++;
   return 1;
@@ -538,51 +565,75 @@ static int by_path(const void *a, const void *b) {
   return strcmp(((const struct ferry__hub_entry *)a)->path, ((const struct ferry__hub_entry *)b)->path);
 }
 
-int ferry__hub_tree_cache_parse(const char *json, size_t len, struct ferry__hub_tree *t,
-                                char *why, size_t why_len) {
+/* Files in path order (the cache is written so: then no sort), each named once. */
+static int sorted_once(struct ferry__hub_tree *t, char *why, size_t why_len) {
+  size_t k = 1;
+  while (k < t->n && strcmp(t->v[k - 1].path, t->v[k].path) < 0) k++;
+  if (k < t->n) qsort(t->v, t->n, sizeof(*t->v), by_path);
+  for (k = 1; k < t->n; k++)
+    if (!strcmp(t->v[k - 1].path, t->v[k].path))
+      return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache names a file twice");
+  return 0;
+}
+
+static int cache_parse(struct cursor *c, struct ferry__hub_tree *t, char *why, size_t why_len) {
   ferry__hub_tree_init(t);
-  if (len > FERRY__HUB_JSON_MAX)
-    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache too large (%zu bytes)", len);
-  struct cursor c = {json, len, 0};
   int r = 0, version = 0, files = 0;
-  if (!at(&c, '{') || at(&c, '}'))
+  if (!at(c, '{') || at(c, '}'))
     r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache is not a JSON object");
   while (!r) {
     json_t *key = NULL;
-    if (member_key(&c, &key) != 0) {
+    if (member_key(c, &key) != 0) {
       r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "malformed JSON in the tree cache");
       break;
     }
     if (!strcmp(json_string_value(key), "files")) {
       r = files++ ? ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has two files objects")
-                  : cache_files(&c, t, why, why_len);
+                  : cache_files(c, t, why, why_len);
     } else { /* format_version, or a key a later version adds */
-      json_t *v = value(&c);
+      json_t *v = value(c);
       if (!v) r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "malformed JSON in the tree cache");
       else if (!strcmp(json_string_value(key), "format_version"))
         version = json_is_integer(v) && json_integer_value(v) == 1 ? 1 : -1;
       json_decref(v);
     }
     json_decref(key);
-    if (r || at(&c, '}')) break;
-    if (!at(&c, ','))
+    if (r || at(c, '}')) break;
+    if (!at(c, ','))
       r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "malformed JSON in the tree cache");
   }
-  if (!r && (at(&c, 0), c.i != len))
+  if (!r && (at(c, 0), c->i != c->len))
     r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has data after its object");
   if (!r && version != 1)
     r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has an unknown format_version");
   if (!r && !files)
     r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has no files object");
-  if (!r && t->n > 1) { /* an empty tree has v == NULL */
-    qsort(t->v, t->n, sizeof(*t->v), by_path);
-    for (size_t k = 1; k < t->n && !r; k++)
-      if (!strcmp(t->v[k - 1].path, t->v[k].path))
-        r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache names a file twice");
-  }
+  if (c->read_error) r = ferry__hub_why(FERRY_E_IO, why, why_len, "cannot read the tree cache");
+  if (!r) r = sorted_once(t, why, why_len);
   if (r) ferry__hub_tree_free(t);
   return r;
 }
+
+int ferry__hub_tree_cache_parse(const char *json, size_t len, struct ferry__hub_tree *t,
+                                char *why, size_t why_len) {
+  ferry__hub_tree_init(t);
+  if (len > FERRY__HUB_JSON_MAX)
+    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache too large (%zu bytes)", len);
+  struct cursor c = {.s = json, .len = len};
+  return cache_parse(&c, t, why, why_len);
+}
+
+int ferry__hub_tree_cache_parse_file(FILE *f, size_t window, struct ferry__hub_tree *t,
+                                     char *why, size_t why_len) {
+  ferry__hub_tree_init(t);
+  struct cursor c = {.f = f, .window = window < 2 ? 2 : window};
+  if (!(c.buf = malloc(c.window))) return FERRY_E_NOMEM;
+  c.s = c.buf;
+  int r = cache_parse(&c, t, why, why_len);
+  free(c.buf);
+  return r;
+}
+
 
 int ferry__hub_tree_cache_write(const char *folder, const char *commit,
                                 const struct ferry__hub_tree *t) {
@@ -600,15 +651,14 @@ int ferry__hub_tree_cache_read(const char *folder, const char *commit, struct fe
                                int *found, char *why, size_t why_len) {
   ferry__hub_tree_init(t);
   *found = 0;
-  char *path = NULL, *text = NULL;
-  size_t len;
+  char *path = NULL;
   int r = ferry__hub_tree_cache_path(folder, commit, &path);
-  if (!r) r = ferry__read_small(path, FERRY__HUB_JSON_MAX, &text, &len, found);
+  FILE *f = r ? NULL : fopen(path, "re");
   free(path);
-  if (!r && *found) {
-    r = ferry__hub_tree_cache_parse(text, len, t, why, why_len);
-    if (r) *found = 0;
-  }
-  free(text);
+  if (r || !f) return r ? r : errno == ENOENT ? 0 : ferry__errno_to_err(errno);
+  *found = 1;
+  r = ferry__hub_tree_cache_parse_file(f, FERRY__HUB_TREE_CACHE_WINDOW, t, why, why_len);
+  if (r) *found = 0;
+  fclose(f);
   return r;
 }
