@@ -285,10 +285,14 @@ static uint64_t entry_size(const struct ferry__hub_entry *e) {
   return e->has_lfs ? e->lfs_size : e->size;
 }
 
+/* The hash that names a file's blob: the LFS sha256, or the git blob sha1. */
+static const char *blob_hash(const struct ferry__hub_entry *e) {
+  return e->has_lfs ? ferry__hub_entry_lfs_oid(e) : ferry__hub_entry_oid(e);
+}
+
 static int entry_etag(struct dl *d, const struct ferry__hub_entry *e, char etag[65]) {
   char why[WHY] = "";
-  int err = ferry__hub_etag_normalize(e->has_lfs ? e->lfs_oid : e->oid, etag, 65, why,
-                                      sizeof(why));
+  int err = ferry__hub_etag_normalize(blob_hash(e), etag, 65, why, sizeof(why));
   if (err) fail(d, err, 0, "%s: unusable object id from the Hub: %s", e->path, why);
   return err;
 }
@@ -301,8 +305,7 @@ static const struct ferry__hub_entry *entry_of(struct dl *d, size_t k) {
 /* File k's blob name, once plan_and_fetch has checked it with entry_etag: the tree keeps only
  * 40- and 64-hex oids, which normalise to themselves. */
 static const char *etag_of(struct dl *d, size_t k) {
-  const struct ferry__hub_entry *e = entry_of(d, k);
-  return e->has_lfs ? e->lfs_oid : e->oid;
+  return blob_hash(entry_of(d, k));
 }
 
 /* One file's outcome to the caller: through opts->file_cb (nothing kept), or a copy appended
@@ -1102,31 +1105,26 @@ static int unwritable_fail(struct dl *d, const struct ferry__hub_entry *e) {
  * fetched; the others (pick.same: the first one's index + 1) are linked to its blob
  * afterwards. Without this the second waited on the first's lock and was announced as
  * "being downloaded by another process", by this very process. */
-struct by_etag {
-  const char *etag;
-  size_t k;
-};
-
-static int by_etag_cmp(const void *a, const void *b) {
-  const struct by_etag *x = a, *y = b;
-  int c = strcmp(x->etag, y->etag);
-  return c ? c : (x->k > y->k) - (x->k < y->k);
+static int by_etag(const void *a, const void *b, void *dl) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  int c = strcmp(etag_of(dl, x), etag_of(dl, y));
+  return c ? c : (x > y) - (x < y);
 }
 
 static int mark_same_content(struct dl *d) {
   size_t n = 0;
-  struct by_etag *order = malloc((d->npick + 1) * sizeof(*order));
+  uint32_t *order = malloc((d->npick + 1) * sizeof(*order)); /* 4 bytes a file, and the sort's */
   if (!order) return fail(d, FERRY_E_NOMEM, 0, "out of memory");
   for (size_t k = 0; k < d->npick; k++)
-    if (d->pick[k].flags & PICK_TODO) order[n++] = (struct by_etag){etag_of(d, k), k};
-  qsort(order, n, sizeof(*order), by_etag_cmp);
+    if (d->pick[k].flags & PICK_TODO) order[n++] = (uint32_t)k;
+  qsort_r(order, n, sizeof(*order), by_etag, d);
   for (size_t i = 1, first = 0; i < n; i++) {
-    if (strcmp(order[i].etag, order[first].etag) != 0) {
+    if (strcmp(etag_of(d, order[i]), etag_of(d, order[first])) != 0) {
       first = i;
       continue;
     }
-    struct pick *p = &d->pick[order[i].k];
-    p->same = (uint32_t)order[first].k + 1;
+    struct pick *p = &d->pick[order[i]];
+    p->same = order[first] + 1;
     p->flags &= (unsigned char)~PICK_TODO;
   }
   free(order);
@@ -1432,7 +1430,7 @@ int ferry_hub_verify(const struct ferry_hub_download_opts *o, struct ferry_hub_d
     char hex[65] = "";
     int herr = ferry__hash_file(file, !e->has_lfs, (uint64_t)st.st_size, NULL, NULL, hex);
     free(file);
-    const char *want = e->has_lfs ? e->lfs_oid : e->oid;
+    const char *want = blob_hash(e);
     if (herr || strcasecmp(hex, want) != 0 || (uint64_t)st.st_size != f->size) {
       f->status = FERRY_HUB_FILE_FAILED;
       f->error = herr ? herr : FERRY_E_CHECKSUM;

@@ -44,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -260,21 +261,34 @@ int ferry__hub_patterns_keep(const char *const *allow, size_t n_allow,
 /* ---- tree.c ------------------------------------------------------------------------------ */
 
 struct ferry__hub_entry {
-  /* One allocation, owned by the tree, holds the path (checked with ferry__hub_path_check)
-   * and the three hashes after it: entries cost what their strings need. */
+  /* The tree's strings (blocks, not one malloc per entry) hold the path (checked with
+   * ferry__hub_path_check) and, after its NUL, the three hashes (the accessors below): an
+   * entry costs what its strings need, and 32 bytes here. */
   char *path;
-  const char *oid;      /* git blob sha1 ("" when absent) */
-  const char *lfs_oid;  /* sha256 of the content (64 lowercase hex), "" without LFS */
-  const char *xet_hash; /* "" when absent */
   uint64_t size;        /* content size (0 for directories) */
   uint64_t lfs_size;
   unsigned char is_dir; /* "directory" (1) or "file" (0) */
   unsigned char has_lfs;
 };
+/* git blob sha1 ("" when absent) */
+static inline const char *ferry__hub_entry_oid(const struct ferry__hub_entry *e) {
+  return e->path + strlen(e->path) + 1;
+}
+/* sha256 of the content (64 lowercase hex), "" without LFS */
+static inline const char *ferry__hub_entry_lfs_oid(const struct ferry__hub_entry *e) {
+  const char *oid = ferry__hub_entry_oid(e);
+  return oid + strlen(oid) + 1;
+}
+/* "" when absent */
+static inline const char *ferry__hub_entry_xet_hash(const struct ferry__hub_entry *e) {
+  const char *lfs = ferry__hub_entry_lfs_oid(e);
+  return lfs + strlen(lfs) + 1;
+}
 
 struct ferry__hub_tree {
   struct ferry__hub_entry *v;
   size_t n, cap;
+  struct ferry__hub_strings *strings; /* what the entries' strings point into (tree.c) */
 };
 void ferry__hub_tree_init(struct ferry__hub_tree *t);
 void ferry__hub_tree_free(struct ferry__hub_tree *t);

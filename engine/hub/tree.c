@@ -13,8 +13,48 @@
 
 void ferry__hub_tree_init(struct ferry__hub_tree *t) { memset(t, 0, sizeof(*t)); }
 
+/* The entries' strings, one block after the other: a million small allocations would cost
+ * their malloc headers and rounding (about 20 bytes a file) and as many frees. */
+#define STRING_BLOCK (256u << 10)
+struct ferry__hub_strings {
+  struct ferry__hub_strings *prev;
+  size_t used, cap;
+  char data[];
+};
+
+static char *strings_alloc(struct ferry__hub_tree *t, size_t n) {
+  struct ferry__hub_strings *b = t->strings;
+  if (!b || b->cap - b->used < n) {
+    size_t cap = n > STRING_BLOCK ? n : STRING_BLOCK;
+    if (!(b = malloc(sizeof(*b) + cap))) return NULL;
+    *b = (struct ferry__hub_strings){t->strings, 0, cap};
+    t->strings = b;
+  }
+  b->used += n;
+  return b->data + b->used - n;
+}
+
+/* Where the strings end now, and back to there (a page that fails leaves no strings). */
+struct strings_mark {
+  struct ferry__hub_strings *block;
+  size_t used;
+};
+
+static struct strings_mark strings_mark(const struct ferry__hub_tree *t) {
+  return (struct strings_mark){t->strings, t->strings ? t->strings->used : 0};
+}
+
+static void strings_back_to(struct ferry__hub_tree *t, struct strings_mark m) {
+  while (t->strings != m.block) {
+    struct ferry__hub_strings *b = t->strings;
+    t->strings = b->prev;
+    free(b);
+  }
+  if (t->strings) t->strings->used = m.used;
+}
+
 void ferry__hub_tree_free(struct ferry__hub_tree *t) {
-  for (size_t i = 0; i < t->n; i++) free(t->v[i].path);
+  strings_back_to(t, (struct strings_mark){NULL, 0});
   free(t->v);
   memset(t, 0, sizeof(*t));
 }
@@ -47,16 +87,17 @@ struct entry_text {
   char oid[FERRY__HUB_OID_MAX + 1], lfs_oid[FERRY__HUB_OID_MAX + 1], xet_hash[FERRY__HUB_OID_MAX + 1];
 };
 
-/* path, oid, lfs_oid and xet_hash in one malloc (e->path): a listing holds every entry at once,
- * so an entry costs its strings' lengths, not their maximum sizes. */
-static int pack(struct ferry__hub_entry *e, const char *path, const struct entry_text *x) {
+/* path, oid, lfs_oid and xet_hash one after the other in t's strings (e->path): a listing
+ * holds every entry at once, so an entry costs its strings' lengths, not their maximum sizes. */
+static int pack(struct ferry__hub_tree *t, struct ferry__hub_entry *e, const char *path,
+                const struct entry_text *x) {
   size_t np = strlen(path) + 1, no = strlen(x->oid) + 1, nl = strlen(x->lfs_oid) + 1;
-  char *p = malloc(np + no + nl + strlen(x->xet_hash) + 1);
+  char *p = strings_alloc(t, np + no + nl + strlen(x->xet_hash) + 1);
   if (!p) return FERRY_E_NOMEM;
   e->path = memcpy(p, path, np);
-  e->oid = strcpy(p + np, x->oid);
-  e->lfs_oid = strcpy(p + np + no, x->lfs_oid);
-  e->xet_hash = strcpy(p + np + no + nl, x->xet_hash);
+  strcpy(p + np, x->oid);
+  strcpy(p + np + no, x->lfs_oid);
+  strcpy(p + np + no + nl, x->xet_hash);
   return 0;
 }
 
@@ -103,8 +144,8 @@ static json_t *load(const char *json, size_t len, char *why, size_t why_len, int
 }
 
 /* One element of a tree page into e (e->path malloc'd on success). */
-static int parse_entry(const json_t *item, size_t index, struct ferry__hub_entry *e, char *why,
-                       size_t why_len) {
+static int parse_entry(struct ferry__hub_tree *t, const json_t *item, size_t index,
+                       struct ferry__hub_entry *e, char *why, size_t why_len) {
   memset(e, 0, sizeof(*e));
   if (!json_is_object(item))
     return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree entry %zu is not an object", index);
@@ -143,7 +184,7 @@ static int parse_entry(const json_t *item, size_t index, struct ferry__hub_entry
   if (bad)
     return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree entry '%s' has a missing or bad %s",
                           p, bad);
-  return pack(e, p, &x);
+  return pack(t, e, p, &x);
 }
 
 int ferry__hub_tree_parse_page(const char *json, size_t len, struct ferry__hub_tree *t,
@@ -156,19 +197,19 @@ int ferry__hub_tree_parse_page(const char *json, size_t len, struct ferry__hub_t
     return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree page is not a JSON array");
   }
   size_t before = t->n, i;
+  struct strings_mark mark = strings_mark(t);
   json_t *item;
   json_array_foreach(root, i, item) {
     struct ferry__hub_entry e;
-    if ((r = parse_entry(item, i, &e, why, why_len))) break;
+    if ((r = parse_entry(t, item, i, &e, why, why_len))) break;
     if ((r = push(t, &e))) {
-      free(e.path);
       if (r == FERRY_E_PROTOCOL) ferry__hub_why(r, why, why_len, "tree listing has too many entries");
       break;
     }
   }
   json_decref(root);
   if (r) { /* leave t as it was */
-    for (size_t k = before; k < t->n; k++) free(t->v[k].path);
+    strings_back_to(t, mark);
     t->n = before;
   }
   return r;
@@ -352,20 +393,19 @@ int ferry__hub_link_next(const char *value, size_t len, char **out) {
 /* ---- trees/<commit>.json ---------------------------------------------------------------------- */
 
 /* Files in path order: indexes into the tree (a listing that names a path twice keeps the
- * later entry, as a JSON object built in listing order would). */
+ * later entry, as a JSON object built in listing order would). 4 bytes a file, and as much
+ * again for the sort's buffer: a million files' listing is sorted in 8 MB. */
 struct sorted {
   const struct ferry__hub_tree *t;
-  struct file_ref {
-    const char *path;
-    size_t i;
-  } *v;
+  uint32_t *v; /* FERRY__HUB_TREE_MAX_ENTRIES fits */
   size_t n;
 };
 
-static int by_path_then_index(const void *a, const void *b) {
-  const struct file_ref *x = a, *y = b;
-  int c = strcmp(x->path, y->path);
-  return c ? c : (x->i > y->i) - (x->i < y->i);
+static int by_path_then_index(const void *a, const void *b, void *tree) {
+  const struct ferry__hub_tree *t = tree;
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  int c = strcmp(t->v[x].path, t->v[y].path);
+  return c ? c : (x > y) - (x < y);
 }
 
 static int sort_files(const struct ferry__hub_tree *t, struct sorted *s) {
@@ -373,11 +413,12 @@ static int sort_files(const struct ferry__hub_tree *t, struct sorted *s) {
   s->n = 0;
   if (!(s->v = malloc((t->n ? t->n : 1) * sizeof(*s->v)))) return FERRY_E_NOMEM;
   for (size_t i = 0; i < t->n; i++)
-    if (!t->v[i].is_dir) s->v[s->n++] = (struct file_ref){t->v[i].path, i};
-  qsort(s->v, s->n, sizeof(*s->v), by_path_then_index);
+    if (!t->v[i].is_dir) s->v[s->n++] = (uint32_t)i;
+  qsort_r(s->v, s->n, sizeof(*s->v), by_path_then_index, (void *)t);
   size_t kept = 0;
   for (size_t i = 0; i < s->n; i++)
-    if (i + 1 == s->n || strcmp(s->v[i].path, s->v[i + 1].path) != 0) s->v[kept++] = s->v[i];
+    if (i + 1 == s->n || strcmp(t->v[s->v[i]].path, t->v[s->v[i + 1]].path) != 0)
+      s->v[kept++] = s->v[i];
   s->n = kept;
   return 0;
 }
@@ -413,19 +454,19 @@ static int emit_tree_cache(const struct sorted *s, FILE *f) {
   fputs("{\n \"format_version\": 1,\n \"files\": {", f);
   int r = 0;
   for (size_t i = 0; i < s->n && !r; i++) {
-    const struct ferry__hub_entry *e = &s->t->v[s->v[i].i];
+    const struct ferry__hub_entry *e = &s->t->v[s->v[i]];
     fputs(i ? ",\n  " : "\n  ", f);
     if ((r = put_string(f, e->path))) break;
     fprintf(f, ": {\n   \"size\": %llu,\n   \"blob_id\": ", (unsigned long long)e->size);
-    if ((r = put_string(f, e->oid))) break;
+    if ((r = put_string(f, ferry__hub_entry_oid(e)))) break;
     if (e->has_lfs) {
       fputs(",\n   \"lfs_sha256\": ", f);
-      if ((r = put_string(f, e->lfs_oid))) break;
+      if ((r = put_string(f, ferry__hub_entry_lfs_oid(e)))) break;
       fprintf(f, ",\n   \"lfs_size\": %llu", (unsigned long long)e->lfs_size);
     }
-    if (e->xet_hash[0]) {
+    if (ferry__hub_entry_xet_hash(e)[0]) {
       fputs(",\n   \"xet_hash\": ", f);
-      if ((r = put_string(f, e->xet_hash))) break;
+      if ((r = put_string(f, ferry__hub_entry_xet_hash(e)))) break;
     }
     fputs("\n  }", f);
   }
@@ -536,9 +577,8 @@ static int cache_entry(const char *key, const json_t *info, struct ferry__hub_tr
       (xh && !json_is_null(xh) && copy_str(xh, x.xet_hash, sizeof(x.xet_hash)) != 0))
     return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache entry is malformed");
   e.has_lfs = x.lfs_oid[0] != 0;
-  if ((r = pack(&e, key, &x))) return r;
-  if ((r = push(t, &e))) free(e.path);
-  return r;
+  if ((r = pack(t, &e, key, &x))) return r;
+  return push(t, &e); /* on failure the whole tree goes */
 }
 
 /* The "files" object, entry by entry. */

@@ -49,11 +49,11 @@ def test_many_files_bounded_memory(ferry, hub):
 
 
 def test_memory_per_file_of_a_selection(ferry, hub):
-    """What one more file costs a download beyond its tree entry (about 140 bytes): the peak
-    RSS of a dry run of 20,000 files against one of 2,000, per file. A million-file snapshot
-    fits 128 MiB only if the selection is small per file: no result array (the CLI takes each
+    """What one more file costs a download: the peak RSS of a dry run of 20,000 files against
+    one of 2,000, per file. A million-file snapshot fits 128 MiB only if that stays near 100
+    bytes: the tree entry and a 16-byte selection state, no result array (the CLI takes each
     file's outcome through file_cb), no repo info listing every file (expand=sha). It was
-    about 600 bytes."""
+    451 bytes on the code before."""
     rss, files = [], []
     for repo in ("demo/many-files", REPO):
         r = ferry(repo, "--repo-type", "dataset", "--dry-run", "--json", timeout=300)

@@ -42,17 +42,17 @@ void test_hub_tree_page(void) {
   ASSERT_EQ_INT(t.v[0].is_dir, 0);
   ASSERT_EQ_STR(t.v[0].path, "config.json");
   ASSERT_EQ_U64(t.v[0].size, 1432);
-  ASSERT_EQ_STR(t.v[0].oid, SHA1);
+  ASSERT_EQ_STR(ferry__hub_entry_oid(&t.v[0]), SHA1);
   ASSERT_EQ_INT(t.v[0].has_lfs, 0);
-  ASSERT_EQ_STR(t.v[0].xet_hash, "");
+  ASSERT_EQ_STR(ferry__hub_entry_xet_hash(&t.v[0]), "");
   ASSERT_EQ_INT(t.v[1].is_dir, 1);
   ASSERT_EQ_STR(t.v[1].path, "sub");
   ASSERT_EQ_STR(t.v[2].path, "sub/model.safetensors");
   ASSERT_EQ_U64(t.v[2].size, 336592329);
   ASSERT_EQ_INT(t.v[2].has_lfs, 1);
-  ASSERT_EQ_STR(t.v[2].lfs_oid, SHA256);
+  ASSERT_EQ_STR(ferry__hub_entry_lfs_oid(&t.v[2]), SHA256);
   ASSERT_EQ_U64(t.v[2].lfs_size, 336592329);
-  ASSERT_EQ_STR(t.v[2].xet_hash, "cccc");
+  ASSERT_EQ_STR(ferry__hub_entry_xet_hash(&t.v[2]), "cccc");
   ASSERT_EQ_STR(t.v[3].path, "\xe6\x97\xa5\xe6\x9c\xac/\xc3\xa9t\xc3\xa9 1.txt");
   ASSERT_EQ_INT(t.v[4].has_lfs, 0);
   ASSERT_EQ_U64(t.v[4].size, 0);
@@ -312,11 +312,11 @@ void test_hub_tree_cache_roundtrip(void) {
     ASSERT_EQ_INT(back.v[i].is_dir, 0);
   }
   ASSERT_EQ_U64(back.v[2].size, 336592329);
-  ASSERT_EQ_STR(back.v[2].oid, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+  ASSERT_EQ_STR(ferry__hub_entry_oid(&back.v[2]), "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
   ASSERT_EQ_INT(back.v[2].has_lfs, 1);
-  ASSERT_EQ_STR(back.v[2].lfs_oid, SHA256);
+  ASSERT_EQ_STR(ferry__hub_entry_lfs_oid(&back.v[2]), SHA256);
   ASSERT_EQ_U64(back.v[2].lfs_size, 336592329);
-  ASSERT_EQ_STR(back.v[2].xet_hash, "cccc");
+  ASSERT_EQ_STR(ferry__hub_entry_xet_hash(&back.v[2]), "cccc");
   ASSERT_EQ_INT(back.v[0].has_lfs, 0);
   /* written again from what was read: the same bytes */
   char *a = NULL, *b = NULL;
@@ -345,11 +345,11 @@ void test_hub_tree_cache_any_layout(void) {
   ASSERT_EQ_INT(ferry__hub_tree_cache_parse(json, strlen(json), &t, why, sizeof(why)), 0);
   ASSERT_EQ_U64(t.n, 2);
   ASSERT_EQ_STR(t.v[0].path, "a");
-  ASSERT_EQ_STR(t.v[0].oid, SHA1);
-  ASSERT_EQ_STR(t.v[0].xet_hash, "h");
+  ASSERT_EQ_STR(ferry__hub_entry_oid(&t.v[0]), SHA1);
+  ASSERT_EQ_STR(ferry__hub_entry_xet_hash(&t.v[0]), "h");
   ASSERT_EQ_STR(t.v[1].path, "b");
   ASSERT_EQ_U64(t.v[1].size, 2);
-  ASSERT_EQ_STR(t.v[1].lfs_oid, "");
+  ASSERT_EQ_STR(ferry__hub_entry_lfs_oid(&t.v[1]), "");
   ferry__hub_tree_free(&t);
 }
 
@@ -517,9 +517,9 @@ static void assert_same_tree(const struct ferry__hub_tree *a, const struct ferry
   ASSERT_EQ_U64(a->n, b->n);
   for (size_t i = 0; i < a->n; i++) {
     ASSERT_EQ_STR(a->v[i].path, b->v[i].path);
-    ASSERT_EQ_STR(a->v[i].oid, b->v[i].oid);
-    ASSERT_EQ_STR(a->v[i].lfs_oid, b->v[i].lfs_oid);
-    ASSERT_EQ_STR(a->v[i].xet_hash, b->v[i].xet_hash);
+    ASSERT_EQ_STR(ferry__hub_entry_oid(&a->v[i]), ferry__hub_entry_oid(&b->v[i]));
+    ASSERT_EQ_STR(ferry__hub_entry_lfs_oid(&a->v[i]), ferry__hub_entry_lfs_oid(&b->v[i]));
+    ASSERT_EQ_STR(ferry__hub_entry_xet_hash(&a->v[i]), ferry__hub_entry_xet_hash(&b->v[i]));
     ASSERT_EQ_U64(a->v[i].size, b->v[i].size);
     ASSERT_EQ_U64(a->v[i].lfs_size, b->v[i].lfs_size);
     ASSERT_EQ_INT(a->v[i].has_lfs, b->v[i].has_lfs);
@@ -598,4 +598,52 @@ void test_hub_tree_cache_larger_than_a_body(void) {
   ferry__hub_tree_free(&want);
   ferry__hub_tree_free(&got);
   free(text), free(folder), free(path);
+}
+
+/* The entries' strings live in the tree's blocks: across many pages (past several 256 KiB
+ * blocks, long names crossing their ends) and pages refused midway (their strings taken
+ * back, a new block or not), every entry kept reads back its own path and hashes. */
+void test_hub_tree_strings_across_pages(void) {
+  struct ferry__hub_tree t;
+  ferry__hub_tree_init(&t);
+  char page[16384], name[4200];
+  size_t want = 0;
+  for (size_t p = 0; p < 400; p++) {
+    size_t used = (size_t)snprintf(page, sizeof(page), "[");
+    for (size_t k = 0; k < 3; k++) {
+      size_t i = p * 3 + k, nl = (size_t)snprintf(name, sizeof(name), "p%zu/f%zu-", p, i);
+      size_t len = (i * 997) % (k == 2 ? 4000 : 300); /* some names near the path limit */
+      for (; nl < len; nl++) name[nl] = (char)('a' + (i + nl) % 26);
+      name[nl] = 0;
+      used += (size_t)snprintf(page + used, sizeof(page) - used,
+                               "%s{\"type\":\"file\",\"oid\":\"%040zx\",\"size\":%zu,\"path\":\"%s\""
+                               "%s}", k ? "," : "", i, i, name,
+                               i % 2 ? ",\"lfs\":{\"oid\":\"" SHA256 "\",\"size\":9}" : "");
+    }
+    /* every third page ends with a bad entry: refused whole */
+    int refused = p % 3 == 1;
+    if (refused) used += (size_t)snprintf(page + used, sizeof(page) - used, ",{\"type\":\"file\"}");
+    snprintf(page + used, sizeof(page) - used, "]");
+    ASSERT_EQ_INT(ferry__hub_tree_parse_page(page, strlen(page), &t, NULL, 0),
+                  refused ? FERRY_E_PROTOCOL : 0);
+    want += refused ? 0 : 3;
+    ASSERT_EQ_U64(t.n, want);
+  }
+  for (size_t e = 0; e < t.n; e++) {
+    const struct ferry__hub_entry *x = &t.v[e];
+    size_t p, i;
+    ASSERT_EQ_INT(sscanf(x->path, "p%zu/f%zu-", &p, &i), 2);
+    ASSERT_NE_INT(p % 3, 1);
+    ASSERT_EQ_U64(x->size, i);
+    char oid[41];
+    snprintf(oid, sizeof(oid), "%040zx", i);
+    ASSERT_EQ_STR(ferry__hub_entry_oid(x), oid);
+    ASSERT_EQ_STR(ferry__hub_entry_lfs_oid(x), i % 2 ? SHA256 : "");
+    ASSERT_EQ_STR(ferry__hub_entry_xet_hash(x), "");
+    size_t len = (i * 997) % (i % 3 == 2 ? 4000 : 300), nl = strlen(x->path);
+    ASSERT_EQ_U64(nl, len > nl ? len : nl);
+    for (size_t c = strcspn(x->path, "-") + 1; c < nl; c++)
+      ASSERT_EQ_INT(x->path[c], 'a' + (i + c) % 26);
+  }
+  ferry__hub_tree_free(&t);
 }
