@@ -18,10 +18,39 @@ static const char *status_name(int s) {
   }
 }
 
-/* One JSON object on stdout; the files are written one at a time after the other keys, so a
- * snapshot of a million files is never a JSON tree in memory. */
+/* What the files' callback needs: --json or --dry-run, and what it has written so far. */
+struct file_out {
+  int json;
+  size_t n;         /* files written */
+  uint64_t fetch;   /* --dry-run: bytes to download */
+  int n_fetch;
+};
+
+/* One file's outcome, as the download hands it out (ferry_hub_download_opts.file_cb): with
+ * --json one element of "files" (the object's first key, so a snapshot of a million files is
+ * written as it goes, never held), with --dry-run one line. */
+static void print_file(void *user, const struct ferry_hub_file *f) {
+  struct file_out *w = user;
+  if (!w->json) {
+    int cached = f->status == FERRY_HUB_FILE_CACHED;
+    printf("%s\t%llu\t%s\n", f->path, (unsigned long long)f->size, cached ? "cached" : "download");
+    if (!cached) w->fetch += f->size, w->n_fetch++;
+    w->n++;
+    return;
+  }
+  json_t *one = json_pack("{s:s, s:I, s:s, s:b, s:s, s:o}", "path", f->path ? f->path : "",
+                          "size", (json_int_t)f->size, "etag", f->etag, "lfs", f->lfs,
+                          "status", status_name(f->status), "error",
+                          f->error ? json_string(ferry_err_name(f->error)) : json_null());
+  char *t = one ? json_dumps(one, JSON_COMPACT) : NULL;
+  if (t) printf("%s%s", w->n++ ? "," : "{\"files\":[", t);
+  free(t);
+  json_decref(one);
+}
+
+/* The rest of the JSON object, after the files print_file wrote. */
 static void print_json(const struct ferry_hub_download_opts *o,
-                       const struct ferry_hub_download_result *r) {
+                       const struct ferry_hub_download_result *r, const struct file_out *w) {
   double secs = r->stats.seconds > 0 ? r->stats.seconds : 1e-9;
   json_t *err = cli_json_error(r->error, r->message, r->http_status);
   json_t *obj = json_pack(
@@ -39,35 +68,16 @@ static void print_json(const struct ferry_hub_download_opts *o,
   char *text = json_dumps(obj, JSON_COMPACT);
   json_decref(obj);
   if (!text) return;
-  text[strlen(text) - 1] = 0; /* the closing brace comes after the files */
-  printf("%s,\"files\":[", text);
+  printf("%s],%s\n", w->n ? "" : "{\"files\":[", text + 1); /* text + 1: after its '{' */
   free(text);
-  for (size_t k = 0; k < r->n_files; k++) {
-    const struct ferry_hub_file *f = &r->files[k];
-    json_t *one = json_pack("{s:s, s:I, s:s, s:b, s:s, s:o}", "path", f->path ? f->path : "",
-                            "size", (json_int_t)f->size, "etag", f->etag, "lfs", f->lfs,
-                            "status", status_name(f->status), "error",
-                            f->error ? json_string(ferry_err_name(f->error)) : json_null());
-    char *t = one ? json_dumps(one, JSON_COMPACT) : NULL;
-    if (t) printf("%s%s", k ? "," : "", t);
-    free(t);
-    json_decref(one);
-  }
-  printf("]}\n");
 }
 
-static void print_dry_run(const struct ferry_hub_download_result *r) {
-  uint64_t fetch = 0;
-  int n = 0;
-  for (size_t k = 0; k < r->n_files; k++) {
-    const struct ferry_hub_file *f = &r->files[k];
-    int cached = f->status == FERRY_HUB_FILE_CACHED;
-    printf("%s\t%llu\t%s\n", f->path, (unsigned long long)f->size, cached ? "cached" : "download");
-    if (!cached) fetch += f->size, n++;
-  }
+static void print_dry_run_total(const struct ferry_hub_download_result *r,
+                                const struct file_out *w) {
   char b[32];
-  printf("total: %d file(s) to download, %s (%llu bytes); %d cached\n", n,
-         cli_fmt_bytes((double)fetch, b, sizeof(b)), (unsigned long long)fetch, r->files_cached);
+  printf("total: %d file(s) to download, %s (%llu bytes); %d cached\n", w->n_fetch,
+         cli_fmt_bytes((double)w->fetch, b, sizeof(b)), (unsigned long long)w->fetch,
+         r->files_cached);
 }
 
 int cli_download(int argc, char **argv) {
@@ -138,14 +148,16 @@ int cli_download(int argc, char **argv) {
   cfg.log_cb = cli_log;
   cfg.log_user = &progress;
   o.engine = &cfg;
+  struct file_out w = {.json = json};
+  if (json || o.dry_run) o.file_cb = print_file, o.file_user = &w;
   struct ferry_hub_download_result r;
   int err = ferry_hub_download(&o, &r);
   cli_progress_end(&progress);
   if (err) fprintf(stderr, "ferry: error: %s\n", r.message[0] ? r.message : ferry_strerror(err));
   if (json) {
-    print_json(&o, &r);
+    print_json(&o, &r, &w);
   } else if (!err && o.dry_run) {
-    print_dry_run(&r);
+    print_dry_run_total(&r, &w);
   } else if (!err) {
     if (!quiet) {
       char b[32], rate[32];

@@ -27,6 +27,19 @@
 #define MIRROR_CONNECT_TIMEOUT_S 5 /* a tier that does not answer by then is dropped */
 #define MIRROR_RETRIES 1           /* per request on the mirror; the Hub is the fallback */
 
+/* What a download keeps for each selected file, all the way through: a million files cost
+ * 16 MB here. Path, size and hashes are the tree entry's; a file's lock and job exist only
+ * while it is in the engine's window; its result is handed out at the end (hand_out). */
+enum { PICK_TODO = 1, PICK_DEFERRED = 2, PICK_DONE = 4 };
+struct pick {
+  uint32_t i;             /* index into tree.v (FERRY__HUB_TREE_MAX_ENTRIES fits) */
+  uint32_t same;          /* another pick whose blob this file shares, + 1; 0: none */
+  int error;              /* FERRY_E_* when failed */
+  unsigned char status;   /* enum ferry_hub_file_status */
+  unsigned char flags;    /* PICK_*: to fetch in this round, left for another process, ended */
+  unsigned char verdict;  /* enum ferry__hub_mirror_verdict: its mirror failure's meaning */
+};
+
 /* Everything one download needs, built step by step and freed in one place. */
 struct dl {
   const struct ferry_hub_download_opts *o;
@@ -45,10 +58,10 @@ struct dl {
   int tree_known;
   int symlinks;
   int unwritable; /* errno: the existing folder cannot be written in (check_creatable) */
-  size_t *pick; /* indexes into tree.v of the selected files */
+  struct pick *pick; /* the selected files */
   size_t npick;
-  struct ferry__lock *locks;
-  int *deferred;
+  size_t files_cap;  /* out->files' room (no file_cb) */
+  struct blob_ctx *zombies; /* files ended by hand after a stopped run, freed last */
   struct ferry__hub_mirror mirror; /* a cluster's cache tier (FERRY_MIRROR), or none */
 };
 
@@ -97,12 +110,17 @@ static int resolve_commit(struct dl *d, int *soft) {
     snprintf(d->offline_why, sizeof(d->offline_why), "HF_HUB_OFFLINE is set");
     return 0;
   }
-  char *url = NULL;
+  char *url = NULL, *sha_only = NULL;
   int err = ferry__hub_url_revision(d->endpoint, &d->repo, d->rev, &url);
+  /* Only the commit: the files come from the tree listing, and a repo info naming every file
+   * (siblings) is tens of MB as JSON objects for a million files. A server that does not know
+   * expand= sends everything, which parses the same. */
+  if (!err) err = ferry__hub_fmt(&sha_only, FERRY__HUB_URL_MAX, "%s?expand=sha", url);
+  free(url);
   if (err) return fail(d, err, 0, "cannot build the revision URL");
   struct ferry_hub_reply r;
-  err = api_get(d, url, &r);
-  free(url);
+  err = api_get(d, sha_only, &r);
+  free(sha_only);
   if (!err) {
     struct ferry__hub_repo_info info;
     char why[WHY] = "";
@@ -220,7 +238,7 @@ static int select_files(struct dl *d) {
       int hit = is_folder_name(name) ? under_folder(e->path, name, n) : !strcmp(e->path, name);
       if (!hit) continue;
       found++;
-      if (!taken[i]) d->pick[d->npick++] = i;
+      if (!taken[i]) d->pick[d->npick++].i = (uint32_t)i;
       taken[i] = 1;
     }
     if (found) continue;
@@ -239,7 +257,7 @@ static int select_files(struct dl *d) {
     int keep = ferry__hub_patterns_keep(o->include, o->n_include, o->exclude, o->n_exclude,
                                         d->tree.v[i].path);
     if (keep < 0) err = fail(d, keep, 0, "bad --include or --exclude pattern");
-    else if (keep) d->pick[d->npick++] = i;
+    else if (keep) d->pick[d->npick++].i = (uint32_t)i;
   }
   free(taken);
   return err;
@@ -267,30 +285,61 @@ static uint64_t entry_size(const struct ferry__hub_entry *e) {
   return e->has_lfs ? e->lfs_size : e->size;
 }
 
+/* The hash that names a file's blob: the LFS sha256, or the git blob sha1. */
+static const char *blob_hash(const struct ferry__hub_entry *e) {
+  return e->has_lfs ? ferry__hub_entry_lfs_oid(e) : ferry__hub_entry_oid(e);
+}
+
 static int entry_etag(struct dl *d, const struct ferry__hub_entry *e, char etag[65]) {
   char why[WHY] = "";
-  int err = ferry__hub_etag_normalize(e->has_lfs ? e->lfs_oid : e->oid, etag, 65, why,
-                                      sizeof(why));
+  int err = ferry__hub_etag_normalize(blob_hash(e), etag, 65, why, sizeof(why));
   if (err) fail(d, err, 0, "%s: unusable object id from the Hub: %s", e->path, why);
   return err;
 }
 
+/* The tree entry of selected file k. */
+static const struct ferry__hub_entry *entry_of(struct dl *d, size_t k) {
+  return &d->tree.v[d->pick[k].i];
+}
+
+/* File k's blob name, once plan_and_fetch has checked it with entry_etag: the tree keeps only
+ * 40- and 64-hex oids, which normalise to themselves. */
+static const char *etag_of(struct dl *d, size_t k) {
+  return blob_hash(entry_of(d, k));
+}
+
+/* One file's outcome to the caller: through opts->file_cb (nothing kept), or a copy appended
+ * to out->files. Counts it in out->n_files. */
+static int report_file(struct dl *d, const struct ferry_hub_file *f) {
+  struct ferry_hub_download_result *out = d->out;
+  if (d->o->file_cb) {
+    d->o->file_cb(d->o->file_user, f);
+    out->n_files++;
+    return 0;
+  }
+  if (out->n_files == d->files_cap) {
+    size_t cap = d->files_cap ? d->files_cap * 2 : 64;
+    struct ferry_hub_file *v = realloc(out->files, cap * sizeof(*v));
+    if (!v) return FERRY_E_NOMEM;
+    out->files = v;
+    d->files_cap = cap;
+  }
+  struct ferry_hub_file *to = &out->files[out->n_files];
+  *to = *f;
+  if (!(to->path = strdup(f->path))) return FERRY_E_NOMEM;
+  out->n_files++;
+  return 0;
+}
+
 /* One file of a result served from the cache (status cached). */
 static int add_cached(struct dl *d, const char *path, uint64_t size, const char *etag, int lfs) {
-  struct ferry_hub_download_result *out = d->out;
-  struct ferry_hub_file *v = realloc(out->files, (out->n_files + 1) * sizeof(*v));
-  if (!v) return FERRY_E_NOMEM;
-  out->files = v;
-  struct ferry_hub_file *f = &v[out->n_files];
-  memset(f, 0, sizeof(*f));
-  if (!(f->path = strdup(path))) return FERRY_E_NOMEM;
-  f->size = size;
-  f->lfs = lfs;
-  snprintf(f->etag, sizeof(f->etag), "%s", etag ? etag : "");
-  f->status = FERRY_HUB_FILE_CACHED;
-  out->n_files++;
-  out->files_cached++;
-  out->bytes_total += size;
+  struct ferry_hub_file f = {.path = (char *)path, .size = size, .lfs = lfs,
+                             .status = FERRY_HUB_FILE_CACHED};
+  snprintf(f.etag, sizeof(f.etag), "%s", etag ? etag : "");
+  int err = report_file(d, &f);
+  if (err) return err;
+  d->out->files_cached++;
+  d->out->bytes_total += size;
   return 0;
 }
 
@@ -352,7 +401,7 @@ static int serve_files(struct dl *d, const char *root) {
   size_t n = d->tree_known ? d->npick : d->o->n_filenames, missing = 0;
   char sample[320] = "";
   for (size_t k = 0; k < n; k++) {
-    const char *name = d->tree_known ? d->tree.v[d->pick[k]].path : d->o->filenames[k];
+    const char *name = d->tree_known ? d->tree.v[d->pick[k].i].path : d->o->filenames[k];
     int folder = !d->tree_known && is_folder_name(name);
     if (exists_below(root, name, folder)) continue;
     if (missing < 3) {
@@ -376,7 +425,7 @@ static int serve_files(struct dl *d, const char *root) {
                 repo_label(d), d->rev, d->cache_root, missing, sample, d->offline_why);
   int err = 0;
   for (size_t k = 0; k < d->npick && d->tree_known && !err; k++) {
-    const struct ferry__hub_entry *e = &d->tree.v[d->pick[k]];
+    const struct ferry__hub_entry *e = &d->tree.v[d->pick[k].i];
     char etag[65] = "";
     if ((err = entry_etag(d, e, etag))) return err;
     err = add_cached(d, e->path, entry_size(e), etag, e->has_lfs);
@@ -562,12 +611,12 @@ static int already_there(struct dl *d, const struct ferry__hub_entry *e, const c
          meta.fresh && !strcmp(meta.etag, etag);
 }
 
-static int finish_file(struct dl *d, size_t k, const char *etag, int fresh) {
-  const struct ferry__hub_entry *e = &d->tree.v[d->pick[k]];
+static int finish_file(struct dl *d, size_t k, int fresh) {
+  const struct ferry__hub_entry *e = entry_of(d, k);
   if (d->o->local_dir)
-    return ferry__hub_local_meta_write(d->o->local_dir, e->path, d->out->commit, etag,
+    return ferry__hub_local_meta_write(d->o->local_dir, e->path, d->out->commit, etag_of(d, k),
                                        (double)time(NULL) + 1.0);
-  return link_snapshot(d, e, etag, fresh);
+  return link_snapshot(d, e, etag_of(d, k), fresh);
 }
 
 static void add_stats(struct ferry_stats *to, const struct ferry_stats *s) {
@@ -587,41 +636,73 @@ static void add_stats(struct ferry_stats *to, const struct ferry_stats *s) {
   to->seconds += s->seconds;
 }
 
+/* File k failed with `error`: its status, and the download's first failure. */
+static void pick_failed(struct dl *d, size_t k, int error) {
+  d->pick[k].status = FERRY_HUB_FILE_FAILED;
+  d->pick[k].error = error;
+}
+
 /* A failed blob: the Hub's own error code on the resolve answer (or a 401) decides the class,
  * through the same mapping as API calls. */
 static void blob_failed(struct dl *d, size_t k, const struct ferry_job_result *r) {
-  struct ferry_hub_file *f = &d->out->files[k];
-  f->status = FERRY_HUB_FILE_FAILED;
-  f->error = r->error;
+  pick_failed(d, k, r->error);
   if (r->server_code[0] || r->http_status == 401) {
     const char *what;
-    f->error = ferry__hub_error_map(r->http_status, r->server_code, r->server_message,
-                                    d->have_token, &what);
-    fail(d, f->error, r->http_status, "%s of %s at %s: HTTP %ld: %s%s%s", f->path, repo_label(d),
-         d->rev, r->http_status, what, r->server_message[0] ? ": " : "", r->server_message);
+    int error = ferry__hub_error_map(r->http_status, r->server_code, r->server_message,
+                                     d->have_token, &what);
+    pick_failed(d, k, error);
+    fail(d, error, r->http_status, "%s of %s at %s: HTTP %ld: %s%s%s", entry_of(d, k)->path,
+         repo_label(d), d->rev, r->http_status, what, r->server_message[0] ? ": " : "",
+         r->server_message);
   } else if (r->error != FERRY_E_CHECKSUM || d->out->error == 0) {
     fail(d, r->error, r->http_status, "%s", r->message);
   }
 }
 
-/* Called by the engine as each blob finishes: place it and let other processes have it. */
+/* One round of transfers: the files marked PICK_TODO become jobs as the engine has room for
+ * them (a job source), so memory does not grow with the number of files. */
+struct round {
+  struct dl *d;
+  size_t next;                /* the next file index to look at */
+  int from_mirror;            /* the files come from the mirror (the Hub is the next round) */
+  struct blob_ctx *live;      /* the files that are jobs now (at most the engine's window) */
+  struct held_lock *held;     /* locks taken before the round, by ascending file index */
+  size_t n_held, held_at;
+};
+
+/* A blob lock run_deferred waited for, handed to the round that fetches the blob. */
+struct held_lock {
+  size_t k;
+  struct ferry__lock lock;
+};
+
+/* One file while it is a job: made by start_blob, freed when the engine says it ended. */
 struct blob_ctx {
   struct dl *d;
+  struct round *rd;
   size_t k;
   struct ferry_job *job; /* valid until done: the engine frees a source's jobs after done_cb */
-  int done;
   struct ferry_engine *eng;
-  int from_mirror;
-  enum ferry__hub_mirror_verdict verdict; /* from the mirror: what its failure means */
+  struct ferry__lock lock; /* the blob's lock in .locks/ (cache mode) */
+  int ended;
+  struct blob_ctx *prev, *next; /* in rd->live; then, ended by hand, in d->zombies */
 };
+
+static void live_unlink(struct blob_ctx *c) {
+  if (c->prev) c->prev->next = c->next;
+  else c->rd->live = c->next;
+  if (c->next) c->next->prev = c->prev;
+  c->prev = c->next = NULL;
+}
 
 /* A file that failed on the mirror: what it means (mirror.c decides), said once, and whether
  * the file goes to the Hub next (1) or failed for good (0). */
 static int mirror_failed(struct blob_ctx *c, const struct ferry_job_result *r) {
   struct dl *d = c->d;
   int was_dropped = d->mirror.dropped;
-  c->verdict = ferry__hub_mirror_judge(&d->mirror, r->error, r->http_status);
-  switch (c->verdict) {
+  enum ferry__hub_mirror_verdict v = ferry__hub_mirror_judge(&d->mirror, r->error, r->http_status);
+  d->pick[c->k].verdict = (unsigned char)v;
+  switch (v) {
   case FERRY__MIRROR_DROP:
     if (!was_dropped)
       notice(d, "mirror %s: %s: using the Hub for the rest of this run", d->mirror.shown,
@@ -630,7 +711,7 @@ static int mirror_failed(struct blob_ctx *c, const struct ferry_job_result *r) {
     return 1;
   case FERRY__MIRROR_BAD_COPY:
     notice(d, "mirror %s served a wrong copy of %s (its hash does not match): purging it "
-           "there, fetching it whole from the Hub", d->mirror.shown, d->out->files[c->k].path);
+           "there, fetching it whole from the Hub", d->mirror.shown, entry_of(d, c->k)->path);
     return 1;
   case FERRY__MIRROR_FALLBACK:
     return 1;
@@ -639,96 +720,119 @@ static int mirror_failed(struct blob_ctx *c, const struct ferry_job_result *r) {
   }
 }
 
-static void on_blob_done(void *user, struct ferry_job *job) {
-  struct blob_ctx *c = user;
+/* A file's job ended (or, after a stopped run, never will): its result, its lock released. */
+static void blob_end(struct blob_ctx *c, struct ferry_job *job) {
   struct dl *d = c->d;
-  struct ferry_hub_file *f = &d->out->files[c->k];
+  struct pick *p = &d->pick[c->k];
   struct ferry_job_result r;
   ferry_job_result(job, &r);
-  c->done = 1;
+  c->ended = 1;
   c->job = NULL;
-  if (r.error && c->from_mirror && mirror_failed(c, &r)) {
-    f->status = FERRY_HUB_FILE_PLANNED; /* not failed: the Hub's round takes it */
-    f->error = 0;
+  p->flags |= PICK_DONE;
+  if (r.error && c->rd->from_mirror && mirror_failed(c, &r)) {
+    p->status = FERRY_HUB_FILE_PLANNED; /* not failed: the Hub's round takes it */
+    p->error = 0;
   } else if (r.error) {
     blob_failed(d, c->k, &r);
   } else {
-    f->status = FERRY_HUB_FILE_DOWNLOADED;
-    f->error = 0;
+    p->status = FERRY_HUB_FILE_DOWNLOADED;
+    p->error = 0;
     d->out->files_downloaded++;
     d->out->bytes_downloaded += r.size - r.bytes_resumed;
-    if (finish_file(d, c->k, f->etag, 1)) f->status = FERRY_HUB_FILE_FAILED;
+    if (finish_file(d, c->k, 1)) p->status = FERRY_HUB_FILE_FAILED;
   }
-  ferry__lock_release(&d->locks[c->k]);
+  ferry__lock_release(&c->lock);
+  live_unlink(c);
+}
+
+/* Called by the engine as each blob finishes: place it and let other processes have it. */
+static void on_blob_done(void *user, struct ferry_job *job) {
+  struct blob_ctx *c = user;
+  if (c->ended) return; /* ended by hand after its run; freed with the download */
+  blob_end(c, job);
+  free(c);
 }
 
 /* A wrong copy from the mirror: asked to be dropped there, so that the next node does not get
  * it (the file itself is fetched whole from the Hub by the next round). */
 static void purge_bad_copy(struct dl *d, size_t k) {
-  const struct ferry_hub_file *f = &d->out->files[k];
+  const struct ferry__hub_entry *e = entry_of(d, k);
   int purged = 0;
-  int err = ferry__hub_mirror_purge(&d->mirror, d->api, &d->repo, d->out->commit, f->path,
-                                    f->size, &purged);
+  int err = ferry__hub_mirror_purge(&d->mirror, d->api, &d->repo, d->out->commit, e->path,
+                                    entry_size(e), &purged);
   if (err)
-    notice(d, "mirror %s: could not purge %s there: %s", d->mirror.shown, f->path,
+    notice(d, "mirror %s: could not purge %s there: %s", d->mirror.shown, e->path,
            ferry_strerror(err));
   else
-    notice(d, "mirror %s: purged %s (%d cache entr%s)", d->mirror.shown, f->path, purged,
+    notice(d, "mirror %s: purged %s (%d cache entr%s)", d->mirror.shown, e->path, purged,
            purged == 1 ? "y" : "ies");
 }
 
-/* One round of transfers: the files marked in `todo` become jobs as the engine has room for
- * them (a job source), so memory does not grow with the number of files. */
-struct round {
-  struct dl *d;
-  unsigned char *todo;
-  struct blob_ctx *ctx;
-  size_t next;     /* the next file index to look at */
-  int from_mirror; /* the files come from the mirror (the Hub is the next round) */
-};
+/* The lock run_deferred took for file k, if any (files come in ascending order). */
+static int take_held(struct round *rd, size_t k, struct ferry__lock *into) {
+  while (rd->held_at < rd->n_held && rd->held[rd->held_at].k < k) rd->held_at++;
+  if (rd->held_at >= rd->n_held || rd->held[rd->held_at].k != k) return 0;
+  *into = rd->held[rd->held_at].lock;
+  memset(&rd->held[rd->held_at].lock, 0, sizeof(*into));
+  return 1;
+}
+
+/* In the cache, file k's blob locked into c->lock (one process per blob). 0: go on; 1: not
+ * a job (left for run_deferred, failed, or placed: another process finished it). */
+static int lock_blob(struct dl *d, size_t k, struct blob_ctx *c) {
+  struct pick *p = &d->pick[k];
+  const struct ferry__hub_entry *e = entry_of(d, k);
+  char *lock_path = NULL;
+  struct ferry__lock_opts lo = {0};
+  int held = ferry__hub_lock_path(d->cache_root, &d->repo, etag_of(d, k), &lock_path);
+  if (!held) held = ferry__lock_acquire(lock_path, &lo, &c->lock);
+  free(lock_path);
+  if (held == FERRY__LOCK_HELD) {
+    p->flags |= PICK_DEFERRED;
+    return 1;
+  }
+  if (held) {
+    pick_failed(d, k, held);
+    fail(d, held, 0, "cannot create the lock for %s", e->path);
+    return 1;
+  }
+  /* Another process may have finished this blob between our look and our lock. */
+  char *blob = NULL;
+  int there = ferry__hub_blob_path(d->repo_dir, etag_of(d, k), &blob) == 0 &&
+              !d->o->force_download && is_regular_with_size(blob, entry_size(e));
+  free(blob);
+  if (there) {
+    p->status = FERRY_HUB_FILE_CACHED;
+    d->out->files_cached++;
+    finish_file(d, k, 0);
+    ferry__lock_release(&c->lock);
+  }
+  return there;
+}
 
 /* File k as a job of `eng`. In the cache, its blob is locked first; one that another process
  * holds is left for run_deferred (deferred), one that appeared meanwhile is placed. */
 static void start_blob(struct round *rd, struct ferry_engine *eng, size_t k) {
   struct dl *d = rd->d;
-  struct ferry_hub_file *files = d->out->files;
-  unsigned char *todo = rd->todo;
-  const struct ferry__hub_entry *e = &d->tree.v[d->pick[k]];
-  if (!d->o->local_dir && !d->locks[k].path) { /* one process per blob */
-    char *lock_path = NULL;
-    struct ferry__lock_opts lo = {0};
-    int held = ferry__hub_lock_path(d->cache_root, &d->repo, files[k].etag, &lock_path);
-    if (!held) held = ferry__lock_acquire(lock_path, &lo, &d->locks[k]);
-    free(lock_path);
-    if (held == FERRY__LOCK_HELD) {
-      d->deferred[k] = 1;
-      todo[k] = 0;
-      return;
-    }
-    if (held) {
-      files[k].status = FERRY_HUB_FILE_FAILED;
-      files[k].error = held;
-      fail(d, held, 0, "cannot create the lock for %s", e->path);
-      todo[k] = 0;
-      return;
-    }
-    /* Another process may have finished this blob between our look and our lock. */
-    char *blob = NULL;
-    int there = ferry__hub_blob_path(d->repo_dir, files[k].etag, &blob) == 0 &&
-                !d->o->force_download && is_regular_with_size(blob, entry_size(e));
-    free(blob);
-    if (there) {
-      files[k].status = FERRY_HUB_FILE_CACHED;
-      d->out->files_cached++;
-      finish_file(d, k, files[k].etag, 0);
-      ferry__lock_release(&d->locks[k]);
-      todo[k] = 0;
-      return;
-    }
+  struct pick *p = &d->pick[k];
+  const struct ferry__hub_entry *e = entry_of(d, k);
+  const char *etag = etag_of(d, k);
+  struct blob_ctx *c = calloc(1, sizeof(*c));
+  if (!c) {
+    pick_failed(d, k, FERRY_E_NOMEM);
+    fail(d, FERRY_E_NOMEM, 0, "%s: cannot start its download: out of memory", e->path);
+    p->flags &= (unsigned char)~PICK_TODO;
+    return;
+  }
+  *c = (struct blob_ctx){.d = d, .rd = rd, .k = k, .eng = eng};
+  if (!d->o->local_dir && !take_held(rd, k, &c->lock) && lock_blob(d, k, c)) {
+    free(c);
+    p->flags &= (unsigned char)~PICK_TODO;
+    return;
   }
   struct target t;
   char *url = NULL, *identity = NULL;
-  int err = target_for(d, e, files[k].etag, &t);
+  int err = target_for(d, e, etag, &t);
   if (!err && rd->from_mirror)
     err = ferry__hub_mirror_file_url(&d->mirror, &d->repo, d->out->commit, e->path, 0, &url);
   else if (!err)
@@ -736,30 +840,32 @@ static void start_blob(struct round *rd, struct ferry_engine *eng, size_t k) {
   /* The Hub token to the Hub's origin only; the mirror gets its own secret, if any. */
   const char *headers[2] = {NULL, NULL};
   if (url) headers[0] = rd->from_mirror ? d->mirror.auth : ferry__hub_client_auth_for(d->client, url);
-  if (!err) err = ferry__hub_fmt(&identity, FERRY__HUB_PATH_MAX, "hub-blob:%s", files[k].etag);
+  if (!err) err = ferry__hub_fmt(&identity, FERRY__HUB_PATH_MAX, "hub-blob:%s", etag);
   if (!err) {
-    struct blob_ctx *c = &rd->ctx[k];
-    *c = (struct blob_ctx){d, k, NULL, 0, eng, rd->from_mirror, FERRY__MIRROR_OK};
     struct ferry_job_spec spec = {
         .url = url, .path = t.final, .size = (int64_t)entry_size(e), .headers = headers,
-        .sha256_hex = e->has_lfs ? files[k].etag : NULL,
-        .git_sha1_hex = e->has_lfs ? NULL : files[k].etag, .part_path = t.part,
-        .journal_path = t.journal, .identity = identity, .no_resume = d->o->force_download,
-        .label = e->path, .done_cb = on_blob_done, .done_user = c,
+        .sha256_hex = e->has_lfs ? etag : NULL, .git_sha1_hex = e->has_lfs ? NULL : etag,
+        .part_path = t.part, .journal_path = t.journal, .identity = identity,
+        .no_resume = d->o->force_download, .label = e->path, .done_cb = on_blob_done,
+        .done_user = c,
         .caller_locked = !d->o->local_dir, /* the cache's blobs are locked in .locks/ */
         /* a file at a commit, its hash known: the mirror's and the Hub's copies are the
          * same bytes under different validators, and a resume may switch between them */
         .immutable = 1};
     /* LFS etags are the content's SHA-256; others the git blob SHA-1 of the content. */
-    if (e->has_lfs && strlen(files[k].etag) != 64) spec.sha256_hex = NULL;
+    if (e->has_lfs && strlen(etag) != 64) spec.sha256_hex = NULL;
+    c->next = rd->live; /* in the list before the engine can end it */
+    if (rd->live) rd->live->prev = c;
+    rd->live = c;
     err = ferry_engine_add(eng, &spec, &c->job);
+    if (err) live_unlink(c);
   }
   if (err) {
-    files[k].status = FERRY_HUB_FILE_FAILED;
-    files[k].error = err;
+    pick_failed(d, k, err);
     fail(d, err, 0, "%s: cannot start its download", e->path);
-    ferry__lock_release(&d->locks[k]);
-    todo[k] = 0;
+    ferry__lock_release(&c->lock);
+    free(c);
+    p->flags &= (unsigned char)~PICK_TODO;
   }
   free(url);
   free(identity);
@@ -768,49 +874,58 @@ static void start_blob(struct round *rd, struct ferry_engine *eng, size_t k) {
 
 static int next_blob(void *user, struct ferry_engine *eng) {
   struct round *rd = user;
-  while (rd->next < rd->d->npick && !rd->todo[rd->next]) rd->next++;
+  while (rd->next < rd->d->npick && !(rd->d->pick[rd->next].flags & PICK_TODO)) rd->next++;
   if (rd->next >= rd->d->npick) return 0;
   start_blob(rd, eng, rd->next++);
   return 1;
 }
 
-/* One round of transfers for the files marked in `todo` (1 = fetch), from the Hub or, with
- * `from_mirror`, from the mirror. Returns 0, or FERRY_E_INTERRUPTED. Files that fail with a
- * checksum error stay marked in `todo`; from the mirror, so do those that go to the Hub next
- * (also those a dropped mirror's stopped run never made jobs of). */
-static int transfer_round(struct dl *d, struct ferry_engine *eng, unsigned char *todo,
-                          int *checksum_failed, int from_mirror) {
-  struct ferry_hub_file *files = d->out->files;
-  struct round rd = {d, todo, calloc(d->npick + 1, sizeof(*rd.ctx)), 0, from_mirror};
-  if (!rd.ctx) return fail(d, FERRY_E_NOMEM, 0, "out of memory");
+/* One round of transfers for the files marked PICK_TODO, from the Hub or, with
+ * `from_mirror`, from the mirror; `held`: the locks run_deferred took. Returns 0, or
+ * FERRY_E_INTERRUPTED. Files that fail with a checksum error stay marked; from the mirror, so
+ * do those that go to the Hub next (also those a dropped mirror's stopped run never made jobs
+ * of). */
+static int transfer_round(struct dl *d, struct ferry_engine *eng, int *checksum_failed,
+                          int from_mirror, struct held_lock *held, size_t n_held) {
+  struct round rd = {.d = d, .from_mirror = from_mirror, .held = held, .n_held = n_held};
   int total = 0;
-  for (size_t k = 0; k < d->npick; k++) total += todo[k];
+  for (size_t k = 0; k < d->npick; k++) {
+    struct pick *p = &d->pick[k];
+    if (!(p->flags & PICK_TODO)) continue;
+    total++;
+    p->flags &= (unsigned char)~PICK_DONE;
+    p->verdict = FERRY__MIRROR_OK;
+  }
   struct ferry_job_source src = {.next = next_blob, .user = &rd, .total = total};
   int run_err = ferry_engine_set_source(eng, &src);
   if (!run_err) run_err = ferry_engine_run(eng);
+  while (rd.live) { /* never ended: interrupted first */
+    struct blob_ctx *c = rd.live;
+    blob_end(c, c->job);
+    c->next = d->zombies; /* the engine still has the job: freed after the engines */
+    d->zombies = c;
+  }
   int to_hub = 0, to_hub_jobs = 0;
   for (size_t k = 0; k < d->npick; k++) {
-    if (!todo[k]) continue;
-    struct blob_ctx *c = &rd.ctx[k];
-    if (c->job) on_blob_done(c, c->job); /* never ran: interrupted first */
-    if (!c->done && from_mirror && d->mirror.dropped) {
+    struct pick *p = &d->pick[k];
+    if (!(p->flags & PICK_TODO)) continue;
+    if (!(p->flags & PICK_DONE) && from_mirror && d->mirror.dropped) {
       to_hub++; /* never became a job before the mirror was dropped: from the Hub next */
       continue;
     }
-    if (!c->done) { /* never became a job: the run was stopped first */
-      files[k].status = FERRY_HUB_FILE_FAILED;
-      files[k].error = FERRY_E_INTERRUPTED;
-      fail(d, FERRY_E_INTERRUPTED, 0, "%s: interrupted before it started", files[k].path);
+    if (!(p->flags & PICK_DONE)) { /* never became a job: the run was stopped first */
+      pick_failed(d, k, FERRY_E_INTERRUPTED);
+      fail(d, FERRY_E_INTERRUPTED, 0, "%s: interrupted before it started", entry_of(d, k)->path);
     }
-    todo[k] = 0;
-    if (files[k].status == FERRY_HUB_FILE_FAILED && files[k].error == FERRY_E_CHECKSUM) {
-      todo[k] = 1; /* one more try, then it is reported */
+    p->flags &= (unsigned char)~PICK_TODO;
+    if (p->status == FERRY_HUB_FILE_FAILED && p->error == FERRY_E_CHECKSUM) {
+      p->flags |= PICK_TODO; /* one more try, then it is reported */
       (*checksum_failed)++;
-    } else if (from_mirror && c->verdict != FERRY__MIRROR_OK &&
-               files[k].status == FERRY_HUB_FILE_PLANNED) {
-      todo[k] = 1; /* from the Hub next */
+    } else if (from_mirror && p->verdict != FERRY__MIRROR_OK &&
+               p->status == FERRY_HUB_FILE_PLANNED) {
+      p->flags |= PICK_TODO; /* from the Hub next */
       to_hub++, to_hub_jobs++;
-      if (c->verdict == FERRY__MIRROR_BAD_COPY) purge_bad_copy(d, k);
+      if (p->verdict == FERRY__MIRROR_BAD_COPY) purge_bad_copy(d, k);
     }
   }
   if (eng != d->api) { /* the first engine's figures are added once, at the end */
@@ -821,7 +936,6 @@ static int transfer_round(struct dl *d, struct ferry_engine *eng, unsigned char 
     st.files_failed -= to_hub_jobs < st.files_failed ? to_hub_jobs : st.files_failed;
     add_stats(&d->out->stats, &st);
   }
-  free(rd.ctx);
   /* A mirror dropped mid-round stopped its engine: not the user's interrupt. */
   if (run_err == FERRY_E_INTERRUPTED && from_mirror && d->mirror.dropped) return 0;
   return run_err == FERRY_E_INTERRUPTED ? FERRY_E_INTERRUPTED : 0;
@@ -831,13 +945,13 @@ static int transfer_round(struct dl *d, struct ferry_engine *eng, unsigned char 
  * or refuses this node is known after one connect timeout, not after every file's retries
  * (requests wait for the first connection to learn whether it multiplexes). 0 when the round
  * may go on; else the mirror is dropped, with one notice. */
-static int mirror_answers(struct dl *d, struct ferry_engine *eng, const unsigned char *todo) {
+static int mirror_answers(struct dl *d, struct ferry_engine *eng) {
   size_t k = 0;
-  while (k < d->npick && !todo[k]) k++;
+  while (k < d->npick && !(d->pick[k].flags & PICK_TODO)) k++;
   if (k == d->npick) return 0;
   char *url = NULL;
-  if (ferry__hub_mirror_file_url(&d->mirror, &d->repo, d->out->commit,
-                                 d->tree.v[d->pick[k]].path, 0, &url))
+  if (ferry__hub_mirror_file_url(&d->mirror, &d->repo, d->out->commit, entry_of(d, k)->path, 0,
+                                 &url))
     return 0;
   const char *headers[3] = {"Range: bytes=0-0", d->mirror.auth, NULL};
   struct ferry_request req = {.url = url, .headers = headers, .max_body = 1 << 20,
@@ -861,7 +975,7 @@ static int mirror_answers(struct dl *d, struct ferry_engine *eng, const unsigned
 
 /* The mirror's round: its own engine, with a short connect timeout and few retries (a tier
  * that does not answer within seconds is dropped, not waited for as the Hub would be). */
-static int mirror_round(struct dl *d, unsigned char *todo) {
+static int mirror_round(struct dl *d) {
   struct ferry_config c = *d->o->engine;
   if (!c.connect_timeout || c.connect_timeout > MIRROR_CONNECT_TIMEOUT_S)
     c.connect_timeout = MIRROR_CONNECT_TIMEOUT_S;
@@ -869,20 +983,20 @@ static int mirror_round(struct dl *d, unsigned char *todo) {
   struct ferry_engine *eng = NULL;
   int err = ferry_engine_new(&c, &eng);
   if (err) return fail(d, err, 0, "cannot start the mirror's transfers");
-  err = mirror_answers(d, eng, todo);
+  err = mirror_answers(d, eng);
   int ignored = 0;
   if (!err && ferry__hub_mirror_active(&d->mirror))
-    err = transfer_round(d, eng, todo, &ignored, 1);
+    err = transfer_round(d, eng, &ignored, 1, NULL, 0);
   ferry_engine_free(eng);
   return err;
 }
 
-static int run_transfers(struct dl *d, unsigned char *todo) {
+static int run_transfers(struct dl *d) {
   int checksum_failed = 0;
   int err = 0;
-  if (ferry__hub_mirror_active(&d->mirror)) err = mirror_round(d, todo);
+  if (ferry__hub_mirror_active(&d->mirror)) err = mirror_round(d);
   if (err) return err;
-  err = transfer_round(d, d->api, todo, &checksum_failed, 0);
+  err = transfer_round(d, d->api, &checksum_failed, 0, NULL, 0);
   if (!err && checksum_failed) {
     /* A wrong file is fetched once more from scratch before it is reported. */
     notice(d, "%d file(s) did not match their hash: fetching them once more", checksum_failed);
@@ -892,7 +1006,7 @@ static int run_transfers(struct dl *d, unsigned char *todo) {
       int ignored = 0;
       d->out->error = 0;
       d->out->message[0] = 0;
-      err = transfer_round(d, again, todo, &ignored, 0);
+      err = transfer_round(d, again, &ignored, 0, NULL, 0);
       ferry_engine_free(again);
     }
   }
@@ -901,36 +1015,46 @@ static int run_transfers(struct dl *d, unsigned char *todo) {
 
 /* Blobs another process is downloading: wait for its lock, then use its result or fetch. */
 static int run_deferred(struct dl *d) {
-  unsigned char *todo = calloc(d->npick + 1, 1);
-  if (!todo) return fail(d, FERRY_E_NOMEM, 0, "out of memory");
+  size_t n = 0;
+  for (size_t k = 0; k < d->npick; k++) n += (d->pick[k].flags & PICK_DEFERRED) != 0;
+  if (!n) return 0;
+  struct held_lock *held = calloc(n, sizeof(*held));
+  if (!held) return fail(d, FERRY_E_NOMEM, 0, "out of memory");
+  size_t n_held = 0;
   int need = 0;
   for (size_t k = 0; k < d->npick; k++) {
-    if (!d->deferred[k]) continue;
+    struct pick *p = &d->pick[k];
+    if (!(p->flags & PICK_DEFERRED)) continue;
+    const struct ferry__hub_entry *e = entry_of(d, k);
     char *lock_path = NULL;
-    ferry__hub_lock_path(d->cache_root, &d->repo, d->out->files[k].etag, &lock_path);
+    ferry__hub_lock_path(d->cache_root, &d->repo, etag_of(d, k), &lock_path);
     struct ferry__lock_opts lo = {.poll_ms = 200, .max_wait_ms = DEFERRED_WAIT_MS};
-    notice(d, "%s is being downloaded by another process: waiting for it", d->out->files[k].path);
-    int err = lock_path ? ferry__lock_acquire(lock_path, &lo, &d->locks[k]) : FERRY_E_NOMEM;
+    notice(d, "%s is being downloaded by another process: waiting for it", e->path);
+    struct held_lock *h = &held[n_held];
+    int err = lock_path ? ferry__lock_acquire(lock_path, &lo, &h->lock) : FERRY_E_NOMEM;
     free(lock_path);
     if (err) {
-      d->out->files[k].status = FERRY_HUB_FILE_FAILED;
-      fail(d, err == FERRY__LOCK_HELD ? FERRY_E_BUSY : err, 0,
-           "%s: waited too long for another process", d->out->files[k].path);
+      err = err == FERRY__LOCK_HELD ? FERRY_E_BUSY : err;
+      pick_failed(d, k, err);
+      fail(d, err, 0, "%s: waited too long for another process", e->path);
       continue;
     }
-    const struct ferry__hub_entry *e = &d->tree.v[d->pick[k]];
     struct target t;
-    if (target_for(d, e, d->out->files[k].etag, &t) == 0) {
+    if (target_for(d, e, etag_of(d, k), &t) == 0) {
       if (is_regular_with_size(t.final, entry_size(e))) {
-        d->out->files[k].status = FERRY_HUB_FILE_CACHED;
+        p->status = FERRY_HUB_FILE_CACHED;
         d->out->files_cached++;
-        finish_file(d, k, d->out->files[k].etag, 0);
-        ferry__lock_release(&d->locks[k]);
+        finish_file(d, k, 0);
+        ferry__lock_release(&h->lock);
       } else {
-        todo[k] = 1;
+        h->k = k;
+        n_held++;
+        p->flags |= PICK_TODO;
         need = 1;
       }
       target_free(&t);
+    } else {
+      ferry__lock_release(&h->lock);
     }
   }
   int err = 0;
@@ -939,11 +1063,12 @@ static int run_deferred(struct dl *d) {
     err = ferry_engine_new(d->o->engine, &eng);
     if (!err) {
       int failed = 0;
-      err = transfer_round(d, eng, todo, &failed, 0);
+      err = transfer_round(d, eng, &failed, 0, held, n_held);
       ferry_engine_free(eng);
     }
   }
-  free(todo);
+  for (size_t i = 0; i < n_held; i++) ferry__lock_release(&held[i].lock); /* not taken */
+  free(held);
   return err;
 }
 
@@ -977,106 +1102,110 @@ static int unwritable_fail(struct dl *d, const struct ferry__hub_entry *e) {
 }
 
 /* Files of one snapshot with the same content share one blob (cache mode): only the first is
- * fetched; the others (their indexes in `same`, the first one's index + 1) are linked to its
- * blob afterwards. Without this the second waited on the first's lock and was announced as
+ * fetched; the others (pick.same: the first one's index + 1) are linked to its blob
+ * afterwards. Without this the second waited on the first's lock and was announced as
  * "being downloaded by another process", by this very process. */
-struct by_etag {
-  const char *etag;
-  size_t k;
-};
-
-static int by_etag_cmp(const void *a, const void *b) {
-  const struct by_etag *x = a, *y = b;
-  int c = strcmp(x->etag, y->etag);
-  return c ? c : (x->k > y->k) - (x->k < y->k);
+static int by_etag(const void *a, const void *b, void *dl) {
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  int c = strcmp(etag_of(dl, x), etag_of(dl, y));
+  return c ? c : (x > y) - (x < y);
 }
 
-static int mark_same_content(struct dl *d, unsigned char *todo, size_t *same) {
+static int mark_same_content(struct dl *d) {
   size_t n = 0;
-  struct by_etag *order = malloc((d->npick + 1) * sizeof(*order));
+  uint32_t *order = malloc((d->npick + 1) * sizeof(*order)); /* 4 bytes a file, and the sort's */
   if (!order) return fail(d, FERRY_E_NOMEM, 0, "out of memory");
   for (size_t k = 0; k < d->npick; k++)
-    if (todo[k]) order[n++] = (struct by_etag){d->out->files[k].etag, k};
-  qsort(order, n, sizeof(*order), by_etag_cmp);
+    if (d->pick[k].flags & PICK_TODO) order[n++] = (uint32_t)k;
+  qsort_r(order, n, sizeof(*order), by_etag, d);
   for (size_t i = 1, first = 0; i < n; i++) {
-    if (strcmp(order[i].etag, order[first].etag) != 0) {
+    if (strcmp(etag_of(d, order[i]), etag_of(d, order[first])) != 0) {
       first = i;
       continue;
     }
-    same[order[i].k] = order[first].k + 1;
-    todo[order[i].k] = 0;
+    struct pick *p = &d->pick[order[i]];
+    p->same = order[first] + 1;
+    p->flags &= (unsigned char)~PICK_TODO;
   }
   free(order);
   return 0;
 }
 
 /* The files that share a blob fetched in this run get their place in the snapshot. */
-static void link_same_content(struct dl *d, const size_t *same) {
+static void link_same_content(struct dl *d) {
   for (size_t k = 0; k < d->npick; k++) {
-    if (!same[k]) continue;
-    struct ferry_hub_file *f = &d->out->files[k], *first = &d->out->files[same[k] - 1];
+    struct pick *p = &d->pick[k];
+    if (!p->same) continue;
+    const struct pick *first = &d->pick[p->same - 1];
     if (first->status == FERRY_HUB_FILE_DOWNLOADED || first->status == FERRY_HUB_FILE_CACHED) {
-      f->status = finish_file(d, k, f->etag, 0) ? FERRY_HUB_FILE_FAILED : FERRY_HUB_FILE_CACHED;
-      if (f->status == FERRY_HUB_FILE_CACHED) d->out->files_cached++;
+      p->status = finish_file(d, k, 0) ? FERRY_HUB_FILE_FAILED : FERRY_HUB_FILE_CACHED;
+      if (p->status == FERRY_HUB_FILE_CACHED) d->out->files_cached++;
     } else {
-      f->status = FERRY_HUB_FILE_FAILED;
-      f->error = first->error ? first->error : FERRY_E_INTERRUPTED;
+      pick_failed(d, k, first->error ? first->error : FERRY_E_INTERRUPTED);
     }
   }
 }
 
+/* The outcome of the selected files the plan got to (n: all of them unless it failed), to
+ * the caller in the selection's order (report_file). */
+static int hand_out(struct dl *d, size_t n) {
+  int err = 0;
+  for (size_t k = 0; k < n && !err; k++) {
+    const struct ferry__hub_entry *e = entry_of(d, k);
+    const struct pick *p = &d->pick[k];
+    struct ferry_hub_file f = {.path = e->path, .size = entry_size(e), .lfs = e->has_lfs,
+                               .status = p->status, .error = p->error};
+    snprintf(f.etag, sizeof(f.etag), "%s", etag_of(d, k));
+    err = report_file(d, &f);
+  }
+  return err ? fail(d, err, 0, "out of memory") : 0;
+}
+
 static int plan_and_fetch(struct dl *d) {
   struct ferry_hub_download_result *out = d->out;
-  out->files = calloc(d->npick + 1, sizeof(*out->files));
-  d->locks = calloc(d->npick + 1, sizeof(*d->locks));
-  d->deferred = calloc(d->npick + 1, sizeof(*d->deferred));
-  unsigned char *todo = calloc(d->npick + 1, 1);
-  size_t *same = calloc(d->npick + 1, sizeof(*same));
-  if (!out->files || !d->locks || !d->deferred || !todo || !same) {
-    free(todo), free(same);
-    return fail(d, FERRY_E_NOMEM, 0, "out of memory");
-  }
-  out->n_files = d->npick;
   int err = 0, any = 0;
-  for (size_t k = 0; k < d->npick && !err; k++) {
-    const struct ferry__hub_entry *e = &d->tree.v[d->pick[k]];
-    struct ferry_hub_file *f = &out->files[k];
-    f->path = strdup(e->path);
-    f->size = entry_size(e);
-    f->lfs = e->has_lfs;
-    out->bytes_total += f->size;
-    if (!f->path || (err = entry_etag(d, e, f->etag))) break;
-    struct target t;
-    if ((err = target_for(d, e, f->etag, &t))) {
-      if (d->unwritable) unwritable_fail(d, e);
-      else fail(d, err, 0, "cannot prepare the folder for %s", e->path);
+  size_t k = 0;
+  for (; k < d->npick && !err; k++) {
+    const struct ferry__hub_entry *e = entry_of(d, k);
+    struct pick *p = &d->pick[k];
+    out->bytes_total += entry_size(e);
+    char etag[65];
+    if ((err = entry_etag(d, e, etag))) {
+      pick_failed(d, k++, err); /* reported with the files before it */
       break;
     }
-    int there = already_there(d, e, f->etag, &t);
-    if (there && !d->o->dry_run && !d->o->local_dir) tidy_leftovers(d, f->etag, &t);
+    struct target t;
+    if ((err = target_for(d, e, etag, &t))) {
+      if (d->unwritable) unwritable_fail(d, e);
+      else fail(d, err, 0, "cannot prepare the folder for %s", e->path);
+      pick_failed(d, k++, err);
+      break;
+    }
+    int there = already_there(d, e, etag, &t);
+    if (there && !d->o->dry_run && !d->o->local_dir) tidy_leftovers(d, etag, &t);
     target_free(&t);
     if (there) {
-      f->status = FERRY_HUB_FILE_CACHED;
+      p->status = FERRY_HUB_FILE_CACHED;
       out->files_cached++;
-      if (!d->o->dry_run) err = finish_file(d, k, f->etag, 0);
+      if (!d->o->dry_run) err = finish_file(d, k, 0);
       continue;
     }
-    f->status = FERRY_HUB_FILE_PLANNED;
+    p->status = FERRY_HUB_FILE_PLANNED;
     if (d->o->dry_run) continue;
     if (d->unwritable) {
       err = unwritable_fail(d, e);
+      pick_failed(d, k++, err);
       break;
     }
-    todo[k] = 1;
+    p->flags |= PICK_TODO;
     any = 1;
   }
-  if (!err && any && !d->o->local_dir) err = mark_same_content(d, todo, same);
-  if (!err && any) err = run_transfers(d, todo);
-  free(todo);
+  if (!err && any && !d->o->local_dir) err = mark_same_content(d);
+  if (!err && any) err = run_transfers(d);
   if (!err && !d->o->dry_run) err = run_deferred(d);
-  if (!d->o->dry_run) link_same_content(d, same);
-  free(same);
-  for (size_t k = 0; k < d->npick; k++) ferry__lock_release(&d->locks[k]);
+  if (!d->o->dry_run) link_same_content(d);
+  int handed = hand_out(d, k); /* k: the files the plan looked at */
+  if (!err) err = handed;
   return err ? err : out->error;
 }
 
@@ -1084,11 +1213,14 @@ static void cleanup(struct dl *d) {
   free(d->cache_root);
   free(d->repo_dir);
   free(d->pick);
-  free(d->locks);
-  free(d->deferred);
   ferry__hub_tree_free(&d->tree);
   ferry__hub_mirror_free(&d->mirror);
   ferry_hub_client_free(d->client); /* and its engine, d->api */
+  while (d->zombies) { /* after the engines: they held these files' jobs */
+    struct blob_ctx *c = d->zombies;
+    d->zombies = c->next;
+    free(c);
+  }
 }
 
 /* What download and verify share: options checked, the Hub client (endpoint, token, the
@@ -1278,7 +1410,7 @@ int ferry_hub_verify(const struct ferry_hub_download_opts *o, struct ferry_hub_d
   out->n_files = d.npick;
   int bad = 0;
   for (size_t k = 0; k < d.npick; k++) {
-    const struct ferry__hub_entry *e = &d.tree.v[d.pick[k]];
+    const struct ferry__hub_entry *e = &d.tree.v[d.pick[k].i];
     struct ferry_hub_file *f = &out->files[k];
     f->path = strdup(e->path);
     f->size = entry_size(e);
@@ -1298,7 +1430,7 @@ int ferry_hub_verify(const struct ferry_hub_download_opts *o, struct ferry_hub_d
     char hex[65] = "";
     int herr = ferry__hash_file(file, !e->has_lfs, (uint64_t)st.st_size, NULL, NULL, hex);
     free(file);
-    const char *want = e->has_lfs ? e->lfs_oid : e->oid;
+    const char *want = blob_hash(e);
     if (herr || strcasecmp(hex, want) != 0 || (uint64_t)st.st_size != f->size) {
       f->status = FERRY_HUB_FILE_FAILED;
       f->error = herr ? herr : FERRY_E_CHECKSUM;
@@ -1324,7 +1456,7 @@ done:
 
 void ferry_hub_download_result_free(struct ferry_hub_download_result *r) {
   if (!r) return;
-  for (size_t k = 0; k < r->n_files; k++) free(r->files[k].path);
+  for (size_t k = 0; k < r->n_files && r->files; k++) free(r->files[k].path);
   free(r->files);
   free(r->path);
   memset(r, 0, sizeof(*r));

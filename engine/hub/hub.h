@@ -43,6 +43,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -259,21 +261,34 @@ int ferry__hub_patterns_keep(const char *const *allow, size_t n_allow,
 /* ---- tree.c ------------------------------------------------------------------------------ */
 
 struct ferry__hub_entry {
-  /* One allocation, owned by the tree, holds the path (checked with ferry__hub_path_check)
-   * and the three hashes after it: entries cost what their strings need. */
+  /* The tree's strings (blocks, not one malloc per entry) hold the path (checked with
+   * ferry__hub_path_check) and, after its NUL, the three hashes (the accessors below): an
+   * entry costs what its strings need, and 32 bytes here. */
   char *path;
-  const char *oid;      /* git blob sha1 ("" when absent) */
-  const char *lfs_oid;  /* sha256 of the content (64 lowercase hex), "" without LFS */
-  const char *xet_hash; /* "" when absent */
   uint64_t size;        /* content size (0 for directories) */
   uint64_t lfs_size;
   unsigned char is_dir; /* "directory" (1) or "file" (0) */
   unsigned char has_lfs;
 };
+/* git blob sha1 ("" when absent) */
+static inline const char *ferry__hub_entry_oid(const struct ferry__hub_entry *e) {
+  return e->path + strlen(e->path) + 1;
+}
+/* sha256 of the content (64 lowercase hex), "" without LFS */
+static inline const char *ferry__hub_entry_lfs_oid(const struct ferry__hub_entry *e) {
+  const char *oid = ferry__hub_entry_oid(e);
+  return oid + strlen(oid) + 1;
+}
+/* "" when absent */
+static inline const char *ferry__hub_entry_xet_hash(const struct ferry__hub_entry *e) {
+  const char *lfs = ferry__hub_entry_lfs_oid(e);
+  return lfs + strlen(lfs) + 1;
+}
 
 struct ferry__hub_tree {
   struct ferry__hub_entry *v;
   size_t n, cap;
+  struct ferry__hub_strings *strings; /* what the entries' strings point into (tree.c) */
 };
 void ferry__hub_tree_init(struct ferry__hub_tree *t);
 void ferry__hub_tree_free(struct ferry__hub_tree *t);
@@ -319,7 +334,13 @@ int ferry__hub_tree_cache_serialize(const struct ferry__hub_tree *t, char **out,
  * malformed part is FERRY_E_PROTOCOL (the caller lists again). */
 int ferry__hub_tree_cache_parse(const char *json, size_t len, struct ferry__hub_tree *t,
                                 char *why, size_t why_len);
-/* Write (atomically) / read <folder>/trees/<commit>.json. Read: *found = 0 when missing. */
+/* The same from a file, read through a window of `window` bytes (a value longer than half
+ * of it is malformed), so memory does not grow with the file. */
+int ferry__hub_tree_cache_parse_file(FILE *f, size_t window, struct ferry__hub_tree *t,
+                                     char *why, size_t why_len);
+#define FERRY__HUB_TREE_CACHE_WINDOW (1u << 20) /* a file's object or a key: up to 512 KiB */
+/* Write (atomically) / read <folder>/trees/<commit>.json (read as it streams: any size).
+ * Read: *found = 0 when missing. */
 int ferry__hub_tree_cache_write(const char *folder, const char *commit,
                                 const struct ferry__hub_tree *t);
 int ferry__hub_tree_cache_read(const char *folder, const char *commit, struct ferry__hub_tree *t,

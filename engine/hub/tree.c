@@ -2,6 +2,7 @@
  * Link header that pages the tree (§1.5), and the trees/<commit>.json listing cache that
  * huggingface_hub >= 1.22 keeps (§3.5). Parsing is jansson's; every body has a size cap. */
 #include <curl/curl.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +13,48 @@
 
 void ferry__hub_tree_init(struct ferry__hub_tree *t) { memset(t, 0, sizeof(*t)); }
 
+/* The entries' strings, one block after the other: a million small allocations would cost
+ * their malloc headers and rounding (about 20 bytes a file) and as many frees. */
+#define STRING_BLOCK (256u << 10)
+struct ferry__hub_strings {
+  struct ferry__hub_strings *prev;
+  size_t used, cap;
+  char data[];
+};
+
+static char *strings_alloc(struct ferry__hub_tree *t, size_t n) {
+  struct ferry__hub_strings *b = t->strings;
+  if (!b || b->cap - b->used < n) {
+    size_t cap = n > STRING_BLOCK ? n : STRING_BLOCK;
+    if (!(b = malloc(sizeof(*b) + cap))) return NULL;
+    *b = (struct ferry__hub_strings){t->strings, 0, cap};
+    t->strings = b;
+  }
+  b->used += n;
+  return b->data + b->used - n;
+}
+
+/* Where the strings end now, and back to there (a page that fails leaves no strings). */
+struct strings_mark {
+  struct ferry__hub_strings *block;
+  size_t used;
+};
+
+static struct strings_mark strings_mark(const struct ferry__hub_tree *t) {
+  return (struct strings_mark){t->strings, t->strings ? t->strings->used : 0};
+}
+
+static void strings_back_to(struct ferry__hub_tree *t, struct strings_mark m) {
+  while (t->strings != m.block) {
+    struct ferry__hub_strings *b = t->strings;
+    t->strings = b->prev;
+    free(b);
+  }
+  if (t->strings) t->strings->used = m.used;
+}
+
 void ferry__hub_tree_free(struct ferry__hub_tree *t) {
-  for (size_t i = 0; i < t->n; i++) free(t->v[i].path);
+  strings_back_to(t, (struct strings_mark){NULL, 0});
   free(t->v);
   memset(t, 0, sizeof(*t));
 }
@@ -46,16 +87,17 @@ struct entry_text {
   char oid[FERRY__HUB_OID_MAX + 1], lfs_oid[FERRY__HUB_OID_MAX + 1], xet_hash[FERRY__HUB_OID_MAX + 1];
 };
 
-/* path, oid, lfs_oid and xet_hash in one malloc (e->path): a listing holds every entry at once,
- * so an entry costs its strings' lengths, not their maximum sizes. */
-static int pack(struct ferry__hub_entry *e, const char *path, const struct entry_text *x) {
+/* path, oid, lfs_oid and xet_hash one after the other in t's strings (e->path): a listing
+ * holds every entry at once, so an entry costs its strings' lengths, not their maximum sizes. */
+static int pack(struct ferry__hub_tree *t, struct ferry__hub_entry *e, const char *path,
+                const struct entry_text *x) {
   size_t np = strlen(path) + 1, no = strlen(x->oid) + 1, nl = strlen(x->lfs_oid) + 1;
-  char *p = malloc(np + no + nl + strlen(x->xet_hash) + 1);
+  char *p = strings_alloc(t, np + no + nl + strlen(x->xet_hash) + 1);
   if (!p) return FERRY_E_NOMEM;
   e->path = memcpy(p, path, np);
-  e->oid = strcpy(p + np, x->oid);
-  e->lfs_oid = strcpy(p + np + no, x->lfs_oid);
-  e->xet_hash = strcpy(p + np + no + nl, x->xet_hash);
+  strcpy(p + np, x->oid);
+  strcpy(p + np + no, x->lfs_oid);
+  strcpy(p + np + no + nl, x->xet_hash);
   return 0;
 }
 
@@ -102,8 +144,8 @@ static json_t *load(const char *json, size_t len, char *why, size_t why_len, int
 }
 
 /* One element of a tree page into e (e->path malloc'd on success). */
-static int parse_entry(const json_t *item, size_t index, struct ferry__hub_entry *e, char *why,
-                       size_t why_len) {
+static int parse_entry(struct ferry__hub_tree *t, const json_t *item, size_t index,
+                       struct ferry__hub_entry *e, char *why, size_t why_len) {
   memset(e, 0, sizeof(*e));
   if (!json_is_object(item))
     return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree entry %zu is not an object", index);
@@ -142,7 +184,7 @@ static int parse_entry(const json_t *item, size_t index, struct ferry__hub_entry
   if (bad)
     return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree entry '%s' has a missing or bad %s",
                           p, bad);
-  return pack(e, p, &x);
+  return pack(t, e, p, &x);
 }
 
 int ferry__hub_tree_parse_page(const char *json, size_t len, struct ferry__hub_tree *t,
@@ -155,19 +197,19 @@ int ferry__hub_tree_parse_page(const char *json, size_t len, struct ferry__hub_t
     return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree page is not a JSON array");
   }
   size_t before = t->n, i;
+  struct strings_mark mark = strings_mark(t);
   json_t *item;
   json_array_foreach(root, i, item) {
     struct ferry__hub_entry e;
-    if ((r = parse_entry(item, i, &e, why, why_len))) break;
+    if ((r = parse_entry(t, item, i, &e, why, why_len))) break;
     if ((r = push(t, &e))) {
-      free(e.path);
       if (r == FERRY_E_PROTOCOL) ferry__hub_why(r, why, why_len, "tree listing has too many entries");
       break;
     }
   }
   json_decref(root);
   if (r) { /* leave t as it was */
-    for (size_t k = before; k < t->n; k++) free(t->v[k].path);
+    strings_back_to(t, mark);
     t->n = before;
   }
   return r;
@@ -351,20 +393,19 @@ int ferry__hub_link_next(const char *value, size_t len, char **out) {
 /* ---- trees/<commit>.json ---------------------------------------------------------------------- */
 
 /* Files in path order: indexes into the tree (a listing that names a path twice keeps the
- * later entry, as a JSON object built in listing order would). */
+ * later entry, as a JSON object built in listing order would). 4 bytes a file, and as much
+ * again for the sort's buffer: a million files' listing is sorted in 8 MB. */
 struct sorted {
   const struct ferry__hub_tree *t;
-  struct file_ref {
-    const char *path;
-    size_t i;
-  } *v;
+  uint32_t *v; /* FERRY__HUB_TREE_MAX_ENTRIES fits */
   size_t n;
 };
 
-static int by_path_then_index(const void *a, const void *b) {
-  const struct file_ref *x = a, *y = b;
-  int c = strcmp(x->path, y->path);
-  return c ? c : (x->i > y->i) - (x->i < y->i);
+static int by_path_then_index(const void *a, const void *b, void *tree) {
+  const struct ferry__hub_tree *t = tree;
+  uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+  int c = strcmp(t->v[x].path, t->v[y].path);
+  return c ? c : (x > y) - (x < y);
 }
 
 static int sort_files(const struct ferry__hub_tree *t, struct sorted *s) {
@@ -372,11 +413,12 @@ static int sort_files(const struct ferry__hub_tree *t, struct sorted *s) {
   s->n = 0;
   if (!(s->v = malloc((t->n ? t->n : 1) * sizeof(*s->v)))) return FERRY_E_NOMEM;
   for (size_t i = 0; i < t->n; i++)
-    if (!t->v[i].is_dir) s->v[s->n++] = (struct file_ref){t->v[i].path, i};
-  qsort(s->v, s->n, sizeof(*s->v), by_path_then_index);
+    if (!t->v[i].is_dir) s->v[s->n++] = (uint32_t)i;
+  qsort_r(s->v, s->n, sizeof(*s->v), by_path_then_index, (void *)t);
   size_t kept = 0;
   for (size_t i = 0; i < s->n; i++)
-    if (i + 1 == s->n || strcmp(s->v[i].path, s->v[i + 1].path) != 0) s->v[kept++] = s->v[i];
+    if (i + 1 == s->n || strcmp(t->v[s->v[i]].path, t->v[s->v[i + 1]].path) != 0)
+      s->v[kept++] = s->v[i];
   s->n = kept;
   return 0;
 }
@@ -412,19 +454,19 @@ static int emit_tree_cache(const struct sorted *s, FILE *f) {
   fputs("{\n \"format_version\": 1,\n \"files\": {", f);
   int r = 0;
   for (size_t i = 0; i < s->n && !r; i++) {
-    const struct ferry__hub_entry *e = &s->t->v[s->v[i].i];
+    const struct ferry__hub_entry *e = &s->t->v[s->v[i]];
     fputs(i ? ",\n  " : "\n  ", f);
     if ((r = put_string(f, e->path))) break;
     fprintf(f, ": {\n   \"size\": %llu,\n   \"blob_id\": ", (unsigned long long)e->size);
-    if ((r = put_string(f, e->oid))) break;
+    if ((r = put_string(f, ferry__hub_entry_oid(e)))) break;
     if (e->has_lfs) {
       fputs(",\n   \"lfs_sha256\": ", f);
-      if ((r = put_string(f, e->lfs_oid))) break;
+      if ((r = put_string(f, ferry__hub_entry_lfs_oid(e)))) break;
       fprintf(f, ",\n   \"lfs_size\": %llu", (unsigned long long)e->lfs_size);
     }
-    if (e->xet_hash[0]) {
+    if (ferry__hub_entry_xet_hash(e)[0]) {
       fputs(",\n   \"xet_hash\": ", f);
-      if ((r = put_string(f, e->xet_hash))) break;
+      if ((r = put_string(f, ferry__hub_entry_xet_hash(e)))) break;
     }
     fputs("\n  }", f);
   }
@@ -458,16 +500,42 @@ int ferry__hub_tree_cache_serialize(const struct ferry__hub_tree *t, char **out,
 /* A JSON document of jansson objects costs about 3 KiB per file here (a hash table per
  * object): 20,000 cached files were 67 MB. So only the two outer objects are walked here (the
  * structure: whitespace, braces, colons, commas), and jansson decodes each key and each
- * file's small object on its own (JSON_DISABLE_EOF_CHECK: it reports where the value ended). */
+ * file's small object on its own (JSON_DISABLE_EOF_CHECK: it reports where the value ended).
+ * From a file, the text goes through a window (a million files' cache is over 100 MB): it is
+ * refilled whenever less than half of it lies ahead, so a value of up to half the window is
+ * always whole in it; a longer one reads as malformed JSON (the tree is listed again). */
 struct cursor {
   const char *s;
   size_t len, i;
+  FILE *f;       /* NULL: s is the whole text */
+  char *buf;     /* the window (s == buf) */
+  size_t window;
+  int read_error;
 };
 
+/* From a file: the text ahead of i topped up to the window, once half of it is consumed. */
+static void refill(struct cursor *c) {
+  if (!c->f || c->len - c->i >= c->window / 2) return;
+  memmove(c->buf, c->buf + c->i, c->len - c->i);
+  c->len -= c->i;
+  c->i = 0;
+  while (c->f && c->len < c->window) {
+    size_t got = fread(c->buf + c->len, 1, c->window - c->len, c->f);
+    c->len += got;
+    if (got == 0) {
+      c->read_error = ferror(c->f);
+      c->f = NULL; /* the end: nothing more comes */
+    }
+  }
+}
+
 static int at(struct cursor *c, char ch) {
-  while (c->i < c->len && (c->s[c->i] == ' ' || c->s[c->i] == '\t' || c->s[c->i] == '\n' ||
-                           c->s[c->i] == '\r'))
-    c->i++;
+  for (;; c->i++) {
+    refill(c);
+    if (c->i >= c->len || (c->s[c->i] != ' ' && c->s[c->i] != '\t' && c->s[c->i] != '\n' &&
+                           c->s[c->i] != '\r'))
+      break;
+  }
   if (c->i >= c->len || c->s[c->i] != ch) return 0;
   c->i++;
   return 1;
@@ -509,9 +577,8 @@ static int cache_entry(const char *key, const json_t *info, struct ferry__hub_tr
       (xh && !json_is_null(xh) && copy_str(xh, x.xet_hash, sizeof(x.xet_hash)) != 0))
     return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache entry is malformed");
   e.has_lfs = x.lfs_oid[0] != 0;
-  if ((r = pack(&e, key, &x))) return r;
-  if ((r = push(t, &e))) free(e.path);
-  return r;
+  if ((r = pack(t, &e, key, &x))) return r;
+  return push(t, &e); /* on failure the whole tree goes */
 }
 
 /* The "files" object, entry by entry. */
@@ -538,51 +605,75 @@ static int by_path(const void *a, const void *b) {
   return strcmp(((const struct ferry__hub_entry *)a)->path, ((const struct ferry__hub_entry *)b)->path);
 }
 
-int ferry__hub_tree_cache_parse(const char *json, size_t len, struct ferry__hub_tree *t,
-                                char *why, size_t why_len) {
+/* Files in path order (the cache is written so: then no sort), each named once. */
+static int sorted_once(struct ferry__hub_tree *t, char *why, size_t why_len) {
+  size_t k = 1;
+  while (k < t->n && strcmp(t->v[k - 1].path, t->v[k].path) < 0) k++;
+  if (k < t->n) qsort(t->v, t->n, sizeof(*t->v), by_path);
+  for (k = 1; k < t->n; k++)
+    if (!strcmp(t->v[k - 1].path, t->v[k].path))
+      return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache names a file twice");
+  return 0;
+}
+
+static int cache_parse(struct cursor *c, struct ferry__hub_tree *t, char *why, size_t why_len) {
   ferry__hub_tree_init(t);
-  if (len > FERRY__HUB_JSON_MAX)
-    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache too large (%zu bytes)", len);
-  struct cursor c = {json, len, 0};
   int r = 0, version = 0, files = 0;
-  if (!at(&c, '{') || at(&c, '}'))
+  if (!at(c, '{') || at(c, '}'))
     r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache is not a JSON object");
   while (!r) {
     json_t *key = NULL;
-    if (member_key(&c, &key) != 0) {
+    if (member_key(c, &key) != 0) {
       r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "malformed JSON in the tree cache");
       break;
     }
     if (!strcmp(json_string_value(key), "files")) {
       r = files++ ? ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has two files objects")
-                  : cache_files(&c, t, why, why_len);
+                  : cache_files(c, t, why, why_len);
     } else { /* format_version, or a key a later version adds */
-      json_t *v = value(&c);
+      json_t *v = value(c);
       if (!v) r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "malformed JSON in the tree cache");
       else if (!strcmp(json_string_value(key), "format_version"))
         version = json_is_integer(v) && json_integer_value(v) == 1 ? 1 : -1;
       json_decref(v);
     }
     json_decref(key);
-    if (r || at(&c, '}')) break;
-    if (!at(&c, ','))
+    if (r || at(c, '}')) break;
+    if (!at(c, ','))
       r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "malformed JSON in the tree cache");
   }
-  if (!r && (at(&c, 0), c.i != len))
+  if (!r && (at(c, 0), c->i != c->len))
     r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has data after its object");
   if (!r && version != 1)
     r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has an unknown format_version");
   if (!r && !files)
     r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache has no files object");
-  if (!r && t->n > 1) { /* an empty tree has v == NULL */
-    qsort(t->v, t->n, sizeof(*t->v), by_path);
-    for (size_t k = 1; k < t->n && !r; k++)
-      if (!strcmp(t->v[k - 1].path, t->v[k].path))
-        r = ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache names a file twice");
-  }
+  if (c->read_error) r = ferry__hub_why(FERRY_E_IO, why, why_len, "cannot read the tree cache");
+  if (!r) r = sorted_once(t, why, why_len);
   if (r) ferry__hub_tree_free(t);
   return r;
 }
+
+int ferry__hub_tree_cache_parse(const char *json, size_t len, struct ferry__hub_tree *t,
+                                char *why, size_t why_len) {
+  ferry__hub_tree_init(t);
+  if (len > FERRY__HUB_JSON_MAX)
+    return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache too large (%zu bytes)", len);
+  struct cursor c = {.s = json, .len = len};
+  return cache_parse(&c, t, why, why_len);
+}
+
+int ferry__hub_tree_cache_parse_file(FILE *f, size_t window, struct ferry__hub_tree *t,
+                                     char *why, size_t why_len) {
+  ferry__hub_tree_init(t);
+  struct cursor c = {.f = f, .window = window < 2 ? 2 : window};
+  if (!(c.buf = malloc(c.window))) return FERRY_E_NOMEM;
+  c.s = c.buf;
+  int r = cache_parse(&c, t, why, why_len);
+  free(c.buf);
+  return r;
+}
+
 
 int ferry__hub_tree_cache_write(const char *folder, const char *commit,
                                 const struct ferry__hub_tree *t) {
@@ -600,15 +691,14 @@ int ferry__hub_tree_cache_read(const char *folder, const char *commit, struct fe
                                int *found, char *why, size_t why_len) {
   ferry__hub_tree_init(t);
   *found = 0;
-  char *path = NULL, *text = NULL;
-  size_t len;
+  char *path = NULL;
   int r = ferry__hub_tree_cache_path(folder, commit, &path);
-  if (!r) r = ferry__read_small(path, FERRY__HUB_JSON_MAX, &text, &len, found);
+  FILE *f = r ? NULL : fopen(path, "re");
   free(path);
-  if (!r && *found) {
-    r = ferry__hub_tree_cache_parse(text, len, t, why, why_len);
-    if (r) *found = 0;
-  }
-  free(text);
+  if (r || !f) return r ? r : errno == ENOENT ? 0 : ferry__errno_to_err(errno);
+  *found = 1;
+  r = ferry__hub_tree_cache_parse_file(f, FERRY__HUB_TREE_CACHE_WINDOW, t, why, why_len);
+  if (r) *found = 0;
+  fclose(f);
   return r;
 }

@@ -369,6 +369,7 @@ FERRY_EXTERN void ferry_engine_free(struct ferry_engine *e);
  * into huggingface_hub's cache layout, or into a plain folder (local_dir). The endpoint,
  * cache and token come from the same environment variables huggingface_hub reads. */
 
+struct ferry_hub_file;
 struct ferry_hub_download_opts {
   const char *repo_id;                 /* "org/name", or "datasets/org/name" etc. */
   const char *repo_type;               /* "model" (NULL), "dataset", "space" */
@@ -388,6 +389,12 @@ struct ferry_hub_download_opts {
    * the tier's own secret (NULL: FERRY_MIRROR_TOKEN), sent only over HTTPS and only to the
    * mirror; the Hub token never goes there. */
   const char *mirror, *mirror_token;
+  /* Each file's outcome, one call per file in the selection's order once the transfers are
+   * over; `f` and its strings are valid during the call only. With it, out->files stays NULL
+   * (a snapshot of a million files is never an array of results in memory) and out->n_files
+   * still counts the files; without it, out->files holds them all. */
+  void (*file_cb)(void *user, const struct ferry_hub_file *f);
+  void *file_user;
 };
 
 enum ferry_hub_file_status {

@@ -12,6 +12,7 @@ from ferrytest import git_blob_id, read_bytes
 
 REPO = f"demo/many-{MANY}"
 RSS_LIMIT = 64 << 20
+PER_FILE_LIMIT = 256  # bytes of peak RSS per file of a dry run, beyond 2,000 files
 
 
 def test_many_files_bounded_memory(ferry, hub):
@@ -45,3 +46,23 @@ def test_many_files_bounded_memory(ferry, hub):
     out2 = json.loads(again.stdout)
     assert out2["files_cached"] == n and out2["files_downloaded"] == 0, out2
     assert 0 < out2["peak_rss"] <= RSS_LIMIT, f"cached run: peak RSS {out2['peak_rss'] >> 20} MiB"
+
+
+def test_memory_per_file_of_a_selection(ferry, hub):
+    """What one more file costs a download: the peak RSS of a dry run of 20,000 files against
+    one of 2,000, per file. A million-file snapshot fits 128 MiB only if that stays near 100
+    bytes: the tree entry and a 16-byte selection state, no result array (the CLI takes each
+    file's outcome through file_cb), no repo info listing every file (expand=sha). It was
+    451 bytes on the code before."""
+    rss, files = [], []
+    for repo in ("demo/many-files", REPO):
+        r = ferry(repo, "--repo-type", "dataset", "--dry-run", "--json", timeout=300)
+        assert r.returncode == EXIT_OK, r.describe()
+        out = json.loads(r.stdout)
+        assert len(out["files"]) == out["files_total"], out["files_total"]
+        assert all(f["status"] == "planned" for f in out["files"])
+        rss.append(out["peak_rss"])
+        files.append(out["files_total"])
+    assert files[0] < 2100 and files[1] > MANY
+    per_file = (rss[1] - rss[0]) / (files[1] - files[0])
+    assert per_file <= PER_FILE_LIMIT, f"{per_file:.0f} bytes per file (peak RSS {rss}, files {files})"

@@ -19,9 +19,10 @@ static const char PAGE[] =
 
 static int same_entry(const struct ferry__hub_entry *a, const struct ferry__hub_entry *b) {
   return a->is_dir == b->is_dir && strcmp(a->path, b->path) == 0 && a->size == b->size &&
-         strcmp(a->oid, b->oid) == 0 && a->has_lfs == b->has_lfs &&
-         strcmp(a->lfs_oid, b->lfs_oid) == 0 && a->lfs_size == b->lfs_size &&
-         strcmp(a->xet_hash, b->xet_hash) == 0;
+         strcmp(ferry__hub_entry_oid(a), ferry__hub_entry_oid(b)) == 0 &&
+         a->has_lfs == b->has_lfs && a->lfs_size == b->lfs_size &&
+         strcmp(ferry__hub_entry_lfs_oid(a), ferry__hub_entry_lfs_oid(b)) == 0 &&
+         strcmp(ferry__hub_entry_xet_hash(a), ferry__hub_entry_xet_hash(b)) == 0;
 }
 
 static void tree_page(const char *json, size_t len) {
@@ -34,8 +35,9 @@ static void tree_page(const char *json, size_t len) {
   if (strcmp(t.v[0].path, "a.txt") || strcmp(t.v[1].path, "sub")) abort();
   for (size_t i = 0; i < t.n; i++) {
     if (!t.v[i].path || ferry__hub_path_check(t.v[i].path, why, sizeof(why))) abort();
-    if (t.v[i].has_lfs && strlen(t.v[i].lfs_oid) != 64) abort();
-    if (!t.v[i].is_dir && (strlen(t.v[i].oid) != 40 || strspn(t.v[i].oid, "0123456789abcdef") != 40))
+    if (t.v[i].has_lfs && strlen(ferry__hub_entry_lfs_oid(&t.v[i])) != 64) abort();
+    const char *oid = ferry__hub_entry_oid(&t.v[i]);
+    if (!t.v[i].is_dir && (strlen(oid) != 40 || strspn(oid, "0123456789abcdef") != 40))
       abort();
   }
   int unique = ferry__hub_tree_check_unique(&t, why, sizeof(why));

@@ -1,6 +1,8 @@
 /* Unit tests for engine/hub/tree.c: tree pages and repo info (hub-protocol.md §4.4), Link
  * headers (§1.5) and the trees/<commit>.json cache (§3.5). */
 #include <stdlib.h>
+#include <libgen.h>
+#include <stdio.h>
 #include <strings.h>
 
 #include "assert.h"
@@ -40,17 +42,17 @@ void test_hub_tree_page(void) {
   ASSERT_EQ_INT(t.v[0].is_dir, 0);
   ASSERT_EQ_STR(t.v[0].path, "config.json");
   ASSERT_EQ_U64(t.v[0].size, 1432);
-  ASSERT_EQ_STR(t.v[0].oid, SHA1);
+  ASSERT_EQ_STR(ferry__hub_entry_oid(&t.v[0]), SHA1);
   ASSERT_EQ_INT(t.v[0].has_lfs, 0);
-  ASSERT_EQ_STR(t.v[0].xet_hash, "");
+  ASSERT_EQ_STR(ferry__hub_entry_xet_hash(&t.v[0]), "");
   ASSERT_EQ_INT(t.v[1].is_dir, 1);
   ASSERT_EQ_STR(t.v[1].path, "sub");
   ASSERT_EQ_STR(t.v[2].path, "sub/model.safetensors");
   ASSERT_EQ_U64(t.v[2].size, 336592329);
   ASSERT_EQ_INT(t.v[2].has_lfs, 1);
-  ASSERT_EQ_STR(t.v[2].lfs_oid, SHA256);
+  ASSERT_EQ_STR(ferry__hub_entry_lfs_oid(&t.v[2]), SHA256);
   ASSERT_EQ_U64(t.v[2].lfs_size, 336592329);
-  ASSERT_EQ_STR(t.v[2].xet_hash, "cccc");
+  ASSERT_EQ_STR(ferry__hub_entry_xet_hash(&t.v[2]), "cccc");
   ASSERT_EQ_STR(t.v[3].path, "\xe6\x97\xa5\xe6\x9c\xac/\xc3\xa9t\xc3\xa9 1.txt");
   ASSERT_EQ_INT(t.v[4].has_lfs, 0);
   ASSERT_EQ_U64(t.v[4].size, 0);
@@ -310,11 +312,11 @@ void test_hub_tree_cache_roundtrip(void) {
     ASSERT_EQ_INT(back.v[i].is_dir, 0);
   }
   ASSERT_EQ_U64(back.v[2].size, 336592329);
-  ASSERT_EQ_STR(back.v[2].oid, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+  ASSERT_EQ_STR(ferry__hub_entry_oid(&back.v[2]), "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
   ASSERT_EQ_INT(back.v[2].has_lfs, 1);
-  ASSERT_EQ_STR(back.v[2].lfs_oid, SHA256);
+  ASSERT_EQ_STR(ferry__hub_entry_lfs_oid(&back.v[2]), SHA256);
   ASSERT_EQ_U64(back.v[2].lfs_size, 336592329);
-  ASSERT_EQ_STR(back.v[2].xet_hash, "cccc");
+  ASSERT_EQ_STR(ferry__hub_entry_xet_hash(&back.v[2]), "cccc");
   ASSERT_EQ_INT(back.v[0].has_lfs, 0);
   /* written again from what was read: the same bytes */
   char *a = NULL, *b = NULL;
@@ -343,11 +345,11 @@ void test_hub_tree_cache_any_layout(void) {
   ASSERT_EQ_INT(ferry__hub_tree_cache_parse(json, strlen(json), &t, why, sizeof(why)), 0);
   ASSERT_EQ_U64(t.n, 2);
   ASSERT_EQ_STR(t.v[0].path, "a");
-  ASSERT_EQ_STR(t.v[0].oid, SHA1);
-  ASSERT_EQ_STR(t.v[0].xet_hash, "h");
+  ASSERT_EQ_STR(ferry__hub_entry_oid(&t.v[0]), SHA1);
+  ASSERT_EQ_STR(ferry__hub_entry_xet_hash(&t.v[0]), "h");
   ASSERT_EQ_STR(t.v[1].path, "b");
   ASSERT_EQ_U64(t.v[1].size, 2);
-  ASSERT_EQ_STR(t.v[1].lfs_oid, "");
+  ASSERT_EQ_STR(ferry__hub_entry_lfs_oid(&t.v[1]), "");
   ferry__hub_tree_free(&t);
 }
 
@@ -486,4 +488,162 @@ void test_hub_tree_long_names_said(void) {
   ferry__hub_tree_free(&t);
   free(name);
   free(json);
+}
+
+/* A listing of n files with names of many lengths (escaped non-ASCII ones, some 200 bytes),
+ * LFS and xet entries among them, as the tree cache's text. */
+static char *many_files_cache(size_t n, size_t *len) {
+  struct ferry__hub_tree t;
+  ferry__hub_tree_init(&t);
+  for (size_t i = 0; i < n; i++) {
+    char page[1024], name[256];
+    size_t nl = (size_t)snprintf(name, sizeof(name), "d%zu/\\u00e9%zu", i % 7, i);
+    while (nl < 1 + (i * 37) % 200 && nl < sizeof(name) - 1) name[nl++] = (char)('a' + i % 26);
+    name[nl] = 0;
+    snprintf(page, sizeof(page),
+             "[{\"type\":\"file\",\"oid\":\"%040zx\",\"size\":%zu,\"path\":\"%s\"%s%s}]", i, i * 3,
+             name, i % 3 ? "" : ",\"lfs\":{\"oid\":\"" SHA256 "\",\"size\":77}",
+             i % 5 ? "" : ",\"xetHash\":\"x1\"");
+    char why[256] = "";
+    ASSERT_EQ_INT(ferry__hub_tree_parse_page(page, strlen(page), &t, why, sizeof(why)), 0);
+  }
+  char *text = NULL;
+  ASSERT_EQ_INT(ferry__hub_tree_cache_serialize(&t, &text, len), 0);
+  ferry__hub_tree_free(&t);
+  return text;
+}
+
+static void assert_same_tree(const struct ferry__hub_tree *a, const struct ferry__hub_tree *b) {
+  ASSERT_EQ_U64(a->n, b->n);
+  for (size_t i = 0; i < a->n; i++) {
+    ASSERT_EQ_STR(a->v[i].path, b->v[i].path);
+    ASSERT_EQ_STR(ferry__hub_entry_oid(&a->v[i]), ferry__hub_entry_oid(&b->v[i]));
+    ASSERT_EQ_STR(ferry__hub_entry_lfs_oid(&a->v[i]), ferry__hub_entry_lfs_oid(&b->v[i]));
+    ASSERT_EQ_STR(ferry__hub_entry_xet_hash(&a->v[i]), ferry__hub_entry_xet_hash(&b->v[i]));
+    ASSERT_EQ_U64(a->v[i].size, b->v[i].size);
+    ASSERT_EQ_U64(a->v[i].lfs_size, b->v[i].lfs_size);
+    ASSERT_EQ_INT(a->v[i].has_lfs, b->v[i].has_lfs);
+  }
+}
+
+/* A tree cache read from a file through windows of every size from twice its longest value
+ * up (so the refill falls at every byte of every key and object): each reads the same tree as
+ * the whole text does; a window too small for a value is malformed, never a wrong tree. */
+void test_hub_tree_cache_file_windows(void) {
+  size_t len = 0;
+  char *text = many_files_cache(60, &len);
+  struct ferry__hub_tree want, got;
+  char why[256] = "";
+  ASSERT_EQ_INT(ferry__hub_tree_cache_parse(text, len, &want, why, sizeof(why)), 0);
+  ASSERT_EQ_U64(want.n, 60);
+  FILE *f = tmpfile();
+  ASSERT_NOT_NULL(f);
+  ASSERT_EQ_U64(fwrite(text, 1, len, f), len);
+  size_t longest = 0, from = 0; /* the longest line: a key, or a file object's member */
+  for (size_t i = 0; i <= len; i++)
+    if (i == len || text[i] == '\n') longest = i - from > longest ? i - from : longest, from = i;
+  ASSERT_GT_INT(longest, 200);
+  size_t smallest = 2 * (longest + 160); /* a whole object: its lines together */
+  for (size_t w = smallest; w < smallest + 2 * longest + 160; w++) {
+    TEST_NOTE("window %zu", w);
+    rewind(f);
+    ASSERT_EQ_INT(ferry__hub_tree_cache_parse_file(f, w, &got, why, sizeof(why)), 0);
+    assert_same_tree(&want, &got);
+    ferry__hub_tree_free(&got);
+  }
+  rewind(f);
+  ASSERT_EQ_INT(ferry__hub_tree_cache_parse_file(f, len + 1, &got, why, sizeof(why)), 0);
+  assert_same_tree(&want, &got);
+  ferry__hub_tree_free(&got);
+  rewind(f);
+  ASSERT_EQ_INT(ferry__hub_tree_cache_parse_file(f, 64, &got, why, sizeof(why)), FERRY_E_PROTOCOL);
+  ASSERT_EQ_U64(got.n, 0);
+  fclose(f);
+  ferry__hub_tree_free(&want);
+  free(text);
+}
+
+/* A trees/<commit>.json larger than any body ferry reads whole (FERRY__HUB_JSON_MAX) is read
+ * as it streams; it was "too large" and listed again. */
+void test_hub_tree_cache_larger_than_a_body(void) {
+  size_t len = 0;
+  char *text = many_files_cache(10, &len);
+  char *folder = NULL, *path = NULL;
+  ASSERT_EQ_INT(ferry__hub_fmt(&folder, 4096, "%s/big", ferry_unit_tmpdir()), 0);
+  ASSERT_EQ_INT(ferry__hub_tree_cache_path(folder, COMMIT, &path), 0);
+  char *dir = strdup(path);
+  ASSERT_NOT_NULL(dir);
+  ASSERT_EQ_INT(ferry__mkdirs(dirname(dir)), 0);
+  free(dir);
+  FILE *f = fopen(path, "w");
+  ASSERT_NOT_NULL(f);
+  static const char opening[] = "{\n \"format_version\": 1,\n \"files\": {";
+  size_t head = strlen(opening); /* the padding goes after it */
+  ASSERT_EQ_INT(strncmp(text, opening, head), 0);
+  ASSERT_EQ_U64(fwrite(text, 1, head, f), head);
+  static char spaces[1 << 16];
+  memset(spaces, ' ', sizeof(spaces));
+  for (size_t written = 0; written <= FERRY__HUB_JSON_MAX; written += sizeof(spaces))
+    ASSERT_EQ_U64(fwrite(spaces, 1, sizeof(spaces), f), sizeof(spaces)); /* JSON whitespace */
+  ASSERT_EQ_U64(fwrite(text + head, 1, len - head, f), len - head);
+  ASSERT_EQ_INT(fclose(f), 0);
+  struct ferry__hub_tree want, got;
+  char why[256] = "";
+  ASSERT_EQ_INT(ferry__hub_tree_cache_parse(text, len, &want, why, sizeof(why)), 0);
+  int found = 0;
+  ASSERT_EQ_INT(ferry__hub_tree_cache_read(folder, COMMIT, &got, &found, why, sizeof(why)), 0);
+  ASSERT_EQ_INT(found, 1);
+  assert_same_tree(&want, &got);
+  ASSERT_EQ_U64(got.n, 10);
+  ferry__hub_tree_free(&want);
+  ferry__hub_tree_free(&got);
+  free(text), free(folder), free(path);
+}
+
+/* The entries' strings live in the tree's blocks: across many pages (past several 256 KiB
+ * blocks, long names crossing their ends) and pages refused midway (their strings taken
+ * back, a new block or not), every entry kept reads back its own path and hashes. */
+void test_hub_tree_strings_across_pages(void) {
+  struct ferry__hub_tree t;
+  ferry__hub_tree_init(&t);
+  char page[16384], name[4200];
+  size_t want = 0;
+  for (size_t p = 0; p < 400; p++) {
+    size_t used = (size_t)snprintf(page, sizeof(page), "[");
+    for (size_t k = 0; k < 3; k++) {
+      size_t i = p * 3 + k, nl = (size_t)snprintf(name, sizeof(name), "p%zu/f%zu-", p, i);
+      size_t len = (i * 997) % (k == 2 ? 4000 : 300); /* some names near the path limit */
+      for (; nl < len; nl++) name[nl] = (char)('a' + (i + nl) % 26);
+      name[nl] = 0;
+      used += (size_t)snprintf(page + used, sizeof(page) - used,
+                               "%s{\"type\":\"file\",\"oid\":\"%040zx\",\"size\":%zu,\"path\":\"%s\""
+                               "%s}", k ? "," : "", i, i, name,
+                               i % 2 ? ",\"lfs\":{\"oid\":\"" SHA256 "\",\"size\":9}" : "");
+    }
+    /* every third page ends with a bad entry: refused whole */
+    int refused = p % 3 == 1;
+    if (refused) used += (size_t)snprintf(page + used, sizeof(page) - used, ",{\"type\":\"file\"}");
+    snprintf(page + used, sizeof(page) - used, "]");
+    ASSERT_EQ_INT(ferry__hub_tree_parse_page(page, strlen(page), &t, NULL, 0),
+                  refused ? FERRY_E_PROTOCOL : 0);
+    want += refused ? 0 : 3;
+    ASSERT_EQ_U64(t.n, want);
+  }
+  for (size_t e = 0; e < t.n; e++) {
+    const struct ferry__hub_entry *x = &t.v[e];
+    size_t p, i;
+    ASSERT_EQ_INT(sscanf(x->path, "p%zu/f%zu-", &p, &i), 2);
+    ASSERT_NE_INT(p % 3, 1);
+    ASSERT_EQ_U64(x->size, i);
+    char oid[41];
+    snprintf(oid, sizeof(oid), "%040zx", i);
+    ASSERT_EQ_STR(ferry__hub_entry_oid(x), oid);
+    ASSERT_EQ_STR(ferry__hub_entry_lfs_oid(x), i % 2 ? SHA256 : "");
+    ASSERT_EQ_STR(ferry__hub_entry_xet_hash(x), "");
+    size_t len = (i * 997) % (i % 3 == 2 ? 4000 : 300), nl = strlen(x->path);
+    ASSERT_EQ_U64(nl, len > nl ? len : nl);
+    for (size_t c = strcspn(x->path, "-") + 1; c < nl; c++)
+      ASSERT_EQ_INT(x->path[c], 'a' + (i + c) % 26);
+  }
+  ferry__hub_tree_free(&t);
 }

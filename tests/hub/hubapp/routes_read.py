@@ -65,6 +65,29 @@ def repo_json(req, repo, commit=None, blobs=False, siblings=True):
     return out
 
 
+def expand_asked(req, rtype):
+    """The properties `expand=` (or `expand[]=`) asks for; an unknown one is the Hub's 400."""
+    expand = req.query.get("expand", []) + req.query.get("expand[]", [])
+    unknown = [e for e in expand if e not in EXPANDABLE[rtype]]
+    if unknown:
+        raise HubError(400, None, "Invalid expand value(s) for %ss: %s" % (rtype, ", ".join(unknown)))
+    return expand
+
+
+def only_expanded(item, expand):
+    """With expand=, the Hub sends only these properties (and the ids)."""
+    return {k: v for k, v in item.items() if k in ("_id", "id") or k in expand} if expand else item
+
+
+def repo_info(req, rtype, repo, commit=None):
+    """GET /api/{Ts}/{repo}[/revision/{rev}]: everything, or what expand= asks for (the files,
+    `siblings`, only when asked: a million of them are not built for a commit id)."""
+    expand = expand_asked(req, rtype)
+    out = repo_json(req, repo, commit, blobs=req.flag("blobs"),
+                    siblings=not expand or "siblings" in expand)
+    return only_expanded(out, expand)
+
+
 def readme_card_data(req, repo, oid):
     """The metadata block of README.md at the commit, as the Hub's cardData (or None)."""
     f = req.hub.db.file(repo["id"], oid, "README.md") if oid else None
@@ -82,11 +105,11 @@ def api_repo(req, rtype, ns, name, rest):
         return routes_write.dispatch(req, rtype, ns, name, action, rest[1:])
     repo = access.repo_for(req, rtype, ns, name)
     if action == "" and m in ("GET", "HEAD"):
-        return json_response(repo_json(req, repo, blobs=req.flag("blobs")))
+        return json_response(repo_info(req, rtype, repo))
     if action == "revision" and len(rest) >= 2:
         rev, _ = split_rev(rest[1:])
         oid = req.hub.repos.resolve_or_raise(repo, rev)
-        return json_response(repo_json(req, repo, oid, blobs=req.flag("blobs")))
+        return json_response(repo_info(req, rtype, repo, oid))
     if action == "tree" and len(rest) >= 2:
         return tree(req, repo, rest[1:])
     if action == "paths-info" and len(rest) >= 2 and m == "POST":
@@ -351,15 +374,9 @@ def list_repos(req, rtype):
     limit = max(1, min(int(req.q("limit") or 1000), int(req.hub.knobs.get("list_page_size"))))
     start = int(req.q("cursor") or 0)
     page = out[start:start + limit]
-    expand = req.query.get("expand", []) + req.query.get("expand[]", [])
-    unknown = [e for e in expand if e not in EXPANDABLE[rtype]]
-    if unknown:
-        raise HubError(400, None, "Invalid expand value(s) for %ss: %s" % (rtype, ", ".join(unknown)))
+    expand = expand_asked(req, rtype)
     full = req.flag("full") or "siblings" in expand
-    body = [repo_json(req, r, siblings=full) for r in page]
-    if expand:  # the Hub then sends only these properties (and the ids)
-        body = [{k: v for k, v in item.items() if k in ("_id", "id") or k in expand}
-                for item in body]
+    body = [only_expanded(repo_json(req, r, siblings=full), expand) for r in page]
     headers = {}
     if start + limit < len(out):
         headers["Link"] = page_link(req, "cursor", start + limit)
