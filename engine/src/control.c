@@ -49,6 +49,15 @@ int ferry__ctl_should_race(uint64_t left, double own_bps, double median_bps, dou
   return own_s > factor * median_s && own_s > 4 * rtt_s;
 }
 
+#define SPLIT_MIN_RTTS 4       /* a rest worth splitting lasts more round trips than this */
+#define SPLIT_MIN_SECONDS 1.0  /* ... and longer than this */
+
+int ferry__ctl_split_pays(uint64_t left, double bps, double rtt_s) {
+  if (bps <= 0 || rtt_s <= 0) return 1;
+  double t = (double)left / bps;
+  return t > SPLIT_MIN_RTTS * rtt_s && t > SPLIT_MIN_SECONDS;
+}
+
 /* ---- concurrency ------------------------------------------------------------------------- */
 
 #define DOUBLING_GAIN 1.10  /* a doubling is kept when goodput grew at least this much */

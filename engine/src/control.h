@@ -52,6 +52,15 @@ double ferry__ctl_rate_update(double smoothed_bps, uint64_t bytes, double second
 int ferry__ctl_should_race(uint64_t left, double own_bps, double median_bps, double rtt_s,
                            double factor);
 
+/* Whether splitting a running request that still has `left` bytes to come at `bps` pays: a
+ * split cuts it where the new request starts, and what the server had already sent past the
+ * cut is received for nothing. On a long fat path the socket buffers (sized to the path's
+ * bandwidth-delay product) hold seconds of a fast stream, so the whole rest may already be
+ * on its way: a split pays only for a rest that lasts more than a few round trips and more
+ * than a second (the WAN lab's cross link: a 27 MB rest split at 40 MB/s came twice). 1 when
+ * the rate or the round trip is unknown (nothing to judge by). */
+int ferry__ctl_split_pays(uint64_t left, double bps, double rtt_s);
+
 /* ---- concurrency ------------------------------------------------------------------------- */
 
 enum ferry__ctl_phase {

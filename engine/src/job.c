@@ -675,6 +675,12 @@ int ferry__job_steal(struct ferry_engine *e) {
       }
     }
   }
+  /* its rate: the larger of its own since its first byte (which counts its slow start) and
+   * what the file's finished requests showed */
+  double best_bps = rate_of(best, now);
+  if (best->job->stream_bps > best_bps) best_bps = best->job->stream_bps;
+  if (!ferry__ctl_split_pays(best->end - best->cursor, best_bps, e->rtt_s))
+    return 0; /* it ends soon: a cut would waste what the server already sent past it */
   uint64_t mid = ferry__plan_split(best->cursor, best->end, FERRY__MIN_SPLIT, FERRY__ALIGN);
   if (!mid) return 0;
   uint64_t old_end = best->end;

@@ -79,6 +79,7 @@
   X(control_bounds) \
   X(control_request_size) \
   X(control_race) \
+  X(control_split_pays) \
   X(control_rtt_sample) \
   X(control_rate_update) \
   X(control_shape) \

@@ -193,6 +193,23 @@ void test_control_race(void) {
   ASSERT_TRUE(!ferry__ctl_should_race(0, 0, 40e6, 0.02, 4));
 }
 
+void test_control_split_pays(void) {
+  /* 64 MiB left at 20 MB/s over 80 ms: 3.4 s: split */
+  ASSERT_TRUE(ferry__ctl_split_pays(64u << 20, 20e6, 0.08));
+  /* 27 MB at 40 MB/s over 80 ms: 0.67 s, eight round trips, but under a second: what the
+   * socket buffers already hold would come twice */
+  ASSERT_TRUE(!ferry__ctl_split_pays(27000000, 40e6, 0.08));
+  /* 4 MiB at 1 MB/s over 0.1 ms (a slow server on loopback): 4 s: split */
+  ASSERT_TRUE(ferry__ctl_split_pays(4u << 20, 1e6, 0.0001));
+  /* 1 MiB at 500 MB/s on loopback: 2 ms: no */
+  ASSERT_TRUE(!ferry__ctl_split_pays(1u << 20, 500e6, 0.0001));
+  /* a slow stream on a very long path: 3 s but under four round trips of 1 s: no */
+  ASSERT_TRUE(!ferry__ctl_split_pays(3u << 20, 1.048576e6, 1.0));
+  /* nothing to judge by: split, as before any rate was known */
+  ASSERT_TRUE(ferry__ctl_split_pays(4u << 20, 0, 0.08));
+  ASSERT_TRUE(ferry__ctl_split_pays(4u << 20, 20e6, 0));
+}
+
 void test_control_shape(void) {
   int c, s;
   ferry__ctl_shape(6, 16, 8, 0, 0, &c, &s); /* connections first */
