@@ -68,7 +68,8 @@ def test_save_is_what_env_shows_and_get_and_download_use(bench, hub, log, tmp_pa
     assert d.returncode == 0, d.stderr
     assert "concurrency: adaptive: 2 requests in flight (2 connections x 1 streams)" in d.stderr
     conns, sizes = file_requests(log)
-    assert len(conns) == 2 and sizes[0] == 2 * MiB, (conns, sizes)
+    # pinned to 2: never more (a small file may not need the second)
+    assert 1 <= len(conns) <= 2 and sizes[0] == 2 * MiB, (conns, sizes)
     # get: the same start
     url = f"{hub.state['endpoint']}/demo/tiny-model/resolve/main/model.safetensors"
     log.mark()
