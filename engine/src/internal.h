@@ -47,6 +47,7 @@ struct ferry__block {
   struct ferry__xxh3_state xst; /* fed as the block fills, while the bytes are in cache */
   int err;       /* write result: 0 or FERRY_E_* */
   int early_writeback; /* sync_file_range after a buffered write (set at submit) */
+  int via_cache;       /* write through the page cache: the hasher will read it back */
   unsigned char *data; /* FERRY__DIO_ALIGN-aligned, right after the header's page */
 };
 
@@ -87,6 +88,9 @@ void ferry__budget_give(struct ferry__budget *b, struct ferry__block *blk);
 /* A block's memory freed without any accounting (the engine is being freed). */
 void ferry__budget_drop(struct ferry__budget *b, struct ferry__block *blk);
 void ferry__budget_retain(struct ferry__budget *b, uint64_t bytes);
+/* How much of the budget written blocks may keep for the hasher (half; past it they are
+ * evicted and read back from the file). */
+uint64_t ferry__budget_hash_room(const struct ferry__budget *b);
 void ferry__budget_unretain(struct ferry__budget *b, uint64_t bytes);
 /* Full-size blocks get this size from now on (spares of the old size are freed). */
 void ferry__budget_set_block_size(struct ferry__budget *b, size_t size);
@@ -218,6 +222,7 @@ struct ferry__xfer {
   uint64_t header_bytes;     /* of the response being read, for the header size limit */
   uint64_t blk_since_ms;     /* loop time `blk` was opened (a slow one is written early) */
   uint64_t first_byte_ns;    /* uv_hrtime() of the first body byte used, 0 before it */
+  uint64_t sent_ns;          /* uv_hrtime() when the request went out (known at first_byte_ns) */
   /* response, filled by the header callback */
   int status;
   int headers_done, checked;

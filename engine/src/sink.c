@@ -14,6 +14,7 @@
 #include <xxhash.h>
 
 #include "internal.h"
+#include "plan.h"
 #include "xxh3_fast.h"
 
 uint64_t ferry__round_up(uint64_t v) { return (v + FERRY__ALIGN - 1) / FERRY__ALIGN * FERRY__ALIGN; }
@@ -73,7 +74,7 @@ static void test_slow_disk(const struct ferry__block *b) {
 static void write_one(struct ferry__block *b) {
   if (b->job->discard) return; /* the null sink: counted and hashed, never written */
   test_slow_disk(b);
-  if (write_direct(b) == 0) return;
+  if (!b->via_cache && write_direct(b) == 0) return;
   int fd = b->job->fd;
   size_t done = 0;
   while (done < b->len) {
@@ -179,6 +180,7 @@ int ferry__block_write_now(struct ferry__block *b, char *why, size_t why_len) {
   struct ferry__job *j = b->job;
   b->xxh3 = ferry__xxh3_digest(&b->xst);
   b->early_writeback = !j->size_known || j->size >= FERRY__SMALL_FILE;
+  b->via_cache = 1; /* freed at once: the hasher reads it back, from memory rather than disk */
   b->err = 0;
   write_one(b);
   int err = record_written(b, why, why_len);
@@ -263,6 +265,8 @@ void ferry__block_submit(struct ferry__block *b) {
   b->xxh3 = ferry__xxh3_digest(&b->xst);
   /* Decided here, on the loop thread, which is the only one that changes the size. */
   b->early_writeback = !j->size_known || j->size >= FERRY__SMALL_FILE;
+  b->via_cache = ferry__plan_write_via_cache(b->offset, j->hash_cursor,
+                                             ferry__budget_hash_room(&e->budget));
   uv_mutex_lock(&e->write_lock);
   queue_push(&j->wq_head, &j->wq_tail, b);
   uv_mutex_unlock(&e->write_lock);

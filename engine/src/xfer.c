@@ -227,13 +227,18 @@ static void first_byte(struct ferry__xfer *x) {
   struct ferry__job *j = x->job;
   if (rtt > 0 && (j->rtt_s <= 0 || rtt < j->rtt_s)) j->rtt_s = x->e->rtt_s = rtt;
   x->first_byte_ns = uv_hrtime();
+  uint64_t waited_ns = first > sent && sent >= 0 ? (uint64_t)(first - sent) * 1000 : 0;
+  x->sent_ns = x->first_byte_ns > waited_ns ? x->first_byte_ns - waited_ns : x->first_byte_ns;
 }
 
-/* A request ends: the rate it showed, from its first byte to its last. */
+/* A request ends: the rate it showed, from the moment it went out to its last byte. Not from
+ * its first byte: a request whose answer waited in the socket (the loop busy writing, other
+ * streams of its connection served first) would show the rate of a memory copy, and the
+ * requests sized from it would be far larger than the path needs. */
 static void note_rate(struct ferry__xfer *x) {
   if (!x->first_byte_ns || x->kind == FERRY__X_WHOLE) return;
   struct ferry__job *j = x->job;
-  double s = (double)(uv_hrtime() - x->first_byte_ns) / 1e9;
+  double s = (double)(uv_hrtime() - x->sent_ns) / 1e9;
   j->stream_bps = ferry__ctl_rate_update(j->stream_bps, x->cursor - x->start, s);
   if (j->stream_bps > 0) x->e->stream_bps = j->stream_bps;
 }

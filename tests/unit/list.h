@@ -59,6 +59,7 @@
   X(plan_next) \
   X(plan_split) \
   X(plan_handover) \
+  X(plan_write_via_cache) \
   X(plan_classify_curl) \
   X(plan_classify_status) \
   X(plan_low_speed_limit) \
