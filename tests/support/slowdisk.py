@@ -6,7 +6,9 @@ What binds, measured on this machine (Debian 12 userland, kernel 6.18, cgroup v1
    O_DIRECT writes and the writeback its own fsync starts (dd conv=fsync: 17.8 MB/s under a
    20 MB/s rule), but not buffered writes left to the kernel: v1 has no cgroup writeback, so
    the flusher threads write them as the root group, unthrottled (602 MB/s under the rule,
-   even with the dirty limits below);
+   even with the dirty limits below). ferry's own fsync is caught that way (ferry bench's
+   disk stage, writes then one fsync, in such a cgroup: 18 MB/s), but its pwrites never wait
+   for the disk, so a download's backpressure would not be tested;
  - so the rule goes into the root blkio group, naming this run's loop device only (nothing
    else is throttled; it is removed at the end), and the device's dirty pages are capped
    (its bdi's strict_limit and max_bytes): a buffered writer then blocks in the kernel's
@@ -92,7 +94,8 @@ class SlowDisk:
         self.majmin = _majmin(dev)
 
     def written(self):
-        """Bytes the device was asked to write so far (the root group counts every write)."""
+        """The bytes written to the device (the root group counts every write; the count
+        includes earlier users of the device: compare two readings)."""
         with open(os.path.join(BLKIO_ROOT, "blkio.throttle.io_service_bytes")) as f:
             for line in f:
                 parts = line.split()
