@@ -94,8 +94,9 @@ def test_json_summary(ferry, tiny, log):
     assert summary["files_cached"] == 0
     assert summary["bytes_total"] == tiny.size
     assert summary["bytes_downloaded"] == tiny.size
-    for key in ("requests", "connections", "peak_rss"):
+    for key in ("requests", "connections", "peak_memory", "peak_rss"):
         assert isinstance(summary[key], int) and summary[key] > 0, key
+    assert summary["peak_memory"] <= 32 * 1024 * 1024  # the default --max-memory
     assert summary["requests"] == len(log.lines()), "requests must count what the hub saw"
     for key in ("seconds", "mb_per_s"):
         assert isinstance(summary[key], (int, float)) and summary[key] >= 0, key

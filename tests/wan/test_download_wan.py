@@ -1,6 +1,7 @@
 """`ferry download` through a `cross` link (80 ms round trip, no rate limit): the local hub runs
 in the lab's server namespace (localhub --listen), ferry in the client namespace. The right
-bytes arrive, memory stays under 64 MiB, and a kill -9 mid-file resumes fetching no more than
+bytes arrive, memory stays under 64 MiB (also onto a disk slower than the link: backpressure),
+and a kill -9 mid-file resumes fetching no more than
 the missing bytes plus the journal's slack per request in flight (the engine's refetch
 bound). Memory and bytes are asserted here; speed belongs to bench/wan."""
 import glob
@@ -16,6 +17,7 @@ import pytest
 
 from ferrytest import bytes_written
 from hubrun import AccessLog
+from slowdisk import slow_disk
 from wanlab import lab
 
 MiB = 1 << 20
@@ -24,6 +26,7 @@ LOCALHUB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__
                         "localhub")
 ENGINE = ["--connections", "2", "--streams", "1"]  # two requests in flight
 SLACK_PER_REQUEST = 4 * MiB  # the journal records in-flight progress at least every 4 MiB
+DISK_RATE = 20e6  # bytes per second: far under what the cross link carries
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +86,33 @@ def test_download_through_cross(ferry_bin, wan_hub, tmp_path):
     # the bytes really crossed the link (not a loopback shortcut)
     after = the_lab.link_stats()["down"]
     assert int(after["bytes_out"]) - int(before["bytes_out"]) >= 128 * MiB
+
+
+def test_slow_disk_through_cross(ferry_bin, wan_hub, tmp_path):
+    """Backpressure from a real disk slower than the link (issue 12): the cache is on an ext4
+    loop device the kernel throttles to 20 MB/s (tests/support/slowdisk.py), while 80 ms of
+    unlimited link hold many megabytes in flight. The writers fall behind, the budget fills,
+    the loop thread writes blocks itself (no socket read meanwhile: TCP holds the server
+    back), and memory stays within the budget and 64 MiB of RSS. Checked against a build
+    whose loop thread hands a full block to the writers and takes a new one past the budget
+    instead: that build's peak_memory and RSS passed the bounds here."""
+    the_lab, hub_dir, hub_env = wan_hub
+    with slow_disk(DISK_RATE, size=512 << 20) as disk:
+        home = os.path.join(disk.mnt, "home")
+        before = disk.written()
+        r = subprocess.run(the_lab.client(ferry_bin, "download", "demo/tiny-model", "--cacert",
+                                          hub_env["LOCALHUB_CA"], "--json", "-v"),
+                           env=client_env(hub_env, home), capture_output=True, text=True,
+                           timeout=120)
+        assert r.returncode == 0, r.stderr[-3000:]
+        out = json.loads(r.stdout)
+        blob = weights_blob(os.path.join(home, "hub"))
+        assert blob and os.path.getsize(blob) == 128 * MiB
+        assert sha256_file(blob) == os.path.basename(blob)
+        assert disk.written() - before >= 128 * MiB  # the bytes went through the slow disk
+    assert "written on the loop thread (memory budget full" in r.stderr, r.stderr[-3000:]
+    assert 0 < out["peak_memory"] <= 32 * MiB, out["peak_memory"]  # the default --max-memory
+    assert out["peak_rss"] <= 64 * MiB, out["peak_rss"]
 
 
 def test_requests_grow_with_the_round_trip(ferry_bin, wan_hub, tmp_path):
