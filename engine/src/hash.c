@@ -148,18 +148,26 @@ void ferry__hash_kick(struct ferry__job *j) {
   }
 }
 
-uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want) {
+/* The retained block of j furthest from its hash cursor that may go: any, or with
+ * cached_only one written through the page cache. NULL when none. */
+static struct ferry__block **furthest_evictable(struct ferry__job *j, int cached_only) {
+  struct ferry__block **found = NULL;
+  for (struct ferry__block **p = &j->retained; *p; p = &(*p)->next)
+    if (!cached_only || (*p)->via_cache) found = p;
+  return found;
+}
+
+uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want, int cached_only) {
   uint64_t freed = 0;
   /* Furthest from the hash cursor first: those would wait longest in memory. A file whose
    * hasher is running keeps its blocks: that step frees memory when it ends, and reading
    * evicted bytes back would only slow the hasher that is already the bottleneck. */
   for (struct ferry__job *j = e->jobs; j && freed < want; j = j->next) {
     if (j->hash_running || j->discard) continue; /* the null sink cannot read bytes back */
-    while (j->retained && freed < want) {
-      struct ferry__block **p = &j->retained;
-      while ((*p)->next) p = &(*p)->next;
+    struct ferry__block **p;
+    while (freed < want && (p = furthest_evictable(j, cached_only))) {
       struct ferry__block *b = *p;
-      *p = NULL;
+      *p = b->next;
       freed += b->cap;
       ferry__budget_unretain(&e->budget, b->cap);
       ferry__block_free(e, b);
@@ -168,12 +176,13 @@ uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want) {
   return freed;
 }
 
-int ferry__hash_make_room(struct ferry_engine *e, uint64_t need, uint64_t keep) {
+int ferry__hash_make_room(struct ferry_engine *e, uint64_t need, uint64_t keep,
+                          int cached_only) {
   const struct ferry__budget *b = &e->budget;
   if (ferry__budget_fits(b, need)) return 1;
   if (b->retained > keep) {
     uint64_t excess = b->charged + need - b->limit, evictable = b->retained - keep;
-    ferry__hash_evict(e, excess < evictable ? excess : evictable);
+    ferry__hash_evict(e, excess < evictable ? excess : evictable, cached_only);
   }
   return ferry__budget_fits(b, need);
 }

@@ -47,7 +47,7 @@ struct ferry__block {
   struct ferry__xxh3_state xst; /* fed as the block fills, while the bytes are in cache */
   int err;       /* write result: 0 or FERRY_E_* */
   int early_writeback; /* sync_file_range after a buffered write (set at submit) */
-  int via_cache;       /* write through the page cache: the hasher will read it back */
+  int via_cache;       /* written through the page cache (chosen, or O_DIRECT refused) */
   unsigned char *data; /* FERRY__DIO_ALIGN-aligned, right after the header's page */
 };
 
@@ -415,9 +415,13 @@ uint64_t ferry__round_up(uint64_t v);
 void ferry__hash_start(struct ferry__job *j); /* begin the digest; git needs the size */
 void ferry__hash_kick(struct ferry__job *j);
 void ferry__hash_retain(struct ferry__job *j, struct ferry__block *b);
-uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want);
-/* Whether `need` bytes fit the budget, after evicting retained blocks (of files whose hasher
- * is idle) down to `keep` bytes retained if they do not. */
-int ferry__hash_make_room(struct ferry_engine *e, uint64_t need, uint64_t keep);
+/* Frees up to `want` bytes of retained blocks (of files whose hasher is idle), furthest from
+ * the hash cursor first; with cached_only, only blocks written through the page cache: the
+ * hasher reads an O_DIRECT block back from the device. */
+uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want, int cached_only);
+/* Whether `need` bytes fit the budget, after evicting retained blocks (as above) down to
+ * `keep` bytes retained if they do not. */
+int ferry__hash_make_room(struct ferry_engine *e, uint64_t need, uint64_t keep,
+                          int cached_only);
 
 #endif

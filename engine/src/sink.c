@@ -75,6 +75,7 @@ static void write_one(struct ferry__block *b) {
   if (b->job->discard) return; /* the null sink: counted and hashed, never written */
   test_slow_disk(b);
   if (!b->via_cache && write_direct(b) == 0) return;
+  b->via_cache = 1;
   int fd = b->job->fd;
   size_t done = 0;
   while (done < b->len) {
