@@ -24,15 +24,21 @@
 #define INTERVAL_RTTS 6
 #define FULL_SHARE 0.75 /* an interval counts when the level was full this share of its ticks */
 
-/* The level's bounds and the layout for the protocol known now (h2 multiplexes; HTTP/1.1 and
- * h2c do not, so their level is their connections). */
+/* Whether connections multiplex, as far as is known now: until the first answer says, what
+ * was asked for (h2 unless --http1.1). HTTP/1.1 and h2c do not, so their level is their
+ * connections. */
+static int multiplexed(const struct ferry_engine *e) {
+  return e->multiplex_known ? e->multiplexed : !e->cfg.http11;
+}
+
+/* The level's bounds and the layout for the protocol known now. */
 static void bounds(const struct ferry_engine *e, int *min_level, int *max_level) {
   const struct ferry__conc *k = &e->conc;
-  int multiplexed = e->multiplex_known ? e->multiplexed : !e->cfg.http11;
+  int mux = multiplexed(e);
   int cmin = k->pinned_conns ? k->pinned_conns : 1;
   int cmax = k->pinned_conns ? k->pinned_conns : MAX_CONNS;
-  int smin = !multiplexed ? 1 : k->pinned_streams ? k->pinned_streams : 1;
-  int smax = !multiplexed ? 1 : k->pinned_streams ? k->pinned_streams : MAX_STREAMS;
+  int smin = !mux ? 1 : k->pinned_streams ? k->pinned_streams : 1;
+  int smax = !mux ? 1 : k->pinned_streams ? k->pinned_streams : MAX_STREAMS;
   *min_level = cmin * smin;
   *max_level = cmax * smax;
   /* Each running request fills a block of its own (budget.c): past about three quarters of the
@@ -45,11 +51,11 @@ static void bounds(const struct ferry_engine *e, int *min_level, int *max_level)
 
 static void apply(struct ferry_engine *e, int level) {
   struct ferry__conc *k = &e->conc;
-  int multiplexed = e->multiplex_known ? e->multiplexed : !e->cfg.http11;
+  int mux = multiplexed(e);
   int conns, streams;
-  ferry__ctl_shape(level, MAX_CONNS, multiplexed ? MAX_STREAMS : 1, k->pinned_conns,
-                   multiplexed ? k->pinned_streams : 1, &conns, &streams);
-  if (!multiplexed) streams = 1;
+  ferry__ctl_shape(level, MAX_CONNS, mux ? MAX_STREAMS : 1, k->pinned_conns,
+                   mux ? k->pinned_streams : 1, &conns, &streams);
+  if (!mux) streams = 1;
   k->conns = conns;
   k->streams = streams;
   ferry__engine_set_inflight(e, level < conns * streams ? level : conns * streams);

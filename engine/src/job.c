@@ -630,15 +630,19 @@ static int by_rate(const void *a, const void *b) {
 /* Idle capacity and nothing unassigned: the tail is shared. A request that fell far behind
  * the others (control.c ferry__ctl_should_race) hands over all but the block it is filling;
  * otherwise the request with the most left is split in two. */
+/* A running ranged request whose rest another request could take over. */
+static int stealable(const struct ferry__xfer *x) {
+  return x->kind != FERRY__X_WHOLE && x->checked && !x->cancelled && x->status == 206 &&
+         x->job->state == FERRY__J_RUNNING;
+}
+
 int ferry__job_steal(struct ferry_engine *e) {
   struct ferry__xfer *best = NULL, *lagging = NULL;
   uint64_t best_left = 0, now = uv_hrtime();
   double rates[64], lag_rate = 0;
   int n = 0;
   for (struct ferry__xfer *x = e->active; x; x = x->next) {
-    if (x->kind == FERRY__X_WHOLE || !x->checked || x->cancelled || x->status != 206) continue;
-    struct ferry__job *j = x->job;
-    if (j->state != FERRY__J_RUNNING) continue;
+    if (!stealable(x)) continue;
     uint64_t left = x->end - x->cursor;
     if (left > best_left) best = x, best_left = left;
     double r = rate_of(x, now);
@@ -649,9 +653,7 @@ int ferry__job_steal(struct ferry_engine *e) {
     qsort(rates, (size_t)n, sizeof(rates[0]), by_rate);
     double median = rates[n / 2];
     for (struct ferry__xfer *x = e->active; x; x = x->next) {
-      if (x->kind == FERRY__X_WHOLE || !x->checked || x->cancelled || x->status != 206 ||
-          x->job->state != FERRY__J_RUNNING)
-        continue;
+      if (!stealable(x)) continue;
       double r = rate_of(x, now);
       if (r > 0 && ferry__ctl_should_race(x->end - x->cursor, r, median, e->rtt_s, 4) &&
           (!lagging || r < lag_rate))
