@@ -21,6 +21,7 @@
 #define MAX_CONNS 16   /* connections per host the controller may open */
 #define MAX_STREAMS 8  /* streams per connection (servers allow 100-128: nginx 128) */
 #define MIN_INTERVAL_MS 1000
+#define MIN_INTERVAL_SMALL_MS 500 /* when requests are small (many files): many end in each */
 #define INTERVAL_RTTS 6
 #define FULL_SHARE 0.75 /* an interval counts when the level was full this share of its ticks */
 
@@ -41,16 +42,17 @@ static void bounds(const struct ferry_engine *e, int *min_level, int *max_level)
   int smax = !mux ? 1 : k->pinned_streams ? k->pinned_streams : MAX_STREAMS;
   *min_level = cmin * smin;
   *max_level = cmax * smax;
-  /* Each running request fills a block of its own (budget.c): past about three quarters of the
-   * budget's blocks, the rest being for the writers and the hasher, more requests cannot start
-   * and the controller would measure the memory, not the path. Pinned flags are the user's. */
-  int blocks = (int)(e->budget.limit / e->budget.block_size) * 3 / 4;
+  /* Each running request fills a block of its own (budget.c): past what the budget holds, more
+   * requests cannot start and the controller would measure the memory, not the path. Small
+   * files have small blocks: more of them fit. Pinned flags are the user's. */
+  int blocks = ferry__ctl_memory_level(e->budget.limit, e->budget.block_size, k->mean_request);
   if (!(k->pinned_conns && k->pinned_streams) && *max_level > blocks) *max_level = blocks;
   if (*min_level > *max_level) *min_level = *max_level;
 }
 
 static void apply(struct ferry_engine *e, int level) {
   struct ferry__conc *k = &e->conc;
+  int conns_before = k->conns;
   int mux = multiplexed(e);
   int conns, streams;
   ferry__ctl_shape(level, MAX_CONNS, mux ? MAX_STREAMS : 1, k->pinned_conns,
@@ -58,6 +60,9 @@ static void apply(struct ferry_engine *e, int level) {
   if (!mux) streams = 1;
   k->conns = conns;
   k->streams = streams;
+  /* A new level is warmed up for an interval before it is judged because new connections
+   * start slowly (TCP's slow start); more streams on the open ones do not. */
+  if (conns <= conns_before) k->ctl.changed = 0;
   ferry__engine_set_inflight(e, level < conns * streams ? level : conns * streams);
   if (e->multi) {
     curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conns);
@@ -104,6 +109,19 @@ void ferry__conc_on_protocol(struct ferry_engine *e) {
                hi, k->conns, k->streams);
 }
 
+/* The requests' size changed what memory allows (many small files, or large ones again). */
+static void follow_memory(struct ferry_engine *e) {
+  struct ferry__conc *k = &e->conc;
+  int lo, hi, before = k->ctl.level;
+  bounds(e, &lo, &hi);
+  if (hi == k->ctl.max_level && lo == k->ctl.min_level) return;
+  ferry__ctl_set_bounds(&k->ctl, lo, hi);
+  if (k->ctl.level != before) apply(e, k->ctl.level);
+  if (e->cfg.verbose)
+    ferry__log(e, "concurrency: requests of %.0f KiB on average: at most %d in flight; %d -> %d",
+               (double)k->mean_request / 1024, hi, before, k->ctl.level);
+}
+
 void ferry__conc_tick(struct ferry_engine *e) {
   struct ferry__conc *k = &e->conc;
   uint64_t now = uv_now(&e->loop);
@@ -111,14 +129,18 @@ void ferry__conc_tick(struct ferry_engine *e) {
   if (!k->interval_start_ms) { /* the first tick: an interval begins */
     k->interval_start_ms = now;
     k->interval_bytes = useful;
+    k->interval_requests = e->st.requests;
     return;
   }
   k->ticks++;
   if (e->nactive >= e->max_inflight) k->full_ticks++;
   else if (!ferry__budget_fits(&e->budget, e->budget.block_size)) k->memory_ticks++;
   uint64_t rtt_ms = (uint64_t)(e->rtt_s * 1000);
-  uint64_t interval = rtt_ms * INTERVAL_RTTS > MIN_INTERVAL_MS ? rtt_ms * INTERVAL_RTTS
-                                                                 : MIN_INTERVAL_MS;
+  uint64_t started = e->st.requests - k->interval_requests;
+  uint64_t mean_now = started ? (useful - k->interval_bytes) / started : k->mean_request;
+  uint64_t least = mean_now && mean_now < e->budget.block_size ? MIN_INTERVAL_SMALL_MS
+                                                               : MIN_INTERVAL_MS;
+  uint64_t interval = rtt_ms * INTERVAL_RTTS > least ? rtt_ms * INTERVAL_RTTS : least;
   if (now - k->interval_start_ms < interval) return;
   double seconds = (double)(now - k->interval_start_ms) / 1000;
   double goodput = (double)(useful - k->interval_bytes) / seconds;
@@ -137,7 +159,12 @@ void ferry__conc_tick(struct ferry_engine *e) {
                              ? "the memory budget was full (the disk or the hasher is behind)"
                              : "not enough work to measure the level");
   }
+  if (started) {
+    k->mean_request = mean_now;
+    follow_memory(e);
+  }
   k->interval_start_ms = now;
   k->interval_bytes = useful;
+  k->interval_requests = e->st.requests;
   k->ticks = k->full_ticks = k->memory_ticks = 0;
 }

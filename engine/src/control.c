@@ -92,6 +92,7 @@ static void go(struct ferry__ctl *c, int level, enum ferry__ctl_phase phase) {
   c->samples = 0;
   c->level_bps = 0;
   c->holds = 0;
+  c->at_max = 0;
 }
 
 int ferry__ctl_step(struct ferry__ctl *c, double bps, char *why, size_t why_len) {
@@ -115,6 +116,7 @@ int ferry__ctl_step(struct ferry__ctl *c, double bps, char *why, size_t why_len)
         if (c->level >= c->max_level) {
           what = "at the most allowed: holding";
           c->phase = FERRY__CTL_HOLD;
+          c->at_max = 1;
         } else {
           what = "goodput grew: doubling";
           go(c, c->level * 2, FERRY__CTL_START);
@@ -176,6 +178,25 @@ int ferry__ctl_step(struct ferry__ctl *c, double bps, char *why, size_t why_len)
              "best %.1f MB/s at %d)", phase_names[c->phase], before, c->level, what, bps / 1e6,
              smoothed / 1e6, c->best_bps / 1e6, c->best_level);
   return c->level;
+}
+
+void ferry__ctl_set_bounds(struct ferry__ctl *c, int min_level, int max_level) {
+  int old_max = c->max_level;
+  c->min_level = min_level > 0 ? min_level : 1;
+  c->max_level = max_level >= c->min_level ? max_level : c->min_level;
+  if (c->phase == FERRY__CTL_PINNED) return;
+  if (c->level != clamp(c, c->level)) go(c, c->level, FERRY__CTL_HOLD);
+  else if (c->max_level > old_max && c->at_max && c->phase == FERRY__CTL_HOLD)
+    go(c, c->level * 2, FERRY__CTL_START); /* held only at the old maximum: doubling resumes */
+}
+
+#define SMALLEST_REQUEST_BLOCK (16u << 10) /* a request's block is never counted as less */
+
+int ferry__ctl_memory_level(uint64_t budget, uint64_t block_size, uint64_t mean_request) {
+  uint64_t block = mean_request && mean_request < block_size ? mean_request : block_size;
+  if (block < SMALLEST_REQUEST_BLOCK) block = SMALLEST_REQUEST_BLOCK;
+  uint64_t level = budget / block * 3 / 4;
+  return level < 1 ? 1 : level > INT32_MAX ? INT32_MAX : (int)level;
 }
 
 void ferry__ctl_shape(int level, int max_conns, int max_streams, int pinned_conns,

@@ -83,6 +83,7 @@ struct ferry__ctl {
   int drops;              /* intervals in a row well under best_bps */
   int probe_up;           /* direction of the next probe */
   int up_streak;          /* up-probes kept in a row: the next one is larger and sooner */
+  int at_max;             /* the doubling stopped at max_level, not because it did not pay */
 };
 
 /* A controller starting at `initial` requests in flight, kept within [min_level, max_level];
@@ -93,6 +94,17 @@ void ferry__ctl_init(struct ferry__ctl *c, int initial, int min_level, int max_l
  * data) at the current level. Returns the level to use next; `why` (may be NULL) gets one
  * line with the figures behind the decision, for -v. */
 int ferry__ctl_step(struct ferry__ctl *c, double goodput_bps, char *why, size_t why_len);
+
+/* The bounds change (what memory allows changed: ferry__ctl_memory_level). The level is kept
+ * within them; a controller that stopped doubling only because it reached the old maximum
+ * doubles on when the maximum rises. */
+void ferry__ctl_set_bounds(struct ferry__ctl *c, int min_level, int max_level);
+
+/* How many requests the memory budget lets run at once: each fills a block of its own, the
+ * block being the smaller of `block_size` and the mean request (`mean_request`, bytes; 0:
+ * unknown), so many small files may have many more requests in flight than a large file;
+ * three quarters of the budget, the rest being for the writers and the hasher. */
+int ferry__ctl_memory_level(uint64_t budget, uint64_t block_size, uint64_t mean_request);
 
 /* A level of requests in flight laid out as connections x streams: connections first (a
  * per-connection cap, as CDNs set, is passed only with more connections; each has its own

@@ -33,7 +33,7 @@
 #define FERRY__MIN_SPLIT (256u << 10)    /* smallest half worth stealing from a slow request */
 #define FERRY__MAX_REDIRECTS 10
 #define FERRY__MAX_RESTARTS 3            /* remote changed: start over at most this often */
-#define FERRY__MAX_OPEN_JOBS 64          /* files open at once with -i */
+#define FERRY__MAX_OPEN_JOBS 128         /* files open at once: the most requests in flight */
 #define FERRY__MAX_FINAL_JOBS 512        /* verified files waiting for fsync and rename */
 #define FERRY__FILE_WRITERS 2            /* concurrent pwrites per file */
 
@@ -259,7 +259,8 @@ struct ferry__conc {
   struct ferry__ctl ctl;
   int pinned_conns, pinned_streams; /* --connections / --streams (0: free) */
   int conns, streams;               /* the layout applied now */
-  uint64_t interval_start_ms, interval_bytes;
+  uint64_t interval_start_ms, interval_bytes, interval_requests;
+  uint64_t mean_request; /* bytes per request over the last interval (0: none yet) */
   int ticks, full_ticks, memory_ticks; /* watchdog checks in the interval: all, with the level
                                           full, with no block free in the budget */
 };

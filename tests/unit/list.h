@@ -78,6 +78,8 @@
   X(control_follows_a_changing_path) \
   X(control_pinned) \
   X(control_bounds) \
+  X(control_memory_level) \
+  X(control_set_bounds) \
   X(control_request_size) \
   X(control_race) \
   X(control_split_pays) \

@@ -132,6 +132,45 @@ void test_control_bounds(void) {
   ASSERT_LT_INT(c.level, 64); /* came down: fewer requests did as well */
 }
 
+/* What memory allows: a request fills a block of its own, of the mean request's size when
+ * that is under the block size (many small files), never counted under 16 KiB. */
+void test_control_memory_level(void) {
+  const uint64_t KiB = 1024, MiB = 1u << 20;
+  ASSERT_EQ_INT(ferry__ctl_memory_level(32 * MiB, MiB, 0), 24);        /* unknown: full blocks */
+  ASSERT_EQ_INT(ferry__ctl_memory_level(32 * MiB, MiB, 200 * MiB), 24); /* large requests */
+  ASSERT_EQ_INT(ferry__ctl_memory_level(32 * MiB, MiB, 256 * KiB), 96);
+  ASSERT_EQ_INT(ferry__ctl_memory_level(32 * MiB, MiB, 100), 1536);     /* counted as 16 KiB */
+  ASSERT_EQ_INT(ferry__ctl_memory_level(MiB, MiB, 0), 1);               /* never under one */
+}
+
+/* New bounds: the level is kept within them; a controller held only by the old maximum
+ * doubles on when it rises; one that stopped because a doubling did not pay stays. */
+void test_control_set_bounds(void) {
+  struct path more = {1 * MB, 1e12, 0, 9, 0}; /* more always helps */
+  struct ferry__ctl c;
+  ferry__ctl_init(&c, 16, 1, 24);
+  run(&c, &more, 6);
+  ASSERT_EQ_INT(c.level, 24);
+  ASSERT_EQ_INT(c.phase, FERRY__CTL_HOLD);
+  ferry__ctl_set_bounds(&c, 1, 128);
+  ASSERT_EQ_INT(c.level, 48);
+  ASSERT_EQ_INT(c.phase, FERRY__CTL_START);
+  run(&c, &more, 8);
+  ASSERT_EQ_INT(c.level, 128);
+  ferry__ctl_set_bounds(&c, 1, 24); /* large requests again: down at once */
+  ASSERT_EQ_INT(c.level, 24);
+  ASSERT_EQ_INT(c.phase, FERRY__CTL_HOLD);
+  struct path flat = {1e12, 100 * MB, 0, 9, 0}; /* one request saturates */
+  ferry__ctl_init(&c, 16, 1, 24);
+  run(&c, &flat, 6);
+  int held = c.level;
+  ferry__ctl_set_bounds(&c, 1, 128);
+  ASSERT_EQ_INT(c.level, held); /* it did not stop at the maximum: nothing to resume */
+  ferry__ctl_init(&c, 8, 8, 8); /* pinned */
+  ferry__ctl_set_bounds(&c, 8, 8);
+  ASSERT_EQ_INT(c.phase, FERRY__CTL_PINNED);
+}
+
 /* Requests last FERRY__CTL_ROUNDS round trips at the stream's rate, within the bounds, and
  * the tail is shared. */
 void test_control_request_size(void) {
