@@ -266,7 +266,7 @@ void ferry__block_submit(struct ferry__block *b) {
   b->xxh3 = ferry__xxh3_digest(&b->xst);
   /* Decided here, on the loop thread, which is the only one that changes the size. */
   b->early_writeback = !j->size_known || j->size >= FERRY__SMALL_FILE;
-  b->via_cache = ferry__plan_write_via_cache(b->offset, j->hash_cursor,
+  b->via_cache = ferry__plan_write_via_cache(b->offset, j->hash_cursor, e->budget.retained,
                                              ferry__budget_hash_room(&e->budget));
   uv_mutex_lock(&e->write_lock);
   queue_push(&j->wq_head, &j->wq_tail, b);

@@ -245,16 +245,18 @@ void test_plan_classify_transfer(void) {
   ASSERT_EQ_INT(ferry__classify_transfer(CURLE_OK, 1, "", 1), 0);
 }
 
-/* A block goes through the page cache when it lands `keep` or more past the hash cursor: the
- * hasher would read it back from the file, and an O_DIRECT write is read back from the disk. */
+/* A block goes through the page cache when it lands `keep` or more past the hash cursor while
+ * the blocks kept for the hasher fill their room: it would be evicted and read back, and an
+ * O_DIRECT write is read back from the disk. */
 void test_plan_write_via_cache(void) {
-  const uint64_t keep = 16 * MiB;
-  ASSERT_EQ_INT(ferry__plan_write_via_cache(0, 0, keep), 0);              /* next to hash */
-  ASSERT_EQ_INT(ferry__plan_write_via_cache(40 * MiB, 30 * MiB, keep), 0); /* held in memory */
-  ASSERT_EQ_INT(ferry__plan_write_via_cache(46 * MiB - 1, 30 * MiB, keep), 0);
-  ASSERT_EQ_INT(ferry__plan_write_via_cache(46 * MiB, 30 * MiB, keep), 1); /* evicted first */
-  ASSERT_EQ_INT(ferry__plan_write_via_cache(900 * MiB, 0, keep), 1);
-  ASSERT_EQ_INT(ferry__plan_write_via_cache(10 * MiB, 30 * MiB, keep), 0); /* behind: hashed */
+  const uint64_t keep = 16 * MiB, full = 16 * MiB, room = 4 * MiB;
+  ASSERT_EQ_INT(ferry__plan_write_via_cache(0, 0, full, keep), 0);               /* next to hash */
+  ASSERT_EQ_INT(ferry__plan_write_via_cache(40 * MiB, 30 * MiB, full, keep), 0); /* held */
+  ASSERT_EQ_INT(ferry__plan_write_via_cache(46 * MiB - 1, 30 * MiB, full, keep), 0);
+  ASSERT_EQ_INT(ferry__plan_write_via_cache(46 * MiB, 30 * MiB, full, keep), 1); /* evicted */
+  ASSERT_EQ_INT(ferry__plan_write_via_cache(900 * MiB, 0, full, keep), 1);
+  ASSERT_EQ_INT(ferry__plan_write_via_cache(900 * MiB, 0, room, keep), 0); /* it can wait */
+  ASSERT_EQ_INT(ferry__plan_write_via_cache(10 * MiB, 30 * MiB, full, keep), 0); /* hashed */
 }
 
 void test_plan_handover(void) {
