@@ -18,7 +18,7 @@ MiB = 1024 * 1024
 POINT_KEYS = {"default", "connections", "streams", "chunk_size", "error", "seconds", "settled",
               "bytes", "mb_per_s", "gbit_per_s", "per_connection_mb_per_s", "connections_peak",
               "ttfb_p90_ms", "latency_p50_ms", "retries", "errors", "rounds", "cpu_s_per_gb"}
-SWEEP_KEYS = {"point_seconds", "points", "best", "default_share_of_best", "saved",
+SWEEP_KEYS = {"direction", "point_seconds", "points", "best", "default_share_of_best", "saved",
               "cap_mb_per_s_per_connection", "limit", "verdict"}
 SMALL = ["demo/tiny-model", "--to", "null", "--sweep", "--connections", "1,3", "--streams", "1",
          "--chunk-size", "1M,2M", "--seconds", "2"]
