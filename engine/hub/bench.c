@@ -367,7 +367,9 @@ int ferry__bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result
         out->write_cpu_s_per_gb = (ferry__bench_cpu_seconds() - c0) / gb;
       if (out->sha256_per_core > 0) out->sha256_cpu_s_per_gb = 1e3 / out->sha256_per_core;
       out->share_sha256 = share(out->sha256_cpu_s_per_gb, out->cpu_s_per_gb);
-      out->share_write = o->to_null ? 0 : share(out->write_cpu_s_per_gb, out->cpu_s_per_gb);
+      /* nothing is written into the null sink, nor by an upload (its bytes are generated) */
+      out->share_write = o->to_null || o->upload ? 0
+                                                 : share(out->write_cpu_s_per_gb, out->cpu_s_per_gb);
       out->share_receive = share(out->tls_cpu_s_per_gb, out->cpu_s_per_gb);
     }
     struct ferry__bench_figures f = {

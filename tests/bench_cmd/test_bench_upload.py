@@ -59,6 +59,7 @@ def check_consistent(out, seconds):
     assert out["cpu_s_per_gb"] == pytest.approx(out["cpu_seconds"] / (out["bytes"] / 1e9),
                                                 rel=1e-6)
     assert out["peak_rss"] > 0 and out["stages"]["sha256_mb_per_s_per_core"] > 0
+    assert out["stages"]["disk_mb_per_s"] > 0 and out["cpu_shares"]["write"] == 0  # nothing written
     assert out["limit"] in ("network", "cpu", "server") and out["verdict"]
 
 
