@@ -14,7 +14,7 @@ from ferrytest import FERRY_BIN
 from test_bench import EXIT_USAGE, KEYS, MiB
 from test_bench_upload import records
 from test_plot import png_size
-from test_sweep import POINT_KEYS, SWEEP_KEYS
+from test_sweep import POINT_KEYS, SWEEP_KEYS, interrupted_sweep
 
 SWEEP = ["--upload", "--sweep", "--connections", "1,2", "--seconds", "2"]
 
@@ -133,15 +133,8 @@ def test_plot_of_one_upload_run(bench, hub, tmp_path):
 def test_upload_sweep_ctrl_c_keeps_the_points_and_deletes_the_repos(bench, hub):
     """SIGINT during a point (after the default's run and stages): exit 130 with the points so
     far, and no scratch repo left, the one being sent into included."""
-    code, out, err = bench.interrupted_raw("--upload", "--sweep", "--connections", "1,2,3,4",
-                                           "--seconds", "2", "--json",
-                                           env={"HF_TOKEN": hub.token}, after=7)
-    assert code == 130, (out, err)
-    fig = json.loads(out)
-    assert fig["ok"] is False and fig["error"]["name"] == "INTERRUPTED"
-    points = fig["sweep"]["points"]
-    assert 2 <= len(points) < 5, points
-    assert all(pt["error"] is None and pt["bytes"] > 0 for pt in points[:-1])
-    assert points[-1]["error"] in (None, "INTERRUPTED")
+    fig = interrupted_sweep(*bench.interrupted_raw("--upload", "--sweep", "--connections",
+                                                   "1,2,3,4", "--seconds", "2", "--json",
+                                                   env={"HF_TOKEN": hub.token}, after=7), 5)
     assert fig["sweep"]["saved"] is None
     assert scratch_repos(hub) == [] and records(bench) == []
