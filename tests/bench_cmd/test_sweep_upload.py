@@ -138,3 +138,16 @@ def test_upload_sweep_ctrl_c_keeps_the_points_and_deletes_the_repos(bench, hub):
                                                    env={"HF_TOKEN": hub.token}, after=7), 5)
     assert fig["sweep"]["saved"] is None
     assert scratch_repos(hub) == [] and records(bench) == []
+
+
+def test_a_bad_upload_setting_stops_ferry_upload(bench, hub, log, tmp_path):
+    config = os.path.join(bench.hf_home, "ferry", "config.json")
+    os.makedirs(os.path.dirname(config))
+    with open(config, "w") as f:
+        f.write('{"upload": {"connections": 0}}\n')
+    src = tmp_path / "w.bin"
+    src.write_bytes(b"\0" + os.urandom(1024))
+    up = ferry(bench, "upload", "demo/sweep-upload-bad", src, env={"HF_TOKEN": hub.token})
+    assert up.returncode == EXIT_USAGE, up.stderr
+    assert config in up.stderr and '"upload"."connections"' in up.stderr
+    assert log.lines() == []  # refused before any request
