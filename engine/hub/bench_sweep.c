@@ -43,7 +43,7 @@ static void point_figures(struct ferry_bench_point *p, const struct ferry_bench_
 /* One point: its run on the caller's settings with this point's connections, streams and
  * request size (the default point: the caller's own). */
 static int run_point(const struct ferry_bench_sweep_opts *o, struct ferry_bench_sweep_result *out,
-                     size_t i, struct ferry_bench_result *r) {
+                     size_t i, struct ferry_bench_result *r, const char *scratch) {
   struct ferry_bench_point *p = &out->points[i];
   if (o->point_cb) o->point_cb(o->point_user, i, out->npoints, p);
   struct ferry_config cfg = {0};
@@ -56,7 +56,7 @@ static int run_point(const struct ferry_bench_sweep_opts *o, struct ferry_bench_
   struct ferry_bench_opts bo = o->bench;
   bo.engine = &cfg;
   bo.seconds = out->point_seconds;
-  int err = ferry__bench_run(&bo, r, p->is_default ? FERRY__BENCH_STAGES : 0);
+  int err = ferry__bench_run(&bo, r, p->is_default ? FERRY__BENCH_STAGES : 0, scratch);
   point_figures(p, r);
   return err;
 }
@@ -127,15 +127,27 @@ int ferry_bench_sweep(const struct ferry_bench_sweep_opts *o,
   struct ferry__bench_watch w = {0};
   if (o->bench.engine && o->bench.engine->handle_signals) ferry__bench_watch_start(&w);
   size_t done = 0;
-  err = run_point(o, out, 0, &out->detail);
+  /* An upload's points share one scratch repo: one to create and delete, not one a point
+   * (a Hub limits how fast repos are created). */
+  struct ferry__bench_scratch *scratch = NULL;
+  if (up && !o->bench.url) err = ferry__bench_scratch_open(&o->bench, &out->detail, &scratch);
+  const char *repo = scratch ? ferry__bench_scratch_repo(scratch) : NULL;
+  if (!err) err = run_point(o, out, 0, &out->detail, repo);
   if (!err || err == FERRY_E_INTERRUPTED) done = 1;
   for (size_t i = 1; !err && i < out->npoints; i++) {
-    int perr = run_point(o, out, i, r);
+    int perr = run_point(o, out, i, r, repo);
     done = i + 1;
     if (perr == FERRY_E_INTERRUPTED || ferry__bench_watch_hit(&w)) err = FERRY_E_INTERRUPTED;
     /* a point that fails (a timeout with one connection...) is shown failed; the rest run */
   }
   if (!err && ferry__bench_watch_hit(&w)) err = FERRY_E_INTERRUPTED;
+  if (scratch) { /* its deletion's error, if any, in the default run's figures and message */
+    int cerr = ferry__bench_scratch_close(scratch, 0);
+    if (cerr && (!err || err == FERRY_E_INTERRUPTED)) {
+      snprintf(out->message, sizeof(out->message), "%s", out->detail.message);
+      if (!err) err = cerr;
+    }
+  }
   ferry__bench_watch_stop(&w);
   free(r);
   out->npoints = done;

@@ -1088,7 +1088,8 @@ FERRY_EXTERN int ferry_bench_run(const struct ferry_bench_opts *opts,
  * cheapest (fewest requests in flight) within 5 % of the fastest: closer than that is noise.
  * With bench.upload, the points vary the connections alone (the parts sent at once, the one
  * knob `ferry upload` has: the Hub picks the part size, and streams are not an upload's), each
- * point a short upload bench with a scratch repo of its own; streams and chunk_sizes must be
+ * point a short upload bench into the sweep's one scratch repo (made before the default's run,
+ * deleted after the last point, also after Ctrl-C); streams and chunk_sizes must be
  * NULL, and each point's streams and chunk_size are 0 (not set). */
 #define FERRY_BENCH_SWEEP_MAX 64   /* points, the default one included */
 
