@@ -6,15 +6,13 @@ download one untouched) that `ferry env` shows and `ferry upload` sends with. Sh
 (3 points of 2 s): speed is never asserted."""
 import json
 import os
-import socket
 import subprocess
 
 import pytest
 
 from ferrytest import FERRY_BIN
-from hubrun import wait_until
 from test_bench import EXIT_USAGE, KEYS, MiB
-from test_bench_upload import records
+from test_bench_upload import killed_bench, records
 from test_plot import png_size
 from test_sweep import POINT_KEYS, SWEEP_KEYS, interrupted_sweep
 
@@ -161,18 +159,7 @@ def test_a_bad_upload_setting_stops_ferry_upload(bench, hub, log, tmp_path):
 
 
 def test_a_killed_sweep_repo_is_deleted_by_the_next_sweep(bench, hub, log):
-    p = subprocess.Popen([FERRY_BIN, "bench", *SWEEP[:-1], "30"],
-                         env=bench.env_with({"HF_TOKEN": hub.token}), stdin=subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_until(lambda: any(ln.path.startswith("/upload/") for ln in log.lines(settle=False)),
-                   "parts being sent", process=p)
-    finally:
-        p.kill()
-        p.wait()
-    prefix = f"{socket.gethostname()}-{p.pid}-"
-    (mine,) = [n for n in records(bench) if n.startswith(prefix)]  # the sweep's one repo
-    repo = "demo/" + mine[len(prefix):]
+    repo = killed_bench(bench, hub, log, *SWEEP[:-1], "30")  # the sweep's one repo
     assert scratch_repos(hub) == [repo]
     r = bench("--upload", "--sweep", "--connections", "1", "--seconds", "1", "--json",
               env={"HF_TOKEN": hub.token})
