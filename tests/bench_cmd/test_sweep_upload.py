@@ -12,7 +12,7 @@ import pytest
 
 from ferrytest import FERRY_BIN
 from test_bench import EXIT_USAGE, KEYS, MiB
-from test_bench_upload import killed_bench, records
+from test_bench_upload import EXIT_AUTH, killed_bench, records
 from test_plot import png_size
 from test_sweep import POINT_KEYS, SWEEP_KEYS, interrupted_sweep
 
@@ -165,3 +165,13 @@ def test_a_killed_sweep_repo_is_deleted_by_the_next_sweep(bench, hub, log):
               env={"HF_TOKEN": hub.token})
     assert r.returncode == 0, r.describe()
     assert scratch_repos(hub) == [] and records(bench) == []
+
+
+def test_upload_sweep_needs_a_write_token_before_anything_is_created(bench, hub, log):
+    r = bench(*SWEEP, env={"HF_TOKEN": hub.tokens["demo-read"]})
+    assert r.returncode == EXIT_AUTH, r.describe()
+    lines = r.stderr.splitlines()
+    assert r.stdout == "" and len(lines) == 1, r.describe()
+    assert "ferry bench --upload needs a token with write access" in lines[0]
+    assert "read-only" in lines[0]
+    assert not [ln for ln in log.lines() if ln.method != "GET"] and records(bench) == []
