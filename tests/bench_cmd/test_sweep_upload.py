@@ -12,7 +12,8 @@ import pytest
 
 from ferrytest import FERRY_BIN
 from test_bench import EXIT_USAGE, KEYS, MiB
-from test_bench_upload import EXIT_AUTH, killed_bench, records
+from conftest import recording_server
+from test_bench_upload import EXIT_AUTH, PutHandler, killed_bench, records
 from test_plot import png_size
 from test_sweep import POINT_KEYS, SWEEP_KEYS, interrupted_sweep
 
@@ -175,3 +176,15 @@ def test_upload_sweep_needs_a_write_token_before_anything_is_created(bench, hub,
     assert "ferry bench --upload needs a token with write access" in lines[0]
     assert "read-only" in lines[0]
     assert not [ln for ln in log.lines() if ln.method != "GET"] and records(bench) == []
+
+
+def test_upload_sweep_to_a_url_makes_no_repo_and_sends_no_token(bench, hub, log):
+    with recording_server(PutHandler) as base:
+        r = bench("--upload", base + "/bucket/part", "--sweep", "--connections", "1,2",
+                  "--seconds", "1", "--json", env={"HF_TOKEN": hub.token})
+    assert r.returncode == 0, r.describe()
+    sw = r.json["sweep"]
+    assert [p["connections"] for p in sw["points"]] == [8, 1, 2] and sw["best"] in (1, 2)
+    assert r.json["scratch_repo"] is None and log.lines() == []  # the hub never asked
+    assert PutHandler.seen and not any(k.lower() == "authorization"
+                                       for h, _, _ in PutHandler.seen for k in h)
