@@ -2,7 +2,8 @@
  * it --plot says so before anything runs). One run: each connection's goodput over the
  * measured seconds and the total. A sweep: goodput against requests in flight (connections x
  * streams, log scale), a line per streams and request size, the default and the best point
- * marked, and the stage limits (SHA-256 on one core, the disk, receiving alone) as lines. */
+ * marked, and the stage limits (SHA-256 on one core, the disk, receiving alone) as lines; an
+ * upload sweep's against its parts at once (no disk line: an upload reads none). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -156,7 +157,8 @@ int cli_bench_plot_run(const char *path, const struct ferry_bench_result *r, cha
   struct chart c = start(&s, 0.5, (double)n + 0.5, ymax * 1.15, 0);
   char title[256];
   snprintf(title, sizeof(title), "ferry bench: %.1f MB/s over %zu connection%s, %s",
-           r->mb_per_s, r->nconns, r->nconns == 1 ? "" : "s", r->to_null ? "null sink" : "disk");
+           r->mb_per_s, r->nconns, r->nconns == 1 ? "" : "s",
+           r->upload ? "upload" : r->to_null ? "null sink" : "disk");
   frame(&c, title, "second of the measured window (after the grace)", "MB/s");
   cairo_t *cr = c.cr;
   /* Each connection where it carried bytes: a thin line per second it was open. */
@@ -198,6 +200,12 @@ int cli_bench_plot_run(const char *path, const struct ferry_bench_result *r, cha
   return finish(s, cr, path, why, cap);
 }
 
+/* A point's x: requests in flight (connections x streams), or an upload's parts at once
+ * (its streams are not set). */
+static double in_flight(const struct ferry_bench_point *p) {
+  return (double)p->connections * (p->streams ? p->streams : 1);
+}
+
 /* A stage limit across the chart, dashed, named at its right end. */
 static void limit_line(struct chart *c, int *row, double y, const char *label, size_t col) {
   if (y <= 0) return;
@@ -222,21 +230,24 @@ int cli_bench_plot_sweep(const char *path, const struct ferry_bench_sweep_result
   double xmin = 1e9, xmax = 1, ymax = 1;
   for (size_t i = 0; i < r->npoints; i++) {
     const struct ferry_bench_point *p = &r->points[i];
-    double x = (double)p->connections * p->streams;
+    double x = in_flight(p);
     if (x < xmin) xmin = x;
     if (x > xmax) xmax = x;
     if (p->mb_per_s > ymax) ymax = p->mb_per_s;
   }
-  const double limits[3] = {d->sha256_per_core, d->to_null ? 0 : d->disk_mb_per_s, d->tls_mb_per_s};
+  const double limits[3] = {d->sha256_per_core, d->to_null || d->upload ? 0 : d->disk_mb_per_s,
+                            d->tls_mb_per_s};
   for (int i = 0; i < 3; i++)
     if (limits[i] > ymax) ymax = limits[i];
   if (xmin >= xmax) xmin = xmax / 2;
   cairo_surface_t *s;
   struct chart c = start(&s, xmin, xmax, ymax * 1.15, 1);
   char title[256];
-  snprintf(title, sizeof(title), "ferry bench --sweep: goodput against requests in flight (%zu "
-           "points)", r->npoints);
-  frame(&c, title, "requests in flight (connections x streams)", "MB/s");
+  snprintf(title, sizeof(title), "ferry bench %s--sweep: goodput against %s (%zu points)",
+           d->upload ? "--upload " : "", d->upload ? "parts at once" : "requests in flight",
+           r->npoints);
+  frame(&c, title, d->upload ? "parts sent at once (--connections)"
+                             : "requests in flight (connections x streams)", "MB/s");
   cairo_t *cr = c.cr;
   int row = 0;
   /* A line per (streams, request size), through its points in order of concurrency. */
@@ -255,7 +266,7 @@ int cli_bench_plot_sweep(const char *path, const struct ferry_bench_sweep_result
       const struct ferry_bench_point *next = NULL;
       for (size_t k = 1; k < r->npoints; k++) {
         const struct ferry_bench_point *q = &r->points[k];
-        double x = (double)q->connections * q->streams;
+        double x = in_flight(q);
         if (q->streams != p->streams || q->chunk_size != p->chunk_size || x <= lastx || x >= best)
           continue;
         best = x, next = q;
@@ -269,20 +280,21 @@ int cli_bench_plot_sweep(const char *path, const struct ferry_bench_sweep_result
     for (size_t k = 1; k < r->npoints; k++) {
       const struct ferry_bench_point *q = &r->points[k];
       if (q->streams != p->streams || q->chunk_size != p->chunk_size) continue;
-      cairo_arc(cr, px(&c, (double)q->connections * q->streams), py(&c, q->mb_per_s), 4, 0,
+      cairo_arc(cr, px(&c, in_flight(q)), py(&c, q->mb_per_s), 4, 0,
                 2 * M_PI);
       cairo_fill(cr);
     }
     char b[96], sz[32];
-    snprintf(b, sizeof(b), "%d stream%s, requests of %s", p->streams, p->streams == 1 ? "" : "s",
-             cli_size_text((long long)p->chunk_size, sz, sizeof(sz)));
+    if (!p->streams) snprintf(b, sizeof(b), "upload, parts of the Hub's size");
+    else snprintf(b, sizeof(b), "%d stream%s, requests of %s", p->streams,
+                  p->streams == 1 ? "" : "s", cli_size_text((long long)p->chunk_size, sz, sizeof(sz)));
     color(cr, line, 1);
     legend(&c, &row, b, 2, 0);
     line++;
   }
   if (r->npoints) { /* the default: a black square */
     const struct ferry_bench_point *p = &r->points[0];
-    double x = px(&c, (double)p->connections * p->streams), y = py(&c, p->mb_per_s);
+    double x = px(&c, in_flight(p)), y = py(&c, p->mb_per_s);
     cairo_set_source_rgb(cr, 0, 0, 0);
     cairo_rectangle(cr, x - 6, y - 6, 12, 12);
     cairo_fill(cr);
@@ -292,10 +304,10 @@ int cli_bench_plot_sweep(const char *path, const struct ferry_bench_sweep_result
     const struct ferry_bench_point *p = &r->points[r->best];
     cairo_set_source_rgb(cr, 0, 0, 0);
     cairo_set_line_width(cr, 2);
-    cairo_arc(cr, px(&c, (double)p->connections * p->streams), py(&c, p->mb_per_s), 10, 0,
+    cairo_arc(cr, px(&c, in_flight(p)), py(&c, p->mb_per_s), 10, 0,
               2 * M_PI);
     cairo_stroke(cr);
-    text(cr, px(&c, (double)p->connections * p->streams) + 12, py(&c, p->mb_per_s) + 16, 12,
+    text(cr, px(&c, in_flight(p)) + 12, py(&c, p->mb_per_s) + 16, 12,
          "best", 0);
   }
   limit_line(&c, &row, limits[0], "SHA-256, one core", 3);

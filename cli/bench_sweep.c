@@ -1,6 +1,7 @@
 /* bench_sweep: `ferry bench --sweep` on the command line: the value lists of --connections,
  * --streams and --chunk-size, progress naming the point, the table of points with the best
- * setting and the default's share of it, and the "sweep" object of --json (keys in README). */
+ * setting and the default's share of it, and the "sweep" object of --json (keys in README).
+ * An upload sweep's points are its parts at once (--connections) alone. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,11 +65,12 @@ int cli_bench_size_list(const char *opt, const char *s, uint64_t lo, uint64_t *v
   return each_value(opt, s, cap, n, take_size, &c);
 }
 
-/* "4 x 2, 8M" */
+/* "4 x 2, 8M"; an upload's point (streams and size not set): "4 parts" */
 static const char *setting(const struct ferry_bench_point *p, char *buf, size_t cap) {
   char b[32];
-  snprintf(buf, cap, "%d x %d, %s", p->connections, p->streams,
-           cli_size_text((long long)p->chunk_size, b, sizeof(b)));
+  if (!p->streams) snprintf(buf, cap, "%d part%s", p->connections, p->connections == 1 ? "" : "s");
+  else snprintf(buf, cap, "%d x %d, %s", p->connections, p->streams,
+                cli_size_text((long long)p->chunk_size, b, sizeof(b)));
   return buf;
 }
 
@@ -95,8 +97,10 @@ static json_t *json_point(const struct ferry_bench_point *p) {
   json_t *o = json_object();
   json_object_set_new(o, "default", json_boolean(p->is_default));
   json_object_set_new(o, "connections", json_integer(p->connections));
-  json_object_set_new(o, "streams", json_integer(p->streams));
-  json_object_set_new(o, "chunk_size", json_integer((json_int_t)p->chunk_size));
+  /* an upload's points leave both to the engine and the Hub: null */
+  json_object_set_new(o, "streams", p->streams ? json_integer(p->streams) : json_null());
+  json_object_set_new(o, "chunk_size",
+                      p->chunk_size ? json_integer((json_int_t)p->chunk_size) : json_null());
   json_object_set_new(o, "error", p->error ? json_string(ferry_err_name(p->error)) : json_null());
   json_object_set_new(o, "seconds", json_real(p->seconds));
   json_object_set_new(o, "settled", json_boolean(p->settled));
@@ -118,6 +122,7 @@ static json_t *json_sweep(const struct ferry_bench_sweep_result *r) {
   json_t *points = json_array();
   for (size_t i = 0; i < r->npoints; i++) json_array_append_new(points, json_point(&r->points[i]));
   json_t *o = json_object();
+  json_object_set_new(o, "direction", json_string(r->detail.upload ? "upload" : "download"));
   json_object_set_new(o, "point_seconds", json_real(r->point_seconds));
   json_object_set_new(o, "points", points);
   json_object_set_new(o, "best", r->best >= 0 ? json_integer(r->best) : json_null());
@@ -133,10 +138,11 @@ static json_t *json_sweep(const struct ferry_bench_sweep_result *r) {
 
 static void print_sweep(const struct ferry_bench_sweep_result *r) {
   char s[64], b[32];
-  printf("\nsweep           %zu points of at most %.0f s (connections x streams, request size)\n",
-         r->npoints, r->point_seconds);
-  printf("  %-22s %10s %9s %10s %10s %11s\n", "conns x streams, size", "MB/s", "Gbit/s",
-         "peak conns", "per conn", "TTFB p90");
+  int up = r->detail.upload;
+  printf("\nsweep           %zu points of at most %.0f s (%s)\n", r->npoints, r->point_seconds,
+         up ? "parts sent at once: --connections" : "connections x streams, request size");
+  printf("  %-22s %10s %9s %10s %10s %11s\n", up ? "parts at once" : "conns x streams, size",
+         "MB/s", "Gbit/s", "peak conns", "per conn", up ? "answer p90" : "TTFB p90");
   for (size_t i = 0; i < r->npoints; i++) {
     const struct ferry_bench_point *p = &r->points[i];
     char name[80];
@@ -150,28 +156,40 @@ static void print_sweep(const struct ferry_bench_sweep_result *r) {
     return;
   }
   const struct ferry_bench_point *best = &r->points[r->best];
-  printf("best            --connections %d --streams %d --chunk-size %s: %.1f MB/s (the "
-         "cheapest within 5 %% of the fastest)\n", best->connections, best->streams,
-         cli_size_text((long long)best->chunk_size, b, sizeof(b)), best->mb_per_s);
+  if (up)
+    printf("best            --connections %d: %.1f MB/s (the cheapest within 5 %% of the "
+           "fastest)\n", best->connections, best->mb_per_s);
+  else
+    printf("best            --connections %d --streams %d --chunk-size %s: %.1f MB/s (the "
+           "cheapest within 5 %% of the fastest)\n", best->connections, best->streams,
+           cli_size_text((long long)best->chunk_size, b, sizeof(b)), best->mb_per_s);
   if (r->default_share > 0)
     printf("default         %.1f MB/s, %.0f %% of the best\n", r->points[0].mb_per_s,
            r->default_share * 100);
   if (r->verdict[0]) printf("limit at best   %s\n", r->verdict);
 }
 
-/* The best point as the download defaults of the settings file (its other values kept):
- * 0, or an error with a line in why. */
+/* The best point as the download defaults of the settings file, or an upload sweep's as its
+ * upload object (the other values kept either way): 0, or an error with a line in why. */
 static int save_best(const struct ferry_bench_sweep_result *r, struct ferry_settings *s,
                      char *why, size_t why_len) {
   int err = ferry_settings_load(s, why, why_len);
   if (err) return err;
   const struct ferry_bench_point *best = &r->points[r->best];
+  char at[32] = "";
+  time_t now = time(NULL);
+  struct tm tm;
+  if (gmtime_r(&now, &tm)) strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (r->detail.upload) { /* the top-level keys describe the download sweep: left alone */
+    s->upload = (struct ferry_transfer_settings){.connections = best->connections};
+    snprintf(s->upload_saved_at, sizeof(s->upload_saved_at), "%s", at);
+    s->upload_mb_per_s = best->mb_per_s;
+    return ferry_settings_save(s, why, why_len);
+  }
   s->download = (struct ferry_transfer_settings){best->connections, best->streams,
                                                  best->chunk_size};
   snprintf(s->saved_by, sizeof(s->saved_by), "ferry bench --sweep");
-  time_t now = time(NULL);
-  struct tm tm;
-  if (gmtime_r(&now, &tm)) strftime(s->saved_at, sizeof(s->saved_at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  snprintf(s->saved_at, sizeof(s->saved_at), "%s", at);
   snprintf(s->target, sizeof(s->target), "%s", r->detail.target);
   s->mb_per_s = best->mb_per_s;
   return ferry_settings_save(s, why, why_len);
@@ -209,8 +227,8 @@ int cli_bench_sweep(struct ferry_bench_sweep_opts *o, const struct cli_hub_opts 
     cli_bench_table(&r->detail, o->bench.engine);
     print_sweep(r);
     if (saved)
-      printf("saved           into %s: the defaults of ferry get and download (a flag still "
-             "wins)\n", s.path);
+      printf("saved           into %s: the defaults of ferry %s (a flag still wins)\n",
+             s.path, r->detail.upload ? "upload" : "get and download");
   }
   if (shown && plot) { /* the figures are printed either way; a plot that fails is the error */
     int perr = cli_bench_plot_sweep(plot, r, r->message, sizeof(r->message));

@@ -26,6 +26,8 @@ int cli_bench(int argc, char **argv); /* cmd_bench.c */
  * and download: the file's "download" values into cfg where no flag set them; 0, or the exit
  * code after one line on stderr naming the file. */
 int cli_settings_defaults(struct ferry_config *cfg);
+/* The same for upload: the "upload" object's connections (parts at once) where no flag. */
+int cli_settings_upload_defaults(struct ferry_config *cfg);
 /* What `ferry env` shows of them: --json's "settings" object, and the text lines. */
 json_t *cli_settings_json(const struct ferry_settings *s, int err, const char *why);
 void cli_settings_print(const struct ferry_settings *s, int err, const char *why);

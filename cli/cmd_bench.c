@@ -182,10 +182,10 @@ int cli_bench(int argc, char **argv) {
                   "point's (default 100 s shared by\nthe points, 2 to 10 s each)"),
       CLI_OPT_FLAG("sweep", 0, &sweep,
                    "run the default, then every connections x streams x\nchunk-size point of "
-                   "the lists below: a table and the\nbest setting"),
+                   "the lists below: a table and the\nbest setting (with --upload: --connections alone)"),
       CLI_OPT_FLAG("save", 0, &save,
                    "with --sweep: the best setting into $HF_HOME/ferry/\nconfig.json, the "
-                   "defaults of get and download"),
+                   "defaults of get and download\n(with --upload: of upload)"),
       CLI_OPT_STR("plot", 0, &plot, "FILE.png",
                   "a PNG: goodput over time per connection and in\ntotal; with --sweep, against "
                   "requests in flight\nwith the stage limits (needs a build with cairo)"),
@@ -249,7 +249,12 @@ int cli_bench(int argc, char **argv) {
       (chunks && (rc = cli_bench_size_list("chunk-size", chunks, 64 << 10, kv, cap, &nk))))
     return rc;
   if (save && !sweep) return cli_usage_error("bench", "--save goes with --sweep");
-  if (plot && !target) return cli_usage_error("bench", "--plot needs a target (REPO_ID or URL)");
+  if (sweep && o.upload && (ns || nk))
+    return cli_usage_error("bench", "--upload --sweep varies --connections alone (the parts sent "
+                           "at once): no %s (the Hub picks the part size; streams are not an "
+                           "upload's)", ns ? "--streams" : "--chunk-size");
+  if (plot && !target && !o.upload) /* an upload's target is its scratch repo */
+    return cli_usage_error("bench", "--plot needs a target (REPO_ID or URL)");
   if (plot && !cli_bench_plot_available())
     return cli_usage_error("bench", "--plot: this ferry was built without cairo (install "
                            "libcairo2-dev and build again)");
@@ -257,7 +262,7 @@ int cli_bench(int argc, char **argv) {
     if (nc) cfg.connections = cv[0];
     if (ns) cfg.streams = sv[0];
     if (nk) cfg.chunk_size = kv[0];
-  } else if (!target) {
+  } else if (!target && !o.upload) {
     return cli_usage_error("bench", "--sweep needs a target (REPO_ID or URL)");
   } /* more points than a sweep takes: ferry_bench_sweep says so */
   o.repo_type = hub.repo_type, o.token = hub.token;

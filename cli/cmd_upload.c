@@ -57,7 +57,7 @@ static void print_json(const struct ferry_hub_upload_opts *o,
   json_t *err = cli_json_error(r->error, r->message, r->http_status);
   json_t *obj = json_pack(
       "{s:b, s:s, s:s, s:s, s:s, s:s?, s:s?, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, "
-      "s:I, s:I, s:i, s:f, s:f, s:I, s:o}",
+      "s:I, s:I, s:i, s:i, s:f, s:f, s:I, s:o}",
       "ok", r->error == 0, "repo_id", r->repo_id[0] ? r->repo_id : o->repo_id, "repo_type",
       r->repo_type[0] ? r->repo_type : (o->repo_type ? o->repo_type : "model"), "revision",
       r->revision[0] ? r->revision : (o->revision ? o->revision : "main"), "commit_oid",
@@ -67,7 +67,8 @@ static void print_json(const struct ferry_hub_upload_opts *o,
       r->lfs_objects_sent, "lfs_objects_present", r->lfs_objects_present, "bytes_total",
       (json_int_t)r->bytes_total, "bytes_sent", (json_int_t)r->bytes_sent, "bytes_skipped",
       (json_int_t)r->bytes_skipped, "parts_sent", (json_int_t)r->parts_sent, "parts_resumed",
-      (json_int_t)r->parts_resumed, "parts_retried", (json_int_t)r->parts_retried, "commits",
+      (json_int_t)r->parts_resumed, "parts_retried", (json_int_t)r->parts_retried, "parts_at_once",
+      r->parts_at_once, "commits",
       r->commits, "seconds", r->seconds, "mb_per_s", (double)r->bytes_sent / secs / 1e6,
       "peak_rss", cli_peak_rss(), "error", err);
   char *text = json_dumps(obj, JSON_COMPACT);
@@ -82,6 +83,8 @@ static int run_upload(struct ferry_hub_upload_opts *po, struct ferry_config *pcf
                       int json, int no_bars) {
   struct ferry_hub_upload_opts o = *po;
   struct ferry_config cfg = *pcfg;
+  int rc = o.delete_only ? 0 : cli_settings_upload_defaults(&cfg); /* a flag wins */
+  if (rc) return rc;
   cfg.cacert = cli_cacert(cfg.cacert, 1);
   struct cli_progress progress;
   cli_progress_init(&progress, quiet || json || no_bars || cli_progress_bars_off());
@@ -148,7 +151,7 @@ int cli_upload(int argc, char **argv) {
       UPLOAD_WHERE_OPTS(hub, o, inc, exc),
       CLI_OPT_LIST("delete", &dels, "PAT", "remote files to delete in the same commit (repeatable)"),
       COMMIT_OPTS(o),
-      CLI_OPT_INT("connections", &cfg.connections, 1, 256, "N", "parts sent at once (default 8)"),
+      CLI_OPT_INT("connections", &cfg.connections, 1, 256, "N", "parts sent at once (default 8, or the one\n`ferry bench --upload --sweep --save` stored)"),
       CLI_OPT_INT("max-commit-files", &max_commit_files, 1, 20000, "N",
                   "files per commit (default 20000); more make several\ncommits, titled \"MSG "
                   "(part N)\""),

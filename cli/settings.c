@@ -6,7 +6,8 @@
 
 #include "cli.h"
 
-int cli_settings_defaults(struct ferry_config *cfg) {
+/* The file's download or upload object applied to cfg under its flags. */
+static int defaults(struct ferry_config *cfg, int upload) {
   struct ferry_settings s;
   char why[640] = "";
   int err = ferry_settings_load(&s, why, sizeof(why));
@@ -14,9 +15,14 @@ int cli_settings_defaults(struct ferry_config *cfg) {
     fprintf(stderr, "ferry: error: %s\n", why[0] ? why : ferry_strerror(err));
     return ferry_exit_class(err);
   }
-  ferry_settings_apply(&s.download, cfg);
+  if (upload) ferry_settings_apply_upload(&s.upload, cfg);
+  else ferry_settings_apply(&s.download, cfg);
   return 0;
 }
+
+int cli_settings_defaults(struct ferry_config *cfg) { return defaults(cfg, 0); }
+
+int cli_settings_upload_defaults(struct ferry_config *cfg) { return defaults(cfg, 1); }
 
 static json_t *section_json(const struct ferry_transfer_settings *t) {
   if (!t->connections && !t->streams && !t->chunk_size) return json_null();
@@ -33,6 +39,13 @@ json_t *cli_settings_json(const struct ferry_settings *s, int err, const char *w
   json_object_set_new(o, "path", cli_json_str(s->path));
   json_object_set_new(o, "found", json_boolean(s->found));
   json_object_set_new(o, "download", section_json(&s->download));
+  json_t *up = s->upload.connections ? json_object() : json_null();
+  if (s->upload.connections) {
+    json_object_set_new(up, "connections", json_integer(s->upload.connections));
+    json_object_set_new(up, "saved_at", s->upload_saved_at[0] ? cli_json_str(s->upload_saved_at)
+                                                               : json_null());
+  }
+  json_object_set_new(o, "upload", up);
   json_object_set_new(o, "saved_by", s->saved_by[0] ? cli_json_str(s->saved_by) : json_null());
   json_object_set_new(o, "saved_at", s->saved_at[0] ? cli_json_str(s->saved_at) : json_null());
   json_object_set_new(o, "error", err ? cli_json_str(why[0] ? why : ferry_strerror(err))
@@ -66,4 +79,8 @@ void cli_settings_print(const struct ferry_settings *s, int err, const char *why
                              s->saved_at);
   printf("\n");
   section_text("download", &s->download);
+  if (!s->upload.connections) return;
+  printf("  upload: --connections %d", s->upload.connections);
+  if (s->upload_saved_at[0]) printf(" (saved at %s)", s->upload_saved_at);
+  printf("\n");
 }

@@ -287,7 +287,7 @@ static int download(struct run *r, const char *tmp) {
 }
 
 int ferry_bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result *out) {
-  return ferry__bench_run(o, out, FERRY__BENCH_STAGES);
+  return ferry__bench_run(o, out, FERRY__BENCH_STAGES, NULL);
 }
 
 /* The TLS-receive stage: the same target into the null sink with the hash off, alone. 0 or
@@ -299,7 +299,7 @@ static int tls_stage(const struct ferry_bench_opts *o, struct ferry_bench_result
   so.progress_cb = NULL;
   struct ferry_bench_result *t = malloc(sizeof(*t));
   if (!t) return 0;
-  int err = ferry__bench_run(&so, t, FERRY__BENCH_NO_HASH);
+  int err = ferry__bench_run(&so, t, FERRY__BENCH_NO_HASH, NULL);
   if (!err) out->tls_mb_per_s = t->mb_per_s, out->tls_cpu_s_per_gb = t->cpu_s_per_gb;
   out->tls_bytes = t->bytes_all;
   free(t);
@@ -311,7 +311,7 @@ static double share(double part, double whole) {
 }
 
 int ferry__bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result *out,
-                     int flags) {
+                     int flags, const char *scratch) {
   int stages = flags & FERRY__BENCH_STAGES;
   memset(out, 0, sizeof(*out));
   if (!o || (o->url && o->repo_id)) return out->error = FERRY_E_INVAL;
@@ -347,7 +347,7 @@ int ferry__bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result
   r.w = (struct ferry__bench_window){.limit = r.limit, .grace = r.grace, .probe = r.probe,
                                      .progress_cb = o->progress_cb,
                                      .progress_user = o->progress_user};
-  if (!err && o->upload) err = ferry__bench_upload(o, out, &r.w);
+  if (!err && o->upload) err = ferry__bench_upload(o, out, &r.w, scratch);
   else if (!err && out->has_download) err = download(&r, tmp);
   int interrupted = err == FERRY_E_INTERRUPTED;
   if (!err || interrupted) { /* the stages alone, then the verdict */
@@ -367,7 +367,9 @@ int ferry__bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result
         out->write_cpu_s_per_gb = (ferry__bench_cpu_seconds() - c0) / gb;
       if (out->sha256_per_core > 0) out->sha256_cpu_s_per_gb = 1e3 / out->sha256_per_core;
       out->share_sha256 = share(out->sha256_cpu_s_per_gb, out->cpu_s_per_gb);
-      out->share_write = o->to_null ? 0 : share(out->write_cpu_s_per_gb, out->cpu_s_per_gb);
+      /* nothing is written into the null sink, nor by an upload (its bytes are generated) */
+      out->share_write = o->to_null || o->upload ? 0
+                                                 : share(out->write_cpu_s_per_gb, out->cpu_s_per_gb);
       out->share_receive = share(out->tls_cpu_s_per_gb, out->cpu_s_per_gb);
     }
     struct ferry__bench_figures f = {

@@ -9,9 +9,10 @@
 
 #define FERRY__BENCH_STAGES 1  /* the stage runs and the verdict (not a sweep's points) */
 #define FERRY__BENCH_NO_HASH 2 /* the null sink with the hash off (the TLS-receive stage) */
-/* ferry_bench_run with FERRY__BENCH_* flags (ferry_bench_run: FERRY__BENCH_STAGES). */
+/* ferry_bench_run with FERRY__BENCH_* flags (ferry_bench_run: FERRY__BENCH_STAGES); scratch:
+ * an upload sweep's scratch repo (ferry__bench_scratch_open), or NULL. */
 int ferry__bench_run(const struct ferry_bench_opts *o, struct ferry_bench_result *out,
-                     int flags);
+                     int flags, const char *scratch);
 
 /* SIGINT and SIGTERM watched across several engines (bench_watch.c): libuv puts the default
  * action back when an engine's watchers stop, and a Ctrl-C between two engines would then

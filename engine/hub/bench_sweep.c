@@ -1,6 +1,6 @@
 /* bench_sweep: ferry_bench_sweep, `ferry bench --sweep`. One run with the engine's defaults
  * (which also measures the stages and gives the verdict), then one short run per point of
- * connections x streams x request size, each on fresh engines (ferry__bench_run without the
+ * connections x streams x request size (an upload's: connections alone), each on fresh engines (ferry__bench_run without the
  * stages); sweep_plan.c decides each point's length and the best point. A signal watch spans
  * the whole sweep, so a Ctrl-C between two points ends it with the points so far. */
 #include <stdlib.h>
@@ -15,6 +15,9 @@ static const int default_connections[] = {1, 2, 4, 8, 16};
 static const int default_streams[] = {1, 4};
 static const int default_streams_h1[] = {1};
 static const uint64_t default_chunks[] = {8u << 20};
+/* An upload's points: streams and request size left to the engine and the Hub. */
+static const int no_value[] = {0};
+static const uint64_t no_size[] = {0};
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -40,12 +43,12 @@ static void point_figures(struct ferry_bench_point *p, const struct ferry_bench_
 /* One point: its run on the caller's settings with this point's connections, streams and
  * request size (the default point: the caller's own). */
 static int run_point(const struct ferry_bench_sweep_opts *o, struct ferry_bench_sweep_result *out,
-                     size_t i, struct ferry_bench_result *r) {
+                     size_t i, struct ferry_bench_result *r, const char *scratch) {
   struct ferry_bench_point *p = &out->points[i];
   if (o->point_cb) o->point_cb(o->point_user, i, out->npoints, p);
   struct ferry_config cfg = {0};
   if (o->bench.engine) cfg = *o->bench.engine;
-  if (!p->is_default) {
+  if (!p->is_default) { /* an upload's point sets its connections alone (streams 0, size 0) */
     cfg.connections = p->connections;
     cfg.streams = p->streams;
     cfg.chunk_size = p->chunk_size;
@@ -53,7 +56,7 @@ static int run_point(const struct ferry_bench_sweep_opts *o, struct ferry_bench_
   struct ferry_bench_opts bo = o->bench;
   bo.engine = &cfg;
   bo.seconds = out->point_seconds;
-  int err = ferry__bench_run(&bo, r, p->is_default ? FERRY__BENCH_STAGES : 0);
+  int err = ferry__bench_run(&bo, r, p->is_default ? FERRY__BENCH_STAGES : 0, scratch);
   point_figures(p, r);
   return err;
 }
@@ -65,7 +68,7 @@ static void verdict(const struct ferry_bench_sweep_opts *o, struct ferry_bench_s
   const struct ferry_bench_result *d = &out->detail;
   out->cap_per_connection = ferry__sweep_cap(out->points, out->npoints);
   struct ferry__bench_figures f = {
-      .goodput = b->mb_per_s, .to_disk = !o->bench.to_null, .sha_per_core = d->sha256_per_core,
+      .goodput = b->mb_per_s, .to_disk = !o->bench.to_null && !o->bench.upload, .sha_per_core = d->sha256_per_core,
       .disk = d->disk_mb_per_s, .connections = b->connections, .per_connection = b->per_connection,
       .ttfb_p90 = b->ttfb_p90, .latency_p50 = b->latency_p50, .rtt = d->rtt,
       .cap_per_connection = out->cap_per_connection};
@@ -78,6 +81,10 @@ static int check_values(const struct ferry_bench_sweep_opts *o, struct ferry_ben
     return ferry__hub_why(FERRY_E_INVAL, out->message, sizeof(out->message),
                           "%zu points: a sweep takes at most %d", nc * ns * nk,
                           FERRY_BENCH_SWEEP_MAX - 1);
+  if (o->bench.upload && (o->streams || o->chunk_sizes))
+    return ferry__hub_why(FERRY_E_INVAL, out->message, sizeof(out->message),
+                          "an upload sweep varies the connections alone (the parts sent at "
+                          "once): the Hub picks the part size, and streams are not an upload's");
   for (size_t i = 0; o->connections && i < nc; i++)
     if (o->connections[i] < 1 || o->connections[i] > 256) return FERRY_E_INVAL;
   for (size_t i = 0; o->streams && i < ns; i++)
@@ -92,13 +99,13 @@ int ferry_bench_sweep(const struct ferry_bench_sweep_opts *o,
   memset(out, 0, sizeof(*out));
   out->best = -1;
   if (!o) return out->error = FERRY_E_INVAL;
-  int h1 = o->bench.engine && o->bench.engine->http11;
+  int h1 = o->bench.engine && o->bench.engine->http11, up = o->bench.upload;
   const int *cs = o->connections ? o->connections : default_connections;
-  const int *ss = o->streams ? o->streams : h1 ? default_streams_h1 : default_streams;
-  const uint64_t *ks = o->chunk_sizes ? o->chunk_sizes : default_chunks;
+  const int *ss = o->streams ? o->streams : up ? no_value : h1 ? default_streams_h1 : default_streams;
+  const uint64_t *ks = o->chunk_sizes ? o->chunk_sizes : up ? no_size : default_chunks;
   size_t nc = o->connections ? o->nconnections : N(default_connections);
-  size_t ns = o->streams ? o->nstreams : h1 ? N(default_streams_h1) : N(default_streams);
-  size_t nk = o->chunk_sizes ? o->nchunk_sizes : N(default_chunks);
+  size_t ns = o->streams ? o->nstreams : up ? 1 : h1 ? N(default_streams_h1) : N(default_streams);
+  size_t nk = o->chunk_sizes ? o->nchunk_sizes : up ? 1 : N(default_chunks);
   int err = nc && ns && nk ? check_values(o, out, nc, ns, nk) : FERRY_E_INVAL;
   if (err) return out->error = err;
   /* The default first: a bad target ends the sweep there, and Ctrl-C later still has it. */
@@ -106,7 +113,8 @@ int ferry_bench_sweep(const struct ferry_bench_sweep_opts *o,
   if (o->bench.engine) dc = *o->bench.engine;
   ferry__config_defaults(&dc);
   out->points[0] = (struct ferry_bench_point){.is_default = 1, .connections = dc.connections,
-                                              .streams = dc.streams, .chunk_size = dc.chunk_size};
+                                              .streams = up ? 0 : dc.streams,
+                                              .chunk_size = up ? 0 : dc.chunk_size};
   out->npoints = 1;
   for (size_t k = 0; k < nk; k++)
     for (size_t s = 0; s < ns; s++)
@@ -119,15 +127,27 @@ int ferry_bench_sweep(const struct ferry_bench_sweep_opts *o,
   struct ferry__bench_watch w = {0};
   if (o->bench.engine && o->bench.engine->handle_signals) ferry__bench_watch_start(&w);
   size_t done = 0;
-  err = run_point(o, out, 0, &out->detail);
+  /* An upload's points share one scratch repo: one to create and delete, not one a point
+   * (a Hub limits how fast repos are created). */
+  struct ferry__bench_scratch *scratch = NULL;
+  if (up && !o->bench.url) err = ferry__bench_scratch_open(&o->bench, &out->detail, &scratch);
+  const char *repo = scratch ? ferry__bench_scratch_repo(scratch) : NULL;
+  if (!err) err = run_point(o, out, 0, &out->detail, repo);
   if (!err || err == FERRY_E_INTERRUPTED) done = 1;
   for (size_t i = 1; !err && i < out->npoints; i++) {
-    int perr = run_point(o, out, i, r);
+    int perr = run_point(o, out, i, r, repo);
     done = i + 1;
     if (perr == FERRY_E_INTERRUPTED || ferry__bench_watch_hit(&w)) err = FERRY_E_INTERRUPTED;
     /* a point that fails (a timeout with one connection...) is shown failed; the rest run */
   }
   if (!err && ferry__bench_watch_hit(&w)) err = FERRY_E_INTERRUPTED;
+  if (scratch) { /* its deletion's error, if any, in the default run's figures and message */
+    int cerr = ferry__bench_scratch_close(scratch, 0);
+    if (cerr && (!err || err == FERRY_E_INTERRUPTED)) {
+      snprintf(out->message, sizeof(out->message), "%s", out->detail.message);
+      if (!err) err = cerr;
+    }
+  }
   ferry__bench_watch_stop(&w);
   free(r);
   out->npoints = done;

@@ -9,7 +9,8 @@
  * The scratch repo: a private repo with a random name under the token's user, created with
  * exist_ok off so that it is ours, recorded in $HF_HOME/ferry/bench-upload/ before it is
  * created and deleted at the end, after a failure or Ctrl-C too; a record whose process is
- * gone (kill -9) is a repo the next bench deletes. Nothing else is ever deleted. */
+ * gone (kill -9) is a repo the next bench deletes. Nothing else is ever deleted. An upload
+ * sweep makes one such repo for all its points (ferry__bench_scratch_open/_close). */
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
 #include <errno.h>
@@ -340,17 +341,21 @@ static void delete_stale(struct up *u) {
   closedir(d);
 }
 
-static int hub_bench(struct up *u) {
+/* The client of the API calls and the puts (a fresh engine: new connections per run). */
+static int client_new(struct up *u) {
   struct ferry_hub_client_opts co = {.endpoint = u->o->endpoint, .token = u->o->token,
                                      .engine = &u->cfg};
   int err = ferry_hub_client_new(&co, &u->c, u->out->message, sizeof(u->out->message));
-  if (err) return err;
-  u->e = ferry__hub_client_engine(u->c);
-  ferry__bench_attach(u->e, u->w->probe);
-  /* The token first: a clear error before anything is created. */
+  if (!err) u->e = ferry__hub_client_engine(u->c);
+  return err;
+}
+
+/* A new scratch repo into repo (cap 256): the token first (a clear error before anything is
+ * created), this host's dead benches' repos deleted, the name recorded, the repo created. */
+static int scratch_create(struct up *u, char *repo) {
   struct ferry_hub_whoami who = {0};
   char reason[512] = "";
-  err = ferry_hub_whoami(u->c, &who, reason, sizeof(reason));
+  int err = ferry_hub_whoami(u->c, &who, reason, sizeof(reason));
   if (err == FERRY_E_HUB_AUTH)
     why(u, err, "ferry bench --upload needs a token with write access: %s", reason);
   else if (err)
@@ -359,7 +364,6 @@ static int hub_bench(struct up *u) {
     err = why(u, FERRY_E_HUB_AUTH, "ferry bench --upload needs a token with write access: "
                                    "the token '%s' of %s is read-only", who.token_name,
               who.user);
-  char repo[256] = "";
   char *home = NULL;
   if (!err && (ferry__hub_home(ferry__hub_client_env(u->c), &home) ||
                ferry__hub_fmt(&u->records, FERRY__HUB_PATH_MAX, "%s/ferry/bench-upload", home)))
@@ -370,55 +374,112 @@ static int hub_bench(struct up *u) {
     unsigned char rnd[6];
     if (RAND_bytes(rnd, sizeof(rnd)) != 1) err = why(u, FERRY_E_INTERNAL, "no random bytes");
     else
-      snprintf(repo, sizeof(repo), "%s/ferry-bench-%02x%02x%02x%02x%02x%02x", who.user, rnd[0],
+      snprintf(repo, 256, "%s/ferry-bench-%02x%02x%02x%02x%02x%02x", who.user, rnd[0],
                rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
   }
   ferry_hub_whoami_free(&who);
   if (!err) err = record_write(u, repo);
-  int created = 0;
-  if (!err) {
-    int existed = 0;
-    char *repo_url = NULL;
-    err = ferry_hub_repo_create(u->c, repo, NULL, 1, 0, NULL, &repo_url, &existed, reason,
-                                sizeof(reason));
-    free(repo_url);
-    if (err) {
-      why(u, err, "creating the scratch repo %s: %s", repo, reason);
-      if (err != FERRY_E_HUB_CONFLICT) delete_recorded(u, u->record, repo); /* in case */
-      else unlink(u->record); /* someone else's: never ours to delete */
-    } else {
-      created = 1;
-      snprintf(u->out->scratch_repo, sizeof(u->out->scratch_repo), "%s", repo);
-      snprintf(u->out->target, sizeof(u->out->target), "%s (scratch repo, deleted after)", repo);
-    }
-  }
-  if (!err) err = hub_rounds(u, repo);
-  if (created && delete_recorded(u, u->record, repo)) {
-    u->out->scratch_left = 1;
-    if (!err)
-      err = why(u, FERRY_E_HTTP, "the scratch repo %s could not be deleted (recorded: the next "
-                                 "ferry bench --upload deletes it)", repo);
+  if (err) return err;
+  int existed = 0;
+  char *repo_url = NULL;
+  err = ferry_hub_repo_create(u->c, repo, NULL, 1, 0, NULL, &repo_url, &existed, reason,
+                              sizeof(reason));
+  free(repo_url);
+  if (err) {
+    why(u, err, "creating the scratch repo %s: %s", repo, reason);
+    if (err != FERRY_E_HUB_CONFLICT) delete_recorded(u, u->record, repo); /* in case */
+    else unlink(u->record); /* someone else's: never ours to delete */
   }
   return err;
 }
 
+/* The scratch repo deleted (its record with it): err, or the error of a repo left behind. */
+static int scratch_delete(struct up *u, const char *repo, int err) {
+  if (!delete_recorded(u, u->record, repo)) return err;
+  u->out->scratch_left = 1;
+  if (!err)
+    err = why(u, FERRY_E_HTTP, "the scratch repo %s could not be deleted (recorded: the next "
+                               "ferry bench --upload deletes it)", repo);
+  return err;
+}
+
+static void scratch_shown(struct up *u, const char *repo) {
+  snprintf(u->out->scratch_repo, sizeof(u->out->scratch_repo), "%s", repo);
+  snprintf(u->out->target, sizeof(u->out->target), "%s (scratch repo, deleted after)", repo);
+}
+
+/* Into a scratch repo: a new one (deleted after), or a sweep's (given: its own to delete). */
+static int hub_bench(struct up *u, const char *given) {
+  int err = client_new(u);
+  if (err) return err;
+  ferry__bench_attach(u->e, u->w->probe);
+  char repo[256] = "";
+  if (given) snprintf(repo, sizeof(repo), "%s", given);
+  else err = scratch_create(u, repo);
+  if (err) return err;
+  scratch_shown(u, repo);
+  err = hub_rounds(u, repo);
+  return given ? err : scratch_delete(u, repo, err);
+}
+
+/* What a run and a sweep's scratch repo both set up: the settings of the client's engine and
+ * the host's name (records are per host). */
+static void up_init(struct up *u, const struct ferry_bench_opts *o, struct ferry_bench_result *out) {
+  u->o = o, u->out = out;
+  if (o->engine) u->cfg = *o->engine;
+  u->cfg.progress_cb = NULL; /* the puts report progress themselves */
+  u->cfg.progress_ms = 100;
+  /* the engine's own signal watchers would end the API calls that delete the repo */
+  u->cfg.handle_signals = 0;
+  if (gethostname(u->host, sizeof(u->host)) != 0 || !u->host[0] || strchr(u->host, '/'))
+    snprintf(u->host, sizeof(u->host), "host");
+  u->host[sizeof(u->host) - 1] = 0;
+}
+
+struct ferry__bench_scratch {
+  struct up u;
+  char repo[256];
+};
+
+int ferry__bench_scratch_open(const struct ferry_bench_opts *o, struct ferry_bench_result *out,
+                              struct ferry__bench_scratch **sp) {
+  *sp = NULL;
+  struct ferry__bench_scratch *s = calloc(1, sizeof(*s));
+  if (!s) return FERRY_E_NOMEM;
+  up_init(&s->u, o, out);
+  int err = client_new(&s->u);
+  if (!err) err = scratch_create(&s->u, s->repo);
+  if (err) { /* scratch_create cleaned up what it made: nothing here to delete */
+    s->repo[0] = 0;
+    ferry__bench_scratch_close(s, err);
+    return err;
+  }
+  *sp = s;
+  return 0;
+}
+
+const char *ferry__bench_scratch_repo(const struct ferry__bench_scratch *s) { return s->repo; }
+
+int ferry__bench_scratch_close(struct ferry__bench_scratch *s, int err) {
+  if (!s) return err;
+  if (s->repo[0] && s->u.record[0]) err = scratch_delete(&s->u, s->repo, err);
+  if (s->u.c) ferry_hub_client_free(s->u.c);
+  free(s->u.records);
+  free(s);
+  return err;
+}
+
 int ferry__bench_upload(const struct ferry_bench_opts *o, struct ferry_bench_result *out,
-                        struct ferry__bench_window *w) {
-  struct up u = {.o = o, .out = out, .w = w};
-  if (o->engine) u.cfg = *o->engine;
-  u.cfg.progress_cb = NULL; /* the puts report progress themselves */
-  u.cfg.progress_ms = 100;
+                        struct ferry__bench_window *w, const char *scratch) {
+  struct up u = {.w = w};
+  int own_signals = o->engine && o->engine->handle_signals;
+  up_init(&u, o, out);
   out->upload = out->has_download = 1;
-  if (gethostname(u.host, sizeof(u.host)) != 0 || !u.host[0] || strchr(u.host, '/'))
-    snprintf(u.host, sizeof(u.host), "host");
-  u.host[sizeof(u.host) - 1] = 0;
   /* Ctrl-C ends the sending, then the scratch repo is deleted: the engine's own watchers
    * would end the API calls that delete it, so they are off and this handler takes the
    * signals for the run. */
   struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
   sigemptyset(&sa.sa_mask);
-  int own_signals = u.cfg.handle_signals;
-  u.cfg.handle_signals = 0;
   stop_flag = signalled = 0;
   if (own_signals) sigaction(SIGINT, &sa, &old_int), sigaction(SIGTERM, &sa, &old_term);
   int err;
@@ -434,7 +495,7 @@ int ferry__bench_upload(const struct ferry_bench_opts *o, struct ferry_bench_res
       ferry_engine_free(u.e);
     }
   } else {
-    err = hub_bench(&u);
+    err = hub_bench(&u, scratch);
   }
   /* Not closed by the clock (a signal, an error): the window ends now, with the bytes sent
    * at the last tick, those in flight included, as the clock would have ended it (the stop

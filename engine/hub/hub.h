@@ -438,10 +438,20 @@ int ferry__hub_stored_tokens_load(const char *path, struct ferry__hub_ini *out, 
 /* The client's engine (for transfers beside the API calls), token (NULL when none) and
  * settings. */
 /* `ferry bench --upload` (bench_upload.c), run by ferry_bench_run inside its window `w`
- * (whose probe it attaches to the engine that sends): fills out's upload figures. */
+ * (whose probe it attaches to the engine that sends): fills out's upload figures. scratch:
+ * a sweep's scratch repo to send into (NULL: a repo of the run's own, deleted after). */
 struct ferry__bench_window;
 int ferry__bench_upload(const struct ferry_bench_opts *o, struct ferry_bench_result *out,
-                        struct ferry__bench_window *w);
+                        struct ferry__bench_window *w, const char *scratch);
+/* An upload sweep's one scratch repo for all its points (bench_upload.c): made as a run makes
+ * its own (a write token checked first, recorded, exist_ok off), deleted by close, which
+ * returns err or, when err is 0, the error of a repo it could not delete (then recorded for
+ * the next bench, out->scratch_left set). Open's error has its line in out->message. */
+struct ferry__bench_scratch;
+int ferry__bench_scratch_open(const struct ferry_bench_opts *o, struct ferry_bench_result *out,
+                              struct ferry__bench_scratch **s);
+const char *ferry__bench_scratch_repo(const struct ferry__bench_scratch *s);
+int ferry__bench_scratch_close(struct ferry__bench_scratch *s, int err);
 struct ferry_engine *ferry__hub_client_engine(struct ferry_hub_client *c);
 const char *ferry__hub_client_token(const struct ferry_hub_client *c);
 long ferry__hub_client_last_status(const struct ferry_hub_client *c); /* HTTP status, 0: none */

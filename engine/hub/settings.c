@@ -1,5 +1,6 @@
 /* settings: ferry's configuration file, $HF_HOME/ferry/config.json (ferry.h): the transfer
- * settings `ferry bench --sweep --save` stores and get and download start from. Read
+ * settings `ferry bench --sweep --save` stores and get and download start from (and upload's
+ * parts at once, `ferry bench --upload --sweep --save`). Read
  * strictly (a value ferry would misread is an error naming the file and the key), written
  * whole through a temporary file and a rename (files.c), never with a secret in it. */
 #include <jansson.h>
@@ -75,6 +76,11 @@ int ferry_settings_load(struct ferry_settings *out, char *why, size_t why_len) {
                           root ? "not an object" : je.text);
   }
   err = read_section(root, "download", &out->download, out->path, why, why_len);
+  if (!err) err = read_section(root, "upload", &out->upload, out->path, why, why_len);
+  json_t *up = json_object_get(root, "upload");
+  read_text(up, "saved_at", out->upload_saved_at, sizeof(out->upload_saved_at));
+  json_t *up_rate = json_object_get(up, "mb_per_s");
+  if (json_is_number(up_rate)) out->upload_mb_per_s = json_number_value(up_rate);
   read_text(root, "saved_by", out->saved_by, sizeof(out->saved_by));
   read_text(root, "saved_at", out->saved_at, sizeof(out->saved_at));
   read_text(root, "target", out->target, sizeof(out->target));
@@ -104,6 +110,13 @@ int ferry_settings_save(const struct ferry_settings *s, char *why, size_t why_le
   if (err) return err;
   json_t *root = json_object();
   if (!empty(&s->download)) json_object_set_new(root, "download", section(&s->download));
+  if (!empty(&s->upload)) {
+    json_t *up = section(&s->upload);
+    if (s->upload_saved_at[0])
+      json_object_set_new(up, "saved_at", json_string(s->upload_saved_at));
+    if (s->upload_mb_per_s > 0) json_object_set_new(up, "mb_per_s", json_real(s->upload_mb_per_s));
+    json_object_set_new(root, "upload", up);
+  }
   if (s->saved_by[0]) json_object_set_new(root, "saved_by", json_string(s->saved_by));
   if (s->saved_at[0]) json_object_set_new(root, "saved_at", json_string(s->saved_at));
   if (s->target[0]) json_object_set_new(root, "target", json_string(s->target));
@@ -133,4 +146,9 @@ void ferry_settings_apply(const struct ferry_transfer_settings *t, struct ferry_
   if (!cfg->start_connections) cfg->start_connections = t->connections;
   if (!cfg->start_streams) cfg->start_streams = t->streams;
   if (!cfg->start_chunk_size) cfg->start_chunk_size = t->chunk_size;
+}
+
+void ferry_settings_apply_upload(const struct ferry_transfer_settings *t,
+                                 struct ferry_config *cfg) {
+  if (!cfg->connections) cfg->connections = t->connections;
 }

@@ -950,6 +950,7 @@ static int setup(struct up *u) {
   size_t n = strlen(u->path_prefix);
   while (n && u->path_prefix[n - 1] == '/') u->path_prefix[--n] = 0;
   u->parallel = o->engine && o->engine->connections > 0 ? o->engine->connections : 8;
+  u->out->parts_at_once = u->parallel;
   struct ferry_hub_client_opts co = {.token = o->token, .engine = o->engine};
   if ((err = ferry_hub_client_new(&co, &u->client, why, sizeof(why))))
     return fail(u, err, 0, "%s", why);

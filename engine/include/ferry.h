@@ -500,6 +500,7 @@ struct ferry_hub_upload_result {
   int skipped_links;          /* symlinks pointing outside the folder, left out */
   uint64_t bytes_total, bytes_sent, bytes_skipped;
   uint64_t parts_sent, parts_resumed, parts_retried;
+  int parts_at_once;          /* parts sent at once (engine connections, else 8) */
   double seconds;
 };
 
@@ -1084,7 +1085,12 @@ FERRY_EXTERN int ferry_bench_run(const struct ferry_bench_opts *opts,
  * Connections x streams x request size: each point a short ferry_bench_run on a fresh engine
  * (no stage runs), after one run with the engine's defaults (the setting a user gets with no
  * flags; that run also measures the stages and gives the verdict). The best point is the
- * cheapest (fewest requests in flight) within 5 % of the fastest: closer than that is noise. */
+ * cheapest (fewest requests in flight) within 5 % of the fastest: closer than that is noise.
+ * With bench.upload, the points vary the connections alone (the parts sent at once, the one
+ * knob `ferry upload` has: the Hub picks the part size, and streams are not an upload's), each
+ * point a short upload bench into the sweep's one scratch repo (made before the default's run,
+ * deleted after the last point, also after Ctrl-C); streams and chunk_sizes must be
+ * NULL, and each point's streams and chunk_size are 0 (not set). */
 #define FERRY_BENCH_SWEEP_MAX 64   /* points, the default one included */
 
 struct ferry_bench_point {
@@ -1142,7 +1148,8 @@ FERRY_EXTERN int ferry_bench_sweep(const struct ferry_bench_sweep_opts *opts,
 /* ---- Saved settings (engine/hub/settings.c) -----------------------------------------------
  * ferry's configuration file, $HF_HOME/ferry/config.json (HF_HOME as huggingface_hub finds
  * it, ferry_hub_paths_get): the transfer settings `ferry bench --sweep --save` found best,
- * which `ferry get` and `ferry download` use (the "download" object) where no flag sets them.
+ * which `ferry get` and `ferry download` use (the "download" object) where no flag sets them,
+ * and `ferry upload` (the "upload" object).
  * One JSON object; other keys are ignored (and not kept by a save). No secret is ever
  * written there. */
 struct ferry_transfer_settings {
@@ -1154,6 +1161,11 @@ struct ferry_settings {
   char path[4096];               /* filled by ferry_settings_load */
   int found;                     /* the file exists */
   struct ferry_transfer_settings download;
+  /* The "upload" object, `ferry bench --upload --sweep --save`'s: connections alone (the
+   * parts `ferry upload` sends at once), with when and at what rate it was saved. */
+  struct ferry_transfer_settings upload;
+  char upload_saved_at[32];
+  double upload_mb_per_s;
   char saved_by[64];             /* "ferry bench --sweep" */
   char saved_at[32];             /* UTC, "2026-12-06T14:40:00Z" */
   char target[1024];             /* what the sweep measured (as shown: no query, no token) */
@@ -1166,6 +1178,10 @@ FERRY_EXTERN int ferry_settings_load(struct ferry_settings *out, char *why, size
 /* Writes s to the file (s->path, or the default path when empty): folder made, a temporary
  * file renamed over it, mode 0644. FERRY_E_IO / FERRY_E_NOSPC / FERRY_E_NOMEM. */
 FERRY_EXTERN int ferry_settings_save(const struct ferry_settings *s, char *why, size_t why_len);
+/* The upload object's connections into cfg->connections (the parts ferry upload sends at
+ * once: uploads have no controller, so this is the value itself) where cfg has none (0). */
+FERRY_EXTERN void ferry_settings_apply_upload(const struct ferry_transfer_settings *t,
+                                              struct ferry_config *cfg);
 /* Copies each value set in t into cfg's start_* fields where cfg has none (0): where the
  * engine's concurrency controller starts; a flag (connections, streams, chunk_size) still pins. */
 FERRY_EXTERN void ferry_settings_apply(const struct ferry_transfer_settings *t,

@@ -59,6 +59,7 @@ def check_consistent(out, seconds):
     assert out["cpu_s_per_gb"] == pytest.approx(out["cpu_seconds"] / (out["bytes"] / 1e9),
                                                 rel=1e-6)
     assert out["peak_rss"] > 0 and out["stages"]["sha256_mb_per_s_per_core"] > 0
+    assert out["stages"]["disk_mb_per_s"] > 0 and out["cpu_shares"]["write"] == 0  # nothing written
     assert out["limit"] in ("network", "cpu", "server") and out["verdict"]
 
 
@@ -150,8 +151,24 @@ def test_ctrl_c_deletes_the_scratch_repo(bench, hub, log):
     assert not repo_exists(hub, fig["scratch_repo"]) and records(bench) == []
 
 
+def killed_bench(bench, hub, log, *args):
+    """`ferry bench ARGS` killed with SIGKILL once parts are being sent: the scratch repo its
+    record names (the one record of that process)."""
+    p = subprocess.Popen([FERRY_BIN, "bench", *args], env=bench.env_with({"HF_TOKEN": hub.token}),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: any(ln.path.startswith("/upload/") for ln in log.lines(settle=False)),
+                   "parts being sent", process=p)
+    finally:
+        p.kill()
+        p.wait()
+    prefix = f"{socket.gethostname()}-{p.pid}-"
+    (mine,) = [n for n in records(bench) if n.startswith(prefix)]
+    return "demo/" + mine[len(prefix):]
+
+
 def test_a_killed_bench_repo_is_deleted_by_the_next_run(bench, hub, log):
-    env = bench.env_with({"HF_TOKEN": hub.token})
     # another host's record is not this host's to judge
     d = os.path.join(bench.hf_home, "ferry", "bench-upload")
     os.makedirs(d)
@@ -164,18 +181,7 @@ def test_a_killed_bench_repo_is_deleted_by_the_next_run(bench, hub, log):
     forged = os.path.join(d, f"{socket.gethostname()}-{dead.pid}-tiny-model")
     with open(forged, "w") as f:
         f.write(f"{hub.endpoint}\ndemo/tiny-model\n")
-    p = subprocess.Popen([FERRY_BIN, "bench", "--upload", "--seconds", "60"], env=env,
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    try:
-        wait_until(lambda: any(ln.path.startswith("/upload/") for ln in log.lines(settle=False)),
-                   "parts being sent", process=p)
-    finally:
-        p.kill()
-        p.wait()
-    prefix = f"{socket.gethostname()}-{p.pid}-"
-    (mine,) = [n for n in records(bench) if n.startswith(prefix)]
-    repo = "demo/" + mine[len(prefix):]
+    repo = killed_bench(bench, hub, log, "--upload", "--seconds", "60")
     assert repo_exists(hub, repo)  # left by the kill, and recorded
     r = bench("--upload", "--seconds", "1", "--json", env={"HF_TOKEN": hub.token})
     out = upload_figures(r)

@@ -18,7 +18,7 @@ MiB = 1024 * 1024
 POINT_KEYS = {"default", "connections", "streams", "chunk_size", "error", "seconds", "settled",
               "bytes", "mb_per_s", "gbit_per_s", "per_connection_mb_per_s", "connections_peak",
               "ttfb_p90_ms", "latency_p50_ms", "retries", "errors", "rounds", "cpu_s_per_gb"}
-SWEEP_KEYS = {"point_seconds", "points", "best", "default_share_of_best", "saved",
+SWEEP_KEYS = {"direction", "point_seconds", "points", "best", "default_share_of_best", "saved",
               "cap_mb_per_s_per_connection", "limit", "verdict"}
 SMALL = ["demo/tiny-model", "--to", "null", "--sweep", "--connections", "1,3", "--streams", "1",
          "--chunk-size", "1M,2M", "--seconds", "2"]
@@ -119,18 +119,24 @@ def test_sweep_progress_names_the_point(bench):
         assert want in text, (want, text[-2000:])
 
 
-def test_sweep_ctrl_c_keeps_the_points_so_far(bench):
-    # after the default (2 s and the stages) and a point or two
-    code, out, err = bench.interrupted_raw("demo/tiny-model", "--to", "null", "--sweep",
-                                       "--connections", "1,2,3,4,5,6", "--streams", "1",
-                                       "--seconds", "2", "--json", after=6)
+def interrupted_sweep(code, out, err, npoints):
+    """A sweep of npoints (the default's included) stopped by SIGINT after a point: exit 130,
+    --json with the points so far, all but the last whole; returns the figures."""
     assert code == 130, (out, err)
     fig = json.loads(out)
     assert fig["ok"] is False and fig["error"]["name"] == "INTERRUPTED"
     points = fig["sweep"]["points"]
-    assert 2 <= len(points) < 7, points
+    assert 2 <= len(points) < npoints, points
     assert all(pt["error"] is None and pt["bytes"] > 0 for pt in points[:-1])
     assert points[-1]["error"] in (None, "INTERRUPTED")
+    return fig
+
+
+def test_sweep_ctrl_c_keeps_the_points_so_far(bench):
+    # after the default (2 s and the stages) and a point or two
+    interrupted_sweep(*bench.interrupted_raw("demo/tiny-model", "--to", "null", "--sweep",
+                                             "--connections", "1,2,3,4,5,6", "--streams", "1",
+                                             "--seconds", "2", "--json", after=6), 7)
     assert os.listdir(bench.cache) == []  # every point's temporary folder removed
 
 

@@ -56,6 +56,7 @@
   X(settings_roundtrip) \
   X(settings_strict) \
   X(settings_apply_flag_wins) \
+  X(settings_upload_section) \
   X(plan_next) \
   X(plan_split) \
   X(plan_handover) \

@@ -90,3 +90,33 @@ void test_settings_apply_flag_wins(void) {
   ASSERT_EQ_INT(d.start_connections, 0);
   ASSERT_EQ_U64(d.start_chunk_size, 0);
 }
+
+/* The upload object beside the download one: each read back as saved, neither touching the
+ * other; a bad upload value refused like a download one; a flag wins over it. */
+void test_settings_upload_section(void) {
+  char path[4200], why[640] = "";
+  home_here(path, sizeof(path));
+  struct ferry_settings s = {0};
+  s.download = (struct ferry_transfer_settings){4, 2, 8u << 20};
+  s.upload = (struct ferry_transfer_settings){.connections = 3};
+  snprintf(s.upload_saved_at, sizeof(s.upload_saved_at), "2026-12-06T18:00:00Z");
+  s.upload_mb_per_s = 42.5;
+  ASSERT_EQ_INT(ferry_settings_save(&s, why, sizeof(why)), 0);
+  struct ferry_settings t;
+  ASSERT_EQ_INT(ferry_settings_load(&t, why, sizeof(why)), 0);
+  ASSERT_EQ_INT(t.upload.connections, 3);
+  ASSERT_EQ_INT(t.upload.streams, 0);
+  ASSERT_EQ_STR(t.upload_saved_at, "2026-12-06T18:00:00Z");
+  ASSERT_TRUE(t.upload_mb_per_s > 42.4 && t.upload_mb_per_s < 42.6);
+  ASSERT_EQ_INT(t.download.connections, 4);
+  ASSERT_EQ_INT(t.download.streams, 2);
+  ASSERT_EQ_INT(load_text("{\"upload\": {\"connections\": 300}}", why, 640), FERRY_E_INVAL);
+  ASSERT_TRUE(strstr(why, "\"upload\".\"connections\"") != NULL);
+  struct ferry_config cfg = {0};
+  ferry_settings_apply_upload(&t.upload, &cfg);
+  ASSERT_EQ_INT(cfg.connections, 3);
+  ASSERT_EQ_INT(cfg.start_connections, 0); /* uploads have no controller to start */
+  cfg.connections = 5; /* --connections given */
+  ferry_settings_apply_upload(&t.upload, &cfg);
+  ASSERT_EQ_INT(cfg.connections, 5);
+}

@@ -29,7 +29,7 @@ EXIT_INTERRUPTED = 130
 JSON_KEYS = {"ok", "repo_id", "repo_type", "revision", "commit_oid", "commit_url", "pr_url",
              "files_total", "files_committed", "files_unchanged", "lfs_objects_sent",
              "lfs_objects_present", "bytes_total", "bytes_sent", "bytes_skipped", "parts_sent",
-             "parts_resumed", "parts_retried", "commits", "seconds", "mb_per_s", "error"}
+             "parts_resumed", "parts_retried", "parts_at_once", "commits", "seconds", "mb_per_s", "error"}
 ERROR_KEYS = {"code", "name", "message", "http_status"}
 
 
