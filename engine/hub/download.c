@@ -282,7 +282,7 @@ static char *result_path(struct dl *d) {
 }
 
 static uint64_t entry_size(const struct ferry__hub_entry *e) {
-  return e->has_lfs ? e->lfs_size : e->size;
+  return e->has_lfs ? ferry__hub_entry_lfs_size(e) : e->size;
 }
 
 /* The hash that names a file's blob: the LFS sha256, or the git blob sha1. */
@@ -553,7 +553,7 @@ static int link_snapshot(struct dl *d, const struct ferry__hub_entry *e, const c
   } else if (!err) {
     if (fresh) {
       if (rename(blob, pointer) != 0) err = FERRY_E_IO;
-    } else if (!is_regular_with_size(pointer, e->has_lfs ? e->lfs_size : e->size)) {
+    } else if (!is_regular_with_size(pointer, entry_size(e))) {
       err = copy_file(blob, pointer);
     }
   }

@@ -262,13 +262,14 @@ int ferry__hub_patterns_keep(const char *const *allow, size_t n_allow,
 
 struct ferry__hub_entry {
   /* The tree's strings (blocks, not one malloc per entry) hold the path (checked with
-   * ferry__hub_path_check) and, after its NUL, the three hashes (the accessors below): an
-   * entry costs what its strings need, and 32 bytes here. */
+   * ferry__hub_path_check), after its NUL the oid, then only what the entry has: the LFS
+   * sha256 and size, the xet hash (the accessors below). An entry costs what its strings
+   * need, and 24 bytes here: a million files' tree is about 85 MB. */
   char *path;
   uint64_t size;        /* content size (0 for directories) */
-  uint64_t lfs_size;
   unsigned char is_dir; /* "directory" (1) or "file" (0) */
   unsigned char has_lfs;
+  unsigned char has_xet;
 };
 /* git blob sha1 ("" when absent) */
 static inline const char *ferry__hub_entry_oid(const struct ferry__hub_entry *e) {
@@ -277,12 +278,19 @@ static inline const char *ferry__hub_entry_oid(const struct ferry__hub_entry *e)
 /* sha256 of the content (64 lowercase hex), "" without LFS */
 static inline const char *ferry__hub_entry_lfs_oid(const struct ferry__hub_entry *e) {
   const char *oid = ferry__hub_entry_oid(e);
-  return oid + strlen(oid) + 1;
+  return e->has_lfs ? oid + strlen(oid) + 1 : "";
+}
+/* The LFS object's size (0 without LFS): 8 bytes after the sha256 (64 hex and its NUL). */
+static inline uint64_t ferry__hub_entry_lfs_size(const struct ferry__hub_entry *e) {
+  uint64_t v = 0;
+  if (e->has_lfs) memcpy(&v, ferry__hub_entry_lfs_oid(e) + 65, sizeof(v));
+  return v;
 }
 /* "" when absent */
 static inline const char *ferry__hub_entry_xet_hash(const struct ferry__hub_entry *e) {
-  const char *lfs = ferry__hub_entry_lfs_oid(e);
-  return lfs + strlen(lfs) + 1;
+  const char *oid = ferry__hub_entry_oid(e);
+  if (!e->has_xet) return "";
+  return e->has_lfs ? ferry__hub_entry_lfs_oid(e) + 65 + sizeof(uint64_t) : oid + strlen(oid) + 1;
 }
 
 struct ferry__hub_tree {

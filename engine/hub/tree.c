@@ -87,17 +87,25 @@ struct entry_text {
   char oid[FERRY__HUB_OID_MAX + 1], lfs_oid[FERRY__HUB_OID_MAX + 1], xet_hash[FERRY__HUB_OID_MAX + 1];
 };
 
-/* path, oid, lfs_oid and xet_hash one after the other in t's strings (e->path): a listing
- * holds every entry at once, so an entry costs its strings' lengths, not their maximum sizes. */
+/* path, oid, [lfs_oid and its size], [xet_hash] one after the other in t's strings (e->path):
+ * a listing holds every entry at once, so an entry costs its strings' lengths, not their
+ * maximum sizes, and nothing for what it does not have. lfs_oid is 64 hex when present (both
+ * readers check), so its size sits at a fixed offset. */
 static int pack(struct ferry__hub_tree *t, struct ferry__hub_entry *e, const char *path,
-                const struct entry_text *x) {
-  size_t np = strlen(path) + 1, no = strlen(x->oid) + 1, nl = strlen(x->lfs_oid) + 1;
-  char *p = strings_alloc(t, np + no + nl + strlen(x->xet_hash) + 1);
+                const struct entry_text *x, uint64_t lfs_size) {
+  e->has_lfs = x->lfs_oid[0] != 0;
+  e->has_xet = x->xet_hash[0] != 0;
+  size_t np = strlen(path) + 1, no = strlen(x->oid) + 1;
+  size_t nl = e->has_lfs ? 65 + sizeof(lfs_size) : 0, nx = e->has_xet ? strlen(x->xet_hash) + 1 : 0;
+  char *p = strings_alloc(t, np + no + nl + nx);
   if (!p) return FERRY_E_NOMEM;
   e->path = memcpy(p, path, np);
-  strcpy(p + np, x->oid);
-  strcpy(p + np + no, x->lfs_oid);
-  strcpy(p + np + no + nl, x->xet_hash);
+  memcpy(p + np, x->oid, no);
+  if (nl) {
+    memcpy(p + np + no, x->lfs_oid, 65);
+    memcpy(p + np + no + 65, &lfs_size, sizeof(lfs_size));
+  }
+  if (nx) memcpy(p + np + no + nl, x->xet_hash, nx);
   return 0;
 }
 
@@ -164,6 +172,7 @@ static int parse_entry(struct ferry__hub_tree *t, const json_t *item, size_t ind
   const json_t *size = json_object_get(item, "size"), *oid = json_object_get(item, "oid");
   const json_t *lfs = json_object_get(item, "lfs"), *xet = json_object_get(item, "xetHash");
   struct entry_text x = {"", "", ""};
+  uint64_t lfs_size = 0;
   const char *bad = NULL;
   if (!e->is_dir && get_size(size, &e->size) != 0) bad = "size";
   else if (e->is_dir && size && !json_is_null(size) && get_size(size, &e->size) != 0) bad = "size";
@@ -177,14 +186,13 @@ static int parse_entry(struct ferry__hub_tree *t, const json_t *item, size_t ind
   else if (lfs && !json_is_null(lfs)) {
     if (!json_is_object(lfs) ||
         copy_str(json_object_get(lfs, "oid"), x.lfs_oid, sizeof(x.lfs_oid)) != 0 ||
-        !is_hex(x.lfs_oid, 64) || get_size(json_object_get(lfs, "size"), &e->lfs_size) != 0)
+        !is_hex(x.lfs_oid, 64) || get_size(json_object_get(lfs, "size"), &lfs_size) != 0)
       bad = "lfs";
-    else e->has_lfs = 1;
   }
   if (bad)
     return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree entry '%s' has a missing or bad %s",
                           p, bad);
-  return pack(t, e, p, &x);
+  return pack(t, e, p, &x, lfs_size);
 }
 
 int ferry__hub_tree_parse_page(const char *json, size_t len, struct ferry__hub_tree *t,
@@ -462,7 +470,7 @@ static int emit_tree_cache(const struct sorted *s, FILE *f) {
     if (e->has_lfs) {
       fputs(",\n   \"lfs_sha256\": ", f);
       if ((r = put_string(f, ferry__hub_entry_lfs_oid(e)))) break;
-      fprintf(f, ",\n   \"lfs_size\": %llu", (unsigned long long)e->lfs_size);
+      fprintf(f, ",\n   \"lfs_size\": %llu", (unsigned long long)ferry__hub_entry_lfs_size(e));
     }
     if (ferry__hub_entry_xet_hash(e)[0]) {
       fputs(",\n   \"xet_hash\": ", f);
@@ -566,6 +574,7 @@ static int cache_entry(const char *key, const json_t *info, struct ferry__hub_tr
   struct ferry__hub_entry e;
   memset(&e, 0, sizeof(e));
   struct entry_text x = {"", "", ""};
+  uint64_t lfs_size = 0;
   int r = ferry__hub_path_check(key, why, why_len);
   if (r) return r;
   const json_t *ls = json_object_get(info, "lfs_sha256"), *xh = json_object_get(info, "xet_hash");
@@ -573,11 +582,10 @@ static int cache_entry(const char *key, const json_t *info, struct ferry__hub_tr
       copy_str(json_object_get(info, "blob_id"), x.oid, sizeof(x.oid)) != 0 || !is_hex(x.oid, 40) ||
       (ls && !json_is_null(ls) &&
        (copy_str(ls, x.lfs_oid, sizeof(x.lfs_oid)) != 0 || !is_hex(x.lfs_oid, 64) ||
-        get_size(json_object_get(info, "lfs_size"), &e.lfs_size) != 0)) ||
+        get_size(json_object_get(info, "lfs_size"), &lfs_size) != 0)) ||
       (xh && !json_is_null(xh) && copy_str(xh, x.xet_hash, sizeof(x.xet_hash)) != 0))
     return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache entry is malformed");
-  e.has_lfs = x.lfs_oid[0] != 0;
-  if ((r = pack(t, &e, key, &x))) return r;
+  if ((r = pack(t, &e, key, &x, lfs_size))) return r;
   return push(t, &e); /* on failure the whole tree goes */
 }
 

@@ -20,7 +20,7 @@ static const char PAGE[] =
 static int same_entry(const struct ferry__hub_entry *a, const struct ferry__hub_entry *b) {
   return a->is_dir == b->is_dir && strcmp(a->path, b->path) == 0 && a->size == b->size &&
          strcmp(ferry__hub_entry_oid(a), ferry__hub_entry_oid(b)) == 0 &&
-         a->has_lfs == b->has_lfs && a->lfs_size == b->lfs_size &&
+         a->has_lfs == b->has_lfs && ferry__hub_entry_lfs_size(a) == ferry__hub_entry_lfs_size(b) &&
          strcmp(ferry__hub_entry_lfs_oid(a), ferry__hub_entry_lfs_oid(b)) == 0 &&
          strcmp(ferry__hub_entry_xet_hash(a), ferry__hub_entry_xet_hash(b)) == 0;
 }

@@ -51,7 +51,7 @@ void test_hub_tree_page(void) {
   ASSERT_EQ_U64(t.v[2].size, 336592329);
   ASSERT_EQ_INT(t.v[2].has_lfs, 1);
   ASSERT_EQ_STR(ferry__hub_entry_lfs_oid(&t.v[2]), SHA256);
-  ASSERT_EQ_U64(t.v[2].lfs_size, 336592329);
+  ASSERT_EQ_U64(ferry__hub_entry_lfs_size(&t.v[2]), 336592329);
   ASSERT_EQ_STR(ferry__hub_entry_xet_hash(&t.v[2]), "cccc");
   ASSERT_EQ_STR(t.v[3].path, "\xe6\x97\xa5\xe6\x9c\xac/\xc3\xa9t\xc3\xa9 1.txt");
   ASSERT_EQ_INT(t.v[4].has_lfs, 0);
@@ -315,7 +315,7 @@ void test_hub_tree_cache_roundtrip(void) {
   ASSERT_EQ_STR(ferry__hub_entry_oid(&back.v[2]), "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
   ASSERT_EQ_INT(back.v[2].has_lfs, 1);
   ASSERT_EQ_STR(ferry__hub_entry_lfs_oid(&back.v[2]), SHA256);
-  ASSERT_EQ_U64(back.v[2].lfs_size, 336592329);
+  ASSERT_EQ_U64(ferry__hub_entry_lfs_size(&back.v[2]), 336592329);
   ASSERT_EQ_STR(ferry__hub_entry_xet_hash(&back.v[2]), "cccc");
   ASSERT_EQ_INT(back.v[0].has_lfs, 0);
   /* written again from what was read: the same bytes */
@@ -521,7 +521,7 @@ static void assert_same_tree(const struct ferry__hub_tree *a, const struct ferry
     ASSERT_EQ_STR(ferry__hub_entry_lfs_oid(&a->v[i]), ferry__hub_entry_lfs_oid(&b->v[i]));
     ASSERT_EQ_STR(ferry__hub_entry_xet_hash(&a->v[i]), ferry__hub_entry_xet_hash(&b->v[i]));
     ASSERT_EQ_U64(a->v[i].size, b->v[i].size);
-    ASSERT_EQ_U64(a->v[i].lfs_size, b->v[i].lfs_size);
+    ASSERT_EQ_U64(ferry__hub_entry_lfs_size(&a->v[i]), ferry__hub_entry_lfs_size(&b->v[i]));
     ASSERT_EQ_INT(a->v[i].has_lfs, b->v[i].has_lfs);
   }
 }
