@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,12 @@ void ferry__hub_tree_free(struct ferry__hub_tree *t) {
   memset(t, 0, sizeof(*t));
 }
 
+size_t ferry__hub_tree_bytes(const struct ferry__hub_tree *t) {
+  size_t n = t->n * sizeof(*t->v);
+  for (const struct ferry__hub_strings *b = t->strings; b; b = b->prev) n += b->used;
+  return n;
+}
+
 static int push(struct ferry__hub_tree *t, const struct ferry__hub_entry *e) {
   if (t->n >= FERRY__HUB_TREE_MAX_ENTRIES) return FERRY_E_PROTOCOL;
   if (t->n == t->cap) {
@@ -87,26 +94,53 @@ struct entry_text {
   char oid[FERRY__HUB_OID_MAX + 1], lfs_oid[FERRY__HUB_OID_MAX + 1], xet_hash[FERRY__HUB_OID_MAX + 1];
 };
 
+static int is_hex(const char *s, size_t n) {
+  if (strlen(s) != n) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
+  return 1;
+}
+
 /* path, oid, [lfs_oid and its size], [xet_hash] one after the other in t's strings (e->path):
  * a listing holds every entry at once, so an entry costs its strings' lengths, not their
- * maximum sizes, and nothing for what it does not have. lfs_oid is 64 hex when present (both
- * readers check), so its size sits at a fixed offset. */
+ * maximum sizes, and nothing for what it does not have. A 40-hex oid (every file's) takes its
+ * 20 bytes. lfs_oid is 64 hex when present (both readers check), so its size sits at a fixed
+ * offset. */
 static int pack(struct ferry__hub_tree *t, struct ferry__hub_entry *e, const char *path,
                 const struct entry_text *x, uint64_t lfs_size) {
   e->has_lfs = x->lfs_oid[0] != 0;
   e->has_xet = x->xet_hash[0] != 0;
-  size_t np = strlen(path) + 1, no = strlen(x->oid) + 1;
+  e->oid_raw = is_hex(x->oid, 40);
+  size_t np = strlen(path) + 1, no = e->oid_raw ? 20 : strlen(x->oid) + 1;
   size_t nl = e->has_lfs ? 65 + sizeof(lfs_size) : 0, nx = e->has_xet ? strlen(x->xet_hash) + 1 : 0;
   char *p = strings_alloc(t, np + no + nl + nx);
   if (!p) return FERRY_E_NOMEM;
   e->path = memcpy(p, path, np);
-  memcpy(p + np, x->oid, no);
+  size_t got = 0;
+  if (e->oid_raw && (!OPENSSL_hexstr2buf_ex((unsigned char *)p + np, 20, &got, x->oid, '\0') ||
+                     got != 20))
+    return FERRY_E_NOMEM; /* checked hex: only its own failure */
+  if (!e->oid_raw) memcpy(p + np, x->oid, no);
   if (nl) {
     memcpy(p + np + no, x->lfs_oid, 65);
     memcpy(p + np + no + 65, &lfs_size, sizeof(lfs_size));
   }
   if (nx) memcpy(p + np + no + nl, x->xet_hash, nx);
   return 0;
+}
+
+const char *ferry__hub_entry_oid(const struct ferry__hub_entry *e, char buf[FERRY__HUB_OID_TEXT]) {
+  /* OpenSSL's OPENSSL_buf2hexstr writes upper case; git and the Hub name blobs in lower case,
+   * and this runs for every file several times (a table, not 20 snprintf calls). */
+  static const char digits[] = "0123456789abcdef";
+  const unsigned char *raw = ferry__hub_entry_oid_raw(e);
+  if (!raw) return e->path + strlen(e->path) + 1;
+  for (int i = 0; i < 20; i++) {
+    buf[2 * i] = digits[raw[i] >> 4];
+    buf[2 * i + 1] = digits[raw[i] & 15];
+  }
+  buf[40] = 0;
+  return buf;
 }
 
 /* What is wrong with a file name from the server, in words (NULL: a usable string of at most
@@ -129,12 +163,6 @@ static int get_size(const json_t *j, uint64_t *out) {
   return 0;
 }
 
-static int is_hex(const char *s, size_t n) {
-  if (strlen(s) != n) return 0;
-  for (size_t i = 0; i < n; i++)
-    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
-  return 1;
-}
 
 static json_t *load(const char *json, size_t len, char *why, size_t why_len, int *err) {
   *err = 0;
@@ -466,7 +494,8 @@ static int emit_tree_cache(const struct sorted *s, FILE *f) {
     fputs(i ? ",\n  " : "\n  ", f);
     if ((r = put_string(f, e->path))) break;
     fprintf(f, ": {\n   \"size\": %llu,\n   \"blob_id\": ", (unsigned long long)e->size);
-    if ((r = put_string(f, ferry__hub_entry_oid(e)))) break;
+    char oid[FERRY__HUB_OID_TEXT];
+    if ((r = put_string(f, ferry__hub_entry_oid(e, oid)))) break;
     if (e->has_lfs) {
       fputs(",\n   \"lfs_sha256\": ", f);
       if ((r = put_string(f, ferry__hub_entry_lfs_oid(e)))) break;
