@@ -282,17 +282,19 @@ static char *result_path(struct dl *d) {
 }
 
 static uint64_t entry_size(const struct ferry__hub_entry *e) {
-  return e->has_lfs ? e->lfs_size : e->size;
+  return e->has_lfs ? ferry__hub_entry_lfs_size(e) : e->size;
 }
 
-/* The hash that names a file's blob: the LFS sha256, or the git blob sha1. */
-static const char *blob_hash(const struct ferry__hub_entry *e) {
-  return e->has_lfs ? ferry__hub_entry_lfs_oid(e) : ferry__hub_entry_oid(e);
+/* The hash that names a file's blob: the LFS sha256, or the git blob sha1 (in buf: the tree
+ * keeps it as 20 bytes). */
+static const char *blob_hash(const struct ferry__hub_entry *e, char buf[FERRY__HUB_OID_TEXT]) {
+  return e->has_lfs ? ferry__hub_entry_lfs_oid(e) : ferry__hub_entry_oid(e, buf);
 }
 
 static int entry_etag(struct dl *d, const struct ferry__hub_entry *e, char etag[65]) {
   char why[WHY] = "";
-  int err = ferry__hub_etag_normalize(blob_hash(e), etag, 65, why, sizeof(why));
+  char buf[FERRY__HUB_OID_TEXT];
+  int err = ferry__hub_etag_normalize(blob_hash(e, buf), etag, 65, why, sizeof(why));
   if (err) fail(d, err, 0, "%s: unusable object id from the Hub: %s", e->path, why);
   return err;
 }
@@ -304,8 +306,8 @@ static const struct ferry__hub_entry *entry_of(struct dl *d, size_t k) {
 
 /* File k's blob name, once plan_and_fetch has checked it with entry_etag: the tree keeps only
  * 40- and 64-hex oids, which normalise to themselves. */
-static const char *etag_of(struct dl *d, size_t k) {
-  return blob_hash(entry_of(d, k));
+static const char *etag_of(struct dl *d, size_t k, char buf[FERRY__HUB_OID_TEXT]) {
+  return blob_hash(entry_of(d, k), buf);
 }
 
 /* One file's outcome to the caller: through opts->file_cb (nothing kept), or a copy appended
@@ -553,7 +555,7 @@ static int link_snapshot(struct dl *d, const struct ferry__hub_entry *e, const c
   } else if (!err) {
     if (fresh) {
       if (rename(blob, pointer) != 0) err = FERRY_E_IO;
-    } else if (!is_regular_with_size(pointer, e->has_lfs ? e->lfs_size : e->size)) {
+    } else if (!is_regular_with_size(pointer, entry_size(e))) {
       err = copy_file(blob, pointer);
     }
   }
@@ -613,10 +615,11 @@ static int already_there(struct dl *d, const struct ferry__hub_entry *e, const c
 
 static int finish_file(struct dl *d, size_t k, int fresh) {
   const struct ferry__hub_entry *e = entry_of(d, k);
+  char buf[FERRY__HUB_OID_TEXT];
   if (d->o->local_dir)
-    return ferry__hub_local_meta_write(d->o->local_dir, e->path, d->out->commit, etag_of(d, k),
-                                       (double)time(NULL) + 1.0);
-  return link_snapshot(d, e, etag_of(d, k), fresh);
+    return ferry__hub_local_meta_write(d->o->local_dir, e->path, d->out->commit,
+                                       etag_of(d, k, buf), (double)time(NULL) + 1.0);
+  return link_snapshot(d, e, etag_of(d, k, buf), fresh);
 }
 
 static void add_stats(struct ferry_stats *to, const struct ferry_stats *s) {
@@ -784,7 +787,8 @@ static int lock_blob(struct dl *d, size_t k, struct blob_ctx *c) {
   const struct ferry__hub_entry *e = entry_of(d, k);
   char *lock_path = NULL;
   struct ferry__lock_opts lo = {0};
-  int held = ferry__hub_lock_path(d->cache_root, &d->repo, etag_of(d, k), &lock_path);
+  char buf[FERRY__HUB_OID_TEXT];
+  int held = ferry__hub_lock_path(d->cache_root, &d->repo, etag_of(d, k, buf), &lock_path);
   if (!held) held = ferry__lock_acquire(lock_path, &lo, &c->lock);
   free(lock_path);
   if (held == FERRY__LOCK_HELD) {
@@ -798,7 +802,7 @@ static int lock_blob(struct dl *d, size_t k, struct blob_ctx *c) {
   }
   /* Another process may have finished this blob between our look and our lock. */
   char *blob = NULL;
-  int there = ferry__hub_blob_path(d->repo_dir, etag_of(d, k), &blob) == 0 &&
+  int there = ferry__hub_blob_path(d->repo_dir, etag_of(d, k, buf), &blob) == 0 &&
               !d->o->force_download && is_regular_with_size(blob, entry_size(e));
   free(blob);
   if (there) {
@@ -816,7 +820,8 @@ static void start_blob(struct round *rd, struct ferry_engine *eng, size_t k) {
   struct dl *d = rd->d;
   struct pick *p = &d->pick[k];
   const struct ferry__hub_entry *e = entry_of(d, k);
-  const char *etag = etag_of(d, k);
+  char buf[FERRY__HUB_OID_TEXT];
+  const char *etag = etag_of(d, k, buf);
   struct blob_ctx *c = calloc(1, sizeof(*c));
   if (!c) {
     pick_failed(d, k, FERRY_E_NOMEM);
@@ -1026,8 +1031,8 @@ static int run_deferred(struct dl *d) {
     struct pick *p = &d->pick[k];
     if (!(p->flags & PICK_DEFERRED)) continue;
     const struct ferry__hub_entry *e = entry_of(d, k);
-    char *lock_path = NULL;
-    ferry__hub_lock_path(d->cache_root, &d->repo, etag_of(d, k), &lock_path);
+    char *lock_path = NULL, buf[FERRY__HUB_OID_TEXT];
+    ferry__hub_lock_path(d->cache_root, &d->repo, etag_of(d, k, buf), &lock_path);
     struct ferry__lock_opts lo = {.poll_ms = 200, .max_wait_ms = DEFERRED_WAIT_MS};
     notice(d, "%s is being downloaded by another process: waiting for it", e->path);
     struct held_lock *h = &held[n_held];
@@ -1040,7 +1045,7 @@ static int run_deferred(struct dl *d) {
       continue;
     }
     struct target t;
-    if (target_for(d, e, etag_of(d, k), &t) == 0) {
+    if (target_for(d, e, etag_of(d, k, buf), &t) == 0) {
       if (is_regular_with_size(t.final, entry_size(e))) {
         p->status = FERRY_HUB_FILE_CACHED;
         d->out->files_cached++;
@@ -1105,9 +1110,20 @@ static int unwritable_fail(struct dl *d, const struct ferry__hub_entry *e) {
  * fetched; the others (pick.same: the first one's index + 1) are linked to its blob
  * afterwards. Without this the second waited on the first's lock and was announced as
  * "being downloaded by another process", by this very process. */
+static int same_blob_cmp(struct dl *d, size_t x, size_t y) {
+  const struct ferry__hub_entry *a = entry_of(d, x), *b = entry_of(d, y);
+  const unsigned char *ra = a->has_lfs ? NULL : ferry__hub_entry_oid_raw(a);
+  const unsigned char *rb = b->has_lfs ? NULL : ferry__hub_entry_oid_raw(b);
+  /* a 40-hex oid kept as bytes never equals a hash kept as text: bytes sort first */
+  if (ra && rb) return memcmp(ra, rb, 20);
+  if (ra || rb) return ra ? -1 : 1;
+  char bx[FERRY__HUB_OID_TEXT], by[FERRY__HUB_OID_TEXT];
+  return strcmp(etag_of(d, x, bx), etag_of(d, y, by));
+}
+
 static int by_etag(const void *a, const void *b, void *dl) {
   uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-  int c = strcmp(etag_of(dl, x), etag_of(dl, y));
+  int c = same_blob_cmp(dl, x, y);
   return c ? c : (x > y) - (x < y);
 }
 
@@ -1119,7 +1135,7 @@ static int mark_same_content(struct dl *d) {
     if (d->pick[k].flags & PICK_TODO) order[n++] = (uint32_t)k;
   qsort_r(order, n, sizeof(*order), by_etag, d);
   for (size_t i = 1, first = 0; i < n; i++) {
-    if (strcmp(etag_of(d, order[i]), etag_of(d, order[first])) != 0) {
+    if (same_blob_cmp(d, order[i], order[first]) != 0) {
       first = i;
       continue;
     }
@@ -1155,7 +1171,8 @@ static int hand_out(struct dl *d, size_t n) {
     const struct pick *p = &d->pick[k];
     struct ferry_hub_file f = {.path = e->path, .size = entry_size(e), .lfs = e->has_lfs,
                                .status = p->status, .error = p->error};
-    snprintf(f.etag, sizeof(f.etag), "%s", etag_of(d, k));
+    char buf[FERRY__HUB_OID_TEXT];
+    snprintf(f.etag, sizeof(f.etag), "%s", etag_of(d, k, buf));
     err = report_file(d, &f);
   }
   return err ? fail(d, err, 0, "out of memory") : 0;
@@ -1430,7 +1447,8 @@ int ferry_hub_verify(const struct ferry_hub_download_opts *o, struct ferry_hub_d
     char hex[65] = "";
     int herr = ferry__hash_file(file, !e->has_lfs, (uint64_t)st.st_size, NULL, NULL, hex);
     free(file);
-    const char *want = blob_hash(e);
+    char buf[FERRY__HUB_OID_TEXT];
+    const char *want = blob_hash(e, buf);
     if (herr || strcasecmp(hex, want) != 0 || (uint64_t)st.st_size != f->size) {
       f->status = FERRY_HUB_FILE_FAILED;
       f->error = herr ? herr : FERRY_E_CHECKSUM;

@@ -262,27 +262,44 @@ int ferry__hub_patterns_keep(const char *const *allow, size_t n_allow,
 
 struct ferry__hub_entry {
   /* The tree's strings (blocks, not one malloc per entry) hold the path (checked with
-   * ferry__hub_path_check) and, after its NUL, the three hashes (the accessors below): an
-   * entry costs what its strings need, and 32 bytes here. */
+   * ferry__hub_path_check), after its NUL the oid (a 40-hex one as its 20 bytes), then only
+   * what the entry has: the LFS sha256 and size, the xet hash (the accessors below). An entry
+   * costs what its strings need, and 24 bytes here: a million files' tree is about 64 MB. */
   char *path;
   uint64_t size;        /* content size (0 for directories) */
-  uint64_t lfs_size;
   unsigned char is_dir; /* "directory" (1) or "file" (0) */
   unsigned char has_lfs;
+  unsigned char has_xet;
+  unsigned char oid_raw; /* the oid is 40 lowercase hex, kept as 20 bytes */
 };
-/* git blob sha1 ("" when absent) */
-static inline const char *ferry__hub_entry_oid(const struct ferry__hub_entry *e) {
-  return e->path + strlen(e->path) + 1;
+/* Room for an oid as text. */
+#define FERRY__HUB_OID_TEXT (FERRY__HUB_OID_MAX + 1)
+/* The 20 bytes of a 40-hex oid, or NULL when the entry keeps its oid as text. */
+static inline const unsigned char *ferry__hub_entry_oid_raw(const struct ferry__hub_entry *e) {
+  return e->oid_raw ? (const unsigned char *)e->path + strlen(e->path) + 1 : NULL;
+}
+/* git blob sha1 ("" when absent), as text: in buf, or in the tree's strings. */
+const char *ferry__hub_entry_oid(const struct ferry__hub_entry *e, char buf[FERRY__HUB_OID_TEXT]);
+/* Where the strings after the oid start. */
+static inline const char *ferry__hub_entry_after_oid(const struct ferry__hub_entry *e) {
+  const char *oid = e->path + strlen(e->path) + 1;
+  return oid + (e->oid_raw ? 20 : strlen(oid) + 1);
 }
 /* sha256 of the content (64 lowercase hex), "" without LFS */
 static inline const char *ferry__hub_entry_lfs_oid(const struct ferry__hub_entry *e) {
-  const char *oid = ferry__hub_entry_oid(e);
-  return oid + strlen(oid) + 1;
+  return e->has_lfs ? ferry__hub_entry_after_oid(e) : "";
+}
+/* The LFS object's size (0 without LFS): 8 bytes after the sha256 (64 hex and its NUL). */
+static inline uint64_t ferry__hub_entry_lfs_size(const struct ferry__hub_entry *e) {
+  uint64_t v = 0;
+  if (e->has_lfs) memcpy(&v, ferry__hub_entry_lfs_oid(e) + 65, sizeof(v));
+  return v;
 }
 /* "" when absent */
 static inline const char *ferry__hub_entry_xet_hash(const struct ferry__hub_entry *e) {
-  const char *lfs = ferry__hub_entry_lfs_oid(e);
-  return lfs + strlen(lfs) + 1;
+  if (!e->has_xet) return "";
+  const char *after = ferry__hub_entry_after_oid(e);
+  return e->has_lfs ? after + 65 + sizeof(uint64_t) : after;
 }
 
 struct ferry__hub_tree {
@@ -292,6 +309,8 @@ struct ferry__hub_tree {
 };
 void ferry__hub_tree_init(struct ferry__hub_tree *t);
 void ferry__hub_tree_free(struct ferry__hub_tree *t);
+/* Bytes the entries and their strings take: what a listing costs in memory. */
+size_t ferry__hub_tree_bytes(const struct ferry__hub_tree *t);
 /* Appends the entries of one page of the tree endpoint (a JSON array, §4.4). Type "file" is a
  * file, any other type string a folder (as huggingface_hub). Malformed JSON, a non-array, an
  * entry without a string "type" or "path", a file without a non-negative integer "size" or a

@@ -116,7 +116,8 @@ static int entry_from(const struct ferry__hub_entry *e, struct ferry_hub_tree_en
   out->is_dir = e->is_dir;
   out->size = e->size;
   out->lfs = e->has_lfs;
-  snprintf(out->oid, sizeof(out->oid), "%s", ferry__hub_entry_oid(e));
+  char oid[FERRY__HUB_OID_TEXT];
+  snprintf(out->oid, sizeof(out->oid), "%s", ferry__hub_entry_oid(e, oid));
   if (e->has_lfs)
     snprintf(out->lfs_sha256, sizeof(out->lfs_sha256), "%s", ferry__hub_entry_lfs_oid(e));
   out->path = strdup(e->path);

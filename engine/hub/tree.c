@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,12 @@ void ferry__hub_tree_free(struct ferry__hub_tree *t) {
   memset(t, 0, sizeof(*t));
 }
 
+size_t ferry__hub_tree_bytes(const struct ferry__hub_tree *t) {
+  size_t n = t->n * sizeof(*t->v);
+  for (const struct ferry__hub_strings *b = t->strings; b; b = b->prev) n += b->used;
+  return n;
+}
+
 static int push(struct ferry__hub_tree *t, const struct ferry__hub_entry *e) {
   if (t->n >= FERRY__HUB_TREE_MAX_ENTRIES) return FERRY_E_PROTOCOL;
   if (t->n == t->cap) {
@@ -87,18 +94,53 @@ struct entry_text {
   char oid[FERRY__HUB_OID_MAX + 1], lfs_oid[FERRY__HUB_OID_MAX + 1], xet_hash[FERRY__HUB_OID_MAX + 1];
 };
 
-/* path, oid, lfs_oid and xet_hash one after the other in t's strings (e->path): a listing
- * holds every entry at once, so an entry costs its strings' lengths, not their maximum sizes. */
+static int is_hex(const char *s, size_t n) {
+  if (strlen(s) != n) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
+  return 1;
+}
+
+/* path, oid, [lfs_oid and its size], [xet_hash] one after the other in t's strings (e->path):
+ * a listing holds every entry at once, so an entry costs its strings' lengths, not their
+ * maximum sizes, and nothing for what it does not have. A 40-hex oid (every file's) takes its
+ * 20 bytes. lfs_oid is 64 hex when present (both readers check), so its size sits at a fixed
+ * offset. */
 static int pack(struct ferry__hub_tree *t, struct ferry__hub_entry *e, const char *path,
-                const struct entry_text *x) {
-  size_t np = strlen(path) + 1, no = strlen(x->oid) + 1, nl = strlen(x->lfs_oid) + 1;
-  char *p = strings_alloc(t, np + no + nl + strlen(x->xet_hash) + 1);
+                const struct entry_text *x, uint64_t lfs_size) {
+  e->has_lfs = x->lfs_oid[0] != 0;
+  e->has_xet = x->xet_hash[0] != 0;
+  e->oid_raw = is_hex(x->oid, 40);
+  size_t np = strlen(path) + 1, no = e->oid_raw ? 20 : strlen(x->oid) + 1;
+  size_t nl = e->has_lfs ? 65 + sizeof(lfs_size) : 0, nx = e->has_xet ? strlen(x->xet_hash) + 1 : 0;
+  char *p = strings_alloc(t, np + no + nl + nx);
   if (!p) return FERRY_E_NOMEM;
   e->path = memcpy(p, path, np);
-  strcpy(p + np, x->oid);
-  strcpy(p + np + no, x->lfs_oid);
-  strcpy(p + np + no + nl, x->xet_hash);
+  size_t got = 0;
+  if (e->oid_raw && (!OPENSSL_hexstr2buf_ex((unsigned char *)p + np, 20, &got, x->oid, '\0') ||
+                     got != 20))
+    return FERRY_E_NOMEM; /* checked hex: only its own failure */
+  if (!e->oid_raw) memcpy(p + np, x->oid, no);
+  if (nl) {
+    memcpy(p + np + no, x->lfs_oid, 65);
+    memcpy(p + np + no + 65, &lfs_size, sizeof(lfs_size));
+  }
+  if (nx) memcpy(p + np + no + nl, x->xet_hash, nx);
   return 0;
+}
+
+const char *ferry__hub_entry_oid(const struct ferry__hub_entry *e, char buf[FERRY__HUB_OID_TEXT]) {
+  /* OpenSSL's OPENSSL_buf2hexstr writes upper case; git and the Hub name blobs in lower case,
+   * and this runs for every file several times (a table, not 20 snprintf calls). */
+  static const char digits[] = "0123456789abcdef";
+  const unsigned char *raw = ferry__hub_entry_oid_raw(e);
+  if (!raw) return e->path + strlen(e->path) + 1;
+  for (int i = 0; i < 20; i++) {
+    buf[2 * i] = digits[raw[i] >> 4];
+    buf[2 * i + 1] = digits[raw[i] & 15];
+  }
+  buf[40] = 0;
+  return buf;
 }
 
 /* What is wrong with a file name from the server, in words (NULL: a usable string of at most
@@ -121,12 +163,6 @@ static int get_size(const json_t *j, uint64_t *out) {
   return 0;
 }
 
-static int is_hex(const char *s, size_t n) {
-  if (strlen(s) != n) return 0;
-  for (size_t i = 0; i < n; i++)
-    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
-  return 1;
-}
 
 static json_t *load(const char *json, size_t len, char *why, size_t why_len, int *err) {
   *err = 0;
@@ -164,6 +200,7 @@ static int parse_entry(struct ferry__hub_tree *t, const json_t *item, size_t ind
   const json_t *size = json_object_get(item, "size"), *oid = json_object_get(item, "oid");
   const json_t *lfs = json_object_get(item, "lfs"), *xet = json_object_get(item, "xetHash");
   struct entry_text x = {"", "", ""};
+  uint64_t lfs_size = 0;
   const char *bad = NULL;
   if (!e->is_dir && get_size(size, &e->size) != 0) bad = "size";
   else if (e->is_dir && size && !json_is_null(size) && get_size(size, &e->size) != 0) bad = "size";
@@ -177,14 +214,13 @@ static int parse_entry(struct ferry__hub_tree *t, const json_t *item, size_t ind
   else if (lfs && !json_is_null(lfs)) {
     if (!json_is_object(lfs) ||
         copy_str(json_object_get(lfs, "oid"), x.lfs_oid, sizeof(x.lfs_oid)) != 0 ||
-        !is_hex(x.lfs_oid, 64) || get_size(json_object_get(lfs, "size"), &e->lfs_size) != 0)
+        !is_hex(x.lfs_oid, 64) || get_size(json_object_get(lfs, "size"), &lfs_size) != 0)
       bad = "lfs";
-    else e->has_lfs = 1;
   }
   if (bad)
     return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree entry '%s' has a missing or bad %s",
                           p, bad);
-  return pack(t, e, p, &x);
+  return pack(t, e, p, &x, lfs_size);
 }
 
 int ferry__hub_tree_parse_page(const char *json, size_t len, struct ferry__hub_tree *t,
@@ -458,11 +494,12 @@ static int emit_tree_cache(const struct sorted *s, FILE *f) {
     fputs(i ? ",\n  " : "\n  ", f);
     if ((r = put_string(f, e->path))) break;
     fprintf(f, ": {\n   \"size\": %llu,\n   \"blob_id\": ", (unsigned long long)e->size);
-    if ((r = put_string(f, ferry__hub_entry_oid(e)))) break;
+    char oid[FERRY__HUB_OID_TEXT];
+    if ((r = put_string(f, ferry__hub_entry_oid(e, oid)))) break;
     if (e->has_lfs) {
       fputs(",\n   \"lfs_sha256\": ", f);
       if ((r = put_string(f, ferry__hub_entry_lfs_oid(e)))) break;
-      fprintf(f, ",\n   \"lfs_size\": %llu", (unsigned long long)e->lfs_size);
+      fprintf(f, ",\n   \"lfs_size\": %llu", (unsigned long long)ferry__hub_entry_lfs_size(e));
     }
     if (ferry__hub_entry_xet_hash(e)[0]) {
       fputs(",\n   \"xet_hash\": ", f);
@@ -566,6 +603,7 @@ static int cache_entry(const char *key, const json_t *info, struct ferry__hub_tr
   struct ferry__hub_entry e;
   memset(&e, 0, sizeof(e));
   struct entry_text x = {"", "", ""};
+  uint64_t lfs_size = 0;
   int r = ferry__hub_path_check(key, why, why_len);
   if (r) return r;
   const json_t *ls = json_object_get(info, "lfs_sha256"), *xh = json_object_get(info, "xet_hash");
@@ -573,11 +611,10 @@ static int cache_entry(const char *key, const json_t *info, struct ferry__hub_tr
       copy_str(json_object_get(info, "blob_id"), x.oid, sizeof(x.oid)) != 0 || !is_hex(x.oid, 40) ||
       (ls && !json_is_null(ls) &&
        (copy_str(ls, x.lfs_oid, sizeof(x.lfs_oid)) != 0 || !is_hex(x.lfs_oid, 64) ||
-        get_size(json_object_get(info, "lfs_size"), &e.lfs_size) != 0)) ||
+        get_size(json_object_get(info, "lfs_size"), &lfs_size) != 0)) ||
       (xh && !json_is_null(xh) && copy_str(xh, x.xet_hash, sizeof(x.xet_hash)) != 0))
     return ferry__hub_why(FERRY_E_PROTOCOL, why, why_len, "tree cache entry is malformed");
-  e.has_lfs = x.lfs_oid[0] != 0;
-  if ((r = pack(t, &e, key, &x))) return r;
+  if ((r = pack(t, &e, key, &x, lfs_size))) return r;
   return push(t, &e); /* on failure the whole tree goes */
 }
 

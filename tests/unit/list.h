@@ -132,6 +132,7 @@
   X(hub_tree_cache_file_windows) \
   X(hub_tree_cache_larger_than_a_body) \
   X(hub_tree_strings_across_pages) \
+  X(hub_tree_entry_bytes) \
   X(hub_tree_mutations) \
   X(hub_auth_env_true) \
   X(hub_auth_settings) \

@@ -8,6 +8,14 @@
 #include "assert.h"
 #include "test_hub_env.h"
 
+/* An entry's oid as text; two in one expression take turns with two buffers. */
+static const char *oid_text(const struct ferry__hub_entry *e) {
+  static char buf[2][FERRY__HUB_OID_TEXT];
+  static int next;
+  next ^= 1;
+  return ferry__hub_entry_oid(e, buf[next]);
+}
+
 #define COMMIT "0123456789abcdef0123456789abcdef01234567"
 #define SHA256 "403450e234d65943a7dcf7e05a771ce3c92faa84dd07db4ac20f592037a1e4bd"
 #define SHA1 "d7edf6bd2a681fb0175f7735299831ee1b22b812"
@@ -42,7 +50,7 @@ void test_hub_tree_page(void) {
   ASSERT_EQ_INT(t.v[0].is_dir, 0);
   ASSERT_EQ_STR(t.v[0].path, "config.json");
   ASSERT_EQ_U64(t.v[0].size, 1432);
-  ASSERT_EQ_STR(ferry__hub_entry_oid(&t.v[0]), SHA1);
+  ASSERT_EQ_STR(oid_text(&t.v[0]), SHA1);
   ASSERT_EQ_INT(t.v[0].has_lfs, 0);
   ASSERT_EQ_STR(ferry__hub_entry_xet_hash(&t.v[0]), "");
   ASSERT_EQ_INT(t.v[1].is_dir, 1);
@@ -51,7 +59,7 @@ void test_hub_tree_page(void) {
   ASSERT_EQ_U64(t.v[2].size, 336592329);
   ASSERT_EQ_INT(t.v[2].has_lfs, 1);
   ASSERT_EQ_STR(ferry__hub_entry_lfs_oid(&t.v[2]), SHA256);
-  ASSERT_EQ_U64(t.v[2].lfs_size, 336592329);
+  ASSERT_EQ_U64(ferry__hub_entry_lfs_size(&t.v[2]), 336592329);
   ASSERT_EQ_STR(ferry__hub_entry_xet_hash(&t.v[2]), "cccc");
   ASSERT_EQ_STR(t.v[3].path, "\xe6\x97\xa5\xe6\x9c\xac/\xc3\xa9t\xc3\xa9 1.txt");
   ASSERT_EQ_INT(t.v[4].has_lfs, 0);
@@ -312,10 +320,10 @@ void test_hub_tree_cache_roundtrip(void) {
     ASSERT_EQ_INT(back.v[i].is_dir, 0);
   }
   ASSERT_EQ_U64(back.v[2].size, 336592329);
-  ASSERT_EQ_STR(ferry__hub_entry_oid(&back.v[2]), "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+  ASSERT_EQ_STR(oid_text(&back.v[2]), "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
   ASSERT_EQ_INT(back.v[2].has_lfs, 1);
   ASSERT_EQ_STR(ferry__hub_entry_lfs_oid(&back.v[2]), SHA256);
-  ASSERT_EQ_U64(back.v[2].lfs_size, 336592329);
+  ASSERT_EQ_U64(ferry__hub_entry_lfs_size(&back.v[2]), 336592329);
   ASSERT_EQ_STR(ferry__hub_entry_xet_hash(&back.v[2]), "cccc");
   ASSERT_EQ_INT(back.v[0].has_lfs, 0);
   /* written again from what was read: the same bytes */
@@ -345,7 +353,7 @@ void test_hub_tree_cache_any_layout(void) {
   ASSERT_EQ_INT(ferry__hub_tree_cache_parse(json, strlen(json), &t, why, sizeof(why)), 0);
   ASSERT_EQ_U64(t.n, 2);
   ASSERT_EQ_STR(t.v[0].path, "a");
-  ASSERT_EQ_STR(ferry__hub_entry_oid(&t.v[0]), SHA1);
+  ASSERT_EQ_STR(oid_text(&t.v[0]), SHA1);
   ASSERT_EQ_STR(ferry__hub_entry_xet_hash(&t.v[0]), "h");
   ASSERT_EQ_STR(t.v[1].path, "b");
   ASSERT_EQ_U64(t.v[1].size, 2);
@@ -517,11 +525,11 @@ static void assert_same_tree(const struct ferry__hub_tree *a, const struct ferry
   ASSERT_EQ_U64(a->n, b->n);
   for (size_t i = 0; i < a->n; i++) {
     ASSERT_EQ_STR(a->v[i].path, b->v[i].path);
-    ASSERT_EQ_STR(ferry__hub_entry_oid(&a->v[i]), ferry__hub_entry_oid(&b->v[i]));
+    ASSERT_EQ_STR(oid_text(&a->v[i]), oid_text(&b->v[i]));
     ASSERT_EQ_STR(ferry__hub_entry_lfs_oid(&a->v[i]), ferry__hub_entry_lfs_oid(&b->v[i]));
     ASSERT_EQ_STR(ferry__hub_entry_xet_hash(&a->v[i]), ferry__hub_entry_xet_hash(&b->v[i]));
     ASSERT_EQ_U64(a->v[i].size, b->v[i].size);
-    ASSERT_EQ_U64(a->v[i].lfs_size, b->v[i].lfs_size);
+    ASSERT_EQ_U64(ferry__hub_entry_lfs_size(&a->v[i]), ferry__hub_entry_lfs_size(&b->v[i]));
     ASSERT_EQ_INT(a->v[i].has_lfs, b->v[i].has_lfs);
   }
 }
@@ -637,7 +645,7 @@ void test_hub_tree_strings_across_pages(void) {
     ASSERT_EQ_U64(x->size, i);
     char oid[41];
     snprintf(oid, sizeof(oid), "%040zx", i);
-    ASSERT_EQ_STR(ferry__hub_entry_oid(x), oid);
+    ASSERT_EQ_STR(oid_text(x), oid);
     ASSERT_EQ_STR(ferry__hub_entry_lfs_oid(x), i % 2 ? SHA256 : "");
     ASSERT_EQ_STR(ferry__hub_entry_xet_hash(x), "");
     size_t len = (i * 997) % (i % 3 == 2 ? 4000 : 300), nl = strlen(x->path);
@@ -645,5 +653,39 @@ void test_hub_tree_strings_across_pages(void) {
     for (size_t c = strcspn(x->path, "-") + 1; c < nl; c++)
       ASSERT_EQ_INT(x->path[c], 'a' + (i + c) % 26);
   }
+  ferry__hub_tree_free(&t);
+}
+
+/* What a listing of many small files costs: per file the 24-byte entry, the path and the
+ * blob's 20 bytes (a 40-hex oid is not kept as text, an absent LFS or xet hash takes
+ * nothing). A folder's oid that is not 40 lowercase hex stays text and reads back as given. */
+void test_hub_tree_entry_bytes(void) {
+  struct ferry__hub_tree t;
+  ferry__hub_tree_init(&t);
+  char page[64 << 10];
+  for (size_t p = 0; p < 10; p++) {
+    size_t used = (size_t)snprintf(page, sizeof(page), "[");
+    for (size_t k = 0; k < 100; k++)
+      used += (size_t)snprintf(page + used, sizeof(page) - used,
+                               "%s{\"type\":\"file\",\"oid\":\"%040zx\",\"size\":%zu,"
+                               "\"path\":\"d%03zu/f%06zu.txt\"}", k ? "," : "", p * 100 + k,
+                               k, p, p * 100 + k);
+    snprintf(page + used, sizeof(page) - used, "]");
+    ASSERT_EQ_INT(ferry__hub_tree_parse_page(page, strlen(page), &t, NULL, 0), 0);
+  }
+  ASSERT_EQ_U64(t.n, 1000);
+  ASSERT_LE_U64(ferry__hub_tree_bytes(&t), 1000 * (24 + strlen("d000/f000000.txt") + 1 + 20));
+  char oid[41];
+  snprintf(oid, sizeof(oid), "%040x", 999);
+  ASSERT_EQ_STR(oid_text(&t.v[999]), oid);
+  static const char dirs[] =
+      "[{\"type\":\"directory\",\"oid\":\"Tree-4567\",\"size\":0,\"path\":\"d000\"},"
+      "{\"type\":\"directory\",\"oid\":\"" ZZ40 "\",\"size\":0,\"path\":\"d001\"},"
+      "{\"type\":\"directory\",\"path\":\"d002\"}]";
+  ASSERT_EQ_INT(ferry__hub_tree_parse_page(dirs, sizeof(dirs) - 1, &t, NULL, 0), 0);
+  ASSERT_EQ_STR(oid_text(&t.v[1000]), "Tree-4567");
+  ASSERT_EQ_STR(oid_text(&t.v[1001]), ZZ40);
+  ASSERT_EQ_STR(oid_text(&t.v[1002]), "");
+  ASSERT_EQ_STR(oid_text(&t.v[999]), oid);
   ferry__hub_tree_free(&t);
 }

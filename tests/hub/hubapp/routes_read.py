@@ -126,6 +126,7 @@ def api_repo(req, rtype, ns, name, rest):
 
 # --- tree and paths-info ----------------------------------------------------------------------
 _tree_cache = {}
+_listing_cache = {}
 
 
 def dir_oids(req, repo, oid):
@@ -161,25 +162,40 @@ def last_commit(req, repo, oid):
     return {"id": c["oid"], "title": c["title"], "date": c["date"]}
 
 
+def listing(req, repo, oid, prefix, recursive):
+    """(sorted [(path, file row or None for a directory)], files) of one folder of a commit,
+    kept for the pages that follow: a commit never changes, and rebuilding a million-entry
+    listing for each page of 1,000 took hours."""
+    key = (repo["id"], oid, prefix, recursive)
+    hit = _listing_cache.get(key)
+    if hit is None:
+        files = req.hub.db.files(repo["id"], oid)
+        dirs = dir_oids(req, repo, oid)
+        entries = []
+        for d in dirs:
+            if d and d.startswith(prefix) and (recursive or "/" not in d[len(prefix):]):
+                entries.append((d, None))
+        for f in files:
+            p = f["path"]
+            if p.startswith(prefix) and (recursive or "/" not in p[len(prefix):]):
+                entries.append((p, f))
+        entries.sort(key=lambda e: e[0])
+        if len(_listing_cache) >= 8:  # a few listings being paged at once; oldest out first
+            _listing_cache.pop(next(iter(_listing_cache)), None)
+        hit = _listing_cache[key] = (entries, files)
+    return hit
+
+
 def tree(req, repo, segs):
     rev, path_segs = split_rev(segs)
     path = urllib.parse.unquote("/".join(path_segs)).strip("/")
     oid = req.hub.repos.resolve_or_raise(repo, rev)
     recursive, expand = req.flag("recursive"), req.flag("expand")
-    files = req.hub.db.files(repo["id"], oid)
     dirs = dir_oids(req, repo, oid)
     if path and path not in dirs:
         raise HubError(404, "EntryNotFound", "Entry not found", headers={"X-Repo-Commit": oid})
     prefix = path + "/" if path else ""
-    entries = []  # (path, file row or None for a directory)
-    for d in dirs:
-        if d and d.startswith(prefix) and (recursive or "/" not in d[len(prefix):]):
-            entries.append((d, None))
-    for f in files:
-        p = f["path"]
-        if p.startswith(prefix) and (recursive or "/" not in p[len(prefix):]):
-            entries.append((p, f))
-    entries.sort(key=lambda e: e[0])
+    entries, files = listing(req, repo, oid, prefix, recursive)
     page_size = max(1, int(req.hub.knobs.get("tree_page_size")))
     if expand:
         page_size = min(page_size, 50)
