@@ -116,19 +116,17 @@ int ferry_bench_sweep(const struct ferry_bench_sweep_opts *o,
   out->point_seconds = ferry__sweep_point_seconds(out->npoints, o->bench.seconds);
   struct ferry_bench_result *r = malloc(sizeof(*r));
   if (!r) return out->error = FERRY_E_NOMEM;
-  struct ferry__bench_watch w = {0};
-  if (o->bench.engine && o->bench.engine->handle_signals) ferry__bench_watch_start(&w);
+  const struct ferry_stop *stop = o->bench.engine ? o->bench.engine->stop : NULL;
   size_t done = 0;
   err = run_point(o, out, 0, &out->detail);
   if (!err || err == FERRY_E_INTERRUPTED) done = 1;
   for (size_t i = 1; !err && i < out->npoints; i++) {
     int perr = run_point(o, out, i, r);
     done = i + 1;
-    if (perr == FERRY_E_INTERRUPTED || ferry__bench_watch_hit(&w)) err = FERRY_E_INTERRUPTED;
+    if (perr == FERRY_E_INTERRUPTED || ferry_stop_requested(stop)) err = FERRY_E_INTERRUPTED;
     /* a point that fails (a timeout with one connection...) is shown failed; the rest run */
   }
-  if (!err && ferry__bench_watch_hit(&w)) err = FERRY_E_INTERRUPTED;
-  ferry__bench_watch_stop(&w);
+  if (!err && ferry_stop_requested(stop)) err = FERRY_E_INTERRUPTED;
   free(r);
   out->npoints = done;
   if (err && err != FERRY_E_INTERRUPTED) { /* the default run failed: the target's error */
