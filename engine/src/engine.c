@@ -567,7 +567,7 @@ int ferry_engine_run(struct ferry_engine *e) {
   uv_run(&e->loop, UV_RUN_DEFAULT);
   ferry__sink_sync_dirs(e);
   e->st.seconds = (double)(uv_hrtime() - e->t0) / 1e9;
-  e->running = 0;
+  e->running = e->stop_asked = 0; /* ferry__engine_stop ended this run only */
   if (e->cfg.progress_cb) {
     struct ferry_stats s;
     ferry_engine_stats(e, &s);
@@ -586,7 +586,7 @@ int ferry__engine_pause(struct ferry_engine *e, uint64_t ms) {
   uv_timer_init(&e->loop, &timer);
   timer.data = &done;
   uv_timer_start(&timer, on_pause_timer, ms, 0);
-  while (!done && !ferry__engine_stopped(e)) uv_run(&e->loop, UV_RUN_ONCE);
+  while (!done && !ferry_stop_requested(ferry__engine_user_stop(e))) uv_run(&e->loop, UV_RUN_ONCE);
   uv_close((uv_handle_t *)&timer, NULL);
   uv_run(&e->loop, UV_RUN_NOWAIT); /* the close callback, before `timer` goes away */
   return done ? 0 : FERRY_E_INTERRUPTED;

@@ -216,7 +216,7 @@ int ferry_engine_fetch_many(struct ferry_engine *e, const struct ferry_request *
     size_t active = 0, left = 0;
     for (size_t i = 0; i < n; i++) left += state[i] == FETCH_TODO;
     while (left) {
-      if (ferry__engine_stopped(e)) { /* the engine's stop watchers woke the loop */
+      if (ferry_stop_requested(ferry__engine_user_stop(e))) { /* its watcher woke the loop */
         interrupt_all(e, f, state, n, outs, errs);
         break;
       }

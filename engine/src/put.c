@@ -453,6 +453,7 @@ int ferry_engine_put(struct ferry_engine *e, struct ferry_put *puts, size_t n,
     uv_run(&e->loop, UV_RUN_ONCE);
     if (!run.stopping && ferry__engine_stopped(e)) stop_puts(&run);
   }
+  e->stop_asked = 0; /* ferry__engine_stop ended these puts, not the calls after them */
   for (size_t i = 0; i < 3; i++) uv_close((uv_handle_t *)timers[i], NULL);
   uv_run(&e->loop, UV_RUN_NOWAIT); /* the close callbacks, before `run` goes away */
   if (o.progress_cb) o.progress_cb(o.user, run.bytes_sent);

@@ -11,9 +11,10 @@ int ferry__stop_fd(const struct ferry_stop *s);
 int ferry__stop_wait(const struct ferry_stop *s, long ms);
 
 /* Ends this engine's current run or puts early, as a stop would but for this engine alone
- * (ferry bench's clock, a mirror dropped mid-run). Safe from any thread. */
+ * and for that call alone (ferry bench's clock, a mirror dropped mid-run): the API calls
+ * after it run. Safe from any thread. */
 void ferry__engine_stop(struct ferry_engine *e);
-/* The engine should stop: its cfg.stop was requested or ferry__engine_stop was called. */
+/* The current run or puts should end: cfg.stop was requested or ferry__engine_stop called. */
 int ferry__engine_stopped(const struct ferry_engine *e);
 /* on: the engine runs whatever cfg.stop says, until called with 0: for cleanup that must
  * happen after a stop too (ferry bench deletes its scratch repo after Ctrl-C). */
