@@ -1007,7 +1007,7 @@ struct ferry_bench_opts {
    * (FERRY_E_HUB_AUTH before anything is created). With url: parts of the engine's chunk
    * size PUT there, no token ever. The bytes are generated, not read from a disk. */
   int upload;
-  const struct ferry_config *engine; /* connections, TLS, signals...; progress_cb is ferry's */
+  const struct ferry_config *engine; /* connections, TLS, the stop...; progress_cb is ferry's */
   /* About every 200 ms while downloading: seconds so far and the rate of the last second. */
   void (*progress_cb)(void *user, double seconds, double mb_per_s);
   void *progress_user;

@@ -65,6 +65,6 @@ int ferry__stop_wait(const struct ferry_stop *s, long ms) {
     if (ferry_stop_requested(s)) return 1;
     int64_t left = end - (int64_t)(uv_hrtime() / 1000000);
     if (left <= 0) return 0;
-    if (poll(&p, 1, (int)left) < 0 && errno != EINTR) return 0;
+    if (poll(&p, 1, (int)left) < 0 && errno != EINTR) return ferry__stop_wait(NULL, left);
   }
 }
