@@ -507,8 +507,8 @@ static void begin_stop(struct ferry_engine *e) {
   ferry__pump(e);
 }
 
-/* The loops outside a run (puts, API calls, pauses) look at ferry__engine_stopped after each
- * turn; these wake them, and end a run at once. */
+/* The loops outside a run look after each turn (puts: ferry__engine_stopped; API calls and
+ * pauses: the user's stop alone); these wake them, and end a run at once. */
 static void on_stop_async(uv_async_t *a) {
   struct ferry_engine *e = ferry__container_of(a, struct ferry_engine, stop_async);
   e->stop_asked = 1;
