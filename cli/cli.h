@@ -81,6 +81,9 @@ struct cli_progress {
 };
 /* The engine's messages on stderr ("ferry: ..."), clearing the progress line first;
  * notices are dropped with -q, debug lines appear only with -v. */
+/* SIGINT and SIGTERM from now on request the stop returned (stop.c), for ferry_config.stop;
+ * NULL when it cannot be made. */
+struct ferry_stop *cli_stop_on_signals(void);
 void cli_log(void *user, int level, const char *message);
 void cli_progress_init(struct cli_progress *p, int quiet);
 /* HF_HUB_DISABLE_PROGRESS_BARS is true (as huggingface_hub reads it). */

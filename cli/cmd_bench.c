@@ -274,7 +274,7 @@ int cli_bench(int argc, char **argv) {
   log.quiet = hub.quiet || hub.json;
   cfg.log_cb = cli_log;
   cfg.log_user = &log;
-  cfg.handle_signals = 1; /* Ctrl-C: the figures so far */
+  cfg.stop = cli_stop_on_signals(); /* Ctrl-C: the figures so far */
   o.engine = &cfg;
   struct live live = {!hub.quiet && !hub.json && isatty(STDERR_FILENO)};
   o.progress_cb = on_progress;

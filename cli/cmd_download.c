@@ -142,7 +142,7 @@ int cli_download(int argc, char **argv) {
   struct cli_progress progress;
   cli_progress_init(&progress, quiet || json || cli_progress_bars_off());
   progress.quiet = quiet;
-  cfg.handle_signals = 1;
+  cfg.stop = cli_stop_on_signals();
   cfg.progress_cb = cli_progress_draw;
   cfg.progress_user = &progress;
   cfg.log_cb = cli_log;

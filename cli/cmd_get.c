@@ -261,7 +261,7 @@ int cli_get(int argc, char **argv) {
   cfg.log_cb = cli_log;
   cfg.log_user = &progress;
   progress.quiet = quiet;
-  cfg.handle_signals = 1;
+  cfg.stop = cli_stop_on_signals();
   cfg.progress_cb = cli_progress_draw;
   cfg.progress_user = &progress;
   struct ferry_engine *eng = NULL;

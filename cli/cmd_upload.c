@@ -27,12 +27,6 @@
       CLI_OPT_FLAG("create-pr", 0, &(o).create_pr,                                          \
                    "open a pull request instead of committing to the branch")
 
-static volatile int stop_requested;
-static void on_signal(int sig) {
-  (void)sig;
-  stop_requested = 1;
-}
-
 static void draw(void *user, const struct ferry_hub_upload_progress *p) {
   struct cli_progress *bar = user;
   if (!bar->enabled) return;
@@ -95,11 +89,7 @@ static int run_upload(struct ferry_hub_upload_opts *po, struct ferry_config *pcf
   o.progress_cb = draw;
   o.progress_user = &progress;
   /* Ctrl-C / SIGTERM: parts in flight are dropped, accepted ones stay journaled. */
-  struct sigaction sa = {.sa_handler = on_signal};
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  o.stop = &stop_requested;
+  cfg.stop = cli_stop_on_signals();
   struct ferry_hub_upload_result r;
   int err = ferry_hub_upload(&o, &r);
   cli_progress_end(&progress);

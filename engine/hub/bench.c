@@ -56,7 +56,7 @@ static void tick(struct run *r, const struct ferry_stats *st) {
   if (ferry__bench_window_tick(&r->w, r->out, t, useful) || r->probe->whole) {
     ferry__bench_window_close(&r->w, r->out, t, useful);
     r->stop_asked = 1;
-    ferry_engine_stop(r->e);
+    ferry__engine_stop(r->e);
   }
 }
 
@@ -263,13 +263,11 @@ static int download(struct run *r, const char *tmp) {
   if (!err) {
     r->cfg = &cfg;
     r->t0 = now_s();
-    struct ferry__bench_watch w = {0};
-    if (cfg.handle_signals) ferry__bench_watch_start(&w);
     while (!err && !r->stop_asked) {
       err = round_once(r, c, url, path, sha256, sha1);
-      if (!err && !r->stop_asked && ferry__bench_watch_hit(&w)) err = FERRY_E_INTERRUPTED;
+      /* a stop between two rounds' engines */
+      if (!err && !r->stop_asked && ferry_stop_requested(cfg.stop)) err = FERRY_E_INTERRUPTED;
     }
-    ferry__bench_watch_stop(&w);
     ferry__bench_window_close(&r->w, r->out, now_s() - r->t0, r->base_useful);
     figures(r);
     /* Stopped by the clock while still retrying: no figure to give, the target is the

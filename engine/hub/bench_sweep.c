@@ -124,8 +124,7 @@ int ferry_bench_sweep(const struct ferry_bench_sweep_opts *o,
   out->point_seconds = ferry__sweep_point_seconds(out->npoints, o->bench.seconds);
   struct ferry_bench_result *r = malloc(sizeof(*r));
   if (!r) return out->error = FERRY_E_NOMEM;
-  struct ferry__bench_watch w = {0};
-  if (o->bench.engine && o->bench.engine->handle_signals) ferry__bench_watch_start(&w);
+  const struct ferry_stop *stop = o->bench.engine ? o->bench.engine->stop : NULL;
   size_t done = 0;
   /* An upload's points share one scratch repo: one to create and delete, not one a point
    * (a Hub limits how fast repos are created). */
@@ -137,10 +136,10 @@ int ferry_bench_sweep(const struct ferry_bench_sweep_opts *o,
   for (size_t i = 1; !err && i < out->npoints; i++) {
     int perr = run_point(o, out, i, r, repo);
     done = i + 1;
-    if (perr == FERRY_E_INTERRUPTED || ferry__bench_watch_hit(&w)) err = FERRY_E_INTERRUPTED;
+    if (perr == FERRY_E_INTERRUPTED || ferry_stop_requested(stop)) err = FERRY_E_INTERRUPTED;
     /* a point that fails (a timeout with one connection...) is shown failed; the rest run */
   }
-  if (!err && ferry__bench_watch_hit(&w)) err = FERRY_E_INTERRUPTED;
+  if (!err && ferry_stop_requested(stop)) err = FERRY_E_INTERRUPTED;
   if (scratch) { /* its deletion's error, if any, in the default run's figures and message */
     int cerr = ferry__bench_scratch_close(scratch, 0);
     if (cerr && (!err || err == FERRY_E_INTERRUPTED)) {
@@ -148,7 +147,6 @@ int ferry_bench_sweep(const struct ferry_bench_sweep_opts *o,
       if (!err) err = cerr;
     }
   }
-  ferry__bench_watch_stop(&w);
   free(r);
   out->npoints = done;
   if (err && err != FERRY_E_INTERRUPTED) { /* the default run failed: the target's error */

@@ -31,16 +31,9 @@
 #define URL_PARTS 64             /* parts per round to a --upload URL */
 #define URL_PART (8u << 20)      /* their size when --chunk-size is not given */
 
-/* The puts' stop flag: set by the clock or by SIGINT/SIGTERM. Process-wide because a
- * signal handler reaches nothing else; one bench runs at a time. */
+/* Ends the objects' hashing (bench_gen.c) on another thread: set by the clock, and after the
+ * stop (ferry_config.stop) ended the puts. One bench runs at a time. */
 static volatile int stop_flag;
-static volatile sig_atomic_t signalled;
-
-static void on_signal(int sig) {
-  (void)sig;
-  signalled = 1;
-  stop_flag = 1;
-}
 
 struct obj {
   uint64_t seed, size;
@@ -95,14 +88,17 @@ static void on_progress(void *user, uint64_t bytes_sent) {
     ferry__bench_window_close(u->w, u->out, t, u->base + bytes_sent);
     u->stop_asked = 1;
     stop_flag = 1;
+    ferry__engine_stop(u->e); /* the clock: this engine's puts only */
   }
 }
 
 /* Every put at once on the engine; accepted bytes counted. 0 also when the clock stopped
  * it (*whole = 0 then); FERRY_E_INTERRUPTED after a signal; else the first part's error. */
 static int put_all(struct up *u, struct ferry_put *puts, size_t n, int *whole) {
-  struct ferry_put_opts po = {.stop = &stop_flag, .progress_cb = on_progress, .user = u};
+  struct ferry_put_opts po = {.progress_cb = on_progress, .user = u};
   int err = ferry_engine_put(u->e, puts, n, &po);
+  int signalled = ferry_stop_requested(u->cfg.stop);
+  if (signalled) stop_flag = 1;
   size_t ok = 0;
   for (size_t i = 0; i < n; i++) {
     u->out->retries += (uint64_t)puts[i].retries;
@@ -293,7 +289,9 @@ static int bench_name(const char *name) {
 static int delete_recorded(struct up *u, const char *path, const char *repo) {
   int missing = 0;
   char reason[512] = "";
+  ferry__engine_ignore_stop(u->e, 1); /* after Ctrl-C too */
   int err = ferry_hub_repo_delete(u->c, repo, NULL, 1, &missing, reason, sizeof(reason));
+  ferry__engine_ignore_stop(u->e, 0);
   if (!err) unlink(path);
   else ferry__hub_notice(&u->cfg, "could not delete the scratch repo %s: %s (it stays "
                                   "recorded: the next ferry bench --upload deletes it)",
@@ -429,8 +427,6 @@ static void up_init(struct up *u, const struct ferry_bench_opts *o, struct ferry
   if (o->engine) u->cfg = *o->engine;
   u->cfg.progress_cb = NULL; /* the puts report progress themselves */
   u->cfg.progress_ms = 100;
-  /* the engine's own signal watchers would end the API calls that delete the repo */
-  u->cfg.handle_signals = 0;
   if (gethostname(u->host, sizeof(u->host)) != 0 || !u->host[0] || strchr(u->host, '/'))
     snprintf(u->host, sizeof(u->host), "host");
   u->host[sizeof(u->host) - 1] = 0;
@@ -472,16 +468,10 @@ int ferry__bench_scratch_close(struct ferry__bench_scratch *s, int err) {
 int ferry__bench_upload(const struct ferry_bench_opts *o, struct ferry_bench_result *out,
                         struct ferry__bench_window *w, const char *scratch) {
   struct up u = {.w = w};
-  int own_signals = o->engine && o->engine->handle_signals;
   up_init(&u, o, out);
   out->upload = out->has_download = 1;
-  /* Ctrl-C ends the sending, then the scratch repo is deleted: the engine's own watchers
-   * would end the API calls that delete it, so they are off and this handler takes the
-   * signals for the run. */
-  struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
-  sigemptyset(&sa.sa_mask);
-  stop_flag = signalled = 0;
-  if (own_signals) sigaction(SIGINT, &sa, &old_int), sigaction(SIGTERM, &sa, &old_term);
+  /* The stop ends the sending; the scratch repo is deleted after it too (see hub_bench). */
+  stop_flag = 0;
   int err;
   if (o->url) {
     char *shown = ferry_redact_url(o->url);
@@ -503,13 +493,13 @@ int ferry__bench_upload(const struct ferry_bench_opts *o, struct ferry_bench_res
   ferry__bench_window_close(w, out, u.t0 > 0 ? now_s() - u.t0 : 0,
                             u.tick_bytes > u.base ? u.tick_bytes : u.base);
   ferry__bench_probe_figures(w->probe, out);
-  if (own_signals) sigaction(SIGINT, &old_int, NULL), sigaction(SIGTERM, &old_term, NULL);
   if (u.c) {
     note_connections(&u);
     ferry_hub_client_free(u.c);
   }
   free(u.records);
-  if (!err && signalled) err = why(&u, FERRY_E_INTERRUPTED, "interrupted: the figures so far");
+  if (!err && ferry_stop_requested(u.cfg.stop))
+    err = why(&u, FERRY_E_INTERRUPTED, "interrupted: the figures so far");
   /* Stopped by the clock while still retrying: no figure to give (the puts' own retries
    * would have gone on for minutes). */
   if (!err && !out->bytes_all)

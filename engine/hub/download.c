@@ -710,7 +710,7 @@ static int mirror_failed(struct blob_ctx *c, const struct ferry_job_result *r) {
     if (!was_dropped)
       notice(d, "mirror %s: %s: using the Hub for the rest of this run", d->mirror.shown,
              r->message[0] ? r->message : ferry_strerror(r->error));
-    ferry_engine_stop(c->eng); /* the files still in flight go to the Hub too */
+    ferry__engine_stop(c->eng); /* the files still in flight go to the Hub too */
     return 1;
   case FERRY__MIRROR_BAD_COPY:
     notice(d, "mirror %s served a wrong copy of %s (its hash does not match): purging it "
@@ -1033,7 +1033,8 @@ static int run_deferred(struct dl *d) {
     const struct ferry__hub_entry *e = entry_of(d, k);
     char *lock_path = NULL, buf[FERRY__HUB_OID_TEXT];
     ferry__hub_lock_path(d->cache_root, &d->repo, etag_of(d, k, buf), &lock_path);
-    struct ferry__lock_opts lo = {.poll_ms = 200, .max_wait_ms = DEFERRED_WAIT_MS};
+    struct ferry__lock_opts lo = {.poll_ms = 200, .max_wait_ms = DEFERRED_WAIT_MS,
+                                  .stop = d->o->engine->stop};
     notice(d, "%s is being downloaded by another process: waiting for it", e->path);
     struct held_lock *h = &held[n_held];
     int err = lock_path ? ferry__lock_acquire(lock_path, &lo, &h->lock) : FERRY_E_NOMEM;
@@ -1041,7 +1042,8 @@ static int run_deferred(struct dl *d) {
     if (err) {
       err = err == FERRY__LOCK_HELD ? FERRY_E_BUSY : err;
       pick_failed(d, k, err);
-      fail(d, err, 0, "%s: waited too long for another process", e->path);
+      fail(d, err, 0, err == FERRY_E_INTERRUPTED ? "%s: interrupted while waiting for another "
+                  "process" : "%s: waited too long for another process", e->path);
       continue;
     }
     struct target t;

@@ -52,6 +52,7 @@
 #include "log.h"
 #include "files.h" /* engine/src: mkdirs, atomic writes, small reads */
 #include "lock.h"  /* engine/src: lock files */
+#include "stop.h"  /* engine/src: the stop, an engine's own stop */
 
 /* Caps: every string built or read here is bounded. */
 #define FERRY__HUB_PATH_MAX 4096      /* a file system path or a path in a repo */
@@ -635,7 +636,7 @@ void ferry__hash_cache_free(struct ferry__hash_cache *c);
  * else git sha1), in that order, while the caller goes on. */
 struct ferry__hasher;
 int ferry__hasher_start(struct ferry__upload_list *l, const size_t *todo, size_t n, int threads,
-                        const volatile int *stop, struct ferry__hasher **out);
+                        const struct ferry_stop *stop, struct ferry__hasher **out);
 /* The next file hashed (in completion order): 1 and *index, or 0 when all are done. Blocks
  * until one is ready. */
 int ferry__hasher_next(struct ferry__hasher *h, size_t *index);
@@ -643,7 +644,7 @@ uint64_t ferry__hasher_bytes(struct ferry__hasher *h); /* hashed so far */
 int ferry__hasher_ready(struct ferry__hasher *h);      /* 1 when next would not block */
 void ferry__hasher_free(struct ferry__hasher *h);      /* stops and joins the threads */
 /* One file's hash, on the calling thread (sha256 hex or git blob sha1 hex). */
-int ferry__hash_file(const char *path, int git_sha1, uint64_t size, const volatile int *stop,
+int ferry__hash_file(const char *path, int git_sha1, uint64_t size, const struct ferry_stop *stop,
                      uint64_t *progress, char *hex);
 
 /* ---- commit_api.c ------------------------------------------------------------------------ */

@@ -84,10 +84,6 @@ static char *body_string(const struct ferry_hub_reply *rep, const char *key) {
   return s;
 }
 
-static void sleep_ms(long ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
 
 /* A name that goes into a URL path as one segment (branch, tag, revision): the same rules as
  * a revision, which is what the Hub resolves it as. */
@@ -145,7 +141,14 @@ int ferry_hub_repo_create(struct ferry_hub_client *c, const char *repo_id,
         !strstr(rep.server_message, "conflicting operation is in progress"))
       break;
     ferry_hub_reply_free(&rep);
-    sleep_ms(1000L * attempt);
+    /* A blocking wait is fine here (no loop runs between API calls, and it is a few
+     * seconds at most), as long as the stop ends it at once. */
+    if (ferry__stop_wait(ferry__engine_user_stop(ferry__hub_client_engine(c)),
+                         1000L * attempt)) {
+      err = ferry__hub_why(FERRY_E_INTERRUPTED, why, why_len, "%s: interrupted", what);
+      rep = (struct ferry_hub_reply){0}; /* freed above */
+      break;
+    }
   }
   free(body);
   if (!err || (err == FERRY_E_HUB_CONFLICT && exist_ok)) {

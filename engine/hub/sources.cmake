@@ -5,7 +5,6 @@ set(FERRY_HUB_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/bench.c
   ${CMAKE_CURRENT_LIST_DIR}/bench_upload.c
   ${CMAKE_CURRENT_LIST_DIR}/bench_sweep.c
-  ${CMAKE_CURRENT_LIST_DIR}/bench_watch.c
   ${CMAKE_CURRENT_LIST_DIR}/cache.c
   ${CMAKE_CURRENT_LIST_DIR}/client.c
   ${CMAKE_CURRENT_LIST_DIR}/commit_api.c

@@ -71,8 +71,12 @@ static void debug(struct up *u, const char *fmt, ...) {
   va_end(ap);
 }
 
+static const struct ferry_stop *user_stop(const struct up *u) {
+  return u->o->engine ? u->o->engine->stop : NULL;
+}
+
 static int stopped(struct up *u) {
-  if (u->o->stop && *u->o->stop) return fail(u, FERRY_E_INTERRUPTED, 0, "interrupted");
+  if (ferry_stop_requested(user_stop(u))) return fail(u, FERRY_E_INTERRUPTED, 0, "interrupted");
   return 0;
 }
 
@@ -239,7 +243,7 @@ static int start_hashing(struct up *u) {
       todo[n++] = i;
     }
   }
-  err = ferry__hasher_start(&u->files, todo, n, HASH_THREADS, u->o->stop, &u->hasher);
+  err = ferry__hasher_start(&u->files, todo, n, HASH_THREADS, user_stop(u), &u->hasher);
   free(todo);
   if (err) return fail(u, err, 0, "cannot start the hashing threads");
   return 0;
@@ -523,7 +527,7 @@ static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh
     send[nsend++] = rd->puts[k];
   }
   if (!err) {
-    struct ferry_put_opts po = {.stop = u->o->stop, .user = rd, .done_cb = on_put_done,
+    struct ferry_put_opts po = {.user = rd, .done_cb = on_put_done,
                                 .progress_cb = on_put_progress};
     debug(u, "sending %zu part(s)", nsend);
     int perr = ferry_engine_put(ferry__hub_client_engine(u->client), send, nsend, &po);

@@ -15,7 +15,7 @@
 #define READ_SIZE (1u << 20)
 #define CACHE_MAGIC "ferry-upload-hashes 1"
 
-int ferry__hash_file(const char *path, int git_sha1, uint64_t size, const volatile int *stop,
+int ferry__hash_file(const char *path, int git_sha1, uint64_t size, const struct ferry_stop *stop,
                      uint64_t *progress, char *hex) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return errno == ENOENT ? FERRY_E_CHANGED : FERRY_E_IO;
@@ -35,7 +35,7 @@ int ferry__hash_file(const char *path, int git_sha1, uint64_t size, const volati
     EVP_DigestUpdate(ctx, buf, (size_t)n);
     total += (uint64_t)n;
     if (progress) __atomic_add_fetch(progress, (uint64_t)n, __ATOMIC_RELAXED);
-    if (stop && *stop) err = FERRY_E_INTERRUPTED;
+    if (ferry_stop_requested(stop)) err = FERRY_E_INTERRUPTED;
   }
   if (!err && n < 0) err = FERRY_E_IO;
   if (!err && total != size) err = FERRY_E_CHANGED; /* written to while we read it */
@@ -201,7 +201,7 @@ struct ferry__hasher {
   pthread_cond_t cv;
   pthread_t *threads;
   int nthreads;
-  const volatile int *stop;
+  const struct ferry_stop *stop;
   uint64_t bytes;
 };
 
@@ -226,7 +226,7 @@ static void *hash_worker(void *arg) {
 }
 
 int ferry__hasher_start(struct ferry__upload_list *l, const size_t *todo, size_t n, int threads,
-                        const volatile int *stop, struct ferry__hasher **out) {
+                        const struct ferry_stop *stop, struct ferry__hasher **out) {
   *out = NULL;
   struct ferry__hasher *h = calloc(1, sizeof(*h));
   if (!h) return FERRY_E_NOMEM;

@@ -108,6 +108,19 @@ FERRY_EXTERN int ferry_exit_class(int err);
 struct ferry_stats;
 struct ferry_job;
 
+/* A stop: the one way to end a call that runs a loop early (ferry_engine_run, _put, _fetch,
+ * the pauses between retries, ferry_hub_download, ferry_hub_upload, ferry_bench_*). Name it
+ * in ferry_config.stop (the hub calls take it through their `engine` config) and request it
+ * from any thread or from a signal handler: every loop watching it wakes at once, not at a
+ * next poll. A run flushes its data and journals, puts abandon their requests (a server keeps
+ * only whole parts), API calls and waits end; the call returns FERRY_E_INTERRUPTED and every
+ * transfer stays resumable. A request is for good: a call started later ends at once. */
+struct ferry_stop;
+FERRY_EXTERN int ferry_stop_new(struct ferry_stop **out); /* 0, FERRY_E_NOMEM or _INTERNAL */
+FERRY_EXTERN void ferry_stop_request(struct ferry_stop *s); /* async-signal-safe; NULL: none */
+FERRY_EXTERN int ferry_stop_requested(const struct ferry_stop *s); /* 1 once requested */
+FERRY_EXTERN void ferry_stop_free(struct ferry_stop *s); /* after every call using it ended */
+
 /* Engine configuration. Zero means "the default" for every numeric field. */
 struct ferry_config {
   /* Requests in flight are found by measuring (the engine's concurrency controller); a value
@@ -129,7 +142,8 @@ struct ferry_config {
   int max_retries;        /* per request range (default 10) */
   int stall_seconds;      /* re-issue a request that receives nothing this long (20) */
   int connect_timeout;    /* seconds (default 15) */
-  int handle_signals;     /* 1: SIGINT/SIGTERM stop the engine cleanly (CLI use) */
+  struct ferry_stop *stop; /* ends runs, puts, API calls and waits (above); NULL: none.
+                             A CLI requests it from its SIGINT/SIGTERM handler */
   int verbose;            /* 1: debug log on stderr, secrets redacted */
   int no_direct_io;       /* 1: always write through the page cache (no O_DIRECT) */
   /* Called on the loop thread about every progress_ms (default 200) while running. */
@@ -272,10 +286,6 @@ FERRY_EXTERN int ferry_engine_set_source(struct ferry_engine *e,
  * that failed. */
 FERRY_EXTERN int ferry_engine_run(struct ferry_engine *e);
 
-/* Asks a running engine to stop as after SIGINT: in-flight data is written, the journals are
- * flushed, unfinished jobs end with FERRY_E_INTERRUPTED. Safe from any thread. */
-FERRY_EXTERN void ferry_engine_stop(struct ferry_engine *e);
-
 /* `url` as it may be shown or logged: without user:password@ and with its query replaced by
  * "?..." (signed URLs carry their signatures there). malloc'd (free it); NULL when out of
  * memory. */
@@ -345,9 +355,6 @@ struct ferry_put {
 
 struct ferry_put_opts {
   int max_parallel;            /* requests at once; 0: the engine's connections */
-  /* Set to non-zero (from a signal handler, say) to stop: requests in flight are abandoned
-   * and every unfinished put ends with FERRY_E_INTERRUPTED. Checked every 50 ms. */
-  const volatile int *stop;
   void (*done_cb)(void *user, struct ferry_put *p);            /* each put as it ends */
   void (*progress_cb)(void *user, uint64_t bytes_sent);        /* about every progress_ms */
   void *user;
@@ -356,8 +363,9 @@ struct ferry_put_opts {
 /* Sends every put (synchronously, like ferry_engine_fetch). The body is pread straight into
  * libcurl's upload buffer: memory stays at max_parallel buffers whatever the sizes. Each put
  * is retried on its own (transport errors, stalls, 408, 429 after Retry-After, 5xx); a 4xx
- * fails it at once (an expired signed URL is the caller's to renew). Returns 0 when all
- * succeeded, else the first error; each put says its own. */
+ * fails it at once (an expired signed URL is the caller's to renew). The engine's stop
+ * abandons the requests in flight and ends every unfinished put with FERRY_E_INTERRUPTED.
+ * Returns 0 when all succeeded, else the first error; each put says its own. */
 FERRY_EXTERN int ferry_engine_put(struct ferry_engine *e, struct ferry_put *puts, size_t n,
                                   const struct ferry_put_opts *opts);
 
@@ -478,7 +486,6 @@ struct ferry_hub_upload_opts {
   int delete_only;
   size_t max_commit_files;             /* operations per commit; 0: 20,000 (the Hub: 25k) */
   const char *token;                   /* NULL: HF_TOKEN, then the token file */
-  const volatile int *stop;            /* set to stop (Ctrl-C): the upload stays resumable */
   void (*progress_cb)(void *user, const struct ferry_hub_upload_progress *p);
   void *progress_user;
   const struct ferry_config *engine;   /* connections, TLS, retries, log callback */
@@ -1001,7 +1008,7 @@ struct ferry_bench_opts {
    * (FERRY_E_HUB_AUTH before anything is created). With url: parts of the engine's chunk
    * size PUT there, no token ever. The bytes are generated, not read from a disk. */
   int upload;
-  const struct ferry_config *engine; /* connections, TLS, signals...; progress_cb is ferry's */
+  const struct ferry_config *engine; /* connections, TLS, the stop...; progress_cb is ferry's */
   /* About every 200 ms while downloading: seconds so far and the rate of the last second. */
   void (*progress_cb)(void *user, double seconds, double mb_per_s);
   void *progress_user;

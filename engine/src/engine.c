@@ -95,6 +95,8 @@ void ferry__config_defaults(struct ferry_config *c) {
   if (c->progress_ms <= 0) c->progress_ms = 200;
 }
 
+static int watch_stop(struct ferry_engine *e);
+
 int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) {
   static int curl_ready;
   if (!curl_ready) {
@@ -121,6 +123,7 @@ int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) 
   if (slow) e->test_write_ms_per_mib = (unsigned)strtoul(slow, NULL, 10);
   ferry__budget_init(&e->budget, c->max_memory, FERRY__BLOCK_SIZE);
   int err = ferry__loop_init(e);
+  if (!err && (err = watch_stop(e))) ferry__loop_close(e);
   if (err) {
     if (e->multi) curl_multi_cleanup(e->multi);
     ferry__budget_destroy(&e->budget);
@@ -407,12 +410,7 @@ static void stop_loop_handles(struct ferry_engine *e) {
   uv_close((uv_handle_t *)&e->progress_timer, NULL);
   uv_close((uv_handle_t *)&e->watchdog, NULL);
   uv_close((uv_handle_t *)&e->rate_timer, NULL);
-  uv_close((uv_handle_t *)&e->stop_async, NULL);
   uv_close((uv_handle_t *)&e->written_async, NULL);
-  if (e->cfg.handle_signals) {
-    uv_close((uv_handle_t *)&e->sigint, NULL);
-    uv_close((uv_handle_t *)&e->sigterm, NULL);
-  }
   uv_timer_stop(&e->curl_timer);
   uv_idle_stop(&e->curl_kick);
   e->closing = 1;
@@ -509,20 +507,50 @@ static void begin_stop(struct ferry_engine *e) {
   ferry__pump(e);
 }
 
+/* The loops outside a run look after each turn (puts: ferry__engine_stopped; API calls and
+ * pauses: the user's stop alone); these wake them, and end a run at once. */
 static void on_stop_async(uv_async_t *a) {
-  begin_stop(ferry__container_of(a, struct ferry_engine, stop_async));
+  struct ferry_engine *e = ferry__container_of(a, struct ferry_engine, stop_async);
+  e->stop_asked = 1;
+  if (e->running) begin_stop(e);
 }
 
-static void on_signal(uv_signal_t *s, int signum) {
-  (void)signum;
-  begin_stop((struct ferry_engine *)s->data);
+static void on_stop_poll(uv_poll_t *p, int status, int events) {
+  (void)status, (void)events;
+  struct ferry_engine *e = p->data;
+  uv_poll_stop(p); /* the pipe stays readable: once is enough */
+  if (e->running && !e->stop_ignored) begin_stop(e);
 }
+
+/* Both watchers live as long as the engine, unreferenced: they wake a loop, never keep one
+ * running. */
+static int watch_stop(struct ferry_engine *e) {
+  if (uv_async_init(&e->loop, &e->stop_async, on_stop_async) != 0) return FERRY_E_INTERNAL;
+  uv_unref((uv_handle_t *)&e->stop_async);
+  if (!e->cfg.stop) return 0;
+  e->stop_poll.data = e;
+  if (uv_poll_init(&e->loop, &e->stop_poll, ferry__stop_fd(e->cfg.stop)) != 0 ||
+      uv_poll_start(&e->stop_poll, UV_READABLE, on_stop_poll) != 0)
+    return FERRY_E_INTERNAL;
+  uv_unref((uv_handle_t *)&e->stop_poll);
+  return 0;
+}
+
+const struct ferry_stop *ferry__engine_user_stop(const struct ferry_engine *e) {
+  return e->stop_ignored ? NULL : e->cfg.stop;
+}
+
+int ferry__engine_stopped(const struct ferry_engine *e) {
+  return e->stop_asked || ferry_stop_requested(ferry__engine_user_stop(e));
+}
+
+void ferry__engine_ignore_stop(struct ferry_engine *e, int on) { e->stop_ignored = on; }
 
 int ferry_engine_run(struct ferry_engine *e) {
   e->t0 = uv_hrtime();
   e->running = 1;
+  e->stop_asked = 0;
   uv_timer_init(&e->loop, &e->progress_timer);
-  uv_async_init(&e->loop, &e->stop_async, on_stop_async);
   uv_async_init(&e->loop, &e->written_async, ferry__sink_on_written);
   uv_timer_init(&e->loop, &e->watchdog);
   uv_timer_init(&e->loop, &e->rate_timer);
@@ -531,13 +559,7 @@ int ferry_engine_run(struct ferry_engine *e) {
   e->locks_stamped_ms = uv_now(&e->loop);
   uv_timer_start(&e->watchdog, on_watchdog, 250, 250);
   ferry__conc_log_start(e);
-  if (e->cfg.handle_signals) {
-    uv_signal_init(&e->loop, &e->sigint);
-    uv_signal_init(&e->loop, &e->sigterm);
-    e->sigint.data = e->sigterm.data = e;
-    uv_signal_start(&e->sigint, on_signal, SIGINT);
-    uv_signal_start(&e->sigterm, on_signal, SIGTERM);
-  }
+  if (ferry__engine_stopped(e)) begin_stop(e); /* before the run: nothing starts */
   if (e->cfg.progress_cb)
     uv_timer_start(&e->progress_timer, on_progress, (uint64_t)e->cfg.progress_ms,
                    (uint64_t)e->cfg.progress_ms);
@@ -545,7 +567,7 @@ int ferry_engine_run(struct ferry_engine *e) {
   uv_run(&e->loop, UV_RUN_DEFAULT);
   ferry__sink_sync_dirs(e);
   e->st.seconds = (double)(uv_hrtime() - e->t0) / 1e9;
-  e->running = 0;
+  e->running = e->stop_asked = 0; /* ferry__engine_stop ended this run only */
   if (e->cfg.progress_cb) {
     struct ferry_stats s;
     ferry_engine_stats(e, &s);
@@ -554,47 +576,23 @@ int ferry_engine_run(struct ferry_engine *e) {
   return e->first_error;
 }
 
-/* A wait between API rounds (a server's Retry-After): the loop runs a timer, and SIGINT or
- * SIGTERM end the wait at once when the engine handles signals. */
-struct pause {
-  uv_timer_t timer;
-  uv_signal_t sigint, sigterm;
-  int done, interrupted;
-};
-
-static void on_pause_timer(uv_timer_t *t) { ((struct pause *)t->data)->done = 1; }
-
-static void on_pause_signal(uv_signal_t *s, int signum) {
-  (void)signum;
-  struct pause *p = s->data;
-  p->done = p->interrupted = 1;
-}
+/* A wait between API rounds (a server's Retry-After): a timer on the loop, which the stop's
+ * watcher wakes at once. */
+static void on_pause_timer(uv_timer_t *t) { *(int *)t->data = 1; }
 
 int ferry__engine_pause(struct ferry_engine *e, uint64_t ms) {
-  struct pause p = {0};
-  uv_timer_init(&e->loop, &p.timer);
-  p.timer.data = &p;
-  uv_timer_start(&p.timer, on_pause_timer, ms, 0);
-  if (e->cfg.handle_signals) {
-    uv_signal_init(&e->loop, &p.sigint);
-    uv_signal_init(&e->loop, &p.sigterm);
-    p.sigint.data = p.sigterm.data = &p;
-    uv_signal_start(&p.sigint, on_pause_signal, SIGINT);
-    uv_signal_start(&p.sigterm, on_pause_signal, SIGTERM);
-  }
-  while (!p.done) uv_run(&e->loop, UV_RUN_ONCE);
-  uv_close((uv_handle_t *)&p.timer, NULL);
-  if (e->cfg.handle_signals) {
-    uv_close((uv_handle_t *)&p.sigint, NULL);
-    uv_close((uv_handle_t *)&p.sigterm, NULL);
-  }
-  uv_run(&e->loop, UV_RUN_NOWAIT); /* the close callbacks, before `p` goes away */
-  return p.interrupted ? FERRY_E_INTERRUPTED : 0;
+  uv_timer_t timer;
+  int done = 0;
+  uv_timer_init(&e->loop, &timer);
+  timer.data = &done;
+  uv_timer_start(&timer, on_pause_timer, ms, 0);
+  while (!done && !ferry_stop_requested(ferry__engine_user_stop(e))) uv_run(&e->loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t *)&timer, NULL);
+  uv_run(&e->loop, UV_RUN_NOWAIT); /* the close callback, before `timer` goes away */
+  return done ? 0 : FERRY_E_INTERRUPTED;
 }
 
-void ferry_engine_stop(struct ferry_engine *e) {
-  if (e->running) uv_async_send(&e->stop_async);
-}
+void ferry__engine_stop(struct ferry_engine *e) { uv_async_send(&e->stop_async); }
 
 void ferry_engine_stats(const struct ferry_engine *e, struct ferry_stats *out) {
   *out = e->st;

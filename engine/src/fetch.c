@@ -186,6 +186,19 @@ static int fetch_finish(struct ferry_engine *e, struct ferry__fetch *f, int star
 
 enum { FETCH_DONE = 0, FETCH_TODO, FETCH_RUNNING, FETCH_AGAIN };
 
+/* The stop: requests in flight are abandoned, those not sent yet are not sent. */
+static void interrupt_all(struct ferry_engine *e, struct ferry__fetch *f, int *state, size_t n,
+                          struct ferry_response *outs, int *errs) {
+  for (size_t i = 0; i < n; i++) {
+    if (state[i] == FETCH_RUNNING) {
+      if (!f[i].done) curl_multi_remove_handle(e->multi, f[i].easy);
+      fetch_finish(e, &f[i], FERRY_E_INTERRUPTED, &outs[i]);
+    }
+    if (state[i] == FETCH_RUNNING || state[i] == FETCH_TODO)
+      state[i] = FETCH_DONE, errs[i] = FERRY_E_INTERRUPTED;
+  }
+}
+
 int ferry_engine_fetch_many(struct ferry_engine *e, const struct ferry_request *reqs, size_t n,
                              size_t parallel, struct ferry_response *outs, int *errs) {
   if (e->running) return FERRY_E_INVAL;
@@ -203,6 +216,10 @@ int ferry_engine_fetch_many(struct ferry_engine *e, const struct ferry_request *
     size_t active = 0, left = 0;
     for (size_t i = 0; i < n; i++) left += state[i] == FETCH_TODO;
     while (left) {
+      if (ferry_stop_requested(ferry__engine_user_stop(e))) { /* its watcher woke the loop */
+        interrupt_all(e, f, state, n, outs, errs);
+        break;
+      }
       for (size_t i = 0; i < n && active < parallel; i++) {
         if (state[i] != FETCH_TODO) continue;
         state[i] = FETCH_RUNNING;

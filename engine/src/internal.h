@@ -17,6 +17,7 @@
 #include "log.h"
 #include "files.h"
 #include "http_parse.h"
+#include "stop.h"
 #include "control.h"
 #include "ivset.h"
 #include "retry.h"
@@ -275,11 +276,13 @@ struct ferry_engine {
   uv_loop_t loop;
   uv_timer_t curl_timer, progress_timer, watchdog, rate_timer;
   uv_idle_t curl_kick; /* libcurl's 0 ms timeout: run on the next loop turn */
-  uv_async_t stop_async;
+  uv_async_t stop_async;     /* ferry__engine_stop: this engine's own early end */
+  uv_poll_t stop_poll;       /* cfg.stop's pipe (stop.c), watched while the engine lives */
+  int stop_asked;            /* ferry__engine_stop was called */
+  int stop_ignored;          /* ferry__engine_ignore_stop: cleanup that must run */
   uv_async_t written_async;  /* a writer handed back written blocks */
   uv_mutex_t write_lock;     /* the files' write queues and the written list */
   struct ferry__block *written_head, *written_tail;
-  uv_signal_t sigint, sigterm;
   CURLM *multi;
   struct ferry__job *jobs, *jobs_tail, *sched_head;
   int njobs, jobs_open;
@@ -322,8 +325,8 @@ struct ferry_engine {
 
 /* engine.c */
 /* Debug log (only with cfg.verbose) and notices for the user (see ferry_config.log_cb). */
-/* Waits `ms` on the engine's loop outside ferry_engine_run (between API rounds); SIGINT or
- * SIGTERM end it at once when the engine handles signals. 0, or FERRY_E_INTERRUPTED. */
+/* Waits `ms` on the engine's loop outside ferry_engine_run (between API rounds); the stop
+ * ends it at once. 0, or FERRY_E_INTERRUPTED. */
 int ferry__engine_pause(struct ferry_engine *e, uint64_t ms);
 void ferry__log(struct ferry_engine *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

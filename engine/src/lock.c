@@ -27,6 +27,7 @@
 
 #include "files.h"
 #include "lock.h"
+#include "stop.h"
 
 #define SUFFIX ".ferry-lock"
 /* A lock file that does not parse (its owner died between create and write) is stale once it
@@ -260,12 +261,6 @@ static int break_if_stale(const char *path, int stale_after_s) {
   return same ? 1 : 0;
 }
 
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
-}
-
 static int64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -316,7 +311,12 @@ int ferry__lock_acquire(const char *path, const struct ferry__lock_opts *opts,
       r = FERRY__LOCK_HELD;
       break;
     }
-    sleep_ms(left < poll_ms ? (int)left : poll_ms);
+    /* Another process holds it and nothing tells us when it lets go: look again after
+     * poll_ms, a wait the stop ends at once (it runs off any loop, before a download). */
+    if (ferry__stop_wait(opts ? opts->stop : NULL, left < poll_ms ? left : poll_ms)) {
+      r = FERRY_E_INTERRUPTED;
+      break;
+    }
   }
   if (!r && !(out->path = strdup(path))) {
     unlink(path);

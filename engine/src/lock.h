@@ -29,6 +29,7 @@ struct ferry__lock_opts {
   int max_wait_ms;    /* give up after this (default 0: try once) */
   int stale_after_s;  /* a lock older than this is stale whoever holds it (default 86400) */
   int no_mkdir;       /* 1: the lock's folder must exist (else it and its parents are made) */
+  const struct ferry_stop *stop; /* ends the wait at once (FERRY_E_INTERRUPTED); NULL: none */
 };
 /* Reads a lock file. *found = 0 when it does not exist. A file that does not parse is
  * FERRY_E_PROTOCOL. */

@@ -159,6 +159,9 @@ void ferry__loop_close(struct ferry_engine *e) {
   e->multi = NULL;
   uv_close((uv_handle_t *)&e->curl_timer, close_cb);
   uv_close((uv_handle_t *)&e->curl_kick, close_cb);
+  /* engine.c's stop watchers, when made */
+  if (e->stop_async.loop) uv_close((uv_handle_t *)&e->stop_async, close_cb);
+  if (e->stop_poll.loop) uv_close((uv_handle_t *)&e->stop_poll, close_cb);
   uv_run(&e->loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&e->loop) != 0) ferry__log(e, "loop did not close cleanly");
   uv_mutex_destroy(&e->write_lock);

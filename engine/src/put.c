@@ -57,14 +57,12 @@ struct put_run {
   uint64_t bytes_sent;       /* bytes of finished puts plus those in flight */
   uv_timer_t retry_timer;    /* set for the earliest waiting retry */
   uv_timer_t pace_timer;     /* set for the earliest paused request's next allowance */
-  uv_timer_t stop_timer;     /* looks at the caller's stop flag (set from a signal handler) */
   uv_timer_t progress_timer; /* the caller's progress callback, every progress_ms */
   uint64_t pace_bps;         /* --limit-rate's share of one request, bytes/s (0: none) */
   int first_error, stopping;
 };
 
 #define PACE_BURST (64u << 10) /* what a paced request may send ahead of its rate */
-#define STOP_CHECK_MS 50       /* how often the caller's stop flag is looked at */
 
 static void fill(struct put_run *run);
 static void on_retry_due(uv_timer_t *t);
@@ -382,7 +380,7 @@ static void fill(struct put_run *run) {
 }
 
 /* Stopping: requests in flight are abandoned (a server keeps only complete parts) and end
- * as interrupted. Called from a timer, never from inside a libcurl callback. */
+ * as interrupted. Called between loop turns, never from inside a libcurl callback. */
 static void cancel_active(struct put_run *run) {
   while (run->in_flight) {
     struct put_req *r = run->in_flight;
@@ -409,11 +407,9 @@ static void on_pace(uv_timer_t *t) {
   arm_pace(run);
 }
 
-/* The stop flag is the caller's, set from a signal handler, which cannot wake the loop: it
- * is looked at every STOP_CHECK_MS. */
-static void on_stop_check(uv_timer_t *t) {
-  struct put_run *run = t->data;
-  if (run->stopping || !run->o->stop || !*run->o->stop) return;
+/* The engine's stop watchers wake the loop (engine.c), so this runs at once after the turn
+ * that saw the stop. */
+static void stop_puts(struct put_run *run) {
   run->stopping = 1;
   ferry__log(run->e, "stopping the uploads");
   cancel_active(run);
@@ -442,19 +438,23 @@ int ferry_engine_put(struct ferry_engine *e, struct ferry_put *puts, size_t n,
     puts[i].error = 0, puts[i].status = 0, puts[i].retries = 0;
     puts[i].etag[0] = puts[i].message[0] = 0;
   }
-  uv_timer_t *timers[] = {&run.retry_timer, &run.pace_timer, &run.stop_timer,
-                          &run.progress_timer};
-  for (size_t i = 0; i < 4; i++) {
+  uv_timer_t *timers[] = {&run.retry_timer, &run.pace_timer, &run.progress_timer};
+  for (size_t i = 0; i < 3; i++) {
     uv_timer_init(&e->loop, timers[i]);
     timers[i]->data = &run;
   }
-  if (o.stop) uv_timer_start(&run.stop_timer, on_stop_check, STOP_CHECK_MS, STOP_CHECK_MS);
   if (o.progress_cb)
     uv_timer_start(&run.progress_timer, on_progress, (uint64_t)e->cfg.progress_ms,
                    (uint64_t)e->cfg.progress_ms);
-  fill(&run);
-  while (run.finished < n) uv_run(&e->loop, UV_RUN_ONCE);
-  for (size_t i = 0; i < 4; i++) uv_close((uv_handle_t *)timers[i], NULL);
+  e->stop_asked = 0;
+  if (ferry__engine_stopped(e)) stop_puts(&run);
+  else fill(&run);
+  while (run.finished < n) {
+    uv_run(&e->loop, UV_RUN_ONCE);
+    if (!run.stopping && ferry__engine_stopped(e)) stop_puts(&run);
+  }
+  e->stop_asked = 0; /* ferry__engine_stop ended these puts, not the calls after them */
+  for (size_t i = 0; i < 3; i++) uv_close((uv_handle_t *)timers[i], NULL);
   uv_run(&e->loop, UV_RUN_NOWAIT); /* the close callbacks, before `run` goes away */
   if (o.progress_cb) o.progress_cb(o.user, run.bytes_sent);
   free(run.ready_at);

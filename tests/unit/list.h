@@ -73,6 +73,10 @@
   X(retry_hint_recorded) \
   X(retry_decide) \
   X(retry_status) \
+  X(stop_requested_for_good) \
+  X(stop_wait_ends_on_request) \
+  X(stop_from_a_signal_ends_an_engine_pause) \
+  X(stop_ends_a_lock_wait) \
   X(control_finds_the_knee) \
   X(control_per_connection_cap) \
   X(control_noise_on_a_plateau) \

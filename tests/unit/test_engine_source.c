@@ -37,7 +37,7 @@ static int next(void *user, struct ferry_engine *e) {
   if (f->exhausted) f->asked_after_end++;
   int open = f->added - f->ended;
   if (open > f->window_seen) f->window_seen = open;
-  /* as begin_stop does on SIGINT (ferry_engine_stop gets there on the next loop turn, and
+  /* as begin_stop does on a stop (the stop's watcher gets there on the next loop turn, and
    * these jobs all end within one pump) */
   if (f->stop_at && f->added == f->stop_at) e->stopping = 1;
   if (f->added == f->give) {

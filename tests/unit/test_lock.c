@@ -34,7 +34,7 @@ static void this_host(char out[256]) {
 void test_lock_acquire_release(void) {
   char *path = lock_path("abc.ferry-lock");
   struct ferry__lock l, l2;
-  struct ferry__lock_opts quick = {10, 0, 3600, 0};
+  struct ferry__lock_opts quick = {10, 0, 3600, 0, NULL};
   ASSERT_EQ_INT(ferry__lock_acquire(path, &quick, &l), 0);
   ASSERT_EQ_STR(l.path, path);
   /* the file names us */
@@ -51,7 +51,7 @@ void test_lock_acquire_release(void) {
   /* held (by a live process: us): a second acquire times out, within its bound */
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  struct ferry__lock_opts wait = {20, 150, 3600, 0};
+  struct ferry__lock_opts wait = {20, 150, 3600, 0, NULL};
   ASSERT_EQ_INT(ferry__lock_acquire(path, &wait, &l2), FERRY__LOCK_HELD);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
@@ -121,7 +121,7 @@ void test_lock_dead_owner(void) {
   ASSERT_EQ_INT(ferry__lock_is_stale(&o, host, (int64_t)time(NULL), 3600), 1);
   /* the dead child's lock is broken at once, and ours replaces it */
   struct ferry__lock l;
-  struct ferry__lock_opts opts = {10, 0, 3600, 0};
+  struct ferry__lock_opts opts = {10, 0, 3600, 0, NULL};
   ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), 0);
   ASSERT_EQ_INT(ferry__lock_read(path, &o, &found), 0);
   ASSERT_EQ_INT(o.pid, getpid());
@@ -158,7 +158,7 @@ void test_lock_live_owner(void) {
   this_host(host);
   ASSERT_EQ_INT(ferry__lock_is_stale(&o, host, (int64_t)time(NULL), 3600), 0);
   struct ferry__lock l;
-  struct ferry__lock_opts opts = {10, 100, 3600, 0};
+  struct ferry__lock_opts opts = {10, 100, 3600, 0, NULL};
   ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), FERRY__LOCK_HELD);
   struct ferry__lock_owner still;
   ASSERT_EQ_INT(ferry__lock_read(path, &still, &found), 0);
@@ -204,9 +204,9 @@ void test_lock_stale_rules(void) {
            (long long)(now - 7200), "00112233445566778899aabbccddeeff");
   ASSERT_EQ_INT(ferry__write_atomic(path, text, strlen(text), 0644), 0);
   struct ferry__lock l;
-  struct ferry__lock_opts young = {10, 50, 3 * 3600, 0};
+  struct ferry__lock_opts young = {10, 50, 3 * 3600, 0, NULL};
   ASSERT_EQ_INT(ferry__lock_acquire(path, &young, &l), FERRY__LOCK_HELD); /* not old enough */
-  struct ferry__lock_opts opts = {10, 50, 3600, 0};
+  struct ferry__lock_opts opts = {10, 50, 3600, 0, NULL};
   ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), 0);
   ASSERT_EQ_INT(ferry__lock_release(&l), 0);
   free(path);
@@ -228,7 +228,7 @@ void test_lock_malformed(void) {
   /* a fresh unparsable lock (its owner may be writing it) is left alone... */
   ASSERT_EQ_INT(ferry__write_atomic(path, "", 0, 0644), 0);
   struct ferry__lock l;
-  struct ferry__lock_opts opts = {10, 50, 3600, 0};
+  struct ferry__lock_opts opts = {10, 50, 3600, 0, NULL};
   ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), FERRY__LOCK_HELD);
   /* ...and broken once it is old */
   struct timespec old[2] = {{time(NULL) - 60, 0}, {time(NULL) - 60, 0}};
@@ -251,7 +251,7 @@ void test_lock_contention(void) {
     kids[k] = fork();
     ASSERT_TRUE(kids[k] >= 0);
     if (kids[k] == 0) {
-      struct ferry__lock_opts opts = {1, 20000, 3600, 0};
+      struct ferry__lock_opts opts = {1, 20000, 3600, 0, NULL};
       for (int i = 0; i < ROUNDS; i++) {
         struct ferry__lock l;
         if (ferry__lock_acquire(path, &opts, &l) != 0) _exit(3);
@@ -313,7 +313,7 @@ void test_lock_refresh(void) {
 void test_lock_no_mkdir(void) {
   char *path = lock_path("sub/out.bin.ferry-lock"), *dir = lock_path("sub");
   struct ferry__lock l;
-  struct ferry__lock_opts opts = {10, 0, 3600, 1};
+  struct ferry__lock_opts opts = {10, 0, 3600, 1, NULL};
   ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), FERRY_E_IO);
   ASSERT_TRUE(l.path == NULL);
   ASSERT_TRUE(access(dir, F_OK) != 0);
@@ -335,7 +335,7 @@ void test_lock_planted_symlink(void) {
   ASSERT_EQ_INT(ferry__write_atomic(victim, text, strlen(text), 0644), 0);
   ASSERT_EQ_INT(symlink(victim, path), 0);
   struct ferry__lock l;
-  struct ferry__lock_opts opts = {10, 0, 3600, 0};
+  struct ferry__lock_opts opts = {10, 0, 3600, 0, NULL};
   ASSERT_EQ_INT(ferry__lock_acquire(path, &opts, &l), FERRY_E_IO);
   ASSERT_TRUE(l.path == NULL);
   ASSERT_EQ_INT(ferry__is_symlink(path), 1);

@@ -13,7 +13,8 @@ from hubtest import running_hub
 from uphelpers import Uploader
 
 THRESHOLD, CHUNK = "4M", "1M"
-DEFAULT_KNOBS = {"upload_fault": None, "url_lifetime": 3600, "cdn_rate": 0,
+DEFAULT_KNOBS = {"upload_fault": None, "create_conflict": False, "url_lifetime": 3600,
+                 "cdn_rate": 0,
                  "multipart_threshold": 4 << 20, "chunk_size": 1 << 20}
 
 

@@ -15,6 +15,8 @@ DEFAULTS = {
     "hub_gzip": False,        # gzip JSON and text answers of the hub origin, as the Hub does
     "cdn_fault": None,        # see faults.py
     "upload_fault": None,     # see faults.py
+    "create_conflict": False, # POST /api/repos/create answers the Hub's 409 "conflicting
+                              # operation is in progress" (what clients retry)
     "tree_page_size": 1000,
     "list_page_size": 1000,   # most results in one page of /api/models|datasets|spaces
     "multipart_threshold": 16 << 20,

@@ -22,6 +22,9 @@ def repo_url(req, rtype, ns, name):
 def create_repo(req):
     if req.user is None:
         raise HubError(401, None, "You must be authenticated to create a repo")
+    if req.hub.knobs.get("create_conflict"):
+        raise HubError(409, None, "There is another conflicting operation is in progress on "
+                       "this repo, please retry later")
     body = req.json()
     name = body.get("name") or ""
     ns = body.get("organization") or req.user["name"]
