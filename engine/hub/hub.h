@@ -307,6 +307,15 @@ struct ferry__hub_tree {
   size_t n, cap;
   struct ferry__hub_strings *strings; /* what the entries' strings point into (tree.c) */
 };
+/* Strings in blocks (tree entries, upload file lists): n bytes that live until the blocks are
+ * freed, without a malloc each. NULL when out of memory. */
+char *ferry__hub_strings_alloc(struct ferry__hub_strings **head, size_t n);
+size_t ferry__hub_strings_bytes(const struct ferry__hub_strings *head);
+void ferry__hub_strings_free(struct ferry__hub_strings **head);
+/* Lower-case hex of n bytes into out (2n + 1 chars); returns out. */
+char *ferry__hub_hex(const unsigned char *raw, size_t n, char *out);
+/* Exactly 2n lower-case hex digits into n bytes: 0, else -1. */
+int ferry__hub_unhex(const char *hex, unsigned char *out, size_t n);
 void ferry__hub_tree_init(struct ferry__hub_tree *t);
 void ferry__hub_tree_free(struct ferry__hub_tree *t);
 /* Bytes the entries and their strings take: what a listing costs in memory. */
@@ -580,26 +589,31 @@ int ferry__hub_repo_api_path(const struct ferry__hub_repo *r, const char *suffix
 /* ---- upload_walk.c ----------------------------------------------------------------------- */
 
 /* One local file of an upload, and what the upload learns about it on the way. */
+/* One file of an upload. A million-file upload holds a million of these at once: hashes are
+ * bytes (hex only where a request or file needs text), paths live in the list's strings. */
 struct ferry__upload_file {
-  char *local;              /* path to read */
-  char *path;               /* path in the repository */
+  const char *local;        /* path to read (in the list's strings) */
+  const char *path;         /* path in the repository (in the list's strings) */
   uint64_t size;
   int64_t mtime_ns;
   uint64_t ino;
-  /* preupload's answer */
-  int lfs;                  /* upload mode "lfs" (else "regular") */
-  int ignored;              /* shouldIgnore */
-  char remote_oid[FERRY__HUB_OID_MAX + 1]; /* what the revision has at this path, or "" */
-  /* hashes: sha256 for LFS files, git blob sha1 for regular ones ("" until known) */
-  char sha256[65];
-  char sha1[41];
+  /* preupload's answer: what the revision has at this path (20 or 32 bytes, 0 = nothing) */
+  unsigned char remote_oid[32];
+  unsigned char remote_oid_len;
+  /* hashes: sha256 for LFS files, git blob sha1 for regular ones (valid when has_*) */
+  unsigned char sha256[32];
+  unsigned char sha1[20];
+  unsigned has_sha256 : 1, has_sha1 : 1;
+  unsigned lfs : 1;         /* upload mode "lfs" (else "regular") */
+  unsigned ignored : 1;     /* shouldIgnore */
+  unsigned unchanged : 1;   /* same content as the revision: not uploaded, not committed */
   int hash_error;           /* FERRY_E_* when the file could not be read */
-  int unchanged;            /* same content as the revision: not uploaded, not committed */
 };
 
 struct ferry__upload_list {
   struct ferry__upload_file *v;
   size_t n, cap;
+  struct ferry__hub_strings *strings; /* the files' local and repository paths */
   uint64_t bytes;
   int skipped_links;        /* symlinks left out because they point outside the folder */
 };

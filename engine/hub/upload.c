@@ -207,8 +207,8 @@ static int preupload(struct up *u) {
 }
 
 static int is_unchanged(const struct ferry__upload_file *f) {
-  const char *mine = f->lfs ? f->sha256 : f->sha1;
-  return f->remote_oid[0] && mine[0] && !strcmp(mine, f->remote_oid);
+  if (f->lfs) return f->has_sha256 && f->remote_oid_len == 32 && !memcmp(f->sha256, f->remote_oid, 32);
+  return f->has_sha1 && f->remote_oid_len == 20 && !memcmp(f->sha1, f->remote_oid, 20);
 }
 
 /* Hashes from the cache; the rest go to the worker threads. */
@@ -232,7 +232,7 @@ static int start_hashing(struct up *u) {
     if (f->ignored) continue;
     ferry__hash_cache_lookup(u->hash_cache, f);
     if (f->lfs) u->lfs_bytes += f->size;
-    if (f->lfs ? f->sha256[0] : f->sha1[0]) {
+    if (f->lfs ? f->has_sha256 : f->has_sha1) {
       u->cached_hash_bytes += f->size;
       u->from_cache[u->n_from_cache++] = i;
     } else {
@@ -334,7 +334,7 @@ static char *completion_body(struct up *u, struct obj *o, struct round *rd) {
     }
   }
   char *body = NULL;
-  if (ferry__lfs_completion_body(o->f->sha256, etags, a->nparts, &body))
+  if (ferry__lfs_completion_body(o->a.oid, etags, a->nparts, &body))
     fail(u, FERRY_E_NOMEM, 0, "out of memory");
   free(etags);
   return body;
@@ -356,7 +356,7 @@ static int finish_objects(struct up *u, struct obj *objs, size_t n, struct round
       const struct ferry__lfs_action *a = o->journaled ? &o->j.action : &o->a;
       if (o->a.present || (verify ? !a->verify_href : !a->chunk_size)) continue;
       if (verify) {
-        if (ferry__hub_fmt(&bodies[k], 256, "{\"oid\":\"%s\",\"size\":%llu}", o->f->sha256,
+        if (ferry__hub_fmt(&bodies[k], 256, "{\"oid\":\"%s\",\"size\":%llu}", o->a.oid,
                            (unsigned long long)o->f->size))
           err = fail(u, FERRY_E_NOMEM, 0, "out of memory");
       } else if (!(bodies[k] = completion_body(u, o, rd))) {
@@ -428,7 +428,7 @@ static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh
   if (!fs) return fail(u, FERRY_E_NOMEM, 0, "out of memory");
   for (size_t i = 0; i < n; i++) {
     fs[i] = objs[i].f;
-    memcpy(objs[i].a.oid, objs[i].f->sha256, 65);
+    ferry__hub_hex(objs[i].f->sha256, 32, objs[i].a.oid);
     objs[i].a.size = objs[i].f->size;
     objs[i].fd = -1;
   }
@@ -478,7 +478,7 @@ static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh
     }
     if (o->a.chunk_size) {
       /* A journal of the same object whose URLs are still valid replaces this batch's. */
-      o->journaled = ferry__parts_journal_load(u->parts_dir, o->f->sha256, o->f->size, &o->j);
+      o->journaled = ferry__parts_journal_load(u->parts_dir, o->a.oid, o->f->size, &o->j);
       total += o->journaled ? o->j.action.nparts : o->a.nparts;
     } else {
       total++;
@@ -819,7 +819,8 @@ static int commit_all(struct up *u) {
       struct ferry__upload_file *f = &u->files.v[i];
       if (f->ignored || f->unchanged) continue;
       if (f->lfs) {
-        err = ferry__ndjson_lfs(&b, f->path, f->sha256, f->size);
+        char oid[65];
+        err = ferry__ndjson_lfs(&b, f->path, ferry__hub_hex(f->sha256, 32, oid), f->size);
       } else {
         unsigned char *data = NULL;
         err = read_whole(f->local, f->size, &data);

@@ -52,16 +52,18 @@ int ferry__hash_file(const char *path, int git_sha1, uint64_t size, const volati
 /* ---- the cache ------------------------------------------------------------------------ */
 
 struct cached {
-  char *path;
+  const char *path;           /* in the cache's strings */
   uint64_t size, ino;
   int64_t mtime_ns;
-  char sha256[65], sha1[41];
+  unsigned char sha256[32], sha1[20];
+  unsigned has_sha256 : 1, has_sha1 : 1;
 };
 
 struct ferry__hash_cache {
   char *file;
   struct cached *v;
   size_t n;
+  struct ferry__hub_strings *strings;
 };
 
 static int by_path(const void *a, const void *b) {
@@ -69,7 +71,7 @@ static int by_path(const void *a, const void *b) {
 }
 
 /* One line: size, mtime_ns, inode, sha256 or "-", sha1 or "-", path (tabs between). */
-static int parse_line(char *line, struct cached *c) {
+static int parse_line(char *line, struct cached *c, struct ferry__hub_strings **strings) {
   char *f[6];
   for (int i = 0; i < 5; i++) {
     f[i] = line;
@@ -86,13 +88,16 @@ static int parse_line(char *line, struct cached *c) {
   if (*end) return -1;
   c->ino = strtoull(f[2], &end, 10);
   if (*end) return -1;
-  size_t l256 = strlen(f[3]), l1 = strlen(f[4]);
-  if ((l256 != 64 && strcmp(f[3], "-")) || (l1 != 40 && strcmp(f[4], "-")) || !f[5][0])
+  c->has_sha256 = strcmp(f[3], "-") != 0;
+  c->has_sha1 = strcmp(f[4], "-") != 0;
+  if ((c->has_sha256 && ferry__hub_unhex(f[3], c->sha256, 32)) ||
+      (c->has_sha1 && ferry__hub_unhex(f[4], c->sha1, 20)) || !f[5][0])
     return -1;
-  snprintf(c->sha256, sizeof(c->sha256), "%s", l256 == 64 ? f[3] : "");
-  snprintf(c->sha1, sizeof(c->sha1), "%s", l1 == 40 ? f[4] : "");
-  c->path = strdup(f[5]);
-  return c->path ? 0 : -1;
+  size_t np = strlen(f[5]) + 1;
+  char *path = ferry__hub_strings_alloc(strings, np);
+  if (!path) return -1;
+  c->path = memcpy(path, f[5], np);
+  return 0;
 }
 
 static void load(struct ferry__hash_cache *c) {
@@ -111,7 +116,7 @@ static void load(struct ferry__hash_cache *c) {
       if (!v) break;
       c->v = v;
     }
-    if (parse_line(line, &c->v[c->n]) == 0) c->n++;
+    if (parse_line(line, &c->v[c->n], &c->strings) == 0) c->n++;
   }
   free(line);
   fclose(fp);
@@ -141,51 +146,35 @@ void ferry__hash_cache_lookup(const struct ferry__hash_cache *c, struct ferry__u
   struct cached key = {.path = f->local};
   const struct cached *hit = bsearch(&key, c->v, c->n, sizeof(*c->v), by_path);
   if (!hit || hit->size != f->size || hit->mtime_ns != f->mtime_ns || hit->ino != f->ino) return;
-  if (hit->sha256[0]) memcpy(f->sha256, hit->sha256, sizeof(f->sha256));
-  if (hit->sha1[0]) memcpy(f->sha1, hit->sha1, sizeof(f->sha1));
+  if (hit->has_sha256) memcpy(f->sha256, hit->sha256, sizeof(f->sha256)), f->has_sha256 = 1;
+  if (hit->has_sha1) memcpy(f->sha1, hit->sha1, sizeof(f->sha1)), f->has_sha1 = 1;
+}
+
+/* One line per hashed file, written as it goes: a million files' lines are 150 MB. */
+static int write_lines(FILE *fp, void *user) {
+  const struct ferry__upload_list *l = user;
+  if (fprintf(fp, "%s\n", CACHE_MAGIC) < 0) return FERRY_E_IO;
+  for (size_t i = 0; i < l->n; i++) {
+    const struct ferry__upload_file *f = &l->v[i];
+    if (!f->has_sha256 && !f->has_sha1) continue;
+    if (strchr(f->local, '\n') || strchr(f->local, '\t')) continue; /* not representable */
+    char h256[65] = "-", h1[41] = "-";
+    if (f->has_sha256) ferry__hub_hex(f->sha256, 32, h256);
+    if (f->has_sha1) ferry__hub_hex(f->sha1, 20, h1);
+    if (fprintf(fp, "%llu\t%lld\t%llu\t%s\t%s\t%s\n", (unsigned long long)f->size,
+                (long long)f->mtime_ns, (unsigned long long)f->ino, h256, h1, f->local) < 0)
+      return FERRY_E_IO;
+  }
+  return 0;
 }
 
 int ferry__hash_cache_save(struct ferry__hash_cache *c, const struct ferry__upload_list *l) {
-  char *dir = strdup(c->file);
-  if (!dir) return FERRY_E_NOMEM;
-  *strrchr(dir, '/') = 0;
-  int err = ferry__mkdirs(dir);
-  free(dir);
-  if (err) return err;
-  size_t cap = 64, len = 0;
-  char *buf = malloc(cap);
-  if (!buf) return FERRY_E_NOMEM;
-  len = (size_t)snprintf(buf, cap, "%s\n", CACHE_MAGIC);
-  for (size_t i = 0; i < l->n; i++) {
-    const struct ferry__upload_file *f = &l->v[i];
-    if (!f->sha256[0] && !f->sha1[0]) continue;
-    if (strchr(f->local, '\n') || strchr(f->local, '\t')) continue; /* not representable */
-    char line[FERRY__HUB_PATH_MAX + 256];
-    int n = snprintf(line, sizeof(line), "%llu\t%lld\t%llu\t%s\t%s\t%s\n",
-                     (unsigned long long)f->size, (long long)f->mtime_ns,
-                     (unsigned long long)f->ino, f->sha256[0] ? f->sha256 : "-",
-                     f->sha1[0] ? f->sha1 : "-", f->local);
-    if (n <= 0 || (size_t)n >= sizeof(line)) continue;
-    if (len + (size_t)n + 1 > cap) {
-      while (len + (size_t)n + 1 > cap) cap *= 2;
-      char *b = realloc(buf, cap);
-      if (!b) {
-        free(buf);
-        return FERRY_E_NOMEM;
-      }
-      buf = b;
-    }
-    memcpy(buf + len, line, (size_t)n + 1);
-    len += (size_t)n;
-  }
-  err = ferry__write_atomic(c->file, buf, len, 0600);
-  free(buf);
-  return err;
+  return ferry__write_atomic_with(c->file, 0600, write_lines, (void *)l);
 }
 
 void ferry__hash_cache_free(struct ferry__hash_cache *c) {
   if (!c) return;
-  for (size_t i = 0; i < c->n; i++) free(c->v[i].path);
+  ferry__hub_strings_free(&c->strings);
   free(c->v);
   free(c->file);
   free(c);
@@ -216,9 +205,11 @@ static void *hash_worker(void *arg) {
     char hex[65] = "";
     int err = ferry__hash_file(f->local, !f->lfs, f->size, h->stop, &h->bytes, hex);
     pthread_mutex_lock(&h->mu);
+    if (!err && ferry__hub_unhex(hex, f->lfs ? f->sha256 : f->sha1, f->lfs ? 32 : 20))
+      err = FERRY_E_IO; /* cannot happen: our own digest's hex */
     f->hash_error = err;
-    if (!err && f->lfs) memcpy(f->sha256, hex, 65);
-    else if (!err) memcpy(f->sha1, hex, 41);
+    if (!err && f->lfs) f->has_sha256 = 1;
+    else if (!err) f->has_sha1 = 1;
     h->done[h->ndone++] = k;
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);

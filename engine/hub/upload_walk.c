@@ -41,12 +41,11 @@ static int add_file(struct walk *w, const char *local, const char *repo_path,
   }
   struct ferry__upload_file *f = &l->v[l->n];
   memset(f, 0, sizeof(*f));
-  f->local = strdup(local);
-  f->path = strdup(repo_path);
-  if (!f->local || !f->path) {
-    free(f->local), free(f->path);
-    return FERRY_E_NOMEM;
-  }
+  size_t nl = strlen(local) + 1, np = strlen(repo_path) + 1;
+  char *s = ferry__hub_strings_alloc(&l->strings, nl + np);
+  if (!s) return FERRY_E_NOMEM;
+  f->local = memcpy(s, local, nl);
+  f->path = memcpy(s + nl, repo_path, np);
   f->size = (uint64_t)st->st_size;
   f->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
   f->ino = (uint64_t)st->st_ino;
@@ -187,10 +186,7 @@ int ferry__upload_walk(const struct ferry__upload_walk_opts *o, struct ferry__up
 }
 
 void ferry__upload_list_free(struct ferry__upload_list *l) {
-  for (size_t i = 0; i < l->n; i++) {
-    free(l->v[i].local);
-    free(l->v[i].path);
-  }
+  ferry__hub_strings_free(&l->strings);
   free(l->v);
   memset(l, 0, sizeof(*l));
 }
