@@ -259,3 +259,46 @@ void test_hub_upload_hash_cache(void) {
   ASSERT_EQ_INT(ferry__hash_file(l.v[0].local, 0, 7, NULL, NULL, hex), FERRY_E_CHANGED);
   ferry__upload_list_free(&l);
 }
+
+/* preupload's oids are kept as bytes: a 40-hex blob id or a 64-hex sha256; anything else
+ * (upper case, odd length, not hex) is kept as nothing, so the file counts as changed. */
+void test_hub_upload_preupload_oids(void) {
+  struct ferry__upload_file v[5] = {{.path = "a", .size = 1}, {.path = "b", .size = 1},
+                                    {.path = "c", .size = 1}, {.path = "d", .size = 1},
+                                    {.path = "e", .size = 0}};
+  struct ferry__upload_list l = {.v = v, .n = 5};
+  const char *body =
+      "{\"files\":["
+      "{\"path\":\"a\",\"uploadMode\":\"regular\",\"shouldIgnore\":false,"
+      "\"oid\":\"ce013625030ba8dba906f756967f9e9ca394464a\"},"
+      "{\"path\":\"b\",\"uploadMode\":\"lfs\",\"shouldIgnore\":true,"
+      "\"oid\":\"5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03\"},"
+      "{\"path\":\"c\",\"uploadMode\":\"regular\",\"shouldIgnore\":false,"
+      "\"oid\":\"CE013625030BA8DBA906F756967F9E9CA394464A\"},"
+      "{\"path\":\"d\",\"uploadMode\":\"regular\",\"shouldIgnore\":false,"
+      "\"oid\":\"ce013625030ba8dba906f756967f9e9ca394464\"},"
+      "{\"path\":\"e\",\"uploadMode\":\"lfs\",\"shouldIgnore\":false}]}";
+  char why[256] = "", hex[65];
+  ASSERT_EQ_INT(ferry__preupload_parse(body, strlen(body), &l, 0, 5, why, sizeof(why)), 0);
+  ASSERT_EQ_INT(v[0].remote_oid_len, 20);
+  ASSERT_EQ_STR(ferry__hub_hex(v[0].remote_oid, 20, hex),
+                "ce013625030ba8dba906f756967f9e9ca394464a");
+  ASSERT_EQ_INT(v[0].lfs, 0);
+  ASSERT_EQ_INT(v[1].remote_oid_len, 32);
+  ASSERT_EQ_STR(ferry__hub_hex(v[1].remote_oid, 32, hex),
+                "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
+  ASSERT_EQ_INT(v[1].lfs, 1);
+  ASSERT_EQ_INT(v[1].ignored, 1);
+  ASSERT_EQ_INT(v[2].remote_oid_len, 0);
+  ASSERT_EQ_INT(v[3].remote_oid_len, 0);
+  ASSERT_EQ_INT(v[4].remote_oid_len, 0);
+  ASSERT_EQ_INT(v[4].lfs, 0); /* an empty file is always regular */
+  /* the hex helpers: exact length and lower case only */
+  unsigned char raw[20];
+  ASSERT_EQ_INT(ferry__hub_unhex("00ff", raw, 2), 0);
+  ASSERT_EQ_INT(raw[0], 0);
+  ASSERT_EQ_INT(raw[1], 255);
+  ASSERT_EQ_INT(ferry__hub_unhex("00ff0", raw, 2), -1);
+  ASSERT_EQ_INT(ferry__hub_unhex("00fg", raw, 2), -1);
+  ASSERT_EQ_STR(ferry__hub_hex(raw, 0, hex), "");
+}
