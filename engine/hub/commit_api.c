@@ -34,7 +34,8 @@ int ferry__preupload_body(const struct ferry__upload_list *l, size_t from, size_
     const struct ferry__upload_file *f = &l->v[i];
     unsigned char sample[SAMPLE_BYTES];
     ssize_t n = 0;
-    FILE *fp = fopen(f->local, "rbe");
+    char local[FERRY__HUB_PATH_MAX];
+    FILE *fp = fopen(ferry__upload_local(l, f, local), "rbe");
     if (fp) {
       n = (ssize_t)fread(sample, 1, sizeof(sample), fp);
       fclose(fp);

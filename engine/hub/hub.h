@@ -592,8 +592,8 @@ int ferry__hub_repo_api_path(const struct ferry__hub_repo *r, const char *suffix
 /* One file of an upload. A million-file upload holds a million of these at once: hashes are
  * bytes (hex only where a request or file needs text), paths live in the list's strings. */
 struct ferry__upload_file {
-  const char *local;        /* path to read (in the list's strings) */
-  const char *path;         /* path in the repository (in the list's strings) */
+  const char *path;         /* path in the repository (in the list's strings); the path to
+                               read is not kept: ferry__upload_local makes it */
   uint64_t size;
   int64_t mtime_ns;
   uint64_t ino;
@@ -613,7 +613,10 @@ struct ferry__upload_file {
 struct ferry__upload_list {
   struct ferry__upload_file *v;
   size_t n, cap;
-  struct ferry__hub_strings *strings; /* the files' local and repository paths */
+  struct ferry__hub_strings *strings; /* the files' repository paths */
+  char *root;               /* a folder's real path, or the one file's path as given */
+  size_t prefix_len;        /* bytes of a repository path before the folder's relative path */
+  int folder;
   uint64_t bytes;
   int skipped_links;        /* symlinks left out because they point outside the folder */
 };
@@ -631,6 +634,10 @@ struct ferry__upload_walk_opts {
 int ferry__upload_walk(const struct ferry__upload_walk_opts *o, struct ferry__upload_list *out,
                        char *why, size_t why_len);
 void ferry__upload_list_free(struct ferry__upload_list *l);
+/* The path to read for f, in buf (FERRY__HUB_PATH_MAX bytes): the folder's real path and f's
+ * path below it, as the walk found it (a million copies of the folder's path cost 40 MB+). */
+const char *ferry__upload_local(const struct ferry__upload_list *l,
+                                const struct ferry__upload_file *f, char *buf);
 
 /* ---- upload_hash.c ----------------------------------------------------------------------- */
 
@@ -640,7 +647,8 @@ void ferry__upload_list_free(struct ferry__upload_list *l);
 struct ferry__hash_cache;
 int ferry__hash_cache_open(const char *dir, const char *folder, struct ferry__hash_cache **out);
 /* Fills f->sha256 / f->sha1 from the cache when size, mtime and inode still match. */
-void ferry__hash_cache_lookup(const struct ferry__hash_cache *c, struct ferry__upload_file *f);
+void ferry__hash_cache_lookup(const struct ferry__hash_cache *c, const char *local,
+                              struct ferry__upload_file *f);
 /* Writes the hashes of `l`'s files (those known) back, atomically. */
 int ferry__hash_cache_save(struct ferry__hash_cache *c, const struct ferry__upload_list *l);
 void ferry__hash_cache_free(struct ferry__hash_cache *c);

@@ -230,7 +230,8 @@ static int start_hashing(struct up *u) {
   for (size_t i = 0; i < u->files.n; i++) {
     struct ferry__upload_file *f = &u->files.v[i];
     if (f->ignored) continue;
-    ferry__hash_cache_lookup(u->hash_cache, f);
+    char buf[FERRY__HUB_PATH_MAX];
+    ferry__hash_cache_lookup(u->hash_cache, ferry__upload_local(&u->files, f, buf), f);
     if (f->lfs) u->lfs_bytes += f->size;
     if (f->lfs ? f->has_sha256 : f->has_sha1) {
       u->cached_hash_bytes += f->size;
@@ -496,15 +497,17 @@ static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh
   for (size_t i = 0; !err && i < n; i++) {
     struct obj *o = &objs[i];
     if (o->a.present) continue;
-    o->fd = open(o->f->local, O_RDONLY | O_CLOEXEC);
+    char buf[FERRY__HUB_PATH_MAX];
+    const char *local = ferry__upload_local(&u->files, o->f, buf);
+    o->fd = open(local, O_RDONLY | O_CLOEXEC);
     if (o->fd < 0) {
-      err = fail(u, FERRY_E_IO, 0, "cannot read %s: %s", o->f->local, strerror(errno));
+      err = fail(u, FERRY_E_IO, 0, "cannot read %s: %s", local, strerror(errno));
       break;
     }
     struct stat st;
     if (fstat(o->fd, &st) != 0 || (uint64_t)st.st_size != o->f->size ||
         (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != o->f->mtime_ns) {
-      err = fail(u, FERRY_E_CHANGED, 0, "%s changed while it was being uploaded", o->f->local);
+      err = fail(u, FERRY_E_CHANGED, 0, "%s changed while it was being uploaded", local);
       break;
     }
     plan_object(u, o, rd->puts, &rd->nputs);
@@ -633,10 +636,12 @@ static int hash_and_send(struct up *u) {
         break;
       }
       struct ferry__upload_file *f = &u->files.v[k];
+      char buf[FERRY__HUB_PATH_MAX];
       if (f->hash_error) {
         err = f->hash_error == FERRY_E_INTERRUPTED
                   ? fail(u, f->hash_error, 0, "interrupted")
-                  : fail(u, f->hash_error, 0, "cannot hash %s: %s", f->local,
+                  : fail(u, f->hash_error, 0, "cannot hash %s: %s",
+                         ferry__upload_local(&u->files, f, buf),
                          f->hash_error == FERRY_E_CHANGED ? "it changed while being read"
                                                           : ferry_strerror(f->hash_error));
         break;
@@ -823,8 +828,10 @@ static int commit_all(struct up *u) {
         err = ferry__ndjson_lfs(&b, f->path, ferry__hub_hex(f->sha256, 32, oid), f->size);
       } else {
         unsigned char *data = NULL;
-        err = read_whole(f->local, f->size, &data);
-        if (err) fail(u, err, 0, "cannot read %s", f->local);
+        char buf[FERRY__HUB_PATH_MAX];
+        const char *local = ferry__upload_local(&u->files, f, buf);
+        err = read_whole(local, f->size, &data);
+        if (err) fail(u, err, 0, "cannot read %s", local);
         else err = ferry__ndjson_regular(&b, f->path, data, f->size);
         free(data);
         regular += f->size;
@@ -861,10 +868,12 @@ static int validate_readme(struct up *u) {
     struct ferry__upload_file *f = &u->files.v[i];
     if (f->ignored || strcmp(f->path, "README.md") || f->size > (16u << 20)) continue;
     unsigned char *data = NULL;
-    int err = read_whole(f->local, f->size, &data);
+    char buf[FERRY__HUB_PATH_MAX];
+    const char *local = ferry__upload_local(&u->files, f, buf);
+    int err = read_whole(local, f->size, &data);
     if (err) {
       free(data);
-      return fail(u, err, 0, "cannot read %s", f->local);
+      return fail(u, err, 0, "cannot read %s", local);
     }
     /* ferry's own check first (line numbers, no round trip), then the Hub's. */
     struct ferry_card_report rep = {0};

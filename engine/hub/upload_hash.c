@@ -141,9 +141,10 @@ int ferry__hash_cache_open(const char *dir, const char *folder, struct ferry__ha
   return 0;
 }
 
-void ferry__hash_cache_lookup(const struct ferry__hash_cache *c, struct ferry__upload_file *f) {
+void ferry__hash_cache_lookup(const struct ferry__hash_cache *c, const char *local,
+                              struct ferry__upload_file *f) {
   if (!c || !c->n) return;
-  struct cached key = {.path = f->local};
+  struct cached key = {.path = local};
   const struct cached *hit = bsearch(&key, c->v, c->n, sizeof(*c->v), by_path);
   if (!hit || hit->size != f->size || hit->mtime_ns != f->mtime_ns || hit->ino != f->ino) return;
   if (hit->has_sha256) memcpy(f->sha256, hit->sha256, sizeof(f->sha256)), f->has_sha256 = 1;
@@ -157,12 +158,14 @@ static int write_lines(FILE *fp, void *user) {
   for (size_t i = 0; i < l->n; i++) {
     const struct ferry__upload_file *f = &l->v[i];
     if (!f->has_sha256 && !f->has_sha1) continue;
-    if (strchr(f->local, '\n') || strchr(f->local, '\t')) continue; /* not representable */
+    char buf[FERRY__HUB_PATH_MAX];
+    const char *local = ferry__upload_local(l, f, buf);
+    if (strchr(local, '\n') || strchr(local, '\t')) continue; /* not representable */
     char h256[65] = "-", h1[41] = "-";
     if (f->has_sha256) ferry__hub_hex(f->sha256, 32, h256);
     if (f->has_sha1) ferry__hub_hex(f->sha1, 20, h1);
     if (fprintf(fp, "%llu\t%lld\t%llu\t%s\t%s\t%s\n", (unsigned long long)f->size,
-                (long long)f->mtime_ns, (unsigned long long)f->ino, h256, h1, f->local) < 0)
+                (long long)f->mtime_ns, (unsigned long long)f->ino, h256, h1, local) < 0)
       return FERRY_E_IO;
   }
   return 0;
@@ -203,7 +206,8 @@ static void *hash_worker(void *arg) {
     if (k == (size_t)-1) return NULL;
     struct ferry__upload_file *f = &h->l->v[k];
     char hex[65] = "";
-    int err = ferry__hash_file(f->local, !f->lfs, f->size, h->stop, &h->bytes, hex);
+    char buf[FERRY__HUB_PATH_MAX];
+    int err = ferry__hash_file(ferry__upload_local(h->l, f, buf), !f->lfs, f->size, h->stop, &h->bytes, hex);
     pthread_mutex_lock(&h->mu);
     if (!err && ferry__hub_unhex(hex, f->lfs ? f->sha256 : f->sha1, f->lfs ? 32 : 20))
       err = FERRY_E_IO; /* cannot happen: our own digest's hex */

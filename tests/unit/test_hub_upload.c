@@ -220,6 +220,11 @@ void test_hub_upload_hash_cache(void) {
   struct ferry__upload_walk_opts o = {.local_path = root, .path_in_repo = ""};
   ASSERT_EQ_INT(ferry__upload_walk(&o, &l, why, sizeof(why)), 0);
   l.v[0].lfs = 1;
+  char buf[FERRY__HUB_PATH_MAX], want[600];
+  const char *local = ferry__upload_local(&l, &l.v[0], buf);
+  ASSERT_EQ_INT(realpath(root, want) != NULL, 1);
+  strcat(want, "/w.bin");
+  ASSERT_EQ_STR(local, want); /* made from the folder and the path, as the walk found it */
   size_t todo = 0;
   struct ferry__hasher *h;
   ASSERT_EQ_INT(ferry__hasher_start(&l, &todo, 1, 2, NULL, &h), 0);
@@ -241,22 +246,22 @@ void test_hub_upload_hash_cache(void) {
   memset(copy.sha256, 0, sizeof(copy.sha256));
   copy.has_sha256 = 0;
   ASSERT_EQ_INT(ferry__hash_cache_open(cache, root, &c), 0);
-  ferry__hash_cache_lookup(c, &copy);
+  ferry__hash_cache_lookup(c, local, &copy);
   ASSERT_EQ_INT(copy.has_sha256, 1);
   ASSERT_EQ_INT(copy.has_sha1, 0);
   ASSERT_EQ_STR(ferry__hub_hex(copy.sha256, 32, text),
                 "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
   copy.has_sha256 = 0;
   copy.mtime_ns++; /* touched: hashed again */
-  ferry__hash_cache_lookup(c, &copy);
+  ferry__hash_cache_lookup(c, local, &copy);
   ASSERT_EQ_INT(copy.has_sha256, 0);
   ferry__hash_cache_free(c);
   /* git blob SHA-1 of a regular file, as `git hash-object` gives it */
   char hex[65];
-  ASSERT_EQ_INT(ferry__hash_file(l.v[0].local, 1, 6, NULL, NULL, hex), 0);
+  ASSERT_EQ_INT(ferry__hash_file(local, 1, 6, NULL, NULL, hex), 0);
   ASSERT_EQ_STR(hex, "ce013625030ba8dba906f756967f9e9ca394464a");
   /* a size that no longer matches: the file changed */
-  ASSERT_EQ_INT(ferry__hash_file(l.v[0].local, 0, 7, NULL, NULL, hex), FERRY_E_CHANGED);
+  ASSERT_EQ_INT(ferry__hash_file(local, 0, 7, NULL, NULL, hex), FERRY_E_CHANGED);
   ferry__upload_list_free(&l);
 }
 
