@@ -95,7 +95,7 @@ int ferry__lfs_batch_body(const struct ferry__upload_file *const *objs, size_t n
   json_t *list = json_array();
   for (size_t i = 0; list && i < n; i++) {
     char oid[65];
-    json_t *o = json_pack("{s:s, s:I}", "oid", ferry__hub_hex(objs[i]->sha256, 32, oid), "size",
+    json_t *o = json_pack("{s:s, s:I}", "oid", ferry__hub_hex(objs[i]->hash, 32, oid), "size",
                           (json_int_t)objs[i]->size);
     if (!o || json_array_append_new(list, o)) {
       json_decref(list);

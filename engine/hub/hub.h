@@ -600,10 +600,10 @@ struct ferry__upload_file {
   /* preupload's answer: what the revision has at this path (20 or 32 bytes, 0 = nothing) */
   unsigned char remote_oid[32];
   unsigned char remote_oid_len;
-  /* hashes: sha256 for LFS files, git blob sha1 for regular ones (valid when has_*) */
-  unsigned char sha256[32];
-  unsigned char sha1[20];
-  unsigned has_sha256 : 1, has_sha1 : 1;
+  /* the one hash the file needs, valid when `hashed`: sha256 for an LFS file, git blob sha1
+   * (its first 20 bytes) for a regular one */
+  unsigned char hash[32];
+  unsigned hashed : 1;
   unsigned lfs : 1;         /* upload mode "lfs" (else "regular") */
   unsigned ignored : 1;     /* shouldIgnore */
   unsigned unchanged : 1;   /* same content as the revision: not uploaded, not committed */

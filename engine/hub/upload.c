@@ -207,8 +207,8 @@ static int preupload(struct up *u) {
 }
 
 static int is_unchanged(const struct ferry__upload_file *f) {
-  if (f->lfs) return f->has_sha256 && f->remote_oid_len == 32 && !memcmp(f->sha256, f->remote_oid, 32);
-  return f->has_sha1 && f->remote_oid_len == 20 && !memcmp(f->sha1, f->remote_oid, 20);
+  return f->hashed && f->remote_oid_len == (f->lfs ? 32 : 20) &&
+         !memcmp(f->hash, f->remote_oid, f->remote_oid_len);
 }
 
 /* Hashes from the cache; the rest go to the worker threads. */
@@ -233,7 +233,7 @@ static int start_hashing(struct up *u) {
     char buf[FERRY__HUB_PATH_MAX];
     ferry__hash_cache_lookup(u->hash_cache, ferry__upload_local(&u->files, f, buf), f);
     if (f->lfs) u->lfs_bytes += f->size;
-    if (f->lfs ? f->has_sha256 : f->has_sha1) {
+    if (f->hashed) {
       u->cached_hash_bytes += f->size;
       u->from_cache[u->n_from_cache++] = i;
     } else {
@@ -429,7 +429,7 @@ static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh
   if (!fs) return fail(u, FERRY_E_NOMEM, 0, "out of memory");
   for (size_t i = 0; i < n; i++) {
     fs[i] = objs[i].f;
-    ferry__hub_hex(objs[i].f->sha256, 32, objs[i].a.oid);
+    ferry__hub_hex(objs[i].f->hash, 32, objs[i].a.oid);
     objs[i].a.size = objs[i].f->size;
     objs[i].fd = -1;
   }
@@ -825,7 +825,7 @@ static int commit_all(struct up *u) {
       if (f->ignored || f->unchanged) continue;
       if (f->lfs) {
         char oid[65];
-        err = ferry__ndjson_lfs(&b, f->path, ferry__hub_hex(f->sha256, 32, oid), f->size);
+        err = ferry__ndjson_lfs(&b, f->path, ferry__hub_hex(f->hash, 32, oid), f->size);
       } else {
         unsigned char *data = NULL;
         char buf[FERRY__HUB_PATH_MAX];

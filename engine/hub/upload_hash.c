@@ -147,8 +147,9 @@ void ferry__hash_cache_lookup(const struct ferry__hash_cache *c, const char *loc
   struct cached key = {.path = local};
   const struct cached *hit = bsearch(&key, c->v, c->n, sizeof(*c->v), by_path);
   if (!hit || hit->size != f->size || hit->mtime_ns != f->mtime_ns || hit->ino != f->ino) return;
-  if (hit->has_sha256) memcpy(f->sha256, hit->sha256, sizeof(f->sha256)), f->has_sha256 = 1;
-  if (hit->has_sha1) memcpy(f->sha1, hit->sha1, sizeof(f->sha1)), f->has_sha1 = 1;
+  /* the hash of the file's mode (preupload's answer), when the cache has that one */
+  if (f->lfs && hit->has_sha256) memcpy(f->hash, hit->sha256, 32), f->hashed = 1;
+  if (!f->lfs && hit->has_sha1) memcpy(f->hash, hit->sha1, 20), f->hashed = 1;
 }
 
 /* One line per hashed file, written as it goes: a million files' lines are 150 MB. */
@@ -157,13 +158,13 @@ static int write_lines(FILE *fp, void *user) {
   if (fprintf(fp, "%s\n", CACHE_MAGIC) < 0) return FERRY_E_IO;
   for (size_t i = 0; i < l->n; i++) {
     const struct ferry__upload_file *f = &l->v[i];
-    if (!f->has_sha256 && !f->has_sha1) continue;
+    if (!f->hashed) continue;
     char buf[FERRY__HUB_PATH_MAX];
     const char *local = ferry__upload_local(l, f, buf);
     if (strchr(local, '\n') || strchr(local, '\t')) continue; /* not representable */
     char h256[65] = "-", h1[41] = "-";
-    if (f->has_sha256) ferry__hub_hex(f->sha256, 32, h256);
-    if (f->has_sha1) ferry__hub_hex(f->sha1, 20, h1);
+    if (f->lfs) ferry__hub_hex(f->hash, 32, h256);
+    else ferry__hub_hex(f->hash, 20, h1);
     if (fprintf(fp, "%llu\t%lld\t%llu\t%s\t%s\t%s\n", (unsigned long long)f->size,
                 (long long)f->mtime_ns, (unsigned long long)f->ino, h256, h1, local) < 0)
       return FERRY_E_IO;
@@ -209,11 +210,10 @@ static void *hash_worker(void *arg) {
     char buf[FERRY__HUB_PATH_MAX];
     int err = ferry__hash_file(ferry__upload_local(h->l, f, buf), !f->lfs, f->size, h->stop, &h->bytes, hex);
     pthread_mutex_lock(&h->mu);
-    if (!err && ferry__hub_unhex(hex, f->lfs ? f->sha256 : f->sha1, f->lfs ? 32 : 20))
+    if (!err && ferry__hub_unhex(hex, f->hash, f->lfs ? 32 : 20))
       err = FERRY_E_IO; /* cannot happen: our own digest's hex */
     f->hash_error = err;
-    if (!err && f->lfs) f->has_sha256 = 1;
-    else if (!err) f->has_sha1 = 1;
+    f->hashed = !err;
     h->done[h->ndone++] = k;
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);

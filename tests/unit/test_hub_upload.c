@@ -234,27 +234,29 @@ void test_hub_upload_hash_cache(void) {
   ferry__hasher_free(h);
   /* sha256("hello\n"), kept as bytes */
   char text[65];
-  ASSERT_EQ_INT(l.v[0].has_sha256, 1);
-  ASSERT_EQ_INT(l.v[0].has_sha1, 0);
-  ASSERT_EQ_STR(ferry__hub_hex(l.v[0].sha256, 32, text),
+  ASSERT_EQ_INT(l.v[0].hashed, 1);
+  ASSERT_EQ_STR(ferry__hub_hex(l.v[0].hash, 32, text),
                 "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
   struct ferry__hash_cache *c;
   ASSERT_EQ_INT(ferry__hash_cache_open(cache, root, &c), 0);
   ASSERT_EQ_INT(ferry__hash_cache_save(c, &l), 0);
   ferry__hash_cache_free(c);
   struct ferry__upload_file copy = l.v[0];
-  memset(copy.sha256, 0, sizeof(copy.sha256));
-  copy.has_sha256 = 0;
+  memset(copy.hash, 0, sizeof(copy.hash));
+  copy.hashed = 0;
   ASSERT_EQ_INT(ferry__hash_cache_open(cache, root, &c), 0);
   ferry__hash_cache_lookup(c, local, &copy);
-  ASSERT_EQ_INT(copy.has_sha256, 1);
-  ASSERT_EQ_INT(copy.has_sha1, 0);
-  ASSERT_EQ_STR(ferry__hub_hex(copy.sha256, 32, text),
+  ASSERT_EQ_INT(copy.hashed, 1);
+  ASSERT_EQ_STR(ferry__hub_hex(copy.hash, 32, text),
                 "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
-  copy.has_sha256 = 0;
+  copy.hashed = 0;
+  copy.lfs = 0; /* the cache has no git sha1 of it: hashed again */
+  ferry__hash_cache_lookup(c, local, &copy);
+  ASSERT_EQ_INT(copy.hashed, 0);
+  copy.lfs = 1;
   copy.mtime_ns++; /* touched: hashed again */
   ferry__hash_cache_lookup(c, local, &copy);
-  ASSERT_EQ_INT(copy.has_sha256, 0);
+  ASSERT_EQ_INT(copy.hashed, 0);
   ferry__hash_cache_free(c);
   /* git blob SHA-1 of a regular file, as `git hash-object` gives it */
   char hex[65];
