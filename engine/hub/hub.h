@@ -649,6 +649,9 @@ int ferry__hash_cache_open(const char *dir, const char *folder, struct ferry__ha
 /* Fills f->sha256 / f->sha1 from the cache when size, mtime and inode still match. */
 void ferry__hash_cache_lookup(const struct ferry__hash_cache *c, const char *local,
                               struct ferry__upload_file *f);
+/* Frees what was read of the cache (lookups find nothing after it); save still works: it
+ * writes from the file list, so the loaded lines are not needed past the lookups. */
+void ferry__hash_cache_drop_loaded(struct ferry__hash_cache *c);
 /* Writes the hashes of `l`'s files (those known) back, atomically. */
 int ferry__hash_cache_save(struct ferry__hash_cache *c, const struct ferry__upload_list *l);
 void ferry__hash_cache_free(struct ferry__hash_cache *c);

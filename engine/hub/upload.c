@@ -240,6 +240,7 @@ static int start_hashing(struct up *u) {
       todo[n++] = i;
     }
   }
+  ferry__hash_cache_drop_loaded(u->hash_cache); /* a million lines: not held while uploading */
   err = ferry__hasher_start(&u->files, todo, n, HASH_THREADS, u->o->stop, &u->hasher);
   free(todo);
   if (err) return fail(u, err, 0, "cannot start the hashing threads");

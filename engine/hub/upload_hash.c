@@ -152,6 +152,13 @@ void ferry__hash_cache_lookup(const struct ferry__hash_cache *c, const char *loc
   if (!f->lfs && hit->has_sha1) memcpy(f->hash, hit->sha1, 20), f->hashed = 1;
 }
 
+void ferry__hash_cache_drop_loaded(struct ferry__hash_cache *c) {
+  if (!c) return;
+  ferry__hub_strings_free(&c->strings);
+  free(c->v);
+  c->v = NULL, c->n = 0;
+}
+
 /* One line per hashed file, written as it goes: a million files' lines are 150 MB. */
 static int write_lines(FILE *fp, void *user) {
   const struct ferry__upload_list *l = user;
@@ -178,8 +185,7 @@ int ferry__hash_cache_save(struct ferry__hash_cache *c, const struct ferry__uplo
 
 void ferry__hash_cache_free(struct ferry__hash_cache *c) {
   if (!c) return;
-  ferry__hub_strings_free(&c->strings);
-  free(c->v);
+  ferry__hash_cache_drop_loaded(c);
   free(c->file);
   free(c);
 }

@@ -257,6 +257,16 @@ void test_hub_upload_hash_cache(void) {
   copy.mtime_ns++; /* touched: hashed again */
   ferry__hash_cache_lookup(c, local, &copy);
   ASSERT_EQ_INT(copy.hashed, 0);
+  /* what was read is dropped after the lookups; saving still writes the list's hashes */
+  copy.mtime_ns--;
+  ferry__hash_cache_drop_loaded(c);
+  ferry__hash_cache_lookup(c, local, &copy);
+  ASSERT_EQ_INT(copy.hashed, 0);
+  ASSERT_EQ_INT(ferry__hash_cache_save(c, &l), 0);
+  ferry__hash_cache_free(c);
+  ASSERT_EQ_INT(ferry__hash_cache_open(cache, root, &c), 0);
+  ferry__hash_cache_lookup(c, local, &copy);
+  ASSERT_EQ_INT(copy.hashed, 1);
   ferry__hash_cache_free(c);
   /* git blob SHA-1 of a regular file, as `git hash-object` gives it */
   char hex[65];
