@@ -657,9 +657,10 @@ int ferry__hash_cache_save(struct ferry__hash_cache *c, const struct ferry__uplo
 void ferry__hash_cache_free(struct ferry__hash_cache *c);
 
 /* Hashing on worker threads: the files `todo` lists (indexes into l->v; sha256 when lfs,
- * else git sha1), in that order, while the caller goes on. */
+ * else git sha1), in that order, while the caller goes on. Indexes are 4 bytes: the queue
+ * and the completion order hold one per file for the whole upload. */
 struct ferry__hasher;
-int ferry__hasher_start(struct ferry__upload_list *l, const size_t *todo, size_t n, int threads,
+int ferry__hasher_start(struct ferry__upload_list *l, const uint32_t *todo, size_t n, int threads,
                         const volatile int *stop, struct ferry__hasher **out);
 /* The next file hashed (in completion order): 1 and *index, or 0 when all are done. Blocks
  * until one is ready. */

@@ -221,7 +221,11 @@ static int start_hashing(struct up *u) {
   int err = ferry__hash_cache_open(dir, folder, &u->hash_cache);
   free(dir);
   if (err) return fail(u, err, 0, "cannot open the hash cache");
-  size_t *todo = malloc((u->files.n ? u->files.n : 1) * sizeof(size_t)), n = 0;
+  if (u->files.n > UINT32_MAX) /* the hasher's 4-byte indexes */
+    return fail(u, FERRY_E_INVAL, 0, "cannot upload more than %lu files at once",
+                (unsigned long)UINT32_MAX);
+  uint32_t *todo = malloc((u->files.n ? u->files.n : 1) * sizeof(*todo));
+  size_t n = 0;
   u->from_cache = malloc((u->files.n ? u->files.n : 1) * sizeof(size_t));
   if (!todo || !u->from_cache) {
     free(todo);
@@ -237,7 +241,7 @@ static int start_hashing(struct up *u) {
       u->cached_hash_bytes += f->size;
       u->from_cache[u->n_from_cache++] = i;
     } else {
-      todo[n++] = i;
+      todo[n++] = (uint32_t)i;
     }
   }
   ferry__hash_cache_drop_loaded(u->hash_cache); /* a million lines: not held while uploading */

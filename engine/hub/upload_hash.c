@@ -194,8 +194,10 @@ void ferry__hash_cache_free(struct ferry__hash_cache *c) {
 
 struct ferry__hasher {
   struct ferry__upload_list *l;
-  size_t *todo, n, next_todo;
-  size_t *done, ndone, next_done; /* completion order */
+  uint32_t *todo;
+  size_t n, next_todo;
+  uint32_t *done;                 /* completion order */
+  size_t ndone, next_done;
   pthread_mutex_t mu;
   pthread_cond_t cv;
   pthread_t *threads;
@@ -220,20 +222,20 @@ static void *hash_worker(void *arg) {
       err = FERRY_E_IO; /* cannot happen: our own digest's hex */
     f->hash_error = err;
     f->hashed = !err;
-    h->done[h->ndone++] = k;
+    h->done[h->ndone++] = (uint32_t)k;
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
   }
 }
 
-int ferry__hasher_start(struct ferry__upload_list *l, const size_t *todo, size_t n, int threads,
+int ferry__hasher_start(struct ferry__upload_list *l, const uint32_t *todo, size_t n, int threads,
                         const volatile int *stop, struct ferry__hasher **out) {
   *out = NULL;
   struct ferry__hasher *h = calloc(1, sizeof(*h));
   if (!h) return FERRY_E_NOMEM;
   h->l = l, h->n = n, h->stop = stop;
-  h->todo = malloc((n ? n : 1) * sizeof(size_t));
-  h->done = malloc((n ? n : 1) * sizeof(size_t));
+  h->todo = malloc((n ? n : 1) * sizeof(*h->todo));
+  h->done = malloc((n ? n : 1) * sizeof(*h->done));
   if (threads < 1) threads = 1;
   if ((size_t)threads > n) threads = n ? (int)n : 1;
   h->threads = calloc((size_t)threads, sizeof(pthread_t));
@@ -241,7 +243,7 @@ int ferry__hasher_start(struct ferry__upload_list *l, const size_t *todo, size_t
     free(h->todo), free(h->done), free(h->threads), free(h);
     return FERRY_E_NOMEM;
   }
-  if (n) memcpy(h->todo, todo, n * sizeof(size_t));
+  if (n) memcpy(h->todo, todo, n * sizeof(*h->todo));
   pthread_mutex_init(&h->mu, NULL);
   pthread_cond_init(&h->cv, NULL);
   for (int i = 0; i < threads && n; i++) {

@@ -225,7 +225,7 @@ void test_hub_upload_hash_cache(void) {
   ASSERT_EQ_INT(realpath(root, want) != NULL, 1);
   strcat(want, "/w.bin");
   ASSERT_EQ_STR(local, want); /* made from the folder and the path, as the walk found it */
-  size_t todo = 0;
+  uint32_t todo = 0;
   struct ferry__hasher *h;
   ASSERT_EQ_INT(ferry__hasher_start(&l, &todo, 1, 2, NULL, &h), 0);
   size_t k;
