@@ -176,7 +176,8 @@ static int complete(struct up *u, const struct ferry__lfs_action *a,
 /* One object: LFS batch, its parts, completion and verify (when it went whole). */
 static int send_object(struct up *u, const char *repo, struct obj *ob) {
   struct ferry__upload_file f = {.path = "bench.bin", .size = ob->size};
-  memcpy(f.sha256, ob->sha256, sizeof(f.sha256));
+  if (ferry__hub_unhex(ob->sha256, f.hash, 32)) return FERRY_E_IO; /* our own hex */
+  f.hashed = 1;
   const struct ferry__upload_file *fp = &f;
   char *body = NULL, *url = NULL;
   size_t len = 0;

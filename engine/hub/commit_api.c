@@ -34,7 +34,8 @@ int ferry__preupload_body(const struct ferry__upload_list *l, size_t from, size_
     const struct ferry__upload_file *f = &l->v[i];
     unsigned char sample[SAMPLE_BYTES];
     ssize_t n = 0;
-    FILE *fp = fopen(f->local, "rbe");
+    char local[FERRY__HUB_PATH_MAX];
+    FILE *fp = fopen(ferry__upload_local(l, f, local), "rbe");
     if (fp) {
       n = (ssize_t)fread(sample, 1, sizeof(sample), fp);
       fclose(fp);
@@ -78,7 +79,10 @@ int ferry__preupload_parse(const char *body, size_t len, struct ferry__upload_li
       if (strcmp(f->path, path) != 0) continue;
       f->lfs = !strcmp(mode, "lfs") && f->size > 0; /* empty files are always regular */
       f->ignored = json_is_true(ign);
-      snprintf(f->remote_oid, sizeof(f->remote_oid), "%s", oid && strlen(oid) <= 64 ? oid : "");
+      /* a 40- or 64-hex oid, kept as bytes; anything else compares as different */
+      size_t no = oid ? strlen(oid) / 2 : 0;
+      f->remote_oid_len = (no == 20 || no == 32) && !ferry__hub_unhex(oid, f->remote_oid, no)
+                              ? (unsigned char)no : 0;
       break;
     }
   }
@@ -90,7 +94,9 @@ int ferry__lfs_batch_body(const struct ferry__upload_file *const *objs, size_t n
                           const char *ref, char **out, size_t *len) {
   json_t *list = json_array();
   for (size_t i = 0; list && i < n; i++) {
-    json_t *o = json_pack("{s:s, s:I}", "oid", objs[i]->sha256, "size", (json_int_t)objs[i]->size);
+    char oid[65];
+    json_t *o = json_pack("{s:s, s:I}", "oid", ferry__hub_hex(objs[i]->hash, 32, oid), "size",
+                          (json_int_t)objs[i]->size);
     if (!o || json_array_append_new(list, o)) {
       json_decref(list);
       return FERRY_E_NOMEM;

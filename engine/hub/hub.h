@@ -308,6 +308,15 @@ struct ferry__hub_tree {
   size_t n, cap;
   struct ferry__hub_strings *strings; /* what the entries' strings point into (tree.c) */
 };
+/* Strings in blocks (tree entries, upload file lists): n bytes that live until the blocks are
+ * freed, without a malloc each. NULL when out of memory. */
+char *ferry__hub_strings_alloc(struct ferry__hub_strings **head, size_t n);
+size_t ferry__hub_strings_bytes(const struct ferry__hub_strings *head);
+void ferry__hub_strings_free(struct ferry__hub_strings **head);
+/* Lower-case hex of n bytes into out (2n + 1 chars); returns out. */
+char *ferry__hub_hex(const unsigned char *raw, size_t n, char *out);
+/* Exactly 2n lower-case hex digits into n bytes: 0, else -1. */
+int ferry__hub_unhex(const char *hex, unsigned char *out, size_t n);
 void ferry__hub_tree_init(struct ferry__hub_tree *t);
 void ferry__hub_tree_free(struct ferry__hub_tree *t);
 /* Bytes the entries and their strings take: what a listing costs in memory. */
@@ -581,26 +590,34 @@ int ferry__hub_repo_api_path(const struct ferry__hub_repo *r, const char *suffix
 /* ---- upload_walk.c ----------------------------------------------------------------------- */
 
 /* One local file of an upload, and what the upload learns about it on the way. */
+/* One file of an upload. A million-file upload holds a million of these at once: hashes are
+ * bytes (hex only where a request or file needs text), paths live in the list's strings. */
 struct ferry__upload_file {
-  char *local;              /* path to read */
-  char *path;               /* path in the repository */
+  const char *path;         /* path in the repository (in the list's strings); the path to
+                               read is not kept: ferry__upload_local makes it */
   uint64_t size;
   int64_t mtime_ns;
   uint64_t ino;
-  /* preupload's answer */
-  int lfs;                  /* upload mode "lfs" (else "regular") */
-  int ignored;              /* shouldIgnore */
-  char remote_oid[FERRY__HUB_OID_MAX + 1]; /* what the revision has at this path, or "" */
-  /* hashes: sha256 for LFS files, git blob sha1 for regular ones ("" until known) */
-  char sha256[65];
-  char sha1[41];
+  /* preupload's answer: what the revision has at this path (20 or 32 bytes, 0 = nothing) */
+  unsigned char remote_oid[32];
+  unsigned char remote_oid_len;
+  /* the one hash the file needs, valid when `hashed`: sha256 for an LFS file, git blob sha1
+   * (its first 20 bytes) for a regular one */
+  unsigned char hash[32];
+  unsigned hashed : 1;
+  unsigned lfs : 1;         /* upload mode "lfs" (else "regular") */
+  unsigned ignored : 1;     /* shouldIgnore */
+  unsigned unchanged : 1;   /* same content as the revision: not uploaded, not committed */
   int hash_error;           /* FERRY_E_* when the file could not be read */
-  int unchanged;            /* same content as the revision: not uploaded, not committed */
 };
 
 struct ferry__upload_list {
   struct ferry__upload_file *v;
   size_t n, cap;
+  struct ferry__hub_strings *strings; /* the files' repository paths */
+  char *root;               /* a folder's real path, or the one file's path as given */
+  size_t prefix_len;        /* bytes of a repository path before the folder's relative path */
+  int folder;
   uint64_t bytes;
   int skipped_links;        /* symlinks left out because they point outside the folder */
 };
@@ -618,6 +635,10 @@ struct ferry__upload_walk_opts {
 int ferry__upload_walk(const struct ferry__upload_walk_opts *o, struct ferry__upload_list *out,
                        char *why, size_t why_len);
 void ferry__upload_list_free(struct ferry__upload_list *l);
+/* The path to read for f, in buf (FERRY__HUB_PATH_MAX bytes): the folder's real path and f's
+ * path below it, as the walk found it (a million copies of the folder's path cost 40 MB+). */
+const char *ferry__upload_local(const struct ferry__upload_list *l,
+                                const struct ferry__upload_file *f, char *buf);
 
 /* ---- upload_hash.c ----------------------------------------------------------------------- */
 
@@ -627,15 +648,20 @@ void ferry__upload_list_free(struct ferry__upload_list *l);
 struct ferry__hash_cache;
 int ferry__hash_cache_open(const char *dir, const char *folder, struct ferry__hash_cache **out);
 /* Fills f->sha256 / f->sha1 from the cache when size, mtime and inode still match. */
-void ferry__hash_cache_lookup(const struct ferry__hash_cache *c, struct ferry__upload_file *f);
+void ferry__hash_cache_lookup(const struct ferry__hash_cache *c, const char *local,
+                              struct ferry__upload_file *f);
+/* Frees what was read of the cache (lookups find nothing after it); save still works: it
+ * writes from the file list, so the loaded lines are not needed past the lookups. */
+void ferry__hash_cache_drop_loaded(struct ferry__hash_cache *c);
 /* Writes the hashes of `l`'s files (those known) back, atomically. */
 int ferry__hash_cache_save(struct ferry__hash_cache *c, const struct ferry__upload_list *l);
 void ferry__hash_cache_free(struct ferry__hash_cache *c);
 
 /* Hashing on worker threads: the files `todo` lists (indexes into l->v; sha256 when lfs,
- * else git sha1), in that order, while the caller goes on. */
+ * else git sha1), in that order, while the caller goes on. Indexes are 4 bytes: the queue
+ * and the completion order hold one per file for the whole upload. */
 struct ferry__hasher;
-int ferry__hasher_start(struct ferry__upload_list *l, const size_t *todo, size_t n, int threads,
+int ferry__hasher_start(struct ferry__upload_list *l, const uint32_t *todo, size_t n, int threads,
                         const struct ferry_stop *stop, struct ferry__hasher **out);
 /* The next file hashed (in completion order): 1 and *index, or 0 when all are done. Blocks
  * until one is ready. */

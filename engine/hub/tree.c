@@ -23,16 +23,26 @@ struct ferry__hub_strings {
   char data[];
 };
 
-static char *strings_alloc(struct ferry__hub_tree *t, size_t n) {
-  struct ferry__hub_strings *b = t->strings;
+char *ferry__hub_strings_alloc(struct ferry__hub_strings **head, size_t n) {
+  struct ferry__hub_strings *b = *head;
   if (!b || b->cap - b->used < n) {
     size_t cap = n > STRING_BLOCK ? n : STRING_BLOCK;
     if (!(b = malloc(sizeof(*b) + cap))) return NULL;
-    *b = (struct ferry__hub_strings){t->strings, 0, cap};
-    t->strings = b;
+    *b = (struct ferry__hub_strings){*head, 0, cap};
+    *head = b;
   }
   b->used += n;
   return b->data + b->used - n;
+}
+
+size_t ferry__hub_strings_bytes(const struct ferry__hub_strings *head) {
+  size_t n = 0;
+  for (const struct ferry__hub_strings *b = head; b; b = b->prev) n += b->used;
+  return n;
+}
+
+static char *strings_alloc(struct ferry__hub_tree *t, size_t n) {
+  return ferry__hub_strings_alloc(&t->strings, n);
 }
 
 /* Where the strings end now, and back to there (a page that fails leaves no strings). */
@@ -54,16 +64,22 @@ static void strings_back_to(struct ferry__hub_tree *t, struct strings_mark m) {
   if (t->strings) t->strings->used = m.used;
 }
 
+void ferry__hub_strings_free(struct ferry__hub_strings **head) {
+  while (*head) {
+    struct ferry__hub_strings *b = *head;
+    *head = b->prev;
+    free(b);
+  }
+}
+
 void ferry__hub_tree_free(struct ferry__hub_tree *t) {
-  strings_back_to(t, (struct strings_mark){NULL, 0});
+  ferry__hub_strings_free(&t->strings);
   free(t->v);
   memset(t, 0, sizeof(*t));
 }
 
 size_t ferry__hub_tree_bytes(const struct ferry__hub_tree *t) {
-  size_t n = t->n * sizeof(*t->v);
-  for (const struct ferry__hub_strings *b = t->strings; b; b = b->prev) n += b->used;
-  return n;
+  return t->n * sizeof(*t->v) + ferry__hub_strings_bytes(t->strings);
 }
 
 static int push(struct ferry__hub_tree *t, const struct ferry__hub_entry *e) {
@@ -116,9 +132,7 @@ static int pack(struct ferry__hub_tree *t, struct ferry__hub_entry *e, const cha
   char *p = strings_alloc(t, np + no + nl + nx);
   if (!p) return FERRY_E_NOMEM;
   e->path = memcpy(p, path, np);
-  size_t got = 0;
-  if (e->oid_raw && (!OPENSSL_hexstr2buf_ex((unsigned char *)p + np, 20, &got, x->oid, '\0') ||
-                     got != 20))
+  if (e->oid_raw && ferry__hub_unhex(x->oid, (unsigned char *)p + np, 20) != 0)
     return FERRY_E_NOMEM; /* checked hex: only its own failure */
   if (!e->oid_raw) memcpy(p + np, x->oid, no);
   if (nl) {
@@ -129,18 +143,28 @@ static int pack(struct ferry__hub_tree *t, struct ferry__hub_entry *e, const cha
   return 0;
 }
 
-const char *ferry__hub_entry_oid(const struct ferry__hub_entry *e, char buf[FERRY__HUB_OID_TEXT]) {
+char *ferry__hub_hex(const unsigned char *raw, size_t n, char *out) {
   /* OpenSSL's OPENSSL_buf2hexstr writes upper case; git and the Hub name blobs in lower case,
-   * and this runs for every file several times (a table, not 20 snprintf calls). */
+   * and this runs for every file several times (a table, not snprintf per byte). */
   static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = digits[raw[i] >> 4];
+    out[2 * i + 1] = digits[raw[i] & 15];
+  }
+  out[2 * n] = 0;
+  return out;
+}
+
+int ferry__hub_unhex(const char *hex, unsigned char *out, size_t n) {
+  size_t got = 0;
+  if (!is_hex(hex, 2 * n)) return -1;
+  return OPENSSL_hexstr2buf_ex(out, n, &got, hex, '\0') && got == n ? 0 : -1;
+}
+
+const char *ferry__hub_entry_oid(const struct ferry__hub_entry *e, char buf[FERRY__HUB_OID_TEXT]) {
   const unsigned char *raw = ferry__hub_entry_oid_raw(e);
   if (!raw) return e->path + strlen(e->path) + 1;
-  for (int i = 0; i < 20; i++) {
-    buf[2 * i] = digits[raw[i] >> 4];
-    buf[2 * i + 1] = digits[raw[i] & 15];
-  }
-  buf[40] = 0;
-  return buf;
+  return ferry__hub_hex(raw, 20, buf);
 }
 
 /* What is wrong with a file name from the server, in words (NULL: a usable string of at most

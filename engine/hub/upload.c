@@ -211,8 +211,8 @@ static int preupload(struct up *u) {
 }
 
 static int is_unchanged(const struct ferry__upload_file *f) {
-  const char *mine = f->lfs ? f->sha256 : f->sha1;
-  return f->remote_oid[0] && mine[0] && !strcmp(mine, f->remote_oid);
+  return f->hashed && f->remote_oid_len == (f->lfs ? 32 : 20) &&
+         !memcmp(f->hash, f->remote_oid, f->remote_oid_len);
 }
 
 /* Hashes from the cache; the rest go to the worker threads. */
@@ -225,7 +225,11 @@ static int start_hashing(struct up *u) {
   int err = ferry__hash_cache_open(dir, folder, &u->hash_cache);
   free(dir);
   if (err) return fail(u, err, 0, "cannot open the hash cache");
-  size_t *todo = malloc((u->files.n ? u->files.n : 1) * sizeof(size_t)), n = 0;
+  if (u->files.n > UINT32_MAX) /* the hasher's 4-byte indexes */
+    return fail(u, FERRY_E_INVAL, 0, "cannot upload more than %lu files at once",
+                (unsigned long)UINT32_MAX);
+  uint32_t *todo = malloc((u->files.n ? u->files.n : 1) * sizeof(*todo));
+  size_t n = 0;
   u->from_cache = malloc((u->files.n ? u->files.n : 1) * sizeof(size_t));
   if (!todo || !u->from_cache) {
     free(todo);
@@ -234,15 +238,17 @@ static int start_hashing(struct up *u) {
   for (size_t i = 0; i < u->files.n; i++) {
     struct ferry__upload_file *f = &u->files.v[i];
     if (f->ignored) continue;
-    ferry__hash_cache_lookup(u->hash_cache, f);
+    char buf[FERRY__HUB_PATH_MAX];
+    ferry__hash_cache_lookup(u->hash_cache, ferry__upload_local(&u->files, f, buf), f);
     if (f->lfs) u->lfs_bytes += f->size;
-    if (f->lfs ? f->sha256[0] : f->sha1[0]) {
+    if (f->hashed) {
       u->cached_hash_bytes += f->size;
       u->from_cache[u->n_from_cache++] = i;
     } else {
-      todo[n++] = i;
+      todo[n++] = (uint32_t)i;
     }
   }
+  ferry__hash_cache_drop_loaded(u->hash_cache); /* a million lines: not held while uploading */
   err = ferry__hasher_start(&u->files, todo, n, HASH_THREADS, user_stop(u), &u->hasher);
   free(todo);
   if (err) return fail(u, err, 0, "cannot start the hashing threads");
@@ -338,7 +344,7 @@ static char *completion_body(struct up *u, struct obj *o, struct round *rd) {
     }
   }
   char *body = NULL;
-  if (ferry__lfs_completion_body(o->f->sha256, etags, a->nparts, &body))
+  if (ferry__lfs_completion_body(o->a.oid, etags, a->nparts, &body))
     fail(u, FERRY_E_NOMEM, 0, "out of memory");
   free(etags);
   return body;
@@ -360,7 +366,7 @@ static int finish_objects(struct up *u, struct obj *objs, size_t n, struct round
       const struct ferry__lfs_action *a = o->journaled ? &o->j.action : &o->a;
       if (o->a.present || (verify ? !a->verify_href : !a->chunk_size)) continue;
       if (verify) {
-        if (ferry__hub_fmt(&bodies[k], 256, "{\"oid\":\"%s\",\"size\":%llu}", o->f->sha256,
+        if (ferry__hub_fmt(&bodies[k], 256, "{\"oid\":\"%s\",\"size\":%llu}", o->a.oid,
                            (unsigned long long)o->f->size))
           err = fail(u, FERRY_E_NOMEM, 0, "out of memory");
       } else if (!(bodies[k] = completion_body(u, o, rd))) {
@@ -432,7 +438,7 @@ static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh
   if (!fs) return fail(u, FERRY_E_NOMEM, 0, "out of memory");
   for (size_t i = 0; i < n; i++) {
     fs[i] = objs[i].f;
-    memcpy(objs[i].a.oid, objs[i].f->sha256, 65);
+    ferry__hub_hex(objs[i].f->hash, 32, objs[i].a.oid);
     objs[i].a.size = objs[i].f->size;
     objs[i].fd = -1;
   }
@@ -482,7 +488,7 @@ static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh
     }
     if (o->a.chunk_size) {
       /* A journal of the same object whose URLs are still valid replaces this batch's. */
-      o->journaled = ferry__parts_journal_load(u->parts_dir, o->f->sha256, o->f->size, &o->j);
+      o->journaled = ferry__parts_journal_load(u->parts_dir, o->a.oid, o->f->size, &o->j);
       total += o->journaled ? o->j.action.nparts : o->a.nparts;
     } else {
       total++;
@@ -500,15 +506,17 @@ static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh
   for (size_t i = 0; !err && i < n; i++) {
     struct obj *o = &objs[i];
     if (o->a.present) continue;
-    o->fd = open(o->f->local, O_RDONLY | O_CLOEXEC);
+    char buf[FERRY__HUB_PATH_MAX];
+    const char *local = ferry__upload_local(&u->files, o->f, buf);
+    o->fd = open(local, O_RDONLY | O_CLOEXEC);
     if (o->fd < 0) {
-      err = fail(u, FERRY_E_IO, 0, "cannot read %s: %s", o->f->local, strerror(errno));
+      err = fail(u, FERRY_E_IO, 0, "cannot read %s: %s", local, strerror(errno));
       break;
     }
     struct stat st;
     if (fstat(o->fd, &st) != 0 || (uint64_t)st.st_size != o->f->size ||
         (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != o->f->mtime_ns) {
-      err = fail(u, FERRY_E_CHANGED, 0, "%s changed while it was being uploaded", o->f->local);
+      err = fail(u, FERRY_E_CHANGED, 0, "%s changed while it was being uploaded", local);
       break;
     }
     plan_object(u, o, rd->puts, &rd->nputs);
@@ -637,10 +645,12 @@ static int hash_and_send(struct up *u) {
         break;
       }
       struct ferry__upload_file *f = &u->files.v[k];
+      char buf[FERRY__HUB_PATH_MAX];
       if (f->hash_error) {
         err = f->hash_error == FERRY_E_INTERRUPTED
                   ? fail(u, f->hash_error, 0, "interrupted")
-                  : fail(u, f->hash_error, 0, "cannot hash %s: %s", f->local,
+                  : fail(u, f->hash_error, 0, "cannot hash %s: %s",
+                         ferry__upload_local(&u->files, f, buf),
                          f->hash_error == FERRY_E_CHANGED ? "it changed while being read"
                                                           : ferry_strerror(f->hash_error));
         break;
@@ -823,11 +833,14 @@ static int commit_all(struct up *u) {
       struct ferry__upload_file *f = &u->files.v[i];
       if (f->ignored || f->unchanged) continue;
       if (f->lfs) {
-        err = ferry__ndjson_lfs(&b, f->path, f->sha256, f->size);
+        char oid[65];
+        err = ferry__ndjson_lfs(&b, f->path, ferry__hub_hex(f->hash, 32, oid), f->size);
       } else {
         unsigned char *data = NULL;
-        err = read_whole(f->local, f->size, &data);
-        if (err) fail(u, err, 0, "cannot read %s", f->local);
+        char buf[FERRY__HUB_PATH_MAX];
+        const char *local = ferry__upload_local(&u->files, f, buf);
+        err = read_whole(local, f->size, &data);
+        if (err) fail(u, err, 0, "cannot read %s", local);
         else err = ferry__ndjson_regular(&b, f->path, data, f->size);
         free(data);
         regular += f->size;
@@ -864,10 +877,12 @@ static int validate_readme(struct up *u) {
     struct ferry__upload_file *f = &u->files.v[i];
     if (f->ignored || strcmp(f->path, "README.md") || f->size > (16u << 20)) continue;
     unsigned char *data = NULL;
-    int err = read_whole(f->local, f->size, &data);
+    char buf[FERRY__HUB_PATH_MAX];
+    const char *local = ferry__upload_local(&u->files, f, buf);
+    int err = read_whole(local, f->size, &data);
     if (err) {
       free(data);
-      return fail(u, err, 0, "cannot read %s", f->local);
+      return fail(u, err, 0, "cannot read %s", local);
     }
     /* ferry's own check first (line numbers, no round trip), then the Hub's. */
     struct ferry_card_report rep = {0};

@@ -52,16 +52,18 @@ int ferry__hash_file(const char *path, int git_sha1, uint64_t size, const struct
 /* ---- the cache ------------------------------------------------------------------------ */
 
 struct cached {
-  char *path;
+  const char *path;           /* in the cache's strings */
   uint64_t size, ino;
   int64_t mtime_ns;
-  char sha256[65], sha1[41];
+  unsigned char sha256[32], sha1[20];
+  unsigned has_sha256 : 1, has_sha1 : 1;
 };
 
 struct ferry__hash_cache {
   char *file;
   struct cached *v;
   size_t n;
+  struct ferry__hub_strings *strings;
 };
 
 static int by_path(const void *a, const void *b) {
@@ -69,7 +71,7 @@ static int by_path(const void *a, const void *b) {
 }
 
 /* One line: size, mtime_ns, inode, sha256 or "-", sha1 or "-", path (tabs between). */
-static int parse_line(char *line, struct cached *c) {
+static int parse_line(char *line, struct cached *c, struct ferry__hub_strings **strings) {
   char *f[6];
   for (int i = 0; i < 5; i++) {
     f[i] = line;
@@ -86,13 +88,16 @@ static int parse_line(char *line, struct cached *c) {
   if (*end) return -1;
   c->ino = strtoull(f[2], &end, 10);
   if (*end) return -1;
-  size_t l256 = strlen(f[3]), l1 = strlen(f[4]);
-  if ((l256 != 64 && strcmp(f[3], "-")) || (l1 != 40 && strcmp(f[4], "-")) || !f[5][0])
+  c->has_sha256 = strcmp(f[3], "-") != 0;
+  c->has_sha1 = strcmp(f[4], "-") != 0;
+  if ((c->has_sha256 && ferry__hub_unhex(f[3], c->sha256, 32)) ||
+      (c->has_sha1 && ferry__hub_unhex(f[4], c->sha1, 20)) || !f[5][0])
     return -1;
-  snprintf(c->sha256, sizeof(c->sha256), "%s", l256 == 64 ? f[3] : "");
-  snprintf(c->sha1, sizeof(c->sha1), "%s", l1 == 40 ? f[4] : "");
-  c->path = strdup(f[5]);
-  return c->path ? 0 : -1;
+  size_t np = strlen(f[5]) + 1;
+  char *path = ferry__hub_strings_alloc(strings, np);
+  if (!path) return -1;
+  c->path = memcpy(path, f[5], np);
+  return 0;
 }
 
 static void load(struct ferry__hash_cache *c) {
@@ -111,7 +116,7 @@ static void load(struct ferry__hash_cache *c) {
       if (!v) break;
       c->v = v;
     }
-    if (parse_line(line, &c->v[c->n]) == 0) c->n++;
+    if (parse_line(line, &c->v[c->n], &c->strings) == 0) c->n++;
   }
   free(line);
   fclose(fp);
@@ -136,57 +141,51 @@ int ferry__hash_cache_open(const char *dir, const char *folder, struct ferry__ha
   return 0;
 }
 
-void ferry__hash_cache_lookup(const struct ferry__hash_cache *c, struct ferry__upload_file *f) {
+void ferry__hash_cache_lookup(const struct ferry__hash_cache *c, const char *local,
+                              struct ferry__upload_file *f) {
   if (!c || !c->n) return;
-  struct cached key = {.path = f->local};
+  struct cached key = {.path = local};
   const struct cached *hit = bsearch(&key, c->v, c->n, sizeof(*c->v), by_path);
   if (!hit || hit->size != f->size || hit->mtime_ns != f->mtime_ns || hit->ino != f->ino) return;
-  if (hit->sha256[0]) memcpy(f->sha256, hit->sha256, sizeof(f->sha256));
-  if (hit->sha1[0]) memcpy(f->sha1, hit->sha1, sizeof(f->sha1));
+  /* the hash of the file's mode (preupload's answer), when the cache has that one */
+  if (f->lfs && hit->has_sha256) memcpy(f->hash, hit->sha256, 32), f->hashed = 1;
+  if (!f->lfs && hit->has_sha1) memcpy(f->hash, hit->sha1, 20), f->hashed = 1;
+}
+
+void ferry__hash_cache_drop_loaded(struct ferry__hash_cache *c) {
+  if (!c) return;
+  ferry__hub_strings_free(&c->strings);
+  free(c->v);
+  c->v = NULL, c->n = 0;
+}
+
+/* One line per hashed file, written as it goes: a million files' lines are 150 MB. */
+static int write_lines(FILE *fp, void *user) {
+  const struct ferry__upload_list *l = user;
+  if (fprintf(fp, "%s\n", CACHE_MAGIC) < 0) return FERRY_E_IO;
+  for (size_t i = 0; i < l->n; i++) {
+    const struct ferry__upload_file *f = &l->v[i];
+    if (!f->hashed) continue;
+    char buf[FERRY__HUB_PATH_MAX];
+    const char *local = ferry__upload_local(l, f, buf);
+    if (strchr(local, '\n') || strchr(local, '\t')) continue; /* not representable */
+    char h256[65] = "-", h1[41] = "-";
+    if (f->lfs) ferry__hub_hex(f->hash, 32, h256);
+    else ferry__hub_hex(f->hash, 20, h1);
+    if (fprintf(fp, "%llu\t%lld\t%llu\t%s\t%s\t%s\n", (unsigned long long)f->size,
+                (long long)f->mtime_ns, (unsigned long long)f->ino, h256, h1, local) < 0)
+      return FERRY_E_IO;
+  }
+  return 0;
 }
 
 int ferry__hash_cache_save(struct ferry__hash_cache *c, const struct ferry__upload_list *l) {
-  char *dir = strdup(c->file);
-  if (!dir) return FERRY_E_NOMEM;
-  *strrchr(dir, '/') = 0;
-  int err = ferry__mkdirs(dir);
-  free(dir);
-  if (err) return err;
-  size_t cap = 64, len = 0;
-  char *buf = malloc(cap);
-  if (!buf) return FERRY_E_NOMEM;
-  len = (size_t)snprintf(buf, cap, "%s\n", CACHE_MAGIC);
-  for (size_t i = 0; i < l->n; i++) {
-    const struct ferry__upload_file *f = &l->v[i];
-    if (!f->sha256[0] && !f->sha1[0]) continue;
-    if (strchr(f->local, '\n') || strchr(f->local, '\t')) continue; /* not representable */
-    char line[FERRY__HUB_PATH_MAX + 256];
-    int n = snprintf(line, sizeof(line), "%llu\t%lld\t%llu\t%s\t%s\t%s\n",
-                     (unsigned long long)f->size, (long long)f->mtime_ns,
-                     (unsigned long long)f->ino, f->sha256[0] ? f->sha256 : "-",
-                     f->sha1[0] ? f->sha1 : "-", f->local);
-    if (n <= 0 || (size_t)n >= sizeof(line)) continue;
-    if (len + (size_t)n + 1 > cap) {
-      while (len + (size_t)n + 1 > cap) cap *= 2;
-      char *b = realloc(buf, cap);
-      if (!b) {
-        free(buf);
-        return FERRY_E_NOMEM;
-      }
-      buf = b;
-    }
-    memcpy(buf + len, line, (size_t)n + 1);
-    len += (size_t)n;
-  }
-  err = ferry__write_atomic(c->file, buf, len, 0600);
-  free(buf);
-  return err;
+  return ferry__write_atomic_with(c->file, 0600, write_lines, (void *)l);
 }
 
 void ferry__hash_cache_free(struct ferry__hash_cache *c) {
   if (!c) return;
-  for (size_t i = 0; i < c->n; i++) free(c->v[i].path);
-  free(c->v);
+  ferry__hash_cache_drop_loaded(c);
   free(c->file);
   free(c);
 }
@@ -195,8 +194,10 @@ void ferry__hash_cache_free(struct ferry__hash_cache *c) {
 
 struct ferry__hasher {
   struct ferry__upload_list *l;
-  size_t *todo, n, next_todo;
-  size_t *done, ndone, next_done; /* completion order */
+  uint32_t *todo;
+  size_t n, next_todo;
+  uint32_t *done;                 /* completion order */
+  size_t ndone, next_done;
   pthread_mutex_t mu;
   pthread_cond_t cv;
   pthread_t *threads;
@@ -214,25 +215,27 @@ static void *hash_worker(void *arg) {
     if (k == (size_t)-1) return NULL;
     struct ferry__upload_file *f = &h->l->v[k];
     char hex[65] = "";
-    int err = ferry__hash_file(f->local, !f->lfs, f->size, h->stop, &h->bytes, hex);
+    char buf[FERRY__HUB_PATH_MAX];
+    int err = ferry__hash_file(ferry__upload_local(h->l, f, buf), !f->lfs, f->size, h->stop, &h->bytes, hex);
     pthread_mutex_lock(&h->mu);
+    if (!err && ferry__hub_unhex(hex, f->hash, f->lfs ? 32 : 20))
+      err = FERRY_E_IO; /* cannot happen: our own digest's hex */
     f->hash_error = err;
-    if (!err && f->lfs) memcpy(f->sha256, hex, 65);
-    else if (!err) memcpy(f->sha1, hex, 41);
-    h->done[h->ndone++] = k;
+    f->hashed = !err;
+    h->done[h->ndone++] = (uint32_t)k;
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
   }
 }
 
-int ferry__hasher_start(struct ferry__upload_list *l, const size_t *todo, size_t n, int threads,
+int ferry__hasher_start(struct ferry__upload_list *l, const uint32_t *todo, size_t n, int threads,
                         const struct ferry_stop *stop, struct ferry__hasher **out) {
   *out = NULL;
   struct ferry__hasher *h = calloc(1, sizeof(*h));
   if (!h) return FERRY_E_NOMEM;
   h->l = l, h->n = n, h->stop = stop;
-  h->todo = malloc((n ? n : 1) * sizeof(size_t));
-  h->done = malloc((n ? n : 1) * sizeof(size_t));
+  h->todo = malloc((n ? n : 1) * sizeof(*h->todo));
+  h->done = malloc((n ? n : 1) * sizeof(*h->done));
   if (threads < 1) threads = 1;
   if ((size_t)threads > n) threads = n ? (int)n : 1;
   h->threads = calloc((size_t)threads, sizeof(pthread_t));
@@ -240,7 +243,7 @@ int ferry__hasher_start(struct ferry__upload_list *l, const size_t *todo, size_t
     free(h->todo), free(h->done), free(h->threads), free(h);
     return FERRY_E_NOMEM;
   }
-  if (n) memcpy(h->todo, todo, n * sizeof(size_t));
+  if (n) memcpy(h->todo, todo, n * sizeof(*h->todo));
   pthread_mutex_init(&h->mu, NULL);
   pthread_cond_init(&h->cv, NULL);
   for (int i = 0; i < threads && n; i++) {

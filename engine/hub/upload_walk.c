@@ -30,8 +30,8 @@ struct walk {
   size_t why_len;
 };
 
-static int add_file(struct walk *w, const char *local, const char *repo_path,
-                    const struct stat *st) {
+/* Only the repository path is kept: `local` is the list's root and the path below it. */
+static int add_file(struct walk *w, const char *repo_path, const struct stat *st) {
   struct ferry__upload_list *l = w->out;
   if (l->n == l->cap) {
     size_t cap = l->cap ? l->cap * 2 : 64;
@@ -41,12 +41,10 @@ static int add_file(struct walk *w, const char *local, const char *repo_path,
   }
   struct ferry__upload_file *f = &l->v[l->n];
   memset(f, 0, sizeof(*f));
-  f->local = strdup(local);
-  f->path = strdup(repo_path);
-  if (!f->local || !f->path) {
-    free(f->local), free(f->path);
-    return FERRY_E_NOMEM;
-  }
+  size_t np = strlen(repo_path) + 1;
+  char *s = ferry__hub_strings_alloc(&l->strings, np);
+  if (!s) return FERRY_E_NOMEM;
+  f->path = memcpy(s, repo_path, np);
   f->size = (uint64_t)st->st_size;
   f->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
   f->ino = (uint64_t)st->st_ino;
@@ -91,7 +89,7 @@ static int consider(struct walk *w, const char *local, const char *rel, const st
     snprintf(w->why, w->why_len, "cannot upload %s: not a valid path in a repository", rel);
     err = FERRY_E_INVAL;
   }
-  if (!err) err = add_file(w, local, repo_path, &st);
+  if (!err) err = add_file(w, repo_path, &st);
   free(repo_path);
   return err;
 }
@@ -160,7 +158,9 @@ int ferry__upload_walk(const struct ferry__upload_walk_opts *o, struct ferry__up
       snprintf(why, why_len, "not a valid path in a repository: %s", o->path_in_repo);
       return FERRY_E_INVAL;
     }
-    err = add_file(&w, o->local_path, o->path_in_repo, &st);
+    out->root = strdup(o->local_path);
+    err = out->root ? add_file(&w, o->path_in_repo, &st) : FERRY_E_NOMEM;
+    if (err) ferry__upload_list_free(out);
     return err;
   }
   if (!S_ISDIR(st.st_mode)) {
@@ -171,9 +171,16 @@ int ferry__upload_walk(const struct ferry__upload_walk_opts *o, struct ferry__up
     snprintf(why, why_len, "not a valid path in a repository: %s", o->path_in_repo);
     return FERRY_E_INVAL;
   }
+  out->folder = 1;
+  out->prefix_len = o->path_in_repo[0] ? strlen(o->path_in_repo) + 1 : 0;
+  out->root = strdup(w.root_real);
   w.n_ignore = o->n_exclude + N_ALWAYS_IGNORED;
   w.ignore = calloc(w.n_ignore, sizeof(*w.ignore));
-  if (!w.ignore) return FERRY_E_NOMEM;
+  if (!w.ignore || !out->root) {
+    free(w.ignore);
+    ferry__upload_list_free(out);
+    return FERRY_E_NOMEM;
+  }
   for (size_t i = 0; i < o->n_exclude; i++) w.ignore[i] = o->exclude[i];
   for (size_t i = 0; i < N_ALWAYS_IGNORED; i++) w.ignore[o->n_exclude + i] = always_ignored[i];
   err = walk_dir(&w, w.root_real, "", 0);
@@ -187,10 +194,16 @@ int ferry__upload_walk(const struct ferry__upload_walk_opts *o, struct ferry__up
 }
 
 void ferry__upload_list_free(struct ferry__upload_list *l) {
-  for (size_t i = 0; i < l->n; i++) {
-    free(l->v[i].local);
-    free(l->v[i].path);
-  }
+  ferry__hub_strings_free(&l->strings);
+  free(l->root);
   free(l->v);
   memset(l, 0, sizeof(*l));
+}
+
+const char *ferry__upload_local(const struct ferry__upload_list *l,
+                                const struct ferry__upload_file *f, char *buf) {
+  if (!l->folder) return l->root;
+  /* The walk made root/rel within FERRY__HUB_PATH_MAX: this is the same string. */
+  snprintf(buf, FERRY__HUB_PATH_MAX, "%s/%s", l->root, f->path + l->prefix_len);
+  return buf;
 }

@@ -151,6 +151,7 @@
   X(hub_upload_parts_journal) \
   X(hub_upload_walk) \
   X(hub_upload_hash_cache) \
+  X(hub_upload_preupload_oids) \
   X(hub_listing_next_page) \
   X(hub_listing_sort_keys) \
   X(hub_repo_id_parse_public) \

@@ -220,34 +220,102 @@ void test_hub_upload_hash_cache(void) {
   struct ferry__upload_walk_opts o = {.local_path = root, .path_in_repo = ""};
   ASSERT_EQ_INT(ferry__upload_walk(&o, &l, why, sizeof(why)), 0);
   l.v[0].lfs = 1;
-  size_t todo = 0;
+  char buf[FERRY__HUB_PATH_MAX], want[600];
+  const char *local = ferry__upload_local(&l, &l.v[0], buf);
+  ASSERT_EQ_INT(realpath(root, want) != NULL, 1);
+  strcat(want, "/w.bin");
+  ASSERT_EQ_STR(local, want); /* made from the folder and the path, as the walk found it */
+  uint32_t todo = 0;
   struct ferry__hasher *h;
   ASSERT_EQ_INT(ferry__hasher_start(&l, &todo, 1, 2, NULL, &h), 0);
   size_t k;
   ASSERT_EQ_INT(ferry__hasher_next(h, &k), 1);
   ASSERT_EQ_INT(ferry__hasher_next(h, &k), 0);
   ferry__hasher_free(h);
-  /* sha256("hello\n") */
-  ASSERT_EQ_STR(l.v[0].sha256, "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
+  /* sha256("hello\n"), kept as bytes */
+  char text[65];
+  ASSERT_EQ_INT(l.v[0].hashed, 1);
+  ASSERT_EQ_STR(ferry__hub_hex(l.v[0].hash, 32, text),
+                "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
   struct ferry__hash_cache *c;
   ASSERT_EQ_INT(ferry__hash_cache_open(cache, root, &c), 0);
   ASSERT_EQ_INT(ferry__hash_cache_save(c, &l), 0);
   ferry__hash_cache_free(c);
   struct ferry__upload_file copy = l.v[0];
-  copy.sha256[0] = 0;
+  memset(copy.hash, 0, sizeof(copy.hash));
+  copy.hashed = 0;
   ASSERT_EQ_INT(ferry__hash_cache_open(cache, root, &c), 0);
-  ferry__hash_cache_lookup(c, &copy);
-  ASSERT_EQ_STR(copy.sha256, l.v[0].sha256);
-  copy.sha256[0] = 0;
+  ferry__hash_cache_lookup(c, local, &copy);
+  ASSERT_EQ_INT(copy.hashed, 1);
+  ASSERT_EQ_STR(ferry__hub_hex(copy.hash, 32, text),
+                "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
+  copy.hashed = 0;
+  copy.lfs = 0; /* the cache has no git sha1 of it: hashed again */
+  ferry__hash_cache_lookup(c, local, &copy);
+  ASSERT_EQ_INT(copy.hashed, 0);
+  copy.lfs = 1;
   copy.mtime_ns++; /* touched: hashed again */
-  ferry__hash_cache_lookup(c, &copy);
-  ASSERT_EQ_STR(copy.sha256, "");
+  ferry__hash_cache_lookup(c, local, &copy);
+  ASSERT_EQ_INT(copy.hashed, 0);
+  /* what was read is dropped after the lookups; saving still writes the list's hashes */
+  copy.mtime_ns--;
+  ferry__hash_cache_drop_loaded(c);
+  ferry__hash_cache_lookup(c, local, &copy);
+  ASSERT_EQ_INT(copy.hashed, 0);
+  ASSERT_EQ_INT(ferry__hash_cache_save(c, &l), 0);
+  ferry__hash_cache_free(c);
+  ASSERT_EQ_INT(ferry__hash_cache_open(cache, root, &c), 0);
+  ferry__hash_cache_lookup(c, local, &copy);
+  ASSERT_EQ_INT(copy.hashed, 1);
   ferry__hash_cache_free(c);
   /* git blob SHA-1 of a regular file, as `git hash-object` gives it */
   char hex[65];
-  ASSERT_EQ_INT(ferry__hash_file(l.v[0].local, 1, 6, NULL, NULL, hex), 0);
+  ASSERT_EQ_INT(ferry__hash_file(local, 1, 6, NULL, NULL, hex), 0);
   ASSERT_EQ_STR(hex, "ce013625030ba8dba906f756967f9e9ca394464a");
   /* a size that no longer matches: the file changed */
-  ASSERT_EQ_INT(ferry__hash_file(l.v[0].local, 0, 7, NULL, NULL, hex), FERRY_E_CHANGED);
+  ASSERT_EQ_INT(ferry__hash_file(local, 0, 7, NULL, NULL, hex), FERRY_E_CHANGED);
   ferry__upload_list_free(&l);
+}
+
+/* preupload's oids are kept as bytes: a 40-hex blob id or a 64-hex sha256; anything else
+ * (upper case, odd length, not hex) is kept as nothing, so the file counts as changed. */
+void test_hub_upload_preupload_oids(void) {
+  struct ferry__upload_file v[5] = {{.path = "a", .size = 1}, {.path = "b", .size = 1},
+                                    {.path = "c", .size = 1}, {.path = "d", .size = 1},
+                                    {.path = "e", .size = 0}};
+  struct ferry__upload_list l = {.v = v, .n = 5};
+  const char *body =
+      "{\"files\":["
+      "{\"path\":\"a\",\"uploadMode\":\"regular\",\"shouldIgnore\":false,"
+      "\"oid\":\"ce013625030ba8dba906f756967f9e9ca394464a\"},"
+      "{\"path\":\"b\",\"uploadMode\":\"lfs\",\"shouldIgnore\":true,"
+      "\"oid\":\"5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03\"},"
+      "{\"path\":\"c\",\"uploadMode\":\"regular\",\"shouldIgnore\":false,"
+      "\"oid\":\"CE013625030BA8DBA906F756967F9E9CA394464A\"},"
+      "{\"path\":\"d\",\"uploadMode\":\"regular\",\"shouldIgnore\":false,"
+      "\"oid\":\"ce013625030ba8dba906f756967f9e9ca394464\"},"
+      "{\"path\":\"e\",\"uploadMode\":\"lfs\",\"shouldIgnore\":false}]}";
+  char why[256] = "", hex[65];
+  ASSERT_EQ_INT(ferry__preupload_parse(body, strlen(body), &l, 0, 5, why, sizeof(why)), 0);
+  ASSERT_EQ_INT(v[0].remote_oid_len, 20);
+  ASSERT_EQ_STR(ferry__hub_hex(v[0].remote_oid, 20, hex),
+                "ce013625030ba8dba906f756967f9e9ca394464a");
+  ASSERT_EQ_INT(v[0].lfs, 0);
+  ASSERT_EQ_INT(v[1].remote_oid_len, 32);
+  ASSERT_EQ_STR(ferry__hub_hex(v[1].remote_oid, 32, hex),
+                "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
+  ASSERT_EQ_INT(v[1].lfs, 1);
+  ASSERT_EQ_INT(v[1].ignored, 1);
+  ASSERT_EQ_INT(v[2].remote_oid_len, 0);
+  ASSERT_EQ_INT(v[3].remote_oid_len, 0);
+  ASSERT_EQ_INT(v[4].remote_oid_len, 0);
+  ASSERT_EQ_INT(v[4].lfs, 0); /* an empty file is always regular */
+  /* the hex helpers: exact length and lower case only */
+  unsigned char raw[20];
+  ASSERT_EQ_INT(ferry__hub_unhex("00ff", raw, 2), 0);
+  ASSERT_EQ_INT(raw[0], 0);
+  ASSERT_EQ_INT(raw[1], 255);
+  ASSERT_EQ_INT(ferry__hub_unhex("00ff0", raw, 2), -1);
+  ASSERT_EQ_INT(ferry__hub_unhex("00fg", raw, 2), -1);
+  ASSERT_EQ_STR(ferry__hub_hex(raw, 0, hex), "");
 }

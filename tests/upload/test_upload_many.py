@@ -1,0 +1,51 @@
+"""Memory of `ferry upload` per file (issue 13): the peak RSS of an upload of 100,000 small
+files against one of 20,000, per file. A million-file upload fits 128 MiB only if a file's
+state stays small: its hashes and the revision's oid as bytes, its repository path in string
+blocks, no copy of the path to read, the hash cache written line by line. It was about 470
+bytes a file before those (a 232-byte state with hashes as text, two strdup'd paths, the
+hash cache's lines in one buffer), about 170 after."""
+import json
+import os
+import random
+import subprocess
+
+from uphelpers import EXIT_OK
+
+PER_FILE_LIMIT = 256  # bytes of peak RSS per file, between 20,000 and 100,000 files
+
+
+def make_folder(root, n):
+    """n files of 70-650 bytes, 500 a folder (as bench/many_run makes them)."""
+    rng = random.Random(n)
+    for i in range(n):
+        d = os.path.join(root, "d%03d" % (i // 500))
+        if i % 500 == 0:
+            os.makedirs(d)
+        with open(os.path.join(d, "f%06d.txt" % i), "wb") as f:
+            f.write(b"%d up\n" % i + rng.randbytes(32).hex().encode() * rng.randint(2, 10))
+
+
+def upload_peak_rss(up, repo, folder):
+    """(peak RSS in bytes, --json summary) of one `ferry upload`, from wait4's rusage."""
+    p = subprocess.Popen(up.argv([repo, folder, "--repo-type", "dataset", "--json"]),
+                         env=up.env_with(None, ()), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = p.stdout.read()
+    p.stdout.close()
+    _pid, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    assert p.returncode == EXIT_OK, out[-2000:]
+    return usage.ru_maxrss * 1024, json.loads(out)
+
+
+def test_upload_memory_per_file(up, repo_id, tmp_path):
+    rss, files = [], []
+    for n in (20000, 100000):
+        folder = str(tmp_path / f"up-{n}")
+        make_folder(folder, n)
+        peak, out = upload_peak_rss(up, f"{repo_id}-{n}", folder)
+        assert out["ok"] and out["files_total"] == n and out["files_committed"] == n, out
+        rss.append(peak)
+        files.append(n)
+    per_file = (rss[1] - rss[0]) / (files[1] - files[0])
+    assert per_file <= PER_FILE_LIMIT, f"{per_file:.0f} bytes per file (peak RSS {rss})"
