@@ -27,6 +27,7 @@ LOCALHUB = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__
 ENGINE = ["--connections", "2", "--streams", "1"]  # two requests in flight
 SLACK_PER_REQUEST = 4 * MiB  # the journal records in-flight progress at least every 4 MiB
 DISK_RATE = 20e6  # bytes per second: far under what the cross link carries
+RTT_MS = 80  # the cross scenario's round trip (bench/wan/lab scenarios)
 
 
 @pytest.fixture(scope="module")
@@ -168,3 +169,18 @@ def test_kill_and_resume_through_cross(ferry_bin, wan_hub, tmp_path):
     allowed = 128 * MiB - written + 2 * SLACK_PER_REQUEST
     assert again <= allowed, f"fetched {again} bytes again after {written} written; allowed {allowed}"
     assert again >= 128 * MiB - written - 2 * SLACK_PER_REQUEST  # the rest did come, through the link
+
+
+def test_bench_reports_the_round_trip(ferry_bin, wan_hub, tmp_path):
+    """ferry bench through the cross link (issue 15): the round trip it reports is the link's,
+    within 20 % (80 ms set; the server's time and the first bytes of TLS add a little)."""
+    the_lab, hub_dir, hub_env = wan_hub
+    r = subprocess.run(the_lab.client(ferry_bin, "bench", "demo/tiny-model", "--cacert",
+                                      hub_env["LOCALHUB_CA"], "--to", "null", "--seconds", "3",
+                                      "--json", "-q"),
+                       env=client_env(hub_env, tmp_path / "home"), capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["rtt_ms"] is not None, out
+    assert 0.8 * RTT_MS <= out["rtt_ms"] <= 1.2 * RTT_MS, out["rtt_ms"]
