@@ -148,13 +148,37 @@ void ferry__hash_kick(struct ferry__job *j) {
   }
 }
 
-/* The retained block of j furthest from its hash cursor that may go: any, or with
- * cached_only one written through the page cache. NULL when none. */
-static struct ferry__block **furthest_evictable(struct ferry__job *j, int cached_only) {
-  struct ferry__block **found = NULL;
-  for (struct ferry__block **p = &j->retained; *p; p = &(*p)->next)
-    if (!cached_only || (*p)->via_cache) found = p;
-  return found;
+static int evictable(const struct ferry__block *b, int cached_only) {
+  return !cached_only || b->via_cache;
+}
+
+/* Frees the retained blocks of j furthest from its hash cursor (the list is sorted by offset)
+ * until `want` bytes are freed or none is left that may go: any, or with cached_only those
+ * written through the page cache. Two passes: the bytes that may go, then the shortest tail
+ * of them that frees `want` (all of them when they free less). */
+static uint64_t evict_furthest(struct ferry_engine *e, struct ferry__job *j, uint64_t want,
+                               int cached_only) {
+  uint64_t from_here = 0, freed = 0;
+  for (struct ferry__block *b = j->retained; b; b = b->next)
+    if (evictable(b, cached_only)) from_here += b->cap;
+  struct ferry__block **p = &j->retained;
+  while (*p) {
+    struct ferry__block *b = *p;
+    if (!evictable(b, cached_only)) {
+      p = &b->next;
+      continue;
+    }
+    from_here -= b->cap;
+    if (from_here >= want) { /* the blocks after this one free enough */
+      p = &b->next;
+      continue;
+    }
+    *p = b->next;
+    freed += b->cap;
+    ferry__budget_unretain(&e->budget, b->cap);
+    ferry__block_free(e, b);
+  }
+  return freed;
 }
 
 uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want, int cached_only) {
@@ -164,14 +188,7 @@ uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want, int cached_onl
    * evicted bytes back would only slow the hasher that is already the bottleneck. */
   for (struct ferry__job *j = e->jobs; j && freed < want; j = j->next) {
     if (j->hash_running || j->discard) continue; /* the null sink cannot read bytes back */
-    struct ferry__block **p;
-    while (freed < want && (p = furthest_evictable(j, cached_only))) {
-      struct ferry__block *b = *p;
-      *p = b->next;
-      freed += b->cap;
-      ferry__budget_unretain(&e->budget, b->cap);
-      ferry__block_free(e, b);
-    }
+    freed += evict_furthest(e, j, want - freed, cached_only);
   }
   return freed;
 }
