@@ -60,9 +60,7 @@ static void apply(struct ferry_engine *e, int level) {
   if (!mux) streams = 1;
   k->conns = conns;
   k->streams = streams;
-  /* A new level is warmed up for an interval before it is judged because new connections
-   * start slowly (TCP's slow start); more streams on the open ones do not. */
-  if (conns <= conns_before) k->ctl.changed = 0;
+  ferry__ctl_laid_out(&k->ctl, conns_before, conns); /* a warm-up only for new connections */
   ferry__engine_set_inflight(e, level < conns * streams ? level : conns * streams);
   if (e->multi) {
     curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conns);

@@ -180,6 +180,10 @@ int ferry__ctl_step(struct ferry__ctl *c, double bps, char *why, size_t why_len)
   return c->level;
 }
 
+void ferry__ctl_laid_out(struct ferry__ctl *c, int conns_before, int conns_after) {
+  if (conns_after <= conns_before) c->changed = 0;
+}
+
 void ferry__ctl_set_bounds(struct ferry__ctl *c, int min_level, int max_level) {
   int old_max = c->max_level;
   c->min_level = min_level > 0 ? min_level : 1;

@@ -95,6 +95,12 @@ void ferry__ctl_init(struct ferry__ctl *c, int initial, int min_level, int max_l
  * line with the figures behind the decision, for -v. */
 int ferry__ctl_step(struct ferry__ctl *c, double goodput_bps, char *why, size_t why_len);
 
+/* The level was laid out as `conns_after` connections (from `conns_before`). Only new
+ * connections ramp up (TCP's slow start); more streams on open ones, or fewer requests, do
+ * not: a level that opened no connection is judged from its first interval, without a
+ * warm-up. */
+void ferry__ctl_laid_out(struct ferry__ctl *c, int conns_before, int conns_after);
+
 /* The bounds change (what memory allows changed: ferry__ctl_memory_level). The level is kept
  * within them; a controller that stopped doubling only because it reached the old maximum
  * doubles on when the maximum rises. */

@@ -85,6 +85,7 @@
   X(control_bounds) \
   X(control_memory_level) \
   X(control_set_bounds) \
+  X(control_warm_up) \
   X(control_request_size) \
   X(control_race) \
   X(control_split_pays) \

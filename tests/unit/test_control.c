@@ -4,6 +4,7 @@
  * paths that change under the controller. */
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/resource.h>
 
 #include "assert.h"
@@ -169,6 +170,26 @@ void test_control_set_bounds(void) {
   ferry__ctl_init(&c, 8, 8, 8); /* pinned */
   ferry__ctl_set_bounds(&c, 8, 8);
   ASSERT_EQ_INT(c.phase, FERRY__CTL_PINNED);
+}
+
+/* A new level's first interval is a warm-up only when it opened connections: a level laid
+ * out on the open ones (more streams, fewer requests) is judged from its first interval. */
+void test_control_warm_up(void) {
+  struct ferry__ctl c;
+  char why[256];
+  ferry__ctl_init(&c, 8, 1, 64);
+  ferry__ctl_laid_out(&c, 0, 8); /* the first connections */
+  ASSERT_EQ_INT(ferry__ctl_step(&c, 10 * MB, why, sizeof(why)), 8);
+  ASSERT_TRUE(strstr(why, "warm-up") != NULL);
+  ASSERT_EQ_INT(ferry__ctl_step(&c, 10 * MB, why, sizeof(why)), 16); /* measured: doubling */
+  ferry__ctl_laid_out(&c, 8, 16); /* 16 connections: the next interval warms them up */
+  ASSERT_EQ_INT(ferry__ctl_step(&c, 30 * MB, why, sizeof(why)), 16);
+  ASSERT_TRUE(strstr(why, "warm-up") != NULL);
+  ASSERT_EQ_INT(ferry__ctl_step(&c, 30 * MB, why, sizeof(why)), 32);
+  ferry__ctl_laid_out(&c, 16, 16); /* 16 x 2 streams: no new connection, measured at once */
+  ASSERT_EQ_INT(ferry__ctl_step(&c, 31 * MB, why, sizeof(why)), 16); /* did not pay: back */
+  ASSERT_TRUE(strstr(why, "warm-up") == NULL);
+  ASSERT_TRUE(strstr(why, "did not pay") != NULL);
 }
 
 /* Requests last FERRY__CTL_ROUNDS round trips at the stream's rate, within the bounds, and
