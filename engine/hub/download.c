@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../src/align.h"
 #include "hub.h"
 
 #define WHY 512
@@ -964,7 +965,13 @@ static int mirror_answers(struct dl *d, struct ferry_engine *eng) {
   struct ferry_response r = {0};
   int err = ferry_engine_fetch(eng, &req, &r);
   long status = r.status;
+  /* A tier that stores files in slices: requests that cover whole slices, each fetched from
+   * the origin for one request, none waiting on another's cache lock. */
+  uint64_t slice = !err && status == 206 ? ferry__hub_mirror_slice(&r) : 0;
   ferry_response_free(&r);
+  if (slice && ferry__engine_align_requests(eng, slice) && d->o->engine->verbose)
+    notice(d, "mirror %s stores files in slices of %llu KiB: requests cover whole slices",
+          d->mirror.shown, (unsigned long long)(slice >> 10));
   free(url);
   if (err == FERRY_E_INTERRUPTED) return err;
   if (!err && (status == 401 || status == 403)) {

@@ -549,6 +549,9 @@ enum ferry__hub_mirror_verdict ferry__hub_mirror_judge(struct ferry__hub_mirror 
 /* MIRROR/{type/}{repo}/resolve/{commit}/{path}, or with purge the same under /_purge. */
 int ferry__hub_mirror_file_url(const struct ferry__hub_mirror *m, const struct ferry__hub_repo *repo,
                                const char *commit, const char *path, int purge, char **out);
+/* The slice size the tier announces in an answer (X-Ferry-Mirror-Slice, deploy/mirror), 0
+ * when it says none. */
+uint64_t ferry__hub_mirror_slice(const struct ferry_response *r);
 /* Asks the tier to drop its copy of a file of `size` bytes, slice by slice (the slice size it
  * announces); *purged counts the entries it dropped. 0, or the first failure. */
 int ferry__hub_mirror_purge(const struct ferry__hub_mirror *m, struct ferry_engine *api,

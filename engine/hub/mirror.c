@@ -87,8 +87,7 @@ int ferry__hub_mirror_file_url(const struct ferry__hub_mirror *m, const struct f
   return err;
 }
 
-/* The slice size the tier announces (X-Ferry-Mirror-Slice), 0 when it says none. */
-static uint64_t announced_slice(const struct ferry_response *r) {
+uint64_t ferry__hub_mirror_slice(const struct ferry_response *r) {
   char v[32];
   if (ferry_response_header(r, "X-Ferry-Mirror-Slice", v, sizeof(v)) != 0) return 0;
   char *end = NULL;
@@ -117,7 +116,7 @@ int ferry__hub_mirror_purge(const struct ferry__hub_mirror *m, struct ferry_engi
    * the requests whatever the tier says: a file of 10 GB in 1 MiB slices is 10,000. */
   struct ferry_response r = {0};
   err = purge_from(api, url, m->auth, 0, &r);
-  uint64_t slice = err ? 0 : announced_slice(&r);
+  uint64_t slice = err ? 0 : ferry__hub_mirror_slice(&r);
   if (!err && (r.status == 200 || r.status == 404)) *purged += r.status == 200;
   else if (!err) err = FERRY_E_HTTP;
   ferry_response_free(&r);

@@ -15,6 +15,7 @@
 #include <xxhash.h>
 
 #include "internal.h"
+#include "align.h"
 #include "control.h"
 #include "sweep.h"
 #include "plan.h"
@@ -111,6 +112,7 @@ int ferry_engine_new(const struct ferry_config *cfg, struct ferry_engine **out) 
   int pinned_conns = c->connections > 0 ? c->connections : 0; /* the flags pin what they name */
   int pinned_streams = c->streams > 0 ? c->streams : 0;
   e->chunk_pinned = c->chunk_size != 0; /* --chunk-size: the user's size, as given */
+  e->align = FERRY__ALIGN;
   ferry__config_defaults(c);
   if (c->connections > 256 || c->streams > 256 || c->max_memory < (4u << 20) ||
       c->chunk_size < FERRY__ALIGN) {
@@ -230,6 +232,13 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
   return 0;
 }
 
+int ferry__engine_align_requests(struct ferry_engine *e, uint64_t slice) {
+  if (!slice || slice % FERRY__ALIGN || slice > FERRY__CTL_MAX_REQUEST) return 0;
+  e->align = slice;
+  ferry__engine_set_inflight(e, e->max_inflight); /* the probe's size follows */
+  return 1;
+}
+
 void ferry__engine_set_inflight(struct ferry_engine *e, int inflight) {
   e->max_inflight = inflight;
   /* A size the user gave is kept: bytes in flight cost no memory (budget.c). Otherwise each
@@ -238,6 +247,7 @@ void ferry__engine_set_inflight(struct ferry_engine *e, int inflight) {
   e->chunk = e->chunk_pinned ? e->cfg.chunk_size / FERRY__ALIGN * FERRY__ALIGN
              : start        ? start
                             : FERRY__CTL_MIN_REQUEST;
+  if (!e->chunk_pinned) e->chunk = (e->chunk + e->align - 1) / e->align * e->align;
   ferry__budget_set_block_size(
       &e->budget, e->chunk < FERRY__BLOCK_SIZE ? (size_t)e->chunk : FERRY__BLOCK_SIZE);
 }
@@ -273,8 +283,8 @@ static struct sizing request_size(struct ferry_engine *e, struct ferry__job *j) 
     if (x->job == j && x->end != FERRY__UNKNOWN && x->end > x->cursor) z.left += x->end - x->cursor;
   /* until this file's own requests show a rate: the saved starting size */
   if (j->stream_bps <= 0 && e->cfg.start_chunk_size && !e->cfg.limit_rate) {
-    uint64_t start = e->cfg.start_chunk_size / FERRY__ALIGN * FERRY__ALIGN;
-    z.size = start ? start : FERRY__ALIGN;
+    uint64_t start = e->cfg.start_chunk_size / e->align * e->align;
+    z.size = start ? start : e->align;
     z.why = "the saved starting size (ferry bench --save): no rate of this file yet";
     return z;
   }
@@ -283,7 +293,7 @@ static struct sizing request_size(struct ferry_engine *e, struct ferry__job *j) 
     z.rtt = 2.0 / FERRY__CTL_ROUNDS;
     z.why = "--limit-rate: two seconds of a request's share";
   }
-  z.size = ferry__ctl_request_size(z.bps, z.rtt, z.left, e->max_inflight, 0, FERRY__ALIGN);
+  z.size = ferry__ctl_request_size(z.bps, z.rtt, z.left, e->max_inflight, 0, e->align);
   return z;
 }
 

@@ -298,6 +298,9 @@ struct ferry_engine {
   struct ferry__conc conc;     /* requests in flight (concurrency.c) */
   uint64_t chunk;   /* --chunk-size as given; or the least planned size (a file's probe) */
   int chunk_pinned; /* the caller set chunk_size (--chunk-size) */
+  /* Requests start and end on multiples of this (FERRY__ALIGN, or a cache tier's slice:
+   * ferry__engine_align_requests), and no planned one is smaller. */
+  uint64_t align;
   double stream_bps, rtt_s; /* the latest job's figures, for a job that has none yet */
   /* FERRY_TEST_WRITE_MS_PER_MIB (tests only: a slow disk): each block write sleeps this long
    * per MiB, on the writers and on the loop thread alike. 0 in normal runs. */

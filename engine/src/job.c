@@ -662,7 +662,7 @@ int ferry__job_steal(struct ferry_engine *e) {
     if (lagging) {
       uint64_t block_end = lagging->blk ? lagging->blk->offset + lagging->blk->cap : 0;
       uint64_t cut = ferry__plan_handover(lagging->cursor, block_end, lagging->end,
-                                          FERRY__MIN_SPLIT, FERRY__ALIGN);
+                                          FERRY__MIN_SPLIT, e->align);
       if (cut) {
         if (e->cfg.verbose)
           ferry__log(e, "hand-over: a request of %s at %.2f MB/s, the others' median %.2f MB/s: "
@@ -683,7 +683,7 @@ int ferry__job_steal(struct ferry_engine *e) {
   if (best->job->stream_bps > best_bps) best_bps = best->job->stream_bps;
   if (!ferry__ctl_split_pays(best->end - best->cursor, best_bps, e->rtt_s))
     return 0; /* it ends soon: a cut would waste what the server already sent past it */
-  uint64_t mid = ferry__plan_split(best->cursor, best->end, FERRY__MIN_SPLIT, FERRY__ALIGN);
+  uint64_t mid = ferry__plan_split(best->cursor, best->end, FERRY__MIN_SPLIT, e->align);
   if (!mid) return 0;
   uint64_t old_end = best->end;
   best->end = mid; /* the body callback stops it there (cursor < mid, so it still runs) */

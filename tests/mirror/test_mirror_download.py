@@ -70,6 +70,33 @@ def test_a_cluster_fetches_each_byte_from_the_origin_once(tmp_path, hub, dns, re
         stop_tier(tier)
 
 
+def test_requests_cover_whole_slices(tmp_path, hub, dns, reference):
+    """The tier announces its slice size (X-Ferry-Mirror-Slice): every range a node asks for
+    starts and ends on a slice boundary or the file's end, so a cold slice is fetched from the
+    origin for one request and no request waits on another's cache lock (nginx polls a lock
+    every 500 ms). With 1 MiB requests on 2 MiB slices, half the requests waited."""
+    commit, expected = reference
+    size = len(expected["model.safetensors"])
+    slice_bytes = 2 << 20
+    tier = start_tier(str(tmp_path / "t"), hub, dns, "--slice", "2m")
+    try:
+        env = node(hub, tmp_path / "n", tier.url)
+        r = download(hub, env, "-v")
+        assert r.returncode == 0, r.describe()
+        assert "stores files in slices of 2048 KiB" in r.stderr, r.stderr[-3000:]
+        assert_snapshot(env, commit, expected)
+        ranges = [f[7] for f in tier.access_log()
+                  if f[1] == "GET" and f[2].endswith("/model.safetensors")]
+        ranges = [x for x in ranges if x != "bytes=0-0"]  # the first answer's probe
+        assert len(ranges) >= 2, ranges
+        for x in ranges:
+            first, last = (int(v) for v in x[len("bytes="):].split("-"))
+            assert first % slice_bytes == 0, ranges
+            assert (last + 1) % slice_bytes == 0 or last + 1 == size, ranges
+    finally:
+        stop_tier(tier)
+
+
 def test_the_hub_token_never_reaches_the_mirror_and_404_falls_back(tmp_path, hub, reference):
     commit, expected = reference
     mirror = Mirror(os.path.join(hub.dir, "tls", "server.pem"),
