@@ -18,7 +18,7 @@
 
 #include "control.h"
 
-#define MAX_CONNS 16   /* connections per host the controller may open */
+#define MAX_CONNS 32   /* connections per host the controller may open */
 #define MAX_STREAMS 8  /* streams per connection (servers allow 100-128: nginx 128) */
 #define MIN_INTERVAL_MS 1000
 #define MIN_INTERVAL_SMALL_MS 500 /* when requests are small (many files): many end in each */
@@ -116,7 +116,8 @@ static void follow_memory(struct ferry_engine *e) {
   ferry__ctl_set_bounds(&k->ctl, lo, hi);
   if (k->ctl.level != before) apply(e, k->ctl.level);
   if (e->cfg.verbose)
-    ferry__log(e, "concurrency: requests of %.0f KiB on average: at most %d in flight; %d -> %d",
+    ferry__log(e, "concurrency: blocks of %.0f KiB per request on average: at most %d in flight; "
+               "%d -> %d",
                (double)k->mean_request / 1024, hi, before, k->ctl.level);
 }
 
@@ -127,15 +128,18 @@ void ferry__conc_tick(struct ferry_engine *e) {
   if (!k->interval_start_ms) { /* the first tick: an interval begins */
     k->interval_start_ms = now;
     k->interval_bytes = useful;
-    k->interval_requests = e->st.requests;
+    k->interval_started = k->started;
+    k->interval_promised = k->promised;
     return;
   }
   k->ticks++;
   if (e->nactive >= e->max_inflight) k->full_ticks++;
   else if (!ferry__budget_fits(&e->budget, e->budget.block_size)) k->memory_ticks++;
   uint64_t rtt_ms = (uint64_t)(e->rtt_s * 1000);
-  uint64_t started = e->st.requests - k->interval_requests;
-  uint64_t mean_now = started ? (useful - k->interval_bytes) / started : k->mean_request;
+  /* The blocks the requests started in the interval were promised, not the bytes that came:
+   * while the level grows, many requests start at once and have brought little yet. */
+  uint64_t started = k->started - k->interval_started;
+  uint64_t mean_now = started ? (k->promised - k->interval_promised) / started : k->mean_request;
   uint64_t least = mean_now && mean_now < e->budget.block_size ? MIN_INTERVAL_SMALL_MS
                                                                : MIN_INTERVAL_MS;
   uint64_t interval = rtt_ms * INTERVAL_RTTS > least ? rtt_ms * INTERVAL_RTTS : least;
@@ -163,6 +167,12 @@ void ferry__conc_tick(struct ferry_engine *e) {
   }
   k->interval_start_ms = now;
   k->interval_bytes = useful;
-  k->interval_requests = e->st.requests;
+  k->interval_started = k->started;
+  k->interval_promised = k->promised;
   k->ticks = k->full_ticks = k->memory_ticks = 0;
+}
+
+void ferry__conc_on_request(struct ferry_engine *e, uint64_t block) {
+  e->conc.started++;
+  e->conc.promised += block;
 }

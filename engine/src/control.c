@@ -63,8 +63,9 @@ int ferry__ctl_split_pays(uint64_t left, double bps, double rtt_s) {
 #define DOUBLING_GAIN 1.10  /* a doubling is kept when goodput grew at least this much */
 #define PROBE_GAIN 1.05     /* a step up is kept when goodput grew at least this much */
 #define PROBE_KEEP_DOWN 0.97 /* a step down is kept when goodput stayed at least this */
-#define DROP_RATIO 0.70     /* goodput this far under the best, DROP_INTERVALS in a row: */
-#define DROP_INTERVALS 3    /* the path changed, and the best figure is measured anew */
+#define DROP_RATIO 0.85     /* goodput this far under the best, DROP_INTERVALS in a row: */
+#define DROP_INTERVALS 3    /* the path changed (or the best was measured in new connections'
+                             first burst, before a lossy path's losses bite): measured anew */
 #define PROBE_EVERY 5       /* intervals held between probes */
 #define EWMA 0.3            /* weight of a new interval in a level's smoothed goodput */
 

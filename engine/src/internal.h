@@ -260,14 +260,18 @@ struct ferry__conc {
   struct ferry__ctl ctl;
   int pinned_conns, pinned_streams; /* --connections / --streams (0: free) */
   int conns, streams;               /* the layout applied now */
-  uint64_t interval_start_ms, interval_bytes, interval_requests;
-  uint64_t mean_request; /* bytes per request over the last interval (0: none yet) */
+  uint64_t interval_start_ms, interval_bytes;
+  /* File requests started, and the blocks they were promised (a block each: the smaller of
+   * the budget's block and the request), in all and when the interval began. */
+  uint64_t started, promised, interval_started, interval_promised;
+  uint64_t mean_request; /* a started request's block over the last interval (0: none yet) */
   int ticks, full_ticks, memory_ticks; /* watchdog checks in the interval: all, with the level
                                           full, with no block free in the budget */
 };
 void ferry__conc_init(struct ferry_engine *e, int pinned_conns, int pinned_streams);
 void ferry__conc_on_protocol(struct ferry_engine *e); /* multiplexing is now known */
 void ferry__conc_tick(struct ferry_engine *e);        /* from the watchdog */
+void ferry__conc_on_request(struct ferry_engine *e, uint64_t block); /* a file request starts */
 void ferry__conc_log_start(struct ferry_engine *e);   /* -v: where it starts */
 
 struct ferry_engine {

@@ -477,6 +477,7 @@ int ferry__xfer_start(struct ferry__job *j, int kind, uint64_t start, uint64_t e
   e->nactive++;
   j->active_xfers++;
   e->st.requests++;
+  ferry__conc_on_request(e, x->charged);
   e->st.requests_active = e->nactive;
   if (e->cfg.verbose)
     ferry__log(e, "request #%llu %s bytes %llu-%llu of %s (attempt %d)",

@@ -11,7 +11,7 @@ import re
 from dlhelpers import EXIT_OK, cdn_gets, check_snapshot, etag_of, resolve_gets
 from ferrytest import TIMEOUT_SCALE, MiB
 
-MAX_CONNECTIONS = 16         # README: the level in flight is laid out as connections first, up to 16
+MAX_CONNECTIONS = 32         # README: the level in flight is laid out as connections first, up to 32
 DEFAULT_CHUNK = 8 * MiB      # README: --chunk-size, largest ranged request (default 8M)
 
 
@@ -36,8 +36,8 @@ def test_many_small_files_multiplex_over_few_http2_connections(ferry, many, log)
     for ln in lines:
         per_connection[ln.connection] = per_connection.get(ln.connection, 0) + 1
     assert len(per_connection) <= min(summary["connections"], MAX_CONNECTIONS), per_connection
-    # the connections are reused for hundreds of requests, not one per file
-    assert len(lines) / len(per_connection) >= 100, per_connection
+    # the connections are reused for dozens of requests each, not one per file
+    assert len(lines) / len(per_connection) >= 50, per_connection
 
 
 def parse_range(header):

@@ -81,6 +81,7 @@
   X(control_per_connection_cap) \
   X(control_noise_on_a_plateau) \
   X(control_follows_a_changing_path) \
+  X(control_a_burst_at_the_start_is_not_the_reference) \
   X(control_pinned) \
   X(control_bounds) \
   X(control_memory_level) \

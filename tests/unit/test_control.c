@@ -108,6 +108,26 @@ void test_control_follows_a_changing_path(void) {
   ASSERT_TRUE(true_goodput(&p, c.level) >= 0.9 * p.cap);
 }
 
+/* A lossy path (the WAN lab's home: 0.1 % loss): each connection's rate is bounded by its
+ * losses (1.5 MB/s), the link by 37.5 MB/s, but for the first seconds fresh connections run
+ * 40 % faster (slow start and cubic's first growth, before the losses bite). A level judged
+ * in that burst must not stay the reference: once goodput settles well under it, the best is
+ * measured anew, and probes find that more connections pay. */
+void test_control_a_burst_at_the_start_is_not_the_reference(void) {
+  struct path p = {1.5 * MB, 37.5 * MB, 0.02, 11, 0};
+  struct ferry__ctl c;
+  ferry__ctl_init(&c, 16, 1, 32);
+  for (int i = 0; i < 60; i++) {
+    char why[256];
+    p.per_request = (i < 6 ? 1.4 : 1.0) * 1.5 * MB; /* the burst, then the losses' bound */
+    ferry__ctl_step(&c, measure(&p, c.level), why, sizeof(why));
+    TEST_NOTE("interval %d: %s", i, why);
+  }
+  TEST_NOTE("level %d", c.level);
+  ASSERT_GE_INT(c.level, 24);
+  ASSERT_TRUE(true_goodput(&p, c.level) >= 0.9 * p.cap);
+}
+
 /* Flags pin the level: nothing moves whatever the goodput says. */
 void test_control_pinned(void) {
   struct path p = {10 * MB, 800 * MB, 0.1, 5, 0};
