@@ -500,6 +500,10 @@ struct ferry__hub_call {
   const char *method, *url, *accept, *content_type;
   const void *body;
   size_t len;
+  /* or a body made while it is sent (ferry_request's body_read, body_rewind) */
+  long (*body_read)(void *user, char *buf, size_t cap);
+  int (*body_rewind)(void *user);
+  void *body_user;
   int send_token;
   struct ferry_hub_reply reply; /* to free with ferry_hub_reply_free */
 };

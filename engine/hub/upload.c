@@ -785,16 +785,94 @@ static const char *title(struct up *u) {
   return "Upload folder using ferry";
 }
 
-static int post_commit(struct up *u, struct ferry__ndjson *b) {
+/* A commit's NDJSON body, made line by line as libcurl asks for it (never whole in
+ * memory: 20,000 small files inline are ~17 MB, and up to ~90 MB with 64 MiB of regular
+ * content): the header, the deletions, then the files, each regular file read when its
+ * line is made. The same lines as huggingface_hub's, from commit_api.c. */
+struct commit_body {
+  struct up *u;
+  const char *summary;
+  size_t del_from, del_to;    /* the deletions in it: u->deletions.v[del_from, del_to) */
+  size_t from, to;            /* its files: u->files.v[from, to) */
+  int header_sent;            /* where the making is (commit_body_rewind starts it over) */
+  size_t next_del, next_file;
+  struct ferry__ndjson line;  /* the line being sent, from `off` on */
+  size_t off;
+};
+
+static int commit_body_rewind(void *user) {
+  struct commit_body *c = user;
+  c->header_sent = 0;
+  c->next_del = c->del_from, c->next_file = c->from;
+  c->line.len = 0, c->off = 0;
+  return 0;
+}
+
+/* The next line into c->line (left empty at the end). */
+static int commit_body_line(struct commit_body *c) {
+  struct up *u = c->u;
+  c->line.len = 0, c->off = 0;
+  if (!c->header_sent) {
+    c->header_sent = 1;
+    return ferry__ndjson_header(&c->line, c->summary, u->o->commit_description,
+                                u->parent[0] ? u->parent : NULL);
+  }
+  while (c->next_del < c->del_to) {
+    const struct ferry__hub_entry *e = &u->deletions.v[c->next_del++];
+    if (e->is_dir == 2) return ferry__ndjson_delete(&c->line, e->path, 0);
+  }
+  while (c->next_file < c->to) {
+    const struct ferry__upload_file *f = &u->files.v[c->next_file++];
+    if (f->ignored || f->unchanged) continue;
+    if (f->lfs) {
+      char oid[65];
+      return ferry__ndjson_lfs(&c->line, f->path, ferry__hub_hex(f->hash, 32, oid), f->size);
+    }
+    unsigned char *data = NULL;
+    char buf[FERRY__HUB_PATH_MAX];
+    const char *local = ferry__upload_local(&u->files, f->path, buf);
+    int err = read_whole(local, f->size, &data);
+    if (err) fail(u, err, 0, "cannot read %s", local);
+    else err = ferry__ndjson_regular(&c->line, f->path, data, f->size);
+    free(data);
+    return err;
+  }
+  return 0;
+}
+
+/* Fills libcurl's buffer whole (many small lines a call: one each would make a request
+ * of tiny writes and frames). */
+static long commit_body_read(void *user, char *buf, size_t cap) {
+  struct commit_body *c = user;
+  size_t got = 0;
+  while (got < cap) {
+    if (c->off == c->line.len) {
+      int err = commit_body_line(c);
+      if (err) return err;
+      if (!c->line.len) break; /* the end */
+    }
+    size_t n = c->line.len - c->off < cap - got ? c->line.len - c->off : cap - got;
+    memcpy(buf + got, c->line.data + c->off, n);
+    c->off += n, got += n;
+  }
+  return (long)got;
+}
+
+static int post_commit(struct up *u, struct commit_body *b) {
   char *url = NULL;
   /* after the commit that opened a pull request, the rest goes to its branch */
   if (api_url_at(u, u->pr_rev[0] ? u->pr_rev : u->rev, "commit",
                  u->pr_pending ? "?create_pr=1" : NULL, &url))
     return fail(u, FERRY_E_INVAL, 0, "URL too long");
-  struct ferry_hub_reply r;
-  int err = ferry__hub_client_call_url(u->client, "POST", url, NULL, "application/x-ndjson",
-                                       b->data, b->len, 1, &r);
+  struct ferry__hub_call call = {.method = "POST", .url = url,
+                                 .content_type = "application/x-ndjson",
+                                 .body_read = commit_body_read,
+                                 .body_rewind = commit_body_rewind, .body_user = b,
+                                 .send_token = 1};
+  int err = ferry__hub_client_call_many(u->client, &call, 1, 1);
+  struct ferry_hub_reply r = call.reply;
   free(url);
+  ferry__ndjson_free(&b->line);
   char why[WHY] = "";
   char *commit_url = NULL, *pr_url = NULL;
   if (err) {
@@ -831,57 +909,40 @@ static size_t window_files(const struct up *u) {
 }
 
 /* The window's commit (two or more when its regular files pass COMMIT_MAX_REGULAR), with
- * the deletions in the upload's first commit. */
+ * the deletions in the upload's first commit. What goes in each is decided from the sizes;
+ * the body is made while it is sent (commit_body). */
 static int commit_window(struct up *u) {
-  struct ferry__ndjson b = {0};
-  int err = 0, pending = 0;
-  size_t ops = 0;
-  uint64_t regular = 0;
+  int err = 0;
   char summary[4200];
   size_t i = 0;
   const char *msg = title(u);
   while (!err) {
-    if (!b.len) {
-      if (u->part == 1) snprintf(summary, sizeof(summary), "%.4096s", msg);
-      else snprintf(summary, sizeof(summary), "%.4096s (part %d)", msg, u->part);
-      err = ferry__ndjson_header(&b, summary, u->o->commit_description,
-                                 u->parent[0] ? u->parent : NULL);
-      ops = 0, regular = 0, pending = 0;
-    }
+    if (u->part == 1) snprintf(summary, sizeof(summary), "%.4096s", msg);
+    else snprintf(summary, sizeof(summary), "%.4096s (part %d)", msg, u->part);
+    struct commit_body b = {.u = u, .summary = summary, .del_from = u->del_next, .from = i};
+    size_t ops = 0;
+    uint64_t regular = 0;
     /* deletions ride on the first commit */
-    for (; !err && u->part == 1 && u->del_next < u->deletions.n; u->del_next++) {
+    for (; u->part == 1 && u->del_next < u->deletions.n; u->del_next++) {
       if (u->deletions.v[u->del_next].is_dir != 2) continue;
-      err = ferry__ndjson_delete(&b, u->deletions.v[u->del_next].path, 0);
-      ops++, pending++;
+      ops++;
       u->out->files_deleted++;
     }
-    for (; !err && i < u->files.n && ops < window_files(u) && regular < COMMIT_MAX_REGULAR;
-         i++) {
-      struct ferry__upload_file *f = &u->files.v[i];
+    b.del_to = u->del_next;
+    for (; i < u->files.n && ops < window_files(u) && regular < COMMIT_MAX_REGULAR; i++) {
+      const struct ferry__upload_file *f = &u->files.v[i];
       if (f->ignored || f->unchanged) continue;
-      if (f->lfs) {
-        char oid[65];
-        err = ferry__ndjson_lfs(&b, f->path, ferry__hub_hex(f->hash, 32, oid), f->size);
-      } else {
-        unsigned char *data = NULL;
-        char buf[FERRY__HUB_PATH_MAX];
-        const char *local = ferry__upload_local(&u->files, f->path, buf);
-        err = read_whole(local, f->size, &data);
-        if (err) fail(u, err, 0, "cannot read %s", local);
-        else err = ferry__ndjson_regular(&b, f->path, data, f->size);
-        free(data);
-        regular += f->size;
-      }
-      ops++, pending++;
+      if (!f->lfs) regular += f->size;
+      ops++;
       u->out->files_committed++;
     }
-    if (err || !pending) break;
+    b.to = i;
+    if (!ops) break;
     if ((err = stopped(u))) break;
     progress(u, 1, 0);
     debug(u, "commit of %zu operation(s)", ops);
     err = post_commit(u, &b);
     debug(u, "commit done");
-    ferry__ndjson_free(&b);
     if (err) break;
     if (u->pr_pending) {
       if (pr_ref(u->out->pr_url, u->pr_rev, sizeof(u->pr_rev)) != 0) u->pr_rev[0] = 0;
@@ -890,7 +951,6 @@ static int commit_window(struct up *u) {
     u->part++;
     if (i >= u->files.n) break;
   }
-  ferry__ndjson_free(&b);
   if (err && !u->out->error) fail(u, err, 0, "cannot build the commit");
   return u->out->error;
 }
