@@ -723,7 +723,8 @@ static int by_entry_path(const void *key, const void *e) {
 }
 
 static int uploading(const struct up *u, const char *path) {
-  return bsearch(path, u->files.e, u->files.n_e, sizeof(*u->files.e), by_entry_path) != NULL;
+  return u->files.n_e && /* none: no array (a delete_only run) */
+         bsearch(path, u->files.e, u->files.n_e, sizeof(*u->files.e), by_entry_path) != NULL;
 }
 
 /* Marks (is_dir = 2) the remote files --delete asks for, as upload_folder does: patterns on
