@@ -263,7 +263,10 @@ int ferry__hub_client_call_many(struct ferry_hub_client *c, struct ferry__hub_ca
     err = prepare(c, &calls[i], &p[i]);
     reqs[i] = (struct ferry_request){.method = calls[i].method, .url = calls[i].url,
                                      .headers = p[i].headers, .body = calls[i].body,
-                                     .body_len = calls[i].len, .max_retries = API_RETRIES};
+                                     .body_len = calls[i].len, .max_retries = API_RETRIES,
+                                     .body_read = calls[i].body_read,
+                                     .body_rewind = calls[i].body_rewind,
+                                     .body_user = calls[i].body_user};
   }
   if (!err) {
     ferry_engine_fetch_many(c->api, reqs, n, parallel, rs, errs);

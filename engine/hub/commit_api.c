@@ -35,7 +35,7 @@ int ferry__preupload_body(const struct ferry__upload_list *l, size_t from, size_
     unsigned char sample[SAMPLE_BYTES];
     ssize_t n = 0;
     char local[FERRY__HUB_PATH_MAX];
-    FILE *fp = fopen(ferry__upload_local(l, f, local), "rbe");
+    FILE *fp = fopen(ferry__upload_local(l, f->path, local), "rbe");
     if (fp) {
       n = (ssize_t)fread(sample, 1, sizeof(sample), fp);
       fclose(fp);

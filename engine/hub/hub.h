@@ -500,6 +500,10 @@ struct ferry__hub_call {
   const char *method, *url, *accept, *content_type;
   const void *body;
   size_t len;
+  /* or a body made while it is sent (ferry_request's body_read, body_rewind) */
+  long (*body_read)(void *user, char *buf, size_t cap);
+  int (*body_rewind)(void *user);
+  void *body_user;
   int send_token;
   struct ferry_hub_reply reply; /* to free with ferry_hub_reply_free */
 };
@@ -592,9 +596,18 @@ int ferry__hub_repo_api_path(const struct ferry__hub_repo *r, const char *suffix
 
 /* ---- upload_walk.c ----------------------------------------------------------------------- */
 
-/* One local file of an upload, and what the upload learns about it on the way. */
-/* One file of an upload. A million-file upload holds a million of these at once: hashes are
- * bytes (hex only where a request or file needs text), paths live in the list's strings. */
+/* One file the walk found: 32 bytes, and its path in the list's strings. The walk keeps one
+ * per file for the whole upload; the rest of a file's state exists only while its window is
+ * being uploaded (ferry__upload_file). */
+struct ferry__upload_entry {
+  const char *path;         /* path in the repository (in the list's strings) */
+  uint64_t size;
+  int64_t mtime_ns;
+  uint64_t ino;
+};
+
+/* One file of the window being uploaded, and what the upload learns about it on the way:
+ * hashes are bytes (hex only where a request or file needs text). */
 struct ferry__upload_file {
   const char *path;         /* path in the repository (in the list's strings); the path to
                                read is not kept: ferry__upload_local makes it */
@@ -615,13 +628,15 @@ struct ferry__upload_file {
 };
 
 struct ferry__upload_list {
-  struct ferry__upload_file *v;
+  struct ferry__upload_entry *e; /* every file the walk found, sorted by repository path */
+  size_t n_e, cap_e;
+  struct ferry__upload_file *v;  /* the window being uploaded (upload.c fills it from e) */
   size_t n, cap;
   struct ferry__hub_strings *strings; /* the files' repository paths */
   char *root;               /* a folder's real path, or the one file's path as given */
   size_t prefix_len;        /* bytes of a repository path before the folder's relative path */
   int folder;
-  uint64_t bytes;
+  uint64_t bytes;           /* of every file the walk found */
   int skipped_links;        /* symlinks left out because they point outside the folder */
 };
 
@@ -638,10 +653,10 @@ struct ferry__upload_walk_opts {
 int ferry__upload_walk(const struct ferry__upload_walk_opts *o, struct ferry__upload_list *out,
                        char *why, size_t why_len);
 void ferry__upload_list_free(struct ferry__upload_list *l);
-/* The path to read for f, in buf (FERRY__HUB_PATH_MAX bytes): the folder's real path and f's
- * path below it, as the walk found it (a million copies of the folder's path cost 40 MB+). */
-const char *ferry__upload_local(const struct ferry__upload_list *l,
-                                const struct ferry__upload_file *f, char *buf);
+/* The path to read for the file at repository path `path`, in buf (FERRY__HUB_PATH_MAX
+ * bytes): the folder's real path and the path below it, as the walk found it (a million
+ * copies of the folder's path cost 40 MB+). */
+const char *ferry__upload_local(const struct ferry__upload_list *l, const char *path, char *buf);
 
 /* ---- upload_hash.c ----------------------------------------------------------------------- */
 
@@ -653,16 +668,17 @@ int ferry__hash_cache_open(const char *dir, const char *folder, struct ferry__ha
 /* Fills f->sha256 / f->sha1 from the cache when size, mtime and inode still match. */
 void ferry__hash_cache_lookup(const struct ferry__hash_cache *c, const char *local,
                               struct ferry__upload_file *f);
-/* Frees what was read of the cache (lookups find nothing after it); save still works: it
- * writes from the file list, so the loaded lines are not needed past the lookups. */
-void ferry__hash_cache_drop_loaded(struct ferry__hash_cache *c);
-/* Writes the hashes of `l`'s files (those known) back, atomically. */
-int ferry__hash_cache_save(struct ferry__hash_cache *c, const struct ferry__upload_list *l);
+/* Keeps the hashes of the window's files (l->v, those known) for the save: lines spooled to
+ * an unlinked file beside the cache, not held in memory. */
+int ferry__hash_cache_add(struct ferry__hash_cache *c, const struct ferry__upload_list *l);
+/* Writes the cache back, atomically: the windows' lines, then the cached lines of the walk's
+ * files from `from` on (those no window reached) that still match their file. */
+int ferry__hash_cache_save(struct ferry__hash_cache *c, const struct ferry__upload_list *l,
+                           size_t from);
 void ferry__hash_cache_free(struct ferry__hash_cache *c);
 
-/* Hashing on worker threads: the files `todo` lists (indexes into l->v; sha256 when lfs,
- * else git sha1), in that order, while the caller goes on. Indexes are 4 bytes: the queue
- * and the completion order hold one per file for the whole upload. */
+/* Hashing on worker threads: the files `todo` lists (indexes into l->v, the window; sha256
+ * when lfs, else git sha1), in that order, while the caller goes on. */
 struct ferry__hasher;
 int ferry__hasher_start(struct ferry__upload_list *l, const uint32_t *todo, size_t n, int threads,
                         const struct ferry_stop *stop, struct ferry__hasher **out);

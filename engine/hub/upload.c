@@ -1,12 +1,15 @@
 /* upload: `ferry upload`, a file or a folder into a Hub repository (hub-protocol.md §6).
  *
  * create the repo (exist ok) -> the revision's head (a missing branch is created) -> walk
- * the folder -> preupload in batches of 256 (LFS or regular, the remote oid) -> hashes on
- * worker threads (or from the hash cache) -> as LFS files get their SHA-256: LFS batch,
- * then every part of every object the server lacks through the engine in parallel, each
- * multipart upload journaled so a killed run resumes -> completion and verify -> one commit
- * (several when the folder is beyond one commit's limits), parentCommit set. Unchanged files
- * are neither sent nor committed; nothing changed means no commit. */
+ * the folder (32 bytes a file) -> the files to delete -> then window after window of the
+ * walk's files, a commit's worth each (20,000, or --max-commit-files), so a file's state
+ * exists only while its window is uploaded: preupload in batches of 256 (LFS or regular,
+ * the remote oid) -> hashes on worker threads (or from the hash cache) -> as LFS files get
+ * their SHA-256: LFS batch, then every part of every object the server lacks through the
+ * engine in parallel, each multipart upload journaled so a killed run resumes -> completion
+ * and verify -> the window's commit (two when its regular files pass 64 MiB), parentCommit
+ * set, the deletions in the first one. Unchanged files are neither sent nor committed; nothing
+ * changed means no commit. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -38,12 +41,18 @@ struct up {
   char *parts_dir;
   char parent[41];            /* head of the revision before our commits ("" when none) */
   int remote_readme;
-  struct ferry__upload_list files;
+  struct ferry__upload_list files; /* the walk's files, and the window being uploaded */
+  size_t next;                /* the walk's first file after the window */
   struct ferry__hash_cache *hash_cache;
   struct ferry__hasher *hasher;
   char *path_prefix;          /* path_in_repo for a folder ("" = root) */
   uint64_t cached_hash_bytes; /* bytes whose hash came from the cache */
-  size_t *from_cache, n_from_cache; /* files whose hashes the cache had */
+  uint64_t hashed_before;     /* bytes the hashers of earlier windows read */
+  size_t *from_cache, n_from_cache; /* the window's files whose hashes the cache had */
+  int part;                   /* the next commit's number (its title's "(part N)") */
+  int pr_pending;             /* --create-pr: the next commit opens the pull request */
+  char pr_rev[64];            /* then the rest goes to its branch, refs/pr/N */
+  size_t del_next;            /* deletions already in a commit */
   uint64_t sent_before;       /* bytes_sent of earlier put rounds */
   uint64_t lfs_bytes;         /* LFS files' bytes (what may have to be sent) */
   int parallel;               /* requests at once: the engine's connections */
@@ -89,7 +98,8 @@ static double now_s(void) {
 static void progress(struct up *u, int phase, uint64_t in_flight) {
   if (!u->o->progress_cb) return;
   struct ferry_hub_upload_progress p = {.phase = phase, .bytes_total = u->files.bytes};
-  p.bytes_hashed = u->cached_hash_bytes + (u->hasher ? ferry__hasher_bytes(u->hasher) : 0);
+  p.bytes_hashed = u->cached_hash_bytes + u->hashed_before +
+                   (u->hasher ? ferry__hasher_bytes(u->hasher) : 0);
   p.bytes_to_send = u->lfs_bytes;
   p.bytes_sent = u->sent_before + in_flight;
   p.seconds = now_s() - u->t0;
@@ -97,9 +107,10 @@ static void progress(struct up *u, int phase, uint64_t in_flight) {
 }
 
 /* {E}/api/{Ts}/{repo}/<what>/{quote(rev)}[suffix] */
-static int api_url(struct up *u, const char *what, const char *suffix, char **out) {
+static int api_url_at(struct up *u, const char *rev, const char *what, const char *suffix,
+                      char **out) {
   char *q = NULL;
-  int err = ferry__hub_quote(u->rev, 0, &q);
+  int err = ferry__hub_quote(rev, 0, &q);
   if (!err)
     err = ferry__hub_fmt(out, FERRY__HUB_URL_MAX, "%s/api/%s/%s/%s/%s%s",
                          ferry_hub_client_endpoint(u->client),
@@ -107,6 +118,10 @@ static int api_url(struct up *u, const char *what, const char *suffix, char **ou
                          suffix ? suffix : "");
   free(q);
   return err;
+}
+
+static int api_url(struct up *u, const char *what, const char *suffix, char **out) {
+  return api_url_at(u, u->rev, what, suffix, out);
 }
 
 /* ---- repository and revision ---------------------------------------------------------- */
@@ -215,8 +230,8 @@ static int is_unchanged(const struct ferry__upload_file *f) {
          !memcmp(f->hash, f->remote_oid, f->remote_oid_len);
 }
 
-/* Hashes from the cache; the rest go to the worker threads. */
-static int start_hashing(struct up *u) {
+/* The hash cache, read once for every window. */
+static int open_hash_cache(struct up *u) {
   char *dir = NULL;
   if (ferry__hub_fmt(&dir, FERRY__HUB_PATH_MAX, "%s/hashes", u->state_dir))
     return fail(u, FERRY_E_NOMEM, 0, "out of memory");
@@ -225,11 +240,14 @@ static int start_hashing(struct up *u) {
   int err = ferry__hash_cache_open(dir, folder, &u->hash_cache);
   free(dir);
   if (err) return fail(u, err, 0, "cannot open the hash cache");
-  if (u->files.n > UINT32_MAX) /* the hasher's 4-byte indexes */
-    return fail(u, FERRY_E_INVAL, 0, "cannot upload more than %lu files at once",
-                (unsigned long)UINT32_MAX);
+  return 0;
+}
+
+/* The window's hashes from the cache; the rest go to the worker threads. */
+static int start_hashing(struct up *u) {
   uint32_t *todo = malloc((u->files.n ? u->files.n : 1) * sizeof(*todo));
   size_t n = 0;
+  u->n_from_cache = 0;
   u->from_cache = malloc((u->files.n ? u->files.n : 1) * sizeof(size_t));
   if (!todo || !u->from_cache) {
     free(todo);
@@ -239,7 +257,7 @@ static int start_hashing(struct up *u) {
     struct ferry__upload_file *f = &u->files.v[i];
     if (f->ignored) continue;
     char buf[FERRY__HUB_PATH_MAX];
-    ferry__hash_cache_lookup(u->hash_cache, ferry__upload_local(&u->files, f, buf), f);
+    ferry__hash_cache_lookup(u->hash_cache, ferry__upload_local(&u->files, f->path, buf), f);
     if (f->lfs) u->lfs_bytes += f->size;
     if (f->hashed) {
       u->cached_hash_bytes += f->size;
@@ -248,8 +266,7 @@ static int start_hashing(struct up *u) {
       todo[n++] = (uint32_t)i;
     }
   }
-  ferry__hash_cache_drop_loaded(u->hash_cache); /* a million lines: not held while uploading */
-  err = ferry__hasher_start(&u->files, todo, n, HASH_THREADS, user_stop(u), &u->hasher);
+  int err = ferry__hasher_start(&u->files, todo, n, HASH_THREADS, user_stop(u), &u->hasher);
   free(todo);
   if (err) return fail(u, err, 0, "cannot start the hashing threads");
   return 0;
@@ -507,7 +524,7 @@ static int send_round(struct up *u, struct obj *objs, size_t n, int *retry_fresh
     struct obj *o = &objs[i];
     if (o->a.present) continue;
     char buf[FERRY__HUB_PATH_MAX];
-    const char *local = ferry__upload_local(&u->files, o->f, buf);
+    const char *local = ferry__upload_local(&u->files, o->f->path, buf);
     o->fd = open(local, O_RDONLY | O_CLOEXEC);
     if (o->fd < 0) {
       err = fail(u, FERRY_E_IO, 0, "cannot read %s: %s", local, strerror(errno));
@@ -650,7 +667,7 @@ static int hash_and_send(struct up *u) {
         err = f->hash_error == FERRY_E_INTERRUPTED
                   ? fail(u, f->hash_error, 0, "interrupted")
                   : fail(u, f->hash_error, 0, "cannot hash %s: %s",
-                         ferry__upload_local(&u->files, f, buf),
+                         ferry__upload_local(&u->files, f->path, buf),
                          f->hash_error == FERRY_E_CHANGED ? "it changed while being read"
                                                           : ferry_strerror(f->hash_error));
         break;
@@ -701,14 +718,18 @@ static int list_remote(struct up *u) {
   return err;
 }
 
+static int by_entry_path(const void *key, const void *e) {
+  return strcmp(key, ((const struct ferry__upload_entry *)e)->path);
+}
+
 static int uploading(const struct up *u, const char *path) {
-  for (size_t i = 0; i < u->files.n; i++)
-    if (!u->files.v[i].ignored && !strcmp(u->files.v[i].path, path)) return 1;
-  return 0;
+  return u->files.n_e && /* none: no array (a delete_only run) */
+         bsearch(path, u->files.e, u->files.n_e, sizeof(*u->files.e), by_entry_path) != NULL;
 }
 
 /* Marks (is_dir = 2) the remote files --delete asks for, as upload_folder does: patterns on
- * paths relative to path_in_repo, never .gitattributes, never a path being uploaded. */
+ * paths relative to path_in_repo, never .gitattributes, never a path the walk found (the
+ * deletions ride on the first commit, before preupload has seen the later windows). */
 static int plan_deletions(struct up *u) {
   if (!u->o->n_delete) return 0;
   int err = list_remote(u);
@@ -759,20 +780,100 @@ static const char *title(struct up *u) {
   struct stat st;
   if (stat(u->o->local_path, &st) == 0 && S_ISREG(st.st_mode)) {
     static char t[FERRY__HUB_PATH_MAX + 64];
-    snprintf(t, sizeof(t), "Upload %s with ferry", u->files.n ? u->files.v[0].path : "file");
+    snprintf(t, sizeof(t), "Upload %s with ferry", u->files.n_e ? u->files.e[0].path : "file");
     return t;
   }
   return "Upload folder using ferry";
 }
 
-static int post_commit(struct up *u, struct ferry__ndjson *b, int create_pr) {
+/* A commit's NDJSON body, made line by line as libcurl asks for it (never whole in
+ * memory: 20,000 small files inline are ~17 MB, and up to ~90 MB with 64 MiB of regular
+ * content): the header, the deletions, then the files, each regular file read when its
+ * line is made. The same lines as huggingface_hub's, from commit_api.c. */
+struct commit_body {
+  struct up *u;
+  const char *summary;
+  size_t del_from, del_to;    /* the deletions in it: u->deletions.v[del_from, del_to) */
+  size_t from, to;            /* its files: u->files.v[from, to) */
+  int header_sent;            /* where the making is (commit_body_rewind starts it over) */
+  size_t next_del, next_file;
+  struct ferry__ndjson line;  /* the line being sent, from `off` on */
+  size_t off;
+};
+
+static int commit_body_rewind(void *user) {
+  struct commit_body *c = user;
+  c->header_sent = 0;
+  c->next_del = c->del_from, c->next_file = c->from;
+  c->line.len = 0, c->off = 0;
+  return 0;
+}
+
+/* The next line into c->line (left empty at the end). */
+static int commit_body_line(struct commit_body *c) {
+  struct up *u = c->u;
+  c->line.len = 0, c->off = 0;
+  if (!c->header_sent) {
+    c->header_sent = 1;
+    return ferry__ndjson_header(&c->line, c->summary, u->o->commit_description,
+                                u->parent[0] ? u->parent : NULL);
+  }
+  while (c->next_del < c->del_to) {
+    const struct ferry__hub_entry *e = &u->deletions.v[c->next_del++];
+    if (e->is_dir == 2) return ferry__ndjson_delete(&c->line, e->path, 0);
+  }
+  while (c->next_file < c->to) {
+    const struct ferry__upload_file *f = &u->files.v[c->next_file++];
+    if (f->ignored || f->unchanged) continue;
+    if (f->lfs) {
+      char oid[65];
+      return ferry__ndjson_lfs(&c->line, f->path, ferry__hub_hex(f->hash, 32, oid), f->size);
+    }
+    unsigned char *data = NULL;
+    char buf[FERRY__HUB_PATH_MAX];
+    const char *local = ferry__upload_local(&u->files, f->path, buf);
+    int err = read_whole(local, f->size, &data);
+    if (err) fail(u, err, 0, "cannot read %s", local);
+    else err = ferry__ndjson_regular(&c->line, f->path, data, f->size);
+    free(data);
+    return err;
+  }
+  return 0;
+}
+
+/* Fills libcurl's buffer whole (many small lines a call: one each would make a request
+ * of tiny writes and frames). */
+static long commit_body_read(void *user, char *buf, size_t cap) {
+  struct commit_body *c = user;
+  size_t got = 0;
+  while (got < cap) {
+    if (c->off == c->line.len) {
+      int err = commit_body_line(c);
+      if (err) return err;
+      if (!c->line.len) break; /* the end */
+    }
+    size_t n = c->line.len - c->off < cap - got ? c->line.len - c->off : cap - got;
+    memcpy(buf + got, c->line.data + c->off, n);
+    c->off += n, got += n;
+  }
+  return (long)got;
+}
+
+static int post_commit(struct up *u, struct commit_body *b) {
   char *url = NULL;
-  if (api_url(u, "commit", create_pr ? "?create_pr=1" : NULL, &url))
+  /* after the commit that opened a pull request, the rest goes to its branch */
+  if (api_url_at(u, u->pr_rev[0] ? u->pr_rev : u->rev, "commit",
+                 u->pr_pending ? "?create_pr=1" : NULL, &url))
     return fail(u, FERRY_E_INVAL, 0, "URL too long");
-  struct ferry_hub_reply r;
-  int err = ferry__hub_client_call_url(u->client, "POST", url, NULL, "application/x-ndjson",
-                                       b->data, b->len, 1, &r);
+  struct ferry__hub_call call = {.method = "POST", .url = url,
+                                 .content_type = "application/x-ndjson",
+                                 .body_read = commit_body_read,
+                                 .body_rewind = commit_body_rewind, .body_user = b,
+                                 .send_token = 1};
+  int err = ferry__hub_client_call_many(u->client, &call, 1, 1);
+  struct ferry_hub_reply r = call.reply;
   free(url);
+  ferry__ndjson_free(&b->line);
   char why[WHY] = "";
   char *commit_url = NULL, *pr_url = NULL;
   if (err) {
@@ -802,83 +903,68 @@ static int pr_ref(const char *pr_url, char *out, size_t cap) {
   return 0;
 }
 
-static int commit_all(struct up *u) {
-  struct ferry__ndjson b = {0};
-  int err = 0, part = 1, ops = 0, pending = 0;
-  uint64_t regular = 0;
+/* Files in a window, and operations in a commit: the Hub takes 25,000 LFS files a commit. */
+static size_t window_files(const struct up *u) {
+  size_t m = u->o->max_commit_files;
+  return m && m < COMMIT_MAX_OPS ? m : COMMIT_MAX_OPS;
+}
+
+/* The window's commit (two or more when its regular files pass COMMIT_MAX_REGULAR), with
+ * the deletions in the upload's first commit. What goes in each is decided from the sizes;
+ * the body is made while it is sent (commit_body). */
+static int commit_window(struct up *u) {
+  int err = 0;
   char summary[4200];
-  char pr_rev[64];
-  size_t i = 0, d = 0;
-  int create_pr = u->o->create_pr;
+  size_t i = 0;
   const char *msg = title(u);
-  int max_ops = u->o->max_commit_files ? (int)(u->o->max_commit_files < COMMIT_MAX_OPS
-                                                   ? u->o->max_commit_files : COMMIT_MAX_OPS)
-                                       : COMMIT_MAX_OPS;
   while (!err) {
-    if (!b.len) {
-      if (part == 1) snprintf(summary, sizeof(summary), "%.4096s", msg);
-      else snprintf(summary, sizeof(summary), "%.4096s (part %d)", msg, part);
-      err = ferry__ndjson_header(&b, summary, u->o->commit_description,
-                                 u->parent[0] ? u->parent : NULL);
-      ops = 0, regular = 0, pending = 0;
-    }
+    if (u->part == 1) snprintf(summary, sizeof(summary), "%.4096s", msg);
+    else snprintf(summary, sizeof(summary), "%.4096s (part %d)", msg, u->part);
+    struct commit_body b = {.u = u, .summary = summary, .del_from = u->del_next, .from = i};
+    size_t ops = 0;
+    uint64_t regular = 0;
     /* deletions ride on the first commit */
-    for (; !err && part == 1 && d < u->deletions.n; d++) {
-      if (u->deletions.v[d].is_dir != 2) continue;
-      err = ferry__ndjson_delete(&b, u->deletions.v[d].path, 0);
-      ops++, pending++;
+    for (; u->part == 1 && u->del_next < u->deletions.n; u->del_next++) {
+      if (u->deletions.v[u->del_next].is_dir != 2) continue;
+      ops++;
       u->out->files_deleted++;
     }
-    for (; !err && i < u->files.n && ops < max_ops && regular < COMMIT_MAX_REGULAR; i++) {
-      struct ferry__upload_file *f = &u->files.v[i];
+    b.del_to = u->del_next;
+    for (; i < u->files.n && ops < window_files(u) && regular < COMMIT_MAX_REGULAR; i++) {
+      const struct ferry__upload_file *f = &u->files.v[i];
       if (f->ignored || f->unchanged) continue;
-      if (f->lfs) {
-        char oid[65];
-        err = ferry__ndjson_lfs(&b, f->path, ferry__hub_hex(f->hash, 32, oid), f->size);
-      } else {
-        unsigned char *data = NULL;
-        char buf[FERRY__HUB_PATH_MAX];
-        const char *local = ferry__upload_local(&u->files, f, buf);
-        err = read_whole(local, f->size, &data);
-        if (err) fail(u, err, 0, "cannot read %s", local);
-        else err = ferry__ndjson_regular(&b, f->path, data, f->size);
-        free(data);
-        regular += f->size;
-      }
-      ops++, pending++;
+      if (!f->lfs) regular += f->size;
+      ops++;
       u->out->files_committed++;
     }
-    if (err || !pending) break;
+    b.to = i;
+    if (!ops) break;
     if ((err = stopped(u))) break;
     progress(u, 1, 0);
-    debug(u, "commit of %d operation(s)", ops);
-    err = post_commit(u, &b, create_pr);
+    debug(u, "commit of %zu operation(s)", ops);
+    err = post_commit(u, &b);
     debug(u, "commit done");
-    ferry__ndjson_free(&b);
     if (err) break;
-    if (create_pr) {
-      /* the rest of a split commit goes to the pull request's branch */
-      if (pr_ref(u->out->pr_url, pr_rev, sizeof(pr_rev)) == 0) u->rev = pr_rev;
-      create_pr = 0;
+    if (u->pr_pending) {
+      if (pr_ref(u->out->pr_url, u->pr_rev, sizeof(u->pr_rev)) != 0) u->pr_rev[0] = 0;
+      u->pr_pending = 0;
     }
+    u->part++;
     if (i >= u->files.n) break;
-    part++;
   }
-  ferry__ndjson_free(&b);
   if (err && !u->out->error) fail(u, err, 0, "cannot build the commit");
-  if (u->rev == pr_rev) u->rev = u->o->revision ? u->o->revision : "main";
   return u->out->error;
 }
 
 /* README.md in the upload: ferry's card check, then the Hub's validate-yaml (§6.3) as
  * huggingface_hub asks it, before anything is sent. */
 static int validate_readme(struct up *u) {
-  for (size_t i = 0; i < u->files.n; i++) {
-    struct ferry__upload_file *f = &u->files.v[i];
-    if (f->ignored || strcmp(f->path, "README.md") || f->size > (16u << 20)) continue;
+  for (size_t i = 0; i < u->files.n_e; i++) {
+    const struct ferry__upload_entry *f = &u->files.e[i];
+    if (strcmp(f->path, "README.md") || f->size > (16u << 20)) continue;
     unsigned char *data = NULL;
     char buf[FERRY__HUB_PATH_MAX];
-    const char *local = ferry__upload_local(&u->files, f, buf);
+    const char *local = ferry__upload_local(&u->files, f->path, buf);
     int err = read_whole(local, f->size, &data);
     if (err) {
       free(data);
@@ -990,48 +1076,98 @@ static int setup(struct up *u) {
                                        .exclude = o->exclude, .n_exclude = o->n_exclude};
   if ((err = ferry__upload_walk(&wo, &u->files, why, sizeof(why))))
     return fail(u, err, 0, "%s", why);
-  u->out->files_total = (int)u->files.n;
+  u->out->files_total = (int)u->files.n_e;
   u->out->skipped_links = u->files.skipped_links;
   if (u->files.skipped_links)
     notice(u, "left out %d symlink(s) pointing outside %s", u->files.skipped_links, o->local_path);
   return 0;
 }
 
+/* The walk's files [from, to) as the window, nothing learnt about them yet. */
+static int load_window(struct up *u, size_t from, size_t to) {
+  struct ferry__upload_list *l = &u->files;
+  size_t n = to - from;
+  if (n > l->cap) {
+    struct ferry__upload_file *v = realloc(l->v, n * sizeof(*v));
+    if (!v) return fail(u, FERRY_E_NOMEM, 0, "out of memory");
+    l->v = v, l->cap = n;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const struct ferry__upload_entry *e = &l->e[from + i];
+    l->v[i] = (struct ferry__upload_file){.path = e->path, .size = e->size,
+                                          .mtime_ns = e->mtime_ns, .ino = e->ino};
+  }
+  l->n = n;
+  return 0;
+}
+
+/* What the window's files add to the summary, once their hashes are known. */
+static void count_window(struct up *u) {
+  for (size_t i = 0; i < u->files.n; i++) {
+    struct ferry__upload_file *f = &u->files.v[i];
+    if (f->ignored) continue;
+    u->out->bytes_total += f->size;
+    if ((f->unchanged = is_unchanged(f))) {
+      u->out->files_unchanged++;
+      u->out->bytes_skipped += f->size;
+    }
+    if (!strcmp(f->path, "README.md")) u->remote_readme = 1;
+  }
+}
+
+/* One window: preupload, hashes, LFS objects, then its commit. A delete_only run has one
+ * empty window (its commit holds the deletions). */
+static int upload_window(struct up *u) {
+  /* the deletions take their room in the first commit, so the first window is smaller */
+  size_t want = window_files(u), dels = 0;
+  for (size_t i = u->del_next; u->part == 1 && i < u->deletions.n; i++)
+    dels += u->deletions.v[i].is_dir == 2;
+  want = dels < want ? want - dels : 0;
+  size_t to = u->next + want;
+  if (to > u->files.n_e) to = u->files.n_e;
+  int err = load_window(u, u->next, to);
+  u->next = to;
+  if (!err && u->files.n) {
+    debug(u, "window of %zu file(s), up to %zu of %zu", u->files.n, to, u->files.n_e);
+    err = preupload(u);
+    if (!err) err = start_hashing(u);
+    if (!err) err = hash_and_send(u);
+    if (u->hasher) {
+      u->hashed_before += ferry__hasher_bytes(u->hasher);
+      ferry__hasher_free(u->hasher);
+      u->hasher = NULL;
+    }
+    free(u->from_cache);
+    u->from_cache = NULL;
+    /* keep what was hashed, even when the window failed */
+    if (u->hash_cache) ferry__hash_cache_add(u->hash_cache, &u->files);
+    if (!err) count_window(u);
+  }
+  if (!err) err = stopped(u);
+  if (!err) err = commit_window(u);
+  return err;
+}
+
 int ferry_hub_upload(const struct ferry_hub_upload_opts *o, struct ferry_hub_upload_result *out) {
   memset(out, 0, sizeof(*out));
-  struct up u = {.o = o, .out = out};
+  struct up u = {.o = o, .out = out, .part = 1, .pr_pending = o->create_pr};
   u.t0 = now_s();
   int err = setup(&u);
   /* Deleting files makes nothing: a missing repo or revision is an error, not created. */
   if (!err && !o->delete_only) err = create_repo(&u);
   if (!err) err = read_revision(&u, !o->create_pr && !o->delete_only);
   if (!err) err = validate_readme(&u);
-  if (!err && !o->delete_only) err = preupload(&u);
-  if (!err && !o->delete_only) err = start_hashing(&u);
-  if (!err && !o->delete_only) err = hash_and_send(&u);
-  if (u.hasher) {
-    ferry__hasher_free(u.hasher);
-    u.hasher = NULL;
-  }
-  if (u.hash_cache) ferry__hash_cache_save(u.hash_cache, &u.files); /* keep what was hashed */
-  if (!err) {
-    for (size_t i = 0; i < u.files.n; i++) {
-      struct ferry__upload_file *f = &u.files.v[i];
-      if (f->ignored) continue;
-      out->bytes_total += f->size;
-      if ((f->unchanged = is_unchanged(f))) {
-        out->files_unchanged++;
-        out->bytes_skipped += f->size;
-      }
-      if (!strcmp(f->path, "README.md")) u.remote_readme = 1;
-    }
-    err = plan_deletions(&u);
-    for (size_t i = 0; !err && i < u.deletions.n; i++) /* --delete may take the card away */
-      if (u.deletions.v[i].is_dir == 2 && !strcmp(u.deletions.v[i].path, "README.md"))
-        u.remote_readme = 0;
-  }
+  if (!err) err = plan_deletions(&u);
+  for (size_t i = 0; !err && i < u.deletions.n; i++) /* --delete may take the card away */
+    if (u.deletions.v[i].is_dir == 2 && !strcmp(u.deletions.v[i].path, "README.md"))
+      u.remote_readme = 0;
+  if (!err && !o->delete_only) err = open_hash_cache(&u);
   if (!err) err = stopped(&u);
-  if (!err) err = commit_all(&u);
+  while (!err) {
+    err = upload_window(&u);
+    if (u.next >= u.files.n_e) break;
+  }
+  if (u.hash_cache) ferry__hash_cache_save(u.hash_cache, &u.files, u.next);
   /* Said once, by the commit that leaves the repo without a card: not by a re-upload that
    * changes nothing, nor after every upload to a repo that never had one. */
   if (!err) out->no_readme = out->commits > 0 && !u.remote_readme;

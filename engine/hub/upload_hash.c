@@ -60,10 +60,12 @@ struct cached {
 };
 
 struct ferry__hash_cache {
-  char *file;
+  char *dir, *file;
   struct cached *v;
   size_t n;
   struct ferry__hub_strings *strings;
+  FILE *spool;                /* the lines of the windows done so far (an unlinked file) */
+  int spool_error;
 };
 
 static int by_path(const void *a, const void *b) {
@@ -132,7 +134,9 @@ int ferry__hash_cache_open(const char *dir, const char *folder, struct ferry__ha
   char hex[33];
   for (int i = 0; i < 16; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
   int err = ferry__hub_fmt(&c->file, FERRY__HUB_PATH_MAX, "%s/%s.tsv", dir, hex);
+  if (!err && !(c->dir = strdup(dir))) err = FERRY_E_NOMEM;
   if (err) {
+    free(c->file);
     free(c);
     return err;
   }
@@ -152,40 +156,93 @@ void ferry__hash_cache_lookup(const struct ferry__hash_cache *c, const char *loc
   if (!f->lfs && hit->has_sha1) memcpy(f->hash, hit->sha1, 20), f->hashed = 1;
 }
 
-void ferry__hash_cache_drop_loaded(struct ferry__hash_cache *c) {
-  if (!c) return;
+static void drop_loaded(struct ferry__hash_cache *c) {
   ferry__hub_strings_free(&c->strings);
   free(c->v);
   c->v = NULL, c->n = 0;
 }
 
-/* One line per hashed file, written as it goes: a million files' lines are 150 MB. */
-static int write_lines(FILE *fp, void *user) {
-  const struct ferry__upload_list *l = user;
-  if (fprintf(fp, "%s\n", CACHE_MAGIC) < 0) return FERRY_E_IO;
-  for (size_t i = 0; i < l->n; i++) {
+static int put_line(FILE *fp, uint64_t size, int64_t mtime_ns, uint64_t ino, const char *h256,
+                    const char *h1, const char *local) {
+  if (strchr(local, '\n') || strchr(local, '\t')) return 0; /* not representable */
+  return fprintf(fp, "%llu\t%lld\t%llu\t%s\t%s\t%s\n", (unsigned long long)size,
+                 (long long)mtime_ns, (unsigned long long)ino, h256, h1, local) < 0
+             ? FERRY_E_IO : 0;
+}
+
+/* The spool lives on disk beside the cache, not in memory: a million files' lines are
+ * 150 MB. An unlinked file (O_TMPFILE), so a killed run leaves nothing behind. */
+static FILE *spool_open(struct ferry__hash_cache *c) {
+  if (ferry__mkdirs(c->dir)) return NULL;
+  int fd = open(c->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  FILE *fp = fd >= 0 ? fdopen(fd, "w+") : NULL;
+  if (!fp && fd >= 0) close(fd);
+  return fp;
+}
+
+int ferry__hash_cache_add(struct ferry__hash_cache *c, const struct ferry__upload_list *l) {
+  if (!c->spool && !c->spool_error && !(c->spool = spool_open(c))) c->spool_error = FERRY_E_IO;
+  for (size_t i = 0; !c->spool_error && i < l->n; i++) {
     const struct ferry__upload_file *f = &l->v[i];
     if (!f->hashed) continue;
     char buf[FERRY__HUB_PATH_MAX];
-    const char *local = ferry__upload_local(l, f, buf);
-    if (strchr(local, '\n') || strchr(local, '\t')) continue; /* not representable */
     char h256[65] = "-", h1[41] = "-";
     if (f->lfs) ferry__hub_hex(f->hash, 32, h256);
     else ferry__hub_hex(f->hash, 20, h1);
-    if (fprintf(fp, "%llu\t%lld\t%llu\t%s\t%s\t%s\n", (unsigned long long)f->size,
-                (long long)f->mtime_ns, (unsigned long long)f->ino, h256, h1, local) < 0)
-      return FERRY_E_IO;
+    c->spool_error = put_line(c->spool, f->size, f->mtime_ns, f->ino, h256, h1,
+                              ferry__upload_local(l, f->path, buf));
+  }
+  return c->spool_error;
+}
+
+struct save {
+  struct ferry__hash_cache *c;
+  const struct ferry__upload_list *l;
+  size_t from;
+};
+
+/* The spool, then the loaded lines of the files no window reached (a run that ended early
+ * keeps them for the next one). */
+static int write_lines(FILE *fp, void *user) {
+  struct save *s = user;
+  struct ferry__hash_cache *c = s->c;
+  if (fprintf(fp, "%s\n", CACHE_MAGIC) < 0) return FERRY_E_IO;
+  if (c->spool) {
+    char buf[1 << 16];
+    size_t n;
+    if (fflush(c->spool) != 0 || fseek(c->spool, 0, SEEK_SET) != 0) return FERRY_E_IO;
+    while ((n = fread(buf, 1, sizeof(buf), c->spool)) > 0)
+      if (fwrite(buf, 1, n, fp) != n) return FERRY_E_IO;
+    if (ferror(c->spool)) return FERRY_E_IO;
+  }
+  for (size_t i = s->from; c->n && i < s->l->n_e; i++) {
+    const struct ferry__upload_entry *e = &s->l->e[i];
+    char buf[FERRY__HUB_PATH_MAX];
+    struct cached key = {.path = ferry__upload_local(s->l, e->path, buf)};
+    const struct cached *hit = bsearch(&key, c->v, c->n, sizeof(*c->v), by_path);
+    if (!hit || hit->size != e->size || hit->mtime_ns != e->mtime_ns || hit->ino != e->ino)
+      continue;
+    char h256[65] = "-", h1[41] = "-";
+    if (hit->has_sha256) ferry__hub_hex(hit->sha256, 32, h256);
+    if (hit->has_sha1) ferry__hub_hex(hit->sha1, 20, h1);
+    int err = put_line(fp, hit->size, hit->mtime_ns, hit->ino, h256, h1, key.path);
+    if (err) return err;
   }
   return 0;
 }
 
-int ferry__hash_cache_save(struct ferry__hash_cache *c, const struct ferry__upload_list *l) {
-  return ferry__write_atomic_with(c->file, 0600, write_lines, (void *)l);
+int ferry__hash_cache_save(struct ferry__hash_cache *c, const struct ferry__upload_list *l,
+                           size_t from) {
+  if (c->spool_error) return c->spool_error; /* the old cache stays: better than a short one */
+  struct save s = {.c = c, .l = l, .from = from};
+  return ferry__write_atomic_with(c->file, 0600, write_lines, &s);
 }
 
 void ferry__hash_cache_free(struct ferry__hash_cache *c) {
   if (!c) return;
-  ferry__hash_cache_drop_loaded(c);
+  drop_loaded(c);
+  if (c->spool) fclose(c->spool);
+  free(c->dir);
   free(c->file);
   free(c);
 }
@@ -216,7 +273,7 @@ static void *hash_worker(void *arg) {
     struct ferry__upload_file *f = &h->l->v[k];
     char hex[65] = "";
     char buf[FERRY__HUB_PATH_MAX];
-    int err = ferry__hash_file(ferry__upload_local(h->l, f, buf), !f->lfs, f->size, h->stop, &h->bytes, hex);
+    int err = ferry__hash_file(ferry__upload_local(h->l, f->path, buf), !f->lfs, f->size, h->stop, &h->bytes, hex);
     pthread_mutex_lock(&h->mu);
     if (!err && ferry__hub_unhex(hex, f->hash, f->lfs ? 32 : 20))
       err = FERRY_E_IO; /* cannot happen: our own digest's hex */

@@ -33,14 +33,13 @@ struct walk {
 /* Only the repository path is kept: `local` is the list's root and the path below it. */
 static int add_file(struct walk *w, const char *repo_path, const struct stat *st) {
   struct ferry__upload_list *l = w->out;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 64;
-    struct ferry__upload_file *v = realloc(l->v, cap * sizeof(*v));
-    if (!v) return FERRY_E_NOMEM;
-    l->v = v, l->cap = cap;
+  if (l->n_e == l->cap_e) {
+    size_t cap = l->cap_e ? l->cap_e * 2 : 64;
+    struct ferry__upload_entry *e = realloc(l->e, cap * sizeof(*e));
+    if (!e) return FERRY_E_NOMEM;
+    l->e = e, l->cap_e = cap;
   }
-  struct ferry__upload_file *f = &l->v[l->n];
-  memset(f, 0, sizeof(*f));
+  struct ferry__upload_entry *f = &l->e[l->n_e];
   size_t np = strlen(repo_path) + 1;
   char *s = ferry__hub_strings_alloc(&l->strings, np);
   if (!s) return FERRY_E_NOMEM;
@@ -48,7 +47,7 @@ static int add_file(struct walk *w, const char *repo_path, const struct stat *st
   f->size = (uint64_t)st->st_size;
   f->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
   f->ino = (uint64_t)st->st_ino;
-  l->n++;
+  l->n_e++;
   l->bytes += f->size;
   return 0;
 }
@@ -134,8 +133,8 @@ static int walk_dir(struct walk *w, const char *dir, const char *rel, int depth)
 }
 
 static int by_path(const void *a, const void *b) {
-  return strcmp(((const struct ferry__upload_file *)a)->path,
-                ((const struct ferry__upload_file *)b)->path);
+  return strcmp(((const struct ferry__upload_entry *)a)->path,
+                ((const struct ferry__upload_entry *)b)->path);
 }
 
 int ferry__upload_walk(const struct ferry__upload_walk_opts *o, struct ferry__upload_list *out,
@@ -189,21 +188,21 @@ int ferry__upload_walk(const struct ferry__upload_walk_opts *o, struct ferry__up
     ferry__upload_list_free(out);
     return err;
   }
-  if (out->n) qsort(out->v, out->n, sizeof(*out->v), by_path);
+  if (out->n_e) qsort(out->e, out->n_e, sizeof(*out->e), by_path);
   return 0;
 }
 
 void ferry__upload_list_free(struct ferry__upload_list *l) {
   ferry__hub_strings_free(&l->strings);
   free(l->root);
+  free(l->e);
   free(l->v);
   memset(l, 0, sizeof(*l));
 }
 
-const char *ferry__upload_local(const struct ferry__upload_list *l,
-                                const struct ferry__upload_file *f, char *buf) {
+const char *ferry__upload_local(const struct ferry__upload_list *l, const char *path, char *buf) {
   if (!l->folder) return l->root;
   /* The walk made root/rel within FERRY__HUB_PATH_MAX: this is the same string. */
-  snprintf(buf, FERRY__HUB_PATH_MAX, "%s/%s", l->root, f->path + l->prefix_len);
+  snprintf(buf, FERRY__HUB_PATH_MAX, "%s/%s", l->root, path + l->prefix_len);
   return buf;
 }

@@ -303,6 +303,14 @@ struct ferry_request {
   size_t body_len;
   size_t max_body;             /* answers longer than this fail (default 64 MiB) */
   int max_retries;             /* for resets, 429, 5xx (default: the engine's); -1 for none */
+  /* Or a body made while it is sent (instead of body; chunked on HTTP/1.1), so it is never
+   * whole in memory: body_read fills up to cap bytes of buf and returns how many (0 at its
+   * end), or a FERRY_E_* code, which ends the request with that error (not retried);
+   * body_rewind starts it over (before each attempt, and when libcurl must send it again)
+   * and returns 0 or a FERRY_E_* code. */
+  long (*body_read)(void *user, char *buf, size_t cap);
+  int (*body_rewind)(void *user);
+  void *body_user;
 };
 
 struct ferry_response {

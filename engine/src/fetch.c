@@ -13,12 +13,14 @@
 struct ferry__fetch {
   int tag; /* FERRY__TAG_FETCH */
   struct ferry_engine *e;
+  const struct ferry_request *req;
   CURL *easy;
   struct curl_slist *hdrs;
   char *body, *headers;
   size_t len, cap, max, hlen, hcap;
   long status;
   int too_big, done;
+  int body_err;           /* the body_read's or body_rewind's FERRY_E_*: ends the request */
   CURLcode rc;
   char errbuf[CURL_ERROR_SIZE];
 };
@@ -113,12 +115,35 @@ static long server_wait(const struct ferry_response *r) {
   return ferry__retry_hint_seconds(&h);
 }
 
+/* A body made as it is sent (ferry_request.body_read). */
+static size_t on_body_read(char *buf, size_t size, size_t n, void *userp) {
+  struct ferry__fetch *f = userp;
+  long got = f->req->body_read(f->req->body_user, buf, size * n);
+  if (got < 0) {
+    f->body_err = (int)got;
+    return CURL_READFUNC_ABORT;
+  }
+  return (size_t)got;
+}
+
+/* libcurl sends the body again (a redirect, a refused HTTP/2 stream): from its start only. */
+static int on_body_seek(void *userp, curl_off_t offset, int origin) {
+  struct ferry__fetch *f = userp;
+  if (offset != 0 || origin != SEEK_SET) return CURL_SEEKFUNC_CANTSEEK;
+  int err = f->req->body_rewind(f->req->body_user);
+  if (err) f->body_err = err;
+  return err ? CURL_SEEKFUNC_FAIL : CURL_SEEKFUNC_OK;
+}
+
 /* Prepares one attempt of `req` and adds it to the multi handle. */
 static int fetch_start(struct ferry_engine *e, const struct ferry_request *req,
                        struct ferry__fetch *f) {
   memset(f, 0, sizeof(*f));
   f->tag = FERRY__TAG_FETCH;
   f->e = e;
+  f->req = req;
+  /* every attempt sends the made body from its start */
+  if (req->body_read && (f->body_err = req->body_rewind(req->body_user))) return f->body_err;
   f->max = req->max_body ? req->max_body : (64u << 20);
   f->easy = curl_easy_init();
   int ok = f->easy != NULL;
@@ -150,7 +175,14 @@ static int fetch_start(struct ferry_engine *e, const struct ferry_request *req,
   const char *method = req->method ? req->method : "GET";
   if (!strcmp(method, "HEAD")) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
   else if (strcmp(method, "GET") != 0) curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-  if (req->body) {
+  if (req->body_read) {
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1); /* length unknown */
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_body_read);
+    curl_easy_setopt(h, CURLOPT_READDATA, f);
+    curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_body_seek);
+    curl_easy_setopt(h, CURLOPT_SEEKDATA, f);
+  } else if (req->body) {
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
   }
@@ -167,7 +199,8 @@ static int fetch_finish(struct ferry_engine *e, struct ferry__fetch *f, int star
                         struct ferry_response *out) {
   int err = start_err;
   if (!err) {
-    if (f->too_big) err = FERRY_E_PROTOCOL;
+    if (f->body_err) err = f->body_err;
+    else if (f->too_big) err = FERRY_E_PROTOCOL;
     else if (f->rc != CURLE_OK) err = ferry__classify_curl(f->rc);
   }
   e->st.requests++;

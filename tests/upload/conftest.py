@@ -14,7 +14,7 @@ from uphelpers import Uploader
 
 THRESHOLD, CHUNK = "4M", "1M"
 DEFAULT_KNOBS = {"upload_fault": None, "create_conflict": False, "url_lifetime": 3600,
-                 "cdn_rate": 0,
+                 "cdn_rate": 0, "record_commits": False,
                  "multipart_threshold": 4 << 20, "chunk_size": 1 << 20}
 
 

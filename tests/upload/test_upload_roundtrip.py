@@ -2,8 +2,12 @@
 basic LFS upload, an empty file), read back byte for byte with ferry download and with the
 official JavaScript client; the JavaScript client's upload read back with ferry; the defaults
 of LOCAL_PATH and PATH_IN_REPO; --json; --private; the model card warning."""
+import base64
+import hashlib
+import json
 import os
 import re
+import shutil
 
 from ferrytest import MiB
 from hubrun import run_download
@@ -189,3 +193,48 @@ def test_quiet_prints_only_the_url(hub, up, repo_id, tmp_path):
     assert r.stdout.strip() == f"{hub.endpoint}/{repo_id}/commit/{head}", r.describe()
     assert not re.search(r"\d+(\.\d+)? ?MB/s", r.stderr), r.describe()   # no progress
     assert os.path.isdir(up.hash_cache_dir) and os.listdir(up.hash_cache_dir)
+
+
+def test_commit_body_is_the_ndjson_huggingface_hub_sends(hub, up, knobs, repo_id, tmp_path):
+    """The commit body, made line by line while it is sent (never whole in memory), byte for
+    byte: compact JSON lines, the header (summary, description, parentCommit), the deletions,
+    then the files in path order, regular ones inline as base64, LFS ones by oid and size; in
+    several commits when beyond --max-commit-files, each on the one before."""
+    ok(up(repo_id, write_tree(tmp_path / "old", {"x.txt": b"x\n", "y.txt": b"y\n"}), "old"))
+    parent = head_commit(hub, repo_id)
+    files = {"a.txt": b"a\n", "empty.txt": b"", "caf\u00e9 \"q\"/n.txt": "\u00fcber\n".encode() * 9,
+             "blob.bin": binary_blob(100 * 1024, "body" + repo_id), "z/last.txt": b"z" * 4000}
+    record = os.path.join(hub.dir, "commits")
+    shutil.rmtree(record, ignore_errors=True)
+    knobs(record_commits=True)
+    ok(up(repo_id, write_tree(tmp_path / "new", files), "--delete", "old/*", "--max-commit-files",
+          "4", "--commit-message", "body test"))
+    knobs(record_commits=False)
+    bodies = [open(os.path.join(record, name), "rb").read() for name in sorted(os.listdir(record))]
+    lfs = lfs_paths(hub, repo_id)
+    assert lfs == {"blob.bin"}, lfs
+
+    def line(obj):
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+
+    def file_line(path):
+        data = files[path]
+        if path in lfs:
+            return line({"key": "lfsFile", "value": {"path": path, "algo": "sha256",
+                                                     "oid": hashlib.sha256(data).hexdigest(),
+                                                     "size": len(data)}})
+        return line({"key": "file", "value": {"content": base64.b64encode(data).decode(),
+                                              "path": path, "encoding": "base64"}})
+
+    order = sorted(files, key=lambda p: p.encode())
+    heads = [c["id"] for c in reversed(commits(hub, repo_id))]  # oldest first
+    first = (line({"key": "header", "value": {"summary": "body test", "description": "",
+                                              "parentCommit": parent}}) +
+             line({"key": "deletedFile", "value": {"path": "old/x.txt"}}) +
+             line({"key": "deletedFile", "value": {"path": "old/y.txt"}}) +
+             b"".join(file_line(p) for p in order[:2]))
+    second = (line({"key": "header", "value": {"summary": "body test (part 2)", "description": "",
+                                               "parentCommit": heads[-2]}}) +
+              b"".join(file_line(p) for p in order[2:]))
+    assert bodies == [first, second]
+    assert served_files(hub, repo_id) == files

@@ -17,6 +17,8 @@ DEFAULTS = {
     "upload_fault": None,     # see faults.py
     "create_conflict": False, # POST /api/repos/create answers the Hub's 409 "conflicting
                               # operation is in progress" (what clients retry)
+    "record_commits": False,  # each commit POST's raw body into DIR/commits/NNNNNN.ndjson
+                              # (tests of the bytes a client sends)
     "tree_page_size": 1000,
     "list_page_size": 1000,   # most results in one page of /api/models|datasets|spaces
     "multipart_threshold": 16 << 20,

@@ -1,6 +1,7 @@
 """Write routes: create/delete/move repo, settings, preupload, commit (NDJSON), branches, tags."""
 import base64
 import json
+import os
 import re
 import urllib.parse
 
@@ -173,6 +174,11 @@ def looks_binary(sample: bytes) -> bool:
 
 
 def commit(req, repo, rest):
+    if req.hub.knobs.get("record_commits"):
+        record = os.path.join(req.hub.dir, "commits")
+        os.makedirs(record, exist_ok=True)
+        with open(os.path.join(record, "%06d.ndjson" % len(os.listdir(record))), "wb") as f:
+            f.write(req.body)
     rev, _ = split_rev(rest)
     create_pr = req.flag("create_pr")
     header, ops = None, []
