@@ -57,8 +57,9 @@ class Knobs:
             with open(tmp, "w") as f:
                 json.dump(self.values, f, indent=1)
             os.replace(tmp, self.path)
-        if any(k in NGINX_KNOBS for k in changes):
-            write_nginx_knobs(self.hub.dir, self.values)
+        # a reload only when nginx's side changed: tests set the defaults around every test,
+        # and each reload waits for the new workers
+        if any(k in NGINX_KNOBS for k in changes) and write_nginx_knobs(self.hub.dir, self.values):
             reload_nginx(self.hub.dir)
 
     def next_count(self, name):
@@ -83,26 +84,64 @@ def check(changes):
 
 
 def write_nginx_knobs(state_dir, values):
-    """Variables the generated nginx.conf reads; faults route the CDN through the app."""
+    """Variables the generated nginx.conf reads; faults route the CDN through the app. True
+    when a file's text changed (nginx must reload to see it)."""
     lines = ["set $cdn_rate %d;" % int(values.get("cdn_rate") or 0),
              "set $cdn_via_app %d;" % (1 if values.get("cdn_fault") else 0),
              "set $upload_via_app %d;" % (1 if values.get("upload_fault") else 0)]
-    write_file(os.path.join(state_dir, "nginx", "knobs.conf"), "\n".join(lines) + "\n")
+    changed = write_file(os.path.join(state_dir, "nginx", "knobs.conf"), "\n".join(lines) + "\n")
     hub_lines = ["gzip off;"]
     if values.get("hub_gzip"):
         hub_lines = ["gzip on;", "gzip_proxied any;", "gzip_min_length 256;",
                      "gzip_types application/json text/plain;"]
-    write_file(os.path.join(state_dir, "nginx", "hub-knobs.conf"), "\n".join(hub_lines) + "\n")
+    changed |= write_file(os.path.join(state_dir, "nginx", "hub-knobs.conf"),
+                          "\n".join(hub_lines) + "\n")
+    return changed
 
 
 def write_file(path, text):
+    """Writes text to path unless it holds that already; True when it wrote."""
+    try:
+        with open(path) as f:
+            if f.read() == text:
+                return False
+    except FileNotFoundError:
+        pass
     with open(path + ".tmp", "w") as f:
         f.write(text)
     os.replace(path + ".tmp", path)
+    return True
 
 
 def reload_nginx(state_dir):
+    """SIGHUP to the master, back once the new workers took over: every worker from before
+    is gone or says it is shutting down (its listening sockets closed), and a new one runs.
+    A fixed half second was what this waited before; 5 s at most now."""
     with open(os.path.join(state_dir, "run", "nginx.pid")) as f:
         pid = int(f.read().strip())
+    before = set(workers(pid))
     os.kill(pid, signal.SIGHUP)
-    time.sleep(0.5)  # let the new workers take over before the caller goes on
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        now = workers(pid)
+        if any(w not in before for w in now) and all(
+                w not in before or "shutting down" in now[w] for w in now):
+            return
+        time.sleep(0.01)
+
+
+def workers(master):
+    """{pid: process title} of the master's children."""
+    found = {}
+    try:
+        with open(f"/proc/{master}/task/{master}/children") as f:
+            pids = [int(p) for p in f.read().split()]
+    except OSError:
+        return found
+    for child in pids:
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as f:
+                found[child] = f.read().decode(errors="replace")
+        except OSError:
+            pass  # ended meanwhile
+    return found
