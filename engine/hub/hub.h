@@ -570,6 +570,13 @@ int ferry__hub_mirror_purge(const struct ferry__hub_mirror *m, struct ferry_engi
 int ferry__hub_api(struct ferry_hub_client *c, const char *method, const char *path,
                    const char *body_json, struct ferry_hub_reply *out, const char *what,
                    char *why, size_t why_len);
+/* One file at a revision, asked of paths-info (a folder or nothing there:
+ * FERRY_E_HUB_ENTRY_NOT_FOUND): its entry alone in `tree` (replacing what it held) and the
+ * answer's commit in `commit` when it names one. `hf ls PATH` of a file; whether a revision
+ * has a README.md without listing every file. */
+int ferry__hub_path_info(struct ferry_hub_client *c, const struct ferry__hub_repo *r,
+                         const char *rev, const char *file, struct ferry__hub_tree *tree,
+                         char commit[41]);
 /* Every page of a tree listing from `url` (ferry__hub_url_tree), parsed into `tree`: the one
  * walk of Link pagination, for ls, download and upload. A next page must be on the client's
  * endpoint (ferry__hub_next_page_path), so no request, and so no token, follows a Link

@@ -129,10 +129,7 @@ static void free_entries(struct ferry_hub_tree_entry *v, size_t n) {
   free(v);
 }
 
-/* PATH names a file: the tree endpoint has nothing there (404 EntryNotFound), yet `hf ls`
- * shows the file, so the file is asked for by paths-info and listed alone. Returns 0 with
- * the one entry in `tree` (and the answer's commit), else the error `err` stands. */
-static int list_one_file(struct ferry_hub_client *c, const struct ferry__hub_repo *r,
+int ferry__hub_path_info(struct ferry_hub_client *c, const struct ferry__hub_repo *r,
                          const char *rev, const char *file, struct ferry__hub_tree *tree,
                          char commit[41]) {
   char *qrev = NULL, *suffix = NULL, *path = NULL, *body = NULL;
@@ -239,7 +236,7 @@ int ferry_hub_list_tree(struct ferry_hub_client *c, const char *repo_id, const c
                              sizeof(walk_why));
   free(url);
   if (err == FERRY_E_HUB_ENTRY_NOT_FOUND && folder[0] &&
-      list_one_file(c, &r, rev, folder, &tree, out->commit) == 0)
+      ferry__hub_path_info(c, &r, rev, folder, &tree, out->commit) == 0)
     err = 0;
   if (err && failed.error)
     ferry__hub_why(err, why, why_len, "%s: %s", what, failed.message);

@@ -153,14 +153,32 @@ static int create_branch(struct up *u) {
   return 0;
 }
 
-/* The revision's head commit (parentCommit) and whether it has a README.md. */
+/* Whether the revision has a README.md (the "no card" notice): asked of paths-info for that
+ * one path, not read from a repo info that lists every file. A server that cannot say counts
+ * as having one: the notice is advice, and no notice beats a wrong one. */
+static void read_remote_readme(struct up *u) {
+  struct ferry__hub_tree one;
+  ferry__hub_tree_init(&one);
+  char commit[41] = "";
+  int err = ferry__hub_path_info(u->client, &u->repo, u->parent[0] ? u->parent : u->rev,
+                                 "README.md", &one, commit);
+  u->remote_readme = err != FERRY_E_HUB_ENTRY_NOT_FOUND;
+  ferry__hub_tree_free(&one);
+}
+
+/* The revision's head commit (parentCommit) and whether it has a README.md. Only the commit
+ * is asked for (expand=sha): the whole repo info names every file (siblings), tens of MB of
+ * JSON for a million of them. A server that does not know expand= sends everything, which
+ * parses the same. */
 static int read_revision(struct up *u, int may_create) {
-  char *url = NULL;
+  char *url = NULL, *sha_only = NULL;
   int err = ferry__hub_url_revision(ferry_hub_client_endpoint(u->client), &u->repo, u->rev, &url);
+  if (!err) err = ferry__hub_fmt(&sha_only, FERRY__HUB_URL_MAX, "%s?expand=sha", url);
+  free(url);
   if (err) return fail(u, err, 0, "revision name too long");
   struct ferry_hub_reply r;
-  err = ferry__hub_client_call_url(u->client, "GET", url, NULL, NULL, NULL, 0, 1, &r);
-  free(url);
+  err = ferry__hub_client_call_url(u->client, "GET", sha_only, NULL, NULL, NULL, 0, 1, &r);
+  free(sha_only);
   if (err == FERRY_E_HUB_REVISION_NOT_FOUND && may_create) {
     ferry_hub_reply_free(&r);
     if ((err = create_branch(u))) return err;
@@ -174,14 +192,9 @@ static int read_revision(struct up *u, int may_create) {
   json_t *j = json_loadb(r.body, r.body_len, 0, NULL);
   const char *sha = json_string_value(json_object_get(j, "sha"));
   if (sha && strlen(sha) == 40) memcpy(u->parent, sha, 41);
-  size_t k;
-  json_t *s;
-  json_array_foreach(json_object_get(j, "siblings"), k, s) {
-    const char *f = json_string_value(json_object_get(s, "rfilename"));
-    if (f && !strcmp(f, "README.md")) u->remote_readme = 1;
-  }
   json_decref(j);
   ferry_hub_reply_free(&r);
+  read_remote_readme(u);
   return 0;
 }
 

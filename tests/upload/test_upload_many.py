@@ -16,6 +16,7 @@ import subprocess
 from uphelpers import EXIT_OK
 
 PER_FILE_LIMIT = 48  # bytes of peak RSS per file, between 20,000 and 100,000 files
+REUPLOAD_PER_FILE_LIMIT = 128  # the same, uploading 100,000 unchanged files again
 
 
 def make_folder(root, n):
@@ -54,3 +55,11 @@ def test_upload_memory_per_file(up, repo_id, tmp_path):
         files.append(n)
     per_file = (rss[1] - rss[0]) / (files[1] - files[0])
     assert per_file <= PER_FILE_LIMIT, f"{per_file:.0f} bytes per file (peak RSS {rss})"
+    # The same 100,000 files again: nothing changed, nothing committed. The revision is asked
+    # for its commit only (expand=sha) and the card by paths-info: the whole repo info lists
+    # every file (345 bytes a file here when it did; 68 now, mostly the hash cache's lines).
+    again, out = upload_peak_rss(up, f"{repo_id}-100000", str(tmp_path / "up-100000"))
+    assert out["ok"] and out["files_unchanged"] == 100000 and out["commits"] == 0, out
+    per_file = (again - rss[0]) / (100000 - files[0])
+    assert per_file <= REUPLOAD_PER_FILE_LIMIT, \
+        f"re-upload: {per_file:.0f} bytes per file (peak RSS {again}, first {rss})"
