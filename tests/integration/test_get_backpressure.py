@@ -81,5 +81,6 @@ def test_bytes_read_back_come_from_memory(ferry_bin, nginx, files, out_dir):
     assert code == 0, err[-3000:]
     assert_identical(output, served)
     assert "written on the loop thread (memory budget full" in err, err[-3000:]
-    # 1-9 MiB here (more when the machine is loaded and the hasher lags); O_DIRECT: 60-90
-    assert read <= 16 * MiB, f"{read / MiB:.1f} MiB read from storage"
+    # 0-14 MiB in runs here, 18 once in CI (blocks evicted while the hasher lags); written
+    # with O_DIRECT, 60-90 MiB of the 96 came back from the device
+    assert read <= 32 * MiB, f"{read / MiB:.1f} MiB read from storage"
