@@ -13,7 +13,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import SECRET, SLICE, TIER, commit_of, from_hub
+from conftest import SECRET, SLICE, TIER, commit_of, from_hub, start_tier, stop_tier
 from hubrun import AccessLog
 
 NODE = {"Authorization": "Bearer " + SECRET}
@@ -94,6 +94,36 @@ def test_slices_after_a_cached_one_are_the_right_bytes(tier, hub):
         assert status == 206 and part == expected[start:end + 1], (start, end)
     served = origin_slices(log)
     assert sorted(served) == sorted(f"bytes={i * SLICE}-{(i + 1) * SLICE - 1}" for i in range(6))
+
+
+@pytest.mark.parametrize("keep", [True, False], ids=["with --cdn", "without"])
+def test_connections_to_the_cdn_kept_open_with_cdn(tmp_path, hub, dns, keep):
+    """--cdn: the relay's fetches from the CDN host go over connections kept open between
+    slices (in the cluster bench each cold slice paid a TCP and TLS handshake and a slow start
+    on the origin's link), with the right bytes and the CDN's own Host and certificate name.
+    Without it each slice opens a connection of its own (the CDN's log names nginx's
+    connection serial number)."""
+    extra = ("--cdn", hub.state["cdn_endpoint"]) if keep else ()
+    t = start_tier(str(tmp_path / "t"), hub, dns, *extra)
+    try:
+        path = weights_path(hub)
+        expected = from_hub(hub, path)
+        log = AccessLog(hub.dir).mark()
+        status, _, body = fetch(t, hub, path, NODE)
+        assert status == 200 and body == expected
+        slices = len(expected) // SLICE + (len(expected) % SLICE > 0)
+        cdn = [line for line in log.lines() if line.origin == "cdn" and line.method == "GET"]
+        assert len(cdn) == slices and all(line.status == 206 for line in cdn), cdn
+        connections = {line.connection for line in cdn}
+        assert len(connections) == (1 if keep else slices), [line.connection for line in cdn]
+    finally:
+        stop_tier(t)
+
+
+def test_cdn_must_be_an_origin(tmp_path, hub, dns):
+    for bad in ("http://cdn.example", "https://cdn.example/path", "https://", "cdn.example"):
+        with pytest.raises(AssertionError, match="--cdn must be an https:// origin"):
+            start_tier(str(tmp_path / "t"), hub, dns, "--cdn", bad)
 
 
 def test_small_files_too(tier, hub):

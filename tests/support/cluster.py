@@ -123,7 +123,7 @@ class Cluster:
             self.ca, "--hub-token-file", os.path.join(d, "hub-token"), "--secret-file",
             os.path.join(d, "secret"), "--cert", os.path.join(self.hub_dir, "tls", "server.pem"),
             "--key", os.path.join(self.hub_dir, "tls", "server.key"), "--listen", "127.0.0.1",
-            "--resolver", self.dns_addr, "--slice", self.slice),
+            "--resolver", self.dns_addr, "--slice", self.slice, "--cdn", self.hub["LOCALHUB_CDN"]),
             capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
         env = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
