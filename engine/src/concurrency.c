@@ -128,8 +128,7 @@ void ferry__conc_tick(struct ferry_engine *e) {
   if (!k->interval_start_ms) { /* the first tick: an interval begins */
     k->interval_start_ms = now;
     k->interval_bytes = useful;
-    k->interval_started = k->started;
-    k->interval_promised = k->promised;
+    k->interval_started = k->interval_promised = k->interval_asked = 0;
     return;
   }
   k->ticks++;
@@ -138,10 +137,12 @@ void ferry__conc_tick(struct ferry_engine *e) {
   uint64_t rtt_ms = (uint64_t)(e->rtt_s * 1000);
   /* The blocks the requests started in the interval were promised, not the bytes that came:
    * while the level grows, many requests start at once and have brought little yet. */
-  uint64_t started = k->started - k->interval_started;
-  uint64_t mean_now = started ? (k->promised - k->interval_promised) / started : k->mean_request;
-  uint64_t least = mean_now && mean_now < e->budget.block_size ? MIN_INTERVAL_SMALL_MS
-                                                               : MIN_INTERVAL_MS;
+  uint64_t started = k->interval_started;
+  uint64_t mean_now = started ? k->interval_promised / started : k->mean_request;
+  /* Small requests (many small files): many end in each half second. Not slow requests'
+   * quarter blocks: theirs are large requests ending seconds apart. */
+  uint64_t asked = started ? k->interval_asked / started : 0;
+  uint64_t least = asked && asked < e->budget.block_size ? MIN_INTERVAL_SMALL_MS : MIN_INTERVAL_MS;
   uint64_t interval = rtt_ms * INTERVAL_RTTS > least ? rtt_ms * INTERVAL_RTTS : least;
   if (now - k->interval_start_ms < interval) return;
   double seconds = (double)(now - k->interval_start_ms) / 1000;
@@ -167,12 +168,12 @@ void ferry__conc_tick(struct ferry_engine *e) {
   }
   k->interval_start_ms = now;
   k->interval_bytes = useful;
-  k->interval_started = k->started;
-  k->interval_promised = k->promised;
+  k->interval_started = k->interval_promised = k->interval_asked = 0;
   k->ticks = k->full_ticks = k->memory_ticks = 0;
 }
 
-void ferry__conc_on_request(struct ferry_engine *e, uint64_t block) {
-  e->conc.started++;
-  e->conc.promised += block;
+void ferry__conc_on_request(struct ferry_engine *e, uint64_t block, uint64_t asked) {
+  e->conc.interval_started++;
+  e->conc.interval_promised += block;
+  e->conc.interval_asked += asked;
 }

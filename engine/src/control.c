@@ -25,6 +25,11 @@ uint64_t ferry__ctl_request_size(double stream_bps, double rtt_s, uint64_t remai
   return size >= remaining || remaining - size < size / 4 ? remaining : size;
 }
 
+uint64_t ferry__ctl_block_size(double request_bps, uint64_t full) {
+  if (full < FERRY__CTL_MIN_REQUEST || request_bps <= 0) return full;
+  return request_bps * FERRY__CTL_BLOCK_FILL_S >= (double)full ? full : full / 4;
+}
+
 double ferry__ctl_rtt_sample(int64_t lookup_us, int64_t connect_us, int64_t sent_us,
                              int64_t first_byte_us) {
   double handshake = connect_us > lookup_us && lookup_us >= 0 ? (double)(connect_us - lookup_us) / 1e6 : 0;

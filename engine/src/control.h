@@ -61,6 +61,15 @@ int ferry__ctl_should_race(uint64_t left, double own_bps, double median_bps, dou
  * the rate or the round trip is unknown (nothing to judge by). */
 int ferry__ctl_split_pays(uint64_t left, double bps, double rtt_s);
 
+/* The block that receives a request's next bytes: `full` (the budget's block size), or a
+ * quarter of it when the request's rate (`request_bps`, 0 when unknown) would take more than
+ * FERRY__CTL_BLOCK_FILL_S to fill a full one. A running request holds its block while it
+ * fills: on a lossy path 32 requests at 1 MB/s each would hold 32 MiB of partly filled
+ * blocks, the whole budget, and the level could not grow to the connections the path needs.
+ * Blocks smaller than the full size are not split again (small files have their own). */
+#define FERRY__CTL_BLOCK_FILL_S 0.5
+uint64_t ferry__ctl_block_size(double request_bps, uint64_t full);
+
 /* ---- concurrency ------------------------------------------------------------------------- */
 
 enum ferry__ctl_phase {

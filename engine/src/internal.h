@@ -52,14 +52,19 @@ struct ferry__block {
   unsigned char *data; /* FERRY__DIO_ALIGN-aligned, right after the header's page */
 };
 
-/* Slots for full-size blocks in one huge-page mapping (arena.c). */
+/* Slots for full-size blocks in one huge-page mapping (arena.c); a slot may be split into
+ * FERRY__ARENA_QUARTERS blocks for slow requests. */
+#define FERRY__ARENA_QUARTERS 4
 struct ferry__arena {
   void *map;
   size_t map_len;
   unsigned char *base; /* the first slot, on a huge-page boundary */
   size_t slot, nslots;
-  struct ferry__block *headers; /* headers[i].data is slot i, for good */
-  struct ferry__block *free;
+  struct ferry__block *headers;  /* headers[i].data is slot i, for good */
+  struct ferry__block *quarters; /* quarters[4i + k].data is quarter k of slot i */
+  unsigned char *split;          /* per slot: its quarters are in use or on free_quarters */
+  unsigned char *quarters_used;  /* per split slot: how many of its quarters are in use */
+  struct ferry__block *free, *free_quarters;
 };
 
 /* The memory budget (budget.c): its counters change there only. */
@@ -71,7 +76,7 @@ struct ferry__budget {
   uint64_t retained;  /* written blocks kept for the hasher */
   size_t block_size;  /* min(FERRY__BLOCK_SIZE, chunk): most blocks have this size, so they
                          are reused as spares instead of going back to malloc (page faults) */
-  struct ferry__arena arena;    /* full-size blocks on huge pages */
+  struct ferry__arena arena;    /* full-size and quarter blocks on huge pages */
   struct ferry__block *spares;  /* spare malloc'ed blocks of block_size */
   int nspares;
 };
@@ -261,9 +266,10 @@ struct ferry__conc {
   int pinned_conns, pinned_streams; /* --connections / --streams (0: free) */
   int conns, streams;               /* the layout applied now */
   uint64_t interval_start_ms, interval_bytes;
-  /* File requests started, and the blocks they were promised (a block each: the smaller of
-   * the budget's block and the request), in all and when the interval began. */
-  uint64_t started, promised, interval_started, interval_promised;
+  /* File requests started in the interval, the blocks they were promised (a block each: the
+   * request's first, ferry__ctl_block_size, no larger than the request) and the bytes they
+   * asked for. */
+  uint64_t interval_started, interval_promised, interval_asked;
   uint64_t mean_request; /* a started request's block over the last interval (0: none yet) */
   int ticks, full_ticks, memory_ticks; /* watchdog checks in the interval: all, with the level
                                           full, with no block free in the budget */
@@ -271,7 +277,8 @@ struct ferry__conc {
 void ferry__conc_init(struct ferry_engine *e, int pinned_conns, int pinned_streams);
 void ferry__conc_on_protocol(struct ferry_engine *e); /* multiplexing is now known */
 void ferry__conc_tick(struct ferry_engine *e);        /* from the watchdog */
-void ferry__conc_on_request(struct ferry_engine *e, uint64_t block); /* a file request starts */
+/* a file request starts: its first block and the bytes it asks for */
+void ferry__conc_on_request(struct ferry_engine *e, uint64_t block, uint64_t asked);
 void ferry__conc_log_start(struct ferry_engine *e);   /* -v: where it starts */
 
 struct ferry_engine {

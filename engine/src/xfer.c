@@ -165,9 +165,10 @@ static int check_response(struct ferry__xfer *x) {
   return 0;
 }
 
-/* The size of the block that receives a request's bytes from `offset` on. */
+/* The size of the block that receives a request's bytes from `offset` on: a full block, or a
+ * quarter for a file whose requests are slow (control.c, ferry__ctl_block_size). */
 static size_t block_cap(const struct ferry__xfer *x, uint64_t offset) {
-  uint64_t bs = x->e->budget.block_size;
+  uint64_t bs = ferry__ctl_block_size(x->job->stream_bps, x->e->budget.block_size);
   uint64_t want = x->end == FERRY__UNKNOWN ? bs : x->end - offset;
   return (size_t)ferry__round_up(min_u64(want, bs));
 }
@@ -477,7 +478,8 @@ int ferry__xfer_start(struct ferry__job *j, int kind, uint64_t start, uint64_t e
   e->nactive++;
   j->active_xfers++;
   e->st.requests++;
-  ferry__conc_on_request(e, x->charged);
+  ferry__conc_on_request(e, x->charged,
+                         end == FERRY__UNKNOWN ? e->budget.block_size : end - start);
   e->st.requests_active = e->nactive;
   if (e->cfg.verbose)
     ferry__log(e, "request #%llu %s bytes %llu-%llu of %s (attempt %d)",

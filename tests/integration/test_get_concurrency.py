@@ -25,9 +25,16 @@ def test_requests_in_flight_grow_while_goodput_grows(crawling_nginx, files, out_
     assert "concurrency: adaptive: 16 requests in flight" in r.stderr, r.stderr[-3000:]
     steps = LEVEL.findall(r.stderr)
     grown = [s for s in steps if s[3] == "goodput grew: doubling"]
-    # from 16 up to what the memory budget lets run (32 MiB of 1 MiB blocks: 24)
+    # from 16 up to what the memory budget lets run while no request's rate is known (32 MiB
+    # of 1 MiB blocks: 24) ...
     assert grown and grown[0][1:3] == ("16", "24"), steps
-    assert all(int(s[2]) <= 24 for s in steps), steps
+    # ... then each 512 KB/s request fills 256 KiB blocks (control.c ferry__ctl_block_size),
+    # the budget holds more of them, and the level goes on growing, within that bound
+    bound = re.search(r"concurrency: blocks of 256 KiB per request on average: at most (\d+) "
+                      r"in flight", r.stderr)
+    assert bound and int(bound.group(1)) == 96, r.stderr[-3000:]
+    assert any(int(s[2]) > 24 for s in grown), steps
+    assert all(int(s[2]) <= 96 for s in steps), steps
     # the figures behind each decision are logged, and the new layout applied
     # (connections first, up to 32: a lossy path needs flows, not streams on one flow)
     assert re.search(r"best [\d.]+ MB/s at \d+\); 24 connections x 1 streams", r.stderr), steps

@@ -84,6 +84,7 @@
   X(control_a_burst_at_the_start_is_not_the_reference) \
   X(control_pinned) \
   X(control_bounds) \
+  X(control_block_size) \
   X(control_memory_level) \
   X(control_set_bounds) \
   X(control_warm_up) \
@@ -186,6 +187,7 @@
   X(card_scaffold_passes) \
   X(xxh3_matches_library) \
   X(xxh3_pieces_match_one_shot) \
+  X(arena_quarters) \
   X(arena_slots) \
   X(arena_small_budget) \
   X(arena_large_budget_capped) \

@@ -35,6 +35,56 @@ void test_arena_slots(void) {
   ASSERT_EQ_U64(a.nslots, 0);
 }
 
+/* Quarter blocks (slow requests) come from split slots, four to a slot; a split slot is whole
+ * again for a full block once all its quarters are back, not before. */
+void test_arena_quarters(void) {
+  const size_t quarter = FERRY__BLOCK_SIZE / FERRY__ARENA_QUARTERS;
+  struct ferry__arena a;
+  ferry__arena_init(&a, 2 * (uint64_t)FERRY__BLOCK_SIZE);
+  ASSERT_EQ_U64(a.nslots, 2);
+  struct ferry__block *q[FERRY__ARENA_QUARTERS];
+  for (int i = 0; i < FERRY__ARENA_QUARTERS; i++) {
+    TEST_NOTE("quarter %d", i);
+    q[i] = ferry__arena_take(&a, i == 0 ? quarter / 2 + 4096 : quarter); /* both sizes fit */
+    ASSERT_NOT_NULL(q[i]);
+    ASSERT_TRUE(ferry__arena_owns(&a, q[i]));
+    memset(q[i]->data, 0x10 + i, quarter);
+  }
+  /* the four share one slot, without overlap */
+  unsigned char *lo = q[0]->data, *hi = q[0]->data;
+  for (int i = 0; i < FERRY__ARENA_QUARTERS; i++) {
+    if (q[i]->data < lo) lo = q[i]->data;
+    if (q[i]->data > hi) hi = q[i]->data;
+    ASSERT_EQ_INT(q[i]->data[0], 0x10 + i);
+    ASSERT_EQ_INT(q[i]->data[quarter - 1], 0x10 + i);
+  }
+  ASSERT_EQ_U64((uint64_t)(hi - lo), 3 * quarter);
+  ASSERT_EQ_U64((uint64_t)(lo - a.base) % FERRY__BLOCK_SIZE, 0);
+  struct ferry__block *whole = ferry__arena_take(&a, FERRY__BLOCK_SIZE);
+  ASSERT_NOT_NULL(whole); /* the other slot, not the split one */
+  ASSERT_TRUE(whole->data != lo);
+  ASSERT_TRUE(ferry__arena_take(&a, quarter) == NULL); /* no slot left to split: malloc */
+  ferry__arena_give(&a, whole);
+  /* three quarters back: the split slot is still in use, the whole one comes back */
+  for (int i = 0; i < 3; i++) ferry__arena_give(&a, q[i]);
+  struct ferry__block *again = ferry__arena_take(&a, FERRY__BLOCK_SIZE);
+  ASSERT_TRUE(again == whole);
+  ASSERT_TRUE(ferry__arena_take(&a, FERRY__BLOCK_SIZE) == NULL);
+  /* the last quarter back: its slot is whole again for a full block */
+  ferry__arena_give(&a, q[3]);
+  struct ferry__block *rejoined = ferry__arena_take(&a, FERRY__BLOCK_SIZE);
+  ASSERT_NOT_NULL(rejoined);
+  ASSERT_TRUE(rejoined != whole && rejoined->data == lo);
+  memset(rejoined->data, 0x77, FERRY__BLOCK_SIZE);
+  ASSERT_TRUE(ferry__arena_take(&a, quarter) == NULL); /* nothing left to split */
+  /* sizes between a quarter and half a slot, and small ones, are malloc's */
+  ferry__arena_give(&a, again);
+  ASSERT_TRUE(ferry__arena_take(&a, quarter + 4096) == NULL);
+  ASSERT_TRUE(ferry__arena_take(&a, quarter / 2) == NULL);
+  ferry__arena_free(&a);
+  ASSERT_EQ_U64(a.nslots, 0);
+}
+
 void test_arena_small_budget(void) {
   struct ferry__arena a;
   ferry__arena_init(&a, FERRY__BLOCK_SIZE + FERRY__BLOCK_SIZE / 2); /* room for one block only */

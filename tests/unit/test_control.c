@@ -164,6 +164,21 @@ void test_control_memory_level(void) {
   ASSERT_EQ_INT(ferry__ctl_memory_level(MiB, MiB, 0), 1);               /* never under one */
 }
 
+/* A request slower than a full block in half a second fills quarter blocks; fast ones, ones
+ * of unknown rate and small blocks (small files) keep what they have. */
+void test_control_block_size(void) {
+  const uint64_t KiB = 1024, MiB = 1u << 20;
+  ASSERT_EQ_U64(ferry__ctl_block_size(0, MiB), MiB);          /* no rate yet */
+  ASSERT_EQ_U64(ferry__ctl_block_size(40e6, MiB), MiB);       /* a fast path */
+  ASSERT_EQ_U64(ferry__ctl_block_size(2.2e6, MiB), MiB);      /* 1.1 MB in half a second */
+  ASSERT_EQ_U64(ferry__ctl_block_size(1.2e6, MiB), 256 * KiB); /* home at 32 connections */
+  ASSERT_EQ_U64(ferry__ctl_block_size(50e3, MiB), 256 * KiB);
+  ASSERT_EQ_U64(ferry__ctl_block_size(50e3, 256 * KiB), 256 * KiB); /* small files' blocks */
+  /* what the memory bound makes of it: 32 slow requests fit a 32 MiB budget */
+  ASSERT_TRUE(ferry__ctl_memory_level(32 * MiB, MiB, ferry__ctl_block_size(1.2e6, MiB)) >= 32);
+  ASSERT_TRUE(ferry__ctl_memory_level(32 * MiB, MiB, ferry__ctl_block_size(40e6, MiB)) < 32);
+}
+
 /* New bounds: the level is kept within them; a controller held only by the old maximum
  * doubles on when it rises; one that stopped because a doubling did not pay stays. */
 void test_control_set_bounds(void) {
