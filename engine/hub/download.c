@@ -629,6 +629,7 @@ static void add_stats(struct ferry_stats *to, const struct ferry_stats *s) {
   to->bytes_received += s->bytes_received;
   to->bytes_refetched += s->bytes_refetched;
   to->bytes_resumed += s->bytes_resumed;
+  to->bytes_read_back += s->bytes_read_back;
   to->requests += s->requests;
   to->retries += s->retries;
   to->connections_opened += s->connections_opened;

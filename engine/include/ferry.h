@@ -166,6 +166,8 @@ struct ferry_stats {
   uint64_t bytes_received;    /* body bytes received from the network */
   uint64_t bytes_refetched;   /* bytes received that were not used or received twice */
   uint64_t bytes_resumed;     /* bytes reused from an earlier run's journal */
+  uint64_t bytes_read_back;   /* bytes the hasher read back from the file, not from memory
+                                 (resumed ones, and ones the memory budget could not keep) */
   uint64_t requests;          /* HTTP requests issued */
   uint64_t retries;           /* requests retried after an error */
   uint64_t connections_opened;

@@ -310,7 +310,7 @@ static void log_size(struct ferry_engine *e, const struct ferry__job *j, const s
  * behind). Written blocks may wait in memory for the hasher in half of the budget; past that
  * half they are evicted (the hasher then reads those bytes back from the file). */
 static int budget_allows(struct ferry_engine *e) {
-  return ferry__hash_make_room(e, e->budget.block_size, ferry__budget_hash_room(&e->budget), 0);
+  return ferry__hash_make_room(e, e->budget.block_size, ferry__budget_hash_room(&e->budget));
 }
 
 static void on_rate_timer(uv_timer_t *t) {

@@ -4,7 +4,10 @@
  * them from memory. When the memory budget is needed (a new request, or a request's next
  * block), retained blocks are evicted and the hasher reads those bytes back from the file
  * instead, as it does for blocks the loop thread wrote when the budget was full: slower,
- * never wrong, and memory stays bounded whatever the order in which ranges complete. */
+ * never wrong, and memory stays bounded whatever the order in which ranges complete. The
+ * read back goes through the file's O_DIRECT descriptor where it has one (aligned reads: the
+ * device copies into the buffer, not the CPU; the kernel writes back any cached bytes of
+ * the range first), else through the page cache (ARCHITECTURE.md, "Hash"). */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -18,6 +21,8 @@ struct hash_req {
   struct ferry__job *job;
   uint64_t from, to;
   struct ferry__block *blocks; /* sorted, within [from, to), owned by the request */
+  uint64_t read_back;          /* bytes read from the file: not in memory any more */
+  int direct;                  /* read back with O_DIRECT (j->dfd) */
   int err;
 };
 
@@ -54,9 +59,28 @@ static void hash_work(uv_work_t *w) {
     }
     /* A gap: those bytes were evicted from memory or resumed from disk. */
     uint64_t gap_end = b && b->offset < h->to ? b->offset : h->to;
-    if (!scratch && !(scratch = malloc(FERRY__BLOCK_SIZE))) {
-      h->err = FERRY_E_NOMEM;
-      return;
+    if (!scratch) {
+      void *p = NULL;
+      if (posix_memalign(&p, FERRY__DIO_ALIGN, FERRY__BLOCK_SIZE + FERRY__DIO_ALIGN) != 0) {
+        h->err = FERRY_E_NOMEM;
+        return;
+      }
+      scratch = p;
+    }
+    while (pos < gap_end && h->direct) {
+      uint64_t from = pos / FERRY__DIO_ALIGN * FERRY__DIO_ALIGN;
+      uint64_t to = gap_end - from > FERRY__BLOCK_SIZE ? from + FERRY__BLOCK_SIZE : gap_end;
+      to = (to + FERRY__DIO_ALIGN - 1) / FERRY__DIO_ALIGN * FERRY__DIO_ALIGN;
+      ssize_t n = pread(j->dfd, scratch, (size_t)(to - from), (off_t)from);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 || (uint64_t)n <= pos - from) { /* refused (EINVAL), or short: buffered */
+        h->direct = 0;
+        break;
+      }
+      uint64_t end = from + (uint64_t)n < gap_end ? from + (uint64_t)n : gap_end;
+      EVP_DigestUpdate(j->sha, scratch + (pos - from), (size_t)(end - pos));
+      h->read_back += end - pos;
+      pos = end;
     }
     while (pos < gap_end) {
       size_t want = gap_end - pos < FERRY__BLOCK_SIZE ? (size_t)(gap_end - pos) : FERRY__BLOCK_SIZE;
@@ -69,6 +93,7 @@ static void hash_work(uv_work_t *w) {
       }
       EVP_DigestUpdate(j->sha, scratch, (size_t)n);
       pos += (uint64_t)n;
+      h->read_back += (uint64_t)n;
     }
   }
   free(scratch);
@@ -79,6 +104,7 @@ static void hash_done(uv_work_t *w, int status) {
   struct ferry__job *j = h->job;
   struct ferry_engine *e = j->e;
   j->hash_running = 0;
+  e->st.bytes_read_back += h->read_back;
   if (status != 0 && !h->err) h->err = FERRY_E_INTERNAL;
   if (h->err) ferry__job_fail(j, h->err, 0, "cannot read back %s to hash it", j->part_path);
   else j->hash_cursor = h->to;
@@ -123,6 +149,8 @@ void ferry__hash_kick(struct ferry__job *j) {
     return;
   }
   h->job = j;
+  h->direct = j->dfd >= 0 &&
+              !atomic_load_explicit(&j->direct_refused, memory_order_relaxed);
   h->from = j->hash_cursor;
   h->to = to;
   /* Hand over the retained blocks that fall in [from, to); they are sorted. */
@@ -148,26 +176,15 @@ void ferry__hash_kick(struct ferry__job *j) {
   }
 }
 
-static int evictable(const struct ferry__block *b, int cached_only) {
-  return !cached_only || b->via_cache;
-}
-
 /* Frees the retained blocks of j furthest from its hash cursor (the list is sorted by offset)
- * until `want` bytes are freed or none is left that may go: any, or with cached_only those
- * written through the page cache. Two passes: the bytes that may go, then the shortest tail
- * of them that frees `want` (all of them when they free less). */
-static uint64_t evict_furthest(struct ferry_engine *e, struct ferry__job *j, uint64_t want,
-                               int cached_only) {
+ * until `want` bytes are freed or none is left: the shortest tail of the list that frees
+ * `want` (all of it when it frees less). */
+static uint64_t evict_furthest(struct ferry_engine *e, struct ferry__job *j, uint64_t want) {
   uint64_t from_here = 0, freed = 0;
-  for (struct ferry__block *b = j->retained; b; b = b->next)
-    if (evictable(b, cached_only)) from_here += b->cap;
+  for (struct ferry__block *b = j->retained; b; b = b->next) from_here += b->cap;
   struct ferry__block **p = &j->retained;
-  while (*p) {
+  while (*p && from_here > 0) {
     struct ferry__block *b = *p;
-    if (!evictable(b, cached_only)) {
-      p = &b->next;
-      continue;
-    }
     from_here -= b->cap;
     if (from_here >= want) { /* the blocks after this one free enough */
       p = &b->next;
@@ -181,25 +198,24 @@ static uint64_t evict_furthest(struct ferry_engine *e, struct ferry__job *j, uin
   return freed;
 }
 
-uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want, int cached_only) {
+uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want) {
   uint64_t freed = 0;
   /* Furthest from the hash cursor first: those would wait longest in memory. A file whose
    * hasher is running keeps its blocks: that step frees memory when it ends, and reading
    * evicted bytes back would only slow the hasher that is already the bottleneck. */
   for (struct ferry__job *j = e->jobs; j && freed < want; j = j->next) {
     if (j->hash_running || j->discard) continue; /* the null sink cannot read bytes back */
-    freed += evict_furthest(e, j, want - freed, cached_only);
+    freed += evict_furthest(e, j, want - freed);
   }
   return freed;
 }
 
-int ferry__hash_make_room(struct ferry_engine *e, uint64_t need, uint64_t keep,
-                          int cached_only) {
+int ferry__hash_make_room(struct ferry_engine *e, uint64_t need, uint64_t keep) {
   const struct ferry__budget *b = &e->budget;
   if (ferry__budget_fits(b, need)) return 1;
   if (b->retained > keep) {
     uint64_t excess = b->charged + need - b->limit, evictable = b->retained - keep;
-    ferry__hash_evict(e, excess < evictable ? excess : evictable, cached_only);
+    ferry__hash_evict(e, excess < evictable ? excess : evictable);
   }
   return ferry__budget_fits(b, need);
 }

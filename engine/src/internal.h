@@ -434,12 +434,10 @@ void ferry__hash_start(struct ferry__job *j); /* begin the digest; git needs the
 void ferry__hash_kick(struct ferry__job *j);
 void ferry__hash_retain(struct ferry__job *j, struct ferry__block *b);
 /* Frees up to `want` bytes of retained blocks (of files whose hasher is idle), furthest from
- * the hash cursor first; with cached_only, only blocks written through the page cache: the
- * hasher reads an O_DIRECT block back from the device. */
-uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want, int cached_only);
+ * the hash cursor first: the hasher reads those bytes back from the file. */
+uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want);
 /* Whether `need` bytes fit the budget, after evicting retained blocks (as above) down to
  * `keep` bytes retained if they do not. */
-int ferry__hash_make_room(struct ferry_engine *e, uint64_t need, uint64_t keep,
-                          int cached_only);
+int ferry__hash_make_room(struct ferry_engine *e, uint64_t need, uint64_t keep);
 
 #endif

@@ -298,10 +298,10 @@ static int open_files(struct ferry__job *j, int *keep_out) {
                     saved == ELOOP || saved == EEXIST ? " (a link or file appeared there)" : "");
     return -1;
   }
-  /* Large files are written around the page cache where the filesystem allows it: the same
-   * file again (same inode), or none. */
+  /* Large files are written (and read back by the hasher) around the page cache where the
+   * filesystem allows it: the same file again (same inode), or none. */
   if (j->size_known && j->size >= 4 * (uint64_t)FERRY__BLOCK_SIZE && !e->cfg.no_direct_io) {
-    j->dfd = open(j->part_path, O_WRONLY | O_DIRECT | O_NOFOLLOW | O_CLOEXEC);
+    j->dfd = open(j->part_path, O_RDWR | O_DIRECT | O_NOFOLLOW | O_CLOEXEC);
     struct stat a, b;
     if (j->dfd >= 0 && (fstat(j->fd, &a) != 0 || fstat(j->dfd, &b) != 0 ||
                         a.st_ino != b.st_ino || a.st_dev != b.st_dev)) {

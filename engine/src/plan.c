@@ -64,11 +64,6 @@ uint64_t ferry__plan_handover(uint64_t cursor, uint64_t block_end, uint64_t end,
   return cut < end && end - cut >= min_split ? cut : 0;
 }
 
-int ferry__plan_write_via_cache(uint64_t offset, uint64_t hash_cursor, uint64_t retained,
-                                uint64_t keep) {
-  return offset > hash_cursor && offset - hash_cursor >= keep && retained >= keep;
-}
-
 int ferry__classify_curl(CURLcode rc) {
   switch (rc) {
   case CURLE_OK: return 0;

@@ -28,16 +28,6 @@ uint64_t ferry__plan_split(uint64_t cursor, uint64_t end, uint64_t min_split, ui
 uint64_t ferry__plan_handover(uint64_t cursor, uint64_t block_end, uint64_t end,
                               uint64_t min_split, uint64_t align);
 
-/* Whether a written block should go through the page cache rather than straight to the device
- * (O_DIRECT): when the hasher will read it back from the file. The hasher reads a file in
- * order and the budget keeps `keep` bytes of written blocks for it; a block that lands `keep`
- * or more past the hash cursor while the kept blocks (`retained`) already fill that room is
- * among the first evicted when memory is needed, and a read back of an O_DIRECT write comes
- * from the device, not from memory. Either alone is common and harmless (a far block with
- * room to wait; a full room of blocks the hasher is about to take). */
-int ferry__plan_write_via_cache(uint64_t offset, uint64_t hash_cursor, uint64_t retained,
-                                uint64_t keep);
-
 /* What a probe's answer (the file's first request) says the file is: the facts only; how
  * large later requests are and how many run at once is the scheduler's (engine.c). */
 enum ferry__probe_kind {

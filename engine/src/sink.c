@@ -181,7 +181,7 @@ int ferry__block_write_now(struct ferry__block *b, char *why, size_t why_len) {
   struct ferry__job *j = b->job;
   b->xxh3 = ferry__xxh3_digest(&b->xst);
   b->early_writeback = !j->size_known || j->size >= FERRY__SMALL_FILE;
-  b->via_cache = 1; /* freed at once: the hasher reads it back, from memory rather than disk */
+  b->via_cache = 0; /* freed at once: the hasher reads it back from the file (hash.c) */
   b->err = 0;
   write_one(b);
   int err = record_written(b, why, why_len);
@@ -266,8 +266,7 @@ void ferry__block_submit(struct ferry__block *b) {
   b->xxh3 = ferry__xxh3_digest(&b->xst);
   /* Decided here, on the loop thread, which is the only one that changes the size. */
   b->early_writeback = !j->size_known || j->size >= FERRY__SMALL_FILE;
-  b->via_cache = ferry__plan_write_via_cache(b->offset, j->hash_cursor, e->budget.retained,
-                                             ferry__budget_hash_room(&e->budget));
+  b->via_cache = 0;
   uv_mutex_lock(&e->write_lock);
   queue_push(&j->wq_head, &j->wq_tail, b);
   uv_mutex_unlock(&e->write_lock);

@@ -282,13 +282,12 @@ static size_t on_body(char *ptr, size_t size, size_t n, void *userp) {
     if (x->cursor == x->end) {
       x->blk = NULL;
       ferry__block_submit(b);
-    } else if (b->len == b->cap && (ferry__hash_make_room(e, block_cap(x, x->cursor), 0, 1) ||
+    } else if (b->len == b->cap && (ferry__hash_make_room(e, block_cap(x, x->cursor), 0) ||
                                     j->discard)) {
       /* To a writer; the next block is taken now, while the budget has room for it (kept
-       * blocks in the page cache may go for it; an O_DIRECT one would be read back from the
-       * device: rather write this one through the page cache on the loop thread). The
-       * null sink's blocks cannot be written and read back by the hasher: they wait in
-       * memory for it (a bench's, past the budget when the hasher is behind). */
+       * blocks may go for it: the hasher reads them back from the file). The null sink's
+       * blocks cannot be written and read back by the hasher: they wait in memory for it
+       * (a bench's, past the budget when the hasher is behind). */
       x->blk = NULL;
       ferry__block_submit(b);
       if (open_block(x, x->cursor) != 0) {

@@ -60,7 +60,6 @@
   X(plan_next) \
   X(plan_split) \
   X(plan_handover) \
-  X(plan_write_via_cache) \
   X(plan_classify_curl) \
   X(plan_classify_status) \
   X(plan_low_speed_limit) \
@@ -84,8 +83,8 @@
   X(control_a_burst_at_the_start_is_not_the_reference) \
   X(control_pinned) \
   X(control_bounds) \
-  X(control_block_size) \
   X(control_memory_level) \
+  X(control_block_size) \
   X(control_set_bounds) \
   X(control_warm_up) \
   X(control_request_size) \
@@ -187,8 +186,8 @@
   X(card_scaffold_passes) \
   X(xxh3_matches_library) \
   X(xxh3_pieces_match_one_shot) \
-  X(arena_quarters) \
   X(arena_slots) \
+  X(arena_quarters) \
   X(arena_small_budget) \
   X(arena_large_budget_capped) \
   X(engine_source_window) \

@@ -245,20 +245,6 @@ void test_plan_classify_transfer(void) {
   ASSERT_EQ_INT(ferry__classify_transfer(CURLE_OK, 1, "", 1), 0);
 }
 
-/* A block goes through the page cache when it lands `keep` or more past the hash cursor while
- * the blocks kept for the hasher fill their room: it would be evicted and read back, and an
- * O_DIRECT write is read back from the disk. */
-void test_plan_write_via_cache(void) {
-  const uint64_t keep = 16 * MiB, full = 16 * MiB, room = 4 * MiB;
-  ASSERT_EQ_INT(ferry__plan_write_via_cache(0, 0, full, keep), 0);               /* next to hash */
-  ASSERT_EQ_INT(ferry__plan_write_via_cache(40 * MiB, 30 * MiB, full, keep), 0); /* held */
-  ASSERT_EQ_INT(ferry__plan_write_via_cache(46 * MiB - 1, 30 * MiB, full, keep), 0);
-  ASSERT_EQ_INT(ferry__plan_write_via_cache(46 * MiB, 30 * MiB, full, keep), 1); /* evicted */
-  ASSERT_EQ_INT(ferry__plan_write_via_cache(900 * MiB, 0, full, keep), 1);
-  ASSERT_EQ_INT(ferry__plan_write_via_cache(900 * MiB, 0, room, keep), 0); /* it can wait */
-  ASSERT_EQ_INT(ferry__plan_write_via_cache(10 * MiB, 30 * MiB, full, keep), 0); /* hashed */
-}
-
 void test_plan_handover(void) {
   const uint64_t A = 64 * KiB, M = 256 * KiB;
   /* the slow request keeps its block; the rest moves, from the block's end */
