@@ -48,7 +48,6 @@ struct ferry__block {
   struct ferry__xxh3_state xst; /* fed as the block fills, while the bytes are in cache */
   int err;       /* write result: 0 or FERRY_E_* */
   int early_writeback; /* sync_file_range after a buffered write (set at submit) */
-  int via_cache;       /* written through the page cache (chosen, or O_DIRECT refused) */
   unsigned char *data; /* FERRY__DIO_ALIGN-aligned, right after the header's page */
 };
 

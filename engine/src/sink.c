@@ -74,8 +74,7 @@ static void test_slow_disk(const struct ferry__block *b) {
 static void write_one(struct ferry__block *b) {
   if (b->job->discard) return; /* the null sink: counted and hashed, never written */
   test_slow_disk(b);
-  if (!b->via_cache && write_direct(b) == 0) return;
-  b->via_cache = 1;
+  if (write_direct(b) == 0) return;
   int fd = b->job->fd;
   size_t done = 0;
   while (done < b->len) {
@@ -181,7 +180,6 @@ int ferry__block_write_now(struct ferry__block *b, char *why, size_t why_len) {
   struct ferry__job *j = b->job;
   b->xxh3 = ferry__xxh3_digest(&b->xst);
   b->early_writeback = !j->size_known || j->size >= FERRY__SMALL_FILE;
-  b->via_cache = 0; /* freed at once: the hasher reads it back from the file (hash.c) */
   b->err = 0;
   write_one(b);
   int err = record_written(b, why, why_len);
@@ -266,7 +264,6 @@ void ferry__block_submit(struct ferry__block *b) {
   b->xxh3 = ferry__xxh3_digest(&b->xst);
   /* Decided here, on the loop thread, which is the only one that changes the size. */
   b->early_writeback = !j->size_known || j->size >= FERRY__SMALL_FILE;
-  b->via_cache = 0;
   uv_mutex_lock(&e->write_lock);
   queue_push(&j->wq_head, &j->wq_tail, b);
   uv_mutex_unlock(&e->write_lock);
