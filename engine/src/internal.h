@@ -217,6 +217,8 @@ struct ferry__xfer {
   int kind;
   uint64_t start, end, cursor; /* [start, end) asked; cursor = next byte expected */
   uint64_t charged;            /* the promise of its first block, until that is opened */
+  uint64_t block;              /* its blocks' size, chosen when it starts (never larger after,
+                                  so the first block is never larger than its promise) */
   struct ferry__block *blk;    /* block being filled */
   int attempt;
   int via_redirect;   /* sent to the job's final_url (a redirect target), not its url */

@@ -168,7 +168,7 @@ static int check_response(struct ferry__xfer *x) {
 /* The size of the block that receives a request's bytes from `offset` on: a full block, or a
  * quarter for a file whose requests are slow (control.c, ferry__ctl_block_size). */
 static size_t block_cap(const struct ferry__xfer *x, uint64_t offset) {
-  uint64_t bs = ferry__ctl_block_size(x->job->stream_bps, x->e->budget.block_size);
+  uint64_t bs = min_u64(x->block, x->e->budget.block_size);
   uint64_t want = x->end == FERRY__UNKNOWN ? bs : x->end - offset;
   return (size_t)ferry__round_up(min_u64(want, bs));
 }
@@ -461,6 +461,7 @@ int ferry__xfer_start(struct ferry__job *j, int kind, uint64_t start, uint64_t e
     curl_easy_setopt(x->easy, CURLOPT_RANGE, range);
   }
   /* Bytes in flight are not memory: the request is promised its first block, no more. */
+  x->block = ferry__ctl_block_size(j->stream_bps, e->budget.block_size);
   x->charged = block_cap(x, start);
   ferry__budget_reserve(&e->budget, x->charged);
   CURLMcode mc = curl_multi_add_handle(e->multi, x->easy);
