@@ -16,6 +16,7 @@
 
 #include "cache_mgmt.h"
 #include "hub.h"
+#include "grow.h"
 
 static int plan_fail(struct ferry_cache_plan *p, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -35,12 +36,8 @@ struct lists {
 
 static int push(struct lists *l, int kind, const char *path, uint64_t bytes,
                 const struct ferry_cache_repo *repo, const char *commit) {
-  if (l->n[kind] == l->cap[kind]) {
-    size_t cap = l->cap[kind] ? l->cap[kind] * 2 : 16;
-    struct ferry_cache_item *grown = realloc(l->v[kind], cap * sizeof(*grown));
-    if (!grown) return FERRY_E_NOMEM;
-    l->v[kind] = grown, l->cap[kind] = cap;
-  }
+  if (ferry__grow(&l->v[kind], &l->cap[kind], l->n[kind] + 1, sizeof(*l->v[kind]), 16) != 0)
+    return FERRY_E_NOMEM;
   struct ferry_cache_item *it = &l->v[kind][l->n[kind]];
   memset(it, 0, sizeof(*it));
   it->kind = kind;
@@ -104,12 +101,7 @@ static int blob_cmp(const void *a, const void *b) {
 }
 
 static int blobset_add(struct blobset *b, const struct ferry__cache_file *f, const char *name) {
-  if (b->n == b->cap) {
-    size_t cap = b->cap ? b->cap * 2 : 64;
-    struct blob *grown = realloc(b->v, cap * sizeof(*grown));
-    if (!grown) return FERRY_E_NOMEM;
-    b->v = grown, b->cap = cap;
-  }
+  if (ferry__grow(&b->v, &b->cap, b->n + 1, sizeof(*b->v), 64) != 0) return FERRY_E_NOMEM;
   struct blob *one = &b->v[b->n];
   one->dev = f->dev, one->ino = f->ino, one->size = f->size, one->name = NULL;
   if (name && !(one->name = strdup(name))) return FERRY_E_NOMEM;

@@ -17,6 +17,7 @@
 
 #include "cache_mgmt.h"
 #include "hub.h"
+#include "grow.h"
 
 /* Bounds: a cache is big, but every walk stays finite. */
 #define MAX_WALK_DEPTH 64
@@ -41,12 +42,7 @@ int ferry__cache_path_inside(const char *root, const char *path) {
 /* ---- snapshot files ---------------------------------------------------------------------- */
 
 static int files_push(struct ferry__cache_files *f, struct ferry__cache_file *one) {
-  if (f->n == f->cap) {
-    size_t cap = f->cap ? f->cap * 2 : 16;
-    struct ferry__cache_file *grown = realloc(f->v, cap * sizeof(*grown));
-    if (!grown) return FERRY_E_NOMEM;
-    f->v = grown, f->cap = cap;
-  }
+  if (ferry__grow(&f->v, &f->cap, f->n + 1, sizeof(*f->v), 16) != 0) return FERRY_E_NOMEM;
   f->v[f->n++] = *one;
   return 0;
 }

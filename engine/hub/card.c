@@ -13,6 +13,7 @@
 #include <yaml.h>
 
 #include "card.h"
+#include "grow.h"
 
 /* ---- the report -------------------------------------------------------------------------- */
 
@@ -187,12 +188,7 @@ struct builder {
 };
 
 static struct ferry__card_node *new_node(struct builder *b, int kind, const yaml_mark_t *m) {
-  if (b->n_all == b->cap_all) {
-    size_t cap = b->cap_all ? b->cap_all * 2 : 64;
-    struct ferry__card_node **grown = realloc(b->all, cap * sizeof(*grown));
-    if (!grown) return NULL;
-    b->all = grown, b->cap_all = cap;
-  }
+  if (ferry__grow(&b->all, &b->cap_all, b->n_all + 1, sizeof(*b->all), 64) != 0) return NULL;
   struct ferry__card_node *n = calloc(1, sizeof(*n));
   if (!n) return NULL;
   b->all[b->n_all++] = n;
@@ -269,12 +265,8 @@ static int add_kid(struct builder *b, struct ferry__card_node *kid, const yaml_m
     return 0;
   }
   struct ferry__card_node *parent = b->stack[b->depth - 1];
-  if (parent->n == parent->cap) {
-    size_t cap = parent->cap ? parent->cap * 2 : 4;
-    struct ferry__card_node **grown = realloc(parent->kids, cap * sizeof(*grown));
-    if (!grown) return FERRY_E_NOMEM;
-    parent->kids = grown, parent->cap = cap;
-  }
+  if (ferry__grow(&parent->kids, &parent->cap, parent->n + 1, sizeof(*parent->kids), 4) != 0)
+    return FERRY_E_NOMEM;
   parent->kids[parent->n++] = kid;
   return 0;
 }

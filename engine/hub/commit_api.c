@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "hub.h"
+#include "grow.h"
 
 #define SAMPLE_BYTES 512
 
@@ -265,15 +266,9 @@ static int add_line(struct ferry__ndjson *b, json_t *line) {
   json_decref(line);
   if (!s) return FERRY_E_NOMEM;
   size_t n = strlen(s);
-  if (b->len + n + 2 > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    while (b->len + n + 2 > cap) cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p) {
-      free(s);
-      return FERRY_E_NOMEM;
-    }
-    b->data = p, b->cap = cap;
+  if (ferry__grow(&b->data, &b->cap, b->len + n + 2, 1, 4096) != 0) {
+    free(s);
+    return FERRY_E_NOMEM;
   }
   memcpy(b->data + b->len, s, n);
   b->len += n;

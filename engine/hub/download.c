@@ -22,6 +22,7 @@
 
 #include "../src/align.h"
 #include "hub.h"
+#include "grow.h"
 
 #define WHY 512
 #define DEFERRED_WAIT_MS (6 * 3600 * 1000) /* another process's download of the same blob */
@@ -320,13 +321,8 @@ static int report_file(struct dl *d, const struct ferry_hub_file *f) {
     out->n_files++;
     return 0;
   }
-  if (out->n_files == d->files_cap) {
-    size_t cap = d->files_cap ? d->files_cap * 2 : 64;
-    struct ferry_hub_file *v = realloc(out->files, cap * sizeof(*v));
-    if (!v) return FERRY_E_NOMEM;
-    out->files = v;
-    d->files_cap = cap;
-  }
+  if (ferry__grow(&out->files, &d->files_cap, out->n_files + 1, sizeof(*out->files), 64) != 0)
+    return FERRY_E_NOMEM;
   struct ferry_hub_file *to = &out->files[out->n_files];
   *to = *f;
   if (!(to->path = strdup(f->path))) return FERRY_E_NOMEM;

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "hub.h"
+#include "grow.h"
 
 void ferry__hub_tree_init(struct ferry__hub_tree *t) { memset(t, 0, sizeof(*t)); }
 
@@ -84,13 +85,7 @@ size_t ferry__hub_tree_bytes(const struct ferry__hub_tree *t) {
 
 static int push(struct ferry__hub_tree *t, const struct ferry__hub_entry *e) {
   if (t->n >= FERRY__HUB_TREE_MAX_ENTRIES) return FERRY_E_PROTOCOL;
-  if (t->n == t->cap) {
-    size_t cap = t->cap ? t->cap * 2 : 64;
-    struct ferry__hub_entry *v = realloc(t->v, cap * sizeof(*v));
-    if (!v) return FERRY_E_NOMEM;
-    t->v = v;
-    t->cap = cap;
-  }
+  if (ferry__grow(&t->v, &t->cap, t->n + 1, sizeof(*t->v), 64) != 0) return FERRY_E_NOMEM;
   t->v[t->n++] = *e;
   return 0;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "hub.h"
+#include "grow.h"
 
 #define READ_SIZE (1u << 20)
 #define CACHE_MAGIC "ferry-upload-hashes 1"
@@ -112,12 +113,7 @@ static void load(struct ferry__hash_cache *c) {
   while (ok && (len = getline(&line, &cap, fp)) > 0) {
     if (line[len - 1] != '\n') break; /* a torn last line: ignore it */
     line[len - 1] = 0;
-    if (c->n == alloc) {
-      alloc = alloc ? alloc * 2 : 256;
-      struct cached *v = realloc(c->v, alloc * sizeof(*v));
-      if (!v) break;
-      c->v = v;
-    }
+    if (ferry__grow(&c->v, &alloc, c->n + 1, sizeof(*c->v), 256) != 0) break;
     if (parse_line(line, &c->v[c->n], &c->strings) == 0) c->n++;
   }
   free(line);

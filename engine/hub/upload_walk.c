@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "hub.h"
+#include "grow.h"
 
 /* huggingface_hub's DEFAULT_IGNORE_PATTERNS for upload_folder. */
 static const char *const always_ignored[] = {
@@ -33,12 +34,7 @@ struct walk {
 /* Only the repository path is kept: `local` is the list's root and the path below it. */
 static int add_file(struct walk *w, const char *repo_path, const struct stat *st) {
   struct ferry__upload_list *l = w->out;
-  if (l->n_e == l->cap_e) {
-    size_t cap = l->cap_e ? l->cap_e * 2 : 64;
-    struct ferry__upload_entry *e = realloc(l->e, cap * sizeof(*e));
-    if (!e) return FERRY_E_NOMEM;
-    l->e = e, l->cap_e = cap;
-  }
+  if (ferry__grow(&l->e, &l->cap_e, l->n_e + 1, sizeof(*l->e), 64) != 0) return FERRY_E_NOMEM;
   struct ferry__upload_entry *f = &l->e[l->n_e];
   size_t np = strlen(repo_path) + 1;
   char *s = ferry__hub_strings_alloc(&l->strings, np);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ferry.h"
+#include "grow.h"
 
 void ferry__ivset_init(struct ferry__ivset *s) { memset(s, 0, sizeof(*s)); }
 
@@ -16,14 +17,7 @@ void ferry__ivset_free(struct ferry__ivset *s) {
 void ferry__ivset_clear(struct ferry__ivset *s) { s->n = 0; }
 
 static int reserve(struct ferry__ivset *s, size_t want) {
-  if (want <= s->cap) return 0;
-  size_t cap = s->cap ? s->cap * 2 : 8;
-  while (cap < want) cap *= 2;
-  struct ferry__range *r = realloc(s->r, cap * sizeof(*r));
-  if (!r) return FERRY_E_NOMEM;
-  s->r = r;
-  s->cap = cap;
-  return 0;
+  return ferry__grow(&s->r, &s->cap, want, sizeof(*s->r), 8) == 0 ? 0 : FERRY_E_NOMEM;
 }
 
 int ferry__ivset_add(struct ferry__ivset *s, uint64_t start, uint64_t end) {

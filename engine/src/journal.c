@@ -12,6 +12,7 @@
 
 #include "ferry.h"
 #include "files.h"
+#include "grow.h"
 
 static void put_u32(unsigned char *p, uint32_t v) {
   for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
@@ -123,12 +124,8 @@ static int take_record(struct ferry__jparser *p) {
   if (rec.length == 0 || rec.length > p->ident.granularity || rec.offset > p->ident.size ||
       rec.length > p->ident.size - rec.offset)
     return damaged(p, "record outside the file");
-  if (p->nrecords == p->cap) {
-    size_t cap = p->cap ? p->cap * 2 : 64;
-    struct ferry__jrecord *n = realloc(p->records, cap * sizeof(*n));
-    if (!n) return damaged(p, "out of memory");
-    p->records = n, p->cap = cap;
-  }
+  if (ferry__grow(&p->records, &p->cap, p->nrecords + 1, sizeof(*p->records), 64) != 0)
+    return damaged(p, "out of memory");
   p->records[p->nrecords++] = rec;
   return 0;
 }

@@ -28,6 +28,7 @@
 #include "files.h"
 #include "lock.h"
 #include "stop.h"
+#include "grow.h"
 
 #define SUFFIX ".ferry-lock"
 /* A lock file that does not parse (its owner died between create and write) is stale once it
@@ -147,12 +148,7 @@ static struct owner *owner_take(const char *dir) {
       return o;
     }
   }
-  if (nowners == capowners) {
-    size_t cap = capowners ? capowners * 2 : 4;
-    struct owner *v = realloc(owners, cap * sizeof(*v));
-    if (!v) return NULL;
-    owners = v, capowners = cap;
-  }
+  if (ferry__grow(&owners, &capowners, nowners + 1, sizeof(*owners), 4) != 0) return NULL;
   struct owner o = {0};
   if (random_hex(o.nonce, 16) != 0) return NULL;
   char path[FERRY__PATH_MAX + 64];

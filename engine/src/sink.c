@@ -16,6 +16,7 @@
 #include "internal.h"
 #include "plan.h"
 #include "xxh3_fast.h"
+#include "grow.h"
 
 uint64_t ferry__round_up(uint64_t v) { return (v + FERRY__ALIGN - 1) / FERRY__ALIGN * FERRY__ALIGN; }
 
@@ -385,14 +386,10 @@ static void note_dir(struct ferry_engine *e, const char *path) {
       free(dir);
       return;
     }
-  if (e->nsynced_dirs == e->capsynced_dirs) {
-    size_t cap = e->capsynced_dirs ? e->capsynced_dirs * 2 : 8;
-    char **v = realloc(e->synced_dirs, cap * sizeof(*v));
-    if (!v) {
-      free(dir);
-      return;
-    }
-    e->synced_dirs = v, e->capsynced_dirs = cap;
+  if (ferry__grow(&e->synced_dirs, &e->capsynced_dirs, e->nsynced_dirs + 1,
+                  sizeof(*e->synced_dirs), 8) != 0) {
+    free(dir);
+    return;
   }
   e->synced_dirs[e->nsynced_dirs++] = dir;
 }

@@ -18,6 +18,8 @@
   X(http_split_header) \
   X(http_header_is) \
   X(http_parse_u64) \
+  X(grow_doubles_and_keeps) \
+  X(grow_refuses_overflow) \
   X(ivset_add_merge) \
   X(ivset_add_many) \
   X(ivset_remove) \
