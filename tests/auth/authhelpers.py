@@ -155,5 +155,24 @@ class PtyFerry:
         os.close(self.master)
         os.close(self.slave)
 
+    def output_for(self, seconds):
+        """What the terminal shows in the next `seconds` (also appended to self.output). A
+        write to the master reaches the line discipline later, from a kernel work queue: this
+        also gives it the time to take (and, echo on, to echo) what was written."""
+        got = b""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 4096)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    break
+                got += chunk
+        self.output += got
+        return got
+
     def interrupt(self):
         os.kill(self.proc.pid, signal.SIGINT)
