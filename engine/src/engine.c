@@ -487,13 +487,22 @@ static void on_progress(uv_timer_t *t) {
   struct ferry_engine *e = ferry__container_of(t, struct ferry_engine, progress_timer);
   if (e->cfg.verbose) {
     int writes = 0, retained = 0;
+    uint64_t unhashed = 0, waiting = 0; /* written, not hashed; of that, after the first gap */
     for (struct ferry__job *j = e->jobs; j; j = j->next) {
       writes += j->pending_writes;
       for (struct ferry__block *b = j->retained; b; b = b->next) retained++;
+      uint64_t written = ferry__ivset_total(&j->written);
+      uint64_t hashed = j->hash_cursor < written ? j->hash_cursor : written;
+      uint64_t ready = ferry__ivset_contiguous_end(&j->written, j->hash_cursor) - j->hash_cursor;
+      unhashed += written - hashed;
+      waiting += written - hashed > ready ? written - hashed - ready : 0;
     }
-    ferry__log(e, "memory: charged %llu KiB, allocated %llu KiB, %d requests, %d writes queued, "
-               "%d blocks kept for hashing", (unsigned long long)e->budget.charged >> 10,
-               (unsigned long long)e->budget.allocated >> 10, e->nactive, writes, retained);
+    ferry__log(e, "memory: %.1f MiB received; charged %llu KiB, allocated %llu KiB, %d requests, "
+               "%d writes queued, %d blocks kept for hashing; %.1f MiB written and not hashed "
+               "yet, %.1f MiB of it after a gap", (double)e->st.bytes_received / (1 << 20),
+               (unsigned long long)e->budget.charged >> 10,
+               (unsigned long long)e->budget.allocated >> 10, e->nactive, writes, retained,
+               (double)unhashed / (1 << 20), (double)waiting / (1 << 20));
   }
   if (!e->cfg.progress_cb) return;
   struct ferry_stats s;

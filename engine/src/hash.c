@@ -10,6 +10,7 @@
  * the range first), else through the page cache (ARCHITECTURE.md, "Hash"). */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -43,60 +44,216 @@ void ferry__hash_retain(struct ferry__job *j, struct ferry__block *b) {
   ferry__budget_retain(&j->e->budget, b->cap);
 }
 
-static void hash_work(uv_work_t *w) {
-  struct hash_req *h = ferry__container_of(w, struct hash_req, work);
+/* ---- reading back ---------------------------------------------------------------------
+ * Bytes of a step that are not in memory are read back from the file, a piece at a time, by
+ * a reader thread that runs ahead of the hasher by READ_SLOTS pieces: the device fills one
+ * buffer while SHA-256 runs over the other (read, then hash, one after the other, made the
+ * hasher the slowest stage of a long path's download: ~0.5 GB/s here). */
+
+#define READ_PIECE (FERRY__BLOCK_SIZE / 2)
+#define READ_SLOTS 2 /* 1 MiB in all, mapped for the step and unmapped after: glibc's heap
+                      * would keep it in the worker thread's arena, and peak RSS counts */
+
+enum piece_state { PIECE_EMPTY, PIECE_FULL, PIECE_FAILED };
+
+struct piece {
+  uint64_t pos, end; /* the file's bytes [pos, end) are at buf + skip */
+  size_t skip;
+  enum piece_state state;
+};
+
+struct reader {
+  struct hash_req *h;
+  unsigned char *buf[READ_SLOTS];
+  struct piece slot[READ_SLOTS];
+  uv_thread_t thread;
+  uv_mutex_t mu;
+  uv_cond_t cv;
+  int threaded; /* else the hasher reads each piece itself when it needs it */
+  int stop;
+};
+
+/* One piece of the gap [pos, gap_end) into buf: through the O_DIRECT descriptor (aligned
+ * reads) while it is allowed, else buffered. Returns 0, or -1 when the file cannot be read. */
+static int read_piece(struct hash_req *h, unsigned char *buf, uint64_t pos, uint64_t gap_end,
+                      struct piece *p) {
   struct ferry__job *j = h->job;
-  unsigned char *scratch = NULL;
+  while (h->direct) {
+    uint64_t from = pos / FERRY__DIO_ALIGN * FERRY__DIO_ALIGN;
+    uint64_t to = gap_end - from > READ_PIECE ? from + READ_PIECE : gap_end;
+    to = (to + FERRY__DIO_ALIGN - 1) / FERRY__DIO_ALIGN * FERRY__DIO_ALIGN;
+    ssize_t n = pread(j->dfd, buf, (size_t)(to - from), (off_t)from);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || (uint64_t)n <= pos - from) { /* refused (EINVAL), or short: buffered */
+      h->direct = 0;
+      break;
+    }
+    *p = (struct piece){pos, from + (uint64_t)n < gap_end ? from + (uint64_t)n : gap_end,
+                        (size_t)(pos - from), PIECE_FULL};
+    return 0;
+  }
+  size_t want = gap_end - pos < READ_PIECE ? (size_t)(gap_end - pos) : READ_PIECE;
+  for (;;) {
+    ssize_t n = pread(j->fd, buf, want, (off_t)pos);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    *p = (struct piece){pos, pos + (uint64_t)n, 0, PIECE_FULL};
+    return 0;
+  }
+}
+
+/* The step's gaps in file order: calls fn for each [from, to) not covered by its blocks;
+ * stops when fn returns nonzero (and returns that). */
+static int each_gap(const struct hash_req *h, int (*fn)(void *, uint64_t, uint64_t), void *arg) {
   uint64_t pos = h->from;
-  struct ferry__block *b = h->blocks;
+  const struct ferry__block *b = h->blocks;
   while (pos < h->to) {
     while (b && b->offset + b->len <= pos) b = b->next;
     if (b && b->offset <= pos) {
+      pos = b->offset + b->len < h->to ? b->offset + b->len : h->to;
+      continue;
+    }
+    uint64_t gap_end = b && b->offset < h->to ? b->offset : h->to;
+    int r = fn(arg, pos, gap_end);
+    if (r) return r;
+    pos = gap_end;
+  }
+  return 0;
+}
+
+struct reader_cursor {
+  struct reader *r;
+  unsigned k; /* pieces handed over so far */
+};
+
+static int read_gap(void *arg, uint64_t pos, uint64_t gap_end) {
+  struct reader_cursor *c = arg;
+  struct reader *r = c->r;
+  while (pos < gap_end) {
+    int s = (int)(c->k % READ_SLOTS);
+    uv_mutex_lock(&r->mu);
+    while (r->slot[s].state != PIECE_EMPTY && !r->stop) uv_cond_wait(&r->cv, &r->mu);
+    int stop = r->stop;
+    uv_mutex_unlock(&r->mu);
+    if (stop) return 1;
+    struct piece p;
+    int failed = read_piece(r->h, r->buf[s], pos, gap_end, &p) != 0;
+    if (failed) p = (struct piece){pos, gap_end, 0, PIECE_FAILED};
+    uv_mutex_lock(&r->mu);
+    r->slot[s] = p;
+    uv_cond_broadcast(&r->cv);
+    uv_mutex_unlock(&r->mu);
+    if (failed) return 1;
+    pos = p.end;
+    c->k++;
+  }
+  return 0;
+}
+
+static void reader_main(void *arg) {
+  struct reader_cursor c = {arg, 0};
+  each_gap(((struct reader *)arg)->h, read_gap, &c);
+}
+
+static int any_gap(void *arg, uint64_t from, uint64_t to) {
+  (void)arg, (void)from, (void)to;
+  return 1;
+}
+
+/* Buffers for the pieces, and the reader thread when the step has a gap at all. Returns 0, or
+ * -1 when out of memory. Without a thread (it could not start) the hasher reads itself. */
+static int reader_start(struct reader *r, struct hash_req *h) {
+  *r = (struct reader){.h = h};
+  if (!each_gap(h, any_gap, NULL)) return 0;
+  void *p = mmap(NULL, (size_t)READ_PIECE * READ_SLOTS, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return -1;
+  for (int i = 0; i < READ_SLOTS; i++) r->buf[i] = (unsigned char *)p + (size_t)i * READ_PIECE;
+  if (uv_mutex_init(&r->mu) != 0) return 0;
+  if (uv_cond_init(&r->cv) != 0) {
+    uv_mutex_destroy(&r->mu);
+    return 0;
+  }
+  r->threaded = uv_thread_create(&r->thread, reader_main, r) == 0;
+  if (!r->threaded) {
+    uv_cond_destroy(&r->cv);
+    uv_mutex_destroy(&r->mu);
+  }
+  return 0;
+}
+
+static void reader_stop(struct reader *r) {
+  if (r->threaded) {
+    uv_mutex_lock(&r->mu);
+    r->stop = 1;
+    uv_cond_broadcast(&r->cv);
+    uv_mutex_unlock(&r->mu);
+    uv_thread_join(&r->thread);
+    uv_cond_destroy(&r->cv);
+    uv_mutex_destroy(&r->mu);
+  }
+  if (r->buf[0]) munmap(r->buf[0], (size_t)READ_PIECE * READ_SLOTS);
+}
+
+/* The hasher's side of a gap: each piece from the reader (or read here), hashed. */
+static int hash_gap(void *arg, uint64_t pos, uint64_t gap_end) {
+  struct reader_cursor *c = arg;
+  struct reader *r = c->r;
+  struct hash_req *h = r->h;
+  while (pos < gap_end) {
+    int s = (int)(c->k % READ_SLOTS);
+    struct piece p;
+    if (r->threaded) {
+      uv_mutex_lock(&r->mu);
+      while (r->slot[s].state == PIECE_EMPTY) uv_cond_wait(&r->cv, &r->mu);
+      p = r->slot[s];
+      uv_mutex_unlock(&r->mu);
+    } else if (read_piece(h, r->buf[s], pos, gap_end, &p) != 0) {
+      p.state = PIECE_FAILED;
+    }
+    if (p.state == PIECE_FAILED || p.pos != pos) {
+      h->err = FERRY_E_IO;
+      return 1;
+    }
+    EVP_DigestUpdate(h->job->sha, r->buf[s] + p.skip, (size_t)(p.end - p.pos));
+    h->read_back += p.end - p.pos;
+    pos = p.end;
+    c->k++;
+    if (r->threaded) {
+      uv_mutex_lock(&r->mu);
+      r->slot[s].state = PIECE_EMPTY;
+      uv_cond_broadcast(&r->cv);
+      uv_mutex_unlock(&r->mu);
+    }
+  }
+  return 0;
+}
+
+static void hash_work(uv_work_t *w) {
+  struct hash_req *h = ferry__container_of(w, struct hash_req, work);
+  struct reader r;
+  if (reader_start(&r, h) != 0) {
+    reader_stop(&r);
+    h->err = FERRY_E_NOMEM;
+    return;
+  }
+  struct reader_cursor c = {&r, 0};
+  uint64_t pos = h->from;
+  const struct ferry__block *b = h->blocks;
+  while (pos < h->to && !h->err) {
+    while (b && b->offset + b->len <= pos) b = b->next;
+    if (b && b->offset <= pos) {
       uint64_t end = b->offset + b->len < h->to ? b->offset + b->len : h->to;
-      EVP_DigestUpdate(j->sha, b->data + (pos - b->offset), (size_t)(end - pos));
+      EVP_DigestUpdate(h->job->sha, b->data + (pos - b->offset), (size_t)(end - pos));
       pos = end;
       continue;
     }
     /* A gap: those bytes were evicted from memory or resumed from disk. */
     uint64_t gap_end = b && b->offset < h->to ? b->offset : h->to;
-    if (!scratch) {
-      void *p = NULL;
-      if (posix_memalign(&p, FERRY__DIO_ALIGN, FERRY__BLOCK_SIZE + FERRY__DIO_ALIGN) != 0) {
-        h->err = FERRY_E_NOMEM;
-        return;
-      }
-      scratch = p;
-    }
-    while (pos < gap_end && h->direct) {
-      uint64_t from = pos / FERRY__DIO_ALIGN * FERRY__DIO_ALIGN;
-      uint64_t to = gap_end - from > FERRY__BLOCK_SIZE ? from + FERRY__BLOCK_SIZE : gap_end;
-      to = (to + FERRY__DIO_ALIGN - 1) / FERRY__DIO_ALIGN * FERRY__DIO_ALIGN;
-      ssize_t n = pread(j->dfd, scratch, (size_t)(to - from), (off_t)from);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 || (uint64_t)n <= pos - from) { /* refused (EINVAL), or short: buffered */
-        h->direct = 0;
-        break;
-      }
-      uint64_t end = from + (uint64_t)n < gap_end ? from + (uint64_t)n : gap_end;
-      EVP_DigestUpdate(j->sha, scratch + (pos - from), (size_t)(end - pos));
-      h->read_back += end - pos;
-      pos = end;
-    }
-    while (pos < gap_end) {
-      size_t want = gap_end - pos < FERRY__BLOCK_SIZE ? (size_t)(gap_end - pos) : FERRY__BLOCK_SIZE;
-      ssize_t n = pread(j->fd, scratch, want, (off_t)pos);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        h->err = FERRY_E_IO;
-        free(scratch);
-        return;
-      }
-      EVP_DigestUpdate(j->sha, scratch, (size_t)n);
-      pos += (uint64_t)n;
-      h->read_back += (uint64_t)n;
-    }
+    hash_gap(&c, pos, gap_end);
+    pos = gap_end;
   }
-  free(scratch);
+  reader_stop(&r);
 }
 
 static void hash_done(uv_work_t *w, int status) {
@@ -200,11 +357,9 @@ static uint64_t evict_furthest(struct ferry_engine *e, struct ferry__job *j, uin
 
 uint64_t ferry__hash_evict(struct ferry_engine *e, uint64_t want) {
   uint64_t freed = 0;
-  /* Furthest from the hash cursor first: those would wait longest in memory. A file whose
-   * hasher is running keeps its blocks: that step frees memory when it ends, and reading
-   * evicted bytes back would only slow the hasher that is already the bottleneck. */
+  /* Furthest from the hash cursor first: those would wait longest in memory. */
   for (struct ferry__job *j = e->jobs; j && freed < want; j = j->next) {
-    if (j->hash_running || j->discard) continue; /* the null sink cannot read bytes back */
+    if (j->discard) continue; /* the null sink cannot read bytes back */
     freed += evict_furthest(e, j, want - freed);
   }
   return freed;
