@@ -25,6 +25,7 @@ class Run(hub_report.Run):
     connections: int = 0     # TCP connections the tool opens (for a per-connection cap)
     cut: bool = False        # stopped at --max-seconds: rate from the link's bytes, unverified
     late_mbps: float = None  # the rate after a sample point (the sweep), from the link's bytes
+    busiest: tuple = None    # (role, thread, share of a core) of the run's busiest thread
 
     @property
     def cores_busy(self):
@@ -48,9 +49,22 @@ def capacity(scenario, connections):
     return min(caps) if caps else (None, "none set")
 
 
+def _busiest_thread(s):
+    """(role, thread, median share of a core) of a row's busiest thread, None if unknown: the
+    thread named most often across the runs, the share the median of the runs'."""
+    seen = [r.busiest for r in s.good if r.busiest]
+    if not seen:
+        return None
+    names = [(role, name) for role, name, _ in seen]
+    role, name = max(set(names), key=names.count)
+    return role, name, statistics.median(share for _, _, share in seen)
+
+
 def binding(scenario, s, connections):
-    """The resource that limits a row: a set rate or per-connection cap reached to 90 %, or
-    the CPU (client + server + delay line) near all cores; '?' when none of them is."""
+    """The resource that limits a row: a set rate or per-connection cap reached to 90 %, the
+    CPU (client + server + delay line) near all cores, or one thread near all of its core
+    (an event loop, a server worker, the delay line). When none of them is, the row is bound
+    by the bytes it keeps in flight (its windows and requests): 'window'."""
     mbps = s.median("mbps")
     if mbps is None:
         return "-"
@@ -60,7 +74,13 @@ def binding(scenario, s, connections):
     busy = s.median("cores_busy")
     if busy is not None and busy >= 0.9 * CORES:
         return f"CPU ({busy:.1f} of {CORES} cores)"
-    return f"? (cores {busy:.1f} of {CORES})" if busy is not None else "?"
+    thread = _busiest_thread(s)
+    if thread and thread[2] >= 0.9:
+        return f"CPU: one thread, {thread[0]} {thread[1]} ({thread[2] * 100:.0f} % of a core)"
+    detail = [f"cores {busy:.1f} of {CORES}"] if busy is not None else []
+    if thread:
+        detail.append(f"busiest thread {thread[0]} {thread[1]} {thread[2] * 100:.0f} %")
+    return "window (nothing saturated: " + ", ".join(detail) + ")" if detail else "?"
 
 
 def _runs_cell(s):

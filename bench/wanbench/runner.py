@@ -16,6 +16,7 @@ from hubbench import tools as hub_tools, verify  # noqa: E402
 
 from . import tools  # noqa: E402
 from .report import Run  # noqa: E402
+from .threads import ThreadSampler  # noqa: E402
 
 
 def log(msg):
@@ -53,6 +54,8 @@ class ScenarioRunner:
         sample_after: also the rate from then on (run.late_mbps, from the link's bytes)."""
         os.sync()   # no earlier writeback pending
         s0, l0, b0 = self.counters()
+        threads = ThreadSampler({self.lab.client_ns: "client", self.lab.server_ns: "server"},
+                                {self.lab.link_pid: "delay line"}).start()
         sample = []
         timer = threading.Timer(sample_after, lambda: sample.append(
             (time.monotonic(), self.lab.down_bytes()))) if sample_after else None
@@ -60,13 +63,14 @@ class ScenarioRunner:
             timer.start()
         m = run_steps(steps, env, self.scratch, time_limit=limit)
         t_end = time.monotonic()
+        threads.stop()
         if timer:
             timer.cancel()
             timer.join()
         s1, l1, b1 = self.counters()
         run = Run(self.lab.scenario.name, tool, label, rnd, size, files, m.wall, m.cpu,
                   m.max_rss_kib, s1 - s0, link_cpu=l1 - l0, link_bytes=b1 - b0,
-                  connections=connections)
+                  connections=connections, busiest=threads.busiest())
         if sample:
             run.late_mbps = (b1 - sample[0][1]) / (t_end - sample[0][0]) / 1e6
         if m.cut:
