@@ -148,6 +148,7 @@ void ferry__conc_tick(struct ferry_engine *e) {
   double seconds = (double)(now - k->interval_start_ms) / 1000;
   double goodput = (double)(useful - k->interval_bytes) / seconds;
   int counted = k->full_ticks >= FULL_SHARE * k->ticks;
+  if (e->nactive) k->goodput_bps = goodput; /* what a request's share is (request_size) */
   if (counted && k->ctl.phase != FERRY__CTL_PINNED) {
     char why[256];
     int before = k->ctl.level;

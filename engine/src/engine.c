@@ -273,6 +273,8 @@ struct sizing {
 static struct sizing request_size(struct ferry_engine *e, struct ferry__job *j) {
   struct sizing z = {.bps = j->stream_bps > 0 ? j->stream_bps : e->stream_bps,
                      .rtt = j->rtt_s > 0 ? j->rtt_s : e->rtt_s, .why = "measured"};
+  double shared = ferry__ctl_request_rate(z.bps, e->conc.goodput_bps, e->max_inflight);
+  if (shared < z.bps) z.bps = shared, z.why = "a share of the goodput of all requests";
   if (e->chunk_pinned) {
     z.size = e->chunk;
     return z;

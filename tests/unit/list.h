@@ -87,6 +87,7 @@
   X(control_bounds) \
   X(control_memory_level) \
   X(control_block_size) \
+  X(control_request_rate) \
   X(control_set_bounds) \
   X(control_warm_up) \
   X(control_request_size) \
