@@ -272,7 +272,8 @@ struct sizing {
  * so the bucket (rate_allows) is not asked for a sliver at a time. */
 static struct sizing request_size(struct ferry_engine *e, struct ferry__job *j) {
   struct sizing z = {.bps = j->stream_bps > 0 ? j->stream_bps : e->stream_bps,
-                     .rtt = j->rtt_s > 0 ? j->rtt_s : e->rtt_s, .why = "measured"};
+                     .rtt = j->rtt_s > 0 ? j->rtt_s : e->rtt_s,
+                     .why = "what the file's requests showed"};
   double shared = ferry__ctl_request_rate(z.bps, e->conc.goodput_bps, e->max_inflight);
   if (shared < z.bps) z.bps = shared, z.why = "a share of the goodput of all requests";
   if (e->chunk_pinned) {
@@ -301,9 +302,9 @@ static struct sizing request_size(struct ferry_engine *e, struct ferry__job *j) 
 
 static void log_size(struct ferry_engine *e, const struct ferry__job *j, const struct sizing *z) {
   if (e->cfg.verbose && !e->chunk_pinned)
-    ferry__log(e, "request size %.2f MiB for %s: a request's rate %.1f MB/s, round trip %.1f ms "
-               "(%s), %.1f MiB to come, shared by %d requests", (double)z->size / (1 << 20),
-               j->path, z->bps / 1e6, z->rtt * 1e3, z->why, (double)z->left / (1 << 20),
+    ferry__log(e, "request size %.2f MiB for %s: a request's rate %.1f MB/s (%s), round trip "
+               "%.1f ms, %.1f MiB to come, shared by %d requests", (double)z->size / (1 << 20),
+               j->path, z->bps / 1e6, z->why, z->rtt * 1e3, (double)z->left / (1 << 20),
                e->max_inflight);
 }
 
