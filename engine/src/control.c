@@ -60,6 +60,14 @@ int ferry__ctl_should_race(uint64_t left, double own_bps, double median_bps, dou
   return own_s > factor * median_s && own_s > 4 * rtt_s;
 }
 
+#define CURSOR_RACE_FACTOR 2 /* the cursor's request is raced sooner than a tail's (4) */
+
+int ferry__ctl_race_cursor(uint64_t left, double own_bps, double median_bps, double rtt_s,
+                           uint64_t waiting, uint64_t budget) {
+  return waiting >= budget / 2 &&
+         ferry__ctl_should_race(left, own_bps, median_bps, rtt_s, CURSOR_RACE_FACTOR);
+}
+
 #define SPLIT_MIN_RTTS 4       /* a rest worth splitting lasts more round trips than this */
 #define SPLIT_MIN_SECONDS 1.0  /* ... and longer than this */
 

@@ -60,6 +60,15 @@ double ferry__ctl_rate_update(double smoothed_bps, uint64_t bytes, double second
 int ferry__ctl_should_race(uint64_t left, double own_bps, double median_bps, double rtt_s,
                            double factor);
 
+/* Whether the request holding a file's hash cursor (the lowest of its running requests: no
+ * byte after it can be hashed before its bytes come) should hand its rest to a new request
+ * although bytes are still unassigned: more than half of the memory budget's worth of the
+ * file is written after it and waits (`waiting`, from memory or to be read back), and it
+ * would take more than twice as long as the others' median rate needs. On the far link one
+ * slow connection held the cursor for seconds while a gigabyte piled up behind it. */
+int ferry__ctl_race_cursor(uint64_t left, double own_bps, double median_bps, double rtt_s,
+                           uint64_t waiting, uint64_t budget);
+
 /* Whether splitting a running request that still has `left` bytes to come at `bps` pays: a
  * split cuts it where the new request starts, and what the server had already sent past the
  * cut is received for nothing. On a long fat path the socket buffers (sized to the path's

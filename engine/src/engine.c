@@ -518,6 +518,10 @@ static void on_watchdog(uv_timer_t *t) {
   ferry__xfer_check_stalls(e);
   ferry__xfer_flush_slow_blocks(e);
   ferry__conc_tick(e);
+  /* the new request's block may come from blocks kept for the hasher: they wait behind the
+   * very request it relieves */
+  if (!e->stopping && ferry__hash_make_room(e, e->budget.block_size, 0))
+    ferry__job_race_cursor(e);
   ferry__job_refresh_locks(e);
   ferry__pump(e);
 }

@@ -406,6 +406,7 @@ void ferry__job_check_progress(struct ferry__job *j); /* maybe finish, restart o
 void ferry__job_retry_later(struct ferry__job *j, uint64_t start, uint64_t end, int attempt,
                             long delay_ms);
 int ferry__job_steal(struct ferry_engine *e);         /* split the largest hole */
+int ferry__job_race_cursor(struct ferry_engine *e);   /* hand over a lagging cursor's rest */
 void ferry__job_retry_now(struct ferry__retry *r);    /* fire a waiting retry early */
 void ferry__job_unlock(struct ferry__job *j);         /* the job has ended: drop its lock */
 void ferry__job_refresh_locks(struct ferry_engine *e); /* hourly, from the watchdog */

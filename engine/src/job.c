@@ -627,31 +627,61 @@ static int by_rate(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Idle capacity and nothing unassigned: the tail is shared. A request that fell far behind
- * the others (control.c ferry__ctl_should_race) hands over all but the block it is filling;
- * otherwise the request with the most left is split in two. */
 /* A running ranged request whose rest another request could take over. */
 static int stealable(const struct ferry__xfer *x) {
   return x->kind != FERRY__X_WHOLE && x->checked && !x->cancelled && x->status == 206 &&
          x->job->state == FERRY__J_RUNNING;
 }
 
+/* The median rate of the running requests that could be split or handed over (0 when fewer
+ * than three show one yet). */
+static double median_rate(struct ferry_engine *e, uint64_t now) {
+  double rates[64];
+  int n = 0;
+  for (struct ferry__xfer *x = e->active; x && n < 64; x = x->next) {
+    double r = stealable(x) ? rate_of(x, now) : 0;
+    if (r > 0) rates[n++] = r;
+  }
+  if (n < 3) return 0;
+  qsort(rates, (size_t)n, sizeof(rates[0]), by_rate);
+  return rates[n / 2];
+}
+
+/* A lagging request keeps the block it is filling (or, `at_cursor`, stops where it is: its
+ * partial block is written when it ends); a new request takes the rest at once, on another
+ * connection (this one is still busy). 1 when it was handed over. */
+static int hand_over(struct ferry_engine *e, struct ferry__xfer *lagging, double lag_rate,
+                     double median, const char *why, int at_cursor) {
+  uint64_t block_end = lagging->blk && !at_cursor ? lagging->blk->offset + lagging->blk->cap : 0;
+  uint64_t cut = ferry__plan_handover(lagging->cursor, block_end, lagging->end,
+                                      FERRY__MIN_SPLIT, e->align);
+  if (!cut) return 0;
+  if (e->cfg.verbose)
+    ferry__log(e, "hand-over: a request of %s at %.2f MB/s, the others' median %.2f MB/s (%s): "
+               "bytes %llu-%llu move to a new request", lagging->job->path, lag_rate / 1e6,
+               median / 1e6, why, (unsigned long long)cut, (unsigned long long)(lagging->end - 1));
+  uint64_t old_end = lagging->end;
+  lagging->end = cut; /* the body callback stops it there */
+  int err = ferry__xfer_start(lagging->job, FERRY__X_RANGE, cut, old_end, 0);
+  if (err) ferry__job_fail(lagging->job, err, 0, "could not start a request");
+  return 1;
+}
+
+/* Idle capacity and nothing unassigned: the tail is shared. A request that fell far behind
+ * the others (control.c ferry__ctl_should_race) hands over all but the block it is filling;
+ * otherwise the request with the most left is split in two. */
 int ferry__job_steal(struct ferry_engine *e) {
   struct ferry__xfer *best = NULL, *lagging = NULL;
   uint64_t best_left = 0, now = uv_hrtime();
-  double rates[64], lag_rate = 0;
-  int n = 0;
+  double lag_rate = 0;
   for (struct ferry__xfer *x = e->active; x; x = x->next) {
     if (!stealable(x)) continue;
     uint64_t left = x->end - x->cursor;
     if (left > best_left) best = x, best_left = left;
-    double r = rate_of(x, now);
-    if (r > 0 && n < 64) rates[n++] = r;
   }
   if (!best) return 0;
-  if (n >= 3) {
-    qsort(rates, (size_t)n, sizeof(rates[0]), by_rate);
-    double median = rates[n / 2];
+  double median = median_rate(e, now);
+  if (median > 0) {
     for (struct ferry__xfer *x = e->active; x; x = x->next) {
       if (!stealable(x)) continue;
       double r = rate_of(x, now);
@@ -659,23 +689,7 @@ int ferry__job_steal(struct ferry_engine *e) {
           (!lagging || r < lag_rate))
         lagging = x, lag_rate = r;
     }
-    if (lagging) {
-      uint64_t block_end = lagging->blk ? lagging->blk->offset + lagging->blk->cap : 0;
-      uint64_t cut = ferry__plan_handover(lagging->cursor, block_end, lagging->end,
-                                          FERRY__MIN_SPLIT, e->align);
-      if (cut) {
-        if (e->cfg.verbose)
-          ferry__log(e, "hand-over: a request of %s at %.2f MB/s, the others' median %.2f MB/s: "
-                     "bytes %llu-%llu move to a new request", lagging->job->path,
-                     lag_rate / 1e6, median / 1e6, (unsigned long long)cut,
-                     (unsigned long long)(lagging->end - 1));
-        uint64_t old_end = lagging->end;
-        lagging->end = cut; /* the body callback stops it there */
-        int err = ferry__xfer_start(lagging->job, FERRY__X_RANGE, cut, old_end, 0);
-        if (err) ferry__job_fail(lagging->job, err, 0, "could not start a request");
-        return 1;
-      }
-    }
+    if (lagging && hand_over(e, lagging, lag_rate, median, "the tail", 0)) return 1;
   }
   /* its rate: the larger of its own since its first byte (which counts its slow start) and
    * what the file's finished requests showed */
@@ -693,4 +707,34 @@ int ferry__job_steal(struct ferry_engine *e) {
   int err = ferry__xfer_start(best->job, FERRY__X_RANGE, mid, old_end, 0);
   if (err) ferry__job_fail(best->job, err, 0, "could not start a request");
   return 1;
+}
+
+/* Any time (the watchdog): the request holding a file's hash cursor, far behind the others
+ * while much of the file waits after it (control.c ferry__ctl_race_cursor), hands over all
+ * but the block it is filling. At most one a call. */
+int ferry__job_race_cursor(struct ferry_engine *e) {
+  uint64_t now = uv_hrtime();
+  /* The running requests' median is biased low (fast requests end, slow ones stay): a
+   * request's share of the goodput is the other measure of what a request gets. */
+  double median = median_rate(e, now);
+  double share = e->nactive ? e->conc.goodput_bps / e->nactive : 0;
+  if (share > median) median = share;
+  if (median <= 0) return 0;
+  for (struct ferry__job *j = e->jobs; j; j = j->next) {
+    if (j->state != FERRY__J_RUNNING || j->no_hash) continue;
+    uint64_t written = ferry__ivset_total(&j->written);
+    uint64_t gap = ferry__ivset_contiguous_end(&j->written, j->hash_cursor);
+    uint64_t waiting = written > gap ? written - gap : 0;
+    struct ferry__xfer *lowest = NULL; /* the request whose bytes the hasher waits for */
+    for (struct ferry__xfer *x = e->active; x && !lowest; x = x->next)
+      if (x->job == j && x->kind != FERRY__X_WHOLE && x->start <= gap && gap < x->end)
+        lowest = x;
+    if (!lowest || !stealable(lowest)) continue;
+    double r = rate_of(lowest, now);
+    if (r > 0 && ferry__ctl_race_cursor(lowest->end - lowest->cursor, r, median, e->rtt_s,
+                                        waiting, e->budget.limit) &&
+        hand_over(e, lowest, r, median, "it holds the hash cursor", 1))
+      return 1;
+  }
+  return 0;
 }

@@ -51,24 +51,23 @@ def test_the_flags_pin_the_level(crawling_nginx, files, out_dir):
     assert r.json["max_connections"] <= 2, r.json
 
 
-def test_a_request_far_behind_the_others_hands_its_rest_over(proxy, files, out_dir):
-    """One request of a file crawls (150 KB/s) while the others run at 3 MB/s: once nothing is
-    left to ask for, it keeps the block it is filling and hands the rest of its range to a new
-    request (control.c ferry__ctl_should_race, plan.c ferry__plan_handover), rather than the
-    whole file waiting for it. Nothing is fetched twice."""
-    served = files["fault.bin"]  # 24 MiB
-    output = out_dir / "handover.bin"
+def crawl_one_request(proxy, files, output, why, *args):
+    """fault.bin (24 MiB) through the proxy, its second ranged request crawling at 150 KB/s
+    and the others at 3 MB/s; checks the file and returns (result, the first hand-over for
+    `why` as (slow MB/s, median MB/s, first byte, last byte), proxy log mark)."""
+    served = files["fault.bin"]
     path = f"/files/{served.name}"
     ranged = {"path": path, "method": "GET", "ranged": True}
     proxy.set_rules([dict(ranged, action="throttle", rate=3_000_000),
                      dict(ranged, nth=2, action="throttle", rate=150_000)])
     mark = proxy.log_size()
     r = run_ferry(["get", proxy.base_url() + path, "-o", output, "--sha256", served.sha256,
-                   "--json", "-v", "--chunk-size", "4M", "--connections", "4"], timeout=120)
+                   "--json", "-v", "--connections", "4", *args], timeout=120)
     assert r.returncode == 0, r.describe()
     assert_identical(output, served)
     handed = re.findall(r"hand-over: a request of \S+ at ([\d.]+) MB/s, the others' median "
-                        r"([\d.]+) MB/s: bytes (\d+)-(\d+) move", r.stderr)
+                        r"([\d.]+) MB/s \(" + re.escape(why) + r"\): bytes (\d+)-(\d+) move",
+                        r.stderr)
     assert handed, r.stderr[-3000:]
     slow, median, first, last = handed[0]
     assert float(slow) < 0.5 < 1.5 < float(median), handed
@@ -76,9 +75,39 @@ def test_a_request_far_behind_the_others_hands_its_rest_over(proxy, files, out_d
     ranges = [e["range"] for e in proxy.log_entries(mark)]
     assert f"bytes={first}-{last}" in ranges, ranges
     assert r.json["bytes_received"] <= served.size + 1024 * 1024, r.json
-    # the crawling request ended too (cut by ferry): nothing of this test is left in the proxy
-    # to be logged during the next one
+    return r, (slow, median, first, last), mark
+
+
+def wait_for_the_crawl_to_end(proxy, mark):
+    """The crawling request ended too (cut by ferry): nothing of this test is left in the
+    proxy to be logged during the next one."""
     deadline = time.time() + 30
     while not any("throttle:150000" in e["faults"] for e in proxy.log_entries(mark)):
         assert time.time() < deadline, "the crawling request never ended at the proxy"
         time.sleep(0.1)
+
+
+def test_a_request_far_behind_the_others_hands_its_rest_over(proxy, files, out_dir):
+    """One request of a file crawls (150 KB/s) while the others run at 3 MB/s: once nothing is
+    left to ask for, it keeps the block it is filling and hands the rest of its range to a new
+    request (control.c ferry__ctl_should_race, plan.c ferry__plan_handover), rather than the
+    whole file waiting for it. Nothing is fetched twice."""
+    _, _, mark = crawl_one_request(proxy, files, out_dir / "handover.bin", "the tail",
+                                   "--chunk-size", "4M")
+    wait_for_the_crawl_to_end(proxy, mark)
+
+
+def test_the_request_the_hasher_waits_for_hands_its_rest_over(proxy, files, out_dir):
+    """The request holding the hash cursor crawls while the file is still being asked for:
+    everything after it waits (in memory or to be read back), so it hands its rest over at
+    once, at the byte it has reached (control.c ferry__ctl_race_cursor), without waiting for
+    the tail."""
+    r, (_, _, first, last), mark = crawl_one_request(
+        proxy, files, out_dir / "cursor.bin", "it holds the hash cursor", "--chunk-size", "2M",
+        "--max-memory", "8M")
+    assert int(first) % (1 << 20), first  # where it was, not at the end of a block
+    # ... while bytes were still to be asked for: ranges after it were requested later
+    later = r.stderr[r.stderr.index("(it holds the hash cursor)"):]
+    starts = [int(a) for a in re.findall(r"request #\d+ range bytes (\d+)-", later)]
+    assert any(a > int(last) for a in starts), r.stderr[-3000:]
+    wait_for_the_crawl_to_end(proxy, mark)

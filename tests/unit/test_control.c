@@ -195,6 +195,21 @@ void test_control_request_rate(void) {
   ASSERT_TRUE(shared > 12 * MiB && shared < 13 * MiB);
 }
 
+/* The request the hasher waits for is handed over when it is more than twice as slow as
+ * the others and half a budget of the file waits behind it (the far link's trace: 0.5 MB/s
+ * against a median of 8 MB/s, hundreds of MiB behind); not for a mere two-to-one, not when
+ * little waits, not when its rest comes within a few round trips. */
+void test_control_race_cursor(void) {
+  const uint64_t MiB = 1u << 20, budget = 32 * MiB;
+  ASSERT_TRUE(ferry__ctl_race_cursor(4 * MiB, 0.5e6, 8e6, 0.2, 300 * MiB, budget));
+  ASSERT_TRUE(!ferry__ctl_race_cursor(4 * MiB, 0.5e6, 8e6, 0.2, 8 * MiB, budget)); /* 8 MiB */
+  ASSERT_TRUE(!ferry__ctl_race_cursor(4 * MiB, 4.5e6, 8e6, 0.2, 300 * MiB, budget)); /* < 2x */
+  ASSERT_TRUE(ferry__ctl_race_cursor(4 * MiB, 3.5e6, 8e6, 0.2, 300 * MiB, budget));   /* > 2x */
+  /* 100 KiB at 0.5 MB/s: 0.2 s, a round trip: not worth a new request */
+  ASSERT_TRUE(!ferry__ctl_race_cursor(100 * 1024, 0.5e6, 8e6, 0.2, 300 * MiB, budget));
+  ASSERT_TRUE(!ferry__ctl_race_cursor(4 * MiB, 0.5e6, 0, 0.2, 300 * MiB, budget)); /* no median */
+}
+
 /* New bounds: the level is kept within them; a controller held only by the old maximum
  * doubles on when it rises; one that stopped because a doubling did not pay stays. */
 void test_control_set_bounds(void) {
