@@ -93,8 +93,15 @@ def _runs_cell(s):
     return cell
 
 
+def _connections(s, connections):
+    """The connections a row's tool opened: what ferry said it opened (the median of its
+    runs), else what the tool is told to open."""
+    said = [r.connections for r in s.good if r.connections]
+    return round(statistics.median(said)) if said else connections.get(s.tool, 1)
+
+
 def table(scenario, summaries, connections):
-    """One row per tool; connections: tool name -> connections it opens."""
+    """One row per tool; connections: tool name -> connections it is told to open."""
     ferry = next((s for s in summaries if s.tool in ("ferry", "ferry-dl")), None)
     fm = ferry.median("mbps") if ferry else None
     lines = ["| tool | median MB/s | min-max MB/s | link allows MB/s | CPU s/GB | server CPU "
@@ -103,7 +110,7 @@ def table(scenario, summaries, connections):
     for s in summaries:
         m = s.median("mbps")
         lo, hi = s.span("mbps")
-        cap, how = capacity(scenario, connections.get(s.tool, 1))
+        cap, how = capacity(scenario, _connections(s, connections))
         link = "-" if not s.good else \
             statistics.median(r.link_cpu / (r.bytes / 1e9) for r in s.good)
         lines.append(
@@ -112,7 +119,7 @@ def table(scenario, summaries, connections):
             f"| {_f(s.median('cpu_per_gb'), '.2f')} | {_f(s.server_cpu_per_gb, '.2f')} "
             f"| {_f(link if s.good else None, '.2f')} | {_f(s.rss_mib, '.1f')} "
             f"| {_f(fm / m if fm and m else None, '.2f')} "
-            f"| {binding(scenario, s, connections.get(s.tool, 1))} | {_runs_cell(s)} |")
+            f"| {binding(scenario, s, _connections(s, connections))} | {_runs_cell(s)} |")
     return "\n".join(lines)
 
 

@@ -10,7 +10,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from harness import machine  # noqa: E402
+from harness import machine, tools as harness_tools  # noqa: E402
 from harness.measure import run_steps  # noqa: E402
 from hubbench import tools as hub_tools, verify  # noqa: E402
 
@@ -89,8 +89,12 @@ class ScenarioRunner:
                             self.size, self.ferry_bin)
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.home,
                "LC_ALL": "C", **tool.env(ctx)}
-        run, _ = self.measure(tool.name, tool.label, rnd, tool.steps(ctx, self.lab), env,
+        run, m = self.measure(tool.name, tool.label, rnd, tool.steps(ctx, self.lab), env,
                               self.size, 1, tool.connections, limit, sample_after)
+        said = harness_tools.ferry_json(m.steps[0].stdout) if tool.name.startswith("ferry") \
+            and m.steps else None
+        if said and said.get("max_connections"):   # ferry's own: its controller chooses
+            run.connections = said["max_connections"]
         if check and run.ok and not run.cut:
             run.ok, run.note = self.check_file(ctx.out)
         clear(self.out)
