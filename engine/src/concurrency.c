@@ -132,6 +132,7 @@ void ferry__conc_tick(struct ferry_engine *e) {
     return;
   }
   k->ticks++;
+  k->running_sum += (uint64_t)e->nactive;
   if (e->nactive >= e->max_inflight) k->full_ticks++;
   else if (!ferry__budget_fits(&e->budget, e->budget.block_size)) k->memory_ticks++;
   uint64_t rtt_ms = (uint64_t)(e->rtt_s * 1000);
@@ -148,7 +149,13 @@ void ferry__conc_tick(struct ferry_engine *e) {
   double seconds = (double)(now - k->interval_start_ms) / 1000;
   double goodput = (double)(useful - k->interval_bytes) / seconds;
   int counted = k->full_ticks >= FULL_SHARE * k->ticks;
-  if (e->nactive) k->goodput_bps = goodput; /* what a request's share is (request_size) */
+  /* What a request got: goodput over the requests that ran (request_size, the cursor's race),
+   * from intervals that measured the level, not a new level's first (its new connections'
+   * slow start would make the next requests small while the connections ramp up). */
+  double running = k->ticks ? (double)k->running_sum / k->ticks : 0;
+  int warm_up = k->ctl.samples == 0 && k->ctl.changed;
+  if (counted && !warm_up && running >= 1 && goodput / running > k->request_bps)
+    k->request_bps = goodput / running;
   if (counted && k->ctl.phase != FERRY__CTL_PINNED) {
     char why[256];
     int before = k->ctl.level;
@@ -171,6 +178,7 @@ void ferry__conc_tick(struct ferry_engine *e) {
   k->interval_bytes = useful;
   k->interval_started = k->interval_promised = k->interval_asked = 0;
   k->ticks = k->full_ticks = k->memory_ticks = 0;
+  k->running_sum = 0;
 }
 
 void ferry__conc_on_request(struct ferry_engine *e, uint64_t block, uint64_t asked) {

@@ -25,10 +25,9 @@ uint64_t ferry__ctl_request_size(double stream_bps, double rtt_s, uint64_t remai
   return size >= remaining || remaining - size < size / 4 ? remaining : size;
 }
 
-double ferry__ctl_request_rate(double stream_bps, double goodput_bps, int inflight) {
-  if (goodput_bps <= 0 || inflight < 1) return stream_bps;
-  double share = goodput_bps / inflight;
-  return stream_bps > 0 && stream_bps < share ? stream_bps : share;
+double ferry__ctl_request_rate(double stream_bps, double request_bps) {
+  if (request_bps <= 0) return stream_bps;
+  return stream_bps > 0 && stream_bps < request_bps ? stream_bps : request_bps;
 }
 
 uint64_t ferry__ctl_block_size(double request_bps, uint64_t full) {

@@ -34,12 +34,13 @@ uint64_t ferry__ctl_request_size(double stream_bps, double rtt_s, uint64_t remai
                                  int peers, uint64_t max_request, uint64_t align);
 
 /* The rate to size a request by: what one request of the file showed (`stream_bps`), but no
- * more than its share of the goodput all requests together delivered over the last
- * measurement interval (`goodput_bps` over `inflight` requests; 0: not measured yet). A
+ * more than the most a request got over a measurement interval so far (`request_bps`: an
+ * interval's goodput over the requests that ran in it, on average; 0: none measured yet). A
  * request measured while few others ran (slow start, a new connection) shows more than it
  * gets once all run: sized by that, a long path's requests grew to 64 MiB taking 40 round
- * trips, and the in-order hash waited on the oldest of them for seconds. */
-double ferry__ctl_request_rate(double stream_bps, double goodput_bps, int inflight);
+ * trips, and the in-order hash waited on the oldest of them for seconds. The most, not the
+ * last: an interval of new connections' slow start would size the next requests by it. */
+double ferry__ctl_request_rate(double stream_bps, double request_bps);
 
 /* The round trip one request shows, from libcurl's timings (microseconds since it started):
  * a new connection's TCP handshake (`connect_us` - `lookup_us`), and the wait between the

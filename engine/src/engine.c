@@ -274,8 +274,8 @@ static struct sizing request_size(struct ferry_engine *e, struct ferry__job *j) 
   struct sizing z = {.bps = j->stream_bps > 0 ? j->stream_bps : e->stream_bps,
                      .rtt = j->rtt_s > 0 ? j->rtt_s : e->rtt_s,
                      .why = "what the file's requests showed"};
-  double shared = ferry__ctl_request_rate(z.bps, e->conc.goodput_bps, e->max_inflight);
-  if (shared < z.bps) z.bps = shared, z.why = "a share of the goodput of all requests";
+  double shared = ferry__ctl_request_rate(z.bps, e->conc.request_bps);
+  if (shared < z.bps) z.bps = shared, z.why = "the most a request got in an interval";
   if (e->chunk_pinned) {
     z.size = e->chunk;
     return z;

@@ -272,7 +272,8 @@ struct ferry__conc {
    * asked for. */
   uint64_t interval_started, interval_promised, interval_asked;
   uint64_t mean_request; /* a started request's block over the last interval (0: none yet) */
-  double goodput_bps;    /* of the last interval with requests running (0: none yet) */
+  double request_bps;    /* the most one request got in a measured interval (0: none yet) */
+  uint64_t running_sum;  /* requests running at each check of the interval, summed */
   int ticks, full_ticks, memory_ticks; /* watchdog checks in the interval: all, with the level
                                           full, with no block free in the budget */
 };

@@ -714,10 +714,10 @@ int ferry__job_steal(struct ferry_engine *e) {
  * but the block it is filling. At most one a call. */
 int ferry__job_race_cursor(struct ferry_engine *e) {
   uint64_t now = uv_hrtime();
-  /* The running requests' median is biased low (fast requests end, slow ones stay): a
-   * request's share of the goodput is the other measure of what a request gets. */
+  /* The running requests' median is biased low (fast requests end, slow ones stay): what a
+   * request got in an interval (goodput over the requests that ran) is the other measure. */
   double median = median_rate(e, now);
-  double share = e->nactive ? e->conc.goodput_bps / e->nactive : 0;
+  double share = e->conc.request_bps;
   if (share > median) median = share;
   if (median <= 0) return 0;
   for (struct ferry__job *j = e->jobs; j; j = j->next) {

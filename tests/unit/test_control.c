@@ -179,19 +179,18 @@ void test_control_block_size(void) {
   ASSERT_TRUE(ferry__ctl_memory_level(32 * MiB, MiB, ferry__ctl_block_size(40e6, MiB)) < 32);
 }
 
-/* A request is sized by its share of all requests' goodput when it showed more than that
+/* A request is sized by the most a request got in an interval when it showed more than that
  * (the far link's trace: one early request at 45 MB/s, 24 sharing 200 MB/s). */
 void test_control_request_rate(void) {
-  ASSERT_TRUE(ferry__ctl_request_rate(45e6, 0, 24) == 45e6);     /* no goodput measured yet */
-  ASSERT_TRUE(ferry__ctl_request_rate(45e6, 200e6, 0) == 45e6);  /* nothing in flight */
-  double r = ferry__ctl_request_rate(45e6, 200e6, 24);
-  ASSERT_TRUE(r > 8.33e6 && r < 8.34e6);                          /* 200 MB/s over 24 */
-  ASSERT_TRUE(ferry__ctl_request_rate(5e6, 200e6, 24) == 5e6);   /* slower than its share */
-  ASSERT_TRUE(ferry__ctl_request_rate(0, 200e6, 20) == 10e6);    /* no rate of its own */
-  /* what it makes of the request size at 200 ms: 8 round trips of the share, not 64 MiB */
+  ASSERT_TRUE(ferry__ctl_request_rate(45e6, 0) == 45e6);      /* nothing measured yet */
+  ASSERT_TRUE(ferry__ctl_request_rate(45e6, 8.3e6) == 8.3e6); /* 200 MB/s over 24 */
+  ASSERT_TRUE(ferry__ctl_request_rate(5e6, 8.3e6) == 5e6);    /* slower than that */
+  ASSERT_TRUE(ferry__ctl_request_rate(0, 10e6) == 10e6);      /* no rate of its own */
+  /* what it makes of the request size at 200 ms: 8 round trips of it, not 64 MiB */
   const uint64_t MiB = 1u << 20;
   ASSERT_EQ_U64(ferry__ctl_request_size(45e6, 0.2, 2048 * MiB, 24, 0, 1), 64 * MiB);
-  uint64_t shared = ferry__ctl_request_size(r, 0.2, 2048 * MiB, 24, 0, 1);
+  uint64_t shared = ferry__ctl_request_size(ferry__ctl_request_rate(45e6, 200e6 / 24), 0.2,
+                                            2048 * MiB, 24, 0, 1);
   ASSERT_TRUE(shared > 12 * MiB && shared < 13 * MiB);
 }
 
