@@ -106,7 +106,7 @@ void ferry__budget_drop(struct ferry__budget *b, struct ferry__block *blk) {
 void ferry__budget_retain(struct ferry__budget *b, uint64_t bytes) { b->retained += bytes; }
 
 uint64_t ferry__budget_hash_room(const struct ferry__budget *b) {
-  return b->limit / 2;
+  return b->limit / 4;
 }
 
 void ferry__budget_unretain(struct ferry__budget *b, uint64_t bytes) {

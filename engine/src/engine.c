@@ -310,8 +310,9 @@ static void log_size(struct ferry_engine *e, const struct ferry__job *j, const s
 
 /* Whether a new request may start: bytes in flight are not memory, but each request is
  * promised its first block, and none starts while no block fits (the disk or the hasher is
- * behind). Written blocks may wait in memory for the hasher in half of the budget; past that
- * half they are evicted (the hasher then reads those bytes back from the file). */
+ * behind). Written blocks may wait in memory for the hasher in a quarter of the budget (the
+ * rest is the requests', ferry__ctl_memory_level); past that they are evicted (the hasher
+ * then reads those bytes back from the file). */
 static int budget_allows(struct ferry_engine *e) {
   return ferry__hash_make_room(e, e->budget.block_size, ferry__budget_hash_room(&e->budget));
 }

@@ -93,8 +93,9 @@ void ferry__budget_give(struct ferry__budget *b, struct ferry__block *blk);
 /* A block's memory freed without any accounting (the engine is being freed). */
 void ferry__budget_drop(struct ferry__budget *b, struct ferry__block *blk);
 void ferry__budget_retain(struct ferry__budget *b, uint64_t bytes);
-/* How much of the budget written blocks may keep for the hasher (half; past it they are
- * evicted and read back from the file). */
+/* How much of the budget written blocks may keep for the hasher (a quarter, what
+ * ferry__ctl_memory_level leaves beside the requests' blocks; past it they are evicted and
+ * read back from the file). */
 uint64_t ferry__budget_hash_room(const struct ferry__budget *b);
 void ferry__budget_unretain(struct ferry__budget *b, uint64_t bytes);
 /* Full-size blocks get this size from now on (spares of the old size are freed). */

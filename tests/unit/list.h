@@ -194,6 +194,7 @@
   X(arena_quarters) \
   X(arena_small_budget) \
   X(arena_large_budget_capped) \
+  X(budget_hash_room_beside_the_requests) \
   X(engine_source_window) \
   X(engine_source_stop)
 

@@ -107,3 +107,16 @@ void test_arena_large_budget_capped(void) {
   ferry__arena_free(&a);
   ASSERT_EQ_U64(a.nslots, 0);
 }
+
+/* The blocks kept for the hasher and the blocks of the requests the concurrency bound allows
+ * fit the budget together: with half kept for the hasher, only 16 of the 24 requests allowed
+ * by a 32 MiB budget could run (the far link), and the controller never measured its level. */
+void test_budget_hash_room_beside_the_requests(void) {
+  const uint64_t MiB = 1u << 20;
+  for (uint64_t limit = 8 * MiB; limit <= 256 * MiB; limit *= 2) {
+    struct ferry__budget b = {.limit = limit, .block_size = MiB};
+    uint64_t requests = (uint64_t)ferry__ctl_memory_level(limit, MiB, 0) * MiB;
+    ASSERT_LE_U64(requests + ferry__budget_hash_room(&b), limit);
+    ASSERT_GE_U64(ferry__budget_hash_room(&b), limit / 8); /* and room for the hasher */
+  }
+}
