@@ -720,20 +720,18 @@ int ferry__job_race_cursor(struct ferry_engine *e) {
   double share = e->conc.request_bps;
   if (share > median) median = share;
   if (median <= 0) return 0;
-  for (struct ferry__job *j = e->jobs; j; j = j->next) {
-    if (j->state != FERRY__J_RUNNING || j->no_hash) continue;
-    uint64_t written = ferry__ivset_total(&j->written);
+  for (struct ferry__xfer *x = e->active; x; x = x->next) {
+    struct ferry__job *j = x->job;
+    if (!stealable(x) || j->no_hash) continue;
+    /* the request whose bytes the hasher waits for: it holds the first gap after the cursor */
     uint64_t gap = ferry__ivset_contiguous_end(&j->written, j->hash_cursor);
+    if (gap < x->start || gap >= x->end) continue;
+    uint64_t written = ferry__ivset_total(&j->written);
     uint64_t waiting = written > gap ? written - gap : 0;
-    struct ferry__xfer *lowest = NULL; /* the request whose bytes the hasher waits for */
-    for (struct ferry__xfer *x = e->active; x && !lowest; x = x->next)
-      if (x->job == j && x->kind != FERRY__X_WHOLE && x->start <= gap && gap < x->end)
-        lowest = x;
-    if (!lowest || !stealable(lowest)) continue;
-    double r = rate_of(lowest, now);
-    if (r > 0 && ferry__ctl_race_cursor(lowest->end - lowest->cursor, r, median, e->rtt_s,
-                                        waiting, e->budget.limit) &&
-        hand_over(e, lowest, r, median, "it holds the hash cursor", 1))
+    double r = rate_of(x, now);
+    if (r > 0 && ferry__ctl_race_cursor(x->end - x->cursor, r, median, e->rtt_s, waiting,
+                                        e->budget.limit) &&
+        hand_over(e, x, r, median, "it holds the hash cursor", 1))
       return 1;
   }
   return 0;

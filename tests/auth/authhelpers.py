@@ -97,21 +97,27 @@ class PtyFerry:
             preexec_fn=None)
         self.output = b""
 
+    def _read_some(self, timeout):
+        """What the terminal has within `timeout` seconds: None when nothing came, b"" when
+        it was closed."""
+        ready, _, _ = select.select([self.master], [], [], timeout)
+        if not ready:
+            return None
+        try:
+            return os.read(self.master, 4096)
+        except OSError:
+            return b""
+
     def read_until(self, needle, timeout=15):
         deadline = time.monotonic() + timeout * TIMEOUT_SCALE
         while needle.encode() not in self.output:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError(f"no {needle!r} from ferry; got {self.output!r}")
-            ready, _, _ = select.select([self.master], [], [], left)
-            if ready:
-                try:
-                    chunk = os.read(self.master, 4096)
-                except OSError:
-                    chunk = b""
-                if not chunk:
-                    raise AssertionError(f"ferry closed the terminal; got {self.output!r}")
-                self.output += chunk
+            chunk = self._read_some(left)
+            if chunk == b"":
+                raise AssertionError(f"ferry closed the terminal; got {self.output!r}")
+            self.output += chunk or b""
         return self.output
 
     def echo_on(self):
@@ -135,15 +141,10 @@ class PtyFerry:
             if time.monotonic() > deadline:
                 self.proc.kill()
                 raise AssertionError(f"ferry did not end; output {self.output!r}")
-            ready, _, _ = select.select([self.master], [], [], 0.05)
-            if ready:
-                try:
-                    chunk = os.read(self.master, 4096)
-                except OSError:
-                    chunk = b""
-                if not chunk and self.proc.poll() is not None:
-                    break
-                self.output += chunk
+            chunk = self._read_some(0.05)
+            if chunk == b"" and self.proc.poll() is not None:
+                break
+            self.output += chunk or b""
         self.proc.wait(5)
         self.ferry.check_no_secret(self.output.decode(errors="replace"), "the terminal")
         return self.proc.returncode
@@ -162,15 +163,10 @@ class PtyFerry:
         got = b""
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
-            ready, _, _ = select.select([self.master], [], [], left)
-            if ready:
-                try:
-                    chunk = os.read(self.master, 4096)
-                except OSError:
-                    chunk = b""
-                if not chunk:
-                    break
-                got += chunk
+            chunk = self._read_some(left)
+            if chunk == b"":
+                break
+            got += chunk or b""
         self.output += got
         return got
 
