@@ -90,6 +90,14 @@ class ThreadSampler:
         self._sample(False)
         self.t1 = time.monotonic()
 
+    def seconds_by_process(self):
+        """{(role, process name): CPU seconds during the run}, threads summed."""
+        out = {}
+        for key, (role, name, cpu) in self.last.items():
+            proc = name[:-len(" (thread)")] if name.endswith(" (thread)") else name
+            out[(role, proc)] = out.get((role, proc), 0.0) + cpu - self.first[key]
+        return out
+
     def busiest(self):
         """(role, thread name, share of one core) of the busiest thread, None if none ran."""
         wall = max(self.t1 - self.t0, 1e-9)
@@ -99,3 +107,11 @@ class ThreadSampler:
             if best is None or share > best[2]:
                 best = (role, name, share)
         return best
+
+
+def machine_busy():
+    """CPU seconds the whole machine spent busy so far (every core, /proc/stat: all but idle
+    and iowait), to take differences of."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / TICK
