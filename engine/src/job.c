@@ -634,7 +634,7 @@ static int stealable(const struct ferry__xfer *x) {
 }
 
 /* The median rate of the running requests that could be split or handed over (0 when fewer
- * than three show one yet). */
+ * than three show one yet). Biased low: fast requests end, slow ones stay. */
 static double median_rate(struct ferry_engine *e, uint64_t now) {
   double rates[64];
   int n = 0;
@@ -651,15 +651,15 @@ static double median_rate(struct ferry_engine *e, uint64_t now) {
  * partial block is written when it ends); a new request takes the rest at once, on another
  * connection (this one is still busy). 1 when it was handed over. */
 static int hand_over(struct ferry_engine *e, struct ferry__xfer *lagging, double lag_rate,
-                     double median, const char *why, int at_cursor) {
+                     double ref, const char *why, int at_cursor) {
   uint64_t block_end = lagging->blk && !at_cursor ? lagging->blk->offset + lagging->blk->cap : 0;
   uint64_t cut = ferry__plan_handover(lagging->cursor, block_end, lagging->end,
                                       FERRY__MIN_SPLIT, e->align);
   if (!cut) return 0;
   if (e->cfg.verbose)
-    ferry__log(e, "hand-over: a request of %s at %.2f MB/s, the others' median %.2f MB/s (%s): "
+    ferry__log(e, "hand-over: a request of %s at %.2f MB/s, a request gets %.2f MB/s (%s): "
                "bytes %llu-%llu move to a new request", lagging->job->path, lag_rate / 1e6,
-               median / 1e6, why, (unsigned long long)cut, (unsigned long long)(lagging->end - 1));
+               ref / 1e6, why, (unsigned long long)cut, (unsigned long long)(lagging->end - 1));
   uint64_t old_end = lagging->end;
   lagging->end = cut; /* the body callback stops it there */
   int err = ferry__xfer_start(lagging->job, FERRY__X_RANGE, cut, old_end, 0);
@@ -667,13 +667,23 @@ static int hand_over(struct ferry_engine *e, struct ferry__xfer *lagging, double
   return 1;
 }
 
+/* What a request of x's file gets, to judge x by: the largest of the running requests'
+ * median, the most a request got in a measured interval (concurrency.c) and what the file's
+ * finished requests showed. With one request left running (the others fast and done) only
+ * the last says anything. */
+static double request_gets(const struct ferry_engine *e, const struct ferry__xfer *x,
+                           double median) {
+  double ref = median > e->conc.request_bps ? median : e->conc.request_bps;
+  return x->job->stream_bps > ref ? x->job->stream_bps : ref;
+}
+
 /* Idle capacity and nothing unassigned: the tail is shared. A request that fell far behind
- * the others (control.c ferry__ctl_should_race) hands over all but the block it is filling;
- * otherwise the request with the most left is split in two. */
+ * what a request gets (control.c ferry__ctl_should_race) hands over all but the block it is
+ * filling; otherwise the request with the most left is split in two. */
 int ferry__job_steal(struct ferry_engine *e) {
   struct ferry__xfer *best = NULL, *lagging = NULL;
   uint64_t best_left = 0, now = uv_hrtime();
-  double lag_rate = 0;
+  double lag_rate = 0, lag_ref = 0;
   for (struct ferry__xfer *x = e->active; x; x = x->next) {
     if (!stealable(x)) continue;
     uint64_t left = x->end - x->cursor;
@@ -681,16 +691,14 @@ int ferry__job_steal(struct ferry_engine *e) {
   }
   if (!best) return 0;
   double median = median_rate(e, now);
-  if (median > 0) {
-    for (struct ferry__xfer *x = e->active; x; x = x->next) {
-      if (!stealable(x)) continue;
-      double r = rate_of(x, now);
-      if (r > 0 && ferry__ctl_should_race(x->end - x->cursor, r, median, e->rtt_s, 4) &&
-          (!lagging || r < lag_rate))
-        lagging = x, lag_rate = r;
-    }
-    if (lagging && hand_over(e, lagging, lag_rate, median, "the tail", 0)) return 1;
+  for (struct ferry__xfer *x = e->active; x; x = x->next) {
+    if (!stealable(x)) continue;
+    double r = rate_of(x, now), ref = request_gets(e, x, median);
+    if (r > 0 && ferry__ctl_should_race(x->end - x->cursor, r, ref, e->rtt_s, 4) &&
+        (!lagging || r < lag_rate))
+      lagging = x, lag_rate = r, lag_ref = ref;
   }
+  if (lagging && hand_over(e, lagging, lag_rate, lag_ref, "the tail", 0)) return 1;
   /* its rate: the larger of its own since its first byte (which counts its slow start) and
    * what the file's finished requests showed */
   double best_bps = rate_of(best, now);
@@ -714,12 +722,7 @@ int ferry__job_steal(struct ferry_engine *e) {
  * but the block it is filling. At most one a call. */
 int ferry__job_race_cursor(struct ferry_engine *e) {
   uint64_t now = uv_hrtime();
-  /* The running requests' median is biased low (fast requests end, slow ones stay): what a
-   * request got in an interval (goodput over the requests that ran) is the other measure. */
   double median = median_rate(e, now);
-  double share = e->conc.request_bps;
-  if (share > median) median = share;
-  if (median <= 0) return 0;
   for (struct ferry__xfer *x = e->active; x; x = x->next) {
     struct ferry__job *j = x->job;
     if (!stealable(x) || j->no_hash) continue;
@@ -728,10 +731,10 @@ int ferry__job_race_cursor(struct ferry_engine *e) {
     if (gap < x->start || gap >= x->end) continue;
     uint64_t written = ferry__ivset_total(&j->written);
     uint64_t waiting = written > gap ? written - gap : 0;
-    double r = rate_of(x, now);
-    if (r > 0 && ferry__ctl_race_cursor(x->end - x->cursor, r, median, e->rtt_s, waiting,
+    double r = rate_of(x, now), ref = request_gets(e, x, median);
+    if (r > 0 && ferry__ctl_race_cursor(x->end - x->cursor, r, ref, e->rtt_s, waiting,
                                         e->budget.limit) &&
-        hand_over(e, x, r, median, "it holds the hash cursor", 1))
+        hand_over(e, x, r, ref, "it holds the hash cursor", 1))
       return 1;
   }
   return 0;

@@ -51,22 +51,23 @@ def test_the_flags_pin_the_level(crawling_nginx, files, out_dir):
     assert r.json["max_connections"] <= 2, r.json
 
 
-def crawl_one_request(proxy, files, output, why, *args):
+def crawl_one_request(proxy, files, output, why, *args, others=3_000_000):
     """fault.bin (24 MiB) through the proxy, its second ranged request crawling at 150 KB/s
-    and the others at 3 MB/s; checks the file and returns (result, the first hand-over for
-    `why` as (slow MB/s, median MB/s, first byte, last byte), proxy log mark)."""
+    and the others at `others` bytes/s (None: as fast as they go); checks the file and returns
+    (result, the first hand-over for `why` (a regex) as (slow MB/s, what a request gets in
+    MB/s, first byte, last byte), proxy log mark)."""
     served = files["fault.bin"]
     path = f"/files/{served.name}"
     ranged = {"path": path, "method": "GET", "ranged": True}
-    proxy.set_rules([dict(ranged, action="throttle", rate=3_000_000),
-                     dict(ranged, nth=2, action="throttle", rate=150_000)])
+    proxy.set_rules(([dict(ranged, action="throttle", rate=others)] if others else []) +
+                    [dict(ranged, nth=2, action="throttle", rate=150_000)])
     mark = proxy.log_size()
     r = run_ferry(["get", proxy.base_url() + path, "-o", output, "--sha256", served.sha256,
                    "--json", "-v", "--connections", "4", *args], timeout=120)
     assert r.returncode == 0, r.describe()
     assert_identical(output, served)
-    handed = re.findall(r"hand-over: a request of \S+ at ([\d.]+) MB/s, the others' median "
-                        r"([\d.]+) MB/s \(" + re.escape(why) + r"\): bytes (\d+)-(\d+) move",
+    handed = re.findall(r"hand-over: a request of \S+ at ([\d.]+) MB/s, a request gets "
+                        r"([\d.]+) MB/s \((?:" + why + r")\): bytes (\d+)-(\d+) move",
                         r.stderr)
     assert handed, r.stderr[-3000:]
     slow, median, first, last = handed[0]
@@ -97,13 +98,26 @@ def test_a_request_far_behind_the_others_hands_its_rest_over(proxy, files, out_d
     wait_for_the_crawl_to_end(proxy, mark)
 
 
+def test_the_last_request_running_hands_its_rest_over_when_far_behind(proxy, files, out_dir):
+    """One request crawls (150 KB/s) and the others, unthrottled, are done at once: no
+    running request is left to compare it with, so what the file's finished requests showed
+    is the measure (job.c request_gets), and it still hands its rest over rather than the
+    file waiting half a minute for it."""
+    _, (slow, gets, _, _), mark = crawl_one_request(
+        proxy, files, out_dir / "last.bin", "the tail|it holds the hash cursor", "--chunk-size",
+        "4M", others=None)
+    assert float(gets) > 20 * float(slow), (slow, gets)
+    wait_for_the_crawl_to_end(proxy, mark)
+
+
 def test_the_request_the_hasher_waits_for_hands_its_rest_over(proxy, files, out_dir):
     """The request holding the hash cursor crawls while the file is still being asked for:
     everything after it waits (in memory or to be read back), so it hands its rest over at
     once, at the byte it has reached (control.c ferry__ctl_race_cursor), without waiting for
     the tail."""
     r, (_, _, first, last), mark = crawl_one_request(
-        proxy, files, out_dir / "cursor.bin", "it holds the hash cursor", "--chunk-size", "2M",
+        proxy, files, out_dir / "cursor.bin", re.escape("it holds the hash cursor"),
+        "--chunk-size", "2M",
         "--max-memory", "8M")
     assert int(first) % (1 << 20), first  # where it was, not at the end of a block
     # ... while bytes were still to be asked for: ranges after it were requested later
