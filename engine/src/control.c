@@ -51,6 +51,11 @@ double ferry__ctl_rate_update(double smoothed_bps, uint64_t bytes, double second
   return smoothed_bps > 0 ? RATE_EWMA * bps + (1 - RATE_EWMA) * smoothed_bps : bps;
 }
 
+double ferry__ctl_request_gets(double median_bps, double request_bps, double file_bps) {
+  double ref = median_bps > request_bps ? median_bps : request_bps;
+  return file_bps > ref ? file_bps : ref;
+}
+
 int ferry__ctl_should_race(uint64_t left, double own_bps, double median_bps, double rtt_s,
                            double factor) {
   if (!left || median_bps <= 0) return 0;

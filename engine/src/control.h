@@ -55,6 +55,13 @@ double ferry__ctl_rtt_sample(int64_t lookup_us, int64_t connect_us, int64_t sent
  * block) leave it as it was. */
 double ferry__ctl_rate_update(double smoothed_bps, uint64_t bytes, double seconds);
 
+/* What a request of a file gets, to judge a lagging one by: the largest of the running
+ * requests' median (`median_bps`, biased low: fast requests end, slow ones stay), the most a
+ * request got in a measured interval (`request_bps`) and what the file's finished requests
+ * showed (`file_bps`); 0 for unknown. With one request left running (the others fast and
+ * done) there is no median and only the last says anything. */
+double ferry__ctl_request_gets(double median_bps, double request_bps, double file_bps);
+
 /* Whether a request that has fallen far behind deserves a second one racing it for the same
  * range: its expected time to finish at its own rate is more than `factor` times what the
  * other requests' median rate would need, and more than a few round trips. */

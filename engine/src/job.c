@@ -667,14 +667,10 @@ static int hand_over(struct ferry_engine *e, struct ferry__xfer *lagging, double
   return 1;
 }
 
-/* What a request of x's file gets, to judge x by: the largest of the running requests'
- * median, the most a request got in a measured interval (concurrency.c) and what the file's
- * finished requests showed. With one request left running (the others fast and done) only
- * the last says anything. */
+/* What a request of x's file gets (control.c ferry__ctl_request_gets), to judge x by. */
 static double request_gets(const struct ferry_engine *e, const struct ferry__xfer *x,
                            double median) {
-  double ref = median > e->conc.request_bps ? median : e->conc.request_bps;
-  return x->job->stream_bps > ref ? x->job->stream_bps : ref;
+  return ferry__ctl_request_gets(median, e->conc.request_bps, x->job->stream_bps);
 }
 
 /* Idle capacity and nothing unassigned: the tail is shared. A request that fell far behind

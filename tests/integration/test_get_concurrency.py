@@ -117,8 +117,7 @@ def test_the_request_the_hasher_waits_for_hands_its_rest_over(proxy, files, out_
     the tail."""
     r, (_, _, first, last), mark = crawl_one_request(
         proxy, files, out_dir / "cursor.bin", re.escape("it holds the hash cursor"),
-        "--chunk-size", "2M",
-        "--max-memory", "8M")
+        "--chunk-size", "2M", "--max-memory", "8M")
     assert int(first) % (1 << 20), first  # where it was, not at the end of a block
     # ... while bytes were still to be asked for: ranges after it were requested later
     later = r.stderr[r.stderr.index("(it holds the hash cursor)"):]

@@ -89,6 +89,7 @@
   X(control_block_size) \
   X(control_request_rate) \
   X(control_race_cursor) \
+  X(control_request_gets) \
   X(control_set_bounds) \
   X(control_warm_up) \
   X(control_request_size) \

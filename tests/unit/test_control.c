@@ -209,6 +209,16 @@ void test_control_race_cursor(void) {
   ASSERT_TRUE(!ferry__ctl_race_cursor(4 * MiB, 0.5e6, 0, 0.2, 300 * MiB, budget)); /* no median */
 }
 
+/* What a lagging request is judged by: the largest figure known. The running requests'
+ * median is missing when fewer than three run; with one left running, only what the file's
+ * finished requests showed remains (the crawling last request of a file that waited for it). */
+void test_control_request_gets(void) {
+  ASSERT_TRUE(ferry__ctl_request_gets(8e6, 12e6, 5e6) == 12e6);  /* an interval's best */
+  ASSERT_TRUE(ferry__ctl_request_gets(14e6, 12e6, 5e6) == 14e6); /* the median */
+  ASSERT_TRUE(ferry__ctl_request_gets(0, 0, 130e6) == 130e6);    /* the last one running */
+  ASSERT_TRUE(ferry__ctl_request_gets(0, 0, 0) == 0);            /* nothing known */
+}
+
 /* New bounds: the level is kept within them; a controller held only by the old maximum
  * doubles on when it rises; one that stopped because a doubling did not pay stays. */
 void test_control_set_bounds(void) {
