@@ -854,7 +854,9 @@ static void start_blob(struct round *rd, struct ferry_engine *eng, size_t k) {
         .caller_locked = !d->o->local_dir, /* the cache's blobs are locked in .locks/ */
         /* a file at a commit, its hash known: the mirror's and the Hub's copies are the
          * same bytes under different validators, and a resume may switch between them */
-        .immutable = 1};
+        .immutable = 1,
+        /* the Hub's resolve URL redirects a large file to its CDN: warm up there */
+        .url_redirects = !rd->from_mirror};
     /* LFS etags are the content's SHA-256; others the git blob SHA-1 of the content. */
     if (e->has_lfs && strlen(etag) != 64) spec.sha256_hex = NULL;
     c->next = rd->live; /* in the list before the engine can end it */

@@ -208,6 +208,11 @@ struct ferry_job_spec {
    * and the Hub, two CDN edges) carry different ETags; the final hash still decides, and a
    * mix-up of sources can only fail it, never make a wrong file. */
   int immutable;
+  /* 1: `url` answers with a redirect to where the bytes are (a Hub resolve URL). The
+   * connections a file's ranges will use are opened beside its first request (the probe)
+   * where the bytes come from: at the redirect's target, not at `url`. 0 (a plain URL): at
+   * `url`, unless it redirects after all, then at the target too. */
+  int url_redirects;
   /* Optional: where partial data and the journal go (default path + ".part" and
    * path + ".part.journal"), and what identifies the download in the journal (default the
    * URL; a Hub download uses repo, commit and file, since signed URLs change). */

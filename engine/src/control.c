@@ -56,6 +56,20 @@ double ferry__ctl_request_gets(double median_bps, double request_bps, double fil
   return file_bps > ref ? file_bps : ref;
 }
 
+#define JUDGE_AFTER_S 0.25
+
+double ferry__ctl_rate_now(uint64_t bytes, double seconds, double tick_bps) {
+  if (seconds < JUDGE_AFTER_S) return 0;
+  double since_first = (double)bytes / seconds;
+  return tick_bps > since_first ? tick_bps : since_first;
+}
+
+int ferry__ctl_warm_count(int conns, int reused, int64_t expected_size, uint64_t probe_size) {
+  if (!reused || conns <= 1) return 0;
+  if (expected_size >= 0 && (uint64_t)expected_size <= probe_size) return 0;
+  return conns - 1;
+}
+
 int ferry__ctl_should_race(uint64_t left, double own_bps, double median_bps, double rtt_s,
                            double factor) {
   if (!left || median_bps <= 0) return 0;

@@ -95,6 +95,21 @@ int ferry__ctl_split_pays(uint64_t left, double bps, double rtt_s);
 #define FERRY__CTL_BLOCK_FILL_S 0.5
 uint64_t ferry__ctl_block_size(double request_bps, uint64_t full);
 
+/* A running request's rate, as the hand-over rules judge it: the larger of its rate since its
+ * first byte (`bytes` in `seconds`) and over the watchdog's last tick (`tick_bps`, 0 before
+ * one). The first alone counts a new connection's slow start against it (its rate doubles
+ * each round trip: on the lab's cross link a request 0.65 s after its first byte had averaged
+ * 1.6 MB/s while it was near 11 MB/s and rising, and was handed over, the new request then
+ * starting its slow start over); the second alone a moment without memory, when every
+ * request waits, not this one. 0 (too young to judge) under a quarter second. */
+double ferry__ctl_rate_now(uint64_t bytes, double seconds, double tick_bps);
+
+/* How many connections to open beside a file's probe (warmup.c), to an origin the engine has
+ * not talked to: the layout's connections less the probe's own; none when connections are
+ * not reused (`reused` 0: h2c) or the file is known (`expected_size`, -1 when unknown) to fit
+ * in the probe's request (`probe_size`): it will need no other request. */
+int ferry__ctl_warm_count(int conns, int reused, int64_t expected_size, uint64_t probe_size);
+
 /* ---- concurrency ------------------------------------------------------------------------- */
 
 enum ferry__ctl_phase {

@@ -207,6 +207,7 @@ int ferry_engine_add(struct ferry_engine *e, const struct ferry_job_spec *spec,
   j->no_hash = j->discard && spec->no_hash;
   j->no_resume = spec->no_resume || j->discard; /* no journal to resume from */
   j->immutable = spec->immutable && (spec->sha256_hex || spec->git_sha1_hex);
+  j->url_redirects = spec->url_redirects;
   j->done_cb = spec->done_cb;
   j->done_user = spec->done_user;
   j->caller_locked = spec->caller_locked;
@@ -517,6 +518,7 @@ static void on_progress(uv_timer_t *t) {
 static void on_watchdog(uv_timer_t *t) {
   struct ferry_engine *e = ferry__container_of(t, struct ferry_engine, watchdog);
   ferry__xfer_check_stalls(e);
+  ferry__xfer_sample_rates(e);
   ferry__xfer_flush_slow_blocks(e);
   ferry__conc_tick(e);
   /* the new request's block may come from blocks kept for the hasher: they wait behind the
@@ -592,6 +594,7 @@ int ferry_engine_run(struct ferry_engine *e) {
                    (uint64_t)e->cfg.progress_ms);
   ferry__pump(e);
   uv_run(&e->loop, UV_RUN_DEFAULT);
+  ferry__warm_drop_all(e); /* what they opened is in the pool; the rest is not waited for */
   ferry__sink_sync_dirs(e);
   e->st.seconds = (double)(uv_hrtime() - e->t0) / 1e9;
   e->running = e->stop_asked = 0; /* ferry__engine_stop ended this run only */
@@ -659,6 +662,7 @@ void ferry_job_result(const struct ferry_job *job, struct ferry_job_result *out)
 
 void ferry_engine_free(struct ferry_engine *e) {
   if (!e) return;
+  ferry__warm_free(e);
   ferry__loop_close(e);
   for (struct ferry__job *j = e->jobs, *next; j; j = next) {
     next = j->next;

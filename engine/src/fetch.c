@@ -160,6 +160,7 @@ static int fetch_start(struct ferry_engine *e, const struct ferry_request *req,
   }
   CURL *h = f->easy;
   ferry__easy_common(e, h);
+  ferry__warm_seen(e, req->url); /* a connection exists there now: no warm-up (warmup.c) */
   curl_easy_setopt(h, CURLOPT_URL, req->url);
   curl_easy_setopt(h, CURLOPT_PRIVATE, (char *)f);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, f->errbuf);

@@ -143,6 +143,7 @@ struct ferry__job {
   unsigned url_gen;   /* bumped whenever final_url changes */
   int no_resume;
   int immutable; /* the spec's: the validator is not compared (ferry_job_spec) */
+  int url_redirects; /* the spec's: no warm-up beside the probe of `url` itself (warmup.c) */
   int redirects, restarts;
   /* what the server said */
   int size_known;
@@ -204,7 +205,8 @@ enum ferry__xfer_kind { FERRY__X_PROBE, FERRY__X_RANGE, FERRY__X_WHOLE };
 enum ferry__tag {
   FERRY__TAG_XFER = 0x58464552,
   FERRY__TAG_FETCH = 0x46455443,
-  FERRY__TAG_PUT = 0x50555420
+  FERRY__TAG_PUT = 0x50555420,
+  FERRY__TAG_WARM = 0x5741524d
 };
 
 /* One HTTP request for one byte range of one job. */
@@ -231,6 +233,10 @@ struct ferry__xfer {
   uint64_t blk_since_ms;     /* loop time `blk` was opened (a slow one is written early) */
   uint64_t first_byte_ns;    /* uv_hrtime() of the first body byte used, 0 before it */
   uint64_t sent_ns;          /* uv_hrtime() when the request went out (known at first_byte_ns) */
+  /* Its rate now: bytes over the last watchdog tick (ferry__xfer_sample_rates), 0 until a
+   * tick's worth has passed since its first byte. */
+  uint64_t mark_ns, mark_cursor;
+  double now_bps;
   /* response, filled by the header callback */
   int status;
   int headers_done, checked;
@@ -285,6 +291,23 @@ void ferry__conc_tick(struct ferry_engine *e);        /* from the watchdog */
 void ferry__conc_on_request(struct ferry_engine *e, uint64_t block, uint64_t asked);
 void ferry__conc_log_start(struct ferry_engine *e);   /* -v: where it starts */
 
+/* warmup.c: connections opened while a file's probe is out */
+#define FERRY__WARM_ORIGINS 16 /* origins remembered per engine; past them nothing is warmed */
+struct ferry__warm;
+struct ferry__warmup {
+  struct ferry__warm *active; /* warm-up requests in flight */
+  int nactive;
+  char *origins[FERRY__WARM_ORIGINS]; /* "scheme://host:port" the engine has talked to */
+  int norigins;
+};
+/* A probe of url starts: when url's origin is new, opens the level's other connections. */
+void ferry__warm_for_probe(struct ferry_engine *e, const char *url,
+                           const struct curl_slist *headers, int64_t expected_size);
+void ferry__warm_seen(struct ferry_engine *e, const char *url); /* an API call's origin */
+void ferry__warm_done(void *priv, CURLcode rc);                 /* from the loop */
+void ferry__warm_drop_all(struct ferry_engine *e);              /* a run ends */
+void ferry__warm_free(struct ferry_engine *e);                  /* the engine goes */
+
 struct ferry_engine {
   struct ferry_config cfg;
   char *cacert;
@@ -311,6 +334,7 @@ struct ferry_engine {
   int nactive, max_inflight, multiplex_known, multiplexed;
   struct ferry__budget budget; /* the memory of file data (budget.c) */
   struct ferry__conc conc;     /* requests in flight (concurrency.c) */
+  struct ferry__warmup warm;   /* connections opened beside a probe (warmup.c) */
   uint64_t chunk;   /* --chunk-size as given; or the least planned size (a file's probe) */
   int chunk_pinned; /* the caller set chunk_size (--chunk-size) */
   /* Requests start and end on multiples of this (FERRY__ALIGN, or a cache tier's slice:
@@ -378,6 +402,8 @@ void ferry__xfer_done(struct ferry__xfer *x, CURLcode rc); /* from the drain ste
 void ferry__xfer_cancel(struct ferry__xfer *x);
 void ferry__xfer_check_stalls(struct ferry_engine *e); /* re-issue silent requests */
 /* Writes and journals the partly filled blocks of slow requests (see xfer.c). */
+/* The watchdog's tick: each running request's rate over the last tick (x->now_bps). */
+void ferry__xfer_sample_rates(struct ferry_engine *e);
 void ferry__xfer_flush_slow_blocks(struct ferry_engine *e);
 
 /* job.c: the lifecycle of one download */

@@ -615,11 +615,12 @@ void ferry__job_retry_later(struct ferry__job *j, uint64_t start, uint64_t end, 
   j->active_xfers++; /* keeps the job from finishing while the retry waits */
 }
 
-/* A request's rate since its first byte (bytes/s), 0 when too young to judge (under a
- * quarter second: a new connection is still in slow start). */
-static double rate_of(const struct ferry__xfer *x, uint64_t now_ns) {
-  if (!x->first_byte_ns || now_ns - x->first_byte_ns < 250000000u) return 0;
-  return (double)(x->cursor - x->start) / ((double)(now_ns - x->first_byte_ns) / 1e9);
+/* A request's rate (bytes/s) as control.c ferry__ctl_rate_now judges it; 0 before its
+ * first byte. */
+static double rate_of(const struct ferry__xfer *x) {
+  if (!x->first_byte_ns) return 0;
+  return ferry__ctl_rate_now(x->cursor - x->start, (double)(uv_hrtime() - x->first_byte_ns) / 1e9,
+                             x->now_bps);
 }
 
 static int by_rate(const void *a, const void *b) {
@@ -635,11 +636,11 @@ static int stealable(const struct ferry__xfer *x) {
 
 /* The median rate of the running requests that could be split or handed over (0 when fewer
  * than three show one yet). Biased low: fast requests end, slow ones stay. */
-static double median_rate(struct ferry_engine *e, uint64_t now) {
+static double median_rate(struct ferry_engine *e) {
   double rates[64];
   int n = 0;
   for (struct ferry__xfer *x = e->active; x && n < 64; x = x->next) {
-    double r = stealable(x) ? rate_of(x, now) : 0;
+    double r = stealable(x) ? rate_of(x) : 0;
     if (r > 0) rates[n++] = r;
   }
   if (n < 3) return 0;
@@ -678,7 +679,7 @@ static double request_gets(const struct ferry_engine *e, const struct ferry__xfe
  * filling; otherwise the request with the most left is split in two. */
 int ferry__job_steal(struct ferry_engine *e) {
   struct ferry__xfer *best = NULL, *lagging = NULL;
-  uint64_t best_left = 0, now = uv_hrtime();
+  uint64_t best_left = 0;
   double lag_rate = 0, lag_ref = 0;
   for (struct ferry__xfer *x = e->active; x; x = x->next) {
     if (!stealable(x)) continue;
@@ -686,18 +687,17 @@ int ferry__job_steal(struct ferry_engine *e) {
     if (left > best_left) best = x, best_left = left;
   }
   if (!best) return 0;
-  double median = median_rate(e, now);
+  double median = median_rate(e);
   for (struct ferry__xfer *x = e->active; x; x = x->next) {
     if (!stealable(x)) continue;
-    double r = rate_of(x, now), ref = request_gets(e, x, median);
+    double r = rate_of(x), ref = request_gets(e, x, median);
     if (r > 0 && ferry__ctl_should_race(x->end - x->cursor, r, ref, e->rtt_s, 4) &&
         (!lagging || r < lag_rate))
       lagging = x, lag_rate = r, lag_ref = ref;
   }
   if (lagging && hand_over(e, lagging, lag_rate, lag_ref, "the tail", 0)) return 1;
-  /* its rate: the larger of its own since its first byte (which counts its slow start) and
-   * what the file's finished requests showed */
-  double best_bps = rate_of(best, now);
+  /* its rate: the larger of its own now and what the file's finished requests showed */
+  double best_bps = rate_of(best);
   if (best->job->stream_bps > best_bps) best_bps = best->job->stream_bps;
   if (!ferry__ctl_split_pays(best->end - best->cursor, best_bps, e->rtt_s))
     return 0; /* it ends soon: a cut would waste what the server already sent past it */
@@ -717,8 +717,7 @@ int ferry__job_steal(struct ferry_engine *e) {
  * while much of the file waits after it (control.c ferry__ctl_race_cursor), hands over all
  * but the block it is filling. At most one a call. */
 int ferry__job_race_cursor(struct ferry_engine *e) {
-  uint64_t now = uv_hrtime();
-  double median = median_rate(e, now);
+  double median = median_rate(e);
   for (struct ferry__xfer *x = e->active; x; x = x->next) {
     struct ferry__job *j = x->job;
     if (!stealable(x) || j->no_hash) continue;
@@ -727,7 +726,7 @@ int ferry__job_race_cursor(struct ferry_engine *e) {
     if (gap < x->start || gap >= x->end) continue;
     uint64_t written = ferry__ivset_total(&j->written);
     uint64_t waiting = written > gap ? written - gap : 0;
-    double r = rate_of(x, now), ref = request_gets(e, x, median);
+    double r = rate_of(x), ref = request_gets(e, x, median);
     if (r > 0 && ferry__ctl_race_cursor(x->end - x->cursor, r, ref, e->rtt_s, waiting,
                                         e->budget.limit) &&
         hand_over(e, x, r, ref, "it holds the hash cursor", 1))

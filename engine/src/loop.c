@@ -29,6 +29,7 @@ static void drain(struct ferry_engine *e) {
     /* Both handlers remove the handle: msg is dead after them. */
     if (*(int *)priv == FERRY__TAG_FETCH) ferry__fetch_done(priv, rc);
     else if (*(int *)priv == FERRY__TAG_PUT) ferry__put_done(priv, rc);
+    else if (*(int *)priv == FERRY__TAG_WARM) ferry__warm_done(priv, rc);
     else ferry__xfer_done((struct ferry__xfer *)priv, rc);
   }
 }

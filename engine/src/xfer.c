@@ -452,6 +452,11 @@ int ferry__xfer_start(struct ferry__job *j, int kind, uint64_t start, uint64_t e
     return FERRY_E_NOMEM;
   }
   setup_easy(x);
+  /* the level's other connections open beside a probe where the bytes come from (warmup.c) */
+  if (kind == FERRY__X_PROBE && (!j->url_redirects || j->final_url)) {
+    curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT, 0L);
+    ferry__warm_for_probe(e, url, x->req_headers, j->expected_size);
+  }
   curl_easy_setopt(x->easy, CURLOPT_URL, url);
   curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->req_headers);
   if (kind != FERRY__X_WHOLE) {
@@ -524,6 +529,26 @@ static void xfer_release(struct ferry__xfer *x, int keep_partial) {
  * after it move to the request's next block. Fast requests fill a block long before this. */
 #define FLUSH_AFTER_MS 500
 #define FLUSH_MIN (64u << 10)
+
+/* Each request's rate over the last tick, beside its rate since its first byte: a new
+ * connection's slow start weighs on the second long after the first says what the request
+ * gets now (control.c ferry__ctl_rate_now). */
+#define RATE_TICK_NS 200000000u /* shorter than the watchdog's 250 ms: every tick samples */
+
+void ferry__xfer_sample_rates(struct ferry_engine *e) {
+  uint64_t now = uv_hrtime();
+  for (struct ferry__xfer *x = e->active; x; x = x->next) {
+    if (!x->first_byte_ns) continue;
+    if (!x->mark_ns) { /* the first byte is the first mark */
+      x->mark_ns = x->first_byte_ns;
+      x->mark_cursor = x->start;
+    }
+    if (now - x->mark_ns < RATE_TICK_NS) continue;
+    x->now_bps = (double)(x->cursor - x->mark_cursor) / ((double)(now - x->mark_ns) / 1e9);
+    x->mark_ns = now;
+    x->mark_cursor = x->cursor;
+  }
+}
 
 void ferry__xfer_flush_slow_blocks(struct ferry_engine *e) {
   uint64_t now = uv_now(&e->loop);

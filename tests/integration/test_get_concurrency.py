@@ -5,6 +5,8 @@ bring more goodput whatever the machine's speed: the controller must find that o
 import re
 import time
 
+import pytest
+
 from helpers import assert_identical, check_summary, run_ferry
 
 LEVEL = re.compile(r"concurrency (\w+): (\d+) -> (\d+) requests in flight \(([^;]+);")
@@ -124,3 +126,64 @@ def test_the_request_the_hasher_waits_for_hands_its_rest_over(proxy, files, out_
     starts = [int(a) for a in re.findall(r"request #\d+ range bytes (\d+)-", later)]
     assert any(a > int(last) for a in starts), r.stderr[-3000:]
     wait_for_the_crawl_to_end(proxy, mark)
+
+
+def test_the_connections_open_beside_the_probe(nginx, tls_proxy, files, out_dir):
+    """While the probe is out (every answer here waits 0.6 s, a long round trip), the level's
+    other connections open, each with a one-byte range of the same URL (engine/src/warmup.c):
+    the file's ranges then find them ready instead of each starting its TCP and TLS handshakes
+    after the probe's answer. Their answers count for nothing; the file is whole and right."""
+    proxy = tls_proxy
+    served = files["fault.bin"]
+    path = f"/files/{served.name}"
+    proxy.set_rules([{"path": path, "action": "delay", "seconds": 0.6}])
+    mark = proxy.log_size()
+    r = run_ferry(["get", proxy.base_url() + path, "-o", out_dir / "warm.bin", "--sha256",
+                   served.sha256, "--cacert", nginx.cacert, "--json", "-v"], timeout=120)
+    assert r.returncode == 0, r.describe()
+    assert_identical(out_dir / "warm.bin", served)
+    # the start's layout (HTTP/1.1 here: a request per connection), less the probe's own
+    conns = int(re.search(r"concurrency: adaptive: \d+ requests in flight \((\d+) connections",
+                          r.stderr).group(1))
+    said = re.search(r"warm-up: (\d+) connections opened beside the probe", r.stderr)
+    assert conns > 1 and said and int(said.group(1)) == conns - 1, r.stderr[-3000:]
+    entries = sorted(proxy.log_entries(mark), key=lambda e: e["time"])
+    warm = [e for e in entries if e["range"] == "bytes=0-0"]
+    probe = [e for e in entries if e["range"] and e["range"] != "bytes=0-0"][0]
+    assert len(warm) == conns - 1, entries
+    assert probe["range"].startswith("bytes=0-"), probe
+    # each on a connection of its own, asked before the probe's answer came (0.6 s)
+    assert len({e["conn"] for e in warm} | {probe["conn"]}) == conns, entries
+    assert all(abs(e["time"] - probe["time"]) < 0.4 for e in warm), (probe, warm)
+    # ... and the file's ranges went out on them
+    later = {e["conn"] for e in entries if e["time"] > probe["time"] + 0.5 and e["range"]}
+    assert {e["conn"] for e in warm} <= later, (warm, later)
+    assert r.json["bytes_received"] <= served.size + 1024 * 1024, r.json
+
+
+@pytest.mark.parametrize("flags", [["--connections", "1"], ["--connections", "1", "--streams", "1"]])
+def test_no_connection_opens_beside_the_probe_when_one_is_all_there_is(nginx, tls_proxy, files,
+                                                                        out_dir, flags):
+    served = files["fault.bin"]
+    path = f"/files/{served.name}"
+    mark = tls_proxy.log_size()
+    r = run_ferry(["get", tls_proxy.base_url() + path, "-o", out_dir / "one.bin", "--sha256",
+                   served.sha256, "--cacert", nginx.cacert, "--json", "-v", *flags], timeout=120)
+    assert r.returncode == 0, r.describe()
+    assert_identical(out_dir / "one.bin", served)
+    assert "warm-up" not in r.stderr
+    entries = tls_proxy.log_entries(mark)
+    assert entries and not [e for e in entries if e["range"] == "bytes=0-0"], entries
+    assert len({e["conn"] for e in entries}) == 1, entries
+
+
+def test_no_warm_up_over_plain_http(proxy, files, out_dir):
+    """What a warm-up saves is mostly TLS's handshake: a plain-HTTP origin gets none."""
+    served = files["fault.bin"]
+    path = f"/files/{served.name}"
+    mark = proxy.log_size()
+    r = run_ferry(["get", proxy.base_url() + path, "-o", out_dir / "plain.bin", "--sha256",
+                   served.sha256, "--json", "-v"], timeout=120)
+    assert r.returncode == 0, r.describe()
+    assert "warm-up" not in r.stderr
+    assert not [e for e in proxy.log_entries(mark) if e["range"] == "bytes=0-0"]

@@ -12,6 +12,7 @@ Admin requests are neither counted nor logged.
 A rule:
     {"path": "/files/a.bin"}  or  {"prefix": "/files/"}    which requests it looks at
     "ranged": true|false                                   only requests with / without Range
+                                       (a one-byte range, bytes=0-0, a warm-up, is neither)
     "method": "GET"                                        only this method
     when it fires (default: every matching request):
       "nth": 3 | "nths": [2, 5] | "first": 2 | "after": 4 | "probability": 0.3, "seed": 7
@@ -252,8 +253,13 @@ class FaultProxy:
     def choose(self, request):
         """Count the request against every rule; return (transforms, response fault)."""
         has_range = request.header("Range") is not None
+        # ferry's connection warm-ups (engine/src/warmup.c) ask for one byte: they are neither
+        # ranged nor unranged requests, so "ranged" rules keep counting the file's own
+        warm_up = request.header("Range") == "bytes=0-0"
         transforms, fault = [], None
         for rule in self.rules:
+            if warm_up and "ranged" in rule.spec:
+                continue
             if rule.matches(request.method, request.path(), has_range) and rule.fires():
                 if rule.action in REQUEST_TRANSFORMS:
                     transforms.append(rule)

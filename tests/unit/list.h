@@ -90,6 +90,8 @@
   X(control_request_rate) \
   X(control_race_cursor) \
   X(control_request_gets) \
+  X(control_warm_count) \
+  X(control_rate_now) \
   X(control_set_bounds) \
   X(control_warm_up) \
   X(control_request_size) \

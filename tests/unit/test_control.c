@@ -219,6 +219,30 @@ void test_control_request_gets(void) {
   ASSERT_TRUE(ferry__ctl_request_gets(0, 0, 0) == 0);            /* nothing known */
 }
 
+/* A request is judged by the larger of its rate since its first byte and over the last tick:
+ * a request in slow start is not lagging because its first round trips were slow, nor one
+ * that waited a moment for memory with all the others. */
+void test_control_rate_now(void) {
+  ASSERT_TRUE(ferry__ctl_rate_now(MB, 0.2, 50e6) == 0);               /* too young */
+  ASSERT_TRUE(ferry__ctl_rate_now(MB, 0.65, 11e6) == 11e6);           /* slow start: now */
+  ASSERT_TRUE(fabs(ferry__ctl_rate_now(40 * MB, 1.0, 0.5e6) - 40e6) < 1);  /* a wait */
+  ASSERT_TRUE(fabs(ferry__ctl_rate_now(2 * MB, 1.0, 1.5e6) - 2e6) < 1);    /* slow: both */
+  ASSERT_TRUE(fabs(ferry__ctl_rate_now(3 * MB, 1.0, 0) - 3e6) < 1);        /* no tick yet */
+}
+
+/* Connections opened beside a probe: the layout's others, unless the file fits in the probe
+ * or connections are not reused. */
+void test_control_warm_count(void) {
+  const int64_t MiB = 1 << 20;
+  ASSERT_EQ_INT(ferry__ctl_warm_count(8, 1, -1, 1 * MiB), 7);         /* size unknown */
+  ASSERT_EQ_INT(ferry__ctl_warm_count(8, 1, 2048 * MiB, 1 * MiB), 7); /* a large file */
+  ASSERT_EQ_INT(ferry__ctl_warm_count(8, 1, 1 * MiB, 1 * MiB), 0);    /* the probe is all */
+  ASSERT_EQ_INT(ferry__ctl_warm_count(8, 1, 0, 1 * MiB), 0);          /* empty */
+  ASSERT_EQ_INT(ferry__ctl_warm_count(8, 0, -1, 1 * MiB), 0);         /* h2c: no reuse */
+  ASSERT_EQ_INT(ferry__ctl_warm_count(1, 1, -1, 1 * MiB), 0);         /* --connections 1 */
+  ASSERT_EQ_INT(ferry__ctl_warm_count(2, 1, 1 * MiB + 1, 1 * MiB), 1);
+}
+
 /* New bounds: the level is kept within them; a controller held only by the old maximum
  * doubles on when it rises; one that stopped because a doubling did not pay stays. */
 void test_control_set_bounds(void) {
