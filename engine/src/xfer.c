@@ -230,6 +230,11 @@ static void first_byte(struct ferry__xfer *x) {
   x->first_byte_ns = uv_hrtime();
   uint64_t waited_ns = first > sent && sent >= 0 ? (uint64_t)(first - sent) * 1000 : 0;
   x->sent_ns = x->first_byte_ns > waited_ns ? x->first_byte_ns - waited_ns : x->first_byte_ns;
+  /* -v: a first byte that came late, and where the time went (a lost SYN costs a second) */
+  if (x->e->cfg.verbose && first > 500000)
+    ferry__log(x->e, "a late first byte: bytes %llu- of %s after %.2f s (connected at %.2f s, "
+               "sent at %.2f s)", (unsigned long long)x->start, j->path, (double)first / 1e6,
+               (double)connect / 1e6, (double)sent / 1e6);
 }
 
 /* A request ends: the rate it showed, from the moment it went out to its last byte. Not from
