@@ -301,7 +301,7 @@ struct ferry__warmup {
   int norigins;
 };
 /* A probe of url starts: when url's origin is new, opens the level's other connections. */
-void ferry__warm_for_probe(struct ferry_engine *e, const char *url,
+int ferry__warm_for_probe(struct ferry_engine *e, const char *url, /* how many opened */
                            const struct curl_slist *headers, int64_t expected_size);
 void ferry__warm_seen(struct ferry_engine *e, const char *url); /* an API call's origin */
 void ferry__warm_done(void *priv, CURLcode rc);                 /* from the loop */

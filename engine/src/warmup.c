@@ -8,15 +8,17 @@
  * headers and token as the probe: a signed URL may be valid for GET only), whose answer is
  * dropped, and goes to libcurl's pool, where the file's ranges find it ready.
  *
- * - once per origin (scheme, host, port) in an engine, and not to an origin the engine has
- *   talked to (its API calls, fetch.c), where connections exist; the set of origins is
- *   bounded (FERRY__WARM_ORIGINS); past it nothing is warmed;
+ * - once per origin (scheme, host, port) in an engine, at the first probe there that warms
+ *   any (a small file's does not: the origin stays new for a larger one), and not to an
+ *   origin the engine has talked to (its API calls, fetch.c), where connections exist; the
+ *   set of origins is bounded (FERRY__WARM_ORIGINS); past it nothing is warmed;
  * - over HTTPS only (what it saves is mostly TLS's handshake), and where the bytes come from:
  *   a Hub resolve URL (ferry_job_spec.url_redirects) is warmed at its redirect's target;
  * - as many as the level's connections less the probe's own, and none when the probe covers
  *   the whole file (its size is known to be that small) or connections are not reused (h2c);
- * - CURLOPT_PIPEWAIT off, so that libcurl opens a connection for each instead of waiting to
- *   learn whether the probe's multiplexes;
+ * - CURLOPT_PIPEWAIT off for them and for the probe they stand beside (only when one opens),
+ *   so that libcurl opens a connection for each instead of waiting to learn whether the
+ *   probe's multiplexes;
  * - nothing of a warm-up's answer counts: not an error, not a byte of the file (the
  *   summary's requests count it: the server saw it); the ones still out when a run ends are
  *   dropped. */
@@ -54,12 +56,15 @@ static int origin_of(const char *url, char *out, size_t cap) {
   return ok;
 }
 
-/* Whether url's origin is new to the engine; records it (1: new and now recorded). */
-static int first_visit(struct ferry_engine *e, const char *url) {
-  char origin[512];
-  if (!origin_of(url, origin, sizeof(origin))) return 0;
+/* Whether origin is one the engine has warmed or talked to. */
+static int known(const struct ferry_engine *e, const char *origin) {
   for (int i = 0; i < e->warm.norigins; i++)
-    if (!strcmp(e->warm.origins[i], origin)) return 0;
+    if (!strcmp(e->warm.origins[i], origin)) return 1;
+  return 0;
+}
+
+/* Records origin as known (1), or 0 when the set is full or memory is out. */
+static int remember(struct ferry_engine *e, const char *origin) {
   if (e->warm.norigins == FERRY__WARM_ORIGINS) return 0; /* bounded: past it, nothing is warmed */
   char *copy = strdup(origin);
   if (!copy) return 0;
@@ -67,7 +72,10 @@ static int first_visit(struct ferry_engine *e, const char *url) {
   return 1;
 }
 
-void ferry__warm_seen(struct ferry_engine *e, const char *url) { (void)first_visit(e, url); }
+void ferry__warm_seen(struct ferry_engine *e, const char *url) {
+  char origin[512];
+  if (origin_of(url, origin, sizeof(origin)) && !known(e, origin)) (void)remember(e, origin);
+}
 
 static size_t drop_body(char *p, size_t size, size_t n, void *user) {
   (void)p;
@@ -125,17 +133,22 @@ static int warm_one(struct ferry_engine *e, const char *url, const struct curl_s
   return 0;
 }
 
-void ferry__warm_for_probe(struct ferry_engine *e, const char *url,
-                           const struct curl_slist *headers, int64_t expected_size) {
-  if (!first_visit(e, url)) return;
-  if (strncasecmp(url, "https:", 6) != 0) return; /* what it saves is mostly TLS's round trip */
+int ferry__warm_for_probe(struct ferry_engine *e, const char *url,
+                          const struct curl_slist *headers, int64_t expected_size) {
+  if (strncasecmp(url, "https:", 6) != 0) return 0; /* what it saves is mostly TLS's round trip */
+  char origin[512];
+  if (!origin_of(url, origin, sizeof(origin)) || known(e, origin)) return 0;
   int count = ferry__ctl_warm_count(e->conc.conns, !e->cfg.h2c, expected_size, e->chunk);
+  /* a small file's probe warms nothing and leaves the origin new: the next, larger file of
+   * the same origin still gets its connections ready */
+  if (count == 0 || !remember(e, origin)) return 0;
   int opened = 0;
   while (opened < count && warm_one(e, url, headers) == 0) opened++;
   e->st.requests += (uint64_t)opened; /* requests the server sees: the summary counts them */
   if (e->cfg.verbose && opened)
     ferry__log(e, "warm-up: %d connections opened beside the probe (a one-byte range each)",
                opened);
+  return opened;
 }
 
 void ferry__warm_done(void *priv, CURLcode rc) {

@@ -458,10 +458,9 @@ int ferry__xfer_start(struct ferry__job *j, int kind, uint64_t start, uint64_t e
   }
   setup_easy(x);
   /* the level's other connections open beside a probe where the bytes come from (warmup.c) */
-  if (kind == FERRY__X_PROBE && (!j->url_redirects || j->final_url)) {
-    curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT, 0L);
-    ferry__warm_for_probe(e, url, x->req_headers, j->expected_size);
-  }
+  if (kind == FERRY__X_PROBE && (!j->url_redirects || j->final_url) &&
+      ferry__warm_for_probe(e, url, x->req_headers, j->expected_size) > 0)
+    curl_easy_setopt(x->easy, CURLOPT_PIPEWAIT, 0L); /* its own connection, beside theirs */
   curl_easy_setopt(x->easy, CURLOPT_URL, url);
   curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, x->req_headers);
   if (kind != FERRY__X_WHOLE) {

@@ -4,12 +4,16 @@ over a few HTTP/2 connections, a large LFS file is fetched as ranges that tile i
 huggingface_hub's `.locks/<repo>/<etag>.lock` files (held with flock) neither block ferry nor
 get touched by it."""
 import fcntl
+import hashlib
 import json
 import os
 import re
+import subprocess
+import uuid
 
 from dlhelpers import EXIT_OK, cdn_gets, check_snapshot, etag_of, resolve_gets
-from ferrytest import TIMEOUT_SCALE, MiB
+from ferrytest import FERRY_BIN, TIMEOUT_SCALE, MiB
+from hubrun import AccessLog, ferry_env, run_download
 
 MAX_CONNECTIONS = 32         # README: the level in flight is laid out as connections first, up to 32
 DEFAULT_CHUNK = 8 * MiB      # README: --chunk-size, largest ranged request (default 8M)
@@ -111,6 +115,40 @@ def test_large_file_is_fetched_as_ranges_that_tile_it(ferry, tiny, log, hub_clea
     # 1 MiB range here per split.
     sent = sum(ln.bytes_sent for ln in cdn)
     assert size <= sent < size * 1.1, sent
+
+
+def test_a_small_file_first_leaves_the_warm_up_to_the_large_one(hub, tmp_path):
+    """A probe that covers its whole file (its size is known from the tree) opens no other
+    connection, and does not use up the origin's one warm-up (engine/src/warmup.c): the large
+    file fetched from the same CDN in the same run still gets its connections opened beside
+    its probe. Eight small LFS files come first in the tree, so their probes reach the CDN
+    first."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = ferry_env(hub, home, {"HF_TOKEN": hub.token, "SSL_CERT_FILE": hub.ca})
+    folder = tmp_path / "up"
+    folder.mkdir()
+    for i in range(8):
+        (folder / f"a-small-{i}.bin").write_bytes(os.urandom(256 * 1024))  # binary: LFS
+    large = os.urandom(40 * MiB)
+    (folder / "b-large.bin").write_bytes(large)
+    repo = "demo/warm-" + uuid.uuid4().hex[:8]
+    up = subprocess.run([FERRY_BIN, "upload", repo, str(folder), "--cacert", hub.ca, "-q"],
+                        env=env, capture_output=True, text=True, timeout=120 * TIMEOUT_SCALE)
+    assert up.returncode == 0, up.stderr
+    log = AccessLog(hub.dir).mark()
+    r = run_download([repo, "--cache-dir", tmp_path / "cache", "--cacert", hub.ca, "-v"], env,
+                     timeout=120)
+    assert r.returncode == 0, r.describe()
+    snap = r.stdout.strip().splitlines()[-1]
+    with open(os.path.join(snap, "b-large.bin"), "rb") as f:
+        assert f.read() == large
+    cdn = [ln for ln in cdn_gets(log.lines()) if ln.range]
+    warm = [ln for ln in cdn if parse_range(ln.range) == (0, 0)]
+    said = re.findall(r"warm-up: (\d+) connections opened beside the probe", r.stderr)
+    assert len(said) == 1 and int(said[0]) == len(warm) >= 1, (said, [ln.range for ln in cdn])
+    oid = hashlib.sha256(large).hexdigest()
+    assert all(oid in ln.path for ln in warm), [ln.path for ln in warm]  # the large file's URL
 
 
 def hf_lock_path(cache, folder, entry):
