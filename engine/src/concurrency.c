@@ -58,6 +58,7 @@ static void apply(struct ferry_engine *e, int level) {
   ferry__ctl_shape(level, MAX_CONNS, mux ? MAX_STREAMS : 1, k->pinned_conns,
                    mux ? k->pinned_streams : 1, &conns, &streams);
   if (!mux) streams = 1;
+  if (conns_before > 0 && conns > conns_before) k->grown = 1;
   k->conns = conns;
   k->streams = streams;
   ferry__ctl_laid_out(&k->ctl, conns_before, conns); /* a warm-up only for new connections */
@@ -119,6 +120,17 @@ static void follow_memory(struct ferry_engine *e) {
     ferry__log(e, "concurrency: blocks of %.0f KiB per request on average: at most %d in flight; "
                "%d -> %d",
                (double)k->mean_request / 1024, hi, before, k->ctl.level);
+}
+
+/* Only once the level has grown past its start: at the start every connection is new alike,
+ * and the file's first bytes go first. Sockets count every connection (the Hub's API too:
+ * then this says "no" more often than it should, and a new connection takes the next bytes,
+ * as any request would). */
+int ferry__conc_opens_connection(const struct ferry_engine *e) {
+  const struct ferry__conc *k = &e->conc;
+  uint64_t open = e->st.connections_open;
+  return k->grown && open > 0 && open < (uint64_t)k->conns &&
+         (uint64_t)e->nactive >= open * (uint64_t)k->streams;
 }
 
 void ferry__conc_tick(struct ferry_engine *e) {

@@ -273,6 +273,7 @@ struct ferry__conc {
   struct ferry__ctl ctl;
   int pinned_conns, pinned_streams; /* --connections / --streams (0: free) */
   int conns, streams;               /* the layout applied now */
+  int grown; /* the layout gained connections after the start (engine.c: the last bytes) */
   uint64_t interval_start_ms, interval_bytes;
   /* File requests started in the interval, the blocks they were promised (a block each: the
    * request's first, ferry__ctl_block_size, no larger than the request) and the bytes they
@@ -287,6 +288,9 @@ struct ferry__conc {
 void ferry__conc_init(struct ferry_engine *e, int pinned_conns, int pinned_streams);
 void ferry__conc_on_protocol(struct ferry_engine *e); /* multiplexing is now known */
 void ferry__conc_tick(struct ferry_engine *e);        /* from the watchdog */
+/* whether a request started now opens a connection: no stream free on the open ones, and
+ * the layout allows more (1), or not (0) */
+int ferry__conc_opens_connection(const struct ferry_engine *e);
 /* a file request starts: its first block and the bytes it asks for */
 void ferry__conc_on_request(struct ferry_engine *e, uint64_t block, uint64_t asked);
 void ferry__conc_log_start(struct ferry_engine *e);   /* -v: where it starts */

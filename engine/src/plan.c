@@ -50,6 +50,20 @@ int ferry__plan_next(const struct ferry__ivset *unassigned, uint64_t chunk, uint
   return 0;
 }
 
+int ferry__plan_last(const struct ferry__ivset *unassigned, uint64_t chunk, uint64_t align,
+                     uint64_t *start, uint64_t *end) {
+  if (!unassigned->n) return -1;
+  struct ferry__range r = unassigned->r[unassigned->n - 1];
+  uint64_t s = r.start;
+  if (r.end - r.start > chunk) {
+    s = (r.end - chunk) / align * align;
+    if (s < r.start || s - r.start < chunk / 4) s = r.start;
+  }
+  *start = s;
+  *end = r.end;
+  return 0;
+}
+
 uint64_t ferry__plan_split(uint64_t cursor, uint64_t end, uint64_t min_split, uint64_t align) {
   if (end <= cursor || end - cursor < 2 * min_split) return 0;
   uint64_t mid = cursor + (end - cursor) / 2;

@@ -17,6 +17,15 @@
 int ferry__plan_next(const struct ferry__ivset *unassigned, uint64_t chunk, uint64_t *start,
                      uint64_t *end);
 
+/* The range for a request on a connection that opens now (concurrency.c: the level grew): the
+ * last chunk of the last unassigned range, starting on a multiple of `align` (the whole range
+ * when that leaves less than a quarter chunk before it). A new connection on a loaded long
+ * path takes seconds to reach its share (its first byte behind the path's queue, then slow
+ * start): bytes the hash cursor reaches last wait for it least. Returns 0 and fills *start /
+ * *end, or -1 when nothing is unassigned. */
+int ferry__plan_last(const struct ferry__ivset *unassigned, uint64_t chunk, uint64_t align,
+                     uint64_t *start, uint64_t *end);
+
 /* Where to split a request that still has [cursor, end) to receive: the new request takes
  * [mid, end). Returns 0 when the rest is under 2 * min_split (not worth a new request). */
 uint64_t ferry__plan_split(uint64_t cursor, uint64_t end, uint64_t min_split, uint64_t align);

@@ -44,6 +44,35 @@ def test_requests_in_flight_grow_while_goodput_grows(crawling_nginx, files, out_
     assert r.json["peak_memory"] <= 32 * 1024 * 1024, r.json
 
 
+def test_a_request_that_opens_a_connection_takes_the_last_bytes(crawling_nginx, files,
+                                                                 out_dir):
+    """When the level grows, the requests that open its new connections take the file's last
+    bytes (plan.c ferry__plan_last): a new connection on a loaded long path takes seconds to
+    reach its share, and the hash cursor reaches those bytes last. The rest are still asked for
+    in file order."""
+    served = files["crash.bin"]  # 96 MiB
+    mark = crawling_nginx.log_size()
+    r = get(crawling_nginx, served, out_dir / "fresh.bin")
+    grown = [s for s in LEVEL.findall(r.stderr) if s[3] == "goodput grew: doubling"]
+    assert grown, r.stderr[-3000:]
+    fresh = [(int(a), int(b)) for a, b in re.findall(
+        r"bytes (\d+)-(\d+) of \S+ go to a new connection: the last of the file", r.stderr)]
+    assert fresh, r.stderr[-3000:]
+    # from the end of the file down, each ending where the one before it starts (nothing else
+    # was asked for there yet)
+    assert fresh[0][1] == served.size - 1, fresh
+    for (a, _), (_, b) in zip(fresh, fresh[1:]):
+        assert b == a - 1, fresh
+    # ... and was the first request of its connection at the server (but where a stream ended
+    # between the choice of its bytes and libcurl's choice of its connection: it rode that)
+    logged = {e["range"]: e for e in crawling_nginx.log_entries_since(mark)}
+    opened = [logged[f"bytes={a}-{b}"]["conn_requests"] == 1 for a, b in fresh]
+    assert sum(opened) >= max(1, len(fresh) - 1), [logged[f"bytes={a}-{b}"] for a, b in fresh]
+    # the first requests after the probe (before any growth) went out in file order
+    first = [int(a) for a in re.findall(r"request #\d+ range bytes (\d+)-", r.stderr)][:8]
+    assert first == sorted(first) and first[0] < fresh[-1][0], (first, fresh)
+
+
 def test_the_flags_pin_the_level(crawling_nginx, files, out_dir):
     r = get(crawling_nginx, files["fault.bin"], out_dir / "pinned.bin", "--connections", "2",
             "--streams", "2")

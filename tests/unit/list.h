@@ -60,6 +60,7 @@
   X(settings_apply_flag_wins) \
   X(settings_upload_section) \
   X(plan_next) \
+  X(plan_last) \
   X(plan_split) \
   X(plan_handover) \
   X(plan_classify_curl) \

@@ -24,6 +24,55 @@ static void expect_next(const struct ferry__ivset *s, uint64_t chunk, uint64_t s
   ASSERT_EQ_U64(b, end);
 }
 
+static void expect_last(const struct ferry__ivset *s, uint64_t chunk, uint64_t align,
+                        uint64_t start, uint64_t end) {
+  uint64_t a = 1, b = 1;
+  ASSERT_EQ_INT(ferry__plan_last(s, chunk, align, &a, &b), 0);
+  ASSERT_EQ_U64(a, start);
+  ASSERT_EQ_U64(b, end);
+}
+
+void test_plan_last(void) {
+  struct ferry__ivset s;
+  ferry__ivset_init(&s);
+  uint64_t a = 7, b = 9;
+  TEST_NOTE("empty set");
+  ASSERT_EQ_INT(ferry__plan_last(&s, 100, 10, &a, &b), -1);
+  TEST_NOTE("one long range: its last chunk, the start on a multiple of align");
+  set_of(&s, 1, (uint64_t[]){0, 1005});
+  expect_last(&s, 100, 10, 900, 1005);
+  set_of(&s, 1, (uint64_t[]){0, 1000});
+  expect_last(&s, 100, 10, 900, 1000);
+  TEST_NOTE("the last range, not the first nor the largest");
+  set_of(&s, 3, (uint64_t[]){0, 10000, 20000, 20500, 30000, 30040});
+  expect_last(&s, 100, 10, 30000, 30040);
+  TEST_NOTE("a range shorter than a chunk: all of it");
+  set_of(&s, 1, (uint64_t[]){500, 530});
+  expect_last(&s, 100, 10, 500, 530);
+  TEST_NOTE("less than a quarter chunk would be left before it: it rides along");
+  set_of(&s, 1, (uint64_t[]){500, 620});
+  expect_last(&s, 100, 10, 500, 620);
+  set_of(&s, 1, (uint64_t[]){500, 630});
+  expect_last(&s, 100, 10, 530, 630);
+  TEST_NOTE("aligning down would start before the range: all of it");
+  set_of(&s, 1, (uint64_t[]){505, 606});
+  expect_last(&s, 100, 10, 505, 606);
+
+  /* drained from the back, the set is covered exactly, with no sliver left and no overlap */
+  set_of(&s, 1, (uint64_t[]){4096, 4096 * 50 + 123});
+  uint64_t covered = 0, prev_start = UINT64_MAX;
+  while (ferry__plan_last(&s, 4096 * 3, 4096, &a, &b) == 0) {
+    ASSERT_TRUE(b == prev_start || prev_start == UINT64_MAX);
+    ASSERT_TRUE(b - a >= 4096 * 3 / 4 && (a % 4096 == 0));
+    covered += b - a;
+    prev_start = a;
+    ferry__ivset_remove(&s, a, b);
+  }
+  ASSERT_EQ_U64(covered, 4096 * 49 + 123);
+  ASSERT_EQ_U64(prev_start, 4096);
+  ferry__ivset_free(&s);
+}
+
 void test_plan_next(void) {
   struct ferry__ivset s;
   ferry__ivset_init(&s);
