@@ -466,21 +466,20 @@ feed_more:
       } else if (j->state == FERRY__J_RUNNING && j->unassigned.n) {
         uint64_t start, end;
         struct sizing z = request_size(e, j);
+        ferry__plan_next(&j->unassigned, z.size, &start, &end);
         /* a request that opens a connection takes the file's last bytes (plan.h) */
-        int fresh = ferry__conc_opens_connection(e);
-        if (fresh) ferry__plan_last(&j->unassigned, z.size, e->align, &start, &end);
-        else ferry__plan_next(&j->unassigned, z.size, &start, &end);
+        uint64_t next_start = start;
+        if (ferry__conc_opens_connection(e))
+          ferry__plan_last(&j->unassigned, z.size, e->align, &start, &end);
         if (!budget_allows(e) || !rate_allows(e, end - start)) {
           blocked = 1;
           break;
         }
         log_size(e, j, &z);
-        if (fresh) {
-          if (e->cfg.verbose)
-            ferry__log(e, "bytes %llu-%llu of %s go to a new connection: the last of the file, "
-                       "which the hasher reaches last", (unsigned long long)start,
-                       (unsigned long long)(end - 1), j->path);
-        }
+        if (start != next_start && e->cfg.verbose)
+          ferry__log(e, "bytes %llu-%llu of %s go to a new connection: the last of the file, "
+                     "which the hasher reaches last", (unsigned long long)start,
+                     (unsigned long long)(end - 1), j->path);
         ferry__ivset_remove(&j->unassigned, start, end);
         int err = ferry__xfer_start(j, FERRY__X_RANGE, start, end, 0);
         if (err) ferry__job_fail(j, err, 0, "could not start a request for %s", j->shown_url);

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <stdio.h>
 #include <string.h>
 
 int ferry__parse_u64(const char *s, size_t len, uint64_t *out) {
@@ -95,4 +96,21 @@ int ferry__split_header(const char *line, size_t len, const char **name, size_t 
 
 int ferry__header_is(const char *name, size_t name_len, const char *lower) {
   return strlen(lower) == name_len && strncasecmp(name, lower, name_len) == 0;
+}
+
+int ferry__url_origin(const char *url, char *out, size_t cap) {
+  CURLU *u = curl_url();
+  char *scheme = NULL, *host = NULL, *port = NULL;
+  int ok = u && !curl_url_set(u, CURLUPART_URL, url, 0) &&
+           !curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) &&
+           !curl_url_get(u, CURLUPART_HOST, &host, 0) &&
+           !curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+  if (ok) ok = snprintf(out, cap, "%s://%s:%s", scheme, host, port) < (int)cap;
+  if (ok)
+    for (char *c = out; *c; c++) *c = (char)tolower((unsigned char)*c);
+  curl_free(scheme);
+  curl_free(host);
+  curl_free(port);
+  curl_url_cleanup(u);
+  return ok ? 0 : -1;
 }

@@ -37,4 +37,10 @@ int ferry__header_is(const char *name, size_t name_len, const char *lower);
  * span. Returns 0 or -1. */
 int ferry__parse_u64(const char *s, size_t len, uint64_t *out);
 
+/* The origin of a URL, "scheme://host:port" (scheme and host lowercased, the scheme's default
+ * port written out), into out: where a token may go (a redirect to another origin drops it)
+ * and which connections a warm-up opens. Returns 0, or -1 when the URL does not parse or out
+ * is too small. */
+int ferry__url_origin(const char *url, char *out, size_t cap);
+
 #endif

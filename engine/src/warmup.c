@@ -25,6 +25,7 @@
 #include "internal.h"
 
 #include "control.h"
+#include "http_parse.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -39,22 +40,6 @@ struct ferry__warm {
   struct curl_slist *hdrs;
   struct ferry__warm *next, *prev;
 };
-
-/* "scheme://host:port" of url into out, or 0 when it does not parse. */
-static int origin_of(const char *url, char *out, size_t cap) {
-  CURLU *u = curl_url();
-  char *scheme = NULL, *host = NULL, *port = NULL;
-  int ok = u && !curl_url_set(u, CURLUPART_URL, url, 0) &&
-           !curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) &&
-           !curl_url_get(u, CURLUPART_HOST, &host, 0) &&
-           !curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
-  if (ok) ok = snprintf(out, cap, "%s://%s:%s", scheme, host, port) < (int)cap;
-  curl_free(scheme);
-  curl_free(host);
-  curl_free(port);
-  curl_url_cleanup(u);
-  return ok;
-}
 
 /* Whether origin is one the engine has warmed or talked to. */
 static int known(const struct ferry_engine *e, const char *origin) {
@@ -74,7 +59,8 @@ static int remember(struct ferry_engine *e, const char *origin) {
 
 void ferry__warm_seen(struct ferry_engine *e, const char *url) {
   char origin[512];
-  if (origin_of(url, origin, sizeof(origin)) && !known(e, origin)) (void)remember(e, origin);
+  if (ferry__url_origin(url, origin, sizeof(origin)) == 0 && !known(e, origin))
+    (void)remember(e, origin);
 }
 
 static size_t drop_body(char *p, size_t size, size_t n, void *user) {
@@ -137,7 +123,7 @@ int ferry__warm_for_probe(struct ferry_engine *e, const char *url,
                           const struct curl_slist *headers, int64_t expected_size) {
   if (strncasecmp(url, "https:", 6) != 0) return 0; /* what it saves is mostly TLS's round trip */
   char origin[512];
-  if (!origin_of(url, origin, sizeof(origin)) || known(e, origin)) return 0;
+  if (ferry__url_origin(url, origin, sizeof(origin)) != 0 || known(e, origin)) return 0;
   int count = ferry__ctl_warm_count(e->conc.conns, !e->cfg.h2c, expected_size, e->chunk);
   /* a small file's probe warms nothing and leaves the origin new: the next, larger file of
    * the same origin still gets its connections ready */

@@ -14,6 +14,7 @@
 #include "bench.h"
 #include "internal.h"
 #include "control.h"
+#include "http_parse.h"
 #include "plan.h"
 #include "retry.h"
 
@@ -327,24 +328,9 @@ static int on_close_socket(void *userp, curl_socket_t fd) {
 
 /* Same scheme, host and port: where Authorization may go. */
 static int same_origin(const char *a, const char *b) {
-  CURLU *ua = curl_url(), *ub = curl_url();
-  int same = 0;
-  if (ua && ub && !curl_url_set(ua, CURLUPART_URL, a, 0) &&
-      !curl_url_set(ub, CURLUPART_URL, b, 0)) {
-    static const CURLUPart parts[] = {CURLUPART_SCHEME, CURLUPART_HOST, CURLUPART_PORT};
-    same = 1;
-    for (int i = 0; i < 3 && same; i++) {
-      char *pa = NULL, *pb = NULL;
-      curl_url_get(ua, parts[i], &pa, CURLU_DEFAULT_PORT);
-      curl_url_get(ub, parts[i], &pb, CURLU_DEFAULT_PORT);
-      same = pa && pb && strcasecmp(pa, pb) == 0;
-      curl_free(pa);
-      curl_free(pb);
-    }
-  }
-  curl_url_cleanup(ua);
-  curl_url_cleanup(ub);
-  return same;
+  char oa[512], ob[512];
+  return ferry__url_origin(a, oa, sizeof(oa)) == 0 && ferry__url_origin(b, ob, sizeof(ob)) == 0 &&
+         strcmp(oa, ob) == 0;
 }
 
 static struct curl_slist *copy_list(struct curl_slist *src, struct curl_slist *dst) {

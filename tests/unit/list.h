@@ -18,6 +18,7 @@
   X(http_split_header) \
   X(http_header_is) \
   X(http_parse_u64) \
+  X(http_url_origin) \
   X(grow_doubles_and_keeps) \
   X(grow_refuses_overflow) \
   X(ivset_add_merge) \

@@ -300,3 +300,26 @@ void test_http_parse_u64(void) {
   ASSERT_EQ_INT(ferry__parse_u64("129", 2, &got), 0);
   ASSERT_EQ_U64(got, 12);
 }
+
+static void expect_origin(const char *url, const char *want) {
+  char out[128];
+  ASSERT_EQ_INT(ferry__url_origin(url, out, sizeof(out)), 0);
+  ASSERT_EQ_STR(out, want);
+}
+
+void test_http_url_origin(void) {
+  TEST_NOTE("the scheme's default port written out; path, query and fragment dropped");
+  expect_origin("https://cdn.example/lfs/abc?x=1#f", "https://cdn.example:443");
+  expect_origin("http://cdn.example/x", "http://cdn.example:80");
+  expect_origin("https://cdn.example:8443/x", "https://cdn.example:8443");
+  TEST_NOTE("scheme and host in any case are one origin");
+  expect_origin("HTTPS://CDN.Example/x", "https://cdn.example:443");
+  TEST_NOTE("user info is not part of it; IPv6 keeps its brackets");
+  expect_origin("https://user:pw@hub.example/x", "https://hub.example:443");
+  expect_origin("https://[::1]:9/x", "https://[::1]:9");
+  TEST_NOTE("what does not parse, or does not fit");
+  char out[128];
+  ASSERT_EQ_INT(ferry__url_origin("not a url", out, sizeof(out)), -1);
+  ASSERT_EQ_INT(ferry__url_origin("https://", out, sizeof(out)), -1);
+  ASSERT_EQ_INT(ferry__url_origin("https://cdn.example/x", out, 10), -1);
+}
