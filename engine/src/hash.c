@@ -303,11 +303,11 @@ void ferry__hash_kick(struct ferry__job *j) {
   uint64_t to = ferry__ivset_contiguous_end(&j->written, j->hash_cursor);
   if (to <= j->hash_cursor) return;
   /* Hash in steps of at most HASH_STEP of kept blocks and HASH_SPAN of the file. The cut never
-   * splits a kept block; the first one is always taken. */
+   * splits a kept block; the first one is always taken (so a cut is past the cursor). */
   uint64_t limit = j->hash_cursor + HASH_SPAN, kept = 0;
   for (struct ferry__block *b = j->retained; b && b->offset < limit; b = b->next) {
     if (kept >= HASH_STEP) {
-      limit = b->offset > j->hash_cursor ? b->offset : b->offset + b->len;
+      limit = b->offset;
       break;
     }
     kept += b->len;

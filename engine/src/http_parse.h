@@ -41,6 +41,7 @@ int ferry__parse_u64(const char *s, size_t len, uint64_t *out);
  * port written out), into out: where a token may go (a redirect to another origin drops it)
  * and which connections a warm-up opens. Returns 0, or -1 when the URL does not parse or out
  * is too small. */
+#define FERRY__ORIGIN_MAX 512 /* room for an origin */
 int ferry__url_origin(const char *url, char *out, size_t cap);
 
 #endif

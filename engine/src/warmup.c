@@ -58,7 +58,7 @@ static int remember(struct ferry_engine *e, const char *origin) {
 }
 
 void ferry__warm_seen(struct ferry_engine *e, const char *url) {
-  char origin[512];
+  char origin[FERRY__ORIGIN_MAX];
   if (ferry__url_origin(url, origin, sizeof(origin)) == 0 && !known(e, origin))
     (void)remember(e, origin);
 }
@@ -122,7 +122,7 @@ static int warm_one(struct ferry_engine *e, const char *url, const struct curl_s
 int ferry__warm_for_probe(struct ferry_engine *e, const char *url,
                           const struct curl_slist *headers, int64_t expected_size) {
   if (strncasecmp(url, "https:", 6) != 0) return 0; /* what it saves is mostly TLS's round trip */
-  char origin[512];
+  char origin[FERRY__ORIGIN_MAX];
   if (ferry__url_origin(url, origin, sizeof(origin)) != 0 || known(e, origin)) return 0;
   int count = ferry__ctl_warm_count(e->conc.conns, !e->cfg.h2c, expected_size, e->chunk);
   /* a small file's probe warms nothing and leaves the origin new: the next, larger file of

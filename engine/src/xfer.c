@@ -328,7 +328,7 @@ static int on_close_socket(void *userp, curl_socket_t fd) {
 
 /* Same scheme, host and port: where Authorization may go. */
 static int same_origin(const char *a, const char *b) {
-  char oa[512], ob[512];
+  char oa[FERRY__ORIGIN_MAX], ob[FERRY__ORIGIN_MAX];
   return ferry__url_origin(a, oa, sizeof(oa)) == 0 && ferry__url_origin(b, ob, sizeof(ob)) == 0 &&
          strcmp(oa, ob) == 0;
 }
