@@ -295,7 +295,10 @@ void ferry__hash_start(struct ferry__job *j) {
 }
 
 void ferry__hash_kick(struct ferry__job *j) {
-  if (j->hash_running || ferry__job_draining(j) || !j->sha || j->no_hash) return;
+  /* An ended job's files are closed: a step would fail at once and kick the next, forever (a
+   * failed write's job can end inside the take_written batch that kicks the hasher next). */
+  if (j->hash_running || ferry__job_draining(j) || ferry__job_ended(j) || !j->sha || j->no_hash)
+    return;
   if (!j->hash_ready) {
     if (j->git_sha1 && !j->size_known) return; /* git's header needs the size first */
     ferry__hash_start(j);

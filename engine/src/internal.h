@@ -422,6 +422,11 @@ static inline int ferry__job_quiet(const struct ferry__job *j) {
   return j->active_xfers == 0 && j->pending_writes == 0 && !j->writers_active && !j->hash_running &&
          !j->verify_running;
 }
+/* Being renamed, or over: its files are closed or the rename's; nothing may write, read back
+ * or hash for it any more. */
+static inline int ferry__job_ended(const struct ferry__job *j) {
+  return j->state == FERRY__J_FINAL || j->state == FERRY__J_DONE || j->state == FERRY__J_FAILED;
+}
 static inline int ferry__job_draining(const struct ferry__job *j) {
   return j->state == FERRY__J_DRAINING;
 }

@@ -426,9 +426,7 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
 }
 
 void ferry__job_fail(struct ferry__job *j, int err, long status, const char *fmt, ...) {
-  /* Ended, or being renamed (a verified file: the rename decides how it ends). */
-  if (j->state == FERRY__J_DONE || j->state == FERRY__J_FAILED || j->state == FERRY__J_FINAL)
-    return;
+  if (ferry__job_ended(j)) return; /* a verified file being renamed: the rename decides */
   if (!ferry__job_failing(j)) {
     j->error = err;
     j->http_status = status;
@@ -530,8 +528,7 @@ static void finish_failed(struct ferry__job *j) {
 
 void ferry__job_check_progress(struct ferry__job *j) {
   struct ferry_engine *e = j->e;
-  if (j->state == FERRY__J_DONE || j->state == FERRY__J_FAILED || j->state == FERRY__J_FINAL)
-    return;
+  if (ferry__job_ended(j)) return;
   if (e->stopping && !ferry__job_failing(j) && j->state != FERRY__J_NEW) {
     j->error = FERRY_E_INTERRUPTED;
     snprintf(j->message, sizeof(j->message), "interrupted: %s can be resumed by running the "

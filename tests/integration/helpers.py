@@ -30,11 +30,12 @@ def run_ferry(args, timeout=60, cwd=None, env=None):
                        time.monotonic() - start)
 
 
-def start_ferry(args, cwd=None):
-    """Start `ferry ARGS` in the background. stderr goes to an unnamed temp file (a pipe could
-    fill up and block ferry); read it with process_stderr()."""
+def start_ferry(args, cwd=None, env=None, binary=FERRY_BIN):
+    """Start `ferry ARGS` (or another build of the command line: `binary`) in the background.
+    stderr goes to an unnamed temp file (a pipe could fill up and block ferry); read it with
+    process_stderr()."""
     stderr = tempfile.TemporaryFile()
-    process = subprocess.Popen([FERRY_BIN] + [str(a) for a in args], cwd=cwd,
+    process = subprocess.Popen([binary] + [str(a) for a in args], cwd=cwd, env=env,
                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=stderr)
     process.stderr_file = stderr
@@ -60,6 +61,31 @@ def wait_for_progress(process, at_least, timeout=60):
             return written
         time.sleep(0.005)
     raise AssertionError(f"ferry wrote fewer than {at_least} bytes in {timeout}s")
+
+
+def threads_of(pid):
+    """Every thread's stack of a running process (gdb attaches for a moment), for the message of
+    a test whose ferry did not end: a hang is then found from the first failure, not a rerun."""
+    try:
+        dump = subprocess.run(["gdb", "-batch", "-nx", "-p", str(pid),
+                               "-ex", "thread apply all bt"],
+                              capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"(no stacks: {e})"
+    return dump.stdout[-12000:]
+
+
+def wait_for_exit(process, timeout):
+    """Wait for a started ferry to end; if it does not within timeout seconds (already scaled),
+    fail with its threads' stacks and the end of its stderr, then kill it."""
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        stacks = threads_of(process.pid)
+        process.kill()
+        process.wait(20)
+        raise AssertionError(f"ferry did not end within {timeout:.0f} s.\nstacks:\n{stacks}\n"
+                             f"stderr:\n{process_stderr(process)[-4000:]}") from None
 
 
 def kill_and_wait(process, sig=signal.SIGKILL, timeout=20):

@@ -12,9 +12,12 @@ import subprocess
 
 import pytest
 
-from ferrytest import TIMEOUT_SCALE, MiB, mounted, small_tmpfs_at
+from ferrytest import FERRY_BIN, TIMEOUT_SCALE, MiB, mounted, small_tmpfs_at
 from helpers import (EXIT_DISK_FULL, assert_identical, assert_no_final_file, kill_and_wait,
-                     process_stderr, run_ferry, start_ferry, wait_for_progress)
+                     process_stderr, run_ferry, start_ferry, wait_for_exit, wait_for_progress)
+
+# The command line whose writes into a partial file fail from a set offset on (tests/faults)
+FAULTS_BIN = os.path.join(os.path.dirname(FERRY_BIN), "ferry-faults")
 
 
 @pytest.fixture
@@ -89,7 +92,7 @@ def test_disk_fills_up_during_download(ferry_bin, nginx, files, small_tmpfs):
     try:
         wait_for_progress(process, served.size // 5)
         filler = fill(small_tmpfs)
-        process.wait(120 * TIMEOUT_SCALE)
+        wait_for_exit(process, 120 * TIMEOUT_SCALE)
     finally:
         if process.poll() is None:
             kill_and_wait(process, signal.SIGKILL)
@@ -120,7 +123,7 @@ def test_disk_full_while_writing(ferry_bin, nginx, files, small_ext2):
     try:
         wait_for_progress(process, served.size // 4)
         filler = fill(small_ext2)
-        process.wait(120 * TIMEOUT_SCALE)
+        wait_for_exit(process, 120 * TIMEOUT_SCALE)
     finally:
         if process.poll() is None:
             kill_and_wait(process, signal.SIGKILL)
@@ -135,3 +138,33 @@ def test_disk_full_while_writing(ferry_bin, nginx, files, small_ext2):
     assert again.returncode == 0, again.describe()
     assert_identical(output, served)
     assert again.json["resumed_bytes"] >= served.size // 8
+
+
+def test_writes_that_fail_while_others_succeed(ferry_bin, nginx, files, tmp_path):
+    """The second half of a file cannot be written (slowly: each failing write takes 40 ms)
+    while the first half's writes, fast, still succeed after the first failure: the job fails
+    with written bytes that were never hashed. With 4 MiB of memory the loop thread writes
+    blocks itself (and waits 40 ms on a failing one), so the last writer's failed block is
+    taken in the writer's completion, where the job ends and the hasher was kicked next: ferry
+    must end there (exit 7, no file at PATH, the journal kept), not hash the ended job's closed
+    file (each step failed at once and started the next, forever), and the same command on a
+    sound disk resumes from the bytes that were written."""
+    assert os.access(FAULTS_BIN, os.X_OK), f"{FAULTS_BIN}: build the target ferry-faults"
+    served = files["fault.bin"]  # 24 MiB: two requests of 12, one of them failing throughout
+    output = tmp_path / served.name
+    args = ["get", nginx.url(served.name), "-o", output, "--cacert", nginx.cacert,
+            "--sha256", served.sha256, "--json", "--connections", 1, "--streams", 2,
+            "--chunk-size", "12M", "--max-memory", "4M"]
+    env = dict(os.environ, FERRY_FAULT_WRITE_FROM=str(12 * MiB), FERRY_FAULT_WRITE_MS="40")
+    for _ in range(3):  # the order of the writes varies a little from run to run
+        process = start_ferry(args, env=env, binary=FAULTS_BIN)
+        wait_for_exit(process, 30 * TIMEOUT_SCALE)
+        stderr = process_stderr(process)
+        assert process.returncode == EXIT_DISK_FULL, f"exit {process.returncode}: {stderr[-2000:]}"
+        assert "no space left" in stderr, stderr[-2000:]
+        assert_no_final_file(output)
+        assert os.path.exists(f"{output}.part.journal"), os.listdir(tmp_path)
+    again = run_ferry(args)
+    assert again.returncode == 0, again.describe()
+    assert_identical(output, served)
+    assert again.json["resumed_bytes"] >= 8 * MiB, again.json

@@ -9,8 +9,8 @@ import time
 
 import pytest
 from helpers import (EXIT_BUSY, EXIT_CHECKSUM, EXIT_HTTP, EXIT_IO, EXIT_OK, TIMEOUT_SCALE,
-                     assert_identical, entries_for, kill_and_wait, process_stderr, run_ferry,
-                     start_ferry, wait_for_log_quiet)
+                     assert_identical, entries_for, process_stderr, run_ferry, start_ferry,
+                     wait_for_exit, wait_for_log_quiet)
 
 
 def slow_get(nginx, served, output, sha256):
@@ -38,11 +38,7 @@ def lock_pid(path):
 
 
 def finish(process, timeout=60):
-    try:
-        process.wait(timeout * TIMEOUT_SCALE)
-    except subprocess.TimeoutExpired:
-        kill_and_wait(process)
-        raise
+    wait_for_exit(process, timeout * TIMEOUT_SCALE)
     stderr = process_stderr(process)
     process.stderr_file.close()
     return process.returncode, stderr
