@@ -186,12 +186,12 @@ void test_control_request_rate(void) {
   ASSERT_TRUE(ferry__ctl_request_rate(45e6, 8.3e6) == 8.3e6); /* 200 MB/s over 24 */
   ASSERT_TRUE(ferry__ctl_request_rate(5e6, 8.3e6) == 5e6);    /* slower than that */
   ASSERT_TRUE(ferry__ctl_request_rate(0, 10e6) == 10e6);      /* no rate of its own */
-  /* what it makes of the request size at 200 ms: 8 round trips of it, not 64 MiB */
+  /* what it makes of the request size at 200 ms: 24 round trips of it (38 MiB), not 64 MiB */
   const uint64_t MiB = 1u << 20;
   ASSERT_EQ_U64(ferry__ctl_request_size(45e6, 0.2, 2048 * MiB, 24, 0, 1), 64 * MiB);
   uint64_t shared = ferry__ctl_request_size(ferry__ctl_request_rate(45e6, 200e6 / 24), 0.2,
                                             2048 * MiB, 24, 0, 1);
-  ASSERT_TRUE(shared > 12 * MiB && shared < 13 * MiB);
+  ASSERT_TRUE(shared > 38 * MiB && shared < 39 * MiB);
 }
 
 /* The request the hasher waits for is handed over when it is more than twice as slow as
@@ -295,10 +295,12 @@ void test_control_warm_up(void) {
  * the tail is shared. */
 void test_control_request_size(void) {
   const uint64_t MiB = 1u << 20, GiB = 1u << 30;
-  /* 100 ms at 20 MB/s: 8 x 2 MB = 16 MB, rounded down to whole MiB */
-  ASSERT_EQ_U64(ferry__ctl_request_size(20e6, 0.1, GiB, 1, 0, MiB), 15 * MiB);
-  /* 1 ms: the minimum, one journal block */
-  ASSERT_EQ_U64(ferry__ctl_request_size(100e6, 0.001, GiB, 1, 0, MiB), MiB);
+  /* 100 ms at 20 MB/s: 24 x 2 MB = 48 MB, rounded down to whole MiB */
+  ASSERT_EQ_U64(ferry__ctl_request_size(20e6, 0.1, GiB, 1, 0, MiB), 45 * MiB);
+  /* 20 ms at 10 MB/s: 24 x 200 kB = 4.8 MB */
+  ASSERT_EQ_U64(ferry__ctl_request_size(10e6, 0.02, GiB, 1, 0, MiB), 4 * MiB);
+  /* 1 ms at 30 MB/s (720 kB): the minimum, one journal block */
+  ASSERT_EQ_U64(ferry__ctl_request_size(30e6, 0.001, GiB, 1, 0, MiB), MiB);
   /* 200 ms at 100 MB/s would be 160 MB: the maximum */
   ASSERT_EQ_U64(ferry__ctl_request_size(100e6, 0.2, GiB, 1, 0, MiB), 64 * MiB);
   ASSERT_EQ_U64(ferry__ctl_request_size(100e6, 0.2, GiB, 1, 32 * MiB, MiB), 32 * MiB);
