@@ -133,6 +133,12 @@ struct ferry__block *ferry__arena_take(struct ferry__arena *a, size_t cap) {
   return pop(&a->free);
 }
 
+size_t ferry__arena_unit(const struct ferry__arena *a, size_t cap) {
+  size_t quarter = a->slot / QUARTERS;
+  if (!a->nslots || cap > a->slot) return cap;
+  return cap <= quarter ? quarter : a->slot;
+}
+
 int ferry__arena_owns(const struct ferry__arena *a, const struct ferry__block *b) {
   return a->nslots && ((b >= a->headers && b < a->headers + a->nslots) || is_quarter(a, b));
 }

@@ -81,6 +81,10 @@ struct ferry__block *ferry__budget_acquire(struct ferry__budget *b, size_t cap) 
   return blk;
 }
 
+size_t ferry__budget_unit(const struct ferry__budget *b, size_t bytes) {
+  return ferry__arena_unit(&b->arena, bytes);
+}
+
 void ferry__budget_give(struct ferry__budget *b, struct ferry__block *blk) {
   ferry__budget_release(b, blk->cap);
   if (ferry__arena_owns(&b->arena, blk)) {

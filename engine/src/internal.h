@@ -88,6 +88,10 @@ void ferry__budget_release(struct ferry__budget *b, uint64_t bytes);
 /* The memory of a block of `cap` bytes (header and data set up, nothing else); NULL when out
  * of memory. Its reservation is the caller's (reserve, or a request's). */
 struct ferry__block *ferry__budget_acquire(struct ferry__budget *b, size_t cap);
+/* The capacity a block for `bytes` of a large file gets: the arena's unit that holds them (a
+ * quarter or a whole slot), so that it comes from the arena, resident once touched, and not
+ * from malloc on top of it; `bytes` itself when the arena cannot hold it. */
+size_t ferry__budget_unit(const struct ferry__budget *b, size_t bytes);
 /* A block's memory back, and its reservation. */
 void ferry__budget_give(struct ferry__budget *b, struct ferry__block *blk);
 /* A block's memory freed without any accounting (the engine is being freed). */
@@ -454,6 +458,7 @@ struct ferry__block *ferry__block_new(struct ferry_engine *e, struct ferry__job 
 void ferry__block_free(struct ferry_engine *e, struct ferry__block *b);
 void ferry__arena_init(struct ferry__arena *a, uint64_t budget);
 struct ferry__block *ferry__arena_take(struct ferry__arena *a, size_t cap);
+size_t ferry__arena_unit(const struct ferry__arena *a, size_t cap); /* budget.c's unit */
 int ferry__arena_owns(const struct ferry__arena *a, const struct ferry__block *b);
 void ferry__arena_give(struct ferry__arena *a, struct ferry__block *b);
 void ferry__arena_free(struct ferry__arena *a);

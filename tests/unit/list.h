@@ -197,6 +197,7 @@
   X(xxh3_pieces_match_one_shot) \
   X(arena_slots) \
   X(arena_quarters) \
+  X(arena_unit) \
   X(arena_small_budget) \
   X(arena_large_budget_capped) \
   X(budget_hash_room_beside_the_requests) \

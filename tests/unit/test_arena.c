@@ -35,6 +35,35 @@ void test_arena_slots(void) {
   ASSERT_EQ_U64(a.nslots, 0);
 }
 
+/* The unit a large file's block takes (budget.c, ferry__budget_unit): what the arena would give
+ * it, so that every such block comes from the arena: a quarter up to a quarter, a slot above
+ * (the sizes that used to fall between, a request's last block, came from malloc); the size
+ * itself past a slot or without an arena. */
+void test_arena_unit(void) {
+  const size_t slot = FERRY__BLOCK_SIZE, quarter = slot / FERRY__ARENA_QUARTERS;
+  struct ferry__arena a;
+  ferry__arena_init(&a, 4 * (uint64_t)slot);
+  ASSERT_EQ_U64(ferry__arena_unit(&a, 64 << 10), quarter);
+  ASSERT_EQ_U64(ferry__arena_unit(&a, quarter), quarter);
+  ASSERT_EQ_U64(ferry__arena_unit(&a, quarter + 65536), slot);
+  ASSERT_EQ_U64(ferry__arena_unit(&a, slot / 2), slot);
+  ASSERT_EQ_U64(ferry__arena_unit(&a, slot), slot);
+  ASSERT_EQ_U64(ferry__arena_unit(&a, slot + 65536), slot + 65536);
+  /* what the unit says, the arena gives: none of these sizes falls to malloc */
+  size_t sizes[] = {64 << 10, quarter, quarter + 65536, slot / 2, slot};
+  for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+    TEST_NOTE("%zu bytes", sizes[i]);
+    struct ferry__block *b = ferry__arena_take(&a, ferry__arena_unit(&a, sizes[i]));
+    ASSERT_NOT_NULL(b);
+    ASSERT_TRUE(ferry__arena_owns(&a, b));
+    ferry__arena_give(&a, b);
+  }
+  ferry__arena_free(&a);
+  struct ferry__arena none;
+  ferry__arena_init(&none, slot); /* too small for a mapping */
+  ASSERT_EQ_U64(ferry__arena_unit(&none, 300000), 300000);
+}
+
 /* Quarter blocks (slow requests) come from split slots, four to a slot; a split slot is whole
  * again for a full block once all its quarters are back, not before. */
 void test_arena_quarters(void) {
