@@ -426,7 +426,9 @@ int ferry__job_on_probe(struct ferry__job *j, struct ferry__xfer *x) {
 }
 
 void ferry__job_fail(struct ferry__job *j, int err, long status, const char *fmt, ...) {
-  if (ferry__job_ended(j)) return; /* a verified file being renamed: the rename decides */
+  /* Ended already: a verified file being renamed (the rename decides), or done or failed (its
+   * outcome is settled; a late write or hash error changes nothing). */
+  if (ferry__job_ended(j)) return;
   if (!ferry__job_failing(j)) {
     j->error = err;
     j->http_status = status;
