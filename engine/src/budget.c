@@ -43,8 +43,22 @@ void ferry__budget_destroy(struct ferry__budget *b) {
   ferry__arena_free(&b->arena);
 }
 
+/* What a block of `bytes` takes from the budget beside its own bytes: a full block needs a
+ * whole slot of the arena, so the quarters stranded in split slots are not room for it. */
+static uint64_t beside(const struct ferry__budget *b, uint64_t bytes) {
+  const struct ferry__arena *a = &b->arena;
+  return a->nslots && bytes <= a->slot && ferry__arena_unit(a, (size_t)bytes) == a->slot
+             ? a->stranded
+             : 0;
+}
+
 int ferry__budget_fits(const struct ferry__budget *b, uint64_t bytes) {
-  return b->charged + bytes <= b->limit;
+  return ferry__budget_excess(b, bytes) == 0;
+}
+
+uint64_t ferry__budget_excess(const struct ferry__budget *b, uint64_t bytes) {
+  uint64_t taken = b->charged + bytes + beside(b, bytes);
+  return taken > b->limit ? taken - b->limit : 0;
 }
 
 void ferry__budget_reserve(struct ferry__budget *b, uint64_t bytes) { b->charged += bytes; }

@@ -386,7 +386,7 @@ int ferry__hash_make_room(struct ferry_engine *e, uint64_t need, uint64_t keep) 
   const struct ferry__budget *b = &e->budget;
   if (ferry__budget_fits(b, need)) return 1;
   if (b->retained > keep) {
-    uint64_t excess = b->charged + need - b->limit, evictable = b->retained - keep;
+    uint64_t excess = ferry__budget_excess(b, need), evictable = b->retained - keep;
     ferry__hash_evict(e, excess < evictable ? excess : evictable);
   }
   return ferry__budget_fits(b, need);

@@ -64,6 +64,9 @@ struct ferry__arena {
   unsigned char *split;          /* per slot: its quarters are in use or on free_quarters */
   unsigned char *quarters_used;  /* per split slot: how many of its quarters are in use */
   struct ferry__block *free, *free_quarters;
+  /* Free quarters of split slots that still have a quarter in use: they serve quarters only.
+   * A full block needs a whole slot, so the budget counts them as taken for one (budget.c). */
+  uint64_t stranded;
 };
 
 /* The memory budget (budget.c): its counters change there only. */
@@ -81,8 +84,11 @@ struct ferry__budget {
 };
 void ferry__budget_init(struct ferry__budget *b, uint64_t limit, size_t block_size);
 void ferry__budget_destroy(struct ferry__budget *b);
-/* Whether `bytes` more may be charged now. */
+/* Whether `bytes` more may be charged now: within the limit, and for a full block beside the
+ * arena's stranded quarters (arena.c). */
 int ferry__budget_fits(const struct ferry__budget *b, uint64_t bytes);
+/* How many bytes must be freed before `bytes` more fit (0: they fit). */
+uint64_t ferry__budget_excess(const struct ferry__budget *b, uint64_t bytes);
 void ferry__budget_reserve(struct ferry__budget *b, uint64_t bytes);
 void ferry__budget_release(struct ferry__budget *b, uint64_t bytes);
 /* The memory of a block of `cap` bytes (header and data set up, nothing else); NULL when out

@@ -201,6 +201,7 @@
   X(arena_small_budget) \
   X(arena_large_budget_capped) \
   X(budget_hash_room_beside_the_requests) \
+  X(budget_stranded_quarters) \
   X(engine_source_window) \
   X(engine_source_stop)
 

@@ -149,3 +149,51 @@ void test_budget_hash_room_beside_the_requests(void) {
     ASSERT_GE_U64(ferry__budget_hash_room(&b), limit / 8); /* and room for the hasher */
   }
 }
+
+/* Quarters stranded in split slots (free, but their slot still has a quarter in use) are no
+ * room for a full block: the budget says a full block does not fit although its bytes would,
+ * where the arena has no whole slot left and the block would have come from malloc on top of
+ * the resident slots (peak RSS 58-64 MiB on `far`). A quarter still fits there. */
+void test_budget_stranded_quarters(void) {
+  const uint64_t slot = FERRY__BLOCK_SIZE, quarter = slot / FERRY__ARENA_QUARTERS;
+  struct ferry__budget b;
+  ferry__budget_init(&b, 8 * slot, (size_t)slot);
+  ASSERT_EQ_U64(b.arena.nslots, 8);
+  struct ferry__block *q[8], *full[6];
+  for (int i = 0; i < 8; i++) { /* two slots split, all eight quarters in use */
+    ferry__budget_reserve(&b, quarter);
+    q[i] = ferry__budget_acquire(&b, (size_t)quarter);
+    ASSERT_NOT_NULL(q[i]);
+  }
+  ASSERT_EQ_U64(b.arena.stranded, 0);
+  for (int i = 1; i < 4; i++) ferry__budget_give(&b, q[i]);     /* three of the first slot */
+  for (int i = 5; i < 8; i++) ferry__budget_give(&b, q[i]);     /* three of the second */
+  ASSERT_EQ_U64(b.arena.stranded, 6 * quarter);
+  ASSERT_EQ_U64(b.charged, 2 * quarter);
+  for (int i = 0; i < 6; i++) { /* the six whole slots */
+    TEST_NOTE("full block %d", i);
+    ASSERT_TRUE(ferry__budget_fits(&b, slot));
+    ferry__budget_reserve(&b, slot);
+    full[i] = ferry__budget_acquire(&b, (size_t)slot);
+    ASSERT_TRUE(ferry__arena_owns(&b.arena, full[i]));
+  }
+  /* 6.5 MiB charged of 8: the bytes of a full block fit, a whole slot does not exist */
+  ASSERT_TRUE(b.charged + slot <= b.limit);
+  ASSERT_TRUE(!ferry__budget_fits(&b, slot));
+  ASSERT_EQ_U64(ferry__budget_excess(&b, slot), slot); /* 6.5 + 1 + 1.5 stranded, of 8 */
+  ASSERT_TRUE(ferry__budget_fits(&b, quarter)); /* a stranded quarter serves a quarter */
+  /* the first slot's last quarter back: that slot is whole again, and a full block fits */
+  ferry__budget_give(&b, q[0]);
+  ASSERT_EQ_U64(b.arena.stranded, 3 * quarter);
+  ASSERT_TRUE(ferry__budget_fits(&b, slot));
+  ferry__budget_reserve(&b, slot);
+  struct ferry__block *rejoined = ferry__budget_acquire(&b, (size_t)slot);
+  ASSERT_TRUE(ferry__arena_owns(&b.arena, rejoined)); /* from the arena, not malloc */
+  ASSERT_TRUE(!ferry__budget_fits(&b, slot));
+  ferry__budget_give(&b, rejoined);
+  ferry__budget_give(&b, q[4]);
+  ASSERT_EQ_U64(b.arena.stranded, 0);
+  for (int i = 0; i < 6; i++) ferry__budget_give(&b, full[i]);
+  ASSERT_EQ_U64(b.charged, 0);
+  ferry__budget_destroy(&b);
+}
