@@ -58,10 +58,35 @@ double ferry__ctl_request_gets(double median_bps, double request_bps, double fil
 
 #define JUDGE_AFTER_S 0.25
 
-double ferry__ctl_rate_now(uint64_t bytes, double seconds, double tick_bps) {
-  if (seconds < JUDGE_AFTER_S) return 0;
+double ferry__ctl_rate_now(uint64_t bytes, double seconds, double tick_bps, double ramp_s) {
+  if (seconds < JUDGE_AFTER_S || seconds < ramp_s) return 0;
   double since_first = (double)bytes / seconds;
   return tick_bps > since_first ? tick_bps : since_first;
+}
+
+double ferry__ctl_ramp_seconds(double bps, double rtt_s) {
+  if (bps <= 0 || rtt_s <= 0) return 0;
+  int rtts = 0; /* doublings: at most ~40 before the window passes any finite bps x rtt_s */
+  for (double w = FERRY__CTL_INITIAL_WINDOW; w < bps * rtt_s; w *= 2) rtts++;
+  return rtts * rtt_s;
+}
+
+#define HANDSHAKE_RTTS 3 /* a new connection: TCP, TLS 1.3, then the request */
+
+double ferry__ctl_fresh_seconds(uint64_t bytes, double bps, double rtt_s, int new_connection) {
+  if (!bytes) return 0;
+  if (bps <= 0) return INFINITY;
+  if (rtt_s <= 0) return (double)bytes / bps;
+  if (!new_connection) return rtt_s + (double)bytes / bps;
+  double t = HANDSHAKE_RTTS * rtt_s, left = (double)bytes;
+  /* slow start: a window a round trip, doubled each round trip until it carries the rate
+   * (at most ~40 doublings: the window passes any rate x round trip a double can hold) */
+  for (double w = FERRY__CTL_INITIAL_WINDOW; w < bps * rtt_s; w *= 2) {
+    if (left <= w) return t + rtt_s * left / w;
+    left -= w;
+    t += rtt_s;
+  }
+  return t + left / bps;
 }
 
 int ferry__ctl_warm_count(int conns, int reused, int64_t expected_size, uint64_t probe_size) {
@@ -71,28 +96,30 @@ int ferry__ctl_warm_count(int conns, int reused, int64_t expected_size, uint64_t
 }
 
 int ferry__ctl_should_race(uint64_t left, double own_bps, double median_bps, double rtt_s,
-                           double factor) {
+                           double factor, int new_connection) {
   if (!left || median_bps <= 0) return 0;
-  double median_s = (double)left / median_bps;
+  double fresh_s = ferry__ctl_fresh_seconds(left, median_bps, rtt_s, new_connection);
   double own_s = own_bps > 0 ? (double)left / own_bps : INFINITY;
-  return own_s > factor * median_s && own_s > 4 * rtt_s;
+  return own_s > factor * fresh_s && own_s > 4 * rtt_s;
 }
 
 #define CURSOR_RACE_FACTOR 2 /* the cursor's request is raced sooner than a tail's (4) */
 
 int ferry__ctl_race_cursor(uint64_t left, double own_bps, double median_bps, double rtt_s,
-                           uint64_t waiting, uint64_t budget) {
-  return waiting >= budget / 2 &&
-         ferry__ctl_should_race(left, own_bps, median_bps, rtt_s, CURSOR_RACE_FACTOR);
+                           uint64_t waiting, uint64_t budget, int new_connection) {
+  return waiting >= budget / 2 && ferry__ctl_should_race(left, own_bps, median_bps, rtt_s,
+                                                         CURSOR_RACE_FACTOR, new_connection);
 }
 
 #define SPLIT_MIN_RTTS 4       /* a rest worth splitting lasts more round trips than this */
 #define SPLIT_MIN_SECONDS 1.0  /* ... and longer than this */
+#define SPLIT_GAIN 0.75        /* ... and the new request's half comes in this share of it */
 
-int ferry__ctl_split_pays(uint64_t left, double bps, double rtt_s) {
+int ferry__ctl_split_pays(uint64_t left, double bps, double rtt_s, int new_connection) {
   if (bps <= 0 || rtt_s <= 0) return 1;
   double t = (double)left / bps;
-  return t > SPLIT_MIN_RTTS * rtt_s && t > SPLIT_MIN_SECONDS;
+  return t > SPLIT_MIN_RTTS * rtt_s && t > SPLIT_MIN_SECONDS &&
+         ferry__ctl_fresh_seconds(left - left / 2, bps, rtt_s, new_connection) < SPLIT_GAIN * t;
 }
 
 /* ---- concurrency ------------------------------------------------------------------------- */
@@ -190,9 +217,13 @@ int ferry__ctl_step(struct ferry__ctl *c, double bps, char *why, size_t why_len)
       if (c->drops >= DROP_INTERVALS) {
         what = "goodput fell and stayed down: measuring the best anew";
         c->best_bps = c->level_bps;
+        c->best_level = c->level;
         c->drops = 0;
       } else if (c->level_bps > c->best_bps) {
-        c->best_bps = c->level_bps; /* the same level doing better: the reference follows */
+        /* the level held doing better: the reference follows, and is this level (held at
+         * a bound that cut a doubling short, it is not the level the best was seen at) */
+        c->best_bps = c->level_bps;
+        c->best_level = c->level;
       }
       if (++c->holds >= PROBE_EVERY) {
         /* A quarter of the level, at least one request; doubled by each kept up-probe in a

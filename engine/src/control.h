@@ -66,29 +66,44 @@ double ferry__ctl_rate_update(double smoothed_bps, uint64_t bytes, double second
  * done) there is no median and only the last says anything. */
 double ferry__ctl_request_gets(double median_bps, double request_bps, double file_bps);
 
+/* What a new request for `bytes` needs until its last byte, at `bps` (what a request of the
+ * file gets) over a path of `rtt_s`: on a warm connection that has nothing to do (or a new
+ * stream of one), a round trip and then the rate; on a `new_connection`, three round trips
+ * (TCP, TLS 1.3, the request) and then TCP's slow start, from the initial window
+ * (FERRY__CTL_INITIAL_WINDOW a round trip) doubling each round trip up to the rate. On the
+ * far link (200 ms) a 6 MB rest handed over to a new connection came 1.4 s later than the
+ * slow request it left would have brought it. 0 when nothing is left; infinite when the
+ * rate is unknown. */
+#define FERRY__CTL_INITIAL_WINDOW 14480.0 /* Linux: 10 segments of 1448 bytes */
+double ferry__ctl_fresh_seconds(uint64_t bytes, double bps, double rtt_s, int new_connection);
+
 /* Whether a request that has fallen far behind deserves a second one racing it for the same
- * range: its expected time to finish at its own rate is more than `factor` times what the
- * other requests' median rate would need, and more than a few round trips. */
+ * range: its expected time to finish at its own rate is more than `factor` times what a new
+ * request would need (ferry__ctl_fresh_seconds at the others' median rate: on a
+ * `new_connection` with its handshakes and slow start), and more than a few round trips. */
 int ferry__ctl_should_race(uint64_t left, double own_bps, double median_bps, double rtt_s,
-                           double factor);
+                           double factor, int new_connection);
 
 /* Whether the request holding a file's hash cursor (the lowest of its running requests: no
  * byte after it can be hashed before its bytes come) should hand its rest to a new request
  * although bytes are still unassigned: more than half of the memory budget's worth of the
  * file is written after it and waits (`waiting`, from memory or to be read back), and it
- * would take more than twice as long as the others' median rate needs. On the far link one
- * slow connection held the cursor for seconds while a gigabyte piled up behind it. */
+ * would take more than twice as long as a new request needs (ferry__ctl_should_race). On
+ * the far link one slow connection held the cursor for seconds while a gigabyte piled up
+ * behind it. */
 int ferry__ctl_race_cursor(uint64_t left, double own_bps, double median_bps, double rtt_s,
-                           uint64_t waiting, uint64_t budget);
+                           uint64_t waiting, uint64_t budget, int new_connection);
 
 /* Whether splitting a running request that still has `left` bytes to come at `bps` pays: a
  * split cuts it where the new request starts, and what the server had already sent past the
  * cut is received for nothing. On a long fat path the socket buffers (sized to the path's
  * bandwidth-delay product) hold seconds of a fast stream, so the whole rest may already be
  * on its way: a split pays only for a rest that lasts more than a few round trips and more
- * than a second (the WAN lab's cross link: a 27 MB rest split at 40 MB/s came twice). 1 when
- * the rate or the round trip is unknown (nothing to judge by). */
-int ferry__ctl_split_pays(uint64_t left, double bps, double rtt_s);
+ * than a second (the WAN lab's cross link: a 27 MB rest split at 40 MB/s came twice), and
+ * when the new request (ferry__ctl_fresh_seconds, on a `new_connection` or not) brings its
+ * half sooner than the request would have brought all of it. 1 when the rate or the round
+ * trip is unknown (nothing to judge by). */
+int ferry__ctl_split_pays(uint64_t left, double bps, double rtt_s, int new_connection);
 
 /* The block that receives a request's next bytes: `full` (the budget's block size), or a
  * quarter of it when the request's rate (`request_bps`, 0 when unknown) would take more than
@@ -105,8 +120,16 @@ uint64_t ferry__ctl_block_size(double request_bps, uint64_t full);
  * each round trip: on the lab's cross link a request 0.65 s after its first byte had averaged
  * 1.6 MB/s while it was near 11 MB/s and rising, and was handed over, the new request then
  * starting its slow start over); the second alone a moment without memory, when every
- * request waits, not this one. 0 (too young to judge) under a quarter second. */
-double ferry__ctl_rate_now(uint64_t bytes, double seconds, double tick_bps);
+ * request waits, not this one. 0 (too young to judge) under a quarter second, or under
+ * `ramp_s` (ferry__ctl_ramp_seconds for a request on a connection it opened). */
+double ferry__ctl_rate_now(uint64_t bytes, double seconds, double tick_bps, double ramp_s);
+
+/* How long a new connection's slow start takes to reach `bps` over a path of `rtt_s`: the
+ * round trips from the initial window to a window of bps x rtt_s. A request on a connection
+ * it opened is not judged before then: on the far link (200 ms) a request 0.66 s after its
+ * first byte had 0.15 MB/s, three round trips into a ramp of eight, and was handed over to
+ * another new connection that started the ramp again. 0 when either is unknown. */
+double ferry__ctl_ramp_seconds(double bps, double rtt_s);
 
 /* How many connections to open beside a file's probe (warmup.c), to an origin the engine has
  * not talked to: the layout's connections less the probe's own; none when connections are

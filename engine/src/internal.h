@@ -243,6 +243,7 @@ struct ferry__xfer {
   uint64_t blk_since_ms;     /* loop time `blk` was opened (a slow one is written early) */
   uint64_t first_byte_ns;    /* uv_hrtime() of the first body byte used, 0 before it */
   uint64_t sent_ns;          /* uv_hrtime() when the request went out (known at first_byte_ns) */
+  int opened_connection;     /* it opened its connection (known at first_byte_ns): slow start */
   /* Its rate now: bytes over the last watchdog tick (ferry__xfer_sample_rates), 0 until a
    * tick's worth has passed since its first byte. */
   uint64_t mark_ns, mark_cursor;

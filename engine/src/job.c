@@ -6,6 +6,7 @@
  * the pump, and the job acts only once no write, hash or check of it is still running. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -615,11 +616,24 @@ void ferry__job_retry_later(struct ferry__job *j, uint64_t start, uint64_t end, 
 }
 
 /* A request's rate (bytes/s) as control.c ferry__ctl_rate_now judges it; 0 before its
- * first byte. */
+ * first byte, and on a connection it opened, before its slow start could reach what a
+ * request of the file gets. */
 static double rate_of(const struct ferry__xfer *x) {
   if (!x->first_byte_ns) return 0;
+  const struct ferry_engine *e = x->e;
+  double gets = e->conc.request_bps > x->job->stream_bps ? e->conc.request_bps : x->job->stream_bps;
+  double ramp = x->opened_connection ? ferry__ctl_ramp_seconds(gets, e->rtt_s) : 0;
   return ferry__ctl_rate_now(x->cursor - x->start, (double)(uv_hrtime() - x->first_byte_ns) / 1e9,
-                             x->now_bps);
+                             x->now_bps, ramp);
+}
+
+/* Whether a request started now would open a connection: every open one carries as many
+ * requests as the layout gives it (then it pays handshakes and a slow start, control.c
+ * ferry__ctl_fresh_seconds). Sockets count the Hub's API connections too: then this says
+ * "no" a little more often than it should. */
+static int new_request_connects(const struct ferry_engine *e) {
+  uint64_t per = e->conc.streams > 0 ? (uint64_t)e->conc.streams : 1;
+  return (uint64_t)e->nactive >= e->st.connections_open * per;
 }
 
 static int by_rate(const void *a, const void *b) {
@@ -656,10 +670,16 @@ static int hand_over(struct ferry_engine *e, struct ferry__xfer *lagging, double
   uint64_t cut = ferry__plan_handover(lagging->cursor, block_end, lagging->end,
                                       FERRY__MIN_SPLIT, e->align);
   if (!cut) return 0;
-  if (e->cfg.verbose)
-    ferry__log(e, "hand-over: a request of %s at %.2f MB/s, a request gets %.2f MB/s (%s): "
-               "bytes %llu-%llu move to a new request", lagging->job->path, lag_rate / 1e6,
-               ref / 1e6, why, (unsigned long long)cut, (unsigned long long)(lagging->end - 1));
+  if (e->cfg.verbose) {
+    uint64_t left = lagging->end - lagging->cursor;
+    int connects = new_request_connects(e);
+    ferry__log(e, "hand-over: a request of %s at %.2f MB/s, a request gets %.2f MB/s (%s; its "
+               "rest in %.2f s, a new request on %s connection in %.2f s): bytes %llu-%llu move "
+               "to a new request", lagging->job->path, lag_rate / 1e6, ref / 1e6, why,
+               lag_rate > 0 ? (double)left / lag_rate : INFINITY, connects ? "a new" : "an open",
+               ferry__ctl_fresh_seconds(left, ref, e->rtt_s, connects), (unsigned long long)cut,
+               (unsigned long long)(lagging->end - 1));
+  }
   uint64_t old_end = lagging->end;
   lagging->end = cut; /* the body callback stops it there */
   int err = ferry__xfer_start(lagging->job, FERRY__X_RANGE, cut, old_end, 0);
@@ -687,10 +707,11 @@ int ferry__job_steal(struct ferry_engine *e) {
   }
   if (!best) return 0;
   double median = median_rate(e);
+  int connects = new_request_connects(e);
   for (struct ferry__xfer *x = e->active; x; x = x->next) {
     if (!stealable(x)) continue;
     double r = rate_of(x), ref = request_gets(e, x, median);
-    if (r > 0 && ferry__ctl_should_race(x->end - x->cursor, r, ref, e->rtt_s, 4) &&
+    if (r > 0 && ferry__ctl_should_race(x->end - x->cursor, r, ref, e->rtt_s, 4, connects) &&
         (!lagging || r < lag_rate))
       lagging = x, lag_rate = r, lag_ref = ref;
   }
@@ -698,8 +719,9 @@ int ferry__job_steal(struct ferry_engine *e) {
   /* its rate: the larger of its own now and what the file's finished requests showed */
   double best_bps = rate_of(best);
   if (best->job->stream_bps > best_bps) best_bps = best->job->stream_bps;
-  if (!ferry__ctl_split_pays(best->end - best->cursor, best_bps, e->rtt_s))
-    return 0; /* it ends soon: a cut would waste what the server already sent past it */
+  if (!ferry__ctl_split_pays(best->end - best->cursor, best_bps, e->rtt_s, connects))
+    return 0; /* it ends soon (a cut wastes what the server sent past it), or a new
+               * connection's handshakes and slow start would bring its half no sooner */
   uint64_t mid = ferry__plan_split(best->cursor, best->end, FERRY__MIN_SPLIT, e->align);
   if (!mid) return 0;
   uint64_t old_end = best->end;
@@ -727,7 +749,7 @@ int ferry__job_race_cursor(struct ferry_engine *e) {
     uint64_t waiting = written > gap ? written - gap : 0;
     double r = rate_of(x), ref = request_gets(e, x, median);
     if (r > 0 && ferry__ctl_race_cursor(x->end - x->cursor, r, ref, e->rtt_s, waiting,
-                                        e->budget.limit) &&
+                                        e->budget.limit, new_request_connects(e)) &&
         hand_over(e, x, r, ref, "it holds the hash cursor", 1))
       return 1;
   }

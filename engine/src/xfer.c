@@ -236,6 +236,9 @@ static void first_byte(struct ferry__xfer *x) {
   struct ferry__job *j = x->job;
   if (rtt > 0 && (j->rtt_s <= 0 || rtt < j->rtt_s)) j->rtt_s = x->e->rtt_s = rtt;
   x->first_byte_ns = uv_hrtime();
+  long opened = 0; /* connections this transfer made (libcurl counts from its start) */
+  curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &opened);
+  x->opened_connection = opened > 0;
   uint64_t waited_ns = first > sent && sent >= 0 ? (uint64_t)(first - sent) * 1000 : 0;
   x->sent_ns = x->first_byte_ns > waited_ns ? x->first_byte_ns - waited_ns : x->first_byte_ns;
   /* -v: a first byte that came late, and where the time went (a lost SYN costs a second) */

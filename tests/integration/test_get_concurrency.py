@@ -113,11 +113,14 @@ def crawl_one_request(proxy, files, output, why, *args, others=3_000_000):
     assert r.returncode == 0, r.describe()
     assert_identical(output, served)
     handed = re.findall(r"hand-over: a request of \S+ at ([\d.]+) MB/s, a request gets "
-                        r"([\d.]+) MB/s \((?:" + why + r")\): bytes (\d+)-(\d+) move",
-                        r.stderr)
+                        r"([\d.]+) MB/s \((?:" + why + r"); its rest in ([\d.]+) s, a new "
+                        r"request on (?:a new|an open) connection in ([\d.]+) s\): bytes "
+                        r"(\d+)-(\d+) move", r.stderr)
     assert handed, r.stderr[-3000:]
-    slow, median, first, last = handed[0]
+    slow, median, rest_s, fresh_s, first, last = handed[0]
     assert float(slow) < 0.5 < 1.5 < float(median), handed
+    # handed over because a new request brings the rest at least twice as soon
+    assert float(rest_s) >= 2 * float(fresh_s) > 0, handed
     # the crawling request's range lost its rest: a new request asked for exactly those bytes
     ranges = [e["range"] for e in proxy.log_entries(mark)]
     assert f"bytes={first}-{last}" in ranges, ranges
@@ -166,7 +169,7 @@ def test_the_request_the_hasher_waits_for_hands_its_rest_over(proxy, files, out_
         "--chunk-size", "2M", "--max-memory", "8M")
     assert int(first) % (1 << 20), first  # where it was, not at the end of a block
     # ... while bytes were still to be asked for: ranges after it were requested later
-    later = r.stderr[r.stderr.index("(it holds the hash cursor)"):]
+    later = r.stderr[r.stderr.index("(it holds the hash cursor;"):]
     starts = [int(a) for a in re.findall(r"request #\d+ range bytes (\d+)-", later)]
     assert any(a > int(last) for a in starts), r.stderr[-3000:]
     wait_for_the_crawl_to_end(proxy, mark)

@@ -94,7 +94,10 @@
   X(control_request_gets) \
   X(control_warm_count) \
   X(control_rate_now) \
+  X(control_ramp_seconds) \
+  X(control_fresh_seconds) \
   X(control_set_bounds) \
+  X(control_held_at_a_bound) \
   X(control_warm_up) \
   X(control_request_size) \
   X(control_race) \
