@@ -54,7 +54,8 @@ static void print_json(const struct ferry_hub_download_opts *o,
   double secs = r->stats.seconds > 0 ? r->stats.seconds : 1e-9;
   json_t *err = cli_json_error(r->error, r->message, r->http_status);
   json_t *obj = json_pack(
-      "{s:b, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:I, s:o}",
+      "{s:b, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:f, s:I, "
+      "s:o}",
       "ok", r->error == 0, "repo_id", r->repo_id[0] ? r->repo_id : o->repo_id, "repo_type",
       r->repo_type[0] ? r->repo_type : (o->repo_type ? o->repo_type : "model"), "revision",
       o->revision ? o->revision : "main",
@@ -64,7 +65,8 @@ static void print_json(const struct ferry_hub_download_opts *o,
       (json_int_t)r->bytes_downloaded, "seconds", r->stats.seconds, "mb_per_s",
       (double)r->bytes_downloaded / secs / 1e6, "requests", (json_int_t)r->stats.requests,
       "connections", (json_int_t)r->stats.connections_opened, "peak_memory",
-      (json_int_t)r->stats.memory_peak, "peak_rss", cli_peak_rss(), "error", err);
+      (json_int_t)r->stats.memory_peak, "held_back_seconds", r->stats.held_back_seconds,
+      "peak_rss", cli_peak_rss(), "error", err);
   char *text = json_dumps(obj, JSON_COMPACT);
   json_decref(obj);
   if (!text) return;

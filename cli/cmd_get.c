@@ -139,14 +139,15 @@ static void print_json(struct entry *list, int n, const struct ferry_stats *s, i
   double secs = s->seconds > 0 ? s->seconds : 1e-9;
   uint64_t moved = s->bytes_done - s->bytes_resumed;
   json_t *o = json_pack(
-      "{s:b, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:i, s:I, s:I, s:I, s:I, s:o, s:o}", "ok",
+      "{s:b, s:I, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:i, s:I, s:I, s:I, s:f, s:I, s:o, s:o}", "ok",
       first_err == 0, "bytes", (json_int_t)s->bytes_total, "bytes_received",
       (json_int_t)s->bytes_received, "bytes_refetched", (json_int_t)s->bytes_refetched,
       "resumed_bytes", (json_int_t)s->bytes_resumed, "bytes_read_back",
       (json_int_t)s->bytes_read_back, "seconds", s->seconds, "mb_per_s",
       (double)moved / secs / 1e6, "connections", (json_int_t)s->connections_opened,
       "max_connections", s->connections_peak, "requests", (json_int_t)s->requests, "retries",
-      (json_int_t)s->retries, "peak_memory", (json_int_t)s->memory_peak, "peak_rss",
+      (json_int_t)s->retries, "peak_memory", (json_int_t)s->memory_peak,
+      "held_back_seconds", s->held_back_seconds, "peak_rss",
       cli_peak_rss(), "files", files, "error",
       cli_json_error(first_err, first_msg, first_status));
   if (n == 1) {

@@ -26,6 +26,8 @@ class Run(hub_report.Run):
     cut: bool = False        # stopped at --max-seconds: rate from the link's bytes, unverified
     late_mbps: float = None  # the rate after a sample point (the sweep), from the link's bytes
     busiest: tuple = None    # (role, thread, share of a core) of the run's busiest thread
+    held_share: float = None  # ferry's own: the share of its run that memory held the network
+                              # back (--json held_back_seconds / seconds: the writes behind)
 
     @property
     def cores_busy(self):
@@ -60,11 +62,22 @@ def _busiest_thread(s):
     return role, name, statistics.median(share for _, _, share in seen)
 
 
+def _held(s):
+    """The median share of a ferry row's runs that memory held the network back, None for a
+    tool that does not say."""
+    seen = [r.held_share for r in s.good if r.held_share is not None]
+    return statistics.median(seen) if seen else None
+
+
 def binding(scenario, s, connections):
     """The resource that limits a row: a set rate or per-connection cap reached to 90 %, the
     CPU (client + server + delay line) near all cores, or one thread near all of its core
     (an event loop, a server worker, the delay line). When none of them is, the row is bound
-    by the bytes it keeps in flight (its windows and requests): 'window'."""
+    by the bytes it keeps in flight (its windows and requests): 'window', with the cores
+    used, the busiest thread and, for ferry, the share of the run its memory held the
+    network back (the writes behind). That share is shown, not named the binding: on `cloud`
+    ferry held back 60 % of the run at its 32 MiB budget, and with 256 MiB it held back
+    nothing and ran no faster (the writer threads wait for the same cores)."""
     mbps = s.median("mbps")
     if mbps is None:
         return "-"
@@ -80,6 +93,9 @@ def binding(scenario, s, connections):
     detail = [f"cores {busy:.1f} of {CORES}"] if busy is not None else []
     if thread:
         detail.append(f"busiest thread {thread[0]} {thread[1]} {thread[2] * 100:.0f} %")
+    held = _held(s)
+    if held is not None:
+        detail.append(f"memory held the network back {held * 100:.0f} % of the run")
     return "window (nothing saturated: " + ", ".join(detail) + ")" if detail else "?"
 
 

@@ -95,6 +95,8 @@ class ScenarioRunner:
             and m.steps else None
         if said and said.get("max_connections"):   # ferry's own: its controller chooses
             run.connections = said["max_connections"]
+        if said and said.get("seconds") and "held_back_seconds" in said:
+            run.held_share = said["held_back_seconds"] / said["seconds"]
         if check and run.ok and not run.cut:
             run.ok, run.note = self.check_file(ctx.out)
         clear(self.out)

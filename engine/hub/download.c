@@ -634,6 +634,7 @@ static void add_stats(struct ferry_stats *to, const struct ferry_stats *s) {
   to->files_done += s->files_done;
   to->files_failed += s->files_failed;
   if (s->memory_peak > to->memory_peak) to->memory_peak = s->memory_peak;
+  to->held_back_seconds += s->held_back_seconds;
   to->seconds += s->seconds;
 }
 

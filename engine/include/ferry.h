@@ -177,6 +177,11 @@ struct ferry_stats {
   int files_total, files_done, files_failed;
   uint64_t memory_in_use;     /* buffer bytes allocated now */
   uint64_t memory_peak;
+  /* Seconds the engine held the network back for memory: the budget was full (the disk
+   * writes, or the CPU the writer threads get, were behind), so a request waited to start or
+   * the loop thread wrote a block itself while no socket was read. A share of `seconds`
+   * near 1 says the disk side binds, not the network. */
+  double held_back_seconds;
   double seconds;             /* since ferry_engine_run started */
   /* The largest files being transferred right now (for a progress display): their label,
    * size and bytes on disk. Labels stay valid until the next call into the engine. */

@@ -61,6 +61,17 @@ uint64_t ferry__budget_excess(const struct ferry__budget *b, uint64_t bytes) {
   return taken > b->limit ? taken - b->limit : 0;
 }
 
+void ferry__budget_note_wait(struct ferry__budget *b, uint64_t now_ns, int waiting) {
+  if (b->wait_since_ns && now_ns > b->wait_since_ns) b->held_ns += now_ns - b->wait_since_ns;
+  b->wait_since_ns = waiting ? now_ns : 0;
+}
+
+void ferry__budget_note_write(struct ferry__budget *b, uint64_t start_ns, uint64_t end_ns) {
+  /* inside a wait of the pump's, that time counts already */
+  if (end_ns > start_ns && !(b->wait_since_ns && b->wait_since_ns <= start_ns))
+    b->held_ns += end_ns - start_ns;
+}
+
 void ferry__budget_reserve(struct ferry__budget *b, uint64_t bytes) { b->charged += bytes; }
 
 void ferry__budget_release(struct ferry__budget *b, uint64_t bytes) {

@@ -449,14 +449,19 @@ feed_more:
       }
     }
   }
+  int memory_wait = 0; /* a request could start but for memory */
   while (!e->stopping && e->nactive < e->max_inflight) {
     int started = 0, blocked = 0;
     for (struct ferry__job *j = first_unfinished(e); j && !started && !blocked; j = j->next) {
       if (ferry__job_draining(j)) continue;
       if (j->state == FERRY__J_NEW) {
-        if (e->jobs_open >= FERRY__MAX_OPEN_JOBS || e->jobs_final >= FERRY__MAX_FINAL_JOBS ||
-            !budget_allows(e) ||
-            !rate_allows(e, e->chunk)) {
+        if (e->jobs_open >= FERRY__MAX_OPEN_JOBS || e->jobs_final >= FERRY__MAX_FINAL_JOBS) {
+          blocked = 1;
+          break;
+        }
+        int memory = budget_allows(e);
+        if (!memory || !rate_allows(e, e->chunk)) {
+          memory_wait = !memory;
           blocked = 1;
           break;
         }
@@ -471,7 +476,9 @@ feed_more:
         uint64_t next_start = start;
         if (ferry__conc_opens_connection(e))
           ferry__plan_last(&j->unassigned, z.size, e->align, &start, &end);
-        if (!budget_allows(e) || !rate_allows(e, end - start)) {
+        int memory = budget_allows(e);
+        if (!memory || !rate_allows(e, end - start)) {
+          memory_wait = !memory;
           blocked = 1;
           break;
         }
@@ -489,6 +496,7 @@ feed_more:
     if (!started && !blocked && budget_allows(e)) started = ferry__job_steal(e);
     if (!started) break;
   }
+  if (!e->stopping) ferry__budget_note_wait(&e->budget, uv_hrtime(), memory_wait);
   /* jobs that ended within this pass (failed at once) left room for the source's next ones */
   if (e->source_active && !e->stopping && e->source_open < e->source.window) goto feed_more;
   e->pump_depth--;
@@ -636,6 +644,7 @@ void ferry_engine_stats(const struct ferry_engine *e, struct ferry_stats *out) {
   *out = e->st;
   out->memory_in_use = e->budget.allocated;
   out->memory_peak = e->budget.peak;
+  out->held_back_seconds = (double)e->budget.held_ns / 1e9;
   /* The three largest files in flight, from the unfinished ones (at most FERRY__MAX_OPEN_JOBS
    * are open at a time, so the walk stays short). */
   out->nlargest = 0;

@@ -81,6 +81,9 @@ struct ferry__budget {
   struct ferry__arena arena;    /* full-size and quarter blocks on huge pages */
   struct ferry__block *spares;  /* spare malloc'ed blocks of block_size */
   int nspares;
+  /* Time the network was held back for memory (the writes behind): a request waited to start
+   * (from the pump's verdict to its next one), or the loop thread wrote a block itself. */
+  uint64_t wait_since_ns, held_ns;
 };
 void ferry__budget_init(struct ferry__budget *b, uint64_t limit, size_t block_size);
 void ferry__budget_destroy(struct ferry__budget *b);
@@ -89,6 +92,10 @@ void ferry__budget_destroy(struct ferry__budget *b);
 int ferry__budget_fits(const struct ferry__budget *b, uint64_t bytes);
 /* How many bytes must be freed before `bytes` more fit (0: they fit). */
 uint64_t ferry__budget_excess(const struct ferry__budget *b, uint64_t bytes);
+/* The pump's verdict at `now_ns` (uv_hrtime): whether a request waits for memory to start. */
+void ferry__budget_note_wait(struct ferry__budget *b, uint64_t now_ns, int waiting);
+/* A block written on the loop thread from `start_ns` to `end_ns`: no socket was read. */
+void ferry__budget_note_write(struct ferry__budget *b, uint64_t start_ns, uint64_t end_ns);
 void ferry__budget_reserve(struct ferry__budget *b, uint64_t bytes);
 void ferry__budget_release(struct ferry__budget *b, uint64_t bytes);
 /* The memory of a block of `cap` bytes (header and data set up, nothing else); NULL when out

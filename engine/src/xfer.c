@@ -204,7 +204,9 @@ static int open_block(struct ferry__xfer *x, uint64_t offset) {
  * the verdict set. */
 static int write_block_now(struct ferry__xfer *x, struct ferry__block *b) {
   struct ferry_engine *e = x->e;
+  uint64_t began = uv_hrtime();
   int err = ferry__block_write_now(b, x->reason, sizeof(x->reason));
+  ferry__budget_note_write(&e->budget, began, uv_hrtime());
   if (err) {
     x->verdict = err;
     x->cursor = b->offset; /* those bytes are not on disk */

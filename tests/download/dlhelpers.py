@@ -15,7 +15,8 @@ EXIT_GATED, EXIT_BAD_TOKEN, EXIT_OFFLINE, EXIT_INTERRUPTED = 14, 15, 16, 130
 
 JSON_KEYS = {"ok", "repo_id", "repo_type", "revision", "commit", "path", "files", "files_total",
              "files_downloaded", "files_cached", "bytes_total", "bytes_downloaded", "seconds",
-             "mb_per_s", "requests", "connections", "peak_memory", "peak_rss", "error"}
+             "mb_per_s", "requests", "connections", "peak_memory", "held_back_seconds", "peak_rss",
+             "error"}
 JSON_FILE_KEYS = {"path", "size", "etag", "lfs", "status", "error"}
 CACHEDIR_TAG_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55"
 

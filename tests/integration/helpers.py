@@ -15,7 +15,8 @@ EXIT_PROTOCOL, EXIT_INTERRUPTED = 10, 130
 EXIT_BUSY = 20  # the output is locked by another process
 
 SUMMARY_KEYS = {"ok", "bytes", "bytes_received", "bytes_refetched", "resumed_bytes", "seconds",
-                "mb_per_s", "connections", "requests", "retries", "peak_memory", "peak_rss",
+                "mb_per_s", "connections", "requests", "retries", "peak_memory",
+                "held_back_seconds", "peak_rss",
                 "files", "error"}
 FILE_KEYS = {"url", "path", "size", "sha256", "verified", "ok", "error"}
 
@@ -130,9 +131,11 @@ def check_summary(summary, *, size, sha256, path, verified):
                 "requests", "retries", "peak_memory", "peak_rss"):
         assert isinstance(summary[key], int) and not isinstance(summary[key], bool), key
         assert summary[key] >= 0, key
-    for key in ("seconds", "mb_per_s"):
+    for key in ("seconds", "mb_per_s", "held_back_seconds"):
         assert isinstance(summary[key], (int, float)) and not isinstance(summary[key], bool), key
         assert summary[key] >= 0, key
+    # a share of the run's time
+    assert summary["held_back_seconds"] <= summary["seconds"], summary
     moved = size - summary["resumed_bytes"]
     if summary["seconds"] > 0.05 and moved >= MiB:
         # README: mb_per_s is what this run moved, (bytes - resumed_bytes) / seconds

@@ -25,7 +25,8 @@ def test_state_is_assigned_only_in_the_transition_function():
     assert places and all(f == "ferry__job_set_state" for _, _, f in places), places
 
 
-BUDGET_CHANGE = re.compile(r"\b(budget|b)(\.|->)(charged|allocated|peak|retained|spares|nspares|limit)"
+BUDGET_CHANGE = re.compile(r"\b(budget|b)(\.|->)(charged|allocated|peak|retained|spares|nspares|limit"
+                           r"|held_ns|wait_since_ns)"
                            r"\s*([-+]?=[^=]|\+\+|--)")
 
 

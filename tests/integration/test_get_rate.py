@@ -17,3 +17,6 @@ def test_limit_rate_caps_the_total(ferry_bin, nginx, files, out_dir):
     floor = (served.size - rate / 4) / rate
     assert summary["seconds"] >= floor * 0.95, f"{summary['seconds']:.2f} s < {floor:.2f} s"
     assert summary["mb_per_s"] <= rate / 1e6 * 1.35
+    # the cap bound the run, not the disk: memory never held the network back for long
+    # (test_get_backpressure.py: a slow disk holds it back for a large share)
+    assert summary["held_back_seconds"] <= 0.1 * summary["seconds"], summary
