@@ -41,9 +41,11 @@ def test_slow_disk_keeps_memory_bounded(ferry_bin, nginx, files, out_dir):
     written_now = sum(int(b) - int(a) + 1 for a, b in re.findall(
         r"bytes (\d+)-(\d+) of \S+: written on the loop thread", r.stderr))
     assert written_now <= summary["bytes_read_back"] <= served.size, (written_now, summary)
-    # ... and the run says so: memory held the network back for a large share of it (about
-    # half here; under --limit-rate, test_get_rate.py, for none of it)
-    assert summary["held_back_seconds"] >= 0.25 * summary["seconds"], (summary, r.stderr[-2000:])
+    # ... and the run says so: memory held the network back at least while the loop thread
+    # wrote (each of those writes sleeps SLOW_DISK ms a MiB), about half of the run in a
+    # release build, a fifth under ASan; under --limit-rate (test_get_rate.py) for none of it
+    slept = written_now / MiB * int(SLOW_DISK) / 1000
+    assert summary["held_back_seconds"] >= 0.9 * slept > 0, (slept, summary)
     # ... and memory stayed within the budget, the process within 64 MiB
     assert summary["peak_memory"] <= 32 * MiB, summary["peak_memory"]
     assert summary["peak_rss"] <= 64 * MiB or sanitized(), summary["peak_rss"]
