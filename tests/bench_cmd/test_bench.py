@@ -164,7 +164,11 @@ def test_bytes_counted_match_the_access_log(bench, log):
     # the TLS-receive stage fetched the same file afterwards: its bytes are in the log too
     stage = out["stages"]["tls_receive_bytes"]
     assert stage > 0
-    assert sent >= out["bytes_received"] + stage  # never more than the server sent
+    # Never more than the server sent, but for the requests in flight at the two stops: nginx
+    # logs a stream the client reset with what it had counted as sent by then, which can be
+    # less than what reached the client (once in CI: 20 KB over 8.4 MB, the rest equal).
+    in_flight = 2 * 2 * 1 * MiB  # stops x connections x streams x the 1 MiB requests
+    assert sent + in_flight >= out["bytes_received"] + stage, (sent, out)
     # Every request nginx sent whole was counted, but for those in flight at the stops
     # (connections x streams of 1 MiB at most, in the run and in the stage). Requests cut short (a split of the file's
     # tail, the stop) sent part of their range, and are left out of this sum.
