@@ -129,8 +129,12 @@ static void follow_memory(struct ferry_engine *e) {
 int ferry__conc_opens_connection(const struct ferry_engine *e) {
   const struct ferry__conc *k = &e->conc;
   uint64_t open = e->st.connections_open;
-  return k->grown && open > 0 && open < (uint64_t)k->conns &&
-         (uint64_t)e->nactive >= open * (uint64_t)k->streams;
+  return k->grown && open > 0 && open < (uint64_t)k->conns && ferry__conc_connections_busy(e);
+}
+
+int ferry__conc_connections_busy(const struct ferry_engine *e) {
+  uint64_t per = e->conc.streams > 0 ? (uint64_t)e->conc.streams : 1;
+  return (uint64_t)e->nactive >= e->st.connections_open * per;
 }
 
 void ferry__conc_tick(struct ferry_engine *e) {

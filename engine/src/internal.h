@@ -309,6 +309,11 @@ void ferry__conc_tick(struct ferry_engine *e);        /* from the watchdog */
 /* whether a request started now opens a connection: no stream free on the open ones, and
  * the layout allows more (1), or not (0) */
 int ferry__conc_opens_connection(const struct ferry_engine *e);
+/* Every open connection carries as many requests as the layout gives it: a request started
+ * now opens one (handshakes and a slow start, control.c ferry__ctl_fresh_seconds). Sockets
+ * count the Hub's API connections too: then this says "no" a little more often than it
+ * should. */
+int ferry__conc_connections_busy(const struct ferry_engine *e);
 /* a file request starts: its first block and the bytes it asks for */
 void ferry__conc_on_request(struct ferry_engine *e, uint64_t block, uint64_t asked);
 void ferry__conc_log_start(struct ferry_engine *e);   /* -v: where it starts */

@@ -627,15 +627,6 @@ static double rate_of(const struct ferry__xfer *x) {
                              x->now_bps, ramp);
 }
 
-/* Whether a request started now would open a connection: every open one carries as many
- * requests as the layout gives it (then it pays handshakes and a slow start, control.c
- * ferry__ctl_fresh_seconds). Sockets count the Hub's API connections too: then this says
- * "no" a little more often than it should. */
-static int new_request_connects(const struct ferry_engine *e) {
-  uint64_t per = e->conc.streams > 0 ? (uint64_t)e->conc.streams : 1;
-  return (uint64_t)e->nactive >= e->st.connections_open * per;
-}
-
 static int by_rate(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -672,7 +663,7 @@ static int hand_over(struct ferry_engine *e, struct ferry__xfer *lagging, double
   if (!cut) return 0;
   if (e->cfg.verbose) {
     uint64_t left = lagging->end - lagging->cursor;
-    int connects = new_request_connects(e);
+    int connects = ferry__conc_connections_busy(e);
     ferry__log(e, "hand-over: a request of %s at %.2f MB/s, a request gets %.2f MB/s (%s; its "
                "rest in %.2f s, a new request on %s connection in %.2f s): bytes %llu-%llu move "
                "to a new request", lagging->job->path, lag_rate / 1e6, ref / 1e6, why,
@@ -707,7 +698,7 @@ int ferry__job_steal(struct ferry_engine *e) {
   }
   if (!best) return 0;
   double median = median_rate(e);
-  int connects = new_request_connects(e);
+  int connects = ferry__conc_connections_busy(e);
   for (struct ferry__xfer *x = e->active; x; x = x->next) {
     if (!stealable(x)) continue;
     double r = rate_of(x), ref = request_gets(e, x, median);
@@ -749,7 +740,7 @@ int ferry__job_race_cursor(struct ferry_engine *e) {
     uint64_t waiting = written > gap ? written - gap : 0;
     double r = rate_of(x), ref = request_gets(e, x, median);
     if (r > 0 && ferry__ctl_race_cursor(x->end - x->cursor, r, ref, e->rtt_s, waiting,
-                                        e->budget.limit, new_request_connects(e)) &&
+                                        e->budget.limit, ferry__conc_connections_busy(e)) &&
         hand_over(e, x, r, ref, "it holds the hash cursor", 1))
       return 1;
   }
