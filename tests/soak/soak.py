@@ -221,7 +221,8 @@ def soak_download(trials, rng, work):
 
 def served_content(hub, repo_id, paths):
     """{path: sha256} of each path the hub serves at main (redirects to the CDN followed);
-    absent paths are left out."""
+    absent paths are left out, and so is everything of a repo a kill came before ferry
+    created (anonymous, the hub answers 401 RepoNotFound, as the Hub does)."""
     ctx = ssl.create_default_context(cafile=hub.ca)
     out = {}
     for path in paths:
@@ -230,7 +231,8 @@ def served_content(hub, repo_id, paths):
             with urllib.request.urlopen(url, context=ctx, timeout=60) as r:
                 out[path] = hashlib.sha256(r.read()).hexdigest()
         except urllib.error.HTTPError as e:
-            if e.code not in (404,):
+            repo_not_created = e.code == 401 and e.headers.get("x-error-code") == "RepoNotFound"
+            if e.code != 404 and not repo_not_created:
                 raise
     return out
 
