@@ -99,3 +99,15 @@ def processes_cpu(pids):
         except OSError:
             pass
     return total
+
+
+def disk_busy_seconds(path):
+    """Seconds the block device holding `path` has been busy since boot (io_ticks of
+    /sys/dev/block/MAJ:MIN/stat: time with at least one request in flight), None when the
+    kernel does not say (tmpfs, overlay without a block device)."""
+    dev = os.stat(path).st_dev
+    try:
+        with open(f"/sys/dev/block/{os.major(dev)}:{os.minor(dev)}/stat") as f:
+            return int(f.read().split()[9]) / 1000
+    except (OSError, IndexError, ValueError):
+        return None

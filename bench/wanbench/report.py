@@ -28,6 +28,9 @@ class Run(hub_report.Run):
     busiest: tuple = None    # (role, thread, share of a core) of the run's busiest thread
     held_share: float = None  # ferry's own: the share of its run that memory held the network
                               # back (--json held_back_seconds / seconds: the writes behind)
+    read_back_share: float = None  # ferry's own: the share of the file its hasher read back
+                                   # from disk (--json bytes_read_back / bytes)
+    disk_busy: float = None   # the share of the run the output's disk had a request in flight
 
     @property
     def cores_busy(self):
@@ -62,22 +65,23 @@ def _busiest_thread(s):
     return role, name, statistics.median(share for _, _, share in seen)
 
 
-def _held(s):
-    """The median share of a ferry row's runs that memory held the network back, None for a
-    tool that does not say."""
-    seen = [r.held_share for r in s.good if r.held_share is not None]
+def _median_of(s, field):
+    """The median of a field the row's runs may not have (None when none has it)."""
+    seen = [getattr(r, field) for r in s.good if getattr(r, field) is not None]
     return statistics.median(seen) if seen else None
 
 
 def binding(scenario, s, connections):
     """The resource that limits a row: a set rate or per-connection cap reached to 90 %, the
-    CPU (client + server + delay line) near all cores, or one thread near all of its core
-    (an event loop, a server worker, the delay line). When none of them is, the row is bound
-    by the bytes it keeps in flight (its windows and requests): 'window', with the cores
-    used, the busiest thread and, for ferry, the share of the run its memory held the
-    network back (the writes behind). That share is shown, not named the binding: on `cloud`
-    ferry held back 60 % of the run at its 32 MiB budget, and with 256 MiB it held back
-    nothing and ran no faster (the writer threads wait for the same cores)."""
+    CPU (client + server + delay line) near all cores, one thread near all of its core (an
+    event loop, a server worker, the delay line), or the output's disk busy most of the run.
+    When none of them is, the row is bound by the bytes it keeps in flight (its windows and
+    requests): 'window', with the cores used, the busiest thread, the disk's busy share and,
+    for ferry, the share of the file its hasher read back from disk and of the run its
+    memory held the network back (the writes behind). The held share is shown, not named the
+    binding: on `cloud` ferry held back 60 % of the run at its 32 MiB budget, and with
+    256 MiB it held back nothing and ran no faster (the writer threads wait for the same
+    cores)."""
     mbps = s.median("mbps")
     if mbps is None:
         return "-"
@@ -90,10 +94,19 @@ def binding(scenario, s, connections):
     thread = _busiest_thread(s)
     if thread and thread[2] >= 0.9:
         return f"CPU: one thread, {thread[0]} {thread[1]} ({thread[2] * 100:.0f} % of a core)"
+    disk = _median_of(s, "disk_busy")
+    read_back = _median_of(s, "read_back_share")
+    # ferry writes with O_DIRECT and its hasher reads back what left memory: its disk work
+    # is in the run; the others' writes wait in the page cache until after it
+    verify = f", the hasher read back {read_back * 100:.0f} % of the file" if read_back else ""
+    if disk is not None and disk >= 0.9:
+        return f"disk (busy {disk * 100:.0f} % of the run{verify})"
     detail = [f"cores {busy:.1f} of {CORES}"] if busy is not None else []
+    if disk is not None:
+        detail.append(f"disk busy {disk * 100:.0f} %{verify}")
     if thread:
         detail.append(f"busiest thread {thread[0]} {thread[1]} {thread[2] * 100:.0f} %")
-    held = _held(s)
+    held = _median_of(s, "held_share")
     if held is not None:
         detail.append(f"memory held the network back {held * 100:.0f} % of the run")
     return "window (nothing saturated: " + ", ".join(detail) + ")" if detail else "?"

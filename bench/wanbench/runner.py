@@ -54,6 +54,7 @@ class ScenarioRunner:
         sample_after: also the rate from then on (run.late_mbps, from the link's bytes)."""
         os.sync()   # no earlier writeback pending
         s0, l0, b0 = self.counters()
+        d0 = machine.disk_busy_seconds(self.out)
         threads = ThreadSampler({self.lab.client_ns: "client", self.lab.server_ns: "server"},
                                 {self.lab.link_pid: "delay line"}).start()
         sample = []
@@ -68,9 +69,12 @@ class ScenarioRunner:
             timer.cancel()
             timer.join()
         s1, l1, b1 = self.counters()
+        d1 = machine.disk_busy_seconds(self.out)
         run = Run(self.lab.scenario.name, tool, label, rnd, size, files, m.wall, m.cpu,
                   m.max_rss_kib, s1 - s0, link_cpu=l1 - l0, link_bytes=b1 - b0,
                   connections=connections, busiest=threads.busiest())
+        if d0 is not None and d1 is not None and m.wall > 0:
+            run.disk_busy = (d1 - d0) / m.wall
         if sample:
             run.late_mbps = (b1 - sample[0][1]) / (t_end - sample[0][0]) / 1e6
         if m.cut:
@@ -97,6 +101,8 @@ class ScenarioRunner:
             run.connections = said["max_connections"]
         if said and said.get("seconds") and "held_back_seconds" in said:
             run.held_share = said["held_back_seconds"] / said["seconds"]
+        if said and said.get("bytes") and "bytes_read_back" in said:
+            run.read_back_share = said["bytes_read_back"] / said["bytes"]
         if check and run.ok and not run.cut:
             run.ok, run.note = self.check_file(ctx.out)
         clear(self.out)
