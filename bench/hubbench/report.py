@@ -40,7 +40,9 @@ class Summary:
     bad: list
 
     def median(self, attr):
-        vals = [getattr(r, attr) for r in self.good]
+        """Over the good runs that have it (a figure only some tools report is None on the
+        others): None when none has."""
+        vals = [v for v in (getattr(r, attr) for r in self.good) if v is not None]
         return statistics.median(vals) if vals else None
 
     def span(self, attr):

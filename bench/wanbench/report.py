@@ -65,12 +65,6 @@ def _busiest_thread(s):
     return role, name, statistics.median(share for _, _, share in seen)
 
 
-def _median_of(s, field):
-    """The median of a field the row's runs may not have (None when none has it)."""
-    seen = [getattr(r, field) for r in s.good if getattr(r, field) is not None]
-    return statistics.median(seen) if seen else None
-
-
 def binding(scenario, s, connections):
     """The resource that limits a row: a set rate or per-connection cap reached to 90 %, the
     CPU (client + server + delay line) near all cores, one thread near all of its core (an
@@ -94,8 +88,8 @@ def binding(scenario, s, connections):
     thread = _busiest_thread(s)
     if thread and thread[2] >= 0.9:
         return f"CPU: one thread, {thread[0]} {thread[1]} ({thread[2] * 100:.0f} % of a core)"
-    disk = _median_of(s, "disk_busy")
-    read_back = _median_of(s, "read_back_share")
+    disk = s.median("disk_busy")
+    read_back = s.median("read_back_share")
     # ferry writes with O_DIRECT and its hasher reads back what left memory: its disk work
     # is in the run; the others' writes wait in the page cache until after it
     verify = f", the hasher read back {read_back * 100:.0f} % of the file" if read_back else ""
@@ -106,7 +100,7 @@ def binding(scenario, s, connections):
         detail.append(f"disk busy {disk * 100:.0f} %{verify}")
     if thread:
         detail.append(f"busiest thread {thread[0]} {thread[1]} {thread[2] * 100:.0f} %")
-    held = _median_of(s, "held_share")
+    held = s.median("held_share")
     if held is not None:
         detail.append(f"memory held the network back {held * 100:.0f} % of the run")
     return "window (nothing saturated: " + ", ".join(detail) + ")" if detail else "?"

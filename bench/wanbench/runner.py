@@ -45,16 +45,17 @@ class ScenarioRunner:
         clear(self.out)
 
     def counters(self):
+        """Server CPU, delay-line CPU, the link's bytes, the output disk's busy seconds."""
         return (machine.processes_cpu(self.lab.server_pids()),
-                machine.processes_cpu([self.lab.link_pid]), self.lab.down_bytes())
+                machine.processes_cpu([self.lab.link_pid]), self.lab.down_bytes(),
+                machine.disk_busy_seconds(self.out))
 
     def measure(self, tool, label, rnd, steps, env, size, files, connections, limit,
                 sample_after=None):
         """A timed run; the correctness check is the caller's (after the timed part).
         sample_after: also the rate from then on (run.late_mbps, from the link's bytes)."""
         os.sync()   # no earlier writeback pending
-        s0, l0, b0 = self.counters()
-        d0 = machine.disk_busy_seconds(self.out)
+        s0, l0, b0, d0 = self.counters()
         threads = ThreadSampler({self.lab.client_ns: "client", self.lab.server_ns: "server"},
                                 {self.lab.link_pid: "delay line"}).start()
         sample = []
@@ -68,8 +69,7 @@ class ScenarioRunner:
         if timer:
             timer.cancel()
             timer.join()
-        s1, l1, b1 = self.counters()
-        d1 = machine.disk_busy_seconds(self.out)
+        s1, l1, b1, d1 = self.counters()
         run = Run(self.lab.scenario.name, tool, label, rnd, size, files, m.wall, m.cpu,
                   m.max_rss_kib, s1 - s0, link_cpu=l1 - l0, link_bytes=b1 - b0,
                   connections=connections, busiest=threads.busiest())
